@@ -1,0 +1,215 @@
+"""Deployment configuration: one TOML file, or the embedded default.
+
+Secrets never live in the file: `password_env` names an environment variable,
+`password_file` a file (systemd's LoadCredential puts them in
+$CREDENTIALS_DIRECTORY, which a relative `password_file` is resolved against).
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+
+class ConfigError(Exception):
+    """A configuration or rules error; it names the file and the key."""
+
+    def __init__(self, file: str | Path, key: str, message: str):
+        self.file, self.key, self.message = str(file), key, message
+        super().__init__(f"{file}: {key}: {message}")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A parsed mailbox or SMTP URL."""
+
+    scheme: str  # imap, imaps, maildir, smtp, smtps
+    host: str = ""
+    port: int = 0
+    user: str = ""
+    path: str = ""  # IMAP folder or Maildir path
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class MailboxConfig:
+    name: str
+    endpoint: Endpoint
+    journal: str | None = None  # None: the default journal from rules
+    poll_interval: float = 30.0
+    idle: bool = True
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    endpoint: Endpoint
+    sender: str
+    starttls: bool | None = None  # None: when the server offers it
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Config:
+    home: Path
+    database: str
+    rules_dir: Path
+    mailboxes: tuple[MailboxConfig, ...]
+    smtp: SmtpConfig
+    file: Path | None = None
+    ocr_workers: int = 0  # 0: one per CPU
+    watchdog: bool = True
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.home / "archive"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.home / "quarantine"
+
+
+DEFAULT_SENDER = "mailflow@localhost"
+
+
+def load(config_file: str | Path | None = None, home: str | Path | None = None,
+         rules: str | Path | None = None) -> Config:
+    """Read `--config` (or MAILFLOW_CONFIG); without one, the embedded default."""
+    config_file = config_file or os.environ.get("MAILFLOW_CONFIG")
+    if config_file:
+        return _from_file(Path(config_file), home, rules)
+    home_dir = Path(home or os.environ.get("MAILFLOW_HOME") or "storage").resolve()
+    rules_dir = Path(rules or os.environ.get("MAILFLOW_RULES") or "rules").resolve()
+    return embedded_default(home_dir, rules_dir)
+
+
+def embedded_default(home: Path, rules_dir: Path) -> Config:
+    return Config(
+        home=home,
+        database=f"sqlite:///{home / 'journal.db'}",
+        rules_dir=rules_dir,
+        mailboxes=(MailboxConfig("inbox", Endpoint("maildir", path=str(home / "inbox"))),),
+        smtp=SmtpConfig(Endpoint("maildir", path=str(home / "outbox")), DEFAULT_SENDER),
+    )
+
+
+def _from_file(path: Path, home_override, rules_override) -> Config:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, "-", "file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "-", f"not valid TOML: {exc}") from None
+    base = path.parent.resolve()
+    known = {"home", "database", "rules", "mailbox", "smtp", "ocr_workers", "watchdog"}
+    for key in data:
+        if key not in known:
+            raise ConfigError(path, key, f"unknown key (known: {', '.join(sorted(known))})")
+    home = Path(home_override or _str(data, "home", path, "storage"))
+    home = (base / home).resolve() if not home.is_absolute() else home
+    rules_dir = Path(rules_override or _str(data, "rules", path, "rules"))
+    rules_dir = (base / rules_dir).resolve() if not rules_dir.is_absolute() else rules_dir
+    database = _str(data, "database", path, f"sqlite:///{home / 'journal.db'}")
+    if not database.startswith(("sqlite:", "postgresql")):
+        raise ConfigError(path, "database", "must be a sqlite:/// or postgresql+psycopg:// URL")
+    boxes = data.get("mailbox", [])
+    if not isinstance(boxes, list) or not boxes:
+        raise ConfigError(path, "mailbox", "at least one [[mailbox]] table is required")
+    mailboxes = tuple(_mailbox(b, i, path, base) for i, b in enumerate(boxes))
+    names = [m.name for m in mailboxes]
+    if len(set(names)) != len(names):
+        raise ConfigError(path, "mailbox.name", "mailbox names must be unique")
+    smtp = _smtp(data.get("smtp"), path, base, home)
+    workers = data.get("ocr_workers", 0)
+    if not isinstance(workers, int) or workers < 0:
+        raise ConfigError(path, "ocr_workers", "must be a whole number ≥ 0")
+    return Config(home, database, rules_dir, mailboxes, smtp, path, workers,
+                  bool(data.get("watchdog", True)))
+
+
+def _mailbox(t, i: int, path: Path, base: Path) -> MailboxConfig:
+    where = f"mailbox[{i}]"
+    if not isinstance(t, dict):
+        raise ConfigError(path, where, "must be a table")
+    name = _str(t, "name", path, None, where)
+    ep = parse_url(_str(t, "url", path, None, where), path, f"{where}.url",
+                   ("imap", "imaps", "maildir"), base)
+    ep = _with_password(ep, t, path, where)
+    poll = t.get("poll_interval", 30)
+    if not isinstance(poll, (int, float)) or poll <= 0:
+        raise ConfigError(path, f"{where}.poll_interval", "must be a positive number of seconds")
+    return MailboxConfig(
+        name=name, endpoint=ep, journal=t.get("journal"), poll_interval=float(poll),
+        idle=bool(t.get("idle", True)),
+        processed_folder=str(t.get("processed_folder", "Processed")),
+        quarantine_folder=str(t.get("quarantine_folder", "Quarantine")),
+    )
+
+
+def _smtp(t, path: Path, base: Path, home: Path) -> SmtpConfig:
+    if t is None:
+        return SmtpConfig(Endpoint("maildir", path=str(home / "outbox")), DEFAULT_SENDER)
+    if not isinstance(t, dict):
+        raise ConfigError(path, "smtp", "must be a table")
+    ep = parse_url(_str(t, "url", path, None, "smtp"), path, "smtp.url",
+                   ("smtp", "smtps", "maildir"), base)
+    ep = _with_password(ep, t, path, "smtp")
+    sender = _str(t, "sender", path, None, "smtp")
+    if "@" not in sender:
+        raise ConfigError(path, "smtp.sender", f"not an e-mail address: {sender!r}")
+    return SmtpConfig(ep, sender, t.get("starttls"), float(t.get("timeout", 30)))
+
+
+def parse_url(url: str, path, key: str, schemes: tuple[str, ...], base: Path) -> Endpoint:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in schemes:
+        raise ConfigError(path, key, f"scheme must be one of {', '.join(schemes)}: {url!r}")
+    if scheme == "maildir":
+        p = Path(unquote(url.split(":", 1)[1]))
+        return Endpoint("maildir", path=str(p if p.is_absolute() else (base / p).resolve()))
+    if not parts.hostname:
+        raise ConfigError(path, key, f"no host in {url!r}")
+    default_port = {"imap": 143, "imaps": 993, "smtp": 25, "smtps": 465}[scheme]
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        raise ConfigError(path, key, f"bad port in {url!r}") from None
+    folder = unquote(parts.path.lstrip("/")) or ("INBOX" if scheme.startswith("imap") else "")
+    return Endpoint(scheme, parts.hostname, port, unquote(parts.username or ""), folder)
+
+
+def _with_password(ep: Endpoint, t: dict, path: Path, where: str) -> Endpoint:
+    if "password" in t:
+        raise ConfigError(path, f"{where}.password",
+                          "secrets do not live in the file: use password_env or password_file")
+    pw = None
+    if "password_env" in t:
+        var = str(t["password_env"])
+        if var not in os.environ:
+            raise ConfigError(path, f"{where}.password_env", f"environment variable {var} is not set")
+        pw = os.environ[var]
+    elif "password_file" in t:
+        p = Path(str(t["password_file"]))
+        if not p.is_absolute():
+            cred = os.environ.get("CREDENTIALS_DIRECTORY")
+            p = Path(cred) / p if cred and (Path(cred) / p).exists() else path.parent / p
+        try:
+            pw = p.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(path, f"{where}.password_file", f"cannot read {p}: {exc.strerror}") from None
+    return Endpoint(ep.scheme, ep.host, ep.port, ep.user, ep.path, pw)
+
+
+def _str(t: dict, key: str, path, default, where: str = "") -> str:
+    full = f"{where}.{key}" if where else key
+    if key not in t:
+        if default is None:
+            raise ConfigError(path, full, "is required")
+        return default
+    if not isinstance(t[key], str) or not t[key].strip():
+        raise ConfigError(path, full, "must be a non-empty string")
+    return t[key]

@@ -1,0 +1,51 @@
+"""Mailboxes: the single seam between mailflow and where mail waits.
+
+A message's identity is its Source (mailbox, UIDVALIDITY, UID). Intake moves
+a message to the Processed (or Quarantine) folder only after the transaction
+that recorded it has committed; a crash in between leaves it in place, and
+the next pass finds it already recorded and only moves it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..config import MailboxConfig
+from ..values import Source
+
+
+@dataclass(frozen=True)
+class Fetched:
+    source: Source
+    raw: bytes
+    received_at: dt.datetime  # the server's time of arrival (INTERNALDATE, mtime)
+
+
+class Mailbox(Protocol):
+    name: str
+
+    def open(self) -> None:
+        """Connect (or check the folder); raises OSError on failure."""
+
+    def close(self) -> None: ...
+
+    def pending(self) -> list[Source]:
+        """Messages waiting in the watched folder, oldest first."""
+
+    def fetch(self, source: Source) -> Fetched: ...
+
+    def move(self, source: Source, folder: str) -> None:
+        """Move a message out of the watched folder, creating `folder` if needed."""
+
+    def wait(self, timeout: float, stop: threading.Event) -> None:
+        """Block until new mail may have arrived, `timeout` passed or `stop` is set."""
+
+
+def open_mailbox(cfg: MailboxConfig) -> Mailbox:
+    if cfg.endpoint.scheme == "maildir":
+        from .maildir import MaildirMailbox
+        return MaildirMailbox(cfg)
+    from .imap import ImapMailbox
+    return ImapMailbox(cfg)

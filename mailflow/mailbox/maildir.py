@@ -1,0 +1,77 @@
+"""A local Maildir as a mailbox (the embedded default and the demo).
+
+UIDVALIDITY is fixed ("maildir"); the UID is the Maildir unique name (the file
+name before ":2,"), which stays the message's for its whole life. Processed and
+Quarantine are Maildir++ subfolders (`.Processed`), so an IMAP server serving
+the same Maildir shows them as folders.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from pathlib import Path
+
+from ..config import MailboxConfig
+from ..values import Source
+from . import Fetched
+
+
+class MaildirMailbox:
+    def __init__(self, cfg: MailboxConfig):
+        self.name = cfg.name
+        self.path = Path(cfg.endpoint.path)
+        self.poll_interval = min(cfg.poll_interval, 5.0)
+
+    def open(self) -> None:
+        for sub in ("cur", "new", "tmp"):
+            (self.path / sub).mkdir(parents=True, exist_ok=True)
+
+    def close(self) -> None:
+        pass
+
+    def _files(self) -> dict[str, Path]:
+        found = {}
+        for sub in ("new", "cur"):
+            with os.scandir(self.path / sub) as it:
+                for entry in it:
+                    if entry.is_file() and not entry.name.startswith("."):
+                        found[entry.name.split(":2,")[0]] = Path(entry.path)
+        return found
+
+    def _file(self, uid: str) -> Path | None:
+        for sub in ("new", "cur"):
+            plain = self.path / sub / uid
+            if plain.exists():
+                return plain
+        return self._files().get(uid)
+
+    def pending(self) -> list[Source]:
+        waiting = []
+        for uid, path in self._files().items():
+            try:
+                waiting.append((path.stat().st_mtime, uid))
+            except FileNotFoundError:
+                continue  # moved away meanwhile
+        return [Source(self.name, "maildir", uid) for _, uid in sorted(waiting)]
+
+    def fetch(self, source: Source) -> Fetched:
+        file = self._file(source.uid)
+        if file is None:
+            raise FileNotFoundError(f"{self.path}: message {source.uid} is gone")
+        raw = file.read_bytes()
+        mtime = dt.datetime.fromtimestamp(file.stat().st_mtime, dt.timezone.utc)
+        return Fetched(source, raw, mtime)
+
+    def move(self, source: Source, folder: str) -> None:
+        file = self._file(source.uid)
+        if file is None:
+            return  # already moved: moving is idempotent
+        target = self.path / f".{folder}"
+        for sub in ("cur", "new", "tmp"):
+            (target / sub).mkdir(parents=True, exist_ok=True)
+        name = file.name if ":2," in file.name else f"{file.name}:2,S"
+        os.replace(file, target / "cur" / name)
+
+    def wait(self, timeout: float, stop: threading.Event) -> None:
+        stop.wait(min(timeout, self.poll_interval))

@@ -1,0 +1,170 @@
+"""The journal's tables (SQLModel). Schema changes go through Alembic.
+
+All timestamps are timezone-aware: stored in UTC, shown in UTC+5.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class AwareDateTime(TypeDecorator):
+    """Timezone-aware on both SQLite (which drops the offset) and PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the journal")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+def _ts(**kw):
+    return Field(sa_type=AwareDateTime, **kw)
+
+
+class Inbound(SQLModel, table=True):
+    """Every message fetched from a mailbox, whatever became of it."""
+
+    __tablename__ = "inbound"
+    __table_args__ = (sa.UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_inbound_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str = Field(max_length=200)
+    uidvalidity: str = Field(max_length=64)
+    uid: str = Field(max_length=255)
+    message_id: str | None = Field(default=None, max_length=998, index=True)
+    sha256: str = Field(max_length=64, index=True)
+    size: int = 0
+    from_addr: str | None = Field(default=None, max_length=320)
+    subject: str | None = None
+    received_at: dt.datetime = _ts()  # mail server's time (INTERNALDATE)
+    fetched_at: dt.datetime = _ts()
+    disposition: str = Field(max_length=32)  # triage result
+    status: str = Field(max_length=32, index=True)  # registered|linked|recorded|review|quarantined
+    reason: str | None = None
+    traceback: str | None = None
+    document_id: int | None = Field(default=None, foreign_key="document.id", index=True)
+
+
+class Document(SQLModel, table=True):
+    """A registered appeal: one line of the Journal of incoming documents."""
+
+    __tablename__ = "document"
+    __table_args__ = (sa.UniqueConstraint("journal", "year", "seq", name="uq_document_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    journal: str = Field(max_length=32)
+    year: int
+    seq: int
+    number: str = Field(max_length=64, unique=True)
+    registered_at: dt.datetime = _ts(index=True)
+    received_at: dt.datetime = _ts()
+    kind: str | None = Field(default=None, max_length=32)
+    grp: int | None = None
+    channel: str = Field(max_length=32)
+    origin_unit: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    first_name: str | None = Field(default=None, max_length=200)
+    patronymic: str | None = Field(default=None, max_length=200)
+    address: str | None = None
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=320)
+    org_name: str | None = None
+    outgoing_number: str | None = Field(default=None, max_length=100)
+    outgoing_date: dt.date | None = None
+    book_entry_at: dt.datetime | None = _ts(default=None, nullable=True)
+    source_message_id: str | None = Field(default=None, max_length=998)
+    source_from: str | None = Field(default=None, max_length=320)
+    source_subject: str | None = None
+    sha256: str = Field(max_length=64, index=True)
+    needs_review: str = "[]"  # JSON list of field names
+    confidence: str = "{}"  # JSON {field: 0..1}
+    status: str = Field(default="registered", max_length=32, index=True)
+    talon: bool = True  # False when registered in backlog mode
+    text: str = ""
+
+
+class DocAttachment(SQLModel, table=True):
+    __tablename__ = "attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    filename: str
+    sha256: str = Field(max_length=64, index=True)
+    content_type: str = Field(max_length=255)
+    pages: int = 0
+    ocr_confidence: float | None = None
+    text_source: str = Field(max_length=32)
+    note: str | None = None
+
+
+class Counter(SQLModel, table=True):
+    """The last incoming number given, per journal and year."""
+
+    __tablename__ = "counter"
+
+    journal: str = Field(primary_key=True, max_length=32)
+    year: int = Field(primary_key=True)
+    last: int = 0
+
+
+class Event(SQLModel, table=True):
+    """Append-only, hash-chained record of everything that happened."""
+
+    __tablename__ = "event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = _ts()
+    type: str = Field(max_length=64, index=True)
+    document_id: int | None = Field(default=None, index=True)
+    inbound_id: int | None = Field(default=None, index=True)
+    data: str = "{}"  # canonical JSON
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class ChainHead(SQLModel, table=True):
+    """One row, locked by every writer so the event chain never forks."""
+
+    __tablename__ = "chain_head"
+
+    id: int = Field(default=1, primary_key=True)
+    last_event_id: int = 0
+    last_hash: str = Field(default="0" * 64, max_length=64)
+
+
+class Outbox(SQLModel, table=True):
+    """Mail to send, written in the same transaction as what caused it."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255, unique=True)  # (cause, kind, recipient): never twice
+    kind: str = Field(max_length=32)  # talon|quarantine|review|...
+    document_id: int | None = Field(default=None, index=True)
+    inbound_id: int | None = Field(default=None, index=True)
+    recipients: str  # JSON list
+    message_id: str = Field(max_length=998)
+    raw: bytes = Field(sa_type=sa.LargeBinary)
+    status: str = Field(default="pending", max_length=16)  # pending|sent
+    attempts: int = 0
+    next_attempt_at: dt.datetime = _ts(index=True)
+    created_at: dt.datetime = _ts()
+    sent_at: dt.datetime | None = _ts(default=None, nullable=True)
+    last_error: str | None = None
+    smtp_reply: str | None = None

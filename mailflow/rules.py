@@ -1,0 +1,245 @@
+"""Policy as data: the files in rules/, validated at start-up.
+
+Every error names the file and the key, so whoever edits a rules file sees
+at once what to fix (`mailflow rules check`).
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from .config import ConfigError
+
+ROLES = frozenset({
+    "res_chief", "ruse_chief", "service_center_chief", "clerk", "pr_specialist",
+    "director", "deputy_director", "unit_head", "executor", "legal",
+    "website_form", "contact_center",
+})
+CHANNELS = frozenset({"res", "service_center", "book", "website", "written",
+                      "contact_center", "email"})
+TEMPLATES = ("talon", "quarantine", "review")
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+    roles: frozenset[str]
+    unit: str | None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Staff:
+    people: tuple[Person, ...]
+
+    def by_email(self, address: str | None) -> Person | None:
+        address = (address or "").strip().lower()
+        return next((p for p in self.people if p.email == address), None)
+
+    def with_role(self, role: str) -> tuple[Person, ...]:
+        return tuple(p for p in self.people if role in p.roles)
+
+
+@dataclass(frozen=True)
+class Journal:
+    key: str
+    prefix: str
+    title: str
+    organisation: str
+    number_format: str
+
+    def number(self, year: int, seq: int) -> str:
+        return self.number_format.format(prefix=self.prefix, year=year, seq=seq)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_bytes: int
+    max_attachment_bytes: int
+    max_pages_per_message: int
+    max_pixels_per_page: int
+    render_dpi: int
+    ocr_timeout_seconds: float
+    ocr_languages: str
+
+
+@dataclass(frozen=True)
+class Rules:
+    dir: Path
+    staff: Staff
+    journals: dict[str, Journal]
+    default_journal: str
+    limits: Limits
+    talon_max_age_days: int
+    channels: dict[str, str]
+    own_addresses: frozenset[str]
+    max_received_headers: int
+    templates: jinja2.Environment
+
+    def journal(self, key: str | None) -> Journal:
+        return self.journals[key or self.default_journal]
+
+    def channel_for(self, person: Person | None) -> str:
+        if person:
+            for role in sorted(person.roles):
+                if role in self.channels:
+                    return self.channels[role]
+        return self.channels["default"]
+
+    def render(self, name: str, **context) -> tuple[str, str]:
+        """(subject, body) of the message template `name`."""
+        subject = self.templates.get_template(f"{name}.subject.j2").render(**context)
+        body = self.templates.get_template(f"{name}.txt.j2").render(**context)
+        return " ".join(subject.split()), body
+
+
+def load(rules_dir: Path) -> Rules:
+    rules_dir = Path(rules_dir)
+    if not rules_dir.is_dir():
+        raise ConfigError(rules_dir, "-", "rules folder not found")
+    staff = _staff(rules_dir / "staff.toml")
+    journals, default = _journals(rules_dir / "journals.toml")
+    intake_file = rules_dir / "intake.toml"
+    intake = _toml(intake_file)
+    limits = _limits(intake_file, _table(intake, "limits", intake_file))
+    backlog = _table(intake, "backlog", intake_file)
+    channels = _channels(intake_file, _table(intake, "channels", intake_file))
+    loops = _table(intake, "loops", intake_file)
+    own = loops.get("own_addresses", [])
+    if not isinstance(own, list) or not all(isinstance(a, str) and "@" in a for a in own):
+        raise ConfigError(intake_file, "loops.own_addresses", "must be a list of e-mail addresses")
+    return Rules(
+        dir=rules_dir, staff=staff, journals=journals, default_journal=default,
+        limits=limits,
+        talon_max_age_days=_int(backlog, "talon_max_age_days", intake_file, "backlog", 14),
+        channels=channels, own_addresses=frozenset(a.lower() for a in own),
+        max_received_headers=_int(loops, "max_received_headers", intake_file, "loops", 30),
+        templates=_templates(rules_dir / "templates"),
+    )
+
+
+def _toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, "-", "file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "-", f"not valid TOML: {exc}") from None
+
+
+def _table(data: dict, key: str, path: Path) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(path, key, "must be a table")
+    return value
+
+
+def _int(t: dict, key: str, path: Path, where: str, default: int | None = None) -> int:
+    if key not in t and default is not None:
+        return default
+    value = t.get(key)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(path, f"{where}.{key}", "must be a positive number")
+    return value
+
+
+def _staff(path: Path) -> Staff:
+    data = _toml(path)
+    people, seen = [], set()
+    for i, t in enumerate(data.get("person", [])):
+        where = f"person[{i}]"
+        for key in ("name", "email"):
+            if not isinstance(t.get(key), str) or not t[key].strip():
+                raise ConfigError(path, f"{where}.{key}", "is required")
+        email = t["email"].strip().lower()
+        if "@" not in email:
+            raise ConfigError(path, f"{where}.email", f"not an e-mail address: {t['email']!r}")
+        if email in seen:
+            raise ConfigError(path, f"{where}.email", f"{email} is listed twice")
+        seen.add(email)
+        roles = t.get("roles", [])
+        if not isinstance(roles, list) or not roles:
+            raise ConfigError(path, f"{where}.roles", "must be a non-empty list")
+        unknown = [r for r in roles if r not in ROLES]
+        if unknown:
+            raise ConfigError(path, f"{where}.roles",
+                              f"unknown role {unknown[0]!r} (known: {', '.join(sorted(ROLES))})")
+        aliases = t.get("aliases", [])
+        if not isinstance(aliases, list):
+            raise ConfigError(path, f"{where}.aliases", "must be a list of strings")
+        people.append(Person(t["name"].strip(), email, frozenset(roles),
+                             t.get("unit"), tuple(aliases)))
+    return Staff(tuple(people))
+
+
+def _journals(path: Path) -> tuple[dict[str, Journal], str]:
+    data = _toml(path)
+    journals: dict[str, Journal] = {}
+    for i, t in enumerate(data.get("journal", [])):
+        where = f"journal[{i}]"
+        for key in ("key", "prefix", "title", "organisation", "number_format"):
+            if not isinstance(t.get(key), str) or not t[key].strip():
+                raise ConfigError(path, f"{where}.{key}", "is required")
+        j = Journal(t["key"], t["prefix"], t["title"], t["organisation"], t["number_format"])
+        try:
+            sample = j.number(2026, 1)
+        except (KeyError, ValueError, IndexError) as exc:
+            raise ConfigError(path, f"{where}.number_format", f"cannot format: {exc}") from None
+        if "1" not in sample:
+            raise ConfigError(path, f"{where}.number_format", "must include {seq}")
+        if j.key in journals:
+            raise ConfigError(path, f"{where}.key", f"journal {j.key!r} defined twice")
+        journals[j.key] = j
+    if not journals:
+        raise ConfigError(path, "journal", "at least one [[journal]] is required")
+    default = data.get("default", next(iter(journals)))
+    if default not in journals:
+        raise ConfigError(path, "default", f"no journal with key {default!r}")
+    return journals, default
+
+
+def _limits(path: Path, t: dict) -> Limits:
+    mb = 1024 * 1024
+    langs = t.get("ocr_languages", "rus+kaz")
+    if not isinstance(langs, str) or not langs:
+        raise ConfigError(path, "limits.ocr_languages", "must be a string like 'rus+kaz'")
+    return Limits(
+        max_message_bytes=int(_int(t, "max_message_mb", path, "limits", 50) * mb),
+        max_attachment_bytes=int(_int(t, "max_attachment_mb", path, "limits", 30) * mb),
+        max_pages_per_message=int(_int(t, "max_pages_per_message", path, "limits", 20)),
+        max_pixels_per_page=int(_int(t, "max_pixels_per_page", path, "limits", 60_000_000)),
+        render_dpi=int(_int(t, "render_dpi", path, "limits", 300)),
+        ocr_timeout_seconds=float(_int(t, "ocr_timeout_seconds", path, "limits", 60)),
+        ocr_languages=langs,
+    )
+
+
+def _channels(path: Path, t: dict) -> dict[str, str]:
+    for key, value in t.items():
+        if key != "default" and key not in ROLES:
+            raise ConfigError(path, f"channels.{key}", "not a known role")
+        if value not in CHANNELS:
+            raise ConfigError(path, f"channels.{key}",
+                              f"unknown channel {value!r} (known: {', '.join(sorted(CHANNELS))})")
+    if "default" not in t:
+        raise ConfigError(path, "channels.default", "is required")
+    return dict(t)
+
+
+def _templates(folder: Path) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    for name in TEMPLATES:
+        for part in ("subject", "txt"):
+            file = f"{name}.{part}.j2"
+            try:
+                env.get_template(file)
+            except jinja2.TemplateNotFound:
+                raise ConfigError(folder / file, "-", "template not found") from None
+            except jinja2.TemplateSyntaxError as exc:
+                raise ConfigError(folder / file, f"line {exc.lineno}", exc.message) from None
+    return env
