@@ -48,7 +48,18 @@ def parse(raw: bytes) -> ParsedMessage:
         attachments=tuple(attachments),
         defects=tuple(dict.fromkeys(defects)),
         header_names=frozenset(k.lower() for k in msg.keys()),
+        report_type=_report_type(msg),
+        received_count=len(msg.get_all("Received") or []),
     )
+
+
+def _report_type(msg: Message) -> str | None:
+    if _content_type(msg) != "multipart/report":
+        return None
+    try:
+        return str(msg.get_param("report-type") or "unknown").lower()
+    except Exception:
+        return "unknown"
 
 
 def header(raw_or_msg: Message, name: str) -> str:

@@ -161,7 +161,7 @@ class Outbox(SQLModel, table=True):
     recipients: str  # JSON list
     message_id: str = Field(max_length=998)
     raw: bytes = Field(sa_type=sa.LargeBinary)
-    status: str = Field(default="pending", max_length=16)  # pending|sent
+    status: str = Field(default="pending", max_length=16)  # pending|sent|failed
     attempts: int = 0
     next_attempt_at: dt.datetime = _ts(index=True)
     created_at: dt.datetime = _ts()

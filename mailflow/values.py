@@ -46,6 +46,8 @@ class ParsedMessage:
     attachments: tuple[Attachment, ...]
     defects: tuple[str, ...]
     header_names: frozenset[str] = frozenset()  # lower-case names present
+    report_type: str | None = None  # of a multipart/report: delivery-status, ...
+    received_count: int = 0  # Received: headers, to spot loops
 
 
 class Disposition(str, Enum):

@@ -1,0 +1,41 @@
+# Two commands matter: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PYTHON ?= python3
+OCR_PKGS := tesseract-ocr tesseract-ocr-rus tesseract-ocr-kaz tesseract-ocr-osd
+TEST_PKGS := $(OCR_PKGS) dovecot-imapd dovecot-lmtpd fonts-dejavu-core fonts-liberation2 \
+             fonts-crosextra-carlito poppler-utils
+
+.PHONY: demo test sysdeps-demo sysdeps-test venv clean-demo
+
+demo: sysdeps-demo venv
+	@mkdir -p storage/inbox/new storage/inbox/cur storage/inbox/tmp
+	@for f in examples/*.eml; do \
+	  cp "$$f" "storage/inbox/new/demo-$$(basename "$$f" .eml)-$$(sha256sum "$$f" | cut -c1-12)"; \
+	done
+	$(VENV)/bin/mailflow run --once
+	$(VENV)/bin/mailflow journal list
+
+test: sysdeps-test venv
+	$(PIP) install -q -e '.[test]'
+	$(VENV)/bin/pytest -q
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+# Install only what is missing; apt-get runs once, and only when needed.
+sysdeps-demo:
+	@scripts/apt-ensure $(OCR_PKGS)
+
+sysdeps-test:
+	@scripts/apt-ensure $(TEST_PKGS)
+
+clean-demo:
+	rm -rf storage/journal.db* storage/inbox storage/outbox storage/archive storage/quarantine

@@ -1,0 +1,239 @@
+"""The `mailflow` command. Exit codes: 0 ok, 1 runtime failure, 2 usage/config error.
+
+Messages for the clerk are in Russian; errors name the file and key at fault.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import mimetypes
+import sys
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from . import config as config_mod
+from . import db, export, journal
+from . import rules as rules_mod
+from .config import ConfigError
+from .models import Document, Event
+from .values import KZ_TZ
+
+log = logging.getLogger("mailflow")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    try:
+        if args.command == "eval":
+            from .extract import evaluate
+            return evaluate.main(args.corpus, workers=args.workers)
+        cfg = config_mod.load(args.config, args.home, args.rules)
+        rules = rules_mod.load(cfg.rules_dir)
+        return args.func(args, cfg, rules)
+    except ConfigError as exc:
+        print(f"mailflow: ошибка настройки / config error: {exc.file}: {exc.key}: {exc.message}",
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 1
+    except Exception as exc:
+        log.exception("failed")
+        print(f"mailflow: ошибка / error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mailflow", description="Consumer appeals over e-mail.")
+    p.add_argument("--config", help="TOML config file (or $MAILFLOW_CONFIG)")
+    p.add_argument("--home", help="data home for the embedded default (or $MAILFLOW_HOME)")
+    p.add_argument("--rules", help="rules folder (default ./rules)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run the daemon")
+    r.add_argument("--once", action="store_true",
+                   help="handle what is waiting, flush the outbox, exit")
+    r.set_defaults(func=cmd_run)
+
+    j = sub.add_parser("journal", help="the journal of incoming documents")
+    jsub = j.add_subparsers(dest="journal_command", required=True)
+    jl = jsub.add_parser("list", help="registered documents as a table")
+    jl.add_argument("--journal")
+    jl.set_defaults(func=cmd_list)
+    js = jsub.add_parser("show", help="one document in full")
+    js.add_argument("number")
+    js.set_defaults(func=cmd_show)
+    je = jsub.add_parser("export", help="export the journal")
+    je.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    je.add_argument("--journal")
+    je.set_defaults(func=cmd_export)
+    jv = jsub.add_parser("verify", help="check the hash chain of journal events")
+    jv.set_defaults(func=cmd_verify)
+    jq = jsub.add_parser("inbound", help="every message received and what became of it")
+    jq.add_argument("--status", help="e.g. quarantined, review, recorded")
+    jq.set_defaults(func=cmd_inbound)
+
+    g = sub.add_parser("register", help="register paper mail scanned in the chancellery")
+    g.add_argument("files", nargs="+", type=Path)
+    g.add_argument("--journal")
+    g.set_defaults(func=cmd_register)
+
+    ru = sub.add_parser("rules", help="policy files")
+    rsub = ru.add_subparsers(dest="rules_command", required=True)
+    rc = rsub.add_parser("check", help="validate rules/ and the config")
+    rc.set_defaults(func=cmd_rules_check)
+
+    e = sub.add_parser("eval", help="measure recognition on a corpus with truth.jsonl")
+    e.add_argument("corpus")
+    e.add_argument("--workers", type=int, default=0)
+    return p
+
+
+def cmd_run(args, cfg, rules) -> int:
+    from . import daemon
+    if args.once:
+        outcomes = daemon.run_once(cfg, rules)
+        counts: dict[str, int] = {}
+        for o in outcomes:
+            counts[o.status] = counts.get(o.status, 0) + 1
+        summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "нет новых писем"
+        print(f"Обработано писем: {len(outcomes)} ({summary})")
+        return 0
+    daemon.run_forever(cfg, rules)
+    return 0
+
+
+def _session(cfg) -> Session:
+    engine = db.make_engine(cfg.database)
+    db.migrate(engine)
+    return Session(engine)
+
+
+def cmd_list(args, cfg, rules) -> int:
+    with _session(cfg) as s:
+        q = select(Document).order_by(Document.id)
+        if args.journal:
+            q = q.where(Document.journal == args.journal)
+        docs = list(s.exec(q))
+    if not docs:
+        print("Журнал пуст.")
+        return 0
+    head = ("Вх. номер", "Дата", "Вид", "Канал", "Заявитель", "Подразделение", "Проверить")
+    rows = [(d.number, d.registered_at.astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M"),
+             d.kind or "?", d.channel, _who(d), d.origin_unit or "",
+             ", ".join(json.loads(d.needs_review))) for d in docs]
+    print(_table(head, rows))
+    print(f"Всего: {len(docs)}")
+    return 0
+
+
+def _who(d: Document) -> str:
+    name = " ".join(x for x in (d.last_name, d.first_name, d.patronymic) if x)
+    return name or d.org_name or "—"
+
+
+def _table(head, rows, width: int = 40) -> str:
+    cells = [[str(c)[:width] for c in r] for r in [head, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def cmd_show(args, cfg, rules) -> int:
+    with _session(cfg) as s:
+        doc = s.exec(select(Document).where(Document.number == args.number)).first()
+        if doc is None:
+            print(f"Документ {args.number} не найден в журнале.", file=sys.stderr)
+            return 1
+        rec = export.document_record(s, doc)
+        events = s.exec(select(Event).where(Event.document_id == doc.id).order_by(Event.id)).all()
+    print(json.dumps(rec, ensure_ascii=False, indent=2))
+    print("\nСобытия:")
+    for e in events:
+        print(f"  {e.at.astimezone(KZ_TZ):%d.%m.%Y %H:%M:%S}  {e.type}  {e.data}")
+    return 0
+
+
+def cmd_export(args, cfg, rules) -> int:
+    with _session(cfg) as s:
+        recs = export.records(s, args.journal)
+        if args.format == "csv":
+            sys.stdout.write(export.to_csv(recs))
+        else:
+            for line in export.jsonl(recs):
+                print(line)
+    return 0
+
+
+def cmd_verify(args, cfg, rules) -> int:
+    with _session(cfg) as s:
+        v = journal.verify(s)
+    if v.ok:
+        print(f"Журнал цел: проверено событий — {v.checked}.")
+        return 0
+    print(f"Журнал повреждён: событие #{v.first_bad_id}: {v.reason} "
+          f"(до него проверено событий — {v.checked}).")
+    return 1
+
+
+def cmd_inbound(args, cfg, rules) -> int:
+    with _session(cfg) as s:
+        rows = export.inbound_rows(s, args.status)
+    head = ("#", "Получено", "Ящик", "От", "Тема", "Статус", "Причина")
+    print(_table(head, [(r.id, r.received_at.astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M"),
+                         r.mailbox, r.from_addr or "", r.subject or "", r.status,
+                         r.reason or "") for r in rows]))
+    return 0
+
+
+def cmd_register(args, cfg, rules) -> int:
+    from . import daemon
+    from .mailbox import Fetched
+    from .values import Source
+    import datetime as dt
+    import hashlib
+
+    parts = daemon.build(cfg, rules)
+    failed = 0
+    try:
+        for path in args.files:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                print(f"{path}: не удалось прочитать файл: {exc.strerror}", file=sys.stderr)
+                failed += 1
+                continue
+            if path.suffix.lower() == ".eml":
+                sha = hashlib.sha256(data).hexdigest()
+                fetched = Fetched(Source("paper", "eml", sha), data, dt.datetime.now(dt.timezone.utc))
+                out = parts.intake.process(fetched, args.journal)
+            else:
+                ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                out = parts.intake.register_paper(path.name, data, ctype, args.journal)
+            if out.number:
+                print(f"{path}: зарегистрировано, входящий номер {out.number}")
+            else:
+                print(f"{path}: {out.status} — {out.reason}")
+                failed += out.status == "quarantined"
+        parts.sender.flush()
+    finally:
+        daemon.close(parts)
+    return 1 if failed else 0
+
+
+def cmd_rules_check(args, cfg, rules) -> int:
+    print(f"Правила в порядке: {rules.dir}")
+    print(f"  сотрудников: {len(rules.staff.people)}; журналов: {len(rules.journals)} "
+          f"(по умолчанию {rules.default_journal})")
+    print(f"  конфигурация: {cfg.file or 'встроенная по умолчанию'}; данные: {cfg.home}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""The composition root: builds every part from config and rules, and runs them.
+
+Nothing else in mailflow constructs engines, pools, mailboxes or transports;
+they are made here and handed to the steps that use them.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from . import db, outbox
+from .archive import Archive
+from .config import Config, MailboxConfig
+from .intake import Intake, Outcome, Recognizer
+from .mailbox import Mailbox, open_mailbox
+from .rules import Rules
+
+log = logging.getLogger("mailflow.daemon")
+
+
+@dataclass
+class Parts:
+    engine: sa.Engine
+    archive: Archive
+    intake: Intake
+    sender: outbox.Sender
+    closers: list
+
+
+def build(cfg: Config, rules: Rules, recognize: Recognizer | None = None,
+          transport: outbox.Transport | None = None) -> Parts:
+    cfg.home.mkdir(parents=True, exist_ok=True)
+    os.chmod(cfg.home, 0o700)
+    engine = db.make_engine(cfg.database)
+    db.migrate(engine)
+    archive = Archive(cfg.archive_dir)
+    closers: list = [engine.dispose]
+    if recognize is None:
+        recognize, close = _recognizer(cfg, rules)
+        closers.append(close)
+    own = frozenset(m.endpoint.user.lower() for m in cfg.mailboxes if "@" in m.endpoint.user)
+    intake = Intake(engine=engine, rules=rules, archive=archive, recognize=recognize,
+                    sender_addr=cfg.smtp.sender, own_addresses=own,
+                    quarantine_dir=cfg.quarantine_dir)
+    sender = outbox.Sender(engine, transport or outbox.make_transport(cfg.smtp), cfg.smtp.sender)
+    return Parts(engine, archive, intake, sender, closers)
+
+
+def _recognizer(cfg: Config, rules: Rules):
+    from .extract import recognize
+    from .extract.ocr import OcrPool
+
+    pool = OcrPool(cfg.ocr_workers)
+
+    def run(msg, sender, channel):
+        return recognize(msg, sender=sender, channel=channel, limits=rules.limits, pool=pool)
+
+    return run, pool.close
+
+
+def close(parts: Parts) -> None:
+    for fn in reversed(parts.closers):
+        fn()
+
+
+def drain(parts: Parts, box: Mailbox, cfg: MailboxConfig, stop: threading.Event) -> list[Outcome]:
+    """Handle every message waiting in one mailbox; stop between messages if asked."""
+    outcomes = []
+    for source in box.pending():
+        if stop.is_set():
+            break
+        fetched = box.fetch(source)
+        outcome = parts.intake.process(fetched, cfg.journal)
+        if outcome.move_to == "processed":
+            box.move(source, cfg.processed_folder)
+        elif outcome.move_to == "quarantine":
+            box.move(source, cfg.quarantine_folder)
+        outcomes.append(outcome)
+        log.info("%s %s: %s %s", cfg.name, source.uid, outcome.status, outcome.number or outcome.reason)
+    return outcomes
+
+
+def run_once(cfg: Config, rules: Rules, **kw) -> list[Outcome]:
+    """Handle what is waiting in every mailbox, flush the outbox, exit."""
+    parts = build(cfg, rules, **kw)
+    stop = threading.Event()
+    outcomes: list[Outcome] = []
+    try:
+        with _sigterm_sets(stop):
+            for mcfg in cfg.mailboxes:
+                box = open_mailbox(mcfg)
+                box.open()
+                try:
+                    outcomes += drain(parts, box, mcfg, stop)
+                finally:
+                    box.close()
+            parts.sender.flush()
+    finally:
+        close(parts)
+    return outcomes
+
+
+def run_forever(cfg: Config, rules: Rules, **kw) -> None:
+    """The daemon: one watcher thread per mailbox; the main thread sends mail."""
+    parts = build(cfg, rules, **kw)
+    stop, kick = threading.Event(), threading.Event()
+    threads = [threading.Thread(target=_watch, args=(parts, m, stop, kick), name=f"watch-{m.name}",
+                                daemon=True) for m in cfg.mailboxes]
+    try:
+        with _sigterm_sets(stop):
+            for t in threads:
+                t.start()
+            notify("READY=1\nSTATUS=watching " + ", ".join(m.name for m in cfg.mailboxes))
+            while not stop.is_set():
+                kick.clear()
+                parts.sender.flush()
+                notify("WATCHDOG=1")
+                kick.wait(2.0)  # new mail queued wakes us at once
+            notify("STOPPING=1")
+            kick.set()
+            for t in threads:
+                t.join(timeout=120)  # a message in hand is finished, not abandoned half-way
+    finally:
+        close(parts)
+
+
+def _watch(parts: Parts, cfg: MailboxConfig, stop: threading.Event,
+           kick: threading.Event) -> None:
+    backoff = 1.0
+    while not stop.is_set():
+        box = open_mailbox(cfg)
+        try:
+            box.open()
+            backoff = 1.0
+            while not stop.is_set():
+                if drain(parts, box, cfg, stop):
+                    kick.set()
+                box.wait(cfg.poll_interval, stop)
+        except Exception:  # network and server trouble: back off, reconnect, go on
+            log.exception("mailbox %s failed; retrying in %.0f s", cfg.name, backoff)
+            stop.wait(backoff * random.uniform(0.8, 1.2))
+            backoff = min(backoff * 2, 60.0)
+        finally:
+            try:
+                box.close()
+            except Exception:
+                pass
+
+
+class _sigterm_sets:
+    """While inside, SIGTERM/SIGINT set `stop` so the current message finishes."""
+
+    def __init__(self, stop: threading.Event):
+        self.stop, self.saved = stop, {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self.saved[sig] = signal.signal(sig, lambda *_: self.stop.set())
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+
+
+def notify(state: str) -> None:
+    """sd_notify(3) without a dependency: one datagram to $NOTIFY_SOCKET."""
+    path = os.environ.get("NOTIFY_SOCKET")
+    if not path:
+        return
+    if path.startswith("@"):
+        path = "\0" + path[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.connect(path)
+            s.sendall(state.encode())
+    except OSError:
+        log.debug("sd_notify failed", exc_info=True)

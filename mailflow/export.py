@@ -1,0 +1,89 @@
+"""The journal export (DESIGN §4): one object per registered document."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Iterable, Iterator
+
+from sqlmodel import Session, select
+
+from .models import DocAttachment, Document, Inbound, Outbox
+from .values import KZ_TZ
+
+CSV_COLUMNS = ("incoming_number", "journal", "registered_at", "received_at", "kind", "group",
+               "channel", "origin_unit", "last_name", "first_name", "patronymic", "address",
+               "phone", "email", "org_name", "outgoing_number", "outgoing_date",
+               "book_entry_at", "from", "subject", "needs_review", "status")
+
+
+def document_record(s: Session, doc: Document) -> dict:
+    atts = s.exec(select(DocAttachment).where(DocAttachment.document_id == doc.id)
+                  .order_by(DocAttachment.id)).all()
+    talons = s.exec(select(Outbox).where(Outbox.document_id == doc.id).order_by(Outbox.id)).all()
+    return {
+        "incoming_number": doc.number,
+        "journal": doc.journal,
+        "registered_at": _iso(doc.registered_at),
+        "received_at": _iso(doc.received_at),
+        "kind": doc.kind,
+        "group": doc.grp,
+        "channel": doc.channel,
+        "origin_unit": doc.origin_unit,
+        "consumer": {
+            "last_name": doc.last_name, "first_name": doc.first_name,
+            "patronymic": doc.patronymic, "address": doc.address, "phone": doc.phone,
+            "email": doc.email, "org_name": doc.org_name,
+            "outgoing_number": doc.outgoing_number,
+            "outgoing_date": doc.outgoing_date.isoformat() if doc.outgoing_date else None,
+        },
+        "book_entry_at": _iso(doc.book_entry_at),
+        "source": {"message_id": doc.source_message_id, "from": doc.source_from,
+                   "subject": doc.source_subject, "sha256": doc.sha256},
+        "attachments": [{"filename": a.filename, "sha256": a.sha256, "pages": a.pages,
+                         "ocr_confidence": a.ocr_confidence} for a in atts],
+        "needs_review": json.loads(doc.needs_review),
+        "status": doc.status,
+        "talons": [{"to": json.loads(t.recipients), "message_id": t.message_id,
+                    "status": t.status, "smtp": t.smtp_reply} for t in talons if t.kind == "talon"],
+        "resolution": None,
+        "executors": [],
+        "due_date": None,
+        "deliveries": [],
+        "answer": None,
+    }
+
+
+def records(s: Session, journal: str | None = None) -> Iterator[dict]:
+    q = select(Document).order_by(Document.id)
+    if journal:
+        q = q.where(Document.journal == journal)
+    for doc in s.exec(q):
+        yield document_record(s, doc)
+
+
+def jsonl(recs: Iterable[dict]) -> Iterator[str]:
+    for r in recs:
+        yield json.dumps(r, ensure_ascii=False)
+
+
+def to_csv(recs: Iterable[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(CSV_COLUMNS)
+    for r in recs:
+        flat = {**r, **r["consumer"], "from": r["source"]["from"], "subject": r["source"]["subject"],
+                "needs_review": ";".join(r["needs_review"])}
+        w.writerow(["" if flat.get(c) is None else flat[c] for c in CSV_COLUMNS])
+    return buf.getvalue()
+
+
+def inbound_rows(s: Session, status: str | None = None) -> list[Inbound]:
+    q = select(Inbound).order_by(Inbound.id)
+    if status:
+        q = q.where(Inbound.status == status)
+    return list(s.exec(q))
+
+
+def _iso(value) -> str | None:
+    return value.astimezone(KZ_TZ).isoformat() if value else None

@@ -1,0 +1,260 @@
+"""Intake (DESIGN §3): one fetched message, from raw bytes to a journal record.
+
+The raw bytes are archived before anything else. The slow part (reading the
+scans) runs outside any transaction; then one short transaction records the
+message and whatever it causes. The caller moves the message out of the inbox
+only after `process` returns, i.e. after that commit. A message seen again
+(a crash before the move) is recognised by its (mailbox, UIDVALIDITY, UID) and
+only moved; a re-sent or re-forwarded copy is linked to the first, not
+registered twice.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from . import journal, mime, outbox, registration, talon, triage
+from .archive import Archive
+from .mailbox import Fetched
+from .models import DocAttachment, Document, Inbound
+from .rules import Person, Rules
+from .values import (Attachment, Disposition, KZ_TZ, ParsedMessage, Recognition, Source,
+                     Triage)
+
+log = logging.getLogger("mailflow.intake")
+
+Recognizer = Callable[[ParsedMessage, Person | None, str], Recognition]
+
+
+class Unprocessable(Exception):
+    """A message that intake refuses on purpose (over a limit, say)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # registered|linked|recorded|review|quarantined|already|lost-race
+    move_to: str | None  # "processed" | "quarantine" | None (leave it where it is)
+    number: str | None = None
+    reason: str = ""
+
+
+class Intake:
+    def __init__(self, *, engine: sa.Engine, rules: Rules, archive: Archive,
+                 recognize: Recognizer, sender_addr: str, own_addresses: frozenset[str],
+                 quarantine_dir: Path):
+        self.engine, self.rules, self.archive = engine, rules, archive
+        self.recognize, self.sender_addr = recognize, sender_addr
+        self.own = own_addresses | rules.own_addresses | {sender_addr.lower()}
+        self.quarantine_dir = Path(quarantine_dir)
+
+    def process(self, fetched: Fetched, journal_key: str | None = None) -> Outcome:
+        sha = self.archive.put(fetched.raw)
+        done = self._already(fetched)
+        if done:
+            return done
+        parsed = None
+        try:
+            limit = self.rules.limits.max_message_bytes
+            if len(fetched.raw) > limit:
+                raise Unprocessable(f"message is {len(fetched.raw) / 2**20:.1f} MB, over the "
+                                    f"{limit / 2**20:.0f} MB limit; not read")
+            parsed = mime.parse(fetched.raw)
+            return self._handle(fetched, sha, parsed, journal_key)
+        except Exception as exc:  # whatever broke, the message is kept and the clerk told
+            reason = str(exc) if isinstance(exc, Unprocessable) else f"{type(exc).__name__}: {exc}"
+            log.exception("quarantining %s: %s", fetched.source, reason)
+            return self.quarantine(fetched, sha, parsed, reason, traceback.format_exc())
+
+    # -- steps --------------------------------------------------------------
+
+    def _handle(self, fetched: Fetched, sha: str, parsed: ParsedMessage,
+                journal_key: str | None) -> Outcome:
+        sender = self.rules.staff.by_email(parsed.from_addr)
+        verdict = triage.classify(parsed, sender, self.rules, self.own)
+        if verdict.disposition != Disposition.APPEAL:
+            return self._record(fetched, sha, parsed, verdict)
+        with Session(self.engine) as s:
+            first = _duplicate_of(s, parsed, sha)
+        if first is not None:
+            return self._write(fetched, sha, parsed, verdict, lambda s, h, inb: self._link(s, h, inb, first))
+        for a in parsed.attachments:
+            self.archive.put(a.data, suffix=".bin")
+        channel = self.rules.channel_for(sender)
+        rec = self.recognize(parsed, sender, channel)
+        reg = registration.Registration(
+            journal=self.rules.journal(journal_key), channel=channel,
+            received_at=fetched.received_at, sha256=sha, recognition=rec, message=parsed,
+            sender=sender,
+            talon=not talon.is_backlog(fetched.received_at, self.rules.talon_max_age_days))
+        return self._write(fetched, sha, parsed, verdict, lambda s, h, inb: self._register(s, h, inb, reg))
+
+    def register_paper(self, filename: str, data: bytes, content_type: str,
+                       journal_key: str | None = None) -> Outcome:
+        """Paper mail scanned in the chancellery (`mailflow register`): channel "written"."""
+        sha = self.archive.put(data, suffix=".bin")
+        now = dt.datetime.now(dt.timezone.utc)
+        fetched = Fetched(Source("paper", "file", sha), data, now)
+        done = self._already(fetched)
+        if done:
+            return done
+        att = Attachment(mime.safe_filename(filename), content_type, data, sha)
+        parsed = ParsedMessage(
+            message_id=None, subject=att.filename, from_addr="", from_name="", reply_to=None,
+            to=(), date=None, in_reply_to=None, references=(), auto_submitted=None,
+            precedence=None, content_type=content_type, body_text="", attachments=(att,),
+            defects=())
+        rec = self.recognize(parsed, None, "written")
+        reg = registration.Registration(
+            journal=self.rules.journal(journal_key), channel="written", received_at=now,
+            sha256=sha, recognition=rec, message=None, sender=None, talon=True)
+        verdict = Triage(Disposition.APPEAL, "paper mail registered by the clerk")
+        return self._write(fetched, sha, parsed, verdict,
+                           lambda s, h, inb: self._register(s, h, inb, reg))
+
+    def _register(self, s: Session, head, inb: Inbound, reg) -> Outcome:
+        first = reg.message and _duplicate_of(s, reg.message, reg.sha256)  # again, under the lock
+        if first is not None:
+            return self._link(s, head, inb, first)
+        doc = registration.register(s, head, self.rules, reg, sender_addr=self.sender_addr,
+                                    inbound_id=inb.id)
+        inb.status, inb.document_id = "registered", doc.id
+        log.info("registered %s (%s, %s) from %s", doc.number, doc.kind or "kind?",
+                 reg.channel, _mask(reg.message.from_addr if reg.message else None))
+        return Outcome("registered", "processed", doc.number)
+
+    def _link(self, s: Session, head, inb: Inbound, doc: Document) -> Outcome:
+        inb.status, inb.document_id = "linked", doc.id
+        journal.append(s, head, "linked", document_id=doc.id, inbound_id=inb.id,
+                       number=doc.number, reason="re-sent or re-forwarded copy")
+        log.info("linked a copy to %s", doc.number)
+        return Outcome("linked", "processed", doc.number, "copy of a registered appeal")
+
+    def _record(self, fetched: Fetched, sha: str, parsed: ParsedMessage, verdict: Triage) -> Outcome:
+        def act(s: Session, head, inb: Inbound) -> Outcome:
+            review = verdict.disposition == Disposition.REVIEW
+            inb.status = "review" if review else "recorded"
+            journal.append(s, head, f"received_{verdict.disposition.value}", inbound_id=inb.id,
+                           reason=verdict.reason, sha256=sha)
+            if review:
+                self._tell_clerks(s, inb, "review", reason=verdict.reason)
+            return Outcome(inb.status, "processed", None, verdict.reason)
+        return self._write(fetched, sha, parsed, verdict, act)
+
+    def _write(self, fetched: Fetched, sha: str, parsed: ParsedMessage, verdict: Triage,
+               act) -> Outcome:
+        """One transaction: the Inbound row and what `act` does with it."""
+        try:
+            with Session(self.engine, expire_on_commit=False) as s, s.begin():
+                head = journal.lock(s)
+                if _inbound(s, fetched) is not None:
+                    return Outcome("lost-race", None, None, "another process took it")
+                inb = _new_inbound(fetched, sha, parsed, verdict.disposition.value, "received")
+                s.add(inb)
+                s.flush()
+                return act(s, head, inb)
+        except IntegrityError:  # another daemon recorded the same UID first
+            return Outcome("lost-race", None, None, "another process took it")
+
+    def quarantine(self, fetched: Fetched, sha: str, parsed: ParsedMessage | None,
+                   reason: str, tb: str = "") -> Outcome:
+        self._quarantine_copy(fetched, sha, reason)
+        try:
+            with Session(self.engine, expire_on_commit=False) as s, s.begin():
+                head = journal.lock(s)
+                if _inbound(s, fetched) is not None:
+                    return Outcome("lost-race", None, None, "another process took it")
+                inb = _new_inbound(fetched, sha, parsed, "unknown", "quarantined")
+                inb.reason, inb.traceback = reason[:4000], tb[-20000:] or None
+                s.add(inb)
+                s.flush()
+                journal.append(s, head, "quarantined", inbound_id=inb.id, reason=reason[:1000],
+                               sha256=sha)
+                self._tell_clerks(s, inb, "quarantine", reason=reason)
+        except IntegrityError:
+            return Outcome("lost-race", None, None, "another process took it")
+        return Outcome("quarantined", "quarantine", None, reason)
+
+    def _quarantine_copy(self, fetched: Fetched, sha: str, reason: str) -> None:
+        """A plain-file view for the operator; the archive holds the original."""
+        self.quarantine_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        target = self.quarantine_dir / f"{sha}.eml"
+        if not target.exists():
+            try:
+                target.symlink_to(self.archive.path(sha))
+            except OSError:
+                pass
+        (self.quarantine_dir / f"{sha}.reason.txt").write_text(
+            f"source: {fetched.source.mailbox} {fetched.source.uidvalidity} {fetched.source.uid}\n"
+            f"reason: {reason}\n", encoding="utf-8")
+
+    def _tell_clerks(self, s: Session, inb: Inbound, template: str, *, reason: str) -> None:
+        clerks = [p.email for p in self.rules.staff.with_role("clerk") if p.email not in self.own]
+        if not clerks:
+            return
+        subject, body = self.rules.render(
+            template, mailbox=inb.mailbox, from_addr=inb.from_addr, subject=inb.subject,
+            message_id=inb.message_id, received_at=inb.received_at.astimezone(KZ_TZ),
+            reason=reason, sha256=inb.sha256)
+        out = outbox.compose(sender=self.sender_addr, to=tuple(clerks), subject=subject, body=body,
+                             kind=template, key=f"{template}:{inb.id}")
+        outbox.queue(s, out, inbound_id=inb.id)
+
+    def _already(self, fetched: Fetched) -> Outcome | None:
+        with Session(self.engine) as s:
+            inb = _inbound(s, fetched)
+        if inb is None:
+            return None
+        folder = "quarantine" if inb.status == "quarantined" else "processed"
+        return Outcome("already", folder, None, f"already {inb.status}")
+
+
+def _inbound(s: Session, fetched: Fetched) -> Inbound | None:
+    src = fetched.source
+    return s.exec(select(Inbound).where(Inbound.mailbox == src.mailbox,
+                                        Inbound.uidvalidity == src.uidvalidity,
+                                        Inbound.uid == src.uid)).first()
+
+
+def _new_inbound(fetched: Fetched, sha: str, parsed: ParsedMessage | None, disposition: str,
+                 status: str) -> Inbound:
+    src = fetched.source
+    return Inbound(mailbox=src.mailbox, uidvalidity=src.uidvalidity, uid=src.uid,
+                   message_id=parsed.message_id if parsed else None, sha256=sha,
+                   size=len(fetched.raw), from_addr=parsed.from_addr if parsed else None,
+                   subject=parsed.subject[:2000] if parsed else None,
+                   received_at=fetched.received_at, fetched_at=dt.datetime.now(dt.timezone.utc),
+                   disposition=disposition, status=status)
+
+
+def _duplicate_of(s: Session, msg: ParsedMessage, sha: str) -> Document | None:
+    """The document this message repeats: same raw bytes, Message-ID or scans."""
+    q = select(Document).join(Inbound, Inbound.document_id == Document.id)
+    doc = s.exec(q.where(Inbound.sha256 == sha)).first()
+    if doc is None and msg.message_id:
+        doc = s.exec(q.where(Inbound.message_id == msg.message_id)).first()
+    scans = {a.sha256 for a in msg.attachments if a.content_type.startswith(triage.DOCUMENT_TYPES)}
+    if doc is None and scans:
+        rows = s.exec(select(DocAttachment.document_id, DocAttachment.sha256)
+                      .where(DocAttachment.sha256.in_(scans))).all()
+        by_doc: dict[int, set[str]] = {}
+        for doc_id, h in rows:
+            by_doc.setdefault(doc_id, set()).add(h)
+        same = [d for d, hs in by_doc.items() if hs == scans]
+        doc = s.get(Document, min(same)) if same else None
+    return doc
+
+
+def _mask(address: str | None) -> str:
+    """Personal data stays out of logs: keep the domain, hide the mailbox."""
+    if not address or "@" not in address:
+        return "?"
+    local, domain = address.split("@", 1)
+    return f"{local[:2]}…@{domain}"

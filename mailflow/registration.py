@@ -1,0 +1,88 @@
+"""Registration (regulation 1.3–1.4): a number in the journal, and the talon.
+
+Everything here runs inside the caller's transaction, after it took the
+journal lock: the number, the document, its attachments, the event and the
+talon rows commit together or not at all.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from . import journal, outbox, talon
+from .models import ChainHead, DocAttachment, Document
+from .rules import Journal, Person, Rules
+from .values import KZ_TZ, AttachmentInfo, ParsedMessage, Recognition
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What is being registered; built by intake or `mailflow register`."""
+
+    journal: Journal
+    channel: str
+    received_at: dt.datetime
+    sha256: str
+    recognition: Recognition
+    message: ParsedMessage | None  # None for paper mail scanned in the chancellery
+    sender: Person | None
+    talon: bool  # False in backlog mode
+
+
+def register(session: Session, head: ChainHead, rules: Rules, reg: Registration, *,
+             sender_addr: str, inbound_id: int | None = None) -> Document:
+    now = dt.datetime.now(dt.timezone.utc)
+    year = now.astimezone(KZ_TZ).year
+    seq, number = journal.allocate(session, reg.journal, year)
+    doc = _document(reg, seq, number, year, now)
+    session.add(doc)
+    session.flush()
+    for a in _attachments(reg):
+        session.add(DocAttachment(document_id=doc.id, filename=a.filename, sha256=a.sha256,
+                                  content_type=a.content_type, pages=a.pages,
+                                  ocr_confidence=a.ocr_confidence, text_source=a.text_source,
+                                  note=a.note))
+    to = talon.recipients(reg.message, reg.sender, reg.recognition, rules.own_addresses) \
+        if reg.talon else ()
+    journal.append(session, head, "registered", document_id=doc.id, inbound_id=inbound_id,
+                   number=number, journal=reg.journal.key, channel=reg.channel, kind=doc.kind,
+                   sha256=reg.sha256, needs_review=list(reg.recognition.needs_review),
+                   talon_to=list(to), backlog=not reg.talon)
+    for address in to:
+        out = talon.compose_talon(rules, reg.journal, number=number, registered_at=now,
+                                  document_id=doc.id, to=address, sender_addr=sender_addr,
+                                  msg=reg.message, rec=reg.recognition)
+        outbox.queue(session, out, document_id=doc.id, inbound_id=inbound_id)
+    return doc
+
+
+def _attachments(reg: Registration) -> list[AttachmentInfo]:
+    """Every file of the message, with what recognition learnt of it where it did."""
+    known = {a.sha256: a for a in reg.recognition.attachments}
+    files = reg.message.attachments if reg.message else ()
+    out = [known.pop(f.sha256, None) or AttachmentInfo(f.filename, f.sha256, f.content_type,
+                                                       0, None, "none") for f in files]
+    return out + list(known.values())
+
+
+def _document(reg: Registration, seq: int, number: str, year: int, now: dt.datetime) -> Document:
+    rec, c, msg = reg.recognition, reg.recognition.consumer, reg.message
+    return Document(
+        journal=reg.journal.key, year=year, seq=seq, number=number,
+        registered_at=now, received_at=reg.received_at,
+        kind=rec.kind, grp=rec.group, channel=reg.channel, origin_unit=rec.origin_unit,
+        last_name=c.last_name, first_name=c.first_name, patronymic=c.patronymic,
+        address=c.address, phone=c.phone, email=c.email, org_name=c.org_name,
+        outgoing_number=c.outgoing_number, outgoing_date=c.outgoing_date,
+        book_entry_at=rec.book_entry_at,
+        source_message_id=msg.message_id if msg else None,
+        source_from=msg.from_addr if msg else None,
+        source_subject=msg.subject if msg else None,
+        sha256=reg.sha256,
+        needs_review=json.dumps(list(rec.needs_review), ensure_ascii=False),
+        confidence=json.dumps(rec.confidence, ensure_ascii=False),
+        talon=reg.talon, text=rec.text[:200_000],
+    )

@@ -1,0 +1,48 @@
+"""The talon (regulation 1.4): who gets it and what it says. Pure decisions."""
+from __future__ import annotations
+
+import datetime as dt
+
+from .outbox import Outgoing, compose
+from .rules import Journal, Person, Rules
+from .values import KZ_TZ, ParsedMessage, Recognition
+
+NO_REPLY = ("noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster")
+
+
+def recipients(msg: ParsedMessage | None, sender: Person | None, rec: Recognition,
+               own: frozenset[str]) -> tuple[str, ...]:
+    """The sender (or whom the sender asks replies to go to) and the consumer's e-mail."""
+    out: list[str] = []
+    if msg is not None:
+        if sender and "website_form" in sender.roles:
+            out.append(msg.reply_to or "")
+        else:
+            out.append(msg.reply_to if msg.reply_to and not sender else msg.from_addr)
+    out.append(rec.consumer.email or "")
+    seen: list[str] = []
+    for a in (x.strip().lower() for x in out):
+        if "@" in a and a not in seen and a not in own and not a.split("@")[0].startswith(NO_REPLY):
+            seen.append(a)
+    return tuple(seen)
+
+
+def is_backlog(received_at: dt.datetime, max_age_days: int, now: dt.datetime | None = None) -> bool:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return now - received_at > dt.timedelta(days=max_age_days)
+
+
+def compose_talon(rules: Rules, journal: Journal, *, number: str, registered_at: dt.datetime,
+                  document_id: int, to: str, sender_addr: str, msg: ParsedMessage | None,
+                  rec: Recognition) -> Outgoing:
+    c = rec.consumer
+    name = " ".join(x for x in (c.last_name, c.first_name, c.patronymic) if x) or c.org_name
+    subject, body = rules.render(
+        "talon", number=number, registered_at=registered_at.astimezone(KZ_TZ),
+        journal_title=journal.title, organisation=journal.organisation, kind=rec.kind,
+        consumer_name=name, source_subject=msg.subject if msg else None,
+        source_date=msg.date if msg else None)
+    return compose(sender=sender_addr, to=(to,), subject=subject, body=body, kind="talon",
+                   key=f"talon:{document_id}:{to}", number=number,
+                   in_reply_to=msg.message_id if msg else None,
+                   references=msg.references if msg else ())

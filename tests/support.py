@@ -1,0 +1,69 @@
+"""Helpers shared by the tests: a data home, messages, a stand-in recognizer."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from mailflow import config, rules as rules_mod
+from mailflow.values import Consumer, Recognition
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus"
+
+
+def home_config(tmp_path: Path, database: str | None = None) -> config.Config:
+    cfg = config.embedded_default(tmp_path / "home", REPO / "rules")
+    if database:
+        cfg = config.Config(**{**cfg.__dict__, "database": database})
+    return cfg
+
+
+def load_rules():
+    return rules_mod.load(REPO / "rules")
+
+
+def text_appeal(frm: str = "ayyrtau-res@sevkaz.example", subject: str = "Жалоба потребителя",
+                body: str = "Направляю жалобу потребителя Иванова И.И.", *, charset: str = "utf-8",
+                message_id: str | None = None, date: dt.datetime | None = None,
+                attachments: list[tuple[str, str, bytes]] = (), headers: dict | None = None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = frm
+    msg["To"] = "kanc@sevkaz.example"
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date or dt.datetime.now(dt.timezone.utc))
+    msg["Message-ID"] = message_id or make_msgid(domain="test.example")
+    for k, v in (headers or {}).items():
+        msg[k] = v
+    msg.set_content(body, charset=charset)
+    for name, ctype, data in attachments:
+        main, sub = ctype.split("/")
+        msg.add_attachment(data, maintype=main, subtype=sub, filename=name)
+    return msg.as_bytes()
+
+
+def fake_recognizer(calls: list | None = None):
+    """Stands in for OCR in tests of the flow around it: reads nothing, invents nothing."""
+    def recognize(msg, sender, channel):
+        if calls is not None:
+            calls.append(msg.message_id)
+        email = "consumer@example.kz" if "consumer@example.kz" in msg.body_text else None
+        return Recognition(kind="жалоба" if "жалоб" in msg.body_text.lower() else None,
+                           group=1, consumer=Consumer(last_name="Иванов", email=email),
+                           origin_unit=sender.unit if sender else None,
+                           needs_review=("first_name",), text=msg.body_text)
+    return recognize
+
+
+def deliver(maildir: Path, raw: bytes, name: str) -> Path:
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    path = maildir / "new" / name
+    path.write_bytes(raw)
+    return path
+
+
+def copy_tree(src: Path, dst: Path) -> None:
+    shutil.copytree(src, dst)

@@ -1,0 +1,147 @@
+"""The flow from a Maildir to a registered appeal and a talon, on SQLite."""
+from __future__ import annotations
+
+import email
+import json
+from email import policy
+
+from sqlmodel import Session, select
+
+from mailflow import daemon, journal
+from mailflow.models import Document, Event, Inbound, Outbox
+from tests.support import deliver, fake_recognizer, home_config, load_rules, text_appeal
+
+
+def _outbox_files(cfg):
+    return sorted((cfg.home / "outbox" / "new").glob("*")) if (cfg.home / "outbox" / "new").exists() else []
+
+
+def test_text_appeal_is_registered_with_talon(tmp_path):
+    cfg, rules = home_config(tmp_path), load_rules()
+    deliver(cfg.home / "inbox", text_appeal(body="Жалоба. Почта заявителя consumer@example.kz"), "m1")
+    outcomes = daemon.run_once(cfg, rules, recognize=fake_recognizer())
+    assert [o.status for o in outcomes] == ["registered"]
+    number = outcomes[0].number
+    assert number.startswith("ВХ-") and number.endswith("000001")
+    files = _outbox_files(cfg)
+    assert len(files) == 2  # to the RES chief and to the consumer's own address
+    talons = [email.message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
+    assert {t["To"] for t in talons} == {"ayyrtau-res@sevkaz.example", "consumer@example.kz"}
+    for t in talons:
+        assert number in t["Subject"]
+        assert number in t.get_content()
+        assert "Өтініш" in t["Subject"]  # Kazakh beside Russian
+    # the message left the inbox only after it was recorded
+    assert not list((cfg.home / "inbox" / "new").iterdir())
+    assert len(list((cfg.home / "inbox" / ".Processed" / "cur").iterdir())) == 1
+
+
+def test_numbers_are_sequential_and_rerun_registers_nothing(tmp_path):
+    cfg, rules = home_config(tmp_path), load_rules()
+    for i in range(5):
+        deliver(cfg.home / "inbox", text_appeal(body=f"Жалоба номер {i}"), f"m{i}")
+    daemon.run_once(cfg, rules, recognize=fake_recognizer())
+    assert daemon.run_once(cfg, rules, recognize=fake_recognizer()) == []
+    parts = daemon.build(cfg, rules, recognize=fake_recognizer())
+    with Session(parts.engine) as s:
+        seqs = sorted(d.seq for d in s.exec(select(Document)))
+        assert seqs == [1, 2, 3, 4, 5]
+        assert journal.verify(s).ok
+    daemon.close(parts)
+
+
+def test_resent_copy_is_linked_not_registered(tmp_path):
+    cfg, rules = home_config(tmp_path), load_rules()
+    scan = b"%PDF-1.4 fake scan bytes"
+    first = text_appeal(body="Жалоба", attachments=[("скан.pdf", "application/pdf", scan)])
+    again = text_appeal(subject="Fwd: Жалоба", body="Пересылаю ещё раз",
+                        attachments=[("скан.pdf", "application/pdf", scan)])
+    deliver(cfg.home / "inbox", first, "a")
+    deliver(cfg.home / "inbox", first, "b")  # the very same bytes twice
+    deliver(cfg.home / "inbox", again, "c")  # the same scan in a new message
+    outcomes = daemon.run_once(cfg, rules, recognize=fake_recognizer())
+    assert sorted(o.status for o in outcomes) == ["linked", "linked", "registered"]
+    assert len({o.number for o in outcomes}) == 1
+
+
+def test_crash_before_move_only_moves_next_time(tmp_path):
+    """The transaction committed but the message stayed in the inbox."""
+    cfg, rules = home_config(tmp_path), load_rules()
+    raw = text_appeal(body="Жалоба")
+    deliver(cfg.home / "inbox", raw, "x")
+    parts = daemon.build(cfg, rules, recognize=fake_recognizer())
+    from mailflow.mailbox import open_mailbox
+    box = open_mailbox(cfg.mailboxes[0])
+    box.open()
+    [src] = box.pending()
+    first = parts.intake.process(box.fetch(src))  # ...and no move: the "crash"
+    second = parts.intake.process(box.fetch(src))
+    assert first.status == "registered" and second.status == "already"
+    assert second.move_to == "processed"
+    with Session(parts.engine) as s:
+        assert len(s.exec(select(Document)).all()) == 1
+        assert len(s.exec(select(Outbox)).all()) == 1
+    daemon.close(parts)
+
+
+def test_auto_reply_and_our_own_mail_are_recorded_not_answered(tmp_path):
+    cfg, rules = home_config(tmp_path), load_rules()
+    deliver(cfg.home / "inbox", text_appeal(frm="someone@example.kz", subject="Автоответ: жалоба",
+                                            headers={"Auto-Submitted": "auto-replied"}), "1")
+    deliver(cfg.home / "inbox", text_appeal(frm="kanc@sevkaz.example", subject="[ВХ-2026-000001] Талон",
+                                            headers={"X-Mailflow-Kind": "talon"}), "2")
+    outcomes = daemon.run_once(cfg, rules, recognize=fake_recognizer())
+    assert sorted(o.status for o in outcomes) == ["recorded", "recorded"]
+    assert _outbox_files(cfg) == []
+    parts = daemon.build(cfg, rules, recognize=fake_recognizer())
+    with Session(parts.engine) as s:
+        types = sorted(e.type for e in s.exec(select(Event)))
+        assert types == ["received_auto_reply", "received_loop"]
+    daemon.close(parts)
+
+
+def test_unrecognisable_mail_goes_to_clerk_review(tmp_path):
+    cfg, rules = home_config(tmp_path), load_rules()
+    deliver(cfg.home / "inbox", text_appeal(frm="news@shop.example", subject="Скидки недели",
+                                            body="Только сегодня"), "1")
+    [o] = daemon.run_once(cfg, rules, recognize=fake_recognizer())
+    assert o.status == "review"
+    [notice] = _outbox_files(cfg)
+    msg = email.message_from_bytes(notice.read_bytes(), policy=policy.default)
+    assert "kanc" in msg["To"] and "Скидки недели" in msg.get_content()
+
+
+def test_recognizer_crash_quarantines_and_tells_clerk(tmp_path):
+    cfg, rules = home_config(tmp_path), load_rules()
+
+    def broken(msg, sender, channel):
+        raise RuntimeError("OCR engine exploded")
+
+    deliver(cfg.home / "inbox", text_appeal(body="Жалоба"), "1")
+    [o] = daemon.run_once(cfg, rules, recognize=broken)
+    assert o.status == "quarantined" and "exploded" in o.reason
+    assert len(list((cfg.home / "inbox" / ".Quarantine" / "cur").iterdir())) == 1
+    parts = daemon.build(cfg, rules, recognize=broken)
+    with Session(parts.engine) as s:
+        inb = s.exec(select(Inbound)).one()
+        assert inb.status == "quarantined" and "RuntimeError" in inb.traceback
+        assert s.exec(select(Outbox).where(Outbox.kind == "quarantine")).one()
+    daemon.close(parts)
+    # the original is archived, byte for byte
+    assert (cfg.home / "quarantine" / f"{inb.sha256}.eml").read_bytes().startswith(b"From:")
+
+
+def test_backlog_mail_is_registered_without_talon(tmp_path):
+    import os, time
+    cfg, rules = home_config(tmp_path), load_rules()
+    path = deliver(cfg.home / "inbox", text_appeal(body="Жалоба"), "old")
+    old = time.time() - 90 * 86400
+    os.utime(path, (old, old))
+    [o] = daemon.run_once(cfg, rules, recognize=fake_recognizer())
+    assert o.status == "registered"
+    assert _outbox_files(cfg) == []
+    parts = daemon.build(cfg, rules, recognize=fake_recognizer())
+    with Session(parts.engine) as s:
+        ev = s.exec(select(Event).where(Event.type == "registered")).one()
+        assert json.loads(ev.data)["backlog"] is True
+    daemon.close(parts)
