@@ -19,7 +19,7 @@ from . import db, outbox
 from .archive import Archive
 from .config import Config, MailboxConfig
 from .intake import Intake, Outcome, Recognizer
-from .mailbox import Mailbox, open_mailbox
+from .mailbox import Mailbox, MessageGone, open_mailbox
 from .rules import Rules
 
 log = logging.getLogger("mailflow.daemon")
@@ -76,7 +76,10 @@ def drain(parts: Parts, box: Mailbox, cfg: MailboxConfig, stop: threading.Event)
     for source in box.pending():
         if stop.is_set():
             break
-        fetched = box.fetch(source)
+        try:
+            fetched = box.fetch(source)
+        except MessageGone:
+            continue  # another daemon has it
         outcome = parts.intake.process(fetched, cfg.journal)
         if outcome.move_to == "processed":
             box.move(source, cfg.processed_folder)

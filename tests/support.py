@@ -67,3 +67,54 @@ def deliver(maildir: Path, raw: bytes, name: str) -> Path:
 
 def copy_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst)
+
+
+PG_ADMIN = "postgresql://root@127.0.0.1:5432/postgres"
+
+
+def pg_available() -> str | None:
+    """None when PostgreSQL answers; otherwise why not."""
+    try:
+        import psycopg
+        with psycopg.connect(PG_ADMIN, connect_timeout=3):
+            return None
+    except Exception as exc:  # no server, no driver, no role
+        return f"PostgreSQL at 127.0.0.1:5432 not available: {exc}"
+
+
+class PgDatabase:
+    """A throwaway database on the local PostgreSQL, dropped afterwards."""
+
+    def __init__(self):
+        import uuid
+        self.name = f"mf_test_{uuid.uuid4().hex[:10]}"
+        self.url = f"postgresql+psycopg://root@127.0.0.1:5432/{self.name}"
+
+    def __enter__(self):
+        import psycopg
+        with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{self.name}"')
+        return self
+
+    def __exit__(self, *exc):
+        import psycopg
+        with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def database_urls(tmp_path: Path, kind: str):
+    """A context giving a fresh database URL of `kind` ("sqlite" or "postgresql")."""
+    import contextlib
+    import pytest
+
+    @contextlib.contextmanager
+    def ctx():
+        if kind == "sqlite":
+            yield f"sqlite:///{tmp_path / 'home' / 'journal.db'}"
+            return
+        why = pg_available()
+        if why:
+            pytest.skip(why)
+        with PgDatabase() as db:
+            yield db.url
+    return ctx()

@@ -16,6 +16,10 @@ from ..config import MailboxConfig
 from ..values import Source
 
 
+class MessageGone(LookupError):
+    """The message left the folder since it was listed (another daemon took it)."""
+
+
 @dataclass(frozen=True)
 class Fetched:
     source: Source
@@ -34,7 +38,8 @@ class Mailbox(Protocol):
     def pending(self) -> list[Source]:
         """Messages waiting in the watched folder, oldest first."""
 
-    def fetch(self, source: Source) -> Fetched: ...
+    def fetch(self, source: Source) -> Fetched:
+        """The raw message; raises MessageGone if it is no longer there."""
 
     def move(self, source: Source, folder: str) -> None:
         """Move a message out of the watched folder, creating `folder` if needed."""

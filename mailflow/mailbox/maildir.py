@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..config import MailboxConfig
 from ..values import Source
-from . import Fetched
+from . import Fetched, MessageGone
 
 
 class MaildirMailbox:
@@ -58,9 +58,12 @@ class MaildirMailbox:
     def fetch(self, source: Source) -> Fetched:
         file = self._file(source.uid)
         if file is None:
-            raise FileNotFoundError(f"{self.path}: message {source.uid} is gone")
-        raw = file.read_bytes()
-        mtime = dt.datetime.fromtimestamp(file.stat().st_mtime, dt.timezone.utc)
+            raise MessageGone(f"{self.path}: message {source.uid} is gone")
+        try:
+            mtime = dt.datetime.fromtimestamp(file.stat().st_mtime, dt.timezone.utc)
+            raw = file.read_bytes()
+        except FileNotFoundError:
+            raise MessageGone(f"{self.path}: message {source.uid} is gone") from None
         return Fetched(source, raw, mtime)
 
     def move(self, source: Source, folder: str) -> None:
@@ -71,7 +74,10 @@ class MaildirMailbox:
         for sub in ("cur", "new", "tmp"):
             (target / sub).mkdir(parents=True, exist_ok=True)
         name = file.name if ":2," in file.name else f"{file.name}:2,S"
-        os.replace(file, target / "cur" / name)
+        try:
+            os.replace(file, target / "cur" / name)
+        except FileNotFoundError:
+            pass  # another daemon moved it first
 
     def wait(self, timeout: float, stop: threading.Event) -> None:
         stop.wait(min(timeout, self.poll_interval))

@@ -1,0 +1,553 @@
+"""One page in, words out: the work an OCR worker process does.
+
+Everything here runs inside an `OcrPool` worker (see ocr.py) and must be
+picklable in and out: a `PageTask` (the file's bytes and which page) comes in,
+a `PageResult` (words with confidences and boxes, plus what the field reader
+needs from the picture itself: underlines, Latin re-readings) goes out.
+
+A page is read from the PDF text layer when it has one (pdfplumber), else
+rendered (pypdfium2) or decoded (Pillow), deskewed, and read by the tesseract
+binary with OMP_THREAD_LIMIT=1 (one core per page; the pool gives parallelism).
+Nothing here raises: a page that cannot be read comes back with `note` set.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import time
+import warnings
+from dataclasses import dataclass, field
+
+from PIL import Image, ImageOps
+
+# Words whose underline decides the kind on Appendix 2/3 forms.
+UNDERLINE_WORDS = ("ЖАЛОБА", "ПРЕТЕНЗИЯ", "ОТЗЫВ", "ПРЕДЛОЖЕНИЕ")
+_EMAIL_LABEL = re.compile(r"(почт|e-?mail|email|пошта)", re.I)
+_LATIN_OK = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
+
+
+@dataclass(frozen=True)
+class PageTask:
+    kind: str  # "pdf" | "image"
+    data: bytes
+    index: int  # page (PDF) or frame (TIFF) number, from 0
+    render_dpi: int = 300
+    langs: str = "rus+kaz"
+    timeout: float = 60.0
+    max_pixels: int = 60_000_000
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    conf: float  # 0..100 (100 for a text layer)
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in page pixels / points
+    line: int  # running line number on the page
+    block: int
+
+
+@dataclass
+class PageResult:
+    source: str  # "ocr" | "text-layer" | "none"
+    words: list[Word] = field(default_factory=list)
+    width: int = 0
+    height: int = 0
+    dpi: float = 0.0
+    angle: float = 0.0  # deskew applied, degrees
+    rotation: int = 0  # 0/90/180/270 applied after OSD
+    mean_conf: float | None = None
+    underlines: dict[str, float] = field(default_factory=dict)  # word -> 0..1
+    latin: dict[int, tuple[str, float]] = field(default_factory=dict)  # word idx -> (text, conf)
+    note: str | None = None
+    seconds: float = 0.0
+    ocr_seconds: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return words_to_text(self.words)
+
+
+def words_to_text(words: list[Word]) -> str:
+    out: list[str] = []
+    line, block = None, None
+    for w in words:
+        if line is None:
+            out.append(w.text)
+        elif w.line != line:
+            out.append("\n\n" if w.block != block else "\n")
+            out.append(w.text)
+        else:
+            out.append(" " + w.text)
+        line, block = w.line, w.block
+    return "".join(out)
+
+
+def init_worker() -> None:
+    """Process-pool initializer: one thread per tesseract, quiet Pillow."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+
+
+def warm() -> int:
+    return os.getpid()
+
+
+def run_page(task: PageTask) -> PageResult:
+    t0 = time.monotonic()
+    try:
+        res = _run_page(task)
+    except Exception as exc:  # a worker must answer, whatever the input
+        res = PageResult("none", note=f"page {task.index + 1} unreadable: {type(exc).__name__}: {exc}"[:300])
+    res.seconds = time.monotonic() - t0
+    return res
+
+
+def _run_page(task: PageTask) -> PageResult:
+    if task.kind == "pdf":
+        if _has_text(task):
+            layer = _text_layer(task)
+            if layer is not None:
+                return layer
+        img, dpi = _render_pdf(task)
+    else:
+        img, dpi = _load_image(task)
+    if isinstance(img, str):
+        return PageResult("none", note=img)
+    return ocr_image(img, dpi, task.langs, task.timeout)
+
+
+# --- sources -------------------------------------------------------------
+
+def _has_text(task: PageTask) -> bool:
+    """pdfium's quick answer to "are there letters on this page at all?""""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(task.data)
+    try:
+        tp = pdf[task.index].get_textpage()
+        text = tp.get_text_range() if tp.count_chars() else ""
+        return sum(1 for c in text if c.isalpha()) >= 20
+    finally:
+        pdf.close()
+
+
+def _text_layer(task: PageTask) -> PageResult | None:
+    """Words from the PDF's own text, or None when the page has none worth using."""
+    import pdfplumber
+
+    with pdfplumber.open(io.BytesIO(task.data)) as pdf:
+        page = pdf.pages[task.index]
+        raw = page.extract_words(use_text_flow=False, keep_blank_chars=False)
+        letters = sum(1 for w in raw for c in w["text"] if c.isalpha())
+        if letters < 20:
+            return None
+        words = _layer_lines(raw)
+        res = PageResult("text-layer", words=words, width=int(page.width),
+                         height=int(page.height), dpi=72.0, mean_conf=100.0)
+        res.underlines = _layer_underlines(page, words)
+        return res
+
+
+def _layer_lines(raw: list[dict]) -> list[Word]:
+    raw = sorted(raw, key=lambda w: (round(w["top"]), w["x0"]))
+    lines: list[list[dict]] = []
+    for w in raw:
+        mid = (w["top"] + w["bottom"]) / 2
+        for ln in lines:
+            ref = ln[0]
+            if ref["top"] - 1 <= mid <= ref["bottom"] + 1:
+                ln.append(w)
+                break
+        else:
+            lines.append([w])
+    lines.sort(key=lambda ln: min(w["top"] for w in ln))
+    words: list[Word] = []
+    block, prev_bottom = 0, None
+    for i, ln in enumerate(lines):
+        ln.sort(key=lambda w: w["x0"])
+        top = min(w["top"] for w in ln)
+        height = max(w["bottom"] - w["top"] for w in ln)
+        if prev_bottom is not None and top - prev_bottom > 0.9 * height:
+            block += 1
+        prev_bottom = max(w["bottom"] for w in ln)
+        for w in ln:
+            words.append(Word(w["text"], 100.0, (int(w["x0"]), int(w["top"]),
+                                                int(w["x1"]) + 1, int(w["bottom"]) + 1), i, block))
+    return words
+
+
+def _layer_underlines(page, words: list[Word]) -> dict[str, float]:
+    segs = []
+    for ln in list(page.lines) + list(page.rects):
+        if abs(ln["bottom"] - ln["top"]) <= 3 and ln["x1"] - ln["x0"] > 5:
+            segs.append((ln["x0"], ln["x1"], (ln["top"] + ln["bottom"]) / 2))
+    out: dict[str, float] = {}
+    for name, (x0, y0, x1, y1) in _kind_parts(words):
+        h = y1 - y0
+        best = 0.0
+        for sx0, sx1, sy in segs:
+            if y1 - 0.3 * h <= sy <= y1 + 0.6 * h:
+                cover = max(0.0, min(x1, sx1) - max(x0, sx0)) / max(1.0, x1 - x0)
+                best = max(best, cover)
+        out[name] = max(out.get(name, 0.0), best)
+    return out
+
+
+def _render_pdf(task: PageTask):
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    pdf = pdfium.PdfDocument(task.data)
+    try:
+        page = pdf[task.index]
+        w_pt, h_pt = page.get_size()
+        dpi = float(task.render_dpi)
+        # A scan's own resolution is enough: rendering a 200-dpi image at 300
+        # dpi only makes tesseract slower.
+        img_dpi = 0.0
+        for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+            try:
+                x0, y0, x1, y1 = obj.get_bounds()
+                if (x1 - x0) * (y1 - y0) < 0.25 * w_pt * h_pt:
+                    continue
+                pw, ph = obj.get_px_size()
+                img_dpi = max(img_dpi, pw / ((x1 - x0) / 72.0), ph / ((y1 - y0) / 72.0))
+            except Exception:
+                continue
+        if img_dpi >= 100:
+            dpi = min(dpi, img_dpi)
+        pixels = (w_pt / 72 * dpi) * (h_pt / 72 * dpi)
+        if pixels > task.max_pixels:
+            return f"page {task.index + 1}: {pixels / 1e6:.0f} Mpx at {dpi:.0f} dpi exceeds the limit", 0
+        bitmap = page.render(scale=dpi / 72.0, grayscale=True)
+        img = bitmap.to_pil().convert("L")
+        return img, dpi
+    finally:
+        pdf.close()
+
+
+def _load_image(task: PageTask):
+    Image.MAX_IMAGE_PIXELS = max(1, task.max_pixels)
+    try:
+        im = Image.open(io.BytesIO(task.data))
+        if task.index:
+            im.seek(task.index)
+        w, h = im.size
+        if w * h > task.max_pixels:
+            return f"image {w}x{h} exceeds the pixel limit", 0
+        dpi = _image_dpi(im)
+        im.load()
+    except Image.DecompressionBombError:
+        return "image exceeds the pixel limit (decompression bomb)", 0
+    if im.mode not in ("L",):
+        im = im.convert("RGB").convert("L") if im.mode in ("P", "RGBA", "LA", "CMYK") else im.convert("L")
+    return im, dpi
+
+
+def _image_dpi(im: Image.Image) -> float:
+    dpi = im.info.get("dpi")
+    try:
+        d = float(dpi[0]) if dpi else 0.0
+    except (TypeError, ValueError, IndexError):
+        d = 0.0
+    est = min(im.size) / 8.27  # A4 portrait or landscape
+    if 100 <= d <= 1200 and abs(d - est) < 0.35 * est:
+        return d
+    return max(est, 70.0)
+
+
+# --- OCR -----------------------------------------------------------------
+
+def ocr_image(img: Image.Image, dpi: float, langs: str, timeout: float) -> PageResult:
+    if dpi > 400:  # tesseract is no better above ~300 dpi, only slower
+        f = 300.0 / dpi
+        img = img.resize((max(1, int(img.width * f)), max(1, int(img.height * f))), Image.LANCZOS)
+        dpi = 300.0
+    angle = estimate_skew(img)
+    if abs(angle) >= 0.3:
+        img = img.rotate(angle, resample=Image.BILINEAR, expand=True, fillcolor=255)
+    t0 = time.monotonic()
+    words = tesseract_words(img, dpi, langs, timeout)
+    rotation = 0
+    if _weak(words) and _has_ink(img):
+        rot = detect_rotation(img, dpi, timeout)
+        if rot:
+            img2 = img.rotate(-rot, expand=True, fillcolor=255)
+            a2 = estimate_skew(img2)
+            if abs(a2) >= 0.3:
+                img2 = img2.rotate(a2, resample=Image.BILINEAR, expand=True, fillcolor=255)
+            words2 = tesseract_words(img2, dpi, langs, timeout)
+            if _quality(words2) > _quality(words):
+                img, words, rotation, angle = img2, words2, rot, a2
+    res = PageResult("ocr", words=words, width=img.width, height=img.height, dpi=dpi,
+                     angle=angle, rotation=rotation)
+    confs = [w.conf for w in words if w.conf >= 0]
+    res.mean_conf = sum(confs) / len(confs) if confs else 0.0
+    gray = img
+    threshold = otsu(gray)
+    res.underlines = underline_scores(gray, words, threshold)
+    res.latin = latin_reread(gray, words, dpi, timeout)
+    res.ocr_seconds = time.monotonic() - t0
+    return res
+
+
+def _weak(words: list[Word]) -> bool:
+    good = [w for w in words if w.conf >= 70 and len(w.text) >= 3]
+    return len(good) < 8
+
+
+def _quality(words: list[Word]) -> float:
+    return sum(w.conf for w in words if w.conf >= 50 and len(w.text) >= 2)
+
+
+def _has_ink(img: Image.Image) -> bool:
+    small = img.resize((max(1, img.width // 8), max(1, img.height // 8)), Image.BOX)
+    hist = small.histogram()
+    return sum(hist[:128]) > 0.002 * small.width * small.height
+
+
+def _run_tesseract(args: list[str], png: bytes, timeout: float) -> str:
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    proc = subprocess.run(["tesseract", "stdin", "stdout", *args], input=png,
+                          capture_output=True, timeout=timeout, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"tesseract failed: {proc.stderr.decode('utf-8', 'replace')[-200:]}")
+    return proc.stdout.decode("utf-8", "replace")
+
+
+def _pnm(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PPM")  # uncompressed: the fastest to write and read
+    return buf.getvalue()
+
+
+def tesseract_words(img: Image.Image, dpi: float, langs: str, timeout: float,
+                    psm: int = 3) -> list[Word]:
+    tsv = _run_tesseract(["-l", langs, "--dpi", str(int(round(dpi))), "--psm", str(psm), "tsv"],
+                         _pnm(img), timeout)
+    return parse_tsv(tsv)
+
+
+def parse_tsv(tsv: str) -> list[Word]:
+    words: list[Word] = []
+    line_ids: dict[tuple, int] = {}
+    for row in tsv.splitlines()[1:]:
+        parts = row.split("\t")
+        if len(parts) < 12 or parts[0] != "5":
+            continue
+        text = parts[11].strip()
+        if not text:
+            continue
+        try:
+            block, par, line = int(parts[2]), int(parts[3]), int(parts[4])
+            x, y, w, h = (int(v) for v in parts[6:10])
+            conf = float(parts[10])
+        except ValueError:
+            continue
+        key = (block, par, line)
+        lid = line_ids.setdefault(key, len(line_ids))
+        words.append(Word(text, max(conf, 0.0), (x, y, x + w, y + h), lid, block))
+    return words
+
+
+def detect_rotation(img: Image.Image, dpi: float, timeout: float) -> int:
+    """Page orientation by tesseract OSD: 0, 90, 180 or 270 (clockwise)."""
+    try:
+        out = _run_tesseract(["--psm", "0", "-l", "osd", "--dpi", str(int(dpi))], _pnm(img), timeout)
+    except Exception:
+        return 0
+    m = re.search(r"Rotate:\s*(\d+)", out)
+    c = re.search(r"Orientation confidence:\s*([\d.]+)", out)
+    if not m or (c and float(c.group(1)) < 1.0):
+        return 0
+    return int(m.group(1)) % 360
+
+
+# --- picture analysis ----------------------------------------------------
+
+def estimate_skew(img: Image.Image, width: int = 640, limit: int = 15) -> float:
+    """Angle (degrees, PIL's counter-clockwise sense) that levels the text lines.
+
+    Projection profiles: rows of a level page alternate between ink and paper,
+    so the row sums are most uneven at the right angle.
+    """
+    if img.width < 50 or img.height < 50:
+        return 0.0
+    h = max(1, img.height * width // img.width)
+    small = img.resize((width, h), Image.BOX)
+    inv = ImageOps.invert(small).point(lambda v: 255 if v > 90 else 0)
+    bb = inv.getbbox()
+    if not bb:
+        return 0.0
+    inv = inv.crop(bb)
+    cache: dict[float, float] = {}
+
+    def score(a: float) -> float:
+        a = round(a, 3)
+        if a not in cache:
+            r = inv.rotate(a, resample=Image.NEAREST, expand=True, fillcolor=0)
+            col = r.resize((1, r.height), Image.BOX)
+            d = list(col.tobytes())
+            cache[a] = sum(x * x for x in d) / (len(d) or 1)
+        return cache[a]
+
+    b = float(max(range(-limit, limit + 1), key=lambda a: score(float(a))))
+    b = max((b + k / 4 for k in range(-4, 5)), key=score)
+    b = max((b + k / 20 for k in range(-5, 6)), key=score)
+    return round(b, 2)
+
+
+def otsu(img: Image.Image) -> int:
+    hist = img.histogram()[:256]
+    total = sum(hist)
+    if not total:
+        return 128
+    sum_all = sum(i * h for i, h in enumerate(hist))
+    w_b = sum_b = 0.0
+    best, thr = -1.0, 128
+    for t in range(256):
+        w_b += hist[t]
+        if w_b == 0:
+            continue
+        w_f = total - w_b
+        if w_f == 0:
+            break
+        sum_b += t * hist[t]
+        m_b, m_f = sum_b / w_b, (sum_all - sum_b) / w_f
+        between = w_b * w_f * (m_b - m_f) ** 2
+        if between > best:
+            best, thr = between, t
+    return thr
+
+
+def _norm_upper(s: str) -> str:
+    tr = str.maketrans({"A": "А", "B": "В", "E": "Е", "K": "К", "M": "М", "H": "Н", "O": "О",
+                        "P": "Р", "C": "С", "T": "Т", "X": "Х", "Y": "У", "3": "З", "0": "О"})
+    return s.upper().translate(tr)
+
+
+def _near(a: str, b: str) -> bool:
+    """Equal, or one edit apart for words of 6+ letters."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1 or len(b) < 6:
+        return False
+    # Levenshtein distance <= 1
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) <= 1
+    s, t = (a, b) if len(a) < len(b) else (b, a)
+    for i in range(len(t)):
+        if t[:i] + t[i + 1:] == s:
+            return True
+    return False
+
+
+def _kind_parts(words: list[Word]):
+    """(canonical word, box) for each of the underline words on the page.
+
+    "ЖАЛОБА/ПРЕТЕНЗИЯ" often comes as one token; its parts get boxes in
+    proportion to their letters.
+    """
+    for w in words:
+        t = w.text.strip("«»\"'.,:;()_")
+        if not t or not any(c.isupper() for c in t) or sum(c.islower() for c in t) > 2:
+            continue
+        parts = re.split(r"[/|\\]", t)
+        if len(parts) == 1:  # the slash misread as a letter
+            n = _norm_upper(t)
+            for a, b in (("ЖАЛОБА", "ПРЕТЕНЗИЯ"), ("ОТЗЫВ", "ПРЕДЛОЖЕНИЕ")):
+                if len(n) == len(a) + len(b) + 1 and _near(n[:len(a)], a) and _near(n[len(a) + 1:], b):
+                    parts = [t[:len(a)], t[len(a) + 1:]]
+        total = sum(len(p) for p in parts) + (len(parts) - 1)
+        x0, y0, x1, y1 = w.box
+        pos = 0
+        for p in parts:
+            n = _norm_upper(p)
+            for canon in UNDERLINE_WORDS:
+                if _near(n, canon):
+                    px0 = x0 + (x1 - x0) * pos / total
+                    px1 = x0 + (x1 - x0) * (pos + len(p)) / total
+                    yield canon, (int(px0), y0, int(px1), y1)
+            pos += len(p) + 1
+
+
+def underline_scores(img: Image.Image, words: list[Word], threshold: int) -> dict[str, float]:
+    """For each underline word found, how much of its width has a line under it.
+
+    Looks at the band from mid-height of the word to half a word-height under
+    it for a row whose longest dark run spans the word (a letter's strokes are
+    far shorter). Ink 2 px apart is joined, and three rows are pooled, so a
+    broken or wavy pen line still counts.
+    """
+    out: dict[str, float] = {}
+    for canon, (x0, y0, x1, y1) in _kind_parts(words):
+        h = max(4, y1 - y0)
+        bx0, bx1 = max(0, x0), min(img.width, x1)
+        by0, by1 = max(0, y0 + h // 2), min(img.height, y1 + int(0.7 * h))
+        if bx1 - bx0 < 8 or by1 - by0 < 3:
+            continue
+        crop = img.crop((bx0, by0, bx1, by1))
+        data = crop.tobytes()
+        cw = crop.width
+        rows = [bytes(1 if v < threshold else 0 for v in data[r * cw:(r + 1) * cw])
+                for r in range(crop.height)]
+        best = 0
+        for r in range(len(rows)):
+            pooled = [max(c) for c in zip(*rows[max(0, r - 1):r + 2])]
+            run = gap = longest = 0
+            for v in pooled:
+                if v:
+                    run += 1 + gap
+                    gap = 0
+                elif run and gap < 2:
+                    gap += 1
+                else:
+                    run = gap = 0
+                longest = max(longest, run)
+            best = max(best, longest)
+        score = min(1.0, best / cw)
+        out[canon] = max(out.get(canon, 0.0), score)
+    return out
+
+
+def latin_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float) -> dict[int, tuple[str, float]]:
+    """Re-read e-mail addresses with the English model.
+
+    rus+kaz turns "kz5435@mail.example" into "К75435@та|.ехатр!е"; the region
+    is cropped and read again as one Latin line.
+    """
+    out: dict[int, tuple[str, float]] = {}
+    targets: list[int] = []
+    for i, w in enumerate(words):
+        if "@" in w.text or "©" in w.text:
+            targets.append(i)
+            continue
+        prev = words[i - 1] if i else None
+        if prev and _EMAIL_LABEL.search(prev.text) and prev.line in (w.line, w.line - 1) \
+                and "." in w.text and len(w.text) >= 6:
+            targets.append(i)
+    for i in dict.fromkeys(targets):
+        x0, y0, x1, y1 = words[i].box
+        h = y1 - y0
+        box = (max(0, x0 - h // 4), max(0, y0 - h // 3), min(img.width, x1 + h // 4),
+               min(img.height, y1 + h // 3))
+        crop = img.crop(box)
+        try:
+            tsv = _run_tesseract(["-l", "eng", "--dpi", str(int(dpi)), "--psm", "7",
+                                  "-c", "tessedit_char_whitelist="
+                                  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@.-_+",
+                                  "tsv"], _pnm(crop), timeout)
+        except Exception:
+            continue
+        ws = parse_tsv(tsv)
+        if not ws:
+            continue
+        ws = [w for w in ws if w.text.strip("-_.+")]
+        if not ws:
+            continue
+        text = "".join(w.text for w in ws).strip("-_.+")
+        conf = min(w.conf for w in ws)
+        out[i] = (text, conf)
+    return out

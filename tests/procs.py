@@ -1,0 +1,40 @@
+"""Entry points the tests run as separate processes (to kill them, or run two).
+
+    python -m tests.procs once|daemon HOME DATABASE_URL [DELAY]
+
+Uses the stand-in recognizer (plus an optional delay per message, which widens
+the windows a kill can land in) so these tests exercise the flow, not OCR.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+from mailflow import config, daemon
+from tests.support import REPO, fake_recognizer, load_rules
+
+
+def main(argv: list[str]) -> int:
+    mode, home, database = argv[0], Path(argv[1]), argv[2]
+    delay = float(argv[3]) if len(argv) > 3 else 0.0
+    logging.basicConfig(level=logging.WARNING)
+    cfg = config.embedded_default(home, REPO / "rules")
+    cfg = config.Config(**{**cfg.__dict__, "database": database})
+    base = fake_recognizer()
+
+    def recognize(msg, sender, channel):
+        time.sleep(delay)
+        return base(msg, sender, channel)
+
+    if mode == "once":
+        outcomes = daemon.run_once(cfg, load_rules(), recognize=recognize)
+        print(" ".join(o.status for o in outcomes))
+    else:
+        daemon.run_forever(cfg, load_rules(), recognize=recognize)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
