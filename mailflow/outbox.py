@@ -203,7 +203,7 @@ class Sender:
         return 1
 
     def _failed(self, row_id: int, exc: Exception, permanent: bool) -> None:
-        with Session(self.engine) as s, s.begin():
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
             row = s.get(Outbox, row_id)
             row.attempts += 1
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
