@@ -72,3 +72,25 @@ def test_sigkill_loop_registers_each_message_exactly_once(tmp_path, kind):
         print(f"\n[{kind}] {kills} SIGKILLs during {N_MESSAGES} messages: all registered once, "
               f"numbers gap-free ({N_MESSAGES - last_pass} before the last pass); "
               f"talons sent twice: {twice}")
+
+
+def test_sigterm_finishes_the_message_in_hand_and_exits(tmp_path):
+    with database_urls(tmp_path, "sqlite") as url:
+        cfg = home_config(tmp_path, url)
+        for i in range(30):
+            deliver(cfg.home / "inbox", text_appeal(body=f"Жалоба {i}"), f"m{i:03d}")
+        p = subprocess.Popen([sys.executable, "-m", "tests.procs", "daemon", str(cfg.home), url,
+                              "0.2"], cwd=REPO, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.5)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=30)
+        assert p.returncode == 0, err
+        engine = db.make_engine(url)
+        with Session(engine) as s:
+            inbound = s.exec(select(Inbound)).all()
+            registered = s.exec(select(Document)).all()
+        engine.dispose()
+        assert 0 < len(inbound) < 30
+        assert len(registered) == len(inbound)  # nothing half-done
+        left = len(list((cfg.home / "inbox" / "new").iterdir()))
+        assert left + len(inbound) == 30  # every recorded message was moved, the rest wait
