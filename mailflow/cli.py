@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         if args.command == "eval":
             from .extract import evaluate
@@ -87,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     rsub = ru.add_subparsers(dest="rules_command", required=True)
     rc = rsub.add_parser("check", help="validate rules/ and the config")
     rc.set_defaults(func=cmd_rules_check)
+
+    d = sub.add_parser("doctor", help="check the database, mailboxes and SMTP relay")
+    d.set_defaults(func=cmd_doctor)
 
     e = sub.add_parser("eval", help="measure recognition on a corpus with truth.jsonl")
     e.add_argument("corpus")
@@ -225,6 +229,45 @@ def cmd_register(args, cfg, rules) -> int:
     finally:
         daemon.close(parts)
     return 1 if failed else 0
+
+
+def cmd_doctor(args, cfg, rules) -> int:
+    from .mailbox import open_mailbox
+    checks = [("база данных / database", lambda: _session(cfg).close())]
+    for m in cfg.mailboxes:
+        checks.append((f"ящик / mailbox {m.name}", lambda m=m: _open_close(open_mailbox(m))))
+    if cfg.smtp.endpoint.scheme != "maildir":
+        checks.append(("SMTP", lambda: _smtp_probe(cfg.smtp)))
+    bad = 0
+    for name, check in checks:
+        try:
+            check()
+            print(f"  ok    {name}")
+        except Exception as exc:
+            bad += 1
+            print(f"  СБОЙ  {name}: {exc}")
+    return 1 if bad else 0
+
+
+def _open_close(box) -> None:
+    box.open()
+    box.pending()
+    box.close()
+
+
+def _smtp_probe(smtp_cfg) -> None:
+    import asyncio
+    import aiosmtplib
+    ep = smtp_cfg.endpoint
+
+    async def probe():
+        c = aiosmtplib.SMTP(hostname=ep.host, port=ep.port, use_tls=ep.scheme == "smtps",
+                            start_tls=smtp_cfg.starttls, timeout=smtp_cfg.timeout)
+        await c.connect()
+        if ep.user:
+            await c.login(ep.user, ep.password or "")
+        await c.quit()
+    asyncio.run(probe())
 
 
 def cmd_rules_check(args, cfg, rules) -> int:

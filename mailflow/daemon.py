@@ -123,7 +123,7 @@ def run_forever(cfg: Config, rules: Rules, **kw) -> None:
             notify("READY=1\nSTATUS=watching " + ", ".join(m.name for m in cfg.mailboxes))
             while not stop.is_set():
                 kick.clear()
-                parts.sender.flush()
+                parts.sender.flush(budget=20.0)
                 notify("WATCHDOG=1")
                 kick.wait(2.0)  # new mail queued wakes us at once
             notify("STOPPING=1")

@@ -157,10 +157,16 @@ class Sender:
         self.retry_base = retry_base
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
 
-    def flush(self, limit: int = 1000) -> int:
-        """Send what is due; return how many went out."""
-        sent = 0
+    def flush(self, limit: int = 1000, budget: float | None = None) -> int:
+        """Send what is due; return how many went out.
+
+        `budget` (seconds) bounds one call, so the daemon's loop (and its
+        watchdog ping) is never held up for long by a slow relay.
+        """
+        sent, start = 0, time.monotonic()
         for row_id in self._due(limit):
+            if budget is not None and time.monotonic() - start > budget:
+                break
             if self._claim(row_id):
                 sent += self._send(row_id)
         return sent
