@@ -1,0 +1,102 @@
+"""Shared pytest fixtures.
+
+Mail servers (code in tests/servers.py), all on free 127.0.0.1 ports:
+  dovecot        session-wide Dovecot (IMAP + LMTP); skips when not installed
+  make_dovecot   factory for private Dovecot instances (restart, TLS), per test
+  mail_user      a fresh Dovecot user for this test; its address
+  smtp_server    per-test SMTP server delivering into `dovecot` over LMTP
+  make_smtp_server  factory for SMTP servers with other options
+"""
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+
+from servers import Dovecot, SmtpServer, dovecot_binary
+
+NO_DOVECOT = ("dovecot is not installed (apt-get install dovecot-imapd dovecot-lmtpd); "
+              "skipping tests that need a real IMAP server")
+
+
+def _require_dovecot() -> None:
+    if dovecot_binary() is None:
+        pytest.skip(NO_DOVECOT)
+
+
+@pytest.fixture(scope="session")
+def dovecot():
+    """One Dovecot for the session; tests keep apart by using their own users."""
+    _require_dovecot()
+    server = Dovecot()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def make_dovecot():
+    """make_dovecot(**kw) -> a started private Dovecot, stopped after the test.
+
+    Keywords go to servers.Dovecot (e.g. tls=True, domain=...).
+    """
+    _require_dovecot()
+    started: list[Dovecot] = []
+
+    def make(**kw) -> Dovecot:
+        server = Dovecot(**kw)
+        started.append(server)
+        return server.start()
+
+    try:
+        yield make
+    finally:
+        for server in started:
+            server.cleanup()
+
+
+_user_seq = itertools.count(1)
+
+
+@pytest.fixture
+def mail_user(request, dovecot) -> str:
+    """Address of a new user of the session Dovecot, named after the test."""
+    stem = re.sub(r"[^a-z0-9]+", "", request.node.name.lower().removeprefix("test_"))[:24]
+    return dovecot.add_user(f"{stem or 'user'}-{next(_user_seq)}")
+
+
+@pytest.fixture
+def make_smtp_server(request):
+    """make_smtp_server(**kw) -> a started SmtpServer, stopped after the test.
+
+    Delivers into the session `dovecot` unless `dovecot=` is given (None:
+    record only). Other keywords go to servers.SmtpServer.
+    """
+    started: list[SmtpServer] = []
+
+    def make(**kw) -> SmtpServer:
+        if "dovecot" not in kw:
+            kw["dovecot"] = request.getfixturevalue("dovecot") if dovecot_binary() else None
+        server = SmtpServer(**kw)
+        started.append(server)
+        return server.start()
+
+    try:
+        yield make
+    finally:
+        for server in started:
+            server.stop()
+
+
+@pytest.fixture
+def smtp_server(make_smtp_server) -> SmtpServer:
+    """An SMTP server for this test (DSN, 8BITMIME, SMTPUTF8, optional AUTH).
+
+    Delivers to `dovecot` users over LMTP; without Dovecot installed it only
+    records what it accepts.
+    """
+    return make_smtp_server()
+
