@@ -137,9 +137,14 @@ def run_forever(cfg: Config, rules: Rules, **kw) -> None:
 def _watch(parts: Parts, cfg: MailboxConfig, stop: threading.Event,
            kick: threading.Event) -> None:
     backoff = 1.0
+    lease = db.MailboxLease(parts.engine, cfg.name)
     while not stop.is_set():
         box = open_mailbox(cfg)
         try:
+            if not lease.acquire():
+                log.info("mailbox %s is held by another daemon; standing by", cfg.name)
+                stop.wait(cfg.poll_interval)
+                continue
             box.open()
             backoff = 1.0
             while not stop.is_set():
@@ -148,6 +153,7 @@ def _watch(parts: Parts, cfg: MailboxConfig, stop: threading.Event,
                 box.wait(cfg.poll_interval, stop)
         except Exception:  # network and server trouble: back off, reconnect, go on
             log.exception("mailbox %s failed; retrying in %.0f s", cfg.name, backoff)
+            lease.release()
             stop.wait(backoff * random.uniform(0.8, 1.2))
             backoff = min(backoff * 2, 60.0)
         finally:
@@ -155,6 +161,7 @@ def _watch(parts: Parts, cfg: MailboxConfig, stop: threading.Event,
                 box.close()
             except Exception:
                 pass
+    lease.release()
 
 
 class _sigterm_sets:

@@ -164,6 +164,7 @@ class Outbox(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)  # pending|sent|failed
     attempts: int = 0
     next_attempt_at: dt.datetime = _ts(index=True)
+    claimed_by: str | None = Field(default=None, max_length=255)  # host:pid:start of the sender
     created_at: dt.datetime = _ts()
     sent_at: dt.datetime | None = _ts(default=None, nullable=True)
     last_error: str | None = None

@@ -133,6 +133,28 @@ class SmtpTransport:
                 smtp.close()
 
 
+def _owner(pid: int) -> str:
+    return f"{socket.gethostname()}:{pid}:{_start_ticks(pid)}"
+
+
+def _start_ticks(pid: int) -> str:
+    """When the process started (so a reused pid is not mistaken for the same process)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return "?"
+
+
+def _alive(owner: str) -> bool:
+    try:
+        _, pid, ticks = owner.rsplit(":", 2)
+        return _owner(int(pid)).endswith(f":{pid}:{ticks}") and ticks != "?" \
+            and os.path.exists(f"/proc/{pid}")
+    except ValueError:
+        return True  # not ours to judge
+
+
 def _permanent(exc: Exception) -> bool:
     """A 5xx reply for every recipient: retrying cannot help."""
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
@@ -155,7 +177,7 @@ class Sender:
                  retry_base: float = 30.0):
         self.engine, self.transport, self.envelope_from = engine, transport, envelope_from
         self.retry_base = retry_base
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = _owner(os.getpid())
 
     def flush(self, limit: int = 1000, budget: float | None = None) -> int:
         """Send what is due; return how many went out.
@@ -164,6 +186,7 @@ class Sender:
         watchdog ping) is never held up for long by a slow relay.
         """
         sent, start = 0, time.monotonic()
+        self._reclaim_from_the_dead()
         for row_id in self._due(limit):
             if budget is not None and time.monotonic() - start > budget:
                 break
@@ -189,8 +212,22 @@ class Sender:
         with Session(self.engine) as s, s.begin():
             res = s.execute(sa.update(Outbox).where(
                 Outbox.id == row_id, Outbox.status == "pending", Outbox.next_attempt_at <= now)
-                .values(next_attempt_at=now + LEASE))
+                .values(next_attempt_at=now + LEASE, claimed_by=self.owner))
             return res.rowcount == 1
+
+    def _reclaim_from_the_dead(self) -> None:
+        """Leases held by a sender on this host that was killed are free at once."""
+        now = dt.datetime.now(dt.timezone.utc)
+        host = socket.gethostname() + ":"
+        with Session(self.engine) as s, s.begin():
+            rows = s.exec(select(Outbox.id, Outbox.claimed_by).where(
+                Outbox.status == "pending", Outbox.next_attempt_at > now,
+                Outbox.claimed_by.startswith(host))).all()
+            dead = [i for i, owner in rows if owner != self.owner and not _alive(owner)]
+            if dead:
+                s.execute(sa.update(Outbox).where(Outbox.id.in_(dead))
+                          .values(next_attempt_at=now, claimed_by=None))
+                log.info("took over %d message(s) from a sender that died", len(dead))
 
     def _send(self, row_id: int) -> int:
         with Session(self.engine) as s:
@@ -212,6 +249,7 @@ class Sender:
         with Session(self.engine, expire_on_commit=False) as s, s.begin():
             row = s.get(Outbox, row_id)
             row.attempts += 1
+            row.claimed_by = None  # a backoff, not a lease
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if permanent:  # the server refused for good: kept, marked, shown to the clerk
                 row.status = "failed"

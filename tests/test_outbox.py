@@ -107,3 +107,19 @@ def test_two_senders_do_not_both_send_a_row(tmp_path):
     assert all(a._claim(i) for i in ids)
     assert not any(b._claim(i) for i in ids)  # leased by a
     assert b.flush() == 0
+
+
+def test_lease_of_a_killed_sender_is_taken_over(tmp_path):
+    import socket
+    engine = _engine(tmp_path)
+    _queue(engine)
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=2)
+    with engine.begin() as c:  # leased by a process on this host that no longer exists
+        c.execute(sa.update(Outbox).values(next_attempt_at=later,
+                                           claimed_by=f"{socket.gethostname()}:999999:12345"))
+    t = FlakyTransport(0, None)
+    assert outbox.Sender(engine, t, "kanc@sevkaz.example").flush() == 1
+    with engine.begin() as c:  # ...but a lease held by another host is respected
+        c.execute(sa.update(Outbox).values(status="pending", next_attempt_at=later,
+                                           claimed_by="otherhost:1:1"))
+    assert outbox.Sender(engine, t, "kanc@sevkaz.example").flush() == 0
