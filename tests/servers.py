@@ -18,6 +18,7 @@ import asyncio
 import datetime as dt
 import email
 import email.policy
+import grp
 import itertools
 import logging
 import os
@@ -111,6 +112,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_username_format = %Ln
 auth_cache_size = 0
+auth_failure_delay = 0
 mail_uid = {uid}
 mail_gid = {gid}
 first_valid_uid = 1
@@ -132,6 +134,7 @@ userdb {{
   args = username_format=%n {passwd}/%n
 }}
 service imap-login {{
+  chroot =
   inet_listener imap {{
     address = {host}
     port = {imap_port}
@@ -148,6 +151,7 @@ service lmtp {{
   }}
 }}
 service anvil {{
+  chroot =
   unix_listener anvil-auth-penalty {{
     mode = 0
   }}
@@ -197,7 +201,9 @@ class Dovecot:
         else:  # unprivileged: everything runs as the current user
             self.uid, self.gid = os.getuid(), os.getgid()
             me = pwd.getpwuid(self.uid).pw_name
-            self._user_settings = f"default_login_user = {me}\ndefault_internal_user = {me}"
+            group = grp.getgrgid(self.gid).gr_name
+            self._user_settings = (f"default_login_user = {me}\ndefault_internal_user = {me}\n"
+                                   f"default_internal_group = {group}")
         for sub in ("base", "state", "mail"):
             d = self.root / sub
             d.mkdir(exist_ok=True)
@@ -303,7 +309,7 @@ class Dovecot:
             # children still starting up; those are then killed below.
             proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(2)
+                proc.wait(1.5)
             except subprocess.TimeoutExpired:
                 pass
         try:  # stragglers of this instance only (own session, own group)

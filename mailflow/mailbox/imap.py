@@ -323,7 +323,11 @@ class ImapMailbox:
 
     def pending(self) -> list[Source]:
         """UIDs in the watched folder not flagged \\Deleted, oldest (lowest UID) first."""
-        uids = self._run(lambda c: sorted(int(u) for u in c.search(["NOT", "DELETED"])), "SEARCH")
+        def op(c):
+            c.noop()  # servers (Dovecot) show new arrivals to SEARCH only after a sync
+            return sorted(int(u) for u in c.search(["NOT", "DELETED"]))
+
+        uids = self._run(op, "SEARCH")
         self._listed = set(uids)
         validity = str(self._uidvalidity)
         return [Source(self.name, validity, str(u)) for u in uids]
@@ -450,6 +454,9 @@ class ImapMailbox:
     def _wait_connected(self, c, deadline: float, stop: threading.Event) -> None:
         # An EXISTS may have come with an earlier command's answer and been
         # consumed there: compare with the last listing first.
+        _, responses = c.noop()
+        if _has_new_mail(responses):
+            return
         uids = {int(u) for u in c.search(["NOT", "DELETED"])}
         if uids - self._listed:
             return
