@@ -15,6 +15,7 @@ Nothing here depends on pytest; `tests/conftest.py` wraps these in fixtures.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import datetime as dt
 import email
 import email.policy
@@ -33,6 +34,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -162,6 +164,16 @@ protocol lmtp {{
 """
 
 
+_running: "weakref.WeakSet[Dovecot]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """Safety net: no Dovecot outlives the test process (fixtures stop them first)."""
+    for server in list(_running):
+        server.stop()
+
+
 class Dovecot:
     """One private Dovecot instance.
 
@@ -287,6 +299,7 @@ class Dovecot:
                 for port in (self.imap_port, self.lmtp_port, self.imaps_port):
                     if port:
                         wait_for_port(self.host, port, 10.0, alive=lambda: self.proc.poll() is None)
+                _running.add(self)
                 return self
             except (RuntimeError, TimeoutError) as exc:
                 out = self._reap()
@@ -302,6 +315,7 @@ class Dovecot:
     def _reap(self) -> str:
         """Stop the process group and return what the master printed."""
         proc, self.proc = self.proc, None
+        _running.discard(self)
         if proc is None:
             return ""
         if proc.poll() is None:
@@ -735,6 +749,17 @@ class SmtpServer:
     @property
     def url(self) -> str:
         return f"smtp://{self.host}:{self.port}"
+
+    def endpoint(self, *, with_auth: bool = True):
+        """mailflow's Endpoint for this server (with the AUTH credential if any)."""
+        from mailflow.config import Endpoint
+        user, password = (self.auth if (with_auth and self.auth) else ("", None))
+        return Endpoint("smtp", self.host, self.port, user, "", password)
+
+    def smtp_config(self, sender: str = f"mailflow@{DOMAIN}", *, with_auth: bool = True, **kw):
+        """mailflow's SmtpConfig for sending through this server (kw: starttls, timeout)."""
+        from mailflow.config import SmtpConfig
+        return SmtpConfig(self.endpoint(with_auth=with_auth), sender, **kw)
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data):
         from aiosmtpd.smtp import AuthResult

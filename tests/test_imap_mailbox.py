@@ -85,6 +85,23 @@ def test_pending_fetch_move(dovecot, mail_user, mailbox):
     assert dovecot.fetch_all(mail_user, "Quarantine") == [raws[1]]
 
 
+def test_copy_expunge_path_against_dovecot(dovecot, mail_user, mailbox, monkeypatch):
+    """The MOVE-less path (COPY, STORE \\Deleted, UID EXPUNGE) on a real server."""
+    raws = [_raw(1), _raw(2)]
+    for raw in raws:
+        dovecot.append(mail_user, raw)
+    monkeypatch.setattr(mailbox, "_caps", mailbox.capabilities - {"MOVE"})
+    first, second = mailbox.pending()
+    with dovecot.connect(mail_user, "INBOX") as other:  # a \Deleted message of someone else
+        other.add_flags([int(second.uid)], [r"\Deleted"])
+    mailbox.move(first, "Processed")
+    assert dovecot.fetch_all(mail_user, "Processed") == [raws[0]]
+    with dovecot.connect(mail_user, "INBOX") as c:
+        assert c.search(["ALL"]) == [int(second.uid)]  # UID EXPUNGE removed only ours
+    mailbox.move(first, "Processed")  # idempotent
+    assert len(dovecot.fetch_all(mail_user, "Processed")) == 1
+
+
 def test_move_to_cyrillic_folder(dovecot, mail_user, mailbox):
     dovecot.append(mail_user, _raw(1))
     (src,) = mailbox.pending()

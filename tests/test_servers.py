@@ -195,3 +195,19 @@ def test_dovecot_with_tls(make_dovecot):
     server.deliver(user, b"Subject: over tls\r\n\r\nx\r\n")
     with server.connect(user, "INBOX", tls=True) as c:
         assert c.search(["ALL"]) == [1]
+
+
+def test_mailflow_configs_point_at_the_servers(dovecot, smtp_server, mail_user):
+    box = dovecot.mailbox_config(mail_user, "INBOX", idle=False)
+    assert (box.endpoint.scheme, box.endpoint.port, box.endpoint.user) == ("imap", dovecot.imap_port,
+                                                                         mail_user.split("@")[0])
+    assert box.endpoint.password == dovecot.password(mail_user) and box.idle is False
+    out = smtp_server.smtp_config("robot@mailflow.test")
+    assert (out.endpoint.host, out.endpoint.port) == (smtp_server.host, smtp_server.port)
+    assert (out.endpoint.user, out.endpoint.password) == smtp_server.auth
+    assert out.sender == "robot@mailflow.test"
+
+
+def test_wait_for_times_out_with_a_clear_message(dovecot, mail_user):
+    with pytest.raises(TimeoutError, match="0 message"):
+        dovecot.wait_for(mail_user, timeout=0.2)
