@@ -1,0 +1,572 @@
+"""Fields out of text: the consumer's forms, organisations' letters, the website form.
+
+Every reader returns `Found` values: a value with a confidence (0..1) and a
+`review` flag for a field that should be there but could not be read. The
+caller (`recognize`) drops values whose confidence is under the field's bar,
+so a doubtful reading becomes None with the field in `needs_review`: a
+confident wrong value is worse than an honest None.
+
+Confidence of a value read by OCR is the lowest word confidence among its
+words, lowered when the value fails its own checks (a phone that is not a
+valid Kazakh number, a name that is not three capitalised words...).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+
+from .text import (CYR, CYR_LO, CYR_UP, Tok, fix_lookalikes, join, levenshtein, lines_of,
+                   min_conf, squash)
+
+KINDS = ("заявление", "жалоба", "претензия", "отзыв", "предложение", "обращение")
+_KIND_STEMS = (("заявлен", "заявление"), ("жалоб", "жалоба"), ("претенз", "претензия"),
+               ("отзыв", "отзыв"), ("предложен", "предложение"))
+_KZ_KIND = {"өтініш": "заявление", "шағым": "жалоба", "арыз": "претензия",
+            "пікір": "отзыв", "ұсыныс": "предложение"}
+PAIRS = (("ЖАЛОБА", "ПРЕТЕНЗИЯ"), ("ОТЗЫВ", "ПРЕДЛОЖЕНИЕ"))
+ORG_TYPES = ("ТОО", "АО", "ИП", "КГУ", "КХ", "ГУ", "КГП", "ГКП", "РГП", "РГУ", "ОО", "ПК",
+             "ЧУ", "ОФ", "КСК", "ПКСК", "ОСИ", "ТДО", "ЖШС", "АҚ", "ЖК", "ШҚ", "КТ", "ПТ",
+             "ФХ", "СПК", "МКБ", "НАО", "ОЮЛ", "ЧК", "ПАО", "ООО")
+OWN_ORGS = ("севказэнерго", "севказэнергосбыт")
+
+
+@dataclass
+class Found:
+    value: object = None
+    conf: float = 0.0
+    review: bool = False  # expected but unreadable / contradictory
+
+
+# --- small readers -------------------------------------------------------
+
+_DIGIT_FIX = str.maketrans({"О": "0", "о": "0", "O": "0", "o": "0", "З": "3", "з": "3",
+                            "б": "6", "l": "1", "I": "1", "|": "1", "!": "1", "S": "5",
+                            "В": "8", "Б": "6", "Ч": "4", "ч": "4"})
+
+
+def parse_phone(text: str) -> str | None:
+    """A Kazakh phone number as E.164, or None when the digits make none."""
+    s = text.translate(_DIGIT_FIX)
+    m = re.search(r"[+]?[\d][\d\s().\-–]{8,}\d", s)
+    if not m:
+        return None
+    digits = re.sub(r"\D", "", m.group(0))
+    if len(digits) == 11 and digits[0] in "78":
+        digits = "7" + digits[1:]
+    elif len(digits) == 10 and digits[0] == "7":
+        digits = "7" + digits
+    else:
+        return None
+    try:
+        num = phonenumbers.parse("+" + digits, "KZ")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(num) or phonenumbers.region_code_for_number(num) != "KZ":
+        return None
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+_EMAIL_RE = re.compile(r"^[a-z0-9][a-z0-9._%+\-]*@[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}$")
+
+
+def clean_email(s: str) -> str | None:
+    s = s.strip().strip(".,;:()<>«»\"'").lower()
+    return s if _EMAIL_RE.match(s) and ".." not in s else None
+
+
+_NAME_RE = re.compile(rf"^[{CYR_UP}][{CYR_LO}]+(?:-[{CYR_UP}][{CYR_LO}]+)?$")
+_PATRONYMIC = re.compile(r"(вич|вна|чна|ична|инична|оглы|улы|ұлы|кызы|қызы)$")
+
+
+def name_parts(toks: list[Tok]) -> tuple[list[str], float, bool]:
+    """(words, confidence, ok) of a person's name written as Фамилия Имя [Отчество]."""
+    words, confs = [], []
+    for t in toks:
+        w = fix_lookalikes(t.text.strip(".,;:()«»\"'_")).replace("ё", "ё")
+        if not w:
+            continue
+        words.append(w)
+        confs.append(t.conf)
+    # "Серік ұлы" -> "Серікұлы"
+    merged: list[str] = []
+    for w in words:
+        if merged and w.lower() in ("улы", "ұлы", "кызы", "қызы", "оглы"):
+            merged[-1] += w.lower()
+        else:
+            merged.append(w)
+    ok = 2 <= len(merged) <= 3 and all(_NAME_RE.match(w) for w in merged)
+    if ok and len(merged) == 3 and not _PATRONYMIC.search(merged[2]):
+        ok = False
+    if ok and len(merged) == 2 and _PATRONYMIC.search(merged[1]):
+        ok = False  # "Иванова Болатовна": the first name is missing
+    return merged, (min(confs) if confs else 0.0), ok
+
+
+_ABBR = ("г", "с", "п", "пос", "ул", "д", "кв", "мкр", "пр", "просп", "пер", "р-н", "обл",
+         "корп", "стр", "а", "ауыл", "мкрн", "туп", "б-р", "ш", "пгт", "рп", "уч")
+
+
+def clean_address(s: str) -> str:
+    s = re.sub(r"\s+", " ", s).strip(" ,;:_")
+    s = re.sub(r"\s+([,.;])", r"\1", s)
+    s = re.sub(r",(?=\S)", ", ", s)
+    s = re.sub(rf"(?<![{CYR}A-Za-z])({'|'.join(re.escape(a) for a in _ABBR)})\.(?=[{CYR}\d])",
+               r"\1. ", s)
+    s = re.sub(r"(\d)\s*-\s*(\d)", r"\1-\2", s)
+    return s.strip()
+
+
+def address_ok(s: str) -> bool:
+    has_place = re.search(rf"(^|[\s,])(г|с|п|пос|ауыл|а|мкр|пгт)\.\s*[{CYR_UP}\d]", s) or \
+        re.search(r"(город|село|посёлок|поселок|аул)\s", s, re.I)
+    has_street_or_no = re.search(r"(ул|пр|просп|мкр|пер|б-р|ш)\.\s*\S", s) or re.search(r"д\.\s*\d", s)
+    return bool(has_place and has_street_or_no) and len(s) <= 200
+
+
+def kind_in_text(text: str) -> tuple[str | None, int]:
+    """The one kind the wording names (None if none or several), and how many."""
+    t = text.lower().replace("ё", "е")
+    t = re.sub(r"книг\w*\s+отзыв\w*\s+и\s+предложени\w*", " ", t)
+    found = {k for stem, k in _KIND_STEMS if re.search(rf"\b{stem}", t)}
+    if len(found) == 1:
+        return next(iter(found)), 1
+    return None, len(found)
+
+
+def parse_date(s: str) -> dt.date | None:
+    m = re.search(r"(\d{1,2})\s*[.,/]\s*(\d{1,2})\s*[.,/]\s*(\d{4})", s)
+    if m:
+        try:
+            return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        except ValueError:
+            return None
+    months = {"январ": 1, "феврал": 2, "март": 3, "апрел": 4, "ма": 5, "июн": 6, "июл": 7,
+              "август": 8, "сентябр": 9, "октябр": 10, "ноябр": 11, "декабр": 12}
+    m = re.search(rf"«?(\d{{1,2}})»?\s+([{CYR_LO}]+)\s+(\d{{4}})", s)
+    if m:
+        for stem, n in months.items():
+            if m.group(2).startswith(stem) and (stem != "ма" or m.group(2) in ("мая", "май")):
+                try:
+                    return dt.date(int(m.group(3)), n, int(m.group(1)))
+                except ValueError:
+                    return None
+    return None
+
+
+# --- the consumer's form (Appendix 1-3) ----------------------------------
+
+_LABEL_WORDS = {
+    "name": ("тұтынушы", "тутынушы", "от", "потребителя", "фио", "таә"),
+    "address": ("мекенжайы", "мекен", "жайы", "по", "адресу"),
+    "phone": ("телефоны", "телефон"),
+    "email": ("эл", "пошта", "почта", "email"),
+}
+_LABEL_KEY = {"name": "потребителя", "address": "адресу", "phone": "телефон", "email": "почта"}
+_HEADINGS = ("ӨТІНІШ", "ЗАЯВЛЕНИЕ", "ШАҒЫМ", "АРЫЗ", "ЖАЛОБА", "ПРЕТЕНЗИЯ", "ПІКІР",
+             "ҰСЫНЫС", "ОТЗЫВ", "ПРЕДЛОЖЕНИЕ")
+
+
+def _parts(text: str) -> list[str]:
+    return [squash(p).replace("n", "п") for p in re.split(r"[/|\\]", text) if squash(p)]
+
+
+def _is_label_token(text: str, field: str) -> bool:
+    parts = _parts(text)
+    if not parts:
+        return False
+    vocab = _LABEL_WORDS[field]
+    return all(any(p == v or (len(v) >= 5 and levenshtein(p, v, 2) <= 2) for v in vocab) for p in parts)
+
+
+def _has_key(text: str, field: str) -> bool:
+    key = _LABEL_KEY[field]
+    for p in _parts(text):
+        if p == key or (len(p) >= 5 and levenshtein(p, key, 2) <= (2 if len(key) > 6 else 1)):
+            return True
+        if field == "email" and p in ("пошта", "email", "эпочта"):
+            return True
+        if field == "phone" and p in ("телефоны",):
+            return True
+    return False
+
+
+def _heading_word(t: Tok) -> str | None:
+    for part in re.split(r"[/|\\]", t.text.strip("«»\"'.,:;_")):
+        p = fix_lookalikes(part).upper().replace("Ё", "Е")
+        if len(p) < 4 or not p.isalpha():
+            continue
+        for h in _HEADINGS:
+            if p == h or (len(h) >= 6 and levenshtein(p, h, 2) <= 1):
+                return h
+    return None
+
+
+def find_labels(toks: list[Tok]) -> dict[str, tuple[int, int]] | None:
+    """Token index ranges [start, end] of the four form labels, in form order."""
+    found: dict[str, tuple[int, int]] = {}
+    i = 0
+    order = ["name", "address", "phone", "email"]
+    for field in order:
+        j = i
+        while j < len(toks) and not _has_key(toks[j].text, field):
+            j += 1
+            if j - i > 60:
+                break
+        if j >= len(toks) or j - i > 60:
+            continue
+        start = j
+        while start - 1 >= i and toks[start - 1].line == toks[j].line and \
+                _is_label_token(toks[start - 1].text, field):
+            start -= 1
+        end = j
+        while end + 1 < len(toks) and toks[end + 1].line == toks[j].line and \
+                _is_label_token(toks[end + 1].text, field) and not _heading_word(toks[end + 1]):
+            end += 1
+        found[field] = (start, end)
+        i = end + 1
+    if "name" not in found or len(found) < 3:
+        return None
+    return found
+
+
+def read_form(toks: list[Tok], underlines: dict[str, float]) -> dict[str, Found] | None:
+    labels = find_labels(toks)
+    if labels is None:
+        return None
+    out: dict[str, Found] = {}
+    order = [f for f in ("name", "address", "phone", "email") if f in labels]
+    heading_at = None
+    last_end = labels[order[-1]][1]
+    for k in range(last_end + 1, min(len(toks), last_end + 40)):
+        if _heading_word(toks[k]):
+            heading_at = k
+            break
+    values: dict[str, list[Tok]] = {}
+    for n, field in enumerate(order):
+        s = labels[field][1] + 1
+        if n + 1 < len(order):
+            e = labels[order[n + 1]][0]
+        else:
+            e = heading_at if heading_at is not None else min(len(toks), s + 12)
+        vals = toks[s:e]
+        if field == "email":  # the label's line and, if it carries no value, the next one
+            line = toks[labels[field][1]].line
+            same = [t for t in vals if t.line == line]
+            vals = same or [t for t in vals if t.line == line + 1 or
+                            (vals and t.line == vals[0].line)]
+        values[field] = [t for t in vals if t.text.strip("_—-.")]
+
+    # name
+    name_toks = values.get("name", [])
+    if name_toks:
+        words, conf, ok = name_parts(name_toks)
+        if ok:
+            out["last_name"] = Found(words[0], conf)
+            out["first_name"] = Found(words[1], conf)
+            out["patronymic"] = Found(words[2] if len(words) == 3 else None,
+                                      conf if len(words) == 3 else 0.9)
+        else:
+            for f in ("last_name", "first_name", "patronymic"):
+                out[f] = Found(None, 0.0, True)
+    else:
+        for f in ("last_name", "first_name"):
+            out[f] = Found(None, 0.0, True)
+    # address
+    if "address" in values:
+        at = values["address"]
+        addr = clean_address(fix_lookalikes_words(join(at)))
+        if at and address_ok(addr):
+            out["address"] = Found(addr, min_conf(at))
+        else:
+            out["address"] = Found(None, 0.0, True)
+    else:
+        out["address"] = Found(None, 0.0, True)
+    # phone
+    pt = values.get("phone", [])
+    phone = parse_phone(join(pt)) if pt else None
+    if phone:
+        out["phone"] = Found(phone, _phone_conf(pt))
+    else:
+        out["phone"] = Found(None, 0.0, True)
+    # e-mail: often left blank on the form
+    et = values.get("email", [])
+    out["email"] = read_email(et) if et else Found(None, 0.9)
+    out["kind"] = form_kind(toks, heading_at, underlines)
+    return out
+
+
+def fix_lookalikes_words(s: str) -> str:
+    return " ".join(fix_lookalikes(w) for w in s.split())
+
+
+def _phone_conf(toks: list[Tok]) -> float:
+    digits = [t for t in toks if any(c.isdigit() for c in t.text)]
+    return min_conf(digits or toks)
+
+
+def read_email(toks: list[Tok]) -> Found:
+    best: Found | None = None
+    for t in toks:
+        cands = []
+        if t.latin:
+            cands.append((t.latin[0], t.latin[1]))
+        if t.text.isascii():
+            cands.append((t.text, t.conf))
+        for text, conf in cands:
+            e = clean_email(text)
+            if e and (best is None or conf > best.conf):
+                best = Found(e, conf)
+    if best:
+        return best
+    if any("@" in t.text or (t.latin and "@" in t.latin[0]) for t in toks):
+        return Found(None, 0.0, True)
+    joined = join(toks)
+    if len(re.sub(r"[\W_]", "", joined)) >= 4:  # something is written there
+        return Found(None, 0.0, True)
+    return Found(None, 0.9)
+
+
+def form_kind(toks: list[Tok], heading_at: int | None, underlines: dict[str, float]) -> Found:
+    if heading_at is None:
+        return Found(None, 0.0, True)
+    heads = []
+    for t in toks[heading_at:heading_at + 8]:
+        h = _heading_word(t)
+        if h:
+            heads.append((h, t))
+    names = {h for h, _ in heads}
+    if "ЗАЯВЛЕНИЕ" in names or "ӨТІНІШ" in names:
+        if names & {"ЖАЛОБА", "ПРЕТЕНЗИЯ", "ОТЗЫВ", "ПРЕДЛОЖЕНИЕ"}:
+            return Found(None, 0.0, True)
+        conf = max(t.conf for h, t in heads if h in ("ЗАЯВЛЕНИЕ", "ӨТІНІШ"))
+        return Found("заявление", max(conf, 0.9))
+    for a, b in PAIRS:
+        if a in names or b in names or (a == "ЖАЛОБА" and names & {"ШАҒЫМ", "АРЫЗ"}) or \
+                (a == "ОТЗЫВ" and names & {"ПІКІР", "ҰСЫНЫС"}):
+            sa, sb = underlines.get(a, 0.0), underlines.get(b, 0.0)
+            hi, lo = max(sa, sb), min(sa, sb)
+            if hi >= 0.6 and lo <= 0.45:
+                win = a if sa > sb else b
+                conf = min(1.0, 0.6 + (hi - lo))
+                return Found(win.lower(), conf, False)
+            return Found(None, 0.0, True, ) if True else None
+    return Found(None, 0.0, True)
+
+
+def form_pair(toks: list[Tok]) -> tuple[str, str] | None:
+    """Which pair of words the form offers to underline, if any."""
+    names = {_heading_word(t) for t in toks}
+    for a, b in PAIRS:
+        if a in names or b in names:
+            return a.lower(), b.lower()
+    return None
+
+
+# --- an organisation's letter --------------------------------------------
+
+_ORG_RE = re.compile(
+    rf"(?<![{CYR}A-Za-z])({'|'.join(ORG_TYPES)})\s*[«\"'“„<]{{1,2}}\s*([^«»\"“”<>]{{2,80}}?)\s*[»\"'”>]{{1,2}}")
+_OUT_RE = re.compile(
+    r"(?:Исх|исх|ИСХ)[.,]?\s*(?:№|N[o°º]?|Nº|#|Ns|Ng|Ne|М)?\s*[.:]?\s*([0-9A-Za-zА-Яа-я][0-9A-Za-zА-Яа-я\-/.]*?)"
+    r"[.,]?\s+(?:от|ОТ|оm)\s+(\d{1,2}\s*[.,]\s*\d{1,2}\s*[.,]\s*\d{4}|«?\d{1,2}»?\s+[а-я]+\s+\d{4})")
+
+
+def _span_toks(line: list[Tok], start: int, end: int) -> list[Tok]:
+    """Tokens of a line covering characters [start, end) of join(line)."""
+    out, pos = [], 0
+    for t in line:
+        a, b = pos, pos + len(t.text)
+        if b > start and a < end:
+            out.append(t)
+        pos = b + 1
+    return out
+
+
+def read_letter(toks: list[Tok]) -> dict[str, Found] | None:
+    lines = lines_of(toks)
+    out: dict[str, Found] = {}
+    org: Found | None = None
+    outno: Found | None = None
+    for ln in lines:
+        text = join(ln)
+        low = text.lower()
+        if org is None:
+            for m in _ORG_RE.finditer(text):
+                name = m.group(2).strip()
+                if any(o in squash(name) for o in OWN_ORGS) or "директор" in low:
+                    continue
+                cov = _span_toks(ln, m.start(), m.end())
+                org = Found(f"{m.group(1)} «{fix_lookalikes_words(name)}»", min_conf(cov))
+                break
+        if outno is None:
+            m = _OUT_RE.search(text)
+            if m:
+                cov = _span_toks(ln, m.start(), m.end())
+                date = parse_date(m.group(2))
+                number = m.group(1).strip(".,")
+                outno = Found((number, date), min_conf(cov))
+    if org is None and outno is None:
+        return None
+    out["org_name"] = org or Found(None, 0.0, True)
+    if outno and outno.value[1]:
+        out["outgoing_number"] = Found(outno.value[0], outno.conf)
+        out["outgoing_date"] = Found(outno.value[1], outno.conf)
+    elif outno:
+        out["outgoing_number"] = Found(outno.value[0], outno.conf)
+        out["outgoing_date"] = Found(None, 0.0, True)
+    else:
+        out["outgoing_number"] = Found(None, 0.0, True)
+        out["outgoing_date"] = Found(None, 0.0, True)
+    out["phone"] = letter_phone(lines)
+    out["email"] = letter_email(lines)
+    out["kind"] = letter_kind(lines)
+    return out
+
+
+def letter_phone(lines: list[list[Tok]]) -> Found:
+    labelled, other = [], []
+    for n, ln in enumerate(lines):
+        text = join(ln)
+        low = text.lower()
+        if re.search(r"(бин|иин|iin|bin|иик|бик|р/с|счет|счёт)", low) and not re.search(r"тел", low):
+            continue
+        m = re.search(r"(телефон\w*|тел\.?|моб\.?|phone)\s*[:.]?", low)
+        seg_start = m.end() if m else 0
+        ph = parse_phone(text[seg_start:])
+        if ph:
+            cov = [t for t in _span_toks(ln, seg_start, len(text)) if any(c.isdigit() for c in t.text)]
+            (labelled if m else other).append(Found(ph, min_conf(cov)))
+    cands = labelled or other
+    if not cands:
+        return Found(None, 0.0, True)
+    values = {c.value for c in cands}
+    if len(values) > 1 and not labelled:
+        return Found(None, 0.0, True)
+    best = max(cands, key=lambda c: c.conf)
+    return best if labelled else Found(best.value, best.conf * 0.9)
+
+
+def letter_email(lines: list[list[Tok]]) -> Found:
+    toks = [t for ln in lines for t in ln if "@" in t.text or (t.latin and "@" in t.latin[0])]
+    if not toks:
+        return Found(None, 0.9)
+    return read_email(toks)
+
+
+def letter_kind(lines: list[list[Tok]]) -> Found:
+    for ln in lines:
+        words = [squash(t.text) for t in ln]
+        if not words or len(words) > 6:
+            continue
+        head = words[0]
+        for stem, k in _KIND_STEMS + (("обращен", "обращение"),):
+            if head.startswith(stem) and len(head) <= len(k) + 1:
+                if len(words) == 1 or words[1] in ("о", "об", "на", "по", "в"):
+                    return Found(k, min(1.0, ln[0].conf + 0.05))
+    text = " ".join(join(ln) for ln in lines).lower()
+    if re.search(r"(перерасч|возмест|возмещ|компенс|вернуть\s+излишне|неустойк|убытк)", text):
+        return Found("претензия", 0.8)
+    return Found(None, 0.0, True)
+
+
+# --- "Label: value" text (the website form, typed bodies) -----------------
+
+_BODY_LABELS = {
+    "kind": r"тип\s+обращения|вид\s+обращения",
+    "fio": r"ф\.?\s*и\.?\s*о\.?|фамилия,?\s+имя(,?\s+отчество)?",
+    "last_name": r"фамилия",
+    "first_name": r"имя",
+    "patronymic": r"отчество",
+    "address": r"адрес(\s+проживания)?|почтовый\s+адрес",
+    "phone": r"(контактный\s+)?телефон|тел\.?",
+    "email": r"e-?mail|эл\.?\s*почта|электронная\s+почта",
+    "org_name": r"организация|наименование(\s+организации)?",
+}
+
+
+def read_labelled(text: str) -> dict[str, Found]:
+    vals: dict[str, str] = {}
+    for line in text.splitlines():
+        m = re.match(r"^\s*([^:]{2,40}?)\s*:\s*(.*?)\s*$", line)
+        if not m:
+            continue
+        label = m.group(1).lower()
+        for key, rx in _BODY_LABELS.items():
+            if re.fullmatch(rx, label) and key not in vals:
+                vals[key] = m.group(2)
+                break
+    out: dict[str, Found] = {}
+    if "kind" in vals:
+        k = vals["kind"].strip().lower()
+        k = next((kk for kk in KINDS if k.startswith(kk[:6])), None)
+        out["kind"] = Found(k, 1.0) if k else Found(None, 0.0, True)
+    if "fio" in vals or "last_name" in vals:
+        if "fio" in vals:
+            toks = [Tok(w, 1.0, 0) for w in vals["fio"].split()]
+        else:
+            toks = [Tok(vals.get(k, ""), 1.0, 0) for k in ("last_name", "first_name", "patronymic")
+                    if vals.get(k)]
+        words, conf, ok = name_parts(toks)
+        if ok:
+            out["last_name"] = Found(words[0], 1.0)
+            out["first_name"] = Found(words[1], 1.0)
+            out["patronymic"] = Found(words[2] if len(words) == 3 else None, 1.0)
+        else:
+            for f in ("last_name", "first_name", "patronymic"):
+                out[f] = Found(None, 0.0, True)
+    if "address" in vals:
+        a = clean_address(vals["address"])
+        out["address"] = Found(a, 1.0) if a else Found(None, 0.0, True)
+    if "phone" in vals:
+        p = parse_phone(vals["phone"])
+        out["phone"] = Found(p, 1.0) if p else Found(None, 0.0, bool(vals["phone"].strip()))
+    if "email" in vals:
+        e = clean_email(vals["email"])
+        out["email"] = Found(e, 1.0) if e else Found(None, 0.0, bool(vals["email"].strip()))
+    if vals.get("org_name"):
+        m = _ORG_RE.search(vals["org_name"])
+        out["org_name"] = Found(f"{m.group(1)} «{m.group(2).strip()}»" if m else vals["org_name"].strip(), 1.0)
+    return out
+
+
+# --- what the covering e-mail says ---------------------------------------
+
+def body_consumer(text: str) -> tuple[str | None, str | None]:
+    """'... потребителя Омаров А., ...' -> ('Омаров', 'А')."""
+    m = re.search(rf"потребител[яюь][ \t]+([{CYR_UP}][{CYR_LO}]+(?:-[{CYR_UP}][{CYR_LO}]+)?)"
+                  rf"(?:\s+([{CYR_UP}])\.)?", text)
+    if not m:
+        return None, None
+    return m.group(1), m.group(2)
+
+
+def book_time(subject: str, body: str, sent: dt.datetime | None) -> tuple[dt.datetime | None, float, bool]:
+    """The Book entry's time from 'запись от 07.03.2026 14:49' (subject, else body).
+
+    The time is the local time the consumer wrote. It is given the UTC offset
+    of the forwarding message's Date header (the clerk's own clock), or UTC+5
+    (Kazakhstan) when the message has no usable date.
+    """
+    rx = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})\s*(?:г\.?\s*)?(?:в\s*)?(\d{1,2})[:.](\d{2})")
+    found = []
+    for src in (subject, body):
+        for m in rx.finditer(src or ""):
+            try:
+                found.append(dt.datetime(int(m.group(3)), int(m.group(2)), int(m.group(1)),
+                                         int(m.group(4)), int(m.group(5))))
+            except ValueError:
+                continue
+    if not found:
+        return None, 0.0, True
+    if len(set(found)) > 1:
+        return None, 0.0, True
+    naive = found[0]
+    kz = dt.timezone(dt.timedelta(hours=5))
+    tz = sent.tzinfo if sent is not None and sent.utcoffset() is not None else kz
+    at = naive.replace(tzinfo=tz)
+    if sent is not None and tz is not kz and at > sent + dt.timedelta(minutes=5):
+        at = naive.replace(tzinfo=kz)  # would be after it was sent: the clock is local
+    return at, 1.0, False
