@@ -47,7 +47,14 @@ DOMAIN = "mailflow.test"
 
 
 def dovecot_binary() -> str | None:
-    """Path of the dovecot master binary, or None when it is not installed."""
+    """Path of the dovecot master binary, or None when it is not installed.
+
+    MAILFLOW_DOVECOT overrides the search: a path, or "none" to run as if
+    Dovecot were missing.
+    """
+    forced = os.environ.get("MAILFLOW_DOVECOT")
+    if forced is not None:
+        return None if forced.lower() in ("", "none") or not os.access(forced, os.X_OK) else forced
     found = shutil.which("dovecot")
     if found:
         return found
@@ -621,8 +628,10 @@ def _build_smtp_class():
             return True
 
         async def smtp_MAIL(self, arg):
-            if arg is None or await self.check_helo_needed():
+            if arg is None:
                 return await super().smtp_MAIL(arg)
+            if await self.check_helo_needed():  # it has answered 503
+                return
             arg, dsn = self._split(arg, _DSN_MAIL)
             if not await self._check(dsn):
                 return
@@ -632,8 +641,10 @@ def _build_smtp_class():
                 self.envelope.mail_options.extend(dsn)
 
         async def smtp_RCPT(self, arg):
-            if arg is None or await self.check_helo_needed():
+            if arg is None:
                 return await super().smtp_RCPT(arg)
+            if await self.check_helo_needed():  # it has answered 503
+                return
             arg, dsn = self._split(arg, _DSN_RCPT)
             if not await self._check(dsn):
                 return
