@@ -110,10 +110,13 @@ def run_once(cfg: Config, rules: Rules, **kw) -> list[Outcome]:
     return outcomes
 
 
-def run_forever(cfg: Config, rules: Rules, **kw) -> None:
-    """The daemon: one watcher thread per mailbox; the main thread sends mail."""
+def run_forever(cfg: Config, rules: Rules, stop: threading.Event | None = None, **kw) -> None:
+    """The daemon: one watcher thread per mailbox; the main thread sends mail.
+
+    Runs until SIGTERM/SIGINT, or until `stop` is set (tests, benchmarks).
+    """
     parts = build(cfg, rules, **kw)
-    stop, kick = threading.Event(), threading.Event()
+    stop, kick = stop or threading.Event(), threading.Event()
     threads = [threading.Thread(target=_watch, args=(parts, m, stop, kick), name=f"watch-{m.name}",
                                 daemon=True) for m in cfg.mailboxes]
     try:

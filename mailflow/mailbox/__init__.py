@@ -16,7 +16,7 @@ from ..config import MailboxConfig
 from ..values import Source
 
 
-class MessageGone(LookupError):
+class MessageGone(FileNotFoundError):
     """The message left the folder since it was listed (another daemon took it)."""
 
 

@@ -33,6 +33,7 @@ from typing import Any, Callable
 from ..config import MailboxConfig
 from ..values import Source
 from . import Fetched
+from . import MessageGone as _Gone
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class UidValidityChanged(ImapError):
     """
 
 
-class MessageGone(ImapError, FileNotFoundError):
+class MessageGone(ImapError, _Gone):
     """No message with that UID in the watched folder (moved or expunged)."""
 
 
