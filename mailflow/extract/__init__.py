@@ -274,6 +274,7 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
         if not found and labelled:
             found.update(labelled)
             group = Found(1, 0.9)
+    structured = bool(found)
 
     # The covering e-mail: its wording of the kind, the consumer's surname,
     # the letter's number in the subject.
@@ -338,9 +339,10 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
         confidence[name] = round(float(f.conf), 3)
         if (f.value is not None and not ok) or (f.value is None and f.review):
             review.append(name)
-    if group.value == 1 and not any(values[f] for f in ("last_name", "address", "phone")) \
-            and "consumer" not in review:
-        pass
+    if not structured:  # nothing recognisable was read: all of 1.2's fields need a person
+        for name in ("kind", "group", "last_name", "first_name", "address", "phone"):
+            if values.get(name) is None and name not in review:
+                review.append(name)
     consumer = Consumer(**{f: values[f] for f in CONSUMER_FIELDS})
     return {"kind": values["kind"], "group": values["group"], "consumer": consumer,
             "origin_unit": values["origin_unit"], "book_entry_at": values["book_entry_at"],
