@@ -40,6 +40,7 @@ MAX_HEADER_CHARS = 16_384  # of one header value; the archive keeps the rest
 MAX_BODY_CHARS = 1_000_000  # of body text handed on
 MAX_HTML_CHARS = 4_000_000  # of one HTML part converted to text
 MAX_REPAIRS = 5  # multiparts re-read with a recovered boundary, per message
+_SPACES = {c: " " for c in (0xA0, 0x2007, 0x202F, 0x2000, 0x2001, 0x2002, 0x2003, 0x2009)}
 _CYR = re.compile(r"[\u0400-\u04ff]")
 _ADDR = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+$")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -74,7 +75,7 @@ def _parse(raw: bytes, defects: list[str]) -> ParsedMessage:
     reply_to = _address(_raw(msg, "Reply-To"))[1] or None
     auto = _clean_line(header(msg, "Auto-Submitted")).lower()
     prec = _clean_line(header(msg, "Precedence")).lower()
-    text = "\n".join(t for t in body if t.strip()).strip()
+    text = "\n".join(t for t in body if t.strip()).translate(_SPACES).strip()
     if len(text) > MAX_BODY_CHARS:
         defects.append(f"body text longer than {MAX_BODY_CHARS} characters: cut")
         text = text[:MAX_BODY_CHARS]
@@ -372,8 +373,29 @@ _REPORT_PARTS = frozenset({"message/delivery-status", "message/disposition-notif
 
 
 def _attachment(filename: str, ctype: str, data: bytes) -> Attachment:
-    return Attachment(safe_filename(filename), _storable(ctype)[:255], data,
+    return Attachment(safe_filename(filename), _sniff(_storable(ctype)[:255], data), data,
                       hashlib.sha256(data).hexdigest())
+
+
+_GENERIC_TYPES = frozenset({"application/octet-stream", "binary/octet-stream",
+                            "application/x-download", "application/download",
+                            "application/force-download", "application/unknown",
+                            "application/x-unknown", "application/binary"})
+_MAGIC = ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"),
+          (b"\xff\xd8\xff", "image/jpeg"), (b"II*\x00", "image/tiff"),
+          (b"MM\x00*", "image/tiff"))
+
+
+def _sniff(ctype: str, data: bytes) -> str:
+    """A generic declared type (mailers send scans as octet-stream) made specific
+    when the bytes are plainly a PDF or a scan; a specific declared type is kept."""
+    if ctype not in _GENERIC_TYPES:
+        return ctype
+    head = data[:1024].lstrip()  # some PDFs start after junk bytes
+    for magic, real in _MAGIC:
+        if head.startswith(magic) or (magic == b"%PDF-" and magic in data[:1024]):
+            return real
+    return ctype
 
 
 def _forwarded(payload: list, depth: int, body: list[str], atts: list[Attachment],
@@ -636,6 +658,7 @@ def html_to_text(text: str) -> str:
     text = text[:MAX_HTML_CHARS]
     low = text.lower()
     out: list[str] = []
+    unclosed: set[str] = set()
     i, n = 0, len(text)
     while i < n:
         lt = text.find("<", i)
@@ -662,10 +685,11 @@ def html_to_text(text: str) -> str:
         closing, tag = m.group(1), m.group(2).lower()
         if tag in _BLOCK_TAGS:
             out.append("\n")
-        if not closing and tag in _SKIP_TAGS:
+        if not closing and tag in _SKIP_TAGS and tag not in unclosed:
             end = low.find(f"</{tag}", i)
-            if end < 0:
-                continue  # never closed: show what follows rather than lose it
+            if end < 0:  # never closed: show what follows rather than lose it
+                unclosed.add(tag)  # and never search again (that would be quadratic)
+                continue
             gt = text.find(">", end)
             i = n if gt < 0 else gt + 1
     joined = html.unescape("".join(out))
