@@ -483,12 +483,41 @@ def _boundary_in_body(text: str) -> str | None:
 
 
 def _payload(part: Message, defects: list[str]) -> bytes:
+    """The part's decoded bytes; broken base64 gives what can be saved of it."""
+    if _raw(part, "Content-Transfer-Encoding").strip().lower() == "base64":
+        return _b64_lenient(part, defects)
+    known = len(getattr(part, "defects", []))
     try:
         data = part.get_payload(decode=True)
     except Exception as exc:  # a part the library cannot decode at all
         defects.append(f"undecodable part: {type(exc).__name__}")
         data = None
+    defects.extend(type(d).__name__ for d in getattr(part, "defects", [])[known:])
     return data if isinstance(data, bytes) else b""
+
+
+def _b64_lenient(part: Message, defects: list[str]) -> bytes:
+    """base64 as a forgiving reader takes it: stray characters dropped, padding mended.
+
+    (The stdlib hands back the undecoded text when it gives up, which would be
+    taken for the file itself.)
+    """
+    text = part.get_payload(decode=False)
+    if not isinstance(text, str):
+        return b""
+    data = text.encode("ascii", "replace")
+    if not re.search(rb"[^A-Za-z0-9+/=\s]", data):
+        try:
+            return base64.b64decode(data)  # the usual case, at C speed
+        except (binascii.Error, ValueError):
+            pass
+    name = safe_filename(_filename(part) or "")
+    defects.append(f"broken base64 in {name if name != 'file' else _content_type(part)}: "
+                   "what could be read was kept")
+    clean = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+    if len(clean) % 4 == 1:
+        clean = clean[:-1]
+    return base64.b64decode(clean + b"=" * (-len(clean) % 4))
 
 
 def _charset(part: Message) -> str | None:
