@@ -11,6 +11,7 @@ import random
 import signal
 import socket
 import threading
+import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -70,24 +71,47 @@ def close(parts: Parts) -> None:
         fn()
 
 
+MOVE_BATCH = 50
+MOVE_EVERY = 2.0  # seconds
+
+
 def drain(parts: Parts, box: Mailbox, cfg: MailboxConfig, stop: threading.Event) -> list[Outcome]:
-    """Handle every message waiting in one mailbox; stop between messages if asked."""
-    outcomes = []
-    for source in box.pending():
-        if stop.is_set():
-            break
-        try:
-            fetched = box.fetch(source)
-        except MessageGone:
-            continue  # another daemon has it
-        outcome = parts.intake.process(fetched, cfg.journal)
-        if outcome.move_to == "processed":
-            box.move(source, cfg.processed_folder)
-        elif outcome.move_to == "quarantine":
-            box.move(source, cfg.quarantine_folder)
-        outcomes.append(outcome)
-        log.info("%s %s: %s %s", cfg.name, source.uid, outcome.status, outcome.number or outcome.reason)
+    """Handle every message waiting in one mailbox; stop between messages if asked.
+
+    Messages are moved out of the inbox in batches (one IMAP round for many),
+    always after their own transaction committed, and before returning.
+    """
+    outcomes: list[Outcome] = []
+    moves: dict[str, list] = {cfg.processed_folder: [], cfg.quarantine_folder: []}
+    last_move = time.monotonic()
+    try:
+        for source in box.pending():
+            if stop.is_set():
+                break
+            try:
+                fetched = box.fetch(source)
+            except MessageGone:
+                continue  # another daemon has it
+            outcome = parts.intake.process(fetched, cfg.journal)
+            if outcome.move_to:
+                folder = cfg.quarantine_folder if outcome.move_to == "quarantine" else cfg.processed_folder
+                moves[folder].append(source)
+            outcomes.append(outcome)
+            log.info("%s %s: %s %s", cfg.name, source.uid, outcome.status,
+                     outcome.number or outcome.reason)
+            if sum(map(len, moves.values())) >= MOVE_BATCH or time.monotonic() - last_move > MOVE_EVERY:
+                _move(box, moves)
+                last_move = time.monotonic()
+    finally:
+        _move(box, moves)
     return outcomes
+
+
+def _move(box: Mailbox, moves: dict[str, list]) -> None:
+    for folder, sources in moves.items():
+        if sources:
+            box.move(sources, folder)
+            sources.clear()
 
 
 def run_once(cfg: Config, rules: Rules, **kw) -> list[Outcome]:

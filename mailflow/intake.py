@@ -81,8 +81,10 @@ class Intake:
         verdict = triage.classify(parsed, sender, self.rules, self.own)
         if verdict.disposition != Disposition.APPEAL:
             return self._record(fetched, sha, parsed, verdict)
-        with Session(self.engine) as s:
-            first = _duplicate_of(s, parsed, sha)
+        first = None
+        if _scans(parsed):  # a copy of a scan is found before the slow reading, not after
+            with Session(self.engine) as s:
+                first = _duplicate_of(s, parsed, sha)
         if first is not None:
             return self._write(fetched, sha, parsed, verdict, lambda s, h, inb: self._link(s, h, inb, first))
         for a in parsed.attachments:
@@ -240,7 +242,7 @@ def _duplicate_of(s: Session, msg: ParsedMessage, sha: str) -> Document | None:
     doc = s.exec(q.where(Inbound.sha256 == sha)).first()
     if doc is None and msg.message_id:
         doc = s.exec(q.where(Inbound.message_id == msg.message_id)).first()
-    scans = {a.sha256 for a in msg.attachments if a.content_type.startswith(triage.DOCUMENT_TYPES)}
+    scans = _scans(msg)
     if doc is None and scans:
         rows = s.exec(select(DocAttachment.document_id, DocAttachment.sha256)
                       .where(DocAttachment.sha256.in_(scans))).all()
@@ -250,6 +252,10 @@ def _duplicate_of(s: Session, msg: ParsedMessage, sha: str) -> Document | None:
         same = [d for d, hs in by_doc.items() if hs == scans]
         doc = s.get(Document, min(same)) if same else None
     return doc
+
+
+def _scans(msg: ParsedMessage) -> set[str]:
+    return {a.sha256 for a in msg.attachments if a.content_type.startswith(triage.DOCUMENT_TYPES)}
 
 
 def _mask(address: str | None) -> str:

@@ -18,7 +18,8 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.text import MIMEText
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol
@@ -51,22 +52,22 @@ def compose(*, sender: str, to: tuple[str, ...], subject: str, body: str, kind: 
             key: str, number: str | None = None, in_reply_to: str | None = None,
             references: tuple[str, ...] = ()) -> Outgoing:
     """A plain-text UTF-8 message, marked as ours and as auto-generated."""
-    msg = EmailMessage()
+    msg = MIMEText(body, "plain", "utf-8")
     msg["From"] = sender
     msg["To"] = ", ".join(to)
-    msg["Subject"] = subject
+    msg["Subject"] = Header(subject, "utf-8").encode() if not subject.isascii() else subject
     msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
     domain = sender.rsplit("@", 1)[-1] if "@" in sender else "mailflow.local"
-    msg["Message-ID"] = make_msgid("mf." + uuid.uuid4().hex[:12], domain=domain)
+    message_id = make_msgid("mf." + uuid.uuid4().hex[:12], domain=domain)
+    msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no one should auto-reply to it
     msg["X-Mailflow-Kind"] = kind
     if number:
-        msg["X-Mailflow-Number"] = number
+        msg["X-Mailflow-Number"] = Header(number, "utf-8").encode() if not number.isascii() else number
     if in_reply_to:
         msg["In-Reply-To"] = in_reply_to
         msg["References"] = " ".join((*references, in_reply_to))
-    msg.set_content(body, charset="utf-8")
-    return Outgoing(key, kind, tuple(to), msg["Message-ID"], msg.as_bytes())
+    return Outgoing(key, kind, tuple(to), message_id, msg.as_bytes())
 
 
 def queue(session: Session, out: Outgoing, *, document_id: int | None = None,

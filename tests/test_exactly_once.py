@@ -22,6 +22,14 @@ N_MESSAGES = 100
 N_KILLS = 10
 
 
+def _wait_for_progress(inbox, timeout: float) -> None:
+    def waiting():
+        return len(list((inbox / "new").iterdir())) + len(list((inbox / "cur").iterdir()))
+    before, deadline = waiting(), time.monotonic() + timeout
+    while waiting() == before and before and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_sigkill_loop_registers_each_message_exactly_once(tmp_path, kind):
@@ -38,7 +46,11 @@ def test_sigkill_loop_registers_each_message_exactly_once(tmp_path, kind):
             p = subprocess.Popen([sys.executable, "-m", "tests.procs", "daemon", str(cfg.home), url,
                                   "0.02"], cwd=REPO, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
-            time.sleep(rnd.uniform(0.3, 1.6))
+            if rnd.random() < 0.5:  # at any moment, start-up and migrations included
+                time.sleep(rnd.uniform(0.1, 1.6))
+            else:  # in the middle of the work (start-up is slow on a busy machine)
+                _wait_for_progress(cfg.home / "inbox", timeout=20)
+                time.sleep(rnd.uniform(0.0, 0.6))
             if p.poll() is None:
                 os.kill(p.pid, signal.SIGKILL)
                 kills += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Sequence
 
 from ..config import MailboxConfig
 from ..values import Source
@@ -41,8 +41,11 @@ class Mailbox(Protocol):
     def fetch(self, source: Source) -> Fetched:
         """The raw message; raises MessageGone if it is no longer there."""
 
-    def move(self, source: Source, folder: str) -> None:
-        """Move a message out of the watched folder, creating `folder` if needed."""
+    def move(self, sources: Source | Sequence[Source], folder: str) -> None:
+        """Move messages out of the watched folder, creating `folder` if needed.
+
+        Idempotent: a message already gone is skipped.
+        """
 
     def wait(self, timeout: float, stop: threading.Event) -> None:
         """Block until new mail may have arrived, `timeout` passed or `stop` is set."""

@@ -28,7 +28,7 @@ import random
 import ssl as ssl_lib
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from ..config import MailboxConfig
 from ..values import Source
@@ -87,6 +87,11 @@ def _has_new_mail(responses) -> bool:
             if kind == b"RECENT" and isinstance(r[0], int) and r[0] > 0:
                 return True
     return False
+
+
+def _flags(item: dict) -> set[bytes]:
+    return {f.lower() if isinstance(f, bytes) else str(f).encode().lower()
+            for f in item.get(b"FLAGS", ())}
 
 
 def _utc(value) -> dt.datetime:
@@ -347,38 +352,43 @@ class ImapMailbox:
         raw, internal = self._run(op, f"FETCH {uid}")
         return Fetched(source, raw, _utc(internal))
 
-    def move(self, source: Source, folder: str) -> None:
+    def move(self, sources: Source | Sequence[Source], folder: str) -> None:
         """Move out of the watched folder into `folder` (created if missing).
 
-        Idempotent: a UID no longer in the folder is fine, and a message left
-        \\Deleted by an interrupted COPY-path move is only expunged. Without
-        MOVE, a connection lost between COPY and STORE can leave a second copy
-        in `folder` (at-least-once there, never lost).
+        One round of commands for many messages. Idempotent: a UID no longer
+        in the folder is fine, and a message left \\Deleted by an interrupted
+        COPY-path move is only expunged. Without MOVE, a connection lost
+        between COPY and STORE can leave a second copy in `folder`
+        (at-least-once there, never lost).
         """
-        uid = self._uid(source)
+        sources = [sources] if isinstance(sources, Source) else list(sources)
+        if not sources:
+            return
+        uids = [self._uid(src) for src in sources]
         if folder == self.folder:
             raise ValueError(f"{self.where}: cannot move a message into the watched folder itself")
 
         def op(c):
-            self._check_validity(source)
-            item = c.fetch([uid], ["FLAGS"]).get(uid)
-            if item is None:
+            for src in sources:
+                self._check_validity(src)
+            found = c.fetch(uids, ["FLAGS"])
+            present = [u for u in uids if u in found]
+            if not present:
                 return  # already moved or expunged
-            flags = {f.lower() if isinstance(f, bytes) else str(f).encode().lower()
-                     for f in item.get(b"FLAGS", ())}
             self._ensure_folder(c, folder)
             if "MOVE" in self._caps:
-                self._with_trycreate(c, folder, lambda: c.move([uid], folder))
+                self._with_trycreate(c, folder, lambda: c.move(present, folder))
                 return
-            if DELETED.lower() not in flags:
-                self._with_trycreate(c, folder, lambda: c.copy([uid], folder))
-                c.add_flags([uid], [DELETED], silent=True)
+            fresh = [u for u in present if DELETED.lower() not in _flags(found[u])]
+            if fresh:
+                self._with_trycreate(c, folder, lambda: c.copy(fresh, folder))
+                c.add_flags(fresh, [DELETED], silent=True)
             if "UIDPLUS" in self._caps:
-                c.uid_expunge([uid])
-            else:  # plain EXPUNGE also removes other \Deleted messages of the folder
+                c.uid_expunge(present)
+            else:  # plain EXPUNGE also removes other \\Deleted messages of the folder
                 c.expunge()
 
-        self._run(op, f"move of UID {uid} to {folder!r}")
+        self._run(op, f"move of {len(uids)} message(s) to {folder!r}")
 
     def _ensure_folder(self, c, folder: str) -> None:
         if folder in self._folders:

@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import threading
 from pathlib import Path
+from typing import Sequence
 
 from ..config import MailboxConfig
 from ..values import Source
@@ -66,18 +67,19 @@ class MaildirMailbox:
             raise MessageGone(f"{self.path}: message {source.uid} is gone") from None
         return Fetched(source, raw, mtime)
 
-    def move(self, source: Source, folder: str) -> None:
-        file = self._file(source.uid)
-        if file is None:
-            return  # already moved: moving is idempotent
+    def move(self, sources: Source | Sequence[Source], folder: str) -> None:
         target = self.path / f".{folder}"
         for sub in ("cur", "new", "tmp"):
             (target / sub).mkdir(parents=True, exist_ok=True)
-        name = file.name if ":2," in file.name else f"{file.name}:2,S"
-        try:
-            os.replace(file, target / "cur" / name)
-        except FileNotFoundError:
-            pass  # another daemon moved it first
+        for source in [sources] if isinstance(sources, Source) else sources:
+            file = self._file(source.uid)
+            if file is None:
+                continue  # already moved: moving is idempotent
+            name = file.name if ":2," in file.name else f"{file.name}:2,S"
+            try:
+                os.replace(file, target / "cur" / name)
+            except FileNotFoundError:
+                pass  # another daemon moved it first
 
     def wait(self, timeout: float, stop: threading.Event) -> None:
         stop.wait(min(timeout, self.poll_interval))

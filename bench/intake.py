@@ -1,0 +1,221 @@
+"""Intake benchmark: latency, throughput against a floor, OCR against the CLI.
+
+    .venv/bin/python bench/intake.py [--messages 1000] [--latency 30] [--scans 12]
+
+Runs against a real Dovecot (IMAP, IDLE) and the tests' DSN-capable SMTP
+server, both on loopback, started here. Prints numbers and the machine; it
+asserts nothing (targets are in issue #2 and the closing note).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import email
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from mailflow import config, daemon, rules as rules_mod  # noqa: E402
+from mailflow.mailbox import open_mailbox  # noqa: E402
+from servers import Dovecot, SmtpServer  # noqa: E402
+from support import text_appeal  # noqa: E402
+
+import corpusgen  # noqa: E402
+
+CHIEF = "ayyrtau-res@sevkaz.example"
+
+
+def machine() -> str:
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    tess = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, {tess}")
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    k = (len(values) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def make_config(home: Path, dc: Dovecot, user: str, smtp: SmtpServer) -> config.Config:
+    return config.Config(home=home, database=f"sqlite:///{home / 'journal.db'}",
+                         rules_dir=REPO / "rules",
+                         mailboxes=(dc.mailbox_config(user, name="kanc", poll_interval=60),),
+                         smtp=smtp.smtp_config(sender=dc.address(user)))
+
+
+def scans(n: int, dpi: int = 300) -> list[bytes]:
+    """n different one-page form scans (so none is linked as a copy of another)."""
+    out = []
+    for i in range(n):
+        case = corpusgen.Case(doc="form", sender=CHIEF, kind=random.Random(i).choice(
+            ["жалоба", "заявление", "отзыв"]), fmt="jpeg", dpi=dpi, skew=1.0)
+        raw, _, _ = corpusgen.build(case, i, random.Random(1000 + i), dt.date(2026, 4, 1))
+        out.append(raw)
+    return out
+
+
+# -- 1. latency ---------------------------------------------------------------
+
+def latency(dc: Dovecot, tmp: Path, messages: list[bytes], label: str) -> list[float]:
+    user = dc.add_user()
+    smtp = SmtpServer(None).start()  # records only: "accepted by SMTP" is the end point
+    cfg = make_config(tmp / f"lat-{label}", dc, user, smtp)
+    stop = threading.Event()
+    t = threading.Thread(target=daemon.run_forever, args=(cfg, rules_mod.load(REPO / "rules")),
+                         kwargs={"stop": stop}, daemon=True)
+    t.start()
+    time.sleep(3.0)  # OCR workers up, IDLE started
+    out = []
+    try:
+        for raw in messages:
+            before = len(smtp.received)
+            t0 = time.time()
+            dc.append(user, raw)
+            smtp.wait_for(before + 1, timeout=60)
+            rec = smtp.received[before]
+            out.append(rec.received_at.timestamp() - t0)
+            time.sleep(0.3)
+    finally:
+        stop.set()
+        t.join(60)
+        smtp.stop()
+    return out
+
+
+# -- 2. throughput against the floor ------------------------------------------
+
+def throughput(dc: Dovecot, tmp: Path, n: int) -> tuple[float, float]:
+    msgs = [text_appeal(frm=CHIEF, body=f"Направляю жалобу потребителя номер {i}.\n"
+                        f"Жалоба на отключение электроэнергии по ул. Абая, {i}.") for i in range(n)]
+    user_a, user_b = dc.add_user(), dc.add_user()
+    with ThreadPoolExecutor(4) as ex:
+        list(ex.map(lambda r: dc.append(user_a, r), msgs))
+        list(ex.map(lambda r: dc.append(user_b, r), msgs))
+    # mailflow: IMAP → archive → parse → triage → read → register + talon queued → MOVE
+    smtp = SmtpServer(None).start()
+    cfg = make_config(tmp / "tp", dc, user_a, smtp)
+    parts = daemon.build(cfg, rules_mod.load(REPO / "rules"))
+    box = open_mailbox(cfg.mailboxes[0])
+    box.open()
+    t0 = time.perf_counter()
+    outcomes = daemon.drain(parts, box, cfg.mailboxes[0], threading.Event())
+    t_pipeline = time.perf_counter() - t0
+    box.close()
+    daemon.close(parts)
+    smtp.stop()
+    assert sum(o.status == "registered" for o in outcomes) == n, outcomes[:3]
+    # the floor: IMAP FETCH, email parse, one SQLite commit per message
+    db = sqlite3.connect(tmp / "floor.db")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE m (uid INTEGER PRIMARY KEY, mid TEXT, subject TEXT, body BLOB)")
+    c = dc.connect(user_b, "INBOX")
+    t0 = time.perf_counter()
+    for uid in c.search(["NOT", "DELETED"]):
+        raw = c.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
+        m = email.message_from_bytes(raw)
+        db.execute("INSERT INTO m VALUES (?, ?, ?, ?)", (uid, m["Message-ID"], m["Subject"], raw))
+        db.commit()
+    t_floor = time.perf_counter() - t0
+    c.logout()
+    return n / t_pipeline, n / t_floor
+
+
+# -- 3. OCR against the tesseract CLI -----------------------------------------
+
+def ocr(tmp: Path, raws: list[bytes]) -> dict:
+    from mailflow import mime
+    from mailflow.extract import recognize
+    from mailflow.extract.ocr import OcrPool
+
+    rules = rules_mod.load(REPO / "rules")
+    parsed = [mime.parse(r) for r in raws]
+    pages = []
+    for i, p in enumerate(parsed):
+        path = tmp / f"page{i}.jpg"
+        path.write_bytes(p.attachments[0].data)
+        pages.append(path)
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+
+    def cli(path: Path) -> None:
+        subprocess.run(["tesseract", str(path), "-", "-l", "rus+kaz"], env=env,
+                       capture_output=True, check=True)
+
+    t0 = time.perf_counter()
+    for p in pages:
+        cli(p)
+    cli_seq = (time.perf_counter() - t0) / len(pages)
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(os.cpu_count() or 1) as ex:
+        list(ex.map(cli, pages))
+    cli_par = (time.perf_counter() - t0) / len(pages)
+    with OcrPool(0) as pool:
+        sender = rules.staff.by_email(CHIEF)
+        recognize(parsed[0], sender=sender, channel="res", limits=rules.limits, pool=pool)  # warm
+        cpu0 = _children_cpu()
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(pool.workers) as ex:  # messages side by side, as the daemon's
+            list(ex.map(lambda p: recognize(p, sender=sender, channel="res",
+                                            limits=rules.limits, pool=pool), parsed))
+        wall = time.perf_counter() - t0
+        cpu = _children_cpu() - cpu0
+    return {"pages": len(pages), "cli_seq": cli_seq, "cli_par": cli_par,
+            "pipe": wall / len(pages), "pipe_cpu": cpu / len(pages)}
+
+
+def _children_cpu() -> float:
+    r = os.times()
+    return r.children_user + r.children_system
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--messages", type=int, default=1000)
+    ap.add_argument("--latency", type=int, default=30)
+    ap.add_argument("--scans", type=int, default=12)
+    args = ap.parse_args()
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory() as td, Dovecot() as dc:
+        tmp = Path(td)
+        text = [text_appeal(frm=CHIEF, body=f"Направляю жалобу потребителя {i}") for i in range(args.latency)]
+        lat_text = latency(dc, tmp, text, "text")
+        print(f"latency APPEND → talon accepted by SMTP, text appeal (IDLE), n={len(lat_text)}: "
+              f"p50 {pct(lat_text, 50):.2f} s, p95 {pct(lat_text, 95):.2f} s (target p95 ≤ 2 s)")
+        scan_msgs = scans(args.scans + args.latency // 2)
+        lat_scan = latency(dc, tmp, scan_msgs[args.scans:], "scan")
+        print(f"latency APPEND → talon accepted by SMTP, one-page 300-dpi scan (IDLE), n={len(lat_scan)}: "
+              f"p50 {pct(lat_scan, 50):.2f} s, p95 {pct(lat_scan, 95):.2f} s (target p95 ≤ 3 s)")
+        pipe, floor = throughput(dc, tmp, args.messages)
+        print(f"throughput, {args.messages} text appeals IMAP → registered + talon queued: "
+              f"{pipe:.1f} msg/s; floor (FETCH + parse + 1 SQLite commit): {floor:.1f} msg/s; "
+              f"ratio {pipe / floor:.0%} (target ≥ 50 %)")
+        o = ocr(tmp, scan_msgs[:args.scans])
+        print(f"OCR, {o['pages']} one-page 300-dpi scans: tesseract CLI {o['cli_seq']:.2f} s/page "
+              f"one at a time, {o['cli_par']:.2f} s/page with {os.cpu_count()} at once; "
+              f"pipeline {o['pipe']:.2f} s/page wall ({1 / o['pipe']:.2f} pages/s), "
+              f"{o['pipe_cpu']:.2f} CPU-s/page in OCR workers; "
+              f"pipeline/CLI per page (both cores each): {o['pipe'] / o['cli_par']:.2f}× (target ≤ 1.15×)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
