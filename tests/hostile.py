@@ -715,6 +715,22 @@ def pdf_with_text_layer() -> Made:
                        ("текст.pdf",)))
 
 
+@hostile("pdf_text_layer_nul")
+def pdf_with_nul_in_text_layer() -> Made:
+    """A text layer whose font maps codes to U+0000 and U+0001: NUL reaches the text."""
+    font = _FONT.replace(b"/Differences [192", b"/Differences [0 /uni0000 1 /uni0001 192")
+    content = (b"BT /F1 12 Tf 72 770 Td 16 TL (Zhaloba potrebitelya NUL\\000inside\\001 "
+               b"TEXTLAYER-NUL) Tj T* " + _cyr_pdf_string("Жалоба потребителя Петрова") +
+               b" Tj ET")
+    pdf = _pdf([b"<< /Type /Catalog /Pages 2 0 R >>",
+                b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+                b"/Resources << /Font << /F1 5 0 R >> >> >>",
+                _stream(content), font])
+    return _made(_mail([_text_part(), _file_part(pdf, "application/pdf", "nul.pdf")]),
+                 Expect(KEPT, "NUL characters in a PDF's text layer (PostgreSQL refuses NUL)"))
+
+
 @hostile("nul_in_body")
 def nul_in_body() -> Made:
     raw = _hdr("Жалоба\x00с NUL".encode(), ctype=b"text/plain; charset=utf-8") + \
