@@ -273,7 +273,12 @@ def _address(value: str) -> tuple[str, str]:
     except Exception:
         return "", ""
     addr = _storable(addr).strip().lower()
-    return _clean_line(_decode_words(name)), addr if _ADDR.match(addr) else ""
+    return _clean_line(_decode_words(name))[:200], addr if _is_addr(addr) else ""
+
+
+def _is_addr(addr: str) -> bool:
+    """An address mail can be sent to: local@domain, at most 254 characters (RFC 5321)."""
+    return len(addr) <= 254 and bool(_ADDR.match(addr))
 
 
 def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
@@ -287,8 +292,8 @@ def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
     out = []
     for n, a in pairs[:200]:
         a = _storable(a).strip().lower()
-        if _ADDR.match(a):
-            out.append((_clean_line(_decode_words(n)), a))
+        if _is_addr(a):
+            out.append((_clean_line(_decode_words(n))[:200], a))
     return out
 
 

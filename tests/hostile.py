@@ -615,6 +615,18 @@ def from_without_address() -> Made:
     return _made(raw, Expect(REVIEW, "From: a name and no address"))
 
 
+@hostile("oversized_ids")
+def oversized_ids() -> Made:
+    """Addresses and ids longer than any column holds (PostgreSQL enforces VARCHAR(n))."""
+    long_addr = "a" * 5000 + "@example.kz"
+    raw = _hdr("Жалоба", frm=long_addr.encode(), msgid="<" + "m" * 5000 + "@x>",
+               extra=b"Reply-To: " + long_addr.encode() + b"\r\nIn-Reply-To: <" + b"r" * 5000 +
+               b"@x>\r\nReferences: " + b" ".join(b"<%d-%s@x>" % (i, b"q" * 50)
+                                                  for i in range(2000)) + b"\r\n",
+               ctype=b"text/plain; charset=utf-8") + "Прошу разобраться.\r\n".encode()
+    return _made(raw, Expect(REVIEW, "a 5000-character From address: not an address"))
+
+
 @hostile("broken_encoded_words")
 def broken_encoded_words() -> Made:
     subj = (b"=?utf-8?B?!!!not-base64?= =?utf-8?Q?=D0=96=D0?= =?koi8-r?B?6sHMz8LB?= "

@@ -250,6 +250,14 @@ def test_from_without_address_gives_no_address():
     assert mime.parse(msg(b"From: undisclosed-recipients:;\nSubject: s")).from_addr == ""
 
 
+def test_oversized_addresses_and_ids_fit_the_journal_columns():
+    p = mime.parse(H.oversized_ids().raw)
+    assert p.from_addr == "" and p.reply_to is None and p.message_id is None
+    assert p.in_reply_to is None and len(p.references) <= 100
+    assert all(len(r) <= 998 for r in p.references)
+    assert len(p.from_name) <= 200
+
+
 def test_missing_boundary_is_recovered_from_the_body():
     p = mime.parse(H.missing_boundary().raw)
     assert [a.filename for a in p.attachments] == ["скан.png"]
