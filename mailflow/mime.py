@@ -346,10 +346,16 @@ def _walk(part: Message, depth: int, body: list[str], atts: list[Attachment],
             body.append(_storable(_unbyte(part.preamble[:20000])))
         if ctype == "message/rfc822" and isinstance(payload, list):
             filename = _filename(part)
-            if filename:  # an attached .eml is kept whole as well
+            keep = bool(filename) and not state.get("in_eml")
+            if keep:  # an attached .eml is kept whole as well (once: not again inside it)
                 data = _as_bytes(payload[0]) if payload else b""
                 atts.append(_attachment(filename, ctype, data))
-            _forwarded(payload, depth, body, atts, defects, state)
+                state["in_eml"] = True
+            try:
+                _forwarded(payload, depth, body, atts, defects, state)
+            finally:
+                if keep:
+                    state["in_eml"] = False
             return
         for sub in payload if isinstance(payload, list) else []:
             if state["parts"] > MAX_PARTS:

@@ -528,6 +528,23 @@ def nested_rfc822(depth: int = 60) -> Made:
                 Expect(REGISTERED, "message/rfc822 nested 60 deep"))
 
 
+@hostile("nested_named_rfc822")
+def nested_named_rfc822(depth: int = 8) -> Made:
+    """Each level an attached .eml with a 2 MB scan at the bottom: keeping every level
+    whole would store the scan `depth` times over."""
+    inner = _mail([_text_part("Исходная жалоба"),
+                   _file_part(b"%PDF-1.4\n" + bytes(range(256)) * 8192, "application/pdf",
+                              "deep.pdf")], "Жалоба, исходное письмо")
+    for i in range(depth):
+        ctype, body = _multipart([_text_part(f"Пересылаю ({i})"),
+                                  b'Content-Type: message/rfc822\r\nContent-Disposition: '
+                                  b'attachment; filename="level%d.eml"\r\n\r\n' % i + inner],
+                                 f"eml{i}")
+        inner = _hdr(f"Fwd{i}: Жалоба", ctype=ctype) + body
+    return _made(inner, Expect(KEPT, "attached .eml in attached .eml, 8 deep, a 2 MB scan at "
+                                     "the bottom", attachments=("level7.eml", "deep.pdf")))
+
+
 @hostile("missing_boundary")
 def missing_boundary() -> Made:
     _, body = _multipart([_text_part(), _file_part(png("noboundary"), "image/png", "скан.png")])

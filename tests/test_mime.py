@@ -237,6 +237,12 @@ def test_nested_forwarded_messages_are_reached():
     assert "Тема: Fwd: Жалоба" in p.body_text
 
 
+def test_attached_eml_inside_attached_eml_is_kept_once():
+    p = mime.parse(H.nested_named_rfc822().raw)
+    assert [a.filename for a in p.attachments] == ["level7.eml", "deep.pdf"]
+    assert sum(len(a.data) for a in p.attachments) < 2.5 * len(H.nested_named_rfc822().raw)
+
+
 def test_missing_message_id_is_none():
     assert mime.parse(msg(b"From: a@b.kz\nSubject: s", b"x")).message_id is None
     assert mime.parse(msg(b"From: a@b.kz\nMessage-ID:   \nSubject: s")).message_id is None
