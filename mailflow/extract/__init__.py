@@ -65,12 +65,13 @@ class _Doc:
         toks: list[Tok] = []
         under: dict[str, float] = {}
         line0 = block0 = 0
-        for r in self.results:
+        for pno, r in enumerate(self.results):
             lmax = bmax = 0
             for i, w in enumerate(r.words):
-                latin = r.latin.get(i)
+                alt = r.alt.get(i)
                 toks.append(Tok(w.text, w.conf / 100.0, line0 + w.line, block0 + w.block,
-                                (latin[0], latin[1] / 100.0) if latin else None))
+                                (alt[0], alt[1] + 1000 * pno, alt[2], alt[3] / 100.0)
+                                if alt else None))
                 lmax, bmax = max(lmax, w.line + 1), max(bmax, w.block + 1)
             line0 += lmax + 1
             block0 += bmax + 1

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from .text import (CYR, CYR_LO, CYR_UP, Tok, fix_lookalikes, join, levenshtein, lines_of,
-                   min_conf, squash)
+from . import names as lexicon
+from .text import (CYR, CYR_LO, CYR_UP, Tok, alt_reading, drop_junk, fix_lookalikes, join, levenshtein,
+                   lines_of, min_conf, squash)
 
 KINDS = ("заявление", "жалоба", "претензия", "отзыв", "предложение", "обращение")
 _KIND_STEMS = (("заявлен", "заявление"), ("жалоб", "жалоба"), ("претенз", "претензия"),
@@ -73,7 +74,7 @@ _EMAIL_RE = re.compile(r"^[a-z0-9][a-z0-9._%+\-]*@[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[
 
 
 def clean_email(s: str) -> str | None:
-    s = s.strip().strip(".,;:()<>«»\"'").lower()
+    s = s.strip().strip(".,;:()<>«»\"'|/\\[]{}!-_").lower()
     return s if _EMAIL_RE.match(s) and ".." not in s else None
 
 
@@ -81,28 +82,36 @@ _NAME_RE = re.compile(rf"^[{CYR_UP}][{CYR_LO}]+(?:-[{CYR_UP}][{CYR_LO}]+)?$")
 _PATRONYMIC = re.compile(r"(вич|вна|чна|ична|инична|оглы|улы|ұлы|кызы|қызы)$")
 
 
-def name_parts(toks: list[Tok]) -> tuple[list[str], float, bool]:
-    """(words, confidence, ok) of a person's name written as Фамилия Имя [Отчество]."""
+def name_parts(toks: list[Tok]) -> tuple[list[str], list[float], bool]:
+    """(words, confidence of each, ok) of a name written as Фамилия Имя [Отчество].
+
+    A word one letter away from a common name is doubted (see names.py).
+    """
+    toks = drop_junk(toks, single_below=1.01)
     words, confs = [], []
     for t in toks:
-        w = fix_lookalikes(t.text.strip(".,;:()«»\"'_")).replace("ё", "ё")
+        w = fix_lookalikes(t.text.strip(".,;:()«»\"'_|"))
         if not w:
+            continue
+        if words and w.lower() in ("улы", "ұлы", "кызы", "қызы", "оглы"):  # "Серік ұлы"
+            words[-1] += w.lower()
+            confs[-1] = min(confs[-1], t.conf)
             continue
         words.append(w)
         confs.append(t.conf)
-    # "Серік ұлы" -> "Серікұлы"
-    merged: list[str] = []
-    for w in words:
-        if merged and w.lower() in ("улы", "ұлы", "кызы", "қызы", "оглы"):
-            merged[-1] += w.lower()
-        else:
-            merged.append(w)
-    ok = 2 <= len(merged) <= 3 and all(_NAME_RE.match(w) for w in merged)
-    if ok and len(merged) == 3 and not _PATRONYMIC.search(merged[2]):
+    ok = 2 <= len(words) <= 3 and all(_NAME_RE.match(w) for w in words)
+    if ok and len(words) == 3 and not _PATRONYMIC.search(words[2]):
         ok = False
-    if ok and len(merged) == 2 and _PATRONYMIC.search(merged[1]):
+    if ok and len(words) == 2 and _PATRONYMIC.search(words[1]):
         ok = False  # "Иванова Болатовна": the first name is missing
-    return merged, (min(confs) if confs else 0.0), ok
+    if ok:
+        for i, field in enumerate(("last_name", "first_name", "patronymic")[:len(words)]):
+            verdict = lexicon.check(words[i], field)
+            if verdict == "near":
+                confs[i] = min(confs[i], 0.5)
+            elif verdict == "known":
+                confs[i] = min(1.0, confs[i] + 0.03)
+    return words, confs, ok
 
 
 _ABBR = ("г", "с", "п", "пос", "ул", "д", "кв", "мкр", "пр", "просп", "пер", "р-н", "обл",
@@ -111,6 +120,9 @@ _ABBR = ("г", "с", "п", "пос", "ул", "д", "кв", "мкр", "пр", "п
 
 def clean_address(s: str) -> str:
     s = re.sub(r"\s+", " ", s).strip(" ,;:_")
+    # OCR confuses the case of К/к, В/в, Д/д...: abbreviations are lower case
+    s = re.sub(rf"(?<![{CYR}A-Za-z])(КВ|Кв|Д|УЛ|Ул|ПР|ПОС|МКР|Мкр|ПЕР)\.",
+               lambda m: m.group(1).lower() + ".", s)
     s = re.sub(r"\s+([,.;])", r"\1", s)
     s = re.sub(r",(?=\S)", ", ", s)
     s = re.sub(rf"(?<![{CYR}A-Za-z])({'|'.join(re.escape(a) for a in _ABBR)})\.(?=[{CYR}\d])",
@@ -262,12 +274,12 @@ def read_form(toks: list[Tok], underlines: dict[str, float]) -> dict[str, Found]
     # name
     name_toks = values.get("name", [])
     if name_toks:
-        words, conf, ok = name_parts(name_toks)
+        words, confs, ok = name_parts(name_toks)
         if ok:
-            out["last_name"] = Found(words[0], conf)
-            out["first_name"] = Found(words[1], conf)
+            out["last_name"] = Found(words[0], confs[0])
+            out["first_name"] = Found(words[1], confs[1])
             out["patronymic"] = Found(words[2] if len(words) == 3 else None,
-                                      conf if len(words) == 3 else 0.9)
+                                      confs[2] if len(words) == 3 else 0.9)
         else:
             for f in ("last_name", "first_name", "patronymic"):
                 out[f] = Found(None, 0.0, True)
@@ -276,7 +288,7 @@ def read_form(toks: list[Tok], underlines: dict[str, float]) -> dict[str, Found]
             out[f] = Found(None, 0.0, True)
     # address
     if "address" in values:
-        at = values["address"]
+        at = drop_junk(values["address"])
         addr = clean_address(fix_lookalikes_words(join(at)))
         if at and address_ok(addr):
             out["address"] = Found(addr, min_conf(at))
@@ -285,12 +297,7 @@ def read_form(toks: list[Tok], underlines: dict[str, float]) -> dict[str, Found]
     else:
         out["address"] = Found(None, 0.0, True)
     # phone
-    pt = values.get("phone", [])
-    phone = parse_phone(join(pt)) if pt else None
-    if phone:
-        out["phone"] = Found(phone, _phone_conf(pt))
-    else:
-        out["phone"] = Found(None, 0.0, True)
+    out["phone"] = read_phone(values.get("phone", []))
     # e-mail: often left blank on the form
     et = values.get("email", [])
     out["email"] = read_email(et) if et else Found(None, 0.9)
@@ -307,24 +314,50 @@ def _phone_conf(toks: list[Tok]) -> float:
     return min_conf(digits or toks)
 
 
-def read_email(toks: list[Tok]) -> Found:
-    best: Found | None = None
-    for t in toks:
-        cands = []
-        if t.latin:
-            cands.append((t.latin[0], t.latin[1]))
-        if t.text.isascii():
-            cands.append((t.text, t.conf))
-        for text, conf in cands:
-            e = clean_email(text)
-            if e and (best is None or conf > best.conf):
-                best = Found(e, conf)
-    if best:
-        return best
-    if any("@" in t.text or (t.latin and "@" in t.latin[0]) for t in toks):
+def read_phone(toks: list[Tok]) -> Found:
+    """A phone by vote of three readings: the page's, and two of the English model."""
+    toks = drop_junk(toks)
+    if not toks:
         return Found(None, 0.0, True)
+    main = parse_phone(join(toks))
+    cmain = _phone_conf(toks)
+    alt = alt_reading(toks, "phone")
+    if alt is None:
+        return Found(main, cmain) if main else Found(None, 0.0, True)
+    p1, p2 = parse_phone(alt[0]), parse_phone(alt[1])
+    votes = [p for p in (main, p1, p2) if p]
+    if not votes:
+        return Found(None, 0.0, True)
+    best = max(set(votes), key=votes.count)
+    n = votes.count(best)
+    if n == 3:
+        return Found(best, max(cmain, 0.97))
+    if n == 2:
+        return Found(best, max(cmain, 0.92) if best == main else 0.85)
+    if len(votes) == 1 and main:  # the English readings made no number at all
+        return Found(main, cmain * 0.9)
+    return Found(None, 0.0, True)  # the readings disagree
+
+
+def read_email(toks: list[Tok]) -> Found:
+    """An e-mail address, when two readings of the English model agree."""
+    toks = drop_junk(toks)
+    if not toks:
+        return Found(None, 0.9)
+    alt = alt_reading(toks, "email")
+    e0 = clean_email(join(toks).replace(" ", "")) if join(toks).isascii() else None
+    if alt:
+        e1, e2 = clean_email(alt[0]), clean_email(alt[1])
+        if e1 and e1 == e2:
+            return Found(e1, max(0.9, alt[2]))
+        if e0 and e0 in (e1, e2):
+            return Found(e0, 0.9)
+        if e1 or e2:
+            return Found(e1 or e2, 0.5)  # two readings, two answers: a clerk decides
+    elif e0:
+        return Found(e0, min_conf(toks))
     joined = join(toks)
-    if len(re.sub(r"[\W_]", "", joined)) >= 4:  # something is written there
+    if "@" in joined or len(re.sub(r"[\W_]", "", joined)) >= 4:  # something is written there
         return Found(None, 0.0, True)
     return Found(None, 0.9)
 
@@ -352,7 +385,7 @@ def form_kind(toks: list[Tok], heading_at: int | None, underlines: dict[str, flo
                 win = a if sa > sb else b
                 conf = min(1.0, 0.6 + (hi - lo))
                 return Found(win.lower(), conf, False)
-            return Found(None, 0.0, True, ) if True else None
+            return Found(None, 0.0, True)
     return Found(None, 0.0, True)
 
 
@@ -427,30 +460,46 @@ def read_letter(toks: list[Tok]) -> dict[str, Found] | None:
 
 
 def letter_phone(lines: list[list[Tok]]) -> Found:
-    labelled, other = [], []
-    for n, ln in enumerate(lines):
+    """The letter's contact phone: a "Контактный телефон" line first, then any
+    "тел." line (a letterhead's fax last), then a bare number."""
+    ranked: list[tuple[int, Found]] = []
+    for ln in lines:
+        ln = drop_junk(ln)
+        if not ln:
+            continue
         text = join(ln)
         low = text.lower()
         if re.search(r"(бин|иин|iin|bin|иик|бик|р/с|счет|счёт)", low) and not re.search(r"тел", low):
             continue
         m = re.search(r"(телефон\w*|тел\.?|моб\.?|phone)\s*[:.]?", low)
         seg_start = m.end() if m else 0
-        ph = parse_phone(text[seg_start:])
-        if ph:
-            cov = [t for t in _span_toks(ln, seg_start, len(text)) if any(c.isdigit() for c in t.text)]
-            (labelled if m else other).append(Found(ph, min_conf(cov)))
-    cands = labelled or other
-    if not cands:
+        if not parse_phone(text[seg_start:]):
+            continue
+        cov = [t for t in _span_toks(ln, seg_start, len(text)) if any(c.isdigit() for c in t.text)]
+        found = read_phone(cov)
+        if not found.value:
+            continue
+        if "контакт" in low or "моб" in low:
+            rank = 0
+        elif m and "факс" not in low:
+            rank = 1
+        elif m:
+            rank = 2
+        else:
+            rank = 3
+        ranked.append((rank, found))
+    if not ranked:
         return Found(None, 0.0, True)
-    values = {c.value for c in cands}
-    if len(values) > 1 and not labelled:
+    top = min(r for r, _ in ranked)
+    cands = [f for r, f in ranked if r == top]
+    if len({c.value for c in cands}) > 1:
         return Found(None, 0.0, True)
     best = max(cands, key=lambda c: c.conf)
-    return best if labelled else Found(best.value, best.conf * 0.9)
+    return best if top <= 1 else Found(best.value, best.conf * 0.9)
 
 
 def letter_email(lines: list[list[Tok]]) -> Found:
-    toks = [t for ln in lines for t in ln if "@" in t.text or (t.latin and "@" in t.latin[0])]
+    toks = [t for ln in lines for t in ln if "@" in t.text or (t.alt and t.alt[0] == "email")]
     if not toks:
         return Found(None, 0.9)
     return read_email(toks)
@@ -509,7 +558,7 @@ def read_labelled(text: str) -> dict[str, Found]:
         else:
             toks = [Tok(vals.get(k, ""), 1.0, 0) for k in ("last_name", "first_name", "patronymic")
                     if vals.get(k)]
-        words, conf, ok = name_parts(toks)
+        words, _, ok = name_parts(toks)
         if ok:
             out["last_name"] = Found(words[0], 1.0)
             out["first_name"] = Found(words[1], 1.0)

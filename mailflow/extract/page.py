@@ -20,7 +20,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
 # Words whose underline decides the kind on Appendix 2/3 forms.
 UNDERLINE_WORDS = ("ЖАЛОБА", "ПРЕТЕНЗИЯ", "ОТЗЫВ", "ПРЕДЛОЖЕНИЕ")
@@ -59,7 +59,9 @@ class PageResult:
     rotation: int = 0  # 0/90/180/270 applied after OSD
     mean_conf: float | None = None
     underlines: dict[str, float] = field(default_factory=dict)  # word -> 0..1
-    latin: dict[int, tuple[str, float]] = field(default_factory=dict)  # word idx -> (text, conf)
+    # second readings of e-mail and phone values with the English model:
+    # word idx -> (field, segment id, text, conf) for every word of a segment
+    alt: dict[int, tuple[str, int, str, float]] = field(default_factory=dict)
     note: str | None = None
     seconds: float = 0.0
     ocr_seconds: float = 0.0
@@ -289,7 +291,7 @@ def ocr_image(img: Image.Image, dpi: float, langs: str, timeout: float) -> PageR
     res.words = words
     threshold = otsu(img)
     res.underlines = underline_scores(img, words, threshold)
-    res.latin = latin_reread(img, words, dpi, timeout)
+    res.alt = field_reread(img, words, dpi, timeout)
     res.ocr_seconds = time.monotonic() - t0
     return res
 
@@ -563,42 +565,132 @@ def second_look(img: Image.Image, words: list[Word], dpi: float, langs: str, tim
     return out
 
 
-def latin_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float) -> dict[int, tuple[str, float]]:
-    """Re-read e-mail addresses with the English model.
+_PHONE_LABEL = re.compile(r"(телефон(ы|ы/телефон)?[:.]?$|^тел[.:]?$|^тел\.|^моб)", re.I)
+_WHITELIST = {
+    "email": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@.-_+",
+    "phone": "0123456789+()-",
+}
 
-    rus+kaz turns "kz5435@mail.example" into "К75435@та|.ехатр!е"; the region
-    is cropped and read again as one Latin line.
+
+def value_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]:
+    """(field, word indices) of the e-mail and phone values on a page.
+
+    A value is what follows its label on the label's line; when the line
+    holds nothing more, the next line (an e-mail on its own line). A phone
+    may run on to the next line. Bare words with "@" are e-mail values too.
     """
-    out: dict[int, tuple[str, float]] = {}
-    targets: list[int] = []
+    lines: dict[int, list[int]] = {}
     for i, w in enumerate(words):
-        if "@" in w.text or "©" in w.text:
-            targets.append(i)
-            continue
-        prev = words[i - 1] if i else None
-        if prev and _EMAIL_LABEL.search(prev.text) and prev.line in (w.line, w.line - 1) \
-                and "." in w.text and len(w.text) >= 6:
-            targets.append(i)
-    for i in dict.fromkeys(targets):
-        x0, y0, x1, y1 = words[i].box
-        h = y1 - y0
-        box = (max(0, x0 - h // 4), max(0, y0 - h // 3), min(img.width, x1 + h // 4),
-               min(img.height, y1 + h // 3))
-        crop = img.crop(box)
-        try:
-            tsv = _run_tesseract(["-l", "eng", "--dpi", str(int(dpi)), "--psm", "7",
-                                  "-c", "tessedit_char_whitelist="
-                                  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@.-_+",
-                                  "tsv"], _pnm(crop), timeout)
-        except Exception:
-            continue
-        ws = parse_tsv(tsv)
-        if not ws:
-            continue
-        ws = [w for w in ws if w.text.strip("-_.+")]
-        if not ws:
-            continue
-        text = "".join(w.text for w in ws).strip("-_.+")
-        conf = min(w.conf for w in ws)
-        out[i] = (text, conf)
+        lines.setdefault(w.line, []).append(i)
+    order = sorted(lines, key=lambda ln: words[lines[ln][0]].box[1])
+    nxt = {a: b for a, b in zip(order, order[1:])}
+    out: list[tuple[str, list[int], int | None]] = []
+    used: set[int] = set()
+    for ln in order:
+        idx = lines[ln]
+        for k, i in enumerate(idx):
+            text = words[i].text
+            field = "email" if _EMAIL_LABEL.search(text) else "phone" if _PHONE_LABEL.search(text) else None
+            if not field:
+                continue
+            if k + 1 < len(idx) and (_EMAIL_LABEL.search(words[idx[k + 1]].text) or
+                                     _PHONE_LABEL.search(words[idx[k + 1]].text)):
+                continue  # the label goes on ("эл. пошта/эл. почта")
+            seg = [j for j in idx[k + 1:]]
+            following = lines.get(nxt.get(ln, -1), [])
+            if field == "email" and not seg and following:
+                first = words[following[0]].text
+                if "@" in "".join(words[j].text for j in following) or \
+                        (len(following) <= 3 and "." in first and not first[:1].isupper()):
+                    seg = list(following)
+            if field == "phone" and seg and following and sum(c.isdigit() for c in "".join(
+                    words[j].text for j in seg)) < 10 and words[following[0]].text[:1] in "0123456789(-+":
+                seg += list(following)
+            seg = [j for j in seg if j not in used and any(c.isalnum() for c in words[j].text)]
+            if seg:
+                used.update(seg)
+                out.append((field, seg, i))
+            break
+    for i, w in enumerate(words):
+        if "@" in w.text and i not in used:
+            out.append(("email", [i], None))
+            used.add(i)
+    return out
+
+
+def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float) -> dict:
+    """Read e-mail addresses and phone numbers again with the English model.
+
+    rus+kaz turns "kz5435@mail.example" into "К75435@та|.ехатр!е" and now and
+    then reads a 3 as a 5; the English model reads Latin letters and digits
+    better. Each value's line is cut out (other words on it painted over) and
+    read twice, scaled to two letter heights; all the cuts of a page are
+    stacked into one picture read in one tesseract run.
+
+    Returns word idx -> (field, segment id, "reading 1\treading 2", conf).
+    """
+    segs = value_segments(words)
+    if not segs:
+        return {}
+    pieces = []  # (segment id, which reading, crop)
+    for seg_id, (field, seg, label) in enumerate(segs):
+        by_line: dict[int, list[int]] = {}
+        for j in seg:
+            by_line.setdefault(words[j].line, []).append(j)
+        for ids in by_line.values():
+            x0 = min(words[j].box[0] for j in ids)
+            y0 = min(words[j].box[1] for j in ids)
+            x1 = max(words[j].box[2] for j in ids)
+            y1 = max(words[j].box[3] for j in ids)
+            h = max(8, y1 - y0)
+            if label is not None and field == "email":  # all between the label and the value
+                lb = words[label].box
+                x0 = min(x0, lb[2] + 2) if words[label].line == words[ids[0]].line else min(x0, lb[0])
+            box = (max(0, x0 - h // 2), max(0, y0 - h // 3),
+                   min(img.width, x1 + h // 2), min(img.height, y1 + h // 3))
+            crop = img.crop(box)
+            draw = ImageDraw.Draw(crop)
+            for k, w in enumerate(words):  # other words that reach into the cut
+                if k in ids:
+                    continue
+                bx0, by0, bx1, by1 = w.box
+                if bx1 < box[0] or bx0 > box[2] or by1 < box[1] or by0 > box[3]:
+                    continue
+                draw.rectangle([bx0 - box[0] - 1, by0 - box[1] - 1, bx1 - box[0] + 1,
+                                by1 - box[1] + 1], fill=255)
+            for which, target in enumerate((30.0, 50.0)):  # word boxes 30 and 50 px high
+                scale = min(3.0, max(0.5, target / h))
+                c = crop.resize((max(1, int(crop.width * scale)), max(1, int(crop.height * scale))),
+                                Image.LANCZOS)
+                pieces.append((seg_id, which, c))
+    gap = max(c.height for _, _, c in pieces) // 2 + 10
+    width = max(c.width for _, _, c in pieces) + 2 * gap
+    height = sum(c.height + gap for _, _, c in pieces) + gap
+    sheet = Image.new("L", (width, height), 255)
+    spans = []
+    y = gap
+    for seg_id, which, c in pieces:
+        sheet.paste(c, (gap, y))
+        spans.append((seg_id, which, y, y + c.height))
+        y += c.height + gap
+    try:
+        got = tesseract_words(sheet, dpi, "eng", timeout, psm=6)
+    except Exception:
+        return {}
+    texts: dict[tuple[int, int], list[str]] = {}
+    confs: dict[int, float] = {}
+    for seg_id, which, top, bottom in spans:
+        ws = [w for w in got if top <= (w.box[1] + w.box[3]) / 2 <= bottom]
+        field = segs[seg_id][0]
+        sep = "" if field == "email" else " "
+        texts.setdefault((seg_id, which), []).append(sep.join(w.text for w in ws))
+        if ws:
+            confs[seg_id] = min(confs.get(seg_id, 100.0), min(w.conf for w in ws))
+    out: dict[int, tuple[str, int, str, float]] = {}
+    for seg_id, (field, seg, _) in enumerate(segs):
+        sep = "" if field == "email" else " "
+        r1 = sep.join(texts.get((seg_id, 0), []))
+        r2 = sep.join(texts.get((seg_id, 1), []))
+        for j in seg:
+            out[j] = (field, seg_id, f"{r1}\t{r2}", confs.get(seg_id, 0.0))
     return out

@@ -14,6 +14,10 @@ LAT2CYR = str.maketrans({
     "A": "А", "B": "В", "C": "С", "E": "Е", "H": "Н", "K": "К", "M": "М", "O": "О",
     "P": "Р", "T": "Т", "X": "Х", "Y": "У", "a": "а", "c": "с", "e": "е", "o": "о",
     "p": "р", "x": "х", "y": "у", "k": "к", "i": "і", "I": "І",
+    # Cyrillic letters of other languages that OCR offers for Russian/Kazakh ones
+    "Ҡ": "К", "ҡ": "к", "Ԛ": "Қ", "ԛ": "қ", "Ӄ": "К", "ӄ": "к", "Ӈ": "Ң", "ӈ": "ң",
+    "Ҙ": "З", "ҙ": "з", "Ҫ": "С", "ҫ": "с", "Ӧ": "О", "ӧ": "о", "Ӱ": "Ү", "ӱ": "ү",
+    "Ј": "J", "ј": "j",
 })
 CYR2LAT = str.maketrans({
     "А": "A", "В": "B", "С": "C", "Е": "E", "Н": "H", "К": "K", "М": "M", "О": "O",
@@ -30,7 +34,9 @@ class Tok:
     conf: float
     line: int
     block: int = 0
-    latin: tuple[str, float] | None = None  # a second reading with the English model
+    # a second reading of the e-mail or phone value this word belongs to:
+    # (field, segment id, text, confidence 0..1)
+    alt: tuple[str, int, str, float] | None = None
 
 
 def nfc(s: str) -> str:
@@ -63,15 +69,36 @@ def body_tokens(text: str, line0: int = 0, conf: float = 1.0) -> list[Tok]:
 
 
 def split_glued(toks: list[Tok]) -> list[Tok]:
-    """'потребителяИванова' -> 'потребителя', 'Иванова' (OCR lost the space)."""
+    """'потребителяИванова' -> 'потребителя', 'Иванова' (OCR lost the space);
+    'Омаров:Олжас' -> 'Омаров', 'Олжас' (a speck read as a colon)."""
     out: list[Tok] = []
     for t in toks:
+        parts = re.split(rf"(?<=[{CYR}])[:;](?=[{CYR}])", t.text)
+        if len(parts) > 1 and not t.alt:
+            out.extend(Tok(p, t.conf, t.line, t.block) for p in parts if p)
+            continue
         m = re.match(rf"^([{CYR_LO}]{{4,}}[.:]?)([{CYR_UP}][{CYR_LO}]+.*)$", t.text)
         if m:
-            out.append(Tok(m.group(1), t.conf, t.line, t.block))
-            out.append(Tok(m.group(2), t.conf, t.line, t.block))
+            out.append(Tok(m.group(1), t.conf, t.line, t.block, t.alt))
+            out.append(Tok(m.group(2), t.conf, t.line, t.block, t.alt))
         else:
             out.append(t)
+    return out
+
+
+_JUNK = re.compile(r"^[^\w]+$")
+
+
+def drop_junk(toks: list[Tok], single_below: float = 0.8) -> list[Tok]:
+    """Specks read as words: tokens with no letter or digit, and lone doubtful letters."""
+    out = []
+    for t in toks:
+        text = t.text.strip("|_`^'‚„\"”“°*~")
+        if not text or _JUNK.match(text):
+            continue
+        if len(text) == 1 and text.isalpha() and t.conf < single_below:
+            continue
+        out.append(Tok(text, t.conf, t.line, t.block, t.alt) if text != t.text else t)
     return out
 
 
@@ -83,6 +110,21 @@ def lines_of(toks: list[Tok]) -> list[list[Tok]]:
         else:
             lines.append([t])
     return lines
+
+
+def alt_reading(toks: list[Tok], field: str) -> tuple[str, str, float] | None:
+    """The two second readings (and their confidence 0..1) of the value these
+    tokens belong to; a value on two lines has its segments joined."""
+    segs: dict[int, tuple[str, float]] = {}
+    for t in toks:
+        if t.alt and t.alt[0] == field:
+            segs.setdefault(t.alt[1], (t.alt[2], t.alt[3]))
+    if not segs:
+        return None
+    sep = "" if field == "email" else " "
+    firsts = [v[0].split("\t")[0] for v in segs.values()]
+    seconds = [(v[0].split("\t") + [""])[1] for v in segs.values()]
+    return sep.join(firsts), sep.join(seconds), min(v[1] for v in segs.values())
 
 
 def join(toks: list[Tok]) -> str:
