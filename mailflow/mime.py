@@ -19,8 +19,8 @@ never the message.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import binascii
+import datetime as dt
 import email
 import email.message
 import email.parser
@@ -88,7 +88,8 @@ def _parse(raw: bytes, defects: list[str]) -> ParsedMessage:
         to=tuple(a for _, a in _addresses(msg, "To") if a),
         date=_date(_raw(msg, "Date")),
         in_reply_to=_msgid(_raw(msg, "In-Reply-To")),
-        references=tuple(dict.fromkeys(re.findall(r"<[^<>\s]+>", _raw(msg, "References"))))[:100],
+        references=tuple(dict.fromkeys(re.findall(r"<[^<>\s]{1,900}>",
+                                                   _raw(msg, "References"))))[:100],
         auto_submitted=auto or None,
         precedence=prec or None,
         content_type=_content_type(msg),
@@ -105,6 +106,10 @@ def _parse(raw: bytes, defects: list[str]) -> ParsedMessage:
 
 def _message(raw: bytes, defects: list[str]) -> Message:
     """The parsed tree; headers only when the structure defeats the parser."""
+    indent = re.match(rb"[ \t]+(?=[!-9;-~]{1,76}:)", raw)
+    if indent:  # " From: ..." would be read as a continuation of nothing, and lost
+        raw = raw[indent.end():]
+        defects.append("first header line indented: read as a header")
     try:
         return email.message_from_bytes(raw)
     except RecursionError:
@@ -266,14 +271,43 @@ def _utf8_or_guess(data: bytes) -> str:
     return guess_cyrillic(data)
 
 
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_COMMENT = re.compile(r"\(([^()]*)\)")
+_ANGLE = re.compile(r"<\s*([^<>\s]+@[^<>\s]+?)\s*>")
+_BARE = re.compile(r"(?:^|(?<=[\s,;:<]))([^\s<>()\[\],;:\"@]+@[^\s<>()\[\],;:\"@]+)")
+
+
 def _address(value: str) -> tuple[str, str]:
-    """(display name, lower-case address); the address is "" unless it looks like one."""
-    try:
-        name, addr = email.utils.parseaddr(value)
-    except Exception:
-        return "", ""
-    addr = _storable(addr).strip().lower()
-    return _clean_line(_decode_words(name))[:200], addr if _is_addr(addr) else ""
+    """(display name, lower-case address) of a one-mailbox header such as From.
+
+    The address is the one in angle brackets when there is one, whatever the
+    display name looks like ("chief@ours <other@theirs>" is other@theirs, not
+    what the stdlib of Python 3.11.7 answers); else the one bare addr-spec.
+    Two different addresses, or none that mail could be sent to, give "".
+    """
+    value = _storable(value or "")
+    masked = _COMMENT.sub(" ", _QUOTED.sub(lambda m: '"' + "x" * (len(m.group(0)) - 2) + '"',
+                                          value))
+    angle = _ANGLE.findall(masked)
+    if angle:
+        found = {a.lower() for a in angle}
+        first = masked.find("<")
+        name = value[:first].strip()
+    else:
+        found = {a.lower().rstrip(".") for a in _BARE.findall(masked)}
+        m = _COMMENT.search(value)
+        name = m.group(1) if m else ""
+    if len(found) != 1:
+        return _display(name), ""
+    addr = found.pop().strip()
+    return _display(name), addr if _is_addr(addr) else ""
+
+
+def _display(name: str) -> str:
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = re.sub(r'\\(.)', r"\1", name[1:-1])
+    return _clean_line(_decode_words(name))[:200]
 
 
 def _is_addr(addr: str) -> bool:

@@ -249,6 +249,20 @@ def test_missing_message_id_is_none():
     assert mime.parse(msg(b"From: a@b.kz\nMessage-ID: <a@b>\nSubject: s")).message_id == "<a@b>"
 
 
+@pytest.mark.parametrize("value,addr", [
+    ("ayyrtau-res@sevkaz.example <attacker@evil.example>", "attacker@evil.example"),
+    ('"Chief <ayyrtau-res@sevkaz.example>" <attacker@evil.example>', "attacker@evil.example"),
+    ("ayyrtau-res@sevkaz.example)<attacker@evil.example>", "attacker@evil.example"),
+    ("a@b.kz, c@d.kz", ""),  # two authors: no single sender to trust
+    ("Петров, Иван <Ivan@Mail.RU>", "ivan@mail.ru"),
+    ("ivan@mail.ru (Иван Петров)", "ivan@mail.ru"),
+    ("Ivan Petrov ivan@mail.ru", "ivan@mail.ru"),
+])
+def test_from_address_is_the_one_in_angle_brackets(value, addr):
+    p = mime.parse(msg(b"From: " + value.encode() + b"\nSubject: s"))
+    assert p.from_addr == addr
+
+
 def test_from_without_address_gives_no_address():
     p = mime.parse(msg("From: Иван Петров\nSubject: s".encode()))
     assert p.from_addr == ""
@@ -416,6 +430,11 @@ def test_corpus_forwarded_8bit_message_is_read():
     p = mime.parse(corpus("cyrillic/imaptools__attachment_8bit.eml"))
     assert "Каукин Владимир" in p.body_text  # inner From, decoded
     assert "Добрый день, уважаемые коллеги!" in p.body_text  # inner utf-8 body
+
+
+def test_corpus_indented_first_header_is_read():
+    p = mime.parse(corpus("malformed/enmime__bad-header-start.eml"))
+    assert p.from_addr == "james@makita.skynet" and p.subject == "plain text"
 
 
 def test_corpus_koi8r_and_1251_bodies():
