@@ -644,6 +644,14 @@ def oversized_ids() -> Made:
     return _made(raw, Expect(REVIEW, "a 5000-character From address: not an address"))
 
 
+@hostile("spoofed_display_name")
+def spoofed_display_name() -> Made:
+    """A chief's address as the display name of a stranger's: the stranger it is."""
+    raw = _hdr("Жалоба", frm=f"{CHIEF} <attacker@evil.example>".encode(),
+               ctype=b"text/plain; charset=utf-8") + "Прошу принять жалобу.\r\n".encode()
+    return _made(raw, Expect(REGISTERED, "registered as a stranger's appeal, not a chief's"))
+
+
 @hostile("broken_encoded_words")
 def broken_encoded_words() -> Made:
     subj = (b"=?utf-8?B?!!!not-base64?= =?utf-8?Q?=D0=96=D0?= =?koi8-r?B?6sHMz8LB?= "

@@ -346,3 +346,10 @@ def test_text_layer_with_nul_is_registered(run):
         pytest.xfail("mailflow.extract passes NUL from a PDF text layer into Document.text; "
                      f"PostgreSQL refuses it: {inb.reason[:120]}")
     assert inb.status == "registered", inb.reason
+
+
+def test_spoofed_display_name_is_not_taken_for_the_chief(run):
+    inb = run.inbound[run.uids["spoofed_display_name"]]
+    assert inb.from_addr == "attacker@evil.example"
+    doc = run.docs[inb.document_id]
+    assert doc.channel == "email" and doc.origin_unit is None
