@@ -153,6 +153,11 @@ def _mail(parts: list[bytes], subject: str | bytes = "Жалоба потреб�
     return _hdr(subject, ctype=ctype, **kw) + body
 
 
+def _with_file(data: bytes, ctype: str, filename: str) -> bytes:
+    """A chief's covering note with one attached file."""
+    return _mail([_text_part(), _file_part(data, ctype, filename)])
+
+
 # --------------------------------------------------------------------------
 # files: PDF
 
@@ -369,65 +374,61 @@ def corrupt_base64() -> Made:
     part = (b'Content-Type: image/png; name="scan.png"\r\nContent-Disposition: attachment; '
             b'filename="scan.png"\r\nContent-Transfer-Encoding: base64\r\n\r\n' + bad)
     return _made(_mail([_text_part(), part]),
-                Expect(KEPT, "an attachment whose base64 is broken", "unreadable", ("scan.png",)))
+                 Expect(KEPT, "an attachment whose base64 is broken", "unreadable",
+                        ("scan.png",)))
 
 
 @hostile("truncated_pdf")
 def truncated_pdf() -> Made:
     pdf = text_pdf(["Жалоба потребителя Петрова", "Обрезанный файл"])
-    return _made(_mail([_text_part(), _file_part(pdf[: len(pdf) // 2],
-                                                                 "application/pdf", "обрезан.pdf")]),
-                Expect(KEPT, "a PDF cut in half", "unreadable"))
+    return _made(_with_file(pdf[: len(pdf) // 2], "application/pdf", "обрезан.pdf"),
+                 Expect(KEPT, "a PDF cut in half", "unreadable"))
 
 
 @hostile("encrypted_pdf")
 def encrypted() -> Made:
-    return _made(_mail([_text_part(), _file_part(encrypted_pdf(),
-                                                                 "application/pdf", "secret.pdf")]),
-                Expect(KEPT, "a password-protected PDF: noted, not read", "unreadable",
-                       ("secret.pdf",)))
+    return _made(_with_file(encrypted_pdf(), "application/pdf", "secret.pdf"),
+                 Expect(KEPT, "a password-protected PDF: noted, not read", "unreadable",
+                        ("secret.pdf",)))
 
 
 @hostile("png_bomb")
 def png_bomb() -> Made:
     bomb = png_declaring(50_000, 50_000, rows=64)
-    return _made(_mail([_text_part(), _file_part(bomb, "image/png", "bomb.png")]),
-                Expect(KEPT, "a PNG declaring 50000x50000 pixels in a few KB", "pixels",
-                       ("bomb.png",)))
+    return _made(_with_file(bomb, "image/png", "bomb.png"),
+                 Expect(KEPT, "a PNG declaring 50000x50000 pixels in a few KB", "pixels",
+                        ("bomb.png",)))
 
 
 @hostile("png_over_pixel_limit")
 def png_over_pixel_limit() -> Made:
     """Under Pillow's own bomb limit, over the (test) rules' max_pixels_per_page."""
     img = png_declaring(4_000, 4_000)
-    return _made(_mail([_text_part(), _file_part(img, "image/png",
-                                                                        "big.png")]),
-                Expect(KEPT, "16 Mpx, only the rules' limit refuses it", "pixels"))
+    return _made(_with_file(img, "image/png", "big.png"),
+                 Expect(KEPT, "16 Mpx, only the rules' limit refuses it", "pixels"))
 
 
 @hostile("attachment_40mb")
 def attachment_40mb() -> Made:
     data = bytes(range(256)) * (40 * 2**20 // 256)
-    return _made(_mail([_text_part(), _file_part(data, "application/pdf",
-                                                                   "huge.pdf")]),
-                Expect(frozenset({"quarantined"}),
-                       "40 MB of attachment: over max_message_mb once encoded"))
+    return _made(_with_file(data, "application/pdf", "huge.pdf"),
+                 Expect(frozenset({"quarantined"}),
+                        "40 MB of attachment: over max_message_mb once encoded"))
 
 
 @hostile("attachment_over_limit")
 def attachment_over_limit() -> Made:
     """Over max_attachment_mb (5 MB in the test rules), under max_message_mb."""
     data = b"%PDF-1.4\n" + bytes(range(256)) * (6 * 2**20 // 256)
-    return _made(_mail([_text_part(), _file_part(
-        data, "application/pdf", "big-scan.pdf")]),
-        Expect(KEPT, "a 6 MB file: kept, not read", "too_big"))
+    return _made(_with_file(data, "application/pdf", "big-scan.pdf"),
+                 Expect(KEPT, "a 6 MB file: kept, not read", "too_big"))
 
 
 @hostile("pdf_200_pages")
 def pdf_200_pages() -> Made:
-    return _made(_mail([_text_part(), _file_part(many_page_pdf(200, "200"),
-                                                                 "application/pdf", "200.pdf")]),
-                Expect(KEPT, "200 image-only pages: OCR stops at max_pages_per_message", "pages"))
+    return _made(_with_file(many_page_pdf(200, "200"), "application/pdf", "200.pdf"),
+                 Expect(KEPT, "200 image-only pages: OCR stops at max_pages_per_message",
+                        "pages"))
 
 
 @hostile("zip_attachment")
@@ -436,9 +437,8 @@ def zip_attachment() -> Made:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("скан.pdf", text_pdf(["Жалоба в архиве"]))
         z.writestr("../../evil.sh", "rm -rf /\n")
-    return _made(_mail([_text_part(), _file_part(buf.getvalue(),
-                                                                  "application/zip", "скан.zip")]),
-                Expect(REGISTERED, "a zip (with a zip-slip entry) is kept, never unpacked"))
+    return _made(_with_file(buf.getvalue(), "application/zip", "скан.zip"),
+                 Expect(REGISTERED, "a zip (with a zip-slip entry) is kept, never unpacked"))
 
 
 @hostile("html_only")
@@ -456,7 +456,8 @@ def winmail_dat() -> Made:
             b'Content-Disposition: attachment; filename="winmail.dat"\r\n'
             b"Content-Transfer-Encoding: base64\r\n\r\n" + _b64(tnef()))
     return _made(_mail([_text_part(), part]),
-                Expect(REGISTERED, "Outlook's TNEF: kept as a file", attachments=("winmail.dat",)))
+                 Expect(REGISTERED, "Outlook's TNEF: kept as a file",
+                        attachments=("winmail.dat",)))
 
 
 @hostile("path_traversal_names")
@@ -469,7 +470,7 @@ def path_traversal_names() -> Made:
     parts.append(b"Content-Type: application/octet-stream\r\nContent-Disposition: attachment; "
                  b"filename*=utf-8''..%2F..%2Fetc%2Fcron.d%2Fjob\r\n\r\nx\r\n")
     return _made(_mail(parts),
-                Expect(REGISTERED, "file names with ../, absolute paths, backslashes"))
+                 Expect(REGISTERED, "file names with ../, absolute paths, backslashes"))
 
 
 @hostile("control_char_names")
@@ -482,7 +483,7 @@ def control_char_names() -> Made:
              b"filename*=utf-8''evil%00name%0D%0ASubject%3A%20x.pdf\r\n\r\nd\r\n",
              _file_part(b"e", "application/octet-stream", "=?utf-8?Q?a=00b=0D=0A.pdf?=")]
     return _made(_mail(parts),
-                Expect(REGISTERED, "NUL, ESC, DEL, CR/LF inside file names"))
+                 Expect(REGISTERED, "NUL, ESC, DEL, CR/LF inside file names"))
 
 
 @hostile("raw_utf8_headers")
@@ -492,7 +493,7 @@ def raw_utf8_headers() -> Made:
     raw = _hdr("Жалоба на отключение".encode(), frm=f"Начальник РЭС <{CHIEF}>".encode(),
                ctype=ctype) + body
     return _made(raw, Expect(REGISTERED, "8-bit UTF-8 in Subject/From/filename",
-                                                attachments=("Жалоба Петрова.png",)))
+                             attachments=("Жалоба Петрова.png",)))
 
 
 @hostile("cp1251_headers")
@@ -503,7 +504,7 @@ def cp1251_headers() -> Made:
     raw = _hdr("Жалоба потребителя Ахметова".encode("cp1251"),
                frm=f"Начальник РЭС <{CHIEF}>".encode("cp1251"), ctype=ctype) + body
     return _made(raw, Expect(REGISTERED, "raw windows-1251 header bytes",
-                                              attachments=("Скан жалобы.png",)))
+                             attachments=("Скан жалобы.png",)))
 
 
 @hostile("nested_multipart_100")
@@ -513,8 +514,7 @@ def nested_multipart(depth: int = 100) -> Made:
         ctype, body = _multipart([inner], f"level{i}")
         inner = b"Content-Type: " + ctype + b"\r\n\r\n" + body
     raw = _hdr("Жалоба (100 вложений)") + b"MIME-Version: 1.0\r\n" + inner
-    return _made(raw,
-                Expect(REGISTERED, "multipart nested 100 deep: walked to a limit, not recursed"))
+    return _made(raw, Expect(REGISTERED, "multipart nested 100 deep: walked to a limit"))
 
 
 @hostile("nested_rfc822_60")
@@ -524,8 +524,7 @@ def nested_rfc822(depth: int = 60) -> Made:
     for i in range(depth):
         inner = _hdr(f"Fwd{i}: Жалоба", ctype=b"message/rfc822") + inner
     raw = inner
-    return _made(raw,
-                Expect(REGISTERED, "message/rfc822 nested 60 deep"))
+    return _made(raw, Expect(REGISTERED, "message/rfc822 nested 60 deep"))
 
 
 @hostile("nested_named_rfc822")
@@ -557,8 +556,8 @@ def unclosed_boundary() -> Made:
     ctype, body = _multipart([_text_part(), _file_part(png("unclosed"), "image/png",
                                                        "незакрыт.png")], close=False)
     return _made(_hdr("Жалоба (граница не закрыта)", ctype=ctype) + body,
-                Expect(REGISTERED, "last boundary never closed",
-                       attachments=("незакрыт.png",)))
+                 Expect(REGISTERED, "last boundary never closed",
+                        attachments=("незакрыт.png",)))
 
 
 @hostile("conflicting_content_type")
@@ -608,14 +607,14 @@ def many_parts(n: int = 2000) -> Made:
         b"Content-Type: text/plain; charset=us-ascii\r\nContent-Disposition: attachment; "
         b'filename="note-%d.txt"\r\n\r\nnote %d\r\n' % (i, i) for i in range(n)]
     return _made(_mail(parts, "Жалоба (2000 частей)"),
-                Expect(KEPT, "2000 parts: the walk stops at a limit"))
+                 Expect(KEPT, "2000 parts: the walk stops at a limit"))
 
 
 @hostile("binary_garbage")
 def binary_garbage() -> Made:
     rnd = random.Random(1251)
     return _made(rnd.randbytes(64 * 1024),
-                Expect(NOT_LOST - {"registered", "linked"}, "64 KB of random bytes"))
+                 Expect(NOT_LOST - {"registered", "linked"}, "64 KB of random bytes"))
 
 
 @hostile("long_body_line")
@@ -705,8 +704,8 @@ def rfc2231_cyrillic_name() -> Made:
     part = (b"Content-Type: image/png\r\nContent-Disposition: attachment;\r\n" + params +
             b"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + _b64(png("rfc2231")))
     return _made(_mail([_text_part(), part]),
-                Expect(REGISTERED, "RFC 2231 continued Cyrillic file name",
-                       attachments=("Жалоба Иванова Ивана Ивановича от 06.04.2026.png",)))
+                 Expect(REGISTERED, "RFC 2231 continued Cyrillic file name",
+                        attachments=("Жалоба Иванова Ивана Ивановича от 06.04.2026.png",)))
 
 
 def _unlabelled(charset: str) -> Made:
@@ -730,26 +729,24 @@ def koi8r_body() -> Made:
 @hostile("truncated_jpeg")
 def truncated_jpeg() -> Made:
     data = jpeg("truncated")
-    return _made(_mail([_text_part(), _file_part(data[: len(data) * 3 // 5],
-                                                                  "image/jpeg", "photo.jpg")]),
-                Expect(KEPT, "a JPEG cut short", "unreadable", ("photo.jpg",)))
+    return _made(_with_file(data[: len(data) * 3 // 5], "image/jpeg", "photo.jpg"),
+                 Expect(KEPT, "a JPEG cut short", "unreadable", ("photo.jpg",)))
 
 
 @hostile("tiff")
 def tiff_scan() -> Made:
-    return _made(_mail([_text_part(), _file_part(tiff("tiff"), "image/tiff",
-                                                        "fax.tif")]),
-                Expect(REGISTERED, "a 2-page group-4 TIFF from a fax", attachments=("fax.tif",)))
+    return _made(_with_file(tiff("tiff"), "image/tiff", "fax.tif"),
+                 Expect(REGISTERED, "a 2-page group-4 TIFF from a fax",
+                        attachments=("fax.tif",)))
 
 
 @hostile("pdf_text_layer")
 def pdf_with_text_layer() -> Made:
     pdf = text_pdf(["Zhaloba potrebitelya TEXTLAYER-OK", "Жалоба потребителя Иванова",
                     "Адрес: г. Петропавловск, ул. Абая 1", "Тел. +7 777 123 45 67"])
-    return _made(_mail([_text_part(), _file_part(pdf, "application/pdf",
-                                                                  "текст.pdf")]),
-                Expect(REGISTERED, "a PDF with a text layer: read, not OCRed", "text_layer",
-                       ("текст.pdf",)))
+    return _made(_with_file(pdf, "application/pdf", "текст.pdf"),
+                 Expect(REGISTERED, "a PDF with a text layer: read, not OCRed", "text_layer",
+                        ("текст.pdf",)))
 
 
 @hostile("pdf_text_layer_nul")
@@ -764,7 +761,7 @@ def pdf_with_nul_in_text_layer() -> Made:
                 b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
                 b"/Resources << /Font << /F1 5 0 R >> >> >>",
                 _stream(content), font])
-    return _made(_mail([_text_part(), _file_part(pdf, "application/pdf", "nul.pdf")]),
+    return _made(_with_file(pdf, "application/pdf", "nul.pdf"),
                  Expect(KEPT, "NUL characters in a PDF's text layer (PostgreSQL refuses NUL)"))
 
 

@@ -122,8 +122,8 @@ def attachment_msg(disposition: bytes, ctype_extra: bytes = b"") -> bytes:
     f"attachment; filename*=utf-8''{''.join(f'%{b:02X}' for b in NAME.encode())}".encode(),
     f"attachment; filename*=windows-1251'ru'{''.join(f'%{b:02X}' for b in NAME.encode('cp1251'))}"
     .encode(),
-    b"attachment;\r\n filename*0*=utf-8''" + "".join(f"%{b:02X}" for b in NAME.encode()[:12]).encode()
-    + b";\r\n filename*1*=" + "".join(f"%{b:02X}" for b in NAME.encode()[12:]).encode(),
+    b"attachment;\r\n filename*0*=utf-8''" + "".join(f"%{b:02X}" for b in NAME.encode()[:12])
+    .encode() + b";\r\n filename*1*=" + "".join(f"%{b:02X}" for b in NAME.encode()[12:]).encode(),
     b'attachment; filename="' + NAME.encode() + b'"',
     b'attachment; filename="' + NAME.encode("cp1251") + b'"',
     b'attachment; filename="' + NAME.encode("koi8-r") + b'"',
