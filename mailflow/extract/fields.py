@@ -50,11 +50,13 @@ _DIGIT_FIX = str.maketrans({"О": "0", "о": "0", "O": "0", "o": "0", "З": "3",
 
 def parse_phone(text: str) -> str | None:
     """A Kazakh phone number as E.164, or None when the digits make none."""
-    s = text.translate(_DIGIT_FIX)
+    s = re.sub(r"(?<=[\d)])\s*[:;,_]\s*(?=[\d(])", " ", text.translate(_DIGIT_FIX))
     m = re.search(r"[+]?[\d][\d\s().\-–]{8,}\d", s)
     if not m:
         return None
     digits = re.sub(r"\D", "", m.group(0))
+    if len(digits) == 12 and digits[:2] in ("18", "17") and not m.group(0).startswith("+"):
+        digits = digits[1:]  # a speck or bar read as 1 before the number
     if len(digits) == 11 and digits[0] in "78":
         digits = "7" + digits[1:]
     elif len(digits) == 10 and digits[0] == "7":
@@ -339,16 +341,47 @@ def read_phone(toks: list[Tok]) -> Found:
     return Found(None, 0.0, True)  # the readings disagree
 
 
+_AT_LIKE = re.compile(r"\(0|\(Ф|\(ф|Ф|©|®|\(@")
+_TO_LATIN = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
+    "т": "m", "у": "y", "х": "x", "і": "i", "п": "n", "һ": "h", "Һ": "h", "ь": "b", "б": "b",
+    "ы": "bi", "з": "3", "ш": "w", "г": "r", "и": "u", "д": "d", "й": "i", "ц": "u", "л": "n",
+})
+
+
+def _digit_letter_clash(first: str, eng: str) -> bool:
+    """Does the page's own (Cyrillic) reading put a digit 1 where the English one
+    reads a letter l/i, or a bar where it reads a 1? Those two are the English
+    model's blind spot ("infol564" for "info1564"), and the two models err
+    differently there."""
+    import difflib
+
+    a = _AT_LIKE.sub("@", first.replace(" ", "")).lower().translate(_TO_LATIN)
+    b = eng.lower()
+    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op != "replace":
+            continue
+        sa, sb = a[i1:i2], b[j1:j2]
+        if ("1" in sa and "1" not in sb and set(sb) & set("li")) or \
+                (set(sa) & set("|!") and "1" in sb and "1" not in sa):
+            return True
+    return False
+
+
 def read_email(toks: list[Tok]) -> Found:
     """An e-mail address, when two readings of the English model agree."""
     toks = drop_junk(toks)
     if not toks:
         return Found(None, 0.9)
     alt = alt_reading(toks, "email")
-    e0 = clean_email(join(toks).replace(" ", "")) if join(toks).isascii() else None
+    first = "".join(t.text for t in toks)
+    e0 = clean_email(first) if first.isascii() else None
     if alt:
         e1, e2 = clean_email(alt[0]), clean_email(alt[1])
         if e1 and e1 == e2:
+            if _digit_letter_clash(first, e1) and alt[2] < 0.85:
+                return Found(e1, 0.5)
             return Found(e1, max(0.9, alt[2]))
         if e0 and e0 in (e1, e2):
             return Found(e0, 0.9)

@@ -20,7 +20,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 # Words whose underline decides the kind on Appendix 2/3 forms.
 UNDERLINE_WORDS = ("ЖАЛОБА", "ПРЕТЕНЗИЯ", "ОТЗЫВ", "ПРЕДЛОЖЕНИЕ")
@@ -270,6 +270,8 @@ def ocr_image(img: Image.Image, dpi: float, langs: str, timeout: float) -> PageR
     angle = estimate_skew(img)
     if abs(angle) >= 0.3:
         img = img.rotate(angle, resample=Image.BILINEAR, expand=True, fillcolor=255)
+    if os.environ.get("MF_MEDIAN", "0") == "1":
+        img = img.filter(ImageFilter.MedianFilter(3))  # specks of dust and scanner noise
     t0 = time.monotonic()
     words = tesseract_words(img, dpi, langs, timeout)
     rotation = 0
@@ -297,8 +299,11 @@ def ocr_image(img: Image.Image, dpi: float, langs: str, timeout: float) -> PageR
 
 
 def _weak(words: list[Word]) -> bool:
-    good = [w for w in words if w.conf >= 70 and len(w.text) >= 3]
-    return len(good) < 8
+    """Too little read with confidence: maybe the page lies on its side or upside down."""
+    long = [w for w in words if len(w.text) >= 2]
+    good = [w for w in long if w.conf >= 70 and len(w.text) >= 3]
+    mean = sum(w.conf for w in long) / len(long) if long else 0.0
+    return len(good) < 8 or mean < 60
 
 
 def _quality(words: list[Word]) -> float:
@@ -645,7 +650,10 @@ def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float
             h = max(8, y1 - y0)
             if label is not None and field == "email":  # all between the label and the value
                 lb = words[label].box
-                x0 = min(x0, lb[2] + 2) if words[label].line == words[ids[0]].line else min(x0, lb[0])
+                if words[label].line == words[ids[0]].line:
+                    x0 = min(x0, lb[2] + 2)
+                else:  # on a line of its own: from where the label's line begins
+                    x0 = min([x0] + [w.box[0] for w in words if w.line == words[label].line])
             box = (max(0, x0 - h // 2), max(0, y0 - h // 3),
                    min(img.width, x1 + h // 2), min(img.height, y1 + h // 3))
             crop = img.crop(box)
