@@ -10,6 +10,7 @@ registered twice.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import traceback
@@ -23,6 +24,7 @@ from sqlmodel import Session, select
 
 from . import journal, mime, outbox, registration, talon, triage
 from .archive import Archive
+from .sanitize import clean
 from .mailbox import Fetched
 from .models import DocAttachment, Document, Inbound
 from .rules import Person, Rules
@@ -90,7 +92,7 @@ class Intake:
         for a in parsed.attachments:
             self.archive.put(a.data, suffix=".bin")
         channel = self.rules.channel_for(sender)
-        rec = self.recognize(parsed, sender, channel)
+        rec = _flag_dropped_content(parsed, self.recognize(parsed, sender, channel))
         reg = registration.Registration(
             journal=self.rules.journal(journal_key), channel=channel,
             received_at=fetched.received_at, sha256=sha, recognition=rec, message=parsed,
@@ -169,12 +171,24 @@ class Intake:
                    reason: str, tb: str = "") -> Outcome:
         self._quarantine_copy(fetched, sha, reason)
         try:
+            return self._record_quarantine(fetched, sha, parsed, reason, tb)
+        except IntegrityError:
+            return Outcome("lost-race", None, None, "another process took it")
+        except Exception:
+            if parsed is None:
+                raise  # the database itself is failing: leave the message for the next pass
+            log.exception("recording the quarantine failed; retrying without the parsed headers")
+            return self.quarantine(fetched, sha, None, reason, tb)
+
+    def _record_quarantine(self, fetched: Fetched, sha: str, parsed: ParsedMessage | None,
+                           reason: str, tb: str) -> Outcome:
+        try:
             with Session(self.engine, expire_on_commit=False) as s, s.begin():
                 head = journal.lock(s)
                 if _inbound(s, fetched) is not None:
                     return Outcome("lost-race", None, None, "another process took it")
                 inb = _new_inbound(fetched, sha, parsed, "unknown", "quarantined")
-                inb.reason, inb.traceback = reason[:4000], tb[-20000:] or None
+                inb.reason, inb.traceback = clean(reason, 4000), clean(tb[-20000:]) or None
                 s.add(inb)
                 s.flush()
                 journal.append(s, head, "quarantined", inbound_id=inb.id, reason=reason[:1000],
@@ -229,9 +243,9 @@ def _new_inbound(fetched: Fetched, sha: str, parsed: ParsedMessage | None, dispo
                  status: str) -> Inbound:
     src = fetched.source
     return Inbound(mailbox=src.mailbox, uidvalidity=src.uidvalidity, uid=src.uid,
-                   message_id=parsed.message_id if parsed else None, sha256=sha,
-                   size=len(fetched.raw), from_addr=parsed.from_addr if parsed else None,
-                   subject=parsed.subject[:2000] if parsed else None,
+                   message_id=clean(parsed.message_id, 998) if parsed else None, sha256=sha,
+                   size=len(fetched.raw), from_addr=clean(parsed.from_addr, 320) if parsed else None,
+                   subject=clean(parsed.subject, 2000) if parsed else None,
                    received_at=fetched.received_at, fetched_at=dt.datetime.now(dt.timezone.utc),
                    disposition=disposition, status=status)
 
@@ -252,6 +266,18 @@ def _duplicate_of(s: Session, msg: ParsedMessage, sha: str) -> Document | None:
         same = [d for d, hs in by_doc.items() if hs == scans]
         doc = s.get(Document, min(same)) if same else None
     return doc
+
+
+_DROPPED = ("rest ignored", "broken base64", "headers only", "body text longer")
+
+
+def _flag_dropped_content(msg: ParsedMessage, rec: Recognition) -> Recognition:
+    """Parts of the message that were not read make the clerk look at it."""
+    if "attachments" in rec.needs_review:
+        return rec
+    if any(marker in d for d in msg.defects for marker in _DROPPED):
+        return dataclasses.replace(rec, needs_review=(*rec.needs_review, "attachments"))
+    return rec
 
 
 def _scans(msg: ParsedMessage) -> set[str]:

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from . import journal, outbox, talon
 from .models import ChainHead, DocAttachment, Document
 from .rules import Journal, Person, Rules
+from .sanitize import clean
 from .values import KZ_TZ, AttachmentInfo, ParsedMessage, Recognition
 
 
@@ -41,10 +42,10 @@ def register(session: Session, head: ChainHead, rules: Rules, reg: Registration,
     session.add(doc)
     session.flush()
     for a in _attachments(reg):
-        session.add(DocAttachment(document_id=doc.id, filename=a.filename, sha256=a.sha256,
-                                  content_type=a.content_type, pages=a.pages,
-                                  ocr_confidence=a.ocr_confidence, text_source=a.text_source,
-                                  note=a.note))
+        session.add(DocAttachment(document_id=doc.id, filename=clean(a.filename, 500),
+                                  sha256=a.sha256, content_type=clean(a.content_type, 255),
+                                  pages=a.pages, ocr_confidence=a.ocr_confidence,
+                                  text_source=a.text_source, note=clean(a.note, 2000)))
     to = talon.recipients(reg.message, reg.sender, reg.recognition, rules.own_addresses) \
         if reg.talon else ()
     journal.append(session, head, "registered", document_id=doc.id, inbound_id=inbound_id,
@@ -73,16 +74,17 @@ def _document(reg: Registration, seq: int, number: str, year: int, now: dt.datet
     return Document(
         journal=reg.journal.key, year=year, seq=seq, number=number,
         registered_at=now, received_at=reg.received_at,
-        kind=rec.kind, grp=rec.group, channel=reg.channel, origin_unit=rec.origin_unit,
-        last_name=c.last_name, first_name=c.first_name, patronymic=c.patronymic,
-        address=c.address, phone=c.phone, email=c.email, org_name=c.org_name,
-        outgoing_number=c.outgoing_number, outgoing_date=c.outgoing_date,
+        kind=rec.kind, grp=rec.group, channel=reg.channel, origin_unit=clean(rec.origin_unit, 200),
+        last_name=clean(c.last_name, 200), first_name=clean(c.first_name, 200),
+        patronymic=clean(c.patronymic, 200), address=clean(c.address, 2000),
+        phone=clean(c.phone, 32), email=clean(c.email, 320), org_name=clean(c.org_name, 2000),
+        outgoing_number=clean(c.outgoing_number, 100), outgoing_date=c.outgoing_date,
         book_entry_at=rec.book_entry_at,
-        source_message_id=msg.message_id if msg else None,
-        source_from=msg.from_addr if msg else None,
-        source_subject=msg.subject if msg else None,
+        source_message_id=clean(msg.message_id, 998) if msg else None,
+        source_from=clean(msg.from_addr, 320) if msg else None,
+        source_subject=clean(msg.subject, 2000) if msg else None,
         sha256=reg.sha256,
         needs_review=json.dumps(list(rec.needs_review), ensure_ascii=False),
         confidence=json.dumps(rec.confidence, ensure_ascii=False),
-        talon=reg.talon, text=rec.text[:200_000],
+        talon=reg.talon, text=clean(rec.text, 200_000),
     )

@@ -145,3 +145,32 @@ def test_backlog_mail_is_registered_without_talon(tmp_path):
         ev = s.exec(select(Event).where(Event.type == "registered")).one()
         assert json.loads(ev.data)["backlog"] is True
     daemon.close(parts)
+
+
+def test_quarantine_survives_headers_the_database_refuses(tmp_path, monkeypatch):
+    """If even the quarantine record fails with the parsed headers, it is kept without them."""
+    cfg, rules = home_config(tmp_path), load_rules()
+    parts = daemon.build(cfg, rules, recognize=fake_recognizer())
+    calls = []
+    real = parts.intake._record_quarantine
+
+    def flaky(fetched, sha, parsed, reason, tb):
+        calls.append(parsed is not None)
+        if parsed is not None:
+            raise ValueError("value too long for the column")
+        return real(fetched, sha, parsed, reason, tb)
+
+    monkeypatch.setattr(parts.intake, "_record_quarantine", flaky)
+    from mailflow.mailbox import Fetched
+    from mailflow import mime
+    from mailflow.values import Source
+    import datetime as dt
+    raw = text_appeal(body="Жалоба")
+    out = parts.intake.quarantine(Fetched(Source("inbox", "maildir", "q1"), raw,
+                                          dt.datetime.now(dt.timezone.utc)),
+                                  parts.archive.put(raw), mime.parse(raw), "test reason")
+    assert out.status == "quarantined" and calls == [True, False]
+    with Session(parts.engine) as s:
+        inb = s.exec(select(Inbound)).one()
+        assert inb.status == "quarantined" and inb.subject is None
+    daemon.close(parts)
