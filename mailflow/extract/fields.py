@@ -134,6 +134,10 @@ def clean_address(s: str) -> str:
 
 
 def address_ok(s: str) -> bool:
+    if re.search(rf"(?<![{CYR}A-Za-z])[{CYR}A-Za-z]{{1,4}}\.\s*\d", s):
+        for m in re.finditer(rf"(?<![{CYR}A-Za-z])([{CYR}A-Za-z]{{1,4}})\.\s*\d", s):
+            if m.group(1) not in ("д", "кв", "корп", "стр", "уч", "мкр", "пом", "оф", "к"):
+                return False  # "А. 4": a misread house abbreviation
     has_place = re.search(rf"(^|[\s,])(г|с|п|пос|ауыл|а|мкр|пгт)\.\s*[{CYR_UP}\d]", s) or \
         re.search(r"(город|село|посёлок|поселок|аул)\s", s, re.I)
     has_street_or_no = re.search(r"(ул|пр|просп|мкр|пер|б-р|ш)\.\s*\S", s) or re.search(r"д\.\s*\d", s)

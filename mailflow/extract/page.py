@@ -551,6 +551,8 @@ def second_look(img: Image.Image, words: list[Word], dpi: float, langs: str, tim
         sheet.paste(c, (gap, y))
         spans.append((i, y, y + c.height))
         y += c.height + gap
+    if os.environ.get("MF_SLMED", "1") == "1":
+        sheet = sheet.filter(ImageFilter.MedianFilter(3))  # specks around a lone word mislead
     try:
         again = tesseract_words(sheet, dpi, langs, timeout, psm=6)
     except Exception:
@@ -565,7 +567,7 @@ def second_look(img: Image.Image, words: list[Word], dpi: float, langs: str, tim
         old = words[i]
         if text == old.text:
             out[i] = Word(old.text, max(old.conf, conf), old.box, old.line, old.block)
-        elif len(got) == 1 and conf >= old.conf + 5:
+        elif len(got) == 1 and conf >= old.conf + 5 and (len(old.text) > 2 or (conf >= 90 and old.conf < 60)):
             out[i] = Word(text, conf * 0.95, old.box, old.line, old.block)
     return out
 
@@ -588,7 +590,13 @@ def value_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]
     for i, w in enumerate(words):
         lines.setdefault(w.line, []).append(i)
     order = sorted(lines, key=lambda ln: words[lines[ln][0]].box[1])
-    nxt = {a: b for a, b in zip(order, order[1:])}
+    # the next line that holds a real word (specks make lines of their own)
+    real = [ln for ln in order if any(sum(c.isalnum() for c in words[i].text) >= 3 for i in lines[ln])]
+    nxt = {}
+    for ln in order:
+        later = [r for r in real if words[lines[r][0]].box[1] > words[lines[ln][0]].box[1]]
+        if later:
+            nxt[ln] = later[0]
     out: list[tuple[str, list[int], int | None]] = []
     used: set[int] = set()
     for ln in order:
@@ -654,6 +662,8 @@ def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float
                     x0 = min(x0, lb[2] + 2)
                 else:  # on a line of its own: from where the label's line begins
                     x0 = min([x0] + [w.box[0] for w in words if w.line == words[label].line])
+            elif field == "email":  # a bare address: its start may not have been seen as a word
+                x0 = min([x0] + [w.box[0] for w in words if w.block == words[ids[0]].block])
             box = (max(0, x0 - h // 2), max(0, y0 - h // 3),
                    min(img.width, x1 + h // 2), min(img.height, y1 + h // 3))
             crop = img.crop(box)
