@@ -290,26 +290,20 @@ class ImapMailbox:
     def _run(self, op: Callable[[Any], Any], what: str):
         """Run op(client); after a network failure reconnect once and retry once."""
         client = self._ensure()
-        try:
-            return op(client)
-        except (OSError, imaplib.IMAP4.error) as exc:
-            if isinstance(exc, ImapError):
+        for attempt in (1, 2):
+            try:
+                return op(client)
+            except ImapError:
                 raise
-            if not self._is_network(exc, client):
-                raise ImapError(f"{self.where}: {what} failed: {exc}") from exc
-            log.warning("%s: connection lost during %s (%s); reconnecting", self.where, what, exc)
-        self._drop()
-        client = self._connect()
-        try:
-            return op(client)
-        except (OSError, imaplib.IMAP4.error) as exc:
-            if isinstance(exc, ImapError):
-                raise
-            if not self._is_network(exc, client):
-                raise ImapError(f"{self.where}: {what} failed: {exc}") from exc
-            self._drop()
-            self._failed()
-            raise ImapError(f"{self.where}: connection lost again during {what}: {exc}") from exc
+            except (OSError, imaplib.IMAP4.error) as exc:
+                if not self._is_network(exc, client):
+                    raise ImapError(f"{self.where}: {what} failed: {exc}") from exc
+                self._drop()
+                if attempt == 2:
+                    self._failed()
+                    raise ImapError(f"{self.where}: connection lost again during {what}: {exc}") from exc
+                log.warning("%s: connection lost during %s (%s); reconnecting", self.where, what, exc)
+            client = self._connect()
 
     # ------------------------------------------------------------ messages
 
