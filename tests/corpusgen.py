@@ -503,9 +503,14 @@ def scan(img: Image.Image, rng: random.Random, *, dpi: int, skew: float, blur: f
         out = out.rotate(180)
     if blur:
         out = out.filter(ImageFilter.GaussianBlur(blur * dpi / 300))
-    if noise:
-        n = Image.effect_noise(out.size, noise).point(lambda v: v - 128 + 128)
-        out = Image.blend(out, n, 0.12)
+    if noise:  # grain: a tile of seeded noise (Image.effect_noise is not seeded)
+        tile = Image.frombytes("L", (256, 256), rng.randbytes(256 * 256))
+        tile = tile.point(lambda v, a=noise: max(0, min(255, int(128 + (v - 128) * a / 40))))
+        grain = Image.new("L", out.size)
+        for x in range(0, out.width, 256):
+            for y in range(0, out.height, 256):
+                grain.paste(tile, (x, y))
+        out = Image.blend(out, grain, 0.12).point(lambda v: min(255, int(v * 1.08)))
         d = ImageDraw.Draw(out)
         for _ in range(int(noise * 40)):
             x, y = rng.randrange(out.width), rng.randrange(out.height)
@@ -514,13 +519,15 @@ def scan(img: Image.Image, rng: random.Random, *, dpi: int, skew: float, blur: f
     return out
 
 
-def encode(pages: list[Image.Image], fmt: str, dpi: int, rng: random.Random) -> list[tuple[bytes, str, str]]:
+def encode(pages: list[Image.Image], fmt: str, dpi: int, rng: random.Random,
+           when: dt.datetime = dt.datetime(2026, 3, 2, 9, 0)) -> list[tuple[bytes, str, str]]:
     """(data, content type, extension) per file; a PDF or TIFF holds all pages."""
     if fmt == "pdf":
         buf = io.BytesIO()
         rgb = [p.convert("RGB") for p in pages]
         rgb[0].save(buf, format="PDF", resolution=float(dpi), save_all=True, append_images=rgb[1:],
-                    quality=rng.randint(35, 75))
+                    quality=rng.randint(35, 75), creationDate=when.timetuple(),
+                    modDate=when.timetuple())
         return [(buf.getvalue(), "application/pdf", "pdf")]
     if fmt == "tiff":
         buf = io.BytesIO()
@@ -649,7 +656,7 @@ def build(case: Case, idx: int, rng: random.Random, base_day: dt.date) -> tuple[
     scans = [scan(im, rng, dpi=case.dpi, skew=case.skew if k == 0 else case.skew * 0.5,
                   blur=case.blur, noise=case.noise, rotate180=case.rotate180) for k, im in enumerate(imgs)]
     if scans:
-        files = encode(scans, case.fmt, case.dpi, rng)
+        files = encode(scans, case.fmt, case.dpi, rng, written.replace(tzinfo=None))
 
     if case.sender in UNITS:
         unit, channel = UNITS[case.sender]
@@ -691,6 +698,7 @@ def build(case: Case, idx: int, rng: random.Random, base_day: dt.date) -> tuple[
     for data, ct, name in attachments:
         maintype, subtype = ct.split("/", 1)
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    msg.set_boundary(f"=_{rng.getrandbits(64):016x}")
     raw = msg.as_bytes(policy=SMTP)
     page_counts = [len(imgs) if ct in ("application/pdf", "image/tiff") else 1
                    for _, ct, _ in attachments if ct.startswith(("image/", "application/pdf"))]

@@ -65,6 +65,7 @@ class PageResult:
     note: str | None = None
     seconds: float = 0.0
     ocr_seconds: float = 0.0
+    worker: int = 0  # pid of the process that read the page
 
     @property
     def text(self) -> str:
@@ -103,6 +104,7 @@ def run_page(task: PageTask) -> PageResult:
     except Exception as exc:  # a worker must answer, whatever the input
         res = PageResult("none", note=f"page {task.index + 1} unreadable: {type(exc).__name__}: {exc}"[:300])
     res.seconds = time.monotonic() - t0
+    res.worker = os.getpid()
     return res
 
 
@@ -139,17 +141,57 @@ def _text_layer(task: PageTask) -> PageResult | None:
     """Words from the PDF's own text, or None when the page has none worth using."""
     import pdfplumber
 
-    with pdfplumber.open(io.BytesIO(task.data)) as pdf:
-        page = pdf.pages[task.index]
-        raw = page.extract_words(use_text_flow=False, keep_blank_chars=False)
+    try:
+        pdf = pdfplumber.open(io.BytesIO(task.data))
+    except Exception:
+        return _pdfium_layer(task)
+    with pdf:
+        try:
+            page = pdf.pages[task.index]
+            raw = page.extract_words(use_text_flow=False, keep_blank_chars=False)
+        except Exception:  # pdfminer gave up where pdfium did not
+            return _pdfium_layer(task)
         letters = sum(1 for w in raw for c in w["text"] if c.isalpha())
         if letters < 20:
-            return None
+            return _pdfium_layer(task)
         words = _layer_lines(raw)
         res = PageResult("text-layer", words=words, width=int(page.width),
                          height=int(page.height), dpi=72.0, mean_conf=100.0)
         res.underlines = _layer_underlines(page, words)
         return res
+
+
+def _pdfium_layer(task: PageTask) -> PageResult | None:
+    """The text layer as pdfium sees it, for PDFs that pdfminer cannot parse."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(task.data)
+    try:
+        page = pdf[task.index]
+        height = page.get_height()
+        tp = page.get_textpage()
+        raw: list[dict] = []
+        cur: dict | None = None
+        for i in range(tp.count_chars()):
+            ch = tp.get_text_range(i, 1)
+            if not ch or ch.isspace():
+                cur = None
+                continue
+            left, bottom, right, top = tp.get_charbox(i)
+            box = {"x0": left, "x1": right, "top": height - top, "bottom": height - bottom}
+            if cur is None or abs(box["top"] - cur["top"]) > 3 or box["x0"] - cur["x1"] > 3:
+                cur = dict(box, text=ch)
+                raw.append(cur)
+            else:
+                cur["text"] += ch
+                cur["x1"] = max(cur["x1"], box["x1"])
+                cur["bottom"] = max(cur["bottom"], box["bottom"])
+        if sum(1 for w in raw for c in w["text"] if c.isalpha()) < 20:
+            return None
+        return PageResult("text-layer", words=_layer_lines(raw), width=int(page.get_width()),
+                          height=int(height), dpi=72.0, mean_conf=100.0)
+    finally:
+        pdf.close()
 
 
 def _layer_lines(raw: list[dict]) -> list[Word]:
