@@ -59,7 +59,7 @@ class Intake:
 
     def process(self, fetched: Fetched, journal_key: str | None = None) -> Outcome:
         sha = self.archive.put(fetched.raw)
-        done = self._already(fetched)
+        done = self._seen(fetched)
         if done:
             return done
         parsed = None
@@ -106,7 +106,7 @@ class Intake:
         sha = self.archive.put(data, suffix=".bin")
         now = dt.datetime.now(dt.timezone.utc)
         fetched = Fetched(Source("paper", "file", sha), data, now)
-        done = self._already(fetched)
+        done = self._seen(fetched)
         if done:
             return done
         att = Attachment(mime.safe_filename(filename), content_type, data, sha)
@@ -158,8 +158,9 @@ class Intake:
         try:
             with Session(self.engine, expire_on_commit=False) as s, s.begin():
                 head = journal.lock(s)
-                if _inbound(s, fetched) is not None:
-                    return Outcome("lost-race", None, None, "another process took it")
+                seen = _inbound(s, fetched)
+                if seen is not None:
+                    return _already(seen)
                 inb = _new_inbound(fetched, sha, parsed, verdict.disposition.value, "received")
                 s.add(inb)
                 s.flush()
@@ -185,8 +186,9 @@ class Intake:
         try:
             with Session(self.engine, expire_on_commit=False) as s, s.begin():
                 head = journal.lock(s)
-                if _inbound(s, fetched) is not None:
-                    return Outcome("lost-race", None, None, "another process took it")
+                seen = _inbound(s, fetched)
+                if seen is not None:
+                    return _already(seen)
                 inb = _new_inbound(fetched, sha, parsed, "unknown", "quarantined")
                 inb.reason, inb.traceback = clean(reason, 4000), clean(tb[-20000:]) or None
                 s.add(inb)
@@ -223,13 +225,16 @@ class Intake:
                              kind=template, key=f"{template}:{inb.id}")
         outbox.queue(s, out, inbound_id=inb.id)
 
-    def _already(self, fetched: Fetched) -> Outcome | None:
+    def _seen(self, fetched: Fetched) -> Outcome | None:
+        """A message recorded before (a crash before the move): only move it."""
         with Session(self.engine) as s:
             inb = _inbound(s, fetched)
-        if inb is None:
-            return None
-        folder = "quarantine" if inb.status == "quarantined" else "processed"
-        return Outcome("already", folder, None, f"already {inb.status}")
+        return _already(inb) if inb else None
+
+
+def _already(inb: Inbound) -> Outcome:
+    folder = "quarantine" if inb.status == "quarantined" else "processed"
+    return Outcome("already", folder, None, f"already {inb.status}")
 
 
 def _inbound(s: Session, fetched: Fetched) -> Inbound | None:
