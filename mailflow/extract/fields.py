@@ -77,6 +77,8 @@ _EMAIL_RE = re.compile(r"^[a-z0-9][a-z0-9._%+\-]*@[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[
 
 def clean_email(s: str) -> str | None:
     s = s.strip().strip(".,;:()<>«»\"'|/\\[]{}!-_").lower()
+    if "@" not in s:  # the at sign read as brackets
+        s = re.sub(r"\(\)|\(a\)|\(@\)|\(\s*\)", "@", s, count=1)
     return s if _EMAIL_RE.match(s) and ".." not in s else None
 
 
@@ -122,6 +124,9 @@ _ABBR = ("г", "с", "п", "пос", "ул", "д", "кв", "мкр", "пр", "п
 
 def clean_address(s: str) -> str:
     s = re.sub(r"\s+", " ", s).strip(" ,;:_")
+    s = re.sub(r"(?<=\d)\.$", "", s)  # "кв. 93." - a speck or the end of a sentence
+    s = re.sub(rf"(?<![{CYR}A-Za-z])(г|с|п|ул|д|кв|мкр|пр|пер)(?:\.\.+|[:;]|\.,)(?=\s|[{CYR}\d])",
+               r"\1.", s)  # "ул:" "с.." "ул.," for "ул."
     # OCR confuses the case of К/к, В/в, Д/д...: abbreviations are lower case
     s = re.sub(rf"(?<![{CYR}A-Za-z])(КВ|Кв|Д|УЛ|Ул|ПР|ПОС|МКР|Мкр|ПЕР)\.",
                lambda m: m.group(1).lower() + ".", s)
@@ -133,7 +138,18 @@ def clean_address(s: str) -> str:
     return s.strip()
 
 
+def trailing_junk(toks: list[Tok]) -> list[Tok]:
+    """Specks at the end of a value read as a doubtful scrap ("ын,", "22.", "-.")."""
+    toks = list(toks)
+    while toks and (toks[-1].conf < 0.35 or
+                    (toks[-1].conf < 0.6 and sum(c.isalnum() for c in toks[-1].text) <= 3)):
+        toks.pop()
+    return toks
+
+
 def address_ok(s: str) -> bool:
+    if re.search(r"(^|\s)(д|кв|ул|г|с)\.?$", s):
+        return False  # ends with an abbreviation: its number was lost
     if re.search(rf"(?<![{CYR}A-Za-z])[{CYR}A-Za-z]{{1,4}}\.\s*\d", s):
         for m in re.finditer(rf"(?<![{CYR}A-Za-z])([{CYR}A-Za-z]{{1,4}})\.\s*\d", s):
             if m.group(1) not in ("д", "кв", "корп", "стр", "уч", "мкр", "пом", "оф", "к"):
@@ -294,7 +310,7 @@ def read_form(toks: list[Tok], underlines: dict[str, float]) -> dict[str, Found]
             out[f] = Found(None, 0.0, True)
     # address
     if "address" in values:
-        at = drop_junk(values["address"])
+        at = trailing_junk(drop_junk(values["address"]))
         addr = clean_address(fix_lookalikes_words(join(at)))
         if at and address_ok(addr):
             out["address"] = Found(addr, min_conf(at))
@@ -384,8 +400,6 @@ def read_email(toks: list[Tok]) -> Found:
     if alt:
         e1, e2 = clean_email(alt[0]), clean_email(alt[1])
         if e1 and e1 == e2:
-            if _digit_letter_clash(first, e1) and alt[2] < 0.85:
-                return Found(e1, 0.5)
             return Found(e1, max(0.9, alt[2]))
         if e0 and e0 in (e1, e2):
             return Found(e0, 0.9)
@@ -469,6 +483,7 @@ def read_letter(toks: list[Tok]) -> dict[str, Found] | None:
                 if any(o in squash(name) for o in OWN_ORGS) or "директор" in low:
                     continue
                 cov = _span_toks(ln, m.start(), m.end())
+                name = re.sub(r"(?<=\w)[:;](?=\s)", "", name)  # a speck after a word
                 org = Found(f"{m.group(1)} «{fix_lookalikes_words(name)}»", min_conf(cov))
                 break
         if outno is None:

@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 # Words whose underline decides the kind on Appendix 2/3 forms.
 UNDERLINE_WORDS = ("ЖАЛОБА", "ПРЕТЕНЗИЯ", "ОТЗЫВ", "ПРЕДЛОЖЕНИЕ")
-_EMAIL_LABEL = re.compile(r"(почт|e-?mail|email|пошта)", re.I)
+_EMAIL_LABEL = re.compile(r"(почт|e-?mail|email|пошта|^[EЕ][-‐]?(mail|тай|таі|mai|ma1)[:.]?$)", re.I)
 _LATIN_OK = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
 
 
@@ -353,9 +353,8 @@ def _quality(words: list[Word]) -> float:
 
 
 def _has_ink(img: Image.Image) -> bool:
-    small = img.resize((max(1, img.width // 8), max(1, img.height // 8)), Image.BOX)
-    hist = small.histogram()
-    return sum(hist[:128]) > 0.002 * small.width * small.height
+    hist = img.histogram()
+    return sum(hist[:128]) > 0.002 * img.width * img.height
 
 
 def _run_tesseract(args: list[str], png: bytes, timeout: float) -> str:
@@ -651,12 +650,15 @@ def value_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]
             if k + 1 < len(idx) and (_EMAIL_LABEL.search(words[idx[k + 1]].text) or
                                      _PHONE_LABEL.search(words[idx[k + 1]].text)):
                 continue  # the label goes on ("эл. пошта/эл. почта")
-            seg = [j for j in idx[k + 1:]]
+            seg = [j for j in idx[k + 1:] if sum(c.isalnum() for c in words[j].text) >= 1
+                   and (words[j].conf >= 30 or len(words[j].text) > 2)]
             following = lines.get(nxt.get(ln, -1), [])
             if field == "email" and not seg and following:
-                first = words[following[0]].text
-                if "@" in "".join(words[j].text for j in following) or \
-                        (len(following) <= 3 and "." in first and not first[:1].isupper()):
+                texts = [words[j].text for j in following]
+                joined = "".join(texts)
+                if "@" in joined or (len(following) <= 3 and len(joined) >= 8 and
+                                     sum(c.isalnum() for c in joined) >= 6 and
+                                     not any(t.isupper() and len(t) > 3 for t in texts)):
                     seg = list(following)
             if field == "phone" and seg and following and sum(c.isdigit() for c in "".join(
                     words[j].text for j in seg)) < 10 and words[following[0]].text[:1] in "0123456789(-+":
@@ -668,8 +670,19 @@ def value_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]
             break
     for i, w in enumerate(words):
         if "@" in w.text and i not in used:
-            out.append(("email", [i], None))
-            used.add(i)
+            # OCR may have cut the address into pieces: take the close neighbours too
+            same = lines[w.line]
+            k = same.index(i)
+            h = max(8, w.box[3] - w.box[1])
+            lo = hi = k
+            while lo > 0 and words[same[lo]].box[0] - words[same[lo - 1]].box[2] < 0.8 * h \
+                    and not _EMAIL_LABEL.search(words[same[lo - 1]].text):
+                lo -= 1
+            while hi + 1 < len(same) and words[same[hi + 1]].box[0] - words[same[hi]].box[2] < 0.8 * h:
+                hi += 1
+            seg = [j for j in same[lo:hi + 1] if j not in used]
+            out.append(("email", seg, None))
+            used.update(seg)
     return out
 
 
@@ -704,8 +717,7 @@ def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float
                     x0 = min(x0, lb[2] + 2)
                 else:  # on a line of its own: from where the label's line begins
                     x0 = min([x0] + [w.box[0] for w in words if w.line == words[label].line])
-            elif field == "email":  # a bare address: its start may not have been seen as a word
-                x0 = min([x0] + [w.box[0] for w in words if w.block == words[ids[0]].block])
+
             box = (max(0, x0 - h // 2), max(0, y0 - h // 3),
                    min(img.width, x1 + h // 2), min(img.height, y1 + h // 3))
             crop = img.crop(box)
