@@ -91,7 +91,7 @@ def name_parts(toks: list[Tok]) -> tuple[list[str], list[float], bool]:
 
     A word one letter away from a common name is doubted (see names.py).
     """
-    toks = drop_junk(toks, single_below=1.01)
+    toks = [t for t in drop_junk(toks, single_below=1.01) if any(c.isalpha() for c in t.text)]
     words, confs = [], []
     for t in toks:
         w = fix_lookalikes(t.text.strip(".,;:()«»\"'_|"))
@@ -559,6 +559,7 @@ def letter_email(lines: list[list[Tok]]) -> Found:
 
 def letter_kind(lines: list[list[Tok]]) -> Found:
     for ln in lines:
+        ln = drop_junk(ln)
         words = [squash(t.text) for t in ln]
         if not words or len(words) > 6:
             continue
