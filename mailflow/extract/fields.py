@@ -91,7 +91,8 @@ def name_parts(toks: list[Tok]) -> tuple[list[str], list[float], bool]:
 
     A word one letter away from a common name is doubted (see names.py).
     """
-    toks = [t for t in drop_junk(toks, single_below=1.01) if any(c.isalpha() for c in t.text)]
+    toks = trailing_junk([t for t in drop_junk(toks, single_below=1.01)
+                          if any(c.isalpha() for c in t.text)])
     words, confs = [], []
     for t in toks:
         w = fix_lookalikes(t.text.strip(".,;:()«»\"'_|"))
@@ -212,7 +213,8 @@ def _is_label_token(text: str, field: str) -> bool:
     if not parts:
         return False
     vocab = _LABEL_WORDS[field]
-    return all(any(p == v or (len(v) >= 5 and levenshtein(p, v, 2) <= 2) for v in vocab) for p in parts)
+    # "мекен-жайы/ғо": one recognisable half makes the token a label's
+    return any(any(p == v or (len(v) >= 5 and levenshtein(p, v, 2) <= 2) for v in vocab) for p in parts)
 
 
 def _has_key(text: str, field: str) -> bool:
@@ -454,7 +456,7 @@ def form_pair(toks: list[Tok]) -> tuple[str, str] | None:
 _ORG_RE = re.compile(
     rf"(?<![{CYR}A-Za-z])({'|'.join(ORG_TYPES)})\s*[«\"'“„<]{{1,2}}\s*([^«»\"“”<>]{{2,80}}?)\s*[»\"'”>]{{1,2}}")
 _OUT_RE = re.compile(
-    r"(?:Исх|исх|ИСХ)[.,]?\s*(?:№|N[o°º]?|Nº|#|Ns|Ng|Ne|М)?\s*[.:]?\s*([0-9A-Za-zА-Яа-я][0-9A-Za-zА-Яа-я\-/.]*?)"
+    r"(?:Исх|исх|ИСХ)[.,:]?\s*(?:№|N[o°º]?|Nº|#|Ns|Ng|Ne|М)?\s*[.:]?\s*([0-9A-Za-zА-Яа-я][0-9A-Za-zА-Яа-я\-/.]*?)"
     r"[.,]?\s+(?:от|ОТ|оm)\s+(\d{1,2}\s*[.,]\s*\d{1,2}\s*[.,]\s*\d{4}|«?\d{1,2}»?\s+[а-я]+\s+\d{4})")
 
 

@@ -650,8 +650,10 @@ def value_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]
             if k + 1 < len(idx) and (_EMAIL_LABEL.search(words[idx[k + 1]].text) or
                                      _PHONE_LABEL.search(words[idx[k + 1]].text)):
                 continue  # the label goes on ("эл. пошта/эл. почта")
-            seg = [j for j in idx[k + 1:] if sum(c.isalnum() for c in words[j].text) >= 1
-                   and (words[j].conf >= 30 or len(words[j].text) > 2)]
+            seg = list(idx[k + 1:])
+            if not any(sum(c.isalnum() for c in words[j].text) >= 1 and
+                       (words[j].conf >= 30 or len(words[j].text) > 2) for j in seg):
+                seg = []  # only specks after the label
             following = lines.get(nxt.get(ln, -1), [])
             if field == "email" and not seg and following:
                 texts = [words[j].text for j in following]
@@ -663,7 +665,7 @@ def value_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]
             if field == "phone" and seg and following and sum(c.isdigit() for c in "".join(
                     words[j].text for j in seg)) < 10 and words[following[0]].text[:1] in "0123456789(-+":
                 seg += list(following)
-            seg = [j for j in seg if j not in used and any(c.isalnum() for c in words[j].text)]
+            seg = [j for j in seg if j not in used]
             if seg:
                 used.update(seg)
                 out.append((field, seg, i))
