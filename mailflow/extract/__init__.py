@@ -151,13 +151,15 @@ def _plan(att: Attachment, limits: Limits) -> _Doc:
         mb = limits.max_attachment_bytes / (1024 * 1024)
         return _Doc(att, "skip", note=[f"not read: {len(att.data) / 1048576:.1f} MB is over the "
                                        f"{mb:g} MB attachment limit"])
-    if ctype in _SKIP_TYPES:
-        return _Doc(att, "skip", note=[f"not read: {_SKIP_TYPES[ctype]}"])
-    kind = _sniff(att.data, ctype, name)
+    kind = _sniff(att.data, ctype, name)  # the bytes decide, not the declared type
     if kind == "pdf":
         return _plan_pdf(att)
     if kind == "image":
         return _plan_image(att, limits)
+    if ctype in _SKIP_TYPES and kind not in ("zip", "tnef"):
+        return _Doc(att, "skip", note=[f"not read: {_SKIP_TYPES[ctype]}"])
+    if kind == "unknown" and (ctype.startswith("image/") or ctype == "application/pdf"):
+        return _Doc(att, "skip", note=[f"not read: the data is not a readable {ctype}"])
     if kind == "zip":
         what = "Office document" if re.search(r"\.(docx|xlsx|pptx|odt|ods)$", name, re.I) \
             or "officedocument" in ctype or "opendocument" in ctype else "archive"
