@@ -1,0 +1,80 @@
+"""The `mailflow` command as a clerk uses it."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import REPO, text_appeal
+
+corpusgen = pytest.importorskip("corpusgen")
+EXPORT_KEYS = {"incoming_number", "journal", "registered_at", "received_at", "kind", "group",
+               "channel", "origin_unit", "consumer", "book_entry_at", "source", "attachments",
+               "needs_review", "status", "resolution", "executors", "due_date", "deliveries",
+               "answer"}
+
+
+def mf(home, *args, check=True):
+    r = subprocess.run([sys.executable, "-m", "mailflow", "--home", str(home), *args], cwd=REPO,
+                       capture_output=True, text=True, timeout=300)
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_register_paper_scan_and_eml_then_list_show_export_verify(tmp_path):
+    home = tmp_path / "home"
+    case = corpusgen.Case(doc="form", sender="kanc@sevkaz.example", kind="заявление", fmt="jpeg",
+                          dpi=200)
+    raw, truth, _ = corpusgen.build(case, 0, random.Random(11), dt.date(2026, 4, 1))
+    from mailflow import mime
+    scan = tmp_path / "скан заявления.jpg"
+    scan.write_bytes(mime.parse(raw).attachments[0].data)
+    eml = tmp_path / "letter.eml"
+    eml.write_bytes(text_appeal(frm="office@client.example", subject="Исх. № 12/3 от 01.04.2026",
+                                body="Просим произвести перерасчёт. ТОО «Ромашка»"))
+
+    r = mf(home, "register", str(scan), str(eml))
+    numbers = [line.rsplit(" ", 1)[-1] for line in r.stdout.splitlines() if "входящий номер" in line]
+    assert len(numbers) == 2 and numbers[0] != numbers[1]
+
+    again = mf(home, "register", str(scan))  # the same paper scanned twice is not a new appeal
+    assert "already" in again.stdout and "входящий номер" not in again.stdout
+
+    listing = mf(home, "journal", "list").stdout
+    assert numbers[0] in listing and numbers[1] in listing and "Всего: 2" in listing
+
+    lines = mf(home, "journal", "export", "--format", "jsonl").stdout.splitlines()
+    recs = [json.loads(x) for x in lines]
+    assert len(recs) == 2 and all(set(r) >= EXPORT_KEYS for r in recs)
+    paper = next(r for r in recs if r["incoming_number"] == numbers[0])
+    assert paper["channel"] == "written" and paper["attachments"][0]["filename"] == scan.name
+    assert paper["consumer"]["last_name"] in (truth["consumer"]["last_name"], None)
+    letter = next(r for r in recs if r["incoming_number"] == numbers[1])
+    assert letter["source"]["subject"] == "Исх. № 12/3 от 01.04.2026"
+
+    rows = list(csv.DictReader(io.StringIO(mf(home, "journal", "export", "--format", "csv").stdout)))
+    assert {r["incoming_number"] for r in rows} == set(numbers)
+
+    show = mf(home, "journal", "show", numbers[0]).stdout
+    assert numbers[0] in show and "registered" in show
+    assert "Журнал цел" in mf(home, "journal", "verify").stdout
+
+
+def test_unknown_number_and_missing_file_are_clear_errors(tmp_path):
+    home = tmp_path / "home"
+    r = mf(home, "journal", "show", "ВХ-1999-000001", check=False)
+    assert r.returncode == 1 and "не найден" in r.stderr
+    r = mf(home, "register", str(tmp_path / "нет такого.pdf"), check=False)
+    assert r.returncode == 1 and "не удалось прочитать" in r.stderr
+
+
+def test_usage_error_exits_2(tmp_path):
+    r = mf(tmp_path, "journal", "frobnicate", check=False)
+    assert r.returncode == 2
