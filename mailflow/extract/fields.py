@@ -290,9 +290,12 @@ def read_form(toks: list[Tok], underlines: dict[str, float]) -> dict[str, Found]
         vals = toks[s:e]
         if field == "email":  # the label's line and, if it carries no value, the next one
             line = toks[labels[field][1]].line
+            vals = drop_junk(vals)
             same = [t for t in vals if t.line == line]
-            vals = same or [t for t in vals if t.line == line + 1 or
-                            (vals and t.line == vals[0].line)]
+            if not same:
+                later = [t for t in vals if t.line > line]
+                same = [t for t in later if t.line == later[0].line] if later else []
+            vals = same
         values[field] = [t for t in vals if t.text.strip("_—-.")]
 
     # name
