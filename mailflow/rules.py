@@ -11,7 +11,10 @@ from pathlib import Path
 
 import jinja2
 
+from . import deadlines, workdays
 from .config import ConfigError
+from .deadlines import DeadlineRules
+from .workdays import WorkCalendar
 
 ROLES = frozenset({
     "res_chief", "ruse_chief", "service_center_chief", "clerk", "pr_specialist",
@@ -79,6 +82,8 @@ class Rules:
     own_addresses: frozenset[str]
     max_received_headers: int
     templates: jinja2.Environment
+    calendar: WorkCalendar
+    deadlines: DeadlineRules
 
     def journal(self, key: str | None) -> Journal:
         return self.journals[key or self.default_journal]
@@ -119,6 +124,8 @@ def load(rules_dir: Path) -> Rules:
         channels=channels, own_addresses=frozenset(a.lower() for a in own),
         max_received_headers=_int(loops, "max_received_headers", intake_file, "loops", 30),
         templates=_templates(rules_dir / "templates"),
+        calendar=workdays.load(rules_dir / "calendar.toml"),
+        deadlines=deadlines.load(rules_dir / "deadlines.toml"),
     )
 
 

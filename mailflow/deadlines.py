@@ -1,0 +1,88 @@
+"""Statutory deadlines (regulation 3.2) from rules/deadlines.toml."""
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import ConfigError
+from .workdays import WorkCalendar
+
+
+@dataclass(frozen=True)
+class Term:
+    days: int
+    working: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class DeadlineRules:
+    default: Term
+    by_kind: dict[str, Term]
+    extension_max_months: int
+    extension_notice_days: int
+    redirect_days: int
+    older_law_until: dt.date | None
+    older_law: Term | None
+
+    def term(self, kind: str | None, registered: dt.date) -> Term:
+        if self.older_law and self.older_law_until and registered < self.older_law_until:
+            return self.older_law
+        return self.by_kind.get(kind or "", self.default)
+
+    def due(self, kind: str | None, registered: dt.date, cal: WorkCalendar) -> dt.date:
+        """The statutory due date.
+
+        Counting starts the day after receipt; an appeal received on a day off
+        counts as received on the next working day. A calendar term that ends
+        on a day off ends on the next working day.
+        """
+        term = self.term(kind, registered)
+        start = cal.next_working_day(registered)
+        if term.working:
+            return cal.add_working_days(start, term.days)
+        return cal.next_working_day(start + dt.timedelta(days=term.days))
+
+
+def load(path: Path) -> DeadlineRules:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, "-", "file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "-", f"not valid TOML: {exc}") from None
+    default = _term(data.get("default"), path, "default")
+    kinds = {k: _term(v, path, f"kind.{k}") for k, v in data.get("kind", {}).items()}
+    ext, red, old = data.get("extension", {}), data.get("redirect", {}), data.get("older_law")
+    until = None
+    if old:
+        try:
+            until = dt.date.fromisoformat(str(old.get("until")))
+        except ValueError:
+            raise ConfigError(path, "older_law.until", "not a date (YYYY-MM-DD)") from None
+    return DeadlineRules(
+        default, kinds,
+        _positive(ext, "max_months", path, "extension", 2),
+        _positive(ext, "notify_applicant_working_days", path, "extension", 3),
+        _positive(red, "working_days", path, "redirect", 3),
+        until, _term(old, path, "older_law") if old else None)
+
+
+def _term(t, path: Path, where: str) -> Term:
+    if not isinstance(t, dict):
+        raise ConfigError(path, where, "is required (a table with days, count, source)")
+    days = _positive(t, "days", path, where, None)
+    if t.get("count") not in ("working", "calendar"):
+        raise ConfigError(path, f"{where}.count", 'must be "working" or "calendar"')
+    if not isinstance(t.get("source"), str) or not t["source"].strip():
+        raise ConfigError(path, f"{where}.source", "every term must cite its source")
+    return Term(days, t["count"] == "working", t["source"])
+
+
+def _positive(t: dict, key: str, path: Path, where: str, default: int | None) -> int:
+    v = t.get(key, default)
+    if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+        raise ConfigError(path, f"{where}.{key}", "must be a positive whole number")
+    return v

@@ -1,0 +1,115 @@
+"""Kazakhstan's working-day calendar: weekends, public holidays, transfers.
+
+Public holidays and the government's transfers of days off come from the
+`holidays` package (a transfer makes a weekday a day off and a Saturday or
+Sunday a working day); `rules/calendar.toml` adds decrees newer than the
+installed release. Deadlines in law count working days of this calendar.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import holidays
+
+from .config import ConfigError
+
+
+@dataclass
+class WorkCalendar:
+    extra_days_off: frozenset[dt.date] = frozenset()
+    extra_working_days: frozenset[dt.date] = frozenset()
+    work_start: dt.time = dt.time(9, 0)
+    work_end: dt.time = dt.time(18, 0)
+    _years: dict[int, tuple[frozenset[dt.date], frozenset[dt.date]]] = field(
+        default_factory=dict, repr=False)
+
+    def is_working_day(self, day: dt.date) -> bool:
+        off, working = self._year(day.year)
+        if day in working:
+            return True
+        return day.weekday() < 5 and day not in off
+
+    def next_working_day(self, day: dt.date) -> dt.date:
+        """`day` itself when it is a working day, else the first one after it."""
+        while not self.is_working_day(day):
+            day += dt.timedelta(days=1)
+        return day
+
+    def add_working_days(self, day: dt.date, n: int) -> dt.date:
+        """The n-th working day after `day` (`day` itself is not counted)."""
+        step = 1 if n >= 0 else -1
+        left = abs(n)
+        while left:
+            day += dt.timedelta(days=step)
+            if self.is_working_day(day):
+                left -= 1
+        return day
+
+    def working_days_between(self, start: dt.date, end: dt.date) -> int:
+        """Working days after `start` up to and including `end` (negative if end < start)."""
+        if end < start:
+            return -self.working_days_between(end, start)
+        return sum(1 for i in range(1, (end - start).days + 1)
+                   if self.is_working_day(start + dt.timedelta(days=i)))
+
+    def _year(self, year: int) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
+        if year not in self._years:
+            lib = holidays.country_holidays("KZ", years=year)
+            off = frozenset(lib) | {d for d in self.extra_days_off if d.year == year}
+            working = _transferred_working_days(year) | {
+                d for d in self.extra_working_days if d.year == year}
+            self._years[year] = (off - working, working)
+        return self._years[year]
+
+
+def _transferred_working_days(year: int) -> frozenset[dt.date]:
+    """Weekend days made working days by transfer decrees (the package's table)."""
+    try:
+        from holidays.countries.kazakhstan import KazakhstanStaticHolidays
+        entries = KazakhstanStaticHolidays.special_public_holidays.get(year, ())
+    except (ImportError, AttributeError):  # the package's layout changed: rules/ still count
+        return frozenset()
+    if entries and isinstance(entries[0], int):
+        entries = (entries,)
+    days = set()
+    for e in entries:
+        from_month, from_day = e[2], e[3]
+        from_year = e[4] if len(e) > 4 else year
+        days.add(dt.date(from_year, from_month, from_day))
+    return frozenset(d for d in days if d.year == year)
+
+
+def load(path: Path) -> WorkCalendar:
+    """rules/calendar.toml; a missing file means the package's calendar alone."""
+    import tomllib
+    if not path.exists():
+        return WorkCalendar()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "-", f"not valid TOML: {exc}") from None
+    hours = data.get("working_hours", {})
+    try:
+        start = dt.time.fromisoformat(hours.get("start", "09:00"))
+        end = dt.time.fromisoformat(hours.get("end", "18:00"))
+    except (TypeError, ValueError):
+        raise ConfigError(path, "working_hours", "start and end must be times like \"09:00\"") from None
+    if end <= start:
+        raise ConfigError(path, "working_hours", "end must be after start")
+    return WorkCalendar(_dates(data, "extra_days_off", path), _dates(data, "extra_working_days", path),
+                        start, end)
+
+
+def _dates(data: dict, key: str, path: Path) -> frozenset[dt.date]:
+    out = set()
+    for i, v in enumerate(data.get(key, [])):
+        if isinstance(v, dt.date):
+            out.add(v)
+            continue
+        try:
+            out.add(dt.date.fromisoformat(str(v)))
+        except ValueError:
+            raise ConfigError(path, f"{key}[{i}]", f"not a date (YYYY-MM-DD): {v!r}") from None
+    return frozenset(out)
