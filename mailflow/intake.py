@@ -96,7 +96,7 @@ class Intake:
         reg = registration.Registration(
             journal=self.rules.journal(journal_key), channel=channel,
             received_at=fetched.received_at, sha256=sha, recognition=rec, message=parsed,
-            sender=sender,
+            sender=sender, files=_forwardable(parsed),
             talon=not talon.is_backlog(fetched.received_at, self.rules.talon_max_age_days))
         return self._write(fetched, sha, parsed, verdict, lambda s, h, inb: self._register(s, h, inb, reg))
 
@@ -118,7 +118,7 @@ class Intake:
         rec = self.recognize(parsed, None, "written")
         reg = registration.Registration(
             journal=self.rules.journal(journal_key), channel="written", received_at=now,
-            sha256=sha, recognition=rec, message=None, sender=None, talon=True)
+            sha256=sha, recognition=rec, message=None, sender=None, talon=True, files=(att,))
         verdict = Triage(Disposition.APPEAL, "paper mail registered by the clerk")
         return self._write(fetched, sha, parsed, verdict,
                            lambda s, h, inb: self._register(s, h, inb, reg))
@@ -283,6 +283,19 @@ def _flag_dropped_content(msg: ParsedMessage, rec: Recognition) -> Recognition:
     if any(marker in d for d in msg.defects for marker in _DROPPED):
         return dataclasses.replace(rec, needs_review=(*rec.needs_review, "attachments"))
     return rec
+
+
+FORWARD_LIMIT = 20 * 2**20
+
+
+def _forwardable(msg: ParsedMessage) -> tuple[Attachment, ...]:
+    """The files that go on with the appeal: documents, within a sane total size."""
+    out, total = [], 0
+    for a in msg.attachments:
+        if a.content_type.startswith(triage.DOCUMENT_TYPES) and total + len(a.data) <= FORWARD_LIMIT:
+            out.append(a)
+            total += len(a.data)
+    return tuple(out)
 
 
 def _scans(msg: ParsedMessage) -> set[str]:

@@ -51,13 +51,18 @@ def append(session: Session, head: ChainHead, type_: str, *, document_id: int | 
 
 def allocate(session: Session, journal: Journal, year: int) -> tuple[int, str]:
     """The next incoming number, inside the caller's transaction (so no gaps)."""
+    seq = next_seq(session, journal.key, year)
+    return seq, journal.number(year, seq)
+
+
+def next_seq(session: Session, key: str, year: int) -> int:
+    """The next number of a gap-free sequence (a journal, a monitoring register)."""
     session.execute(
         sa.text("INSERT INTO counter (journal, year, last) VALUES (:j, :y, 0) ON CONFLICT DO NOTHING"),
-        {"j": journal.key, "y": year})
-    seq = session.execute(
-        sa.update(Counter).where(Counter.journal == journal.key, Counter.year == year)
+        {"j": key, "y": year})
+    return session.execute(
+        sa.update(Counter).where(Counter.journal == key, Counter.year == year)
         .values(last=Counter.last + 1).returning(Counter.last)).scalar_one()
-    return seq, journal.number(year, seq)
 
 
 @dataclass(frozen=True)

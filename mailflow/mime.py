@@ -86,6 +86,10 @@ def _parse(raw: bytes, defects: list[str]) -> ParsedMessage:
         from_name=from_name,
         reply_to=reply_to,
         to=tuple(a for _, a in _addresses(msg, "To") if a),
+        cc=tuple(a for _, a in _addresses(msg, "Cc") if a),
+        delivered_to=tuple(a for h in ("Delivered-To", "X-Original-To", "Envelope-To")
+                           for v in _raw_all(msg, h) for a in _plain_addresses(v)),
+        authentication_results=tuple(v[:2000] for v in _raw_all(msg, "Authentication-Results"))[:20],
         date=_date(_raw(msg, "Date")),
         in_reply_to=_msgid(_raw(msg, "In-Reply-To")),
         references=tuple(dict.fromkeys(re.findall(r"<[^<>\s]{1,900}>",
@@ -164,6 +168,18 @@ def _raw(msg: Message, name: str) -> str:
             v = v if isinstance(v, str) else str(v)
             return _unbyte(_unfold(v[:MAX_HEADER_CHARS]))
     return ""
+
+
+def _raw_all(msg: Message, name: str) -> list[str]:
+    """Every `name` header as text, in order."""
+    name = name.lower()
+    return [_unbyte(_unfold((v if isinstance(v, str) else str(v))[:MAX_HEADER_CHARS]))
+            for k, v in _raw_items(msg) if isinstance(k, str) and k.strip().lower() == name][:50]
+
+
+def _plain_addresses(value: str) -> list[str]:
+    found = re.findall(r"[^\s<>,;\"]+@[^\s<>,;\"]+", value)
+    return [a.lower() for a in found if _is_addr(a.lower())]
 
 
 def header(msg: Message, name: str) -> str:

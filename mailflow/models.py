@@ -165,7 +165,115 @@ class Outbox(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: dt.datetime = _ts(index=True)
     claimed_by: str | None = Field(default=None, max_length=255)  # host:pid:start of the sender
+    envelope_id: str | None = Field(default=None, max_length=100)  # DSN ENVID; None: no DSN asked
     created_at: dt.datetime = _ts()
     sent_at: dt.datetime | None = _ts(default=None, nullable=True)
     last_error: str | None = None
     smtp_reply: str | None = None
+
+
+class Token(SQLModel, table=True):
+    """A one-time reply token: who may answer which message, until when."""
+
+    __tablename__ = "token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=32, unique=True)
+    purpose: str = Field(max_length=32)  # resolution
+    document_id: int = Field(index=True)
+    message_id: str = Field(max_length=998, index=True)  # the message that carried it
+    created_at: dt.datetime = _ts()
+    expires_at: dt.datetime = _ts()
+    used_at: dt.datetime | None = _ts(default=None, nullable=True)
+    used_by: str | None = Field(default=None, max_length=320)
+
+
+class Resolution(SQLModel, table=True):
+    """Management's resolution on an appeal (regulation 1.5–1.6, 2.6)."""
+
+    __tablename__ = "resolution"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(index=True)
+    text: str
+    instruction: str = ""
+    due_date: dt.date
+    due_source: str  # "resolution" (written in it) or the statutory rule cited
+    author: str = Field(max_length=320)
+    author_name: str | None = None
+    source: str = Field(max_length=16)  # email | paper
+    inbound_id: int | None = None
+    created_at: dt.datetime = _ts()
+    current: bool = True  # a later correction supersedes it
+
+
+class Assignment(SQLModel, table=True):
+    """An addressee of a resolution; position 1 is responsible (regulation 3.3)."""
+
+    __tablename__ = "assignment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    resolution_id: int = Field(index=True)
+    document_id: int = Field(index=True)
+    position: int
+    email: str = Field(max_length=320)
+    name: str
+
+
+class Delivery(SQLModel, table=True):
+    """One forwarded message to one addressee, and its proof of receipt."""
+
+    __tablename__ = "delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(index=True)
+    resolution_id: int | None = Field(default=None, index=True)
+    outbox_id: int = Field(index=True)
+    to_addr: str = Field(max_length=320, index=True)
+    envelope_id: str = Field(max_length=100, unique=True)
+    message_id: str = Field(max_length=998, index=True)
+    subject: str
+    created_at: dt.datetime = _ts()
+    smtp_code: int | None = None
+    smtp_reply: str | None = None
+    queue_id: str | None = Field(default=None, max_length=100)
+    accepted_at: dt.datetime | None = _ts(default=None, nullable=True)
+    relayed_at: dt.datetime | None = _ts(default=None, nullable=True)
+    delivered_at: dt.datetime | None = _ts(default=None, nullable=True)
+    delayed_at: dt.datetime | None = _ts(default=None, nullable=True)
+    failed_at: dt.datetime | None = _ts(default=None, nullable=True)
+    displayed_at: dt.datetime | None = _ts(default=None, nullable=True)
+    replied_at: dt.datetime | None = _ts(default=None, nullable=True)
+    status_code: str | None = Field(default=None, max_length=32)
+    unproven_reported_at: dt.datetime | None = _ts(default=None, nullable=True)
+
+
+class Receipt(SQLModel, table=True):
+    """A delivery report or read receipt received, matched or not."""
+
+    __tablename__ = "receipt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    inbound_id: int = Field(index=True)
+    delivery_id: int | None = Field(default=None, index=True)
+    kind: str = Field(max_length=8)  # dsn | mdn
+    action: str | None = Field(default=None, max_length=32)  # delivered, failed, displayed, ...
+    status: str | None = Field(default=None, max_length=32)
+    recipient: str | None = Field(default=None, max_length=320)
+    matched_by: str | None = Field(default=None, max_length=64)
+    sha256: str = Field(max_length=64)
+    at: dt.datetime = _ts()
+
+
+class Monitoring(SQLModel, table=True):
+    """The PR specialist's monitoring registers and their numbers (regulation 2.4)."""
+
+    __tablename__ = "monitoring"
+    __table_args__ = (sa.UniqueConstraint("register_key", "year", "seq", name="uq_monitoring_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    register_key: str = Field(max_length=32)
+    year: int
+    seq: int
+    document_id: int = Field(unique=True)
+    created_at: dt.datetime = _ts()

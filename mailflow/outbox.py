@@ -14,13 +14,17 @@ import json
 import logging
 import os
 import random
+import re
 import socket
 import time
 import uuid
 from dataclasses import dataclass
+from email import encoders
 from email.header import Header
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -30,7 +34,8 @@ from sqlmodel import Session, select
 
 from . import journal
 from .config import SmtpConfig
-from .models import Outbox
+from .models import Delivery, Outbox
+from .values import Attachment
 
 log = logging.getLogger("mailflow.outbox")
 LEASE = dt.timedelta(minutes=2)
@@ -46,28 +51,67 @@ class Outgoing:
     recipients: tuple[str, ...]
     message_id: str
     raw: bytes
+    envelope_id: str | None = None  # set: ask for delivery status notifications (DSN)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    code: int
+    message: str
+    queue_id: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.message}"
 
 
 def compose(*, sender: str, to: tuple[str, ...], subject: str, body: str, kind: str,
             key: str, number: str | None = None, in_reply_to: str | None = None,
-            references: tuple[str, ...] = ()) -> Outgoing:
-    """A plain-text UTF-8 message, marked as ours and as auto-generated."""
-    msg = MIMEText(body, "plain", "utf-8")
+            references: tuple[str, ...] = (), reply_to: str | None = None,
+            attachments: tuple[Attachment, ...] = (), receipts: bool = False) -> Outgoing:
+    """A UTF-8 message, marked as ours and as auto-generated.
+
+    With `receipts`, it asks for a read receipt (Disposition-Notification-To)
+    and is queued with an envelope id, which makes the sender ask for DSNs.
+    """
+    text = MIMEText(body, "plain", "utf-8")
+    if attachments:
+        msg = MIMEMultipart()
+        msg.attach(text)
+        for a in attachments:
+            maintype, _, subtype = a.content_type.partition("/")
+            part = MIMEBase(maintype or "application", subtype or "octet-stream")
+            part.set_payload(a.data)
+            encoders.encode_base64(part)
+            part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", a.filename))
+            msg.attach(part)
+    else:
+        msg = text
     msg["From"] = sender
     msg["To"] = ", ".join(to)
-    msg["Subject"] = Header(subject, "utf-8").encode() if not subject.isascii() else subject
+    msg["Subject"] = _header(subject)
     msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
     domain = sender.rsplit("@", 1)[-1] if "@" in sender else "mailflow.local"
-    message_id = make_msgid("mf." + uuid.uuid4().hex[:12], domain=domain)
+    message_id = f"<{uuid.uuid4().hex}.mf@{domain}>"  # short: long ones get folded
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no one should auto-reply to it
     msg["X-Mailflow-Kind"] = kind
     if number:
-        msg["X-Mailflow-Number"] = Header(number, "utf-8").encode() if not number.isascii() else number
+        msg["X-Mailflow-Number"] = _header(number)
+    if reply_to:
+        msg["Reply-To"] = reply_to
     if in_reply_to:
         msg["In-Reply-To"] = in_reply_to
         msg["References"] = " ".join((*references, in_reply_to))
-    return Outgoing(key, kind, tuple(to), message_id, msg.as_bytes())
+    envelope_id = None
+    if receipts:
+        msg["Disposition-Notification-To"] = sender  # RFC 8098
+        msg["Return-Receipt-To"] = sender  # older clients
+        envelope_id = uuid.uuid4().hex  # xtext-safe, unique per message
+    return Outgoing(key, kind, tuple(to), message_id, msg.as_bytes(), envelope_id)
+
+
+def _header(value: str) -> str | Header:
+    return value if value.isascii() else Header(value, "utf-8", header_name="Subject")
 
 
 def queue(session: Session, out: Outgoing, *, document_id: int | None = None,
@@ -75,14 +119,17 @@ def queue(session: Session, out: Outgoing, *, document_id: int | None = None,
     now = dt.datetime.now(dt.timezone.utc)
     row = Outbox(key=out.key[:255], kind=out.kind, document_id=document_id,
                  inbound_id=inbound_id, recipients=json.dumps(out.recipients),
-                 message_id=out.message_id, raw=out.raw, next_attempt_at=now, created_at=now)
+                 message_id=out.message_id, raw=out.raw, next_attempt_at=now, created_at=now,
+                 envelope_id=out.envelope_id)
     session.add(row)
+    session.flush()
     return row
 
 
 class Transport(Protocol):
-    def send(self, sender: str, recipients: list[str], raw: bytes) -> str:
-        """Deliver or raise; return the server's reply (e.g. '250 2.0.0 Ok: queued as X')."""
+    def send(self, sender: str, recipients: list[str], raw: bytes,
+             envelope_id: str | None = None) -> SendResult:
+        """Deliver or raise; with `envelope_id`, ask for DSNs (where the server offers them)."""
 
 
 class MaildirTransport:
@@ -91,18 +138,21 @@ class MaildirTransport:
     def __init__(self, path: Path):
         self.path = Path(path)
 
-    def send(self, sender: str, recipients: list[str], raw: bytes) -> str:
+    def send(self, sender: str, recipients: list[str], raw: bytes,
+             envelope_id: str | None = None) -> SendResult:
         for sub in ("tmp", "new", "cur"):
             (self.path / sub).mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns()}.{os.getpid()}.{uuid.uuid4().hex[:8]}.{socket.gethostname()}"
         tmp = self.path / "tmp" / name
         envelope = f"X-Envelope-From: <{sender}>\r\nX-Envelope-To: {', '.join(recipients)}\r\n"
+        if envelope_id:
+            envelope += f"X-Envelope-Id: {envelope_id}\r\n"
         with open(tmp, "wb") as fh:
             fh.write(envelope.encode() + raw)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.path / "new" / name)
-        return f"250 written to {self.path / 'new' / name}"
+        return SendResult(250, f"written to {self.path / 'new' / name}", name)
 
 
 class SmtpTransport:
@@ -111,10 +161,12 @@ class SmtpTransport:
     def __init__(self, cfg: SmtpConfig):
         self.cfg = cfg
 
-    def send(self, sender: str, recipients: list[str], raw: bytes) -> str:
-        return asyncio.run(self._send(sender, recipients, raw))
+    def send(self, sender: str, recipients: list[str], raw: bytes,
+             envelope_id: str | None = None) -> SendResult:
+        return asyncio.run(self._send(sender, recipients, raw, envelope_id))
 
-    async def _send(self, sender: str, recipients: list[str], raw: bytes) -> str:
+    async def _send(self, sender: str, recipients: list[str], raw: bytes,
+                    envelope_id: str | None) -> SendResult:
         ep = self.cfg.endpoint
         smtp = aiosmtplib.SMTP(hostname=ep.host, port=ep.port, use_tls=ep.scheme == "smtps",
                                start_tls=self.cfg.starttls, timeout=self.cfg.timeout)
@@ -122,16 +174,40 @@ class SmtpTransport:
         try:
             if ep.user:
                 await smtp.login(ep.user, ep.password or "")
-            errors, reply = await smtp.sendmail(sender, recipients, raw)
-            if errors:
-                raise aiosmtplib.SMTPRecipientsRefused(
-                    [aiosmtplib.SMTPRecipientRefused(r.code, r.message, a) for a, r in errors.items()])
-            return reply
+            if smtp.is_ehlo_or_helo_needed:
+                await smtp.ehlo()
+            dsn = bool(envelope_id) and smtp.supports_extension("dsn")
+            await smtp.mail(sender, options=[f"RET=HDRS", f"ENVID={envelope_id}"] if dsn else None)
+            refused = []
+            for r in recipients:
+                opts = ["NOTIFY=SUCCESS,FAILURE,DELAY", f"ORCPT=rfc822;{_xtext(r)}"] if dsn else None
+                try:
+                    await smtp.rcpt(r, options=opts)
+                except aiosmtplib.SMTPRecipientRefused as exc:
+                    refused.append(exc)
+            if len(refused) == len(recipients):
+                raise aiosmtplib.SMTPRecipientsRefused(refused)
+            resp = await smtp.data(raw)
+            return SendResult(resp.code, resp.message, _queue_id(resp.message))
         finally:
             try:
                 await smtp.quit()
             except aiosmtplib.SMTPException:
                 smtp.close()
+
+
+def _xtext(addr: str) -> str:
+    """RFC 3461 xtext: '+', '=' and anything outside printable ASCII as +XX."""
+    return "".join(c if "!" <= c <= "~" and c not in "+=" else "".join(f"+{b:02X}" for b in c.encode())
+                   for c in addr)
+
+
+_QUEUE_ID = re.compile(r"(?:queued as|id=|Queued mail for delivery -> |\bOK\b.*?id\s)\s*([A-Za-z0-9._-]{4,})", re.I)
+
+
+def _queue_id(reply: str) -> str | None:
+    m = _QUEUE_ID.search(reply or "")
+    return m.group(1) if m else None
 
 
 def _owner(pid: int) -> str:
@@ -175,9 +251,10 @@ class Sender:
     """Drains the outbox through a transport."""
 
     def __init__(self, engine: sa.Engine, transport: Transport, envelope_from: str,
-                 retry_base: float = 30.0):
+                 retry_base: float = 30.0, on_refused=None):
         self.engine, self.transport, self.envelope_from = engine, transport, envelope_from
         self.retry_base = retry_base
+        self.on_refused = on_refused  # (session, delivery, error): tell the clerk
         self.owner = _owner(os.getpid())
 
     def flush(self, limit: int = 1000, budget: float | None = None) -> int:
@@ -233,36 +310,57 @@ class Sender:
     def _send(self, row_id: int) -> int:
         with Session(self.engine) as s:
             row = s.get(Outbox, row_id)
-            recipients, raw = json.loads(row.recipients), row.raw
+            recipients, raw, envid = json.loads(row.recipients), row.raw, row.envelope_id
         try:
-            reply = self.transport.send(self.envelope_from, recipients, raw)
+            result = self.transport.send(self.envelope_from, recipients, raw, envid)
         except Exception as exc:  # any failure: back off and try again later
             self._failed(row_id, exc, permanent=_permanent(exc))
             return 0
+        now = dt.datetime.now(dt.timezone.utc)
         with Session(self.engine) as s, s.begin():
+            deliveries = s.exec(select(Delivery).where(Delivery.outbox_id == row_id)).all()
+            head = journal.lock(s) if deliveries else None  # proof goes into the chain
             s.execute(sa.update(Outbox).where(Outbox.id == row_id).values(
-                status="sent", sent_at=dt.datetime.now(dt.timezone.utc),
-                smtp_reply=str(reply)[:1000], attempts=Outbox.attempts + 1))
-        log.info("sent outbox #%s to %d recipient(s): %s", row_id, len(recipients), str(reply)[:80])
+                status="sent", sent_at=now, smtp_reply=str(result)[:1000],
+                attempts=Outbox.attempts + 1))
+            for d in deliveries:
+                d.smtp_code, d.smtp_reply = result.code, result.message[:1000]
+                d.queue_id, d.accepted_at = result.queue_id, now
+                s.add(d)
+                journal.append(s, head, "delivery_accepted", document_id=d.document_id,
+                               delivery_id=d.id, to=d.to_addr, smtp=str(result)[:300],
+                               queue_id=result.queue_id)
+        log.info("sent outbox #%s to %d recipient(s): %s", row_id, len(recipients), str(result)[:80])
         return 1
 
     def _failed(self, row_id: int, exc: Exception, permanent: bool) -> None:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
         with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            head = journal.lock(s) if permanent else None
             row = s.get(Outbox, row_id)
             row.attempts += 1
             row.claimed_by = None  # a backoff, not a lease
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            row.last_error = error
             if permanent:  # the server refused for good: kept, marked, shown to the clerk
                 row.status = "failed"
                 s.add(row)
-                head = journal.lock(s)
                 journal.append(s, head, "outbox_failed", document_id=row.document_id,
-                               outbox_id=row.id, kind=row.kind, error=row.last_error)
-                log.error("outbox #%s refused permanently: %s", row_id, row.last_error)
+                               outbox_id=row.id, kind=row.kind, error=error)
+                for d in s.exec(select(Delivery).where(Delivery.outbox_id == row_id)).all():
+                    d.failed_at, d.smtp_reply = dt.datetime.now(dt.timezone.utc), error[:1000]
+                    d.smtp_code = getattr(exc, "code", None)
+                    s.add(d)
+                    journal.append(s, head, "delivery_failed", document_id=d.document_id,
+                                   delivery_id=d.id, to=d.to_addr, smtp=error[:300])
+                    if self.on_refused:
+                        self.on_refused(s, d, error)
+                log.error("outbox #%s refused permanently: %s", row_id, error)
                 return
             delay = min(MAX_BACKOFF.total_seconds(), self.retry_base * 2 ** min(row.attempts - 1, 10))
             row.next_attempt_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(
                 seconds=delay * random.uniform(0.8, 1.2))
             s.add(row)
         log.warning("outbox #%s failed (attempt %d), retry in ~%ds: %s",
-                    row_id, row.attempts, delay, row.last_error)
+                    row_id, row.attempts, delay, error)
+
+

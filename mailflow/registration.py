@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from . import journal, outbox, talon
+from . import journal, outbox, routing, talon
 from .models import ChainHead, DocAttachment, Document
 from .rules import Journal, Person, Rules
 from .sanitize import clean
-from .values import KZ_TZ, AttachmentInfo, ParsedMessage, Recognition
+from .values import KZ_TZ, Attachment, AttachmentInfo, ParsedMessage, Recognition
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class Registration:
     recognition: Recognition
     message: ParsedMessage | None  # None for paper mail scanned in the chancellery
     sender: Person | None
-    talon: bool  # False in backlog mode
+    talon: bool  # False in backlog mode: no talon, no routing
+    files: tuple[Attachment, ...] = ()  # the scans, forwarded with the appeal
 
 
 def register(session: Session, head: ChainHead, rules: Rules, reg: Registration, *,
@@ -57,6 +58,9 @@ def register(session: Session, head: ChainHead, rules: Rules, reg: Registration,
                                   document_id=doc.id, to=address, sender_addr=sender_addr,
                                   msg=reg.message, rec=reg.recognition)
         outbox.queue(session, out, document_id=doc.id, inbound_id=inbound_id)
+    if reg.talon:
+        routing.route(session, head, rules, routing.Case(doc, reg.recognition, reg.files),
+                      sender_addr)
     return doc
 
 

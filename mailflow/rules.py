@@ -23,7 +23,9 @@ ROLES = frozenset({
 })
 CHANNELS = frozenset({"res", "service_center", "book", "website", "written",
                       "contact_center", "email"})
-TEMPLATES = ("talon", "quarantine", "review")
+TEMPLATES = ("talon", "quarantine", "review", "management", "pr_copy", "forward",
+             "resolution_ok", "resolution_unclear", "notice")
+KINDS = frozenset({"заявление", "жалоба", "претензия", "отзыв", "предложение", "обращение"})
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,30 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class MonitoringRegister:
+    key: str
+    title: str
+    kinds: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Routing:
+    management_roles: frozenset[str]
+    may_resolve: frozenset[str]
+    token_valid_days: int
+    reply_to_plus_token: bool
+    pr_copy_kinds: frozenset[str]
+    pr_copy_channels: frozenset[str]
+    monitoring_channels: frozenset[str]
+    registers: tuple[MonitoringRegister, ...]
+    unproven_after_hours: float
+    trusted_authserv_ids: frozenset[str]
+
+    def register_for(self, kind: str | None) -> MonitoringRegister | None:
+        return next((r for r in self.registers if kind in r.kinds), None)
+
+
+@dataclass(frozen=True)
 class Rules:
     dir: Path
     staff: Staff
@@ -84,6 +110,7 @@ class Rules:
     templates: jinja2.Environment
     calendar: WorkCalendar
     deadlines: DeadlineRules
+    routing: Routing
 
     def journal(self, key: str | None) -> Journal:
         return self.journals[key or self.default_journal]
@@ -126,6 +153,7 @@ def load(rules_dir: Path) -> Rules:
         templates=_templates(rules_dir / "templates"),
         calendar=workdays.load(rules_dir / "calendar.toml"),
         deadlines=deadlines.load(rules_dir / "deadlines.toml"),
+        routing=_routing(rules_dir / "routing.toml"),
     )
 
 
@@ -235,6 +263,51 @@ def _channels(path: Path, t: dict) -> dict[str, str]:
     if "default" not in t:
         raise ConfigError(path, "channels.default", "is required")
     return dict(t)
+
+
+def _routing(path: Path) -> Routing:
+    data = _toml(path)
+    mgmt, pr, mon = (_table(data, k, path) for k in ("management", "pr_copy", "monitoring"))
+    rec, auth = _table(data, "receipts", path), _table(data, "authentication", path)
+    registers = []
+    for key, t in _table(mon, "register", path).items():
+        where = f"monitoring.register.{key}"
+        if not isinstance(t, dict) or not isinstance(t.get("title"), str):
+            raise ConfigError(path, f"{where}.title", "is required")
+        registers.append(MonitoringRegister(key, t["title"], _kinds(t, "kinds", path, where)))
+    return Routing(
+        management_roles=_roles(mgmt, "roles", path, "management"),
+        may_resolve=_roles(mgmt, "may_resolve", path, "management"),
+        token_valid_days=int(_int(mgmt, "token_valid_days", path, "management", 30)),
+        reply_to_plus_token=bool(mgmt.get("reply_to_plus_token", False)),
+        pr_copy_kinds=_kinds(pr, "kinds", path, "pr_copy"),
+        pr_copy_channels=_channels_list(pr, path, "pr_copy"),
+        monitoring_channels=_channels_list(mon, path, "monitoring"),
+        registers=tuple(registers),
+        unproven_after_hours=float(_int(rec, "unproven_after_hours", path, "receipts", 24)),
+        trusted_authserv_ids=frozenset(str(a).lower() for a in auth.get("trusted_authserv_ids", [])),
+    )
+
+
+def _roles(t: dict, key: str, path: Path, where: str) -> frozenset[str]:
+    roles = t.get(key)
+    if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles):
+        raise ConfigError(path, f"{where}.{key}", f"must be a list of roles from: {', '.join(sorted(ROLES))}")
+    return frozenset(roles)
+
+
+def _kinds(t: dict, key: str, path: Path, where: str) -> frozenset[str]:
+    kinds = t.get(key, [])
+    if not isinstance(kinds, list) or any(k not in KINDS for k in kinds):
+        raise ConfigError(path, f"{where}.{key}", f"kinds must be among: {', '.join(sorted(KINDS))}")
+    return frozenset(kinds)
+
+
+def _channels_list(t: dict, path: Path, where: str) -> frozenset[str]:
+    chans = t.get("channels", [])
+    if not isinstance(chans, list) or any(c not in CHANNELS for c in chans):
+        raise ConfigError(path, f"{where}.channels", f"channels must be among: {', '.join(sorted(CHANNELS))}")
+    return frozenset(chans)
 
 
 def _templates(folder: Path) -> jinja2.Environment:

@@ -48,6 +48,9 @@ class ParsedMessage:
     header_names: frozenset[str] = frozenset()  # lower-case names present
     report_type: str | None = None  # of a multipart/report: delivery-status, ...
     received_count: int = 0  # Received: headers, to spot loops
+    cc: tuple[str, ...] = ()
+    delivered_to: tuple[str, ...] = ()  # Delivered-To, X-Original-To: where a +token shows
+    authentication_results: tuple[str, ...] = ()  # raw header values, newest first
 
 
 class Disposition(str, Enum):

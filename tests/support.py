@@ -50,7 +50,10 @@ def fake_recognizer(calls: list | None = None):
         if calls is not None:
             calls.append(msg.message_id)
         email = "consumer@example.kz" if "consumer@example.kz" in msg.body_text else None
-        return Recognition(kind="жалоба" if "жалоб" in msg.body_text.lower() else None,
+        stems = {"жалоб": "жалоба", "претенз": "претензия", "отзыв": "отзыв",
+                 "предлож": "предложение", "заявлен": "заявление"}
+        kind = next((k for stem, k in stems.items() if stem in msg.body_text.lower()), None)
+        return Recognition(kind=kind,
                            group=1, consumer=Consumer(last_name="Иванов", email=email),
                            origin_unit=sender.unit if sender else None,
                            needs_review=("first_name",), text=msg.body_text)

@@ -38,8 +38,13 @@ def _send(smtp, raw: bytes, to: str) -> None:
         c.sendmail(CHIEF, [to], raw)
 
 
+def _mail(dovecot, user, kind: str = "talon"):
+    msgs = [email.message_from_bytes(r, policy=policy.default) for r in dovecot.fetch_all(user)]
+    return [m for m in msgs if m["X-Mailflow-Kind"] == kind]
+
+
 def _talons(dovecot, user):
-    return [email.message_from_bytes(r, policy=policy.default) for r in dovecot.fetch_all(user)]
+    return _mail(dovecot, user, "talon")
 
 
 def test_scanned_complaint_registered_and_talon_fetched_by_imap(tmp_path, dovecot, make_smtp_server):

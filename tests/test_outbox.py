@@ -17,12 +17,12 @@ class FlakyTransport:
     def __init__(self, n: int, exc: Exception):
         self.n, self.exc, self.sent = n, exc, []
 
-    def send(self, sender, recipients, raw):
+    def send(self, sender, recipients, raw, envelope_id=None):
         if self.n > 0:
             self.n -= 1
             raise self.exc
         self.sent.append((sender, tuple(recipients), raw))
-        return "250 2.0.0 Ok: queued as T1"
+        return outbox.SendResult(250, "2.0.0 Ok: queued as T1", "T1")
 
 
 def _engine(tmp_path):

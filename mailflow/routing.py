@@ -1,0 +1,111 @@
+"""After registration (regulation 1.5, 1.7, 2.1–2.4): who gets the appeal at once.
+
+Management gets it "на резолюцию" with a one-time reply token; the PR
+specialist gets copies of complaints, claims and Book entries; Book entries
+get the next number in their monitoring register. All of it is written in
+the registering transaction, so it happens exactly when the registration does.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import string
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from . import journal, outbox
+from .models import ChainHead, Document, Monitoring, Token
+from .rules import Rules
+from .values import KZ_TZ, Attachment, Consumer, Recognition
+
+TOKEN_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_token() -> str:
+    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(16))
+
+
+@dataclass(frozen=True)
+class Case:
+    """What routing needs to know of a registered document."""
+
+    doc: Document
+    recognition: Recognition
+    files: tuple[Attachment, ...]
+
+
+def consumer_name(c: Consumer) -> str | None:
+    return " ".join(x for x in (c.last_name, c.first_name, c.patronymic) if x) or c.org_name
+
+
+def statutory_due(rules: Rules, doc: Document) -> tuple[dt.date, str]:
+    registered = doc.registered_at.astimezone(KZ_TZ).date()
+    term = rules.deadlines.term(doc.kind, registered)
+    return rules.deadlines.due(doc.kind, registered, rules.calendar), term.source
+
+
+def route(s: Session, head: ChainHead, rules: Rules, case: Case, sender_addr: str) -> None:
+    doc, rec = case.doc, case.recognition
+    due, due_source = statutory_due(rules, doc)
+    context = dict(number=doc.number, registered_at=doc.registered_at.astimezone(KZ_TZ),
+                   kind=doc.kind, group=doc.grp, channel=doc.channel, origin_unit=doc.origin_unit,
+                   consumer=rec.consumer, consumer_name=consumer_name(rec.consumer),
+                   needs_review=rec.needs_review, due_date=due, due_source=due_source,
+                   book_entry_at=doc.book_entry_at.astimezone(KZ_TZ) if doc.book_entry_at else None)
+    managers = _addresses(rules, rules.routing.management_roles)
+    if managers:
+        _to_management(s, rules, case, managers, sender_addr, context)
+    monitoring = _monitoring_number(s, rules, doc)
+    pr = _addresses(rules, {"pr_specialist"})
+    pr_copy = doc.kind in rules.routing.pr_copy_kinds or doc.channel in rules.routing.pr_copy_channels
+    if pr and pr_copy:
+        reg = rules.routing.register_for(doc.kind)
+        subject, body = rules.render(
+            "pr_copy", **context, monitoring_number=monitoring,
+            monitoring_title=reg.title if reg else None,
+            monitoring_pending=doc.channel in rules.routing.monitoring_channels and not monitoring)
+        outbox.queue(s, outbox.compose(sender=sender_addr, to=pr, subject=subject, body=body,
+                                       kind="pr_copy", key=f"pr_copy:{doc.id}", number=doc.number,
+                                       attachments=case.files), document_id=doc.id)
+    doc.status = "on_resolution" if managers else doc.status
+    s.add(doc)
+    journal.append(s, head, "routed", document_id=doc.id, management=managers,
+                   pr_copy=pr if pr_copy else [], monitoring_number=monitoring,
+                   statutory_due=due.isoformat(), due_source=due_source)
+
+
+def _to_management(s: Session, rules: Rules, case: Case, managers: tuple[str, ...],
+                   sender_addr: str, context: dict) -> None:
+    doc, now = case.doc, dt.datetime.now(dt.timezone.utc)
+    token = new_token()
+    expires = now + dt.timedelta(days=rules.routing.token_valid_days)
+    subject, body = rules.render("management", **context, token=token,
+                                 expires_at=expires.astimezone(KZ_TZ))
+    reply_to = None
+    if rules.routing.reply_to_plus_token and "@" in sender_addr:
+        local, domain = sender_addr.split("@", 1)
+        reply_to = f"{local}+{token}@{domain}"
+    out = outbox.compose(sender=sender_addr, to=managers, subject=subject, body=body,
+                         kind="management", key=f"management:{doc.id}", number=doc.number,
+                         reply_to=reply_to, attachments=case.files)
+    outbox.queue(s, out, document_id=doc.id)
+    s.add(Token(token=token, purpose="resolution", document_id=doc.id, message_id=out.message_id,
+                created_at=now, expires_at=expires))
+
+
+def _monitoring_number(s: Session, rules: Rules, doc: Document) -> str | None:
+    """Regulation 2.4: the next number in the register of the entry's kind."""
+    if doc.channel not in rules.routing.monitoring_channels:
+        return None
+    reg = rules.routing.register_for(doc.kind)
+    if reg is None:
+        return None  # kind unknown: the PR specialist is told to settle it
+    seq = journal.next_seq(s, f"monitoring:{reg.key}", doc.year)
+    s.add(Monitoring(register_key=reg.key, year=doc.year, seq=seq, document_id=doc.id,
+                     created_at=dt.datetime.now(dt.timezone.utc)))
+    return f"{seq}/{doc.year}"
+
+
+def _addresses(rules: Rules, roles) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p.email for p in rules.staff.people if p.roles & set(roles)))
