@@ -290,7 +290,8 @@ def read_form(toks: list[Tok], underlines: dict[str, float]) -> dict[str, Found]
         vals = toks[s:e]
         if field == "email":  # the label's line and, if it carries no value, the next one
             line = toks[labels[field][1]].line
-            vals = drop_junk(vals)
+            tagged = [t for t in vals if t.alt and t.alt[0] == "email"]
+            vals = tagged or drop_junk(vals)
             same = [t for t in vals if t.line == line]
             if not same:
                 later = [t for t in vals if t.line > line]
@@ -341,8 +342,17 @@ def _phone_conf(toks: list[Tok]) -> float:
     return min_conf(digits or toks)
 
 
+def _vote(values: list[str | None]) -> tuple[str | None, int, int]:
+    """(most frequent value, its count, the runner-up's count)."""
+    got = [v for v in values if v]
+    if not got:
+        return None, 0, 0
+    counts = sorted(((got.count(v), v) for v in set(got)), reverse=True)
+    return counts[0][1], counts[0][0], (counts[1][0] if len(counts) > 1 else 0)
+
+
 def read_phone(toks: list[Tok]) -> Found:
-    """A phone by vote of three readings: the page's, and two of the English model."""
+    """A phone by vote of the page's reading and the English model's three."""
     toks = drop_junk(toks)
     if not toks:
         return Found(None, 0.0, True)
@@ -351,17 +361,15 @@ def read_phone(toks: list[Tok]) -> Found:
     alt = alt_reading(toks, "phone")
     if alt is None:
         return Found(main, cmain) if main else Found(None, 0.0, True)
-    p1, p2 = parse_phone(alt[0]), parse_phone(alt[1])
-    votes = [p for p in (main, p1, p2) if p]
-    if not votes:
+    others = [parse_phone(r) for r in alt[0]]
+    best, n, runner = _vote([main] + others)
+    if best is None:
         return Found(None, 0.0, True)
-    best = max(set(votes), key=votes.count)
-    n = votes.count(best)
-    if n == 3:
-        return Found(best, max(cmain, 0.97))
-    if n == 2:
+    if n >= 2 and n > runner:
+        if n >= 3:
+            return Found(best, max(cmain, 0.97))
         return Found(best, max(cmain, 0.92) if best == main else 0.85)
-    if len(votes) == 1 and main:  # the English readings made no number at all
+    if n == 1 and best == main and not any(others):  # the English readings made no number
         return Found(main, cmain * 0.9)
     return Found(None, 0.0, True)  # the readings disagree
 
@@ -394,6 +402,20 @@ def _digit_letter_clash(first: str, eng: str) -> bool:
     return False
 
 
+_LOCAL_WORDS = {"info", "mail", "user", "admin", "office", "post", "kz", "zh", "test", "support",
+                "sales", "buh", "priem", "kanc", "client", "manager", "director", "secretary"}
+
+
+def _ambiguous_local(email: str) -> bool:
+    """Letters the English model mixes up with digits, where the address would
+    read as well either way: "infol564" / "info1564", "2h8227" / "zh8227"."""
+    local = email.split("@", 1)[0]
+    for run in re.findall(r"[a-z]+(?=\d)", local):
+        if run[-1] in "lio" and run[:-1] in _LOCAL_WORDS:
+            return True
+    return bool(re.match(r"^[12705][a-z]", local))
+
+
 def read_email(toks: list[Tok]) -> Found:
     """An e-mail address, when two readings of the English model agree."""
     toks = drop_junk(toks)
@@ -403,13 +425,14 @@ def read_email(toks: list[Tok]) -> Found:
     first = "".join(t.text for t in toks)
     e0 = clean_email(first) if first.isascii() else None
     if alt:
-        e1, e2 = clean_email(alt[0]), clean_email(alt[1])
-        if e1 and e1 == e2:
-            return Found(e1, max(0.9, alt[2]))
-        if e0 and e0 in (e1, e2):
-            return Found(e0, 0.9)
-        if e1 or e2:
-            return Found(e1 or e2, 0.5)  # two readings, two answers: a clerk decides
+        reads = [clean_email(r) for r in alt[0]]
+        best, n, runner = _vote(reads + [e0])
+        if best and n >= 2 and n > runner:
+            if _ambiguous_local(best):
+                return Found(best, 0.5)
+            return Found(best, max(0.9 if n >= 3 else 0.85, alt[1]))
+        if best:
+            return Found(best, 0.5)  # the readings disagree: a clerk decides
     elif e0:
         return Found(e0, min_conf(toks))
     joined = join(toks)

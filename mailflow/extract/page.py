@@ -732,7 +732,7 @@ def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float
                     continue
                 draw.rectangle([bx0 - box[0] - 1, by0 - box[1] - 1, bx1 - box[0] + 1,
                                 by1 - box[1] + 1], fill=255)
-            for which, target in enumerate((30.0, 50.0)):  # word boxes 30 and 50 px high
+            for which, target in enumerate((30.0, 50.0, 40.0)):  # word boxes 30-50 px high
                 scale = min(3.0, max(0.5, target / h))
                 c = crop.resize((max(1, int(crop.width * scale)), max(1, int(crop.height * scale))),
                                 Image.LANCZOS)
@@ -763,8 +763,7 @@ def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float
     out: dict[int, tuple[str, int, str, float]] = {}
     for seg_id, (field, seg, _) in enumerate(segs):
         sep = "" if field == "email" else " "
-        r1 = sep.join(texts.get((seg_id, 0), []))
-        r2 = sep.join(texts.get((seg_id, 1), []))
+        reads = "\t".join(sep.join(texts.get((seg_id, k), [])) for k in range(3))
         for j in seg:
-            out[j] = (field, seg_id, f"{r1}\t{r2}", confs.get(seg_id, 0.0))
+            out[j] = (field, seg_id, reads, confs.get(seg_id, 0.0))
     return out

@@ -112,9 +112,9 @@ def lines_of(toks: list[Tok]) -> list[list[Tok]]:
     return lines
 
 
-def alt_reading(toks: list[Tok], field: str) -> tuple[str, str, float] | None:
-    """The two second readings (and their confidence 0..1) of the value these
-    tokens belong to; a value on two lines has its segments joined."""
+def alt_reading(toks: list[Tok], field: str) -> tuple[list[str], float] | None:
+    """The second readings (and their confidence 0..1) of the value these tokens
+    belong to; a value on two lines has its segments joined."""
     segs: dict[int, tuple[str, float]] = {}
     for t in toks:
         if t.alt and t.alt[0] == field:
@@ -122,9 +122,10 @@ def alt_reading(toks: list[Tok], field: str) -> tuple[str, str, float] | None:
     if not segs:
         return None
     sep = "" if field == "email" else " "
-    firsts = [v[0].split("\t")[0] for v in segs.values()]
-    seconds = [(v[0].split("\t") + [""])[1] for v in segs.values()]
-    return sep.join(firsts), sep.join(seconds), min(v[1] for v in segs.values())
+    parts = [v[0].split("\t") for v in segs.values()]
+    n = max(len(p) for p in parts)
+    readings = [sep.join(p[k] if k < len(p) else "" for p in parts) for k in range(n)]
+    return readings, min(v[1] for v in segs.values())
 
 
 def join(toks: list[Tok]) -> str:
