@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from mailflow.rules import Limits, Person
 from mailflow.values import Attachment, AttachmentInfo, Consumer, ParsedMessage, Recognition
 
-from .fields import (Found, body_consumer, book_time, form_pair, kind_in_text, read_form,
+from .fields import (_OUT_RE, Found, body_consumer, book_time, form_pair, kind_in_text, read_form,
                      read_labelled, read_letter)
 from .ocr import OcrPool, PageResult, PageTask
 from .text import Tok, body_tokens, split_glued, squash
@@ -277,6 +277,12 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
         if not found and labelled:
             found.update(labelled)
             group = Found(1, 0.9)
+        if not found and channel == "email" and _OUT_RE.search(msg.subject or ""):
+            # an organisation's letter we could not read: its subject names it
+            found.update({f: Found(None, 0.0, True) for f in ("org_name", "phone", "kind")})
+            found["outgoing_number"] = Found(None, 0.0, True)
+            found["outgoing_date"] = Found(None, 0.0, True)
+            group = Found(2, 0.8)
     structured = bool(found)
 
     # The covering e-mail: its wording of the kind, the consumer's surname,
@@ -365,7 +371,7 @@ def _same_surname(ocr: str, body: str) -> bool:
 
 def _check_subject_number(subject: str, found: dict[str, Found]) -> None:
     """The letter's "Исх. № … от …" against the same words in the subject."""
-    from .fields import _OUT_RE, parse_date
+    from .fields import parse_date
     m = _OUT_RE.search(subject or "")
     if not m:
         return

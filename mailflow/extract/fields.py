@@ -172,7 +172,7 @@ def kind_in_text(text: str) -> tuple[str | None, int]:
 
 
 def parse_date(s: str) -> dt.date | None:
-    m = re.search(r"(\d{1,2})\s*[.,/]\s*(\d{1,2})\s*[.,/]\s*(\d{4})", s)
+    m = re.search(r"(\d{1,2})\s*[.,/:]\s*(\d{1,2})\s*[.,/:]\s*(\d{4})", s)
     if m:
         try:
             return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
@@ -413,7 +413,7 @@ def _ambiguous_local(email: str) -> bool:
     for run in re.findall(r"[a-z]+(?=\d)", local):
         if run[-1] in "lio" and run[:-1] in _LOCAL_WORDS:
             return True
-    return bool(re.match(r"^[12705][a-z]", local))
+    return bool(re.match(r"^[12705][a-z]|^\d\.", local))
 
 
 def read_email(toks: list[Tok]) -> Found:
@@ -460,7 +460,7 @@ def form_kind(toks: list[Tok], heading_at: int | None, underlines: dict[str, flo
                 (a == "ОТЗЫВ" and names & {"ПІКІР", "ҰСЫНЫС"}):
             sa, sb = underlines.get(a, 0.0), underlines.get(b, 0.0)
             hi, lo = max(sa, sb), min(sa, sb)
-            if hi >= 0.6 and lo <= 0.45:
+            if (hi >= 0.6 and lo <= 0.45) or (hi >= 0.85 and hi - lo >= 0.35):
                 win = a if sa > sb else b
                 conf = min(1.0, 0.6 + (hi - lo))
                 return Found(win.lower(), conf, False)
@@ -482,8 +482,12 @@ def form_pair(toks: list[Tok]) -> tuple[str, str] | None:
 _ORG_RE = re.compile(
     rf"(?<![{CYR}A-Za-z])({'|'.join(ORG_TYPES)})\s*[«\"'“„<]{{1,2}}\s*([^«»\"“”<>]{{2,80}}?)\s*[»\"'”>]{{1,2}}")
 _OUT_RE = re.compile(
-    r"(?:Исх|исх|ИСХ)[.,:]?\s*(?:№|N[o°º]?|Nº|#|Ns|Ng|Ne|М)?\s*[.:]?\s*([0-9A-Za-zА-Яа-я][0-9A-Za-zА-Яа-я\-/.]*?)"
-    r"[.,]?\s+(?:от|ОТ|оm)\s+(\d{1,2}\s*[.,]\s*\d{1,2}\s*[.,]\s*\d{4}|«?\d{1,2}»?\s+[а-я]+\s+\d{4})")
+    r"(?:Исх|исх|ИСХ)[.,:]?\s*(?:[№#]|[NМM][%oо°ºsgeО]?)?\s*[.:]?\s*([0-9A-Za-zА-Яа-я][0-9A-Za-zА-Яа-я\-/.]*?)"
+    r"[.,]?\s+(?:от|ОТ|оm)\s+(\d{1,2}\s*[.,:]\s*\d{1,2}\s*[.,:]\s*\d{4}|«?\d{1,2}»?\s+[а-я]+\s+\d{4})")
+
+
+_ORG_FIX = str.maketrans({"0": "О", "O": "О", "o": "О", "T": "Т", "A": "А", "K": "К",
+                          "Y": "У", "X": "Х"})
 
 
 def _span_toks(line: list[Tok], start: int, end: int) -> list[Tok]:
@@ -503,7 +507,8 @@ def read_letter(toks: list[Tok]) -> dict[str, Found] | None:
     org: Found | None = None
     outno: Found | None = None
     for ln in lines:
-        text = join(ln)
+        text = re.sub(r"(?<![\w])([ТTАAИKКГ][О0OОoКKУYХXП]{0,3})(?=\s*[«\"“„<])",
+                      lambda m: m.group(1).translate(_ORG_FIX), join(ln))
         low = text.lower()
         if org is None:
             for m in _ORG_RE.finditer(text):
@@ -543,12 +548,15 @@ def letter_phone(lines: list[list[Tok]]) -> Found:
     """The letter's contact phone: a "Контактный телефон" line first, then any
     "тел." line (a letterhead's fax last), then a bare number."""
     ranked: list[tuple[int, Found]] = []
+    contact_line = False
     for ln in lines:
         ln = drop_junk(ln)
         if not ln:
             continue
         text = join(ln)
         low = text.lower()
+        if "контакт" in low and "тел" in low:
+            contact_line = True
         if re.search(r"(бин|иин|iin|bin|иик|бик|р/с|счет|счёт)", low) and not re.search(r"тел", low):
             continue
         m = re.search(r"(телефон\w*|тел\.?|моб\.?|phone)\s*[:.]?", low)
@@ -568,8 +576,8 @@ def letter_phone(lines: list[list[Tok]]) -> Found:
         else:
             rank = 3
         ranked.append((rank, found))
-    if not ranked:
-        return Found(None, 0.0, True)
+    if not ranked or (contact_line and min(r for r, _ in ranked) > 0):
+        return Found(None, 0.0, True)  # the contact phone is there but unreadable
     top = min(r for r, _ in ranked)
     cands = [f for r, f in ranked if r == top]
     if len({c.value for c in cands}) > 1:

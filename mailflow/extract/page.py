@@ -543,6 +543,7 @@ def underline_scores(img: Image.Image, words: list[Word], threshold: int) -> dic
         rows = [bytes(1 if v <= threshold else 0 for v in data[r * cw:(r + 1) * cw])
                 for r in range(crop.height)]
         best = 0
+        max_gap = 1 if h < 40 else 2  # wider, and serifs on the baseline join up
         for r in range(len(rows)):
             pooled = [max(c) for c in zip(*rows[max(0, r - 1):r + 2])]
             run = gap = longest = 0
@@ -550,7 +551,7 @@ def underline_scores(img: Image.Image, words: list[Word], threshold: int) -> dic
                 if v:
                     run += 1 + gap
                     gap = 0
-                elif run and gap < 2:
+                elif run and gap < max_gap:
                     gap += 1
                 else:
                     run = gap = 0
