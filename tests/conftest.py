@@ -6,6 +6,10 @@ Mail servers (code in tests/servers.py), all on free 127.0.0.1 ports:
   mail_user      a fresh Dovecot user for this test; its address
   smtp_server    per-test SMTP server delivering into `dovecot` over LMTP
   make_smtp_server  factory for SMTP servers with other options
+  postfix        session-wide real Postfix MTA delivering `dovecot`'s domain over
+                 LMTP, with real DSNs; skips when Postfix is missing or not root
+  make_postfix   factory for private Postfix instances (other lifetimes, refuse
+                 outside mail, restart), per test
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import re
 
 import pytest
 
-from servers import Dovecot, SmtpServer, dovecot_binary
+from servers import Dovecot, Postfix, SmtpServer, dovecot_binary, postfix_unusable
 
 NO_DOVECOT = ("dovecot is not installed (apt-get install dovecot-imapd dovecot-lmtpd); "
               "skipping tests that need a real IMAP server")
@@ -100,3 +104,51 @@ def smtp_server(make_smtp_server) -> SmtpServer:
     """
     return make_smtp_server()
 
+
+
+def _require_postfix() -> None:
+    why = postfix_unusable()
+    if why:
+        pytest.skip(f"{why}; skipping tests that need a real Postfix MTA")
+
+
+@pytest.fixture(scope="session")
+def postfix(request):
+    """One Postfix for the session, in front of the session `dovecot`.
+
+    SMTP on `postfix.host`:`postfix.port` (no AUTH; 127.0.0.0/8 may send);
+    mail for `dovecot.domain` goes to Dovecot over LMTP, DSNs come back to
+    senders in that domain within a fraction of a second. Tests keep apart by
+    using their own users (and `defer()` only their own addresses).
+    """
+    _require_postfix()  # before Dovecot starts: skipping costs nothing
+    server = Postfix(request.getfixturevalue("dovecot"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def make_postfix(request):
+    """make_postfix(**kw) -> a started private Postfix, stopped after the test.
+
+    Delivers into the session `dovecot` unless `dovecot=` is given. Other
+    keywords go to servers.Postfix (queue_lifetime=, delay_warning=,
+    outside="refuse", extra={main.cf settings}, ...).
+    """
+    _require_postfix()
+    started: list[Postfix] = []
+
+    def make(**kw) -> Postfix:
+        dovecot = kw.pop("dovecot", None) or request.getfixturevalue("dovecot")
+        server = Postfix(dovecot, **kw)
+        started.append(server)
+        return server.start()
+
+    try:
+        yield make
+    finally:
+        for server in started:
+            server.cleanup()
