@@ -254,26 +254,33 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
         found.update(labelled)
         group = Found(2, 1.0) if labelled.get("org_name") and labelled["org_name"].value else Found(1, 1.0)
     else:
+        # The readable attachments, in order, as one document: a letter scanned
+        # as two JPEGs has its contact phone on the second.
+        toks, under = [], {}
         for d in docs:
             if d.kind == "text" and d.text:
-                toks, under = body_tokens(d.text), {}
+                t, u = body_tokens(d.text), {}
             elif d.results:
-                toks, under = d.tokens()
+                t, u = d.tokens()
             else:
                 continue
-            if not toks:
-                continue
+            shift = (toks[-1].line + 2) if toks else 0
+            bshift = (toks[-1].block + 2) if toks else 0
+            toks.extend(Tok(x.text, x.conf, x.line + shift, x.block + bshift,
+                            (x.alt[0], x.alt[1] + 100000 * (shift + 1), x.alt[2], x.alt[3])
+                            if x.alt else None) for x in t)
+            for k, v in u.items():
+                under[k] = max(under.get(k, 0.0), v)
+        if toks:
             letter = read_letter(toks)
             form = read_form(toks, under)
             if form and (not letter or not letter.get("outgoing_number", Found()).value):
                 found.update(form)
                 group = Found(1, 0.95)
                 pair = form_pair(toks)
-                break
-            if letter:
+            elif letter:
                 found.update(letter)
                 group = Found(2, 0.95)
-                break
         if not found and labelled:
             found.update(labelled)
             group = Found(1, 0.9)

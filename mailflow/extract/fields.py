@@ -83,7 +83,7 @@ def clean_email(s: str) -> str | None:
 
 
 _NAME_RE = re.compile(rf"^[{CYR_UP}][{CYR_LO}]+(?:-[{CYR_UP}][{CYR_LO}]+)?$")
-_PATRONYMIC = re.compile(r"(вич|вна|чна|ична|инична|оглы|улы|ұлы|кызы|қызы)$")
+_PATRONYMIC = re.compile(r"(ич|вна|чна|оглы|улы|ұлы|кызы|қызы)$")
 
 
 def name_parts(toks: list[Tok]) -> tuple[list[str], list[float], bool]:
