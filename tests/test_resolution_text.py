@@ -420,3 +420,48 @@ def test_realistic_phone_replies():
     assert who(r) == ["pr", "petrov"] and r.due == dt.date(2026, 3, 25)
     r = understood("1. Петрову — рассмотреть\n2. Сидоренко — подготовить ответ\n3. Срок 10 р.д.")
     assert who(r) == ["petrov", "sidorenko"] and (r.days, r.working_days) == (10, True)
+
+
+def test_initials_without_dots_and_honorifics():
+    assert who(understood("Иванову С — рассмотреть")) == ["ivanov"]
+    r = understood("Петрову АС, Сидоренко ОВ - рассмотреть")
+    assert who(r) == ["petrov", "sidorenko"] and r.instruction == "рассмотреть"
+    assert "Петров А.С." in unclear("Петрову НК - рассмотреть")[0]
+    r = understood("Иванову В работу")            # «В» is the preposition here, not an initial
+    assert who(r) == ["ivanov"] and r.instruction == "В работу"
+    r = understood("Г-ну Петрову — рассмотреть")
+    assert who(r) == ["petrov"] and r.instruction == "рассмотреть"
+
+
+def test_lists_with_labels():
+    r = understood("Исполнители: Петров А.С. (отв.), Сидоренко О.В., Иванова М.А.\n"
+                   "Срок: 10 рабочих дней")
+    assert who(r) == ["petrov", "sidorenko", "ivanova"]
+    assert (r.due, r.days, r.working_days, r.instruction) == (None, 10, True, "")
+    r = understood("Петрову\nСидоренко\nИвановой\n\nв работу")
+    assert who(r) == ["petrov", "sidorenko", "ivanova"] and r.instruction == "в работу"
+    r = understood("Петрову/Сидоренко — рассмотреть")
+    assert who(r) == ["petrov", "sidorenko"] and r.instruction == "рассмотреть"
+    r = understood("Петрову — рассмотреть. Контроль за Ахметовым Н.К.")
+    assert who(r) == ["petrov", "deputy"]
+
+
+def test_consumer_named_like_staff_is_not_an_addressee():
+    r = understood("Петрову — рассмотреть. Ответ направить Иванову С.П. (заявителю)")
+    assert who(r) == ["petrov"]
+    assert r.instruction == "рассмотреть. Ответ направить Иванову С.П. (заявителю)"
+
+
+def test_counts_of_days_that_are_no_deadline():
+    r = understood("Петрову — разобраться, почему ответ задержан на 10 дней")
+    assert (r.due, r.days) == (None, None)
+    r = understood("Петрову — просрочка 12 дней, разобраться. Срок 3 р.д.")
+    assert (r.days, r.working_days, r.due_text) == (3, True, "Срок 3 р.д.")
+    r = understood("Петрову, Сидоренко.\nРассмотреть, подготовить ответ до 15-го апреля 2026 года.")
+    assert (r.due, r.due_text) == (dt.date(2026, 4, 15), "до 15-го апреля 2026 года")
+    r = understood("Петрову — срок до 15.04.2026 включительно")
+    assert (r.due, r.due_text) == (dt.date(2026, 4, 15), "срок до 15.04.2026 включительно")
+
+
+def test_a_whole_unstripped_thread_is_refused():
+    assert "слишком длинный" in unclear("Петрову — в работу. " + "Текст письма. " * 1000)[0]

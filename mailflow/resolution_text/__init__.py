@@ -51,6 +51,7 @@ class Unclear:
 
 
 MANAGEMENT = frozenset({"director", "deputy_director"})
+MAX_CHARS = 10_000          # a resolution is a few lines; more is a reply that was not stripped
 
 _SIGNOFF_ANYWHERE = re.compile(
     r"(?<![\w])(?:с\s+уважением|с\s+ув\.|best\s+regards|kind\s+regards|құрметпен|курметпен)(?![\w])",
@@ -61,7 +62,6 @@ _GREETING = re.compile(
     r"^\s*(?:(?:добрый\s+(?:день|вечер)|доброе\s+утро|доброго\s+дня|здравствуйте|приветствую|привет"
     r"|сәлеметсіз\s+бе|салеметсиз\s+бе|сәлем|салем|уважаемые\s+коллеги|коллеги"
     r"|уважаем(?:ый|ая|ые))(?![\w])[\s!,.]*)+", re.I)
-_SEPS = " \t\n,;:.—–-"
 _JOINERS = re.compile(r"\x00(?:[ \t\n,;/+—–\-]*(?:\bи\b|\bа\s+также\b|\bсовместно\s+с\b|\bвместе\s+с\b)?"
                       r"[ \t\n,;/+—–\-]*)\x00", re.I)
 _AROUND = re.compile(r"[ \t\n,;:.!?—–\-]*\x00[ \t\n,;:.!?—–\-]*")
@@ -78,6 +78,9 @@ def parse_resolution(text: str, staff: Staff, *, today: dt.date) -> Understood |
     body = _cut_signoff(body)
     if not re.search(r"\w", body):
         return Unclear((EMPTY,))
+    if len(body) > MAX_CHARS:
+        return Unclear((f"Текст резолюции слишком длинный ({len(body)} знаков). Напишите только "
+                        "резолюцию, например: «Петрову А.С. — рассмотреть. Срок до 15.04.2026».",))
     greeting = _GREETING.match(body)
     greeting_span = [(0, greeting.end())] if greeting and greeting.end() else []
 

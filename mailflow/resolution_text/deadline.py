@@ -67,7 +67,11 @@ _DEADLINE_WORD = r"(?<![\w])(?:срок\w*|мерзім\w*|дата\s+испол
 _LEAD = _DEADLINE_WORD + r"(?:\s+(?:исполнения|исп\.|ответа|рассмотрения))?\s*[:\-–—]?\s*"
 _BEFORE_DATE = re.compile(
     r"(?:" + _LEAD + r"(?:(?<![\w])(?:до|не\s+позднее|не\s+позже|к|по)\s+)?"
-    r"|(?<![\w])(?:в\s+срок\s+)?(?:до|не\s+позднее|не\s+позже|к|по)\s+)$", re.I)
+    r"|(?<![\w])(?:в\s+срок\s+)?(?:до|не\s+позднее|не\s+позже|к)\s+)$", re.I)
+# a count of days after these words measures something, it sets no deadline
+_NOT_A_TERM = re.compile(
+    r"(?<![\w])(?:на|уже|более|свыше|около|почти|менее|от|из|после|спустя|прошло|прошли|"
+    r"просрочен\w*|просрочк\w*|задерж\w*|опоздан\w*|превышен\w*)\s*$", re.I)
 _AFTER_DATE = re.compile(r"^\s*-?\s*(?:ге|ға|ке|қа)?\s*(?:дейін|дейин|шейін|шейин)(?![\w])", re.I)
 _INCLUSIVE = re.compile(r"^\s*\(?\s*включительно\s*\)?", re.I)
 _REFERENCE = re.compile(r"(?:\bот|№\s*\S+\s+от|\bвх\.?|\bисх\.?|№)\s*$", re.I)
@@ -92,7 +96,7 @@ _MONTHS = r"месяц(?:а|ев)?|мес\."
 DURATION = re.compile(
     r"(?P<pre>(?:" + _LEAD + r")?(?:в\s+течени[еи]\s+|в\s+срок\s+|за\s+|через\s+)?)"
     + r"(?<![\w])" + _NUM + r"(?:-?(?:х|ти|и|ми|ух|ех|ёх))?(?:\s*\([^()\n]{1,20}\))?\s?-?\s?(?:(?P<work>" + _WORKING + r")|(?P<cal>" + _CALENDAR + r")|(?P<week>" + _WEEKS
-    + r")|(?P<month>" + _MONTHS + r"))(?![\w])(?:\s+(?:ішінде|ишинде|ішінде\s+орындау))?",
+    + r")|(?P<month>" + _MONTHS + r"))(?![\w])(?:\s+(?:ішінде|ишинде|дейін|дейин))?",
     re.I)
 _N_DAY_TERM = re.compile(
     r"(?:" + _LEAD + r")?(?:в\s+)?(?P<n>\d{1,3})\s?-?\s?(?:х|ти|и|ми|ух)?\s?-?\s?дневн\w*\s+срок\w*"
@@ -230,6 +234,8 @@ def find(text: str, today: dt.date) -> Found:
         add(m.start(), m.end(), days=n, working_days=False)
     for m in DURATION.finditer(text):
         if _overlaps((m.start(), m.end()), taken) or _AGO.match(text[m.end():]):
+            continue
+        if not m.group("pre") and _NOT_A_TERM.search(text[max(0, m.start() - 40):m.start()]):
             continue
         raw = m.group("n").lower().replace("ё", "е")
         n = int(raw) if raw.isdigit() else _NUMBER_WORDS.get(raw, _NUMBER_WORDS.get(

@@ -50,9 +50,10 @@ _CONSUMERS = frozenset("заявитель заявительница потре
 _ASIDE_AFTER_WITH = frozenset("согласовать связаться созвониться встретиться обсудить".split())
 _ACCUSATIVE_VERBS = frozenset("просить обязать обязывать назначить назначать ознакомить привлечь".split())
 _LABELS = frozenset("""исполнитель исполнители исп соисполнитель соисполнители соисп кому адресат
-    адресаты ответственный ответственная ответственные отв ответств""".split())
+    адресаты ответственный ответственная ответственные отв ответств
+    г-ну г-же господину госпоже тов""".split())
 _RESPONSIBLE = frozenset({"отв", "ответств", "ответственный", "ответственная", "ответственному",
-                          "ответственной", "ответственным", "ответственная"})
+                          "ответственной", "ответственным"})
 _EQUIPMENT = frozenset("пс тп ктп ктпн рп зтп мтп вл кл ф фидер подстанция подстанции".split())
 _PLACE_NOUNS = frozenset("район района району области область город города".split())
 
@@ -346,8 +347,8 @@ class _Finder:
                 first, j = j, j + 1
                 if self.is_word(j) and self.adjacent(j - 1, j) and self._patr_like(j):
                     patr, j = j, j + 1
-            elif pre is None and self.tok(j) is not None and self.toks[j].kind == "init" \
-                    and self.adjacent(j - 1, j):
+            elif pre is None and self.tok(j) is not None and self.adjacent(j - 1, j) and \
+                    (self.toks[j].kind == "init" or self._bare_initials(j)):
                 post, j = j, j + 1
         elif self._may_be_name(j) and self.is_word(j + 1) and self.adjacent(j, j + 1) \
                 and w.key in ix.firsts and self.toks[j + 1].key in ix.patronymics:
@@ -377,6 +378,17 @@ class _Finder:
         m = self._mention(i, j - 1)
         self.resolve(m, sur, first, patr, pre if pre is not None else post)
         return m
+
+    def _bare_initials(self, j: int) -> bool:
+        """«Иванову С —», «Петрову АС,»: capitals without dots right after a surname,
+        followed by no word (so «Иванову В работу» keeps its preposition)."""
+        t = self.toks[j]
+        if t.kind != "word" or len(t.text) > 2 or not t.text.isupper() or t.key in _EQUIPMENT \
+                or t.key in ("дп", "ао", "ип") or (len(t.text) == 2 and self.mode == "upper"):
+            return False
+        nxt = self.tok(j + 1)
+        return nxt is None or nxt.kind in ("nl", "mask") or (
+            nxt.kind == "punct" and nxt.text not in "." and nxt.text not in QUOTES)
 
     def _may_be_name(self, j: int) -> bool:
         """A lower-case word in mixed-case text is a name only if it cannot be a common word."""
@@ -472,7 +484,7 @@ class _Finder:
             return
         if p is not None and p.kind == "word" and self.adjacent(prev, i, QUOTES):
             lem = morph.lemmas(p.text) | {p.key}
-            if lem & _ASIDE_AFTER:
+            if lem & _ASIDE_AFTER and not (p.key == "за" and self._in_control_clause(i)):
                 m.context = "aside"
                 return
             if p.key in ("с", "со") and self.is_word(prev - 1) and \
@@ -482,12 +494,14 @@ class _Finder:
         if self._consumer_after(m):
             m.context = "aside"
             return
-        start = self.clause_start(i)
-        for k in range(start, i):
-            t = self.toks[k]
-            if t.kind == "word" and (t.key.startswith("контрол") or t.key.startswith("бакылау")):
-                m.context = "control"
+        if self._in_control_clause(i):
+            m.context = "control"
         self._labels(m)
+
+    def _in_control_clause(self, i: int) -> bool:
+        """«Контроль: Ахметов Н.К.», «Контроль за Ахметовым»: who watches, named last."""
+        return any(t.kind == "word" and (t.key.startswith("контрол") or t.key.startswith("бакылау"))
+                   for t in self.toks[self.clause_start(i):i])
 
     def _consumer_after(self, m: Mention) -> bool:
         """«Иванову С.П. (заявителю)»: the consumer, not the executor."""
