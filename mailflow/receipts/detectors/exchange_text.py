@@ -1,0 +1,108 @@
+"""Exchange / Office 365 non-delivery reports read from their human text.
+
+Exchange sends a delivery-status part too (read by rfc3464); this detector
+covers the text when that part is missing (forwarded, converted, stripped):
+
+    Delivery has failed to these recipients or distribution lists:
+    Neko<mailto:mikeneko@example.co.jp>
+    ...
+    Diagnostic information for administrators:
+    Generating server: mta4.example.org
+    mikeneko@example.co.jp
+    #550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##
+    Original message headers:
+
+and the newer "Your message to X couldn't be delivered" / "Remote Server
+returned '550 5.1.10 ...'" and Russian ("Не удалось доставить сообщение
+следующим получателям или группам", "Диагностические сведения для
+администраторов", "Создающий сервер") texts. "Delivery is delayed to these
+recipients" / "задерживается" gives Action delayed.
+"""
+from __future__ import annotations
+
+import re
+from email.message import Message
+
+from . import _text
+
+NAME = "exchange_text"
+
+_INTRO = re.compile(
+    r"Delivery has failed to these recipients or (?:groups|distribution lists)|"
+    r"Delivery is delayed to these recipients or (?:groups|distribution lists)|"
+    r"Your message to .{1,200}? couldn't be delivered|"
+    r"Diagnostic information for administrators|"
+    r"Не удалось доставить сообщение следующим получателям|"
+    r"Доставка следующим получателям или группам задерживается|"
+    r"Диагностические сведения для администраторов", re.I)
+_DIAG_HEAD = re.compile(r"Diagnostic information for administrators:?|"
+                        r"Диагностические сведения для администраторов:?", re.I)
+_SERVER = re.compile(r"(?:Generating server|Создающий сервер|Сервер создания)\s*:\s*(\S+)", re.I)
+_ADDRESS_LINE = re.compile(r"^\s*<?(" + _text.ADDRESS + r")>?\s*$")
+_LISTED = re.compile(r"^(?:[^<\n]*<mailto:(" + _text.ADDRESS + r")>|\s*<?(" + _text.ADDRESS +
+                     r")>?)\s*$")
+_YOUR_MESSAGE = re.compile(r"Your message to <?(" + _text.ADDRESS + r")>? couldn't be delivered|"
+                           r"(?:сообщение|письмо) для <?(" + _text.ADDRESS + r")>? (?:не удалось "
+                           r"доставить|не (?:может быть |было )?доставлено)", re.I)
+_REPORTED = (re.compile(r"^\s*(?:Reported error|Сообщение об ошибке)\s*:\s*(.+)$", re.I | re.M),
+             re.compile(r"^\s*(?:Status code|Код состояния)\s*:\s*(.+)$", re.I | re.M))
+_FAILED_LIST = re.compile(r"Delivery has failed to these recipients or (?:groups|distribution lists):?|"
+                          r"Delivery is delayed to these recipients or (?:groups|distribution lists):?|"
+                          r"Не удалось доставить сообщение следующим получателям или группам:?|"
+                          r"Доставка следующим получателям или группам задерживается:?", re.I)
+
+
+def _diag_code(line: str) -> bool:
+    return bool(re.search(r"#\s*<?\s*#?[245]\d\d|returned '|[245]\d\d[ -][245]\.\d", line, re.I))
+
+
+def _from_diagnostic_section(text: str, action: str):
+    head = _DIAG_HEAD.search(text)
+    if not head:
+        return []
+    found = []
+    lines = text[head.end():].split("\n")
+    for i, line in enumerate(lines):
+        m = _ADDRESS_LINE.match(line)
+        if not m:
+            continue
+        diag = next((ln.strip() for ln in lines[i + 1:i + 4] if ln.strip()), "")
+        if _diag_code(diag):
+            found.append(_text.recipient(m.group(1), diag, action))
+    return found
+
+
+def _from_summary(text: str, action: str):
+    """Office 365: 'Your message to X couldn't be delivered' + 'Reported error:'."""
+    found = []
+    reported = _REPORTED[0].search(text) or _REPORTED[1].search(text)
+    for m in _YOUR_MESSAGE.finditer(text):
+        found.append(_text.recipient(m.group(1) or m.group(2), reported.group(1) if reported else None,
+                                     action))
+    return found
+
+
+def _from_list(text: str, action: str):
+    """Exchange 2007: the addresses listed under 'Delivery has failed to these recipients'."""
+    head = _FAILED_LIST.search(text)
+    if not head:
+        return []
+    found = []
+    for line in _DIAG_HEAD.split(text[head.end():], maxsplit=1)[0].split("\n"):
+        m = _LISTED.match(line)
+        if m:
+            found.append(_text.recipient(m.group(1) or m.group(2), None, action))
+    return found
+
+
+def detect(msg: Message):
+    text = _text.notice(msg)
+    if not (_INTRO.search(text) or _YOUR_MESSAGE.search(text)) or not _text.is_automated(msg):
+        return None
+    delayed = bool(re.search(r"Delivery is delayed|задерживается|has been delayed", text, re.I))
+    action = "delayed" if delayed else "failed"
+    recipients = (_from_diagnostic_section(text, action) or _from_summary(text, action)
+                  or _from_list(text, action)
+                  or [_text.recipient(a, None, action) for a in _text.failed_recipients_header(msg)])
+    server = _SERVER.search(text) or re.search(r"DSN generated by\s*:\s*(\S+)", text, re.I)
+    return _text.report(recipients, NAME, server.group(1) if server else None)
