@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     jl.set_defaults(func=cmd_list)
     js = jsub.add_parser("show", help="one document in full")
     js.add_argument("number")
+    js.add_argument("--json", action="store_true", help="the export record as JSON")
     js.set_defaults(func=cmd_show)
     je = jsub.add_parser("export", help="export the journal")
     je.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
@@ -83,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("files", nargs="+", type=Path)
     g.add_argument("--journal")
     g.set_defaults(func=cmd_register)
+
+    rv = sub.add_parser("resolve", help="enter or correct a resolution (a paper one)")
+    rv.add_argument("number", help="incoming number, e.g. ВХ-2026-000001")
+    rv.add_argument("text", nargs="+", help="«Петрову А.С., Сидоренко — рассмотреть. Срок до 15.04.2026»")
+    rv.add_argument("--by", help="e-mail of the manager who signed it (from the staff directory)")
+    rv.set_defaults(func=cmd_resolve)
 
     ru = sub.add_parser("rules", help="policy files")
     rsub = ru.add_subparsers(dest="rules_command", required=True)
@@ -157,11 +164,50 @@ def cmd_show(args, cfg, rules) -> int:
             return 1
         rec = export.document_record(s, doc)
         events = s.exec(select(Event).where(Event.document_id == doc.id).order_by(Event.id)).all()
-    print(json.dumps(rec, ensure_ascii=False, indent=2))
+    if args.json:
+        print(json.dumps(rec, ensure_ascii=False, indent=2))
+        return 0
+    print("\n".join(_describe(rec)))
     print("\nСобытия:")
     for e in events:
         print(f"  {e.at.astimezone(KZ_TZ):%d.%m.%Y %H:%M:%S}  {e.type}  {e.data}")
     return 0
+
+
+LADDER = (("accepted", "принято сервером"), ("relayed", "передано дальше (не доставка)"),
+          ("delivered", "доставлено"), ("failed", "не доставлено"), ("displayed", "прочитано"),
+          ("replied", "получен ответ"))
+
+
+def _describe(r: dict) -> list[str]:
+    c = r["consumer"]
+    who = " ".join(x for x in (c["last_name"], c["first_name"], c["patronymic"]) if x) or c["org_name"]
+    out = [f"{r['incoming_number']} от {r['registered_at'][:16].replace('T', ' ')} — "
+           f"{r['kind'] or 'вид не определён'}, канал {r['channel']}, статус {r['status']}",
+           f"Заявитель: {who or '—'}; {c['address'] or ''} {c['phone'] or ''} {c['email'] or ''}".rstrip(),
+           f"Проверить: {', '.join(r['needs_review']) or '—'}"]
+    if r["resolution"]:
+        res = r["resolution"]
+        out.append(f"Резолюция ({res['author_name'] or res['author']}, {res['source']}): {res['text']}")
+        out.append("Исполнители: " + ", ".join(
+            e["name"] + (" (ответственный)" if e["responsible"] else "") for e in r["executors"]))
+        out.append(f"Срок: {r['due_date']}")
+        out.append("Подтверждение получения (п. 1.12):")
+        for d in r["deliveries"]:
+            steps = []
+            if d["smtp"] and d["smtp"]["accepted_at"]:
+                steps.append(f"принято сервером {d['smtp']['accepted_at'][:16]} ({d['smtp']['code']})")
+            if d["dsn"]:
+                label = dict(LADDER).get(d["dsn"]["action"], d["dsn"]["action"])
+                steps.append(f"{label} {d['dsn']['at'][:16]} ({d['dsn']['status'] or ''})")
+            if d["mdn"]:
+                steps.append(f"прочитано {d['mdn']['at'][:16]}")
+            if d["replied_at"]:
+                steps.append(f"ответ {d['replied_at'][:16]}")
+            out.append(f"  {d['to']}: " + (" → ".join(steps) or "в очереди на отправку"))
+    else:
+        out.append("Резолюции ещё нет.")
+    return out
 
 
 def cmd_export(args, cfg, rules) -> int:
@@ -268,6 +314,46 @@ def _smtp_probe(smtp_cfg) -> None:
             await c.login(ep.user, ep.password or "")
         await c.quit()
     asyncio.run(probe())
+
+
+def cmd_resolve(args, cfg, rules) -> int:
+    import datetime as dt
+    from . import daemon, resolution, resolution_text
+    text = " ".join(args.text)
+    author, author_name = "канцелярия", "резолюция на бумаге, внесена канцелярией"
+    if args.by:
+        person = rules.staff.by_email(args.by)
+        if person is None or not person.roles & rules.routing.may_resolve:
+            print(f"{args.by}: нет в справочнике сотрудников с правом резолюции.", file=sys.stderr)
+            return 2
+        author, author_name = person.email, person.name
+    parts = daemon.build(cfg, rules)
+    try:
+        today = dt.datetime.now(KZ_TZ).date()
+        understood = resolution_text.parse_resolution(
+            resolution_text.strip_quoted(text), rules.staff, today=today)
+        if isinstance(understood, resolution_text.Unclear):
+            print("Резолюция не внесена — уточните:", file=sys.stderr)
+            for p in understood.problems:
+                print(f"  • {p}", file=sys.stderr)
+            return 1
+        with Session(parts.engine, expire_on_commit=False) as s, s.begin():
+            head = journal.lock(s)
+            doc = s.exec(select(Document).where(Document.number == args.number)).first()
+            if doc is None:
+                print(f"Документ {args.number} не найден в журнале.", file=sys.stderr)
+                return 1
+            d = resolution.decide(understood, text, rules, doc, today)
+            resolution.record(s, head, rules, doc, d, author=author, author_name=author_name,
+                              source="paper", inbound_id=None, sender_addr=cfg.smtp.sender,
+                              files=parts.intake.files_of(s, doc))
+        parts.sender.flush()
+    finally:
+        daemon.close(parts)
+    names = ", ".join(p.name for p in d.addressees)
+    print(f"Резолюция по {args.number} внесена: {names}; срок {d.due:%d.%m.%Y}"
+          f"{' (ограничен сроком по закону)' if d.capped else ''}. Письма исполнителям отправлены.")
+    return 0
 
 
 def cmd_rules_check(args, cfg, rules) -> int:

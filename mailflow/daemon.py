@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from . import db, outbox
+from . import db, notices, outbox, sweeps
 from .archive import Archive
 from .config import Config, MailboxConfig
 from .intake import Intake, Outcome, Recognizer
@@ -50,7 +50,14 @@ def build(cfg: Config, rules: Rules, recognize: Recognizer | None = None,
     intake = Intake(engine=engine, rules=rules, archive=archive, recognize=recognize,
                     sender_addr=cfg.smtp.sender, own_addresses=own,
                     quarantine_dir=cfg.quarantine_dir)
-    sender = outbox.Sender(engine, transport or outbox.make_transport(cfg.smtp), cfg.smtp.sender)
+    def refused(s, delivery, error):  # a forward the relay refused for good: the clerk acts
+        notices.tell(s, rules, sender_addr=cfg.smtp.sender, role="clerk",
+                     key=f"refused-smtp:{delivery.id}", title="Письмо с резолюцией не отправлено",
+                     text=f"Сервер отказался принять письмо для {delivery.to_addr}: {error}",
+                     document_id=delivery.document_id)
+
+    sender = outbox.Sender(engine, transport or outbox.make_transport(cfg.smtp), cfg.smtp.sender,
+                           on_refused=refused)
     return Parts(engine, archive, intake, sender, closers)
 
 
@@ -129,6 +136,8 @@ def run_once(cfg: Config, rules: Rules, **kw) -> list[Outcome]:
                 finally:
                     box.close()
             parts.sender.flush()
+            sweeps.unproven_deliveries(parts.engine, rules, cfg.smtp.sender)
+            parts.sender.flush()
     finally:
         close(parts)
     return outcomes
@@ -148,8 +157,12 @@ def run_forever(cfg: Config, rules: Rules, stop: threading.Event | None = None, 
             for t in threads:
                 t.start()
             notify("READY=1\nSTATUS=watching " + ", ".join(m.name for m in cfg.mailboxes))
+            next_sweep = 0.0
             while not stop.is_set():
                 kick.clear()
+                if time.monotonic() >= next_sweep:
+                    sweeps.unproven_deliveries(parts.engine, rules, cfg.smtp.sender)
+                    next_sweep = time.monotonic() + 60
                 parts.sender.flush(budget=20.0)
                 notify("WATCHDOG=1")
                 kick.wait(2.0)  # new mail queued wakes us at once

@@ -8,7 +8,7 @@ from typing import Iterable, Iterator
 
 from sqlmodel import Session, select
 
-from .models import DocAttachment, Document, Inbound, Outbox
+from .models import Assignment, Delivery, DocAttachment, Document, Inbound, Outbox, Resolution
 from .values import KZ_TZ
 
 CSV_COLUMNS = ("incoming_number", "journal", "registered_at", "received_at", "kind", "group",
@@ -46,12 +46,61 @@ def document_record(s: Session, doc: Document) -> dict:
         "status": doc.status,
         "talons": [{"to": json.loads(t.recipients), "message_id": t.message_id,
                     "status": t.status, "smtp": t.smtp_reply} for t in talons if t.kind == "talon"],
-        "resolution": None,
-        "executors": [],
-        "due_date": None,
-        "deliveries": [],
+        **_resolution(s, doc),
         "answer": None,
     }
+
+
+def _resolution(s: Session, doc: Document) -> dict:
+    res = s.exec(select(Resolution).where(Resolution.document_id == doc.id,
+                                          Resolution.current == True)).first()  # noqa: E712
+    if res is None:
+        return {"resolution": None, "executors": [], "due_date": None, "deliveries": []}
+    people = s.exec(select(Assignment).where(Assignment.resolution_id == res.id)
+                    .order_by(Assignment.position)).all()
+    deliveries = s.exec(select(Delivery).where(Delivery.document_id == doc.id)
+                        .order_by(Delivery.id)).all()
+    return {
+        "resolution": {"text": res.text, "instruction": res.instruction, "author": res.author,
+                       "author_name": res.author_name, "source": res.source,
+                       "at": _iso(res.created_at), "due_source": res.due_source},
+        "executors": [{"name": p.name, "email": p.email, "responsible": p.position == 1}
+                      for p in people],
+        "due_date": res.due_date.isoformat(),
+        "deliveries": [delivery_record(d) for d in deliveries],
+    }
+
+
+def delivery_record(d: Delivery) -> dict:
+    """The proof ladder of one forwarded message: accepted → delivered → displayed → replied."""
+    return {
+        "to": d.to_addr,
+        "message_id": d.message_id,
+        "smtp": {"code": d.smtp_code, "reply": d.smtp_reply, "queue_id": d.queue_id,
+                 "accepted_at": _iso(d.accepted_at)} if d.accepted_at or d.smtp_code else None,
+        "dsn": _dsn(d),
+        "mdn": {"action": "displayed", "at": _iso(d.displayed_at)} if d.displayed_at else None,
+        "replied_at": _iso(d.replied_at),
+        "proof": proof_level(d),
+    }
+
+
+def _dsn(d: Delivery) -> dict | None:
+    for action, at in (("delivered", d.delivered_at), ("failed", d.failed_at),
+                       ("relayed", d.relayed_at), ("delayed", d.delayed_at)):
+        if at:
+            return {"action": action, "status": d.status_code, "at": _iso(at)}
+    return None
+
+
+def proof_level(d: Delivery) -> str:
+    """The highest rung reached; `relayed` is not delivery."""
+    for level, at in (("replied", d.replied_at), ("displayed", d.displayed_at),
+                      ("delivered", d.delivered_at), ("failed", d.failed_at),
+                      ("relayed", d.relayed_at), ("accepted", d.accepted_at)):
+        if at:
+            return level
+    return "queued"
 
 
 def records(s: Session, journal: str | None = None) -> Iterator[dict]:

@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from . import journal, mime, outbox, registration, talon, triage
+from . import (journal, mime, outbox, proof, receipts, registration, replies, resolution, talon,
+               triage)
 from .archive import Archive
 from .sanitize import clean
 from .mailbox import Fetched
@@ -81,6 +82,21 @@ class Intake:
                 journal_key: str | None) -> Outcome:
         sender = self.rules.staff.by_email(parsed.from_addr)
         verdict = triage.classify(parsed, sender, self.rules, self.own)
+        if verdict.disposition in (Disposition.DSN, Disposition.MDN):
+            report = receipts.parse(fetched.raw)
+            if report is not None:
+                return self._write(fetched, sha, parsed, verdict,
+                                   lambda s, h, inb: self._receipt(s, h, inb, report))
+        elif verdict.disposition != Disposition.LOOP:
+            with Session(self.engine) as s:
+                ctx = replies.find(s, parsed)
+                answered = None if ctx else proof.replied_delivery(s, parsed)
+            if ctx is not None:
+                return self._write(fetched, sha, parsed, Triage(Disposition.REPLY, ctx.matched_by),
+                                   lambda s, h, inb: self._resolution_reply(s, h, inb, parsed))
+            if answered is not None and not _scans(parsed):
+                return self._write(fetched, sha, parsed, Triage(Disposition.REPLY, "in-reply-to"),
+                                   lambda s, h, inb: self._delivery_reply(s, h, inb, parsed, answered))
         if verdict.disposition != Disposition.APPEAL:
             return self._record(fetched, sha, parsed, verdict)
         first = None
@@ -133,6 +149,50 @@ class Intake:
         log.info("registered %s (%s, %s) from %s", doc.number, doc.kind or "kind?",
                  reg.channel, _mask(reg.message.from_addr if reg.message else None))
         return Outcome("registered", "processed", doc.number)
+
+    def _resolution_reply(self, s: Session, head, inb: Inbound, msg: ParsedMessage) -> Outcome:
+        ctx = replies.find(s, msg)  # again, under the lock: the token may be used by now
+        result = resolution.handle_reply(
+            s, head, self.rules, msg=msg, ctx=ctx, inbound_id=inb.id, sender_addr=self.sender_addr,
+            load_files=self.files_of, now=dt.datetime.now(dt.timezone.utc))
+        inb.status, inb.document_id, inb.reason = result.status, ctx.token.document_id, result.reason
+        log.info("reply to %s: %s (%s)", result.number, result.status, result.reason)
+        return Outcome(result.status, "processed", result.number, result.reason)
+
+    def files_of(self, s: Session, doc: Document) -> tuple[Attachment, ...]:
+        """The document's scans, from the archive, to go on with the resolution."""
+        rows = s.exec(select(DocAttachment).where(DocAttachment.document_id == doc.id)
+                      .order_by(DocAttachment.id)).all()
+        out, total = [], 0
+        for a in rows:
+            if not a.content_type.startswith(triage.DOCUMENT_TYPES):
+                continue
+            try:
+                data = self.archive.get(a.sha256, ".bin")
+            except FileNotFoundError:
+                continue
+            if total + len(data) <= FORWARD_LIMIT:
+                out.append(Attachment(a.filename, a.content_type, data, a.sha256))
+                total += len(data)
+        return tuple(out)
+
+    def _receipt(self, s: Session, head, inb: Inbound, report) -> Outcome:
+        found = proof.match(s, report)
+        what = proof.record(s, head, self.rules, report, found, inbound_id=inb.id, sha256=inb.sha256,
+                            sender_addr=self.sender_addr)
+        inb.status = "receipt" if found.delivery else "review"
+        inb.document_id = found.delivery.document_id if found.delivery else None
+        inb.reason = f"{report.kind}: {what}" + (f" (by {found.how})" if found.delivery else "")
+        return Outcome(inb.status, "processed", None, inb.reason)
+
+    def _delivery_reply(self, s: Session, head, inb: Inbound, msg: ParsedMessage,
+                        answered) -> Outcome:
+        """An addressee answered the forwarded resolution: proof, and the clerk looks at it."""
+        d = s.get(type(answered), answered.id)
+        proof.mark_replied(s, head, d, inbound_id=inb.id, sender=msg.from_addr)
+        inb.status, inb.document_id = "review", d.document_id
+        self._tell_clerks(s, inb, "review", reason=f"ответ на письмо с резолюцией ({d.to_addr})")
+        return Outcome("review", "processed", None, "reply to a forwarded resolution")
 
     def _link(self, s: Session, head, inb: Inbound, doc: Document) -> Outcome:
         inb.status, inb.document_id = "linked", doc.id

@@ -61,6 +61,7 @@ class Disposition(str, Enum):
     MDN = "mdn"
     AUTO_REPLY = "auto_reply"
     LOOP = "loop"
+    REPLY = "reply"  # an answer to our own mail that carries a case (a resolution)
     REVIEW = "review"  # anything else: the clerk looks at it
 
 

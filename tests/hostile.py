@@ -34,7 +34,10 @@ CORPUS_REAL = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
 # What a message may become (Inbound.status).
 REGISTERED = frozenset({"registered"})
 KEPT = frozenset({"registered", "quarantined"})  # read, or refused with a reason
-RECORDED = frozenset({"recorded"})  # bounces, receipts, auto-replies
+RECORDED = frozenset({"recorded"})  # auto-replies
+# Bounces and receipts: about mail we never sent, so unmatched and shown to the clerk
+# (or recorded when no report can be read from them); never registered.
+REPORT = frozenset({"recorded", "review"})
 REVIEW = frozenset({"review"})
 NOT_LOST = frozenset({"registered", "quarantined", "recorded", "review", "linked"})
 
@@ -674,7 +677,7 @@ def dsn_with_returned_scan() -> Made:
     ctype += b"; report-type=delivery-status"
     raw = _hdr("Undelivered Mail Returned to Sender", frm="MAILER-DAEMON@mx.example.kz",
                ctype=ctype) + body
-    return _made(raw, Expect(RECORDED, "a DSN, with a PDF inside"))
+    return _made(raw, Expect(REPORT, "a DSN, with a PDF inside"))
 
 
 @hostile("plain_bounce_ru")
@@ -683,7 +686,7 @@ def plain_bounce_ru() -> Made:
                ctype=b"text/plain; charset=utf-8",
                extra=b"X-Failed-Recipients: nobody@example.kz\r\n") + \
         "Ваше письмо не может быть доставлено. Жалоба потребителя не доставлена.\r\n".encode()
-    return _made(raw, Expect(RECORDED, "a Russian plain-text bounce"))
+    return _made(raw, Expect(REPORT, "a Russian plain-text bounce"))
 
 
 @hostile("auto_reply")
@@ -789,8 +792,8 @@ def hostile_cases() -> list[Case]:
 
 
 _CORPUS_EXPECT = {
-    "dsn": Expect(RECORDED, "a real bounce"),
-    "mdn": Expect(RECORDED, "a real read receipt"),
+    "dsn": Expect(REPORT, "a real bounce"),
+    "mdn": Expect(REPORT, "a real read receipt"),
     "cyrillic": Expect(NOT_LOST - {"quarantined"}, "real Cyrillic mail"),
     "malformed": Expect(NOT_LOST - {"quarantined"}, "real malformed mail"),
 }

@@ -44,7 +44,7 @@ def test_verify_finds_the_first_tampered_event(tmp_path, kind):
         engine = db.make_engine(url)
         with Session(engine) as s:
             ids = [e.id for e in s.exec(select(Event).order_by(Event.id))]
-            assert journal.verify(s).checked == len(ids) == 4
+            assert journal.verify(s).checked == len(ids) >= 4
         with engine.begin() as c:  # someone edits the third event's content
             c.execute(sa.text("UPDATE event SET data = :d WHERE id = :i"),
                       {"d": json.dumps({"number": "forged"}), "i": ids[2]})
