@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTHON ?= python3
 OCR_PKGS := tesseract-ocr tesseract-ocr-rus tesseract-ocr-kaz tesseract-ocr-osd
-TEST_PKGS := $(OCR_PKGS) dovecot-imapd dovecot-lmtpd fonts-dejavu-core fonts-liberation2 \
+TEST_PKGS := $(OCR_PKGS) dovecot-imapd dovecot-lmtpd postfix fonts-dejavu-core fonts-liberation2 \
              fonts-crosextra-carlito poppler-utils
 
 .PHONY: demo test sysdeps-demo sysdeps-test venv clean-demo
