@@ -95,6 +95,10 @@ class Document(SQLModel, table=True):
     needs_review: str = "[]"  # JSON list of field names
     confidence: str = "{}"  # JSON {field: 0..1}
     status: str = Field(default="registered", max_length=32, index=True)
+    # registered | on_resolution | resolved | forwarded | answered | closed
+    due_date: dt.date | None = Field(default=None, index=True)  # in force: law, resolution, extension
+    closed_at: dt.datetime | None = _ts(default=None, nullable=True)
+    pr_forwarded_at: dt.datetime | None = _ts(default=None, nullable=True)  # 2.1: Book → PR
     talon: bool = True  # False when registered in backlog mode
     text: str = ""
 
@@ -111,6 +115,39 @@ class DocAttachment(SQLModel, table=True):
     ocr_confidence: float | None = None
     text_source: str = Field(max_length=32)
     note: str | None = None
+
+
+class Chase(SQLModel, table=True):
+    """One reminder, escalation, breach notice or report, sent at most once.
+
+    The unique key (case, kind, slot) is written in the transaction that
+    queues its mail: a restart, a clock jump or two daemons sweeping at once
+    never send it twice, and a daemon that was down catches up once.
+    """
+
+    __tablename__ = "chase"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255, unique=True)
+    kind: str = Field(max_length=32)  # before | due | overdue | escalation | book_breach | weekly
+    document_id: int | None = Field(default=None, index=True)
+    slot: str = Field(max_length=64)
+    created_at: dt.datetime = _ts()
+
+
+class Extension(SQLModel, table=True):
+    """A head's reasoned decision to extend the term (АППК art. 76 p. 2)."""
+
+    __tablename__ = "extension"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(index=True)
+    old_due: dt.date
+    new_due: dt.date
+    reason: str
+    author: str = Field(max_length=320)
+    created_at: dt.datetime = _ts()
+    tell_applicant_by: dt.date
 
 
 class Counter(SQLModel, table=True):

@@ -34,7 +34,7 @@ from sqlmodel import Session, select
 
 from . import journal
 from .config import SmtpConfig
-from .models import Delivery, Outbox
+from .models import Delivery, Document, Outbox
 from .values import Attachment
 
 log = logging.getLogger("mailflow.outbox")
@@ -311,6 +311,7 @@ class Sender:
         with Session(self.engine) as s:
             row = s.get(Outbox, row_id)
             recipients, raw, envid = json.loads(row.recipients), row.raw, row.envelope_id
+            kind, document_id = row.kind, row.document_id
         try:
             result = self.transport.send(self.envelope_from, recipients, raw, envid)
         except Exception as exc:  # any failure: back off and try again later
@@ -323,6 +324,10 @@ class Sender:
             s.execute(sa.update(Outbox).where(Outbox.id == row_id).values(
                 status="sent", sent_at=now, smtp_reply=str(result)[:1000],
                 attempts=Outbox.attempts + 1))
+            if kind == "pr_copy":  # regulation 2.1 is measured to this moment
+                s.execute(sa.update(Document).where(Document.id == document_id,
+                                                    Document.pr_forwarded_at == None)  # noqa: E711
+                          .values(pr_forwarded_at=now))
             for d in deliveries:
                 d.smtp_code, d.smtp_reply = result.code, result.message[:1000]
                 d.queue_id, d.accepted_at = result.queue_id, now

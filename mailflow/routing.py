@@ -69,6 +69,7 @@ def route(s: Session, head: ChainHead, rules: Rules, case: Case, sender_addr: st
                                        kind="pr_copy", key=f"pr_copy:{doc.id}", number=doc.number,
                                        attachments=case.files), document_id=doc.id)
     doc.status = "on_resolution" if managers else doc.status
+    doc.due_date = due
     s.add(doc)
     journal.append(s, head, "routed", document_id=doc.id, management=managers,
                    pr_copy=pr if pr_copy else [], monitoring_number=monitoring,
