@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     jsub = j.add_subparsers(dest="journal_command", required=True)
     jl = jsub.add_parser("list", help="registered documents as a table")
     jl.add_argument("--journal")
+    jl.add_argument("--overdue", action="store_true", help="only open cases past their due date")
     jl.set_defaults(func=cmd_list)
     js = jsub.add_parser("show", help="one document in full")
     js.add_argument("number")
@@ -90,6 +91,13 @@ def _parser() -> argparse.ArgumentParser:
     rv.add_argument("text", nargs="+", help="«Петрову А.С., Сидоренко — рассмотреть. Срок до 15.04.2026»")
     rv.add_argument("--by", help="e-mail of the manager who signed it (from the staff directory)")
     rv.set_defaults(func=cmd_resolve)
+
+    ex = sub.add_parser("extend", help="record a head's decision to extend the term")
+    ex.add_argument("number")
+    ex.add_argument("--until", required=True, type=_date_arg, help="new due date, DD.MM.YYYY or YYYY-MM-DD")
+    ex.add_argument("--reason", required=True, help="the reasoned decision, in words")
+    ex.add_argument("--by", required=True, help="e-mail of the head who decided (staff directory)")
+    ex.set_defaults(func=cmd_extend)
 
     ru = sub.add_parser("rules", help="policy files")
     rsub = ru.add_subparsers(dest="rules_command", required=True)
@@ -126,17 +134,24 @@ def _session(cfg) -> Session:
 
 
 def cmd_list(args, cfg, rules) -> int:
+    import datetime as dt
+    from .chasing import OPEN
     with _session(cfg) as s:
         q = select(Document).order_by(Document.id)
         if args.journal:
             q = q.where(Document.journal == args.journal)
+        if args.overdue:
+            today = dt.datetime.now(KZ_TZ).date()
+            q = select(Document).where(Document.status.in_(OPEN), Document.due_date < today) \
+                .order_by(Document.due_date, Document.id)
         docs = list(s.exec(q))
     if not docs:
-        print("Журнал пуст.")
+        print("Просроченных нет." if args.overdue else "Журнал пуст.")
         return 0
-    head = ("Вх. номер", "Дата", "Вид", "Канал", "Заявитель", "Подразделение", "Проверить")
+    head = ("Вх. номер", "Дата", "Вид", "Канал", "Заявитель", "Подразделение", "Срок", "Проверить")
     rows = [(d.number, d.registered_at.astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M"),
              d.kind or "?", d.channel, _who(d), d.origin_unit or "",
+             d.due_date.strftime("%d.%m.%Y") if d.due_date else "",
              ", ".join(json.loads(d.needs_review))) for d in docs]
     print(_table(head, rows))
     print(f"Всего: {len(docs)}")
@@ -353,6 +368,42 @@ def cmd_resolve(args, cfg, rules) -> int:
     names = ", ".join(p.name for p in d.addressees)
     print(f"Резолюция по {args.number} внесена: {names}; срок {d.due:%d.%m.%Y}"
           f"{' (ограничен сроком по закону)' if d.capped else ''}. Письма исполнителям отправлены.")
+    return 0
+
+
+def _date_arg(value: str):
+    import datetime as dt
+    for fmt in ("%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(value, fmt).date()
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"не дата: {value!r} (ДД.ММ.ГГГГ)")
+
+
+def cmd_extend(args, cfg, rules) -> int:
+    import datetime as dt
+    from . import extension
+    person = rules.staff.by_email(args.by)
+    if person is None or not person.roles & (rules.routing.may_resolve | {"unit_head"}):
+        print(f"{args.by}: нет в справочнике сотрудников с правом продлевать срок.", file=sys.stderr)
+        return 2
+    with _session(cfg) as s, s.begin():
+        head = journal.lock(s)
+        doc = s.exec(select(Document).where(Document.number == args.number)).first()
+        if doc is None:
+            print(f"Документ {args.number} не найден в журнале.", file=sys.stderr)
+            return 1
+        try:
+            done = extension.extend(s, head, rules, doc, until=args.until, reason=args.reason,
+                                    author=person.email, sender_addr=cfg.smtp.sender,
+                                    today=dt.datetime.now(KZ_TZ).date())
+        except extension.Refused as exc:
+            print(f"Продление не внесено: {exc}.", file=sys.stderr)
+            return 1
+    print(f"Срок по {args.number} продлён: {done.old_due:%d.%m.%Y} → {done.new_due:%d.%m.%Y}. "
+          + ("Заявителю отправлено письмо." if done.applicant_mailed
+             else f"Сообщите заявителю не позднее {done.tell_applicant_by:%d.%m.%Y}."))
     return 0
 
 

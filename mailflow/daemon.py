@@ -5,6 +5,7 @@ they are made here and handed to the steps that use them.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import random
@@ -16,12 +17,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from . import db, notices, outbox, sweeps
+from . import chasing, db, notices, outbox, sweeps
 from .archive import Archive
 from .config import Config, MailboxConfig
 from .intake import Intake, Outcome, Recognizer
 from .mailbox import Mailbox, MessageGone, open_mailbox
 from .rules import Rules
+from .values import KZ_TZ
 
 log = logging.getLogger("mailflow.daemon")
 
@@ -136,7 +138,7 @@ def run_once(cfg: Config, rules: Rules, **kw) -> list[Outcome]:
                 finally:
                     box.close()
             parts.sender.flush()
-            sweeps.unproven_deliveries(parts.engine, rules, cfg.smtp.sender)
+            run_sweeps(parts, cfg, rules)
             parts.sender.flush()
     finally:
         close(parts)
@@ -157,21 +159,46 @@ def run_forever(cfg: Config, rules: Rules, stop: threading.Event | None = None, 
             for t in threads:
                 t.start()
             notify("READY=1\nSTATUS=watching " + ", ".join(m.name for m in cfg.mailboxes))
-            next_sweep = 0.0
+            scheduler = _scheduler(parts, cfg, rules, kick)
+            scheduler.start()
             while not stop.is_set():
                 kick.clear()
-                if time.monotonic() >= next_sweep:
-                    sweeps.unproven_deliveries(parts.engine, rules, cfg.smtp.sender)
-                    next_sweep = time.monotonic() + 60
                 parts.sender.flush(budget=20.0)
                 notify("WATCHDOG=1")
                 kick.wait(2.0)  # new mail queued wakes us at once
             notify("STOPPING=1")
+            scheduler.shutdown(wait=True)
             kick.set()
             for t in threads:
                 t.join(timeout=120)  # a message in hand is finished, not abandoned half-way
     finally:
         close(parts)
+
+
+def run_sweeps(parts: Parts, cfg: Config, rules: Rules) -> int:
+    """The periodic checks; each is idempotent, so running one twice sends nothing twice."""
+    n = 0
+    for sweep in (sweeps.unproven_deliveries, chasing.sweep):
+        try:
+            n += sweep(parts.engine, rules, cfg.smtp.sender)
+        except Exception:  # one failing check must not stop the others or the daemon
+            log.exception("sweep %s failed", sweep.__name__)
+    return n
+
+
+def _scheduler(parts: Parts, cfg: Config, rules: Rules, kick: threading.Event):
+    """APScheduler 3 only triggers the stateless sweeps; the database says what is due."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    def job():
+        if run_sweeps(parts, cfg, rules):
+            kick.set()
+
+    sched = BackgroundScheduler(timezone=KZ_TZ)
+    sched.add_job(job, IntervalTrigger(seconds=60), id="sweeps", coalesce=True, max_instances=1,
+                  next_run_time=dt.datetime.now(KZ_TZ), misfire_grace_time=None)
+    return sched
 
 
 def _watch(parts: Parts, cfg: MailboxConfig, stop: threading.Event,

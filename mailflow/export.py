@@ -66,7 +66,7 @@ def _resolution(s: Session, doc: Document) -> dict:
                        "at": _iso(res.created_at), "due_source": res.due_source},
         "executors": [{"name": p.name, "email": p.email, "responsible": p.position == 1}
                       for p in people],
-        "due_date": res.due_date.isoformat(),
+        "due_date": (doc.due_date or res.due_date).isoformat(),
         "deliveries": [delivery_record(d) for d in deliveries],
     }
 

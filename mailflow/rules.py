@@ -5,6 +5,7 @@ at once what to fix (`mailflow rules check`).
 """
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,8 @@ ROLES = frozenset({
 CHANNELS = frozenset({"res", "service_center", "book", "website", "written",
                       "contact_center", "email"})
 TEMPLATES = ("talon", "quarantine", "review", "management", "pr_copy", "forward",
-             "resolution_ok", "resolution_unclear", "notice")
+             "resolution_ok", "resolution_unclear", "notice", "reminder", "escalation",
+             "book_breach", "extension")
 KINDS = frozenset({"заявление", "жалоба", "претензия", "отзыв", "предложение", "обращение"})
 
 
@@ -97,6 +99,21 @@ class Routing:
 
 
 @dataclass(frozen=True)
+class Chasing:
+    before_working_days: tuple[int, ...]
+    on_due_day: bool
+    overdue_daily: bool
+    escalate_after: int
+    escalate_roles: frozenset[str]
+    book_max_minutes: int
+    book_notify_roles: frozenset[str]
+    weekly_weekday: int
+    weekly_send_at: "dt.time"
+    weekly_not_later_than: "dt.time"
+    weekly_recipients: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Rules:
     dir: Path
     staff: Staff
@@ -111,6 +128,7 @@ class Rules:
     calendar: WorkCalendar
     deadlines: DeadlineRules
     routing: Routing
+    chasing: Chasing
 
     def journal(self, key: str | None) -> Journal:
         return self.journals[key or self.default_journal]
@@ -154,6 +172,7 @@ def load(rules_dir: Path) -> Rules:
         calendar=workdays.load(rules_dir / "calendar.toml"),
         deadlines=deadlines.load(rules_dir / "deadlines.toml"),
         routing=_routing(rules_dir / "routing.toml"),
+        chasing=_chasing(rules_dir / "reminders.toml"),
     )
 
 
@@ -287,6 +306,43 @@ def _routing(path: Path) -> Routing:
         unproven_after_hours=float(_int(rec, "unproven_after_hours", path, "receipts", 24)),
         trusted_authserv_ids=frozenset(str(a).lower() for a in auth.get("trusted_authserv_ids", [])),
     )
+
+
+def _chasing(path: Path) -> Chasing:
+    data = _toml(path)
+    rem, esc = _table(data, "reminders", path), _table(data, "escalation", path)
+    book, week = _table(data, "book", path), _table(data, "weekly_report", path)
+    before = rem.get("before_working_days", [5, 2, 1])
+    if not isinstance(before, list) or any(not isinstance(n, int) or n <= 0 for n in before):
+        raise ConfigError(path, "reminders.before_working_days", "must be a list of positive whole numbers")
+    after = esc.get("after_working_days", 1)
+    if not isinstance(after, int) or after < 0:
+        raise ConfigError(path, "escalation.after_working_days", "must be a whole number ≥ 0")
+    day = week.get("weekday", 0)
+    if day not in range(7):
+        raise ConfigError(path, "weekly_report.weekday", "must be 0 (Monday) … 6 (Sunday)")
+    return Chasing(
+        before_working_days=tuple(sorted(set(before), reverse=True)),
+        on_due_day=bool(rem.get("on_due_day", True)),
+        overdue_daily=bool(rem.get("overdue_daily", True)),
+        escalate_after=after,
+        escalate_roles=_roles(esc, "roles", path, "escalation") if "roles" in esc else frozenset(),
+        book_max_minutes=int(_int(book, "max_minutes", path, "book", 30)),
+        book_notify_roles=_roles(book, "notify_roles", path, "book") if "notify_roles" in book
+        else frozenset({"clerk", "pr_specialist"}),
+        weekly_weekday=day,
+        weekly_send_at=_time(week, "send_at", path, "weekly_report", "09:00"),
+        weekly_not_later_than=_time(week, "not_later_than", path, "weekly_report", "15:00"),
+        weekly_recipients=_roles(week, "recipients", path, "weekly_report") if "recipients" in week
+        else frozenset({"pr_specialist", "director"}),
+    )
+
+
+def _time(t: dict, key: str, path: Path, where: str, default: str) -> "dt.time":
+    try:
+        return dt.time.fromisoformat(str(t.get(key, default)))
+    except ValueError:
+        raise ConfigError(path, f"{where}.{key}", 'must be a time like "09:00"') from None
 
 
 def _roles(t: dict, key: str, path: Path, where: str) -> frozenset[str]:

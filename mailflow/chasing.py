@@ -1,0 +1,185 @@
+"""Chasing deadlines (regulation 2.1, 3.2–3.3): reminders, escalation, the Book rule.
+
+`plan` decides, from the open cases and the clock, which chases should exist
+now (pure). `sweep` writes the missing ones: each chase row has a unique key
+(case, kind, slot) and is inserted in the same transaction that queues its
+mail, so restarts, clock jumps and two daemons never send anything twice. A
+daemon that was down catches up once: only today's slots exist, not the
+missed ones. Nothing is sent outside working hours of working days.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from . import journal, outbox
+from .models import Assignment, Chase, Document, Resolution
+from .rules import Person, Rules
+from .values import KZ_TZ
+
+log = logging.getLogger("mailflow.chasing")
+OPEN = ("registered", "on_resolution", "resolved", "forwarded")
+LOOKAHEAD = dt.timedelta(days=21)  # covers the longest "before" offset, holidays included
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    doc: Document
+    resolution: Resolution | None
+    executors: tuple[Assignment, ...]
+
+
+@dataclass(frozen=True)
+class Planned:
+    key: str
+    kind: str  # before | due | overdue | escalation | book_breach
+    slot: str
+    doc: Document
+    to: tuple[str, ...]
+    template: str
+    context: dict = field(default_factory=dict)
+
+
+def working_now(rules: Rules, now: dt.datetime) -> bool:
+    local = now.astimezone(KZ_TZ)
+    cal = rules.calendar
+    return cal.is_working_day(local.date()) and cal.work_start <= local.time() < cal.work_end
+
+
+def plan_deadlines(cases: list[OpenCase], rules: Rules, today: dt.date) -> list[Planned]:
+    out: list[Planned] = []
+    cal, ch = rules.calendar, rules.chasing
+    for case in cases:
+        doc, due = case.doc, case.doc.due_date
+        left = cal.working_days_between(today, due)  # > 0 before, 0 on the day, < 0 overdue
+        late = cal.working_days_between(due, today) if left < 0 else 0
+        ctx = _context(rules, case, due, left, late)
+        first = case.executors[0] if case.executors else None
+        if first is not None:
+            kind, slot = _reminder_slot(left, today, ch)
+            if kind:
+                out.append(Planned(f"reminder:{doc.id}:{due}:{slot}", kind, slot, doc,
+                                   (first.email,), "reminder", {**ctx, "kind": kind}))
+        if left < 0 and late >= max(ch.escalate_after, 0):
+            to = _escalation_to(rules, first)
+            if to:
+                out.append(Planned(f"escalation:{doc.id}:{due}", "escalation", str(due), doc, to,
+                                   "escalation", ctx))
+    return out
+
+
+def _reminder_slot(left: int, today: dt.date, ch) -> tuple[str | None, str]:
+    if left > 0 and left in ch.before_working_days:
+        return "before", f"-{left}"
+    if left == 0 and ch.on_due_day:
+        return "due", "0"
+    if left < 0 and ch.overdue_daily:
+        return "overdue", f"overdue:{today}"
+    return None, ""
+
+
+def _escalation_to(rules: Rules, first: Assignment | None) -> tuple[str, ...]:
+    """The executor's unit head and the roles in rules; management when no one is assigned."""
+    people: list[Person] = []
+    if first is None:
+        people += [p for p in rules.staff.people if p.roles & rules.routing.management_roles]
+    else:
+        executor = rules.staff.by_email(first.email)
+        unit = executor.unit if executor else None
+        people += [p for p in rules.staff.with_role("unit_head")
+                   if unit and p.unit == unit and p.email != first.email]
+    people += [p for p in rules.staff.people if p.roles & rules.chasing.escalate_roles]
+    return tuple(dict.fromkeys(p.email for p in people))
+
+
+def _context(rules: Rules, case: OpenCase, due: dt.date, left: int, late: int) -> dict:
+    doc = case.doc
+    name = " ".join(x for x in (doc.last_name, doc.first_name, doc.patronymic) if x) or doc.org_name
+    first = case.executors[0] if case.executors else None
+    executor = rules.staff.by_email(first.email) if first else None
+    return dict(number=doc.number, due_date=due, days_left=left, overdue_days=late,
+                kind_of_appeal=doc.kind, consumer_name=name,
+                resolution_text=case.resolution.text if case.resolution else "резолюция не наложена",
+                co_executors=[a.name for a in case.executors[1:]],
+                executor=first.name if first else "не назначен (нет резолюции)",
+                unit=executor.unit if executor else None, token=None)
+
+
+def plan_book(docs: list[Document], rules: Rules, now: dt.datetime) -> list[Planned]:
+    """Regulation 2.1: entry → PR specialist in at most `max_minutes`."""
+    limit = dt.timedelta(minutes=rules.chasing.book_max_minutes)
+    to = tuple(dict.fromkeys(p.email for p in rules.staff.people
+                             if p.roles & rules.chasing.book_notify_roles))
+    out = []
+    for doc in docs:
+        delay = (doc.pr_forwarded_at or now) - doc.book_entry_at
+        if delay <= limit:
+            continue
+        minutes = int(delay.total_seconds() // 60)
+        out.append(Planned(f"book:{doc.id}", "book_breach", "2.1", doc, to, "book_breach", dict(
+            number=doc.number, kind_of_appeal=doc.kind, minutes=minutes,
+            limit=rules.chasing.book_max_minutes,
+            entry_at=doc.book_entry_at.astimezone(KZ_TZ),
+            forwarded_at=doc.pr_forwarded_at.astimezone(KZ_TZ) if doc.pr_forwarded_at else None)))
+    return out
+
+
+def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | None = None) -> int:
+    """Queue the chases due now; return how many were queued."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    if not working_now(rules, now):
+        return 0
+    today = now.astimezone(KZ_TZ).date()
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        head = journal.lock(s)
+        planned = plan_deadlines(_open_cases(s, today), rules, today) + plan_book(
+            _book_entries(s, now), rules, now)
+        done = set(s.exec(select(Chase.key).where(Chase.key.in_([p.key for p in planned]))).all()) \
+            if planned else set()
+        own = rules.own_addresses | {sender_addr.lower()}
+        fresh = [dataclasses.replace(p, to=tuple(a for a in p.to if a not in own))
+                 for p in planned if p.key not in done]
+        fresh = [p for p in fresh if p.to]
+        for p in fresh:
+            _queue(s, head, rules, p, sender_addr, now)
+    if fresh:
+        log.info("queued %d reminder(s)/notice(s)", len(fresh))
+    return len(fresh)
+
+
+def _queue(s: Session, head, rules: Rules, p: Planned, sender_addr: str, now: dt.datetime) -> None:
+    s.add(Chase(key=p.key, kind=p.kind, document_id=p.doc.id, slot=p.slot, created_at=now))
+    subject, body = rules.render(p.template, **p.context)
+    outbox.queue(s, outbox.compose(sender=sender_addr, to=p.to, subject=subject, body=body,
+                                   kind=p.kind, key=f"chase:{p.key}", number=p.doc.number),
+                 document_id=p.doc.id)
+    journal.append(s, head, p.kind, document_id=p.doc.id, to=list(p.to), slot=p.slot,
+                   due_date=str(p.doc.due_date))
+
+
+def _open_cases(s: Session, today: dt.date) -> list[OpenCase]:
+    docs = s.exec(select(Document).where(Document.status.in_(OPEN), Document.due_date != None,  # noqa: E711
+                                         Document.due_date <= today + LOOKAHEAD)).all()
+    if not docs:
+        return []
+    ids = [d.id for d in docs]
+    res = {r.document_id: r for r in s.exec(select(Resolution).where(
+        Resolution.document_id.in_(ids), Resolution.current == True))}  # noqa: E712
+    people: dict[int, list[Assignment]] = {}
+    if res:
+        for a in s.exec(select(Assignment).where(Assignment.resolution_id.in_(
+                [r.id for r in res.values()])).order_by(Assignment.position)):
+            people.setdefault(a.document_id, []).append(a)
+    return [OpenCase(d, res.get(d.id), tuple(people.get(d.id, ()))) for d in docs]
+
+
+def _book_entries(s: Session, now: dt.datetime) -> list[Document]:
+    since = now - dt.timedelta(days=14)
+    return list(s.exec(select(Document).where(Document.channel == "book",
+                                              Document.book_entry_at != None,  # noqa: E711
+                                              Document.registered_at >= since)))

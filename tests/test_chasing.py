@@ -1,0 +1,183 @@
+"""Reminders, escalation, the 30-minute Book rule and extensions, on a frozen clock."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlmodel import Session, select
+
+from mailflow import chasing, db, extension, journal
+from mailflow.models import Assignment, Chase, Document, Event, Outbox, Resolution
+from tests.support import database_urls, load_rules
+
+KZ = dt.timezone(dt.timedelta(hours=5))
+D = dt.date
+
+
+def _engine(url):
+    engine = db.make_engine(url)
+    db.migrate(engine)
+    return engine
+
+
+def _case(engine, *, due: dt.date, registered: dt.datetime, executors=("petrov@sevkaz.example",
+                                                                         "sidorenko@sevkaz.example"),
+          number="ВХ-2026-000001", **doc_fields) -> int:
+    """A registered appeal with a resolution, written straight into the journal."""
+    rules = load_rules()
+    with Session(engine) as s, s.begin():
+        seq = int(number.rsplit("-", 1)[1])
+        doc = Document(journal="dp", year=registered.year, seq=seq, number=number,
+                       registered_at=registered, received_at=registered, kind="жалоба", grp=1,
+                       channel=doc_fields.pop("channel", "res"), sha256="0" * 64, due_date=due,
+                       status="forwarded", last_name="Омаров", **doc_fields)
+        s.add(doc)
+        s.flush()
+        if executors:
+            res = Resolution(document_id=doc.id, text="рассмотреть, подготовить ответ", due_date=due,
+                             due_source="resolution", author="director@sevkaz.example",
+                             source="email", created_at=registered)
+            s.add(res)
+            s.flush()
+            for i, e in enumerate(executors, 1):
+                s.add(Assignment(resolution_id=res.id, document_id=doc.id, position=i, email=e,
+                                 name=rules.staff.by_email(e).name))
+        return doc.id
+
+
+def _walk(url, start: dt.datetime, end: dt.datetime, step=dt.timedelta(minutes=30),
+          restart_every=dt.timedelta(days=3)):
+    """Sweep at every step, as a daemon would; a fresh engine ("restart") now and then."""
+    rules = load_rules()
+    engine, started, t, queued = _engine(url), start, start, 0
+    while t < end:
+        if t - started >= restart_every:
+            engine.dispose()
+            engine, started = _engine(url), t
+        queued += chasing.sweep(engine, rules, "kanc@sevkaz.example", now=t)
+        t += step
+    engine.dispose()
+    return queued
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_month_of_reminders_on_a_frozen_clock(tmp_path, kind):
+    with database_urls(tmp_path, kind) as url:
+        (tmp_path / "home").mkdir(exist_ok=True)
+        engine = _engine(url)
+        doc_id = _case(engine, due=D(2026, 4, 15), registered=dt.datetime(2026, 3, 25, 10, tzinfo=KZ))
+        engine.dispose()
+        start, end = dt.datetime(2026, 4, 1, tzinfo=KZ), dt.datetime(2026, 5, 1, tzinfo=KZ)
+        first = _walk(url, start, end)
+        again = _walk(url, start, end)  # a second daemon over the same month: nothing new
+        assert again == 0
+        engine = _engine(url)
+        with Session(engine) as s:
+            chases = s.exec(select(Chase).where(Chase.document_id == doc_id)).all()
+            mails = s.exec(select(Outbox).where(Outbox.document_id == doc_id)).all()
+            assert journal.verify(s).ok
+        engine.dispose()
+    assert first == len(chases) == len(mails)
+    got = sorted((c.kind, c.created_at.astimezone(KZ).date()) for c in chases)
+    # 15 April 2026 is a Wednesday; April has no holidays in Kazakhstan.
+    # Before: 5 working days (8 Apr), 2 (13 Apr), 1 (14 Apr); on the day; then each
+    # working day overdue up to 30 April; escalation once, on the first overdue day.
+    overdue = [16, 17, 20, 21, 22, 23, 24, 27, 28, 29, 30]
+    want = sorted([("before", D(2026, 4, d)) for d in (8, 13, 14)] + [("due", D(2026, 4, 15))]
+                  + [("overdue", D(2026, 4, d)) for d in overdue] + [("escalation", D(2026, 4, 16))])
+    assert got == want
+    for c in chases:  # never at night, never on a weekend
+        local = c.created_at.astimezone(KZ)
+        assert local.weekday() < 5 and dt.time(9) <= local.time() < dt.time(18)
+    esc = next(m for m in mails if m.kind == "escalation")
+    # Петров heads his own unit, so the escalation goes to the PR specialist alone
+    assert json.loads(esc.recipients) == ["pr@sevkaz.example"]
+    reminder = next(m for m in mails if m.kind == "before")
+    assert json.loads(reminder.recipients) == ["petrov@sevkaz.example"]  # the first named only
+
+
+def test_escalation_goes_to_the_executors_unit_head_and_pr(tmp_path):
+    url = f"sqlite:///{tmp_path / 'j.db'}"
+    engine = _engine(url)
+    _case(engine, due=D(2026, 4, 15), registered=dt.datetime(2026, 3, 25, 10, tzinfo=KZ),
+          executors=("sidorenko@sevkaz.example",))
+    chasing.sweep(engine, load_rules(), "kanc@sevkaz.example", now=dt.datetime(2026, 4, 17, 10, tzinfo=KZ))
+    with Session(engine) as s:
+        esc = s.exec(select(Outbox).where(Outbox.kind == "escalation")).one()
+    engine.dispose()
+    # Сидоренко works in the distribution-network service, whose head is Петров
+    assert set(json.loads(esc.recipients)) == {"petrov@sevkaz.example", "pr@sevkaz.example"}
+
+
+def test_nothing_outside_working_hours_or_on_holidays(tmp_path):
+    url = f"sqlite:///{tmp_path / 'j.db'}"
+    engine = _engine(url)
+    _case(engine, due=D(2026, 3, 20), registered=dt.datetime(2026, 3, 2, 10, tzinfo=KZ))
+    rules = load_rules()
+    for t in (dt.datetime(2026, 3, 19, 8, 59, tzinfo=KZ),   # before 9:00
+              dt.datetime(2026, 3, 19, 18, 0, tzinfo=KZ),   # after hours
+              dt.datetime(2026, 3, 23, 11, 0, tzinfo=KZ),   # Nauryz
+              dt.datetime(2026, 3, 22, 11, 0, tzinfo=KZ)):  # Sunday
+        assert chasing.sweep(engine, rules, "kanc@sevkaz.example", now=t) == 0
+    assert chasing.sweep(engine, rules, "kanc@sevkaz.example",
+                         now=dt.datetime(2026, 3, 19, 9, 0, tzinfo=KZ)) == 1
+    engine.dispose()
+
+
+def test_book_entries_at_5_25_45_minutes_give_one_breach(tmp_path):
+    url = f"sqlite:///{tmp_path / 'j.db'}"
+    engine = _engine(url)
+    entry = dt.datetime(2026, 4, 6, 10, 0, tzinfo=KZ)
+    for i, minutes in enumerate((5, 25, 45), 1):
+        _case(engine, due=D(2026, 4, 27), registered=entry + dt.timedelta(minutes=minutes),
+              number=f"ВХ-2026-00000{i}", channel="book", book_entry_at=entry,
+              pr_forwarded_at=entry + dt.timedelta(minutes=minutes), executors=())
+    now = dt.datetime(2026, 4, 6, 11, 30, tzinfo=KZ)
+    assert chasing.sweep(engine, load_rules(), "kanc@sevkaz.example", now=now) == 1
+    assert chasing.sweep(engine, load_rules(), "kanc@sevkaz.example", now=now) == 0
+    with Session(engine) as s:
+        [breach] = s.exec(select(Chase).where(Chase.kind == "book_breach")).all()
+        doc = s.get(Document, breach.document_id)
+        mail = s.exec(select(Outbox).where(Outbox.kind == "book_breach")).one()
+    engine.dispose()
+    assert doc.number == "ВХ-2026-000003"
+    # the clerks and the PR specialist; never the sender itself (kanc@ is our own mailbox)
+    assert set(json.loads(mail.recipients)) == {"kanc-sbyt@sevkaz.example", "pr@sevkaz.example"}
+    import email
+    from email import policy
+    assert "через 45 мин" in email.message_from_bytes(mail.raw, policy=policy.default).get_content()
+
+
+def test_extension_moves_the_due_date_within_two_months(tmp_path):
+    url = f"sqlite:///{tmp_path / 'j.db'}"
+    engine = _engine(url)
+    registered = dt.datetime(2026, 3, 25, 10, tzinfo=KZ)
+    doc_id = _case(engine, due=D(2026, 4, 15), registered=registered, email="omarov@mail.example")
+    rules = load_rules()
+    today = D(2026, 4, 10)
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        head = journal.lock(s)
+        doc = s.get(Document, doc_id)
+        with pytest.raises(extension.Refused, match="не более"):
+            extension.extend(s, head, rules, doc, until=D(2026, 5, 26), reason="экспертиза",
+                             author="director@sevkaz.example", sender_addr="kanc@sevkaz.example",
+                             today=today)
+        with pytest.raises(extension.Refused, match="причина"):
+            extension.extend(s, head, rules, doc, until=D(2026, 5, 20), reason=" ",
+                             author="director@sevkaz.example", sender_addr="kanc@sevkaz.example",
+                             today=today)
+        done = extension.extend(s, head, rules, doc, until=D(2026, 5, 25), reason="нужна экспертиза",
+                                author="director@sevkaz.example", sender_addr="kanc@sevkaz.example",
+                                today=today)
+    assert done.old_due == D(2026, 4, 15) and done.new_due == D(2026, 5, 25)
+    assert done.tell_applicant_by == D(2026, 4, 15) and done.applicant_mailed
+    with Session(engine) as s:
+        assert s.get(Document, doc_id).due_date == D(2026, 5, 25)
+        kinds = {o.kind for o in s.exec(select(Outbox))}
+        assert s.exec(select(Event).where(Event.type == "extension")).one()
+    assert {"extension", "notice"} <= kinds
+    # the reminders now count to the new date: nothing overdue on 16 April
+    assert chasing.sweep(engine, rules, "kanc@sevkaz.example",
+                         now=dt.datetime(2026, 4, 16, 10, tzinfo=KZ)) == 0
+    engine.dispose()
