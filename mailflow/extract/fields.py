@@ -139,6 +139,16 @@ def clean_address(s: str) -> str:
     return s.strip()
 
 
+_ABBR_TOKENS = {a + "." for a in ("г", "с", "п", "ул", "д", "кв", "мкр", "пр", "пер", "пос")}
+
+
+def _address_conf(toks: list[Tok]) -> float:
+    """Lowest word confidence, where an exact abbreviation ("кв.", "д.") in an
+    address that passed its checks counts as sure enough: OCR is shy of short
+    words, and these are the address's skeleton, not its content."""
+    return min((max(t.conf, 0.85) if t.text in _ABBR_TOKENS else t.conf for t in toks), default=0.0)
+
+
 def trailing_junk(toks: list[Tok]) -> list[Tok]:
     """Specks at the end of a value read as a doubtful scrap ("ын,", "22.", "-.")."""
     toks = list(toks)
@@ -153,7 +163,7 @@ def address_ok(s: str) -> bool:
         return False  # ends with an abbreviation: its number was lost
     if re.search(rf"(?<![{CYR}A-Za-z])[{CYR}A-Za-z]{{1,4}}\.\s*\d", s):
         for m in re.finditer(rf"(?<![{CYR}A-Za-z])([{CYR}A-Za-z]{{1,4}})\.\s*\d", s):
-            if m.group(1) not in ("д", "кв", "корп", "стр", "уч", "мкр", "пом", "оф", "к"):
+            if m.group(1) not in _ABBR + ("пом", "оф", "к"):
                 return False  # "А. 4": a misread house abbreviation
     has_place = re.search(rf"(^|[\s,])(г|с|п|пос|ауыл|а|мкр|пгт)\.\s*[{CYR_UP}\d]", s) or \
         re.search(r"(город|село|посёлок|поселок|аул)\s", s, re.I)
@@ -299,29 +309,16 @@ def read_form(toks: list[Tok], underlines: dict[str, float]) -> dict[str, Found]
             vals = same
         values[field] = [t for t in vals if t.text.strip("_—-.")]
 
-    # name
+    # name: the page's reading, and two more of the name's lines alone
     name_toks = values.get("name", [])
     if name_toks:
-        words, confs, ok = name_parts(name_toks)
-        if ok:
-            out["last_name"] = Found(words[0], confs[0])
-            out["first_name"] = Found(words[1], confs[1])
-            out["patronymic"] = Found(words[2] if len(words) == 3 else None,
-                                      confs[2] if len(words) == 3 else 0.9)
-        else:
-            for f in ("last_name", "first_name", "patronymic"):
-                out[f] = Found(None, 0.0, True)
+        out.update(_vote_name(name_toks))
     else:
         for f in ("last_name", "first_name"):
             out[f] = Found(None, 0.0, True)
-    # address
+    # address, likewise
     if "address" in values:
-        at = trailing_junk(drop_junk(values["address"]))
-        addr = clean_address(fix_lookalikes_words(join(at)))
-        if at and address_ok(addr):
-            out["address"] = Found(addr, min_conf(at))
-        else:
-            out["address"] = Found(None, 0.0, True)
+        out["address"] = _vote_address(values["address"])
     else:
         out["address"] = Found(None, 0.0, True)
     # phone
@@ -331,6 +328,88 @@ def read_form(toks: list[Tok], underlines: dict[str, float]) -> dict[str, Found]
     out["email"] = read_email(et) if et else Found(None, 0.9)
     out["kind"] = form_kind(toks, heading_at, underlines)
     return out
+
+
+_CAP = 0.79  # a value other readings contradict stays under every bar
+
+
+def _text_tokens(reading: str) -> list[Tok]:
+    return [Tok(w, 0.9, 0) for w in reading.split()]
+
+
+_KZ_FOLD = str.maketrans("ҒғӘәҚқҢңӨөҰұҮүҺһІі", "ГгАаКкНнОоУуУуХхИи")
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    """Two readings agree, but for Kazakh letters (the re-reading model is
+    weaker on those; the page's own reading keeps them)."""
+    return bool(a and b) and a.translate(_KZ_FOLD).replace("ё", "е") == \
+        b.translate(_KZ_FOLD).replace("ё", "е")
+
+
+def _vote_name(name_toks: list[Tok]) -> dict[str, Found]:
+    """The page's reading of the name, confirmed or doubted by two more readings
+    of the name's lines alone; they never replace it."""
+    words, confs, ok = name_parts(name_toks)
+    if not ok:
+        return {f: Found(None, 0.0, True) for f in ("last_name", "first_name", "patronymic")}
+    main = " ".join(words)
+    alt = alt_reading(name_toks, "name")
+    others = []
+    for r in (alt[0] if alt else []):
+        w2, _, ok2 = name_parts(_text_tokens(r))
+        others.append(" ".join(w2) if ok2 else None)
+    if any(_same(main, o) for o in others):
+        confs = [max(c, 0.9) if c > 0.5 else c for c in confs]  # a near miss stays doubted
+    elif any(others):
+        confs = [min(c, _CAP) for c in confs]  # other readings, other names
+    return {"last_name": Found(words[0], confs[0]), "first_name": Found(words[1], confs[1]),
+            "patronymic": Found(words[2] if len(words) == 3 else None,
+                                confs[2] if len(words) == 3 else 0.9)}
+
+
+def _clean_address_text(reading: str) -> str | None:
+    toks = trailing_junk(drop_junk(_text_tokens(reading)))
+    if not toks:
+        return None
+    a = clean_address(fix_lookalikes_words(join(toks)))
+    return a if address_ok(a) else None
+
+
+def _numbers(s: str) -> list[str]:
+    return re.findall(r"\d+", s)
+
+
+def _number_doubt(main: str, other: str) -> bool:
+    """Does another reading give one of the address's numbers another digit
+    ("30 лет" / "50 лет")? Readings that lost or glued numbers say nothing."""
+    got = _numbers(other)
+    for m in _numbers(main):
+        if m in got:
+            continue
+        if any(len(g) == len(m) and sum(x != y for x, y in zip(g, m)) == 1 for g in got):
+            return True
+    return False
+
+
+def _vote_address(raw: list[Tok]) -> Found:
+    """The page's reading of the address, confirmed or doubted by two more
+    readings of the same model, and its numbers by the English model."""
+    at = trailing_junk(drop_junk(raw))
+    main = clean_address(fix_lookalikes_words(join(at))) if at else ""
+    if not at or not address_ok(main):
+        return Found(None, 0.0, True)
+    alt = alt_reading(raw, "address")
+    reads = alt[0] if alt else []
+    others = [_clean_address_text(r) for r in reads[:2]]
+    conf = _address_conf(at)
+    if any(_number_doubt(main, r) for r in reads if r):
+        return Found(main, min(conf, _CAP))
+    if any(_same(main, o) for o in others):
+        return Found(main, max(conf, 0.9))
+    if any(others):
+        return Found(main, min(conf, _CAP))
+    return Found(main, conf)
 
 
 def fix_lookalikes_words(s: str) -> str:
@@ -372,34 +451,6 @@ def read_phone(toks: list[Tok]) -> Found:
     if n == 1 and best == main and not any(others):  # the English readings made no number
         return Found(main, cmain * 0.9)
     return Found(None, 0.0, True)  # the readings disagree
-
-
-_AT_LIKE = re.compile(r"\(0|\(Ф|\(ф|Ф|©|®|\(@")
-_TO_LATIN = str.maketrans({
-    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
-    "т": "m", "у": "y", "х": "x", "і": "i", "п": "n", "һ": "h", "Һ": "h", "ь": "b", "б": "b",
-    "ы": "bi", "з": "3", "ш": "w", "г": "r", "и": "u", "д": "d", "й": "i", "ц": "u", "л": "n",
-})
-
-
-def _digit_letter_clash(first: str, eng: str) -> bool:
-    """Does the page's own (Cyrillic) reading put a digit 1 where the English one
-    reads a letter l/i, or a bar where it reads a 1? Those two are the English
-    model's blind spot ("infol564" for "info1564"), and the two models err
-    differently there."""
-    import difflib
-
-    a = _AT_LIKE.sub("@", first.replace(" ", "")).lower().translate(_TO_LATIN)
-    b = eng.lower()
-    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    for op, i1, i2, j1, j2 in sm.get_opcodes():
-        if op != "replace":
-            continue
-        sa, sb = a[i1:i2], b[j1:j2]
-        if ("1" in sa and "1" not in sb and set(sb) & set("li")) or \
-                (set(sa) & set("|!") and "1" in sb and "1" not in sa):
-            return True
-    return False
 
 
 _LOCAL_WORDS = {"info", "mail", "user", "admin", "office", "post", "kz", "zh", "test", "support",

@@ -18,7 +18,7 @@ import re
 import subprocess
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field as dc_field
 
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
@@ -51,17 +51,17 @@ class Word:
 @dataclass
 class PageResult:
     source: str  # "ocr" | "text-layer" | "none"
-    words: list[Word] = field(default_factory=list)
+    words: list[Word] = dc_field(default_factory=list)
     width: int = 0
     height: int = 0
     dpi: float = 0.0
     angle: float = 0.0  # deskew applied, degrees
     rotation: int = 0  # 0/90/180/270 applied after OSD
     mean_conf: float | None = None
-    underlines: dict[str, float] = field(default_factory=dict)  # word -> 0..1
+    underlines: dict[str, float] = dc_field(default_factory=dict)  # word -> 0..1
     # second readings of e-mail and phone values with the English model:
     # word idx -> (field, segment id, text, conf) for every word of a segment
-    alt: dict[int, tuple[str, int, str, float]] = field(default_factory=dict)
+    alt: dict[int, tuple[str, int, str, float]] = dc_field(default_factory=dict)
     note: str | None = None
     seconds: float = 0.0
     ocr_seconds: float = 0.0
@@ -312,8 +312,6 @@ def ocr_image(img: Image.Image, dpi: float, langs: str, timeout: float) -> PageR
     angle = estimate_skew(img)
     if abs(angle) >= 0.3:
         img = img.rotate(angle, resample=Image.BILINEAR, expand=True, fillcolor=255)
-    if os.environ.get("MF_MEDIAN", "0") == "1":
-        img = img.filter(ImageFilter.MedianFilter(3))  # specks of dust and scanner noise
     t0 = time.monotonic()
     words = tesseract_words(img, dpi, langs, timeout)
     rotation = 0
@@ -335,7 +333,7 @@ def ocr_image(img: Image.Image, dpi: float, langs: str, timeout: float) -> PageR
     res.words = words
     threshold = otsu(img)
     res.underlines = underline_scores(img, words, threshold)
-    res.alt = field_reread(img, words, dpi, timeout)
+    res.alt = field_reread(img, words, dpi, timeout, langs)
     res.ocr_seconds = time.monotonic() - t0
     return res
 
@@ -593,8 +591,7 @@ def second_look(img: Image.Image, words: list[Word], dpi: float, langs: str, tim
         sheet.paste(c, (gap, y))
         spans.append((i, y, y + c.height))
         y += c.height + gap
-    if os.environ.get("MF_SLMED", "1") == "1":
-        sheet = sheet.filter(ImageFilter.MedianFilter(3))  # specks around a lone word mislead
+    sheet = sheet.filter(ImageFilter.MedianFilter(3))  # specks around a lone word mislead
     try:
         again = tesseract_words(sheet, dpi, langs, timeout, psm=6)
     except Exception:
@@ -689,7 +686,39 @@ def value_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]
     return out
 
 
-def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float) -> dict:
+_ANY_LABEL = re.compile(r"(потреб|адрес|мекен|телефон|почт|пошта|e-?mail)", re.I)
+
+
+def text_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]:
+    """(field, word indices, label) of the name and address on a form: what
+    follows "от потребителя" / "по адресу", on to the next label's line."""
+    lines: dict[int, list[int]] = {}
+    for i, w in enumerate(words):
+        lines.setdefault(w.line, []).append(i)
+    order = sorted(lines, key=lambda ln: words[lines[ln][0]].box[1])
+    out: list[tuple[str, list[int], int | None]] = []
+    for field, key in (("name", "потребител"), ("address", "адрес")):
+        for pos, ln in enumerate(order):
+            idx = lines[ln]
+            hit = [k for k, i in enumerate(idx) if key in words[i].text.lower()]
+            if not hit:
+                continue
+            label = idx[hit[0]]
+            seg = list(idx[hit[0] + 1:])
+            for nxt in order[pos + 1:pos + 4]:
+                texts = [words[i].text for i in lines[nxt]]
+                if any(_ANY_LABEL.search(t) for t in texts) or \
+                        any(t.isupper() and len(t) > 4 for t in texts):
+                    break
+                seg += lines[nxt]
+            if seg:
+                out.append((field, seg, label))
+            break
+    return out
+
+
+def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float,
+                 langs: str = "rus+kaz") -> dict:
     """Read e-mail addresses and phone numbers again with the English model.
 
     rus+kaz turns "kz5435@mail.example" into "К75435@та|.ехатр!е" and now and
@@ -700,11 +729,12 @@ def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float
 
     Returns word idx -> (field, segment id, "reading 1\treading 2", conf).
     """
-    segs = value_segments(words)
+    segs = value_segments(words) + text_segments(words)
     if not segs:
         return {}
-    pieces = []  # (segment id, which reading, crop)
+    pieces: dict[str, list] = {"eng": [], langs: []}  # model -> (segment id, reading, crop)
     for seg_id, (field, seg, label) in enumerate(segs):
+        model = "eng" if field in ("email", "phone") else langs
         by_line: dict[int, list[int]] = {}
         for j in seg:
             by_line.setdefault(words[j].line, []).append(j)
@@ -720,7 +750,6 @@ def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float
                     x0 = min(x0, lb[2] + 2)
                 else:  # on a line of its own: from where the label's line begins
                     x0 = min([x0] + [w.box[0] for w in words if w.line == words[label].line])
-
             box = (max(0, x0 - h // 2), max(0, y0 - h // 3),
                    min(img.width, x1 + h // 2), min(img.height, y1 + h // 3))
             crop = img.crop(box)
@@ -733,38 +762,46 @@ def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float
                     continue
                 draw.rectangle([bx0 - box[0] - 1, by0 - box[1] - 1, bx1 - box[0] + 1,
                                 by1 - box[1] + 1], fill=255)
-            for which, target in enumerate((30.0, 50.0, 40.0)):  # word boxes 30-50 px high
+            if model == "eng":
+                plan = [("eng", 30.0), ("eng", 50.0), ("eng", 40.0)]
+            else:  # two more of the page's model; the address's numbers once in English too
+                plan = [(langs, 34.0), (langs, 48.0)] + ([("eng", 40.0)] if field == "address" else [])
+            for which, (m, target) in enumerate(plan):  # word boxes 30-50 px high
                 scale = min(3.0, max(0.5, target / h))
                 c = crop.resize((max(1, int(crop.width * scale)), max(1, int(crop.height * scale))),
                                 Image.LANCZOS)
-                pieces.append((seg_id, which, c))
-    gap = max(c.height for _, _, c in pieces) // 2 + 10
-    width = max(c.width for _, _, c in pieces) + 2 * gap
-    height = sum(c.height + gap for _, _, c in pieces) + gap
-    sheet = Image.new("L", (width, height), 255)
-    spans = []
-    y = gap
-    for seg_id, which, c in pieces:
-        sheet.paste(c, (gap, y))
-        spans.append((seg_id, which, y, y + c.height))
-        y += c.height + gap
-    try:
-        got = tesseract_words(sheet, dpi, "eng", timeout, psm=6)
-    except Exception:
-        return {}
+                pieces[m].append((seg_id, which, c))
     texts: dict[tuple[int, int], list[str]] = {}
     confs: dict[int, float] = {}
-    for seg_id, which, top, bottom in spans:
-        ws = [w for w in got if top <= (w.box[1] + w.box[3]) / 2 <= bottom]
-        field = segs[seg_id][0]
-        sep = "" if field == "email" else " "
-        texts.setdefault((seg_id, which), []).append(sep.join(w.text for w in ws))
-        if ws:
-            confs[seg_id] = min(confs.get(seg_id, 100.0), min(w.conf for w in ws))
+    for model, items in pieces.items():
+        if not items:
+            continue
+        gap = max(c.height for _, _, c in items) // 2 + 10
+        width = max(c.width for _, _, c in items) + 2 * gap
+        height = sum(c.height + gap for _, _, c in items) + gap
+        sheet = Image.new("L", (width, height), 255)
+        spans = []
+        y = gap
+        for seg_id, which, c in items:
+            sheet.paste(c, (gap, y))
+            spans.append((seg_id, which, y, y + c.height))
+            y += c.height + gap
+        try:
+            got = tesseract_words(sheet, dpi, model, timeout, psm=6)
+        except Exception:
+            continue
+        for seg_id, which, top, bottom in spans:
+            ws = [w for w in got if top <= (w.box[1] + w.box[3]) / 2 <= bottom]
+            sep = "" if segs[seg_id][0] == "email" else " "
+            texts.setdefault((seg_id, which), []).append(sep.join(w.text for w in ws))
+            if ws:
+                confs[seg_id] = min(confs.get(seg_id, 100.0), min(w.conf for w in ws))
     out: dict[int, tuple[str, int, str, float]] = {}
     for seg_id, (field, seg, _) in enumerate(segs):
         sep = "" if field == "email" else " "
-        reads = "\t".join(sep.join(texts.get((seg_id, k), [])) for k in range(3))
+        n = 3 if field in ("email", "phone", "address") else 2
+        reads = "\t".join(sep.join(texts.get((seg_id, k), [])) for k in range(n))
         for j in seg:
-            out[j] = (field, seg_id, reads, confs.get(seg_id, 0.0))
+            if j not in out:
+                out[j] = (field, seg_id, reads, confs.get(seg_id, 0.0))
     return out
