@@ -16,6 +16,9 @@ import holidays
 from .config import ConfigError
 
 
+BASE_YEAR = 2020
+
+
 @dataclass
 class WorkCalendar:
     extra_days_off: frozenset[dt.date] = frozenset()
@@ -24,6 +27,7 @@ class WorkCalendar:
     work_end: dt.time = dt.time(18, 0)
     _years: dict[int, tuple[frozenset[dt.date], frozenset[dt.date]]] = field(
         default_factory=dict, repr=False)
+    _counts: dict[int, list[int]] = field(default_factory=dict, repr=False)  # a cache
 
     def is_working_day(self, day: dt.date) -> bool:
         off, working = self._year(day.year)
@@ -51,8 +55,26 @@ class WorkCalendar:
         """Working days after `start` up to and including `end` (negative if end < start)."""
         if end < start:
             return -self.working_days_between(end, start)
-        return sum(1 for i in range(1, (end - start).days + 1)
-                   if self.is_working_day(start + dt.timedelta(days=i)))
+        return self._count_to(end) - self._count_to(start)
+
+    def _count_to(self, day: dt.date) -> int:
+        """Working days from 1 January of `day`'s year to `day`, plus whole years before
+        it back to a fixed base year: differences of these are counts between dates."""
+        total = self._cumulative(day.year)[day.timetuple().tm_yday - 1]
+        for year in range(min(day.year, BASE_YEAR), max(day.year, BASE_YEAR)):
+            n = self._cumulative(year)[-1]
+            total += n if year < day.year else -n
+        return total
+
+    def _cumulative(self, year: int) -> list[int]:
+        if year not in self._counts:
+            day, run, out = dt.date(year, 1, 1), 0, []
+            while day.year == year:
+                run += self.is_working_day(day)
+                out.append(run)
+                day += dt.timedelta(days=1)
+            self._counts[year] = out
+        return self._counts[year]
 
     def _year(self, year: int) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
         if year not in self._years:

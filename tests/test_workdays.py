@@ -59,3 +59,14 @@ def test_statutory_default_deadline():
     # Before 1 July 2021 the 2007 law: 15 calendar days.
     assert rules.deadlines.due("жалоба", D(2021, 6, 1), rules.calendar) == D(2021, 6, 16)
     assert "АППК" in rules.deadlines.term("жалоба", D(2026, 3, 19)).source
+
+
+def test_counting_across_years_agrees_with_walking_day_by_day(cal):
+    import random
+    rnd = random.Random(3)
+    for _ in range(200):
+        a = D(2015, 1, 1) + dt.timedelta(days=rnd.randrange(0, 365 * 13))
+        b = a + dt.timedelta(days=rnd.randrange(-900, 900))
+        lo, hi = min(a, b), max(a, b)
+        walked = sum(cal.is_working_day(lo + dt.timedelta(days=i)) for i in range(1, (hi - lo).days + 1))
+        assert cal.working_days_between(a, b) == (walked if b >= a else -walked)
