@@ -99,6 +99,8 @@ def evaluate(corpus_dir: str | Path, *, workers: int = 0, rules_dir: Path | None
     rules = rules_mod.load(rules_dir or _rules_dir())
     files = sorted(corpus.glob("*.eml"))
     own_pool = pool is None
+    import resource
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     pool = pool or OcrPool(workers)
 
     def one(path: Path):
@@ -119,6 +121,11 @@ def evaluate(corpus_dir: str | Path, *, workers: int = 0, rules_dir: Path | None
     finally:
         if own_pool:
             pool.close()
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU time of the workers and their tesseract runs (known once they have
+    # exited, so only when this function made the pool): the cost of a page
+    # whatever else the machine is doing
+    cpu = (cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime) if own_pool else None
 
     per_field = {f: [0, 0] for f in FIELDS}  # correct, total
     wrong_nonnull = total_slots = wrong_rec = 0
@@ -151,7 +158,8 @@ def evaluate(corpus_dir: str | Path, *, workers: int = 0, rules_dir: Path | None
         "per_field": {f: (c / n if n else 0.0) for f, (c, n) in per_field.items()},
         "counts": per_field, "wrong_nonnull": wrong_nonnull, "wrong_recognition": wrong_rec, "slots": total_slots,
         "errors": errors, "workers": pool.workers, "machine": machine(),
-        "latency": [r[4] for r in runs],
+        "latency": [r[4] for r in runs], "cpu_seconds": cpu,
+        "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
 
 
@@ -170,7 +178,12 @@ def report(res: dict, out=sys.stdout) -> None:
     p(f"time: {res['wall']:.1f} s wall, {spp:.2f} s/page end to end "
       f"({res['workers']} OCR workers, messages read {res['workers']} at a time; "
       f"median {med:.2f} s per message)")
-    p(f"machine: {res['machine']}")
+    if res.get("cpu_seconds") and res["pages"]:
+        p(f"cpu: {res['cpu_seconds'] / res['pages']:.2f} CPU-s per page in the OCR workers and "
+          f"tesseract (so {res['cpu_seconds'] / res['pages'] / res['workers']:.2f} s/page on "
+          f"{res['workers']} idle cores)")
+    load = f", load average {res['load']:.1f} during the run" if res.get("load") is not None else ""
+    p(f"machine: {res['machine']}{load}")
     if res["errors"]:
         p("misses and errors:")
         for e in res["errors"]:
