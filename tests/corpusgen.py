@@ -493,7 +493,7 @@ def _warp(img: Image.Image, rng: random.Random, dpi: int) -> Image.Image:
 # --- scanning ------------------------------------------------------------
 
 def scan(img: Image.Image, rng: random.Random, *, dpi: int, skew: float, blur: float,
-         noise: float, rotate180: bool = False) -> Image.Image:
+         noise: float, rotate180: bool = False, quarter: int = 0) -> Image.Image:
     out = img
     paper = rng.randint(228, 250)
     out = out.point(lambda v, p=paper: int(v * p / 255))
@@ -501,6 +501,8 @@ def scan(img: Image.Image, rng: random.Random, *, dpi: int, skew: float, blur: f
         out = out.rotate(skew, resample=Image.BICUBIC, expand=True, fillcolor=paper)
     if rotate180:
         out = out.rotate(180)
+    if quarter:
+        out = out.rotate(quarter, expand=True)
     if blur:
         out = out.filter(ImageFilter.GaussianBlur(blur * dpi / 300))
     if noise:  # grain: a tile of seeded noise (Image.effect_noise is not seeded)
@@ -567,6 +569,7 @@ class Case:
     pages: int = 1
     pen: bool = False
     rotate180: bool = False
+    quarter: int = 0  # the page scanned lying on its side: 90 or 270 degrees
     charset: str = "utf-8"
     body_style: int = 0
     letter_title: bool = True
@@ -617,6 +620,9 @@ def plan(n: int, rng: random.Random, families: list[str] | None = None) -> list[
     if n >= 8:  # the ones a reader must meet at least once
         cases[3].rotate180, cases[3].skew, cases[3].doc = True, 0.4, "form"
         cases[3].sender = rng.choice(chiefs)
+        if n >= 10:
+            cases[8].quarter, cases[8].skew, cases[8].doc = rng.choice([90, 270]), 0.3, "form"
+            cases[8].sender = rng.choice(chiefs)
         cases[5] = Case(doc="handwritten", sender=CLERK, kind=rng.choice(["жалоба", "предложение"]),
                         fmt="jpeg", dpi=200, meta={"book": True})
     return cases
@@ -654,7 +660,8 @@ def build(case: Case, idx: int, rng: random.Random, base_day: dt.date) -> tuple[
         else:
             imgs = []
     scans = [scan(im, rng, dpi=case.dpi, skew=case.skew if k == 0 else case.skew * 0.5,
-                  blur=case.blur, noise=case.noise, rotate180=case.rotate180) for k, im in enumerate(imgs)]
+                  blur=case.blur, noise=case.noise, rotate180=case.rotate180,
+                  quarter=case.quarter) for k, im in enumerate(imgs)]
     if scans:
         files = encode(scans, case.fmt, case.dpi, rng, written.replace(tzinfo=None))
 

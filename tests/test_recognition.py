@@ -298,6 +298,21 @@ def test_book_time_takes_the_offset_of_the_clerks_clock():
     assert at is None and review
 
 
+def test_page_on_its_side_is_turned():
+    from mailflow.extract.page import init_worker, run_page
+    init_worker()
+    rng = __import__("random").Random(5)
+    p = corpusgen.make_person(rng)
+    page = corpusgen.render_form(p, "жалоба", dt.date(2026, 3, 3), dpi=150, family="DejaVu Serif",
+                                 rng=rng)[0].rotate(270, expand=True, fillcolor=255)
+    buf = io.BytesIO()
+    page.save(buf, format="PNG")
+    r = run_page(PageTask("image", buf.getvalue(), 0))
+    assert r.rotation == 270
+    assert p.last_name in r.text
+    assert r.underlines["ЖАЛОБА"] > 0.8 > 0.5 > r.underlines["ПРЕТЕНЗИЯ"]
+
+
 def test_skew_estimate():
     rng = __import__("random").Random(9)
     p = corpusgen.make_person(rng)

@@ -323,7 +323,8 @@ def ocr_image(img: Image.Image, dpi: float, langs: str, timeout: float) -> PageR
             if abs(a2) >= 0.3:
                 img2 = img2.rotate(a2, resample=Image.BILINEAR, expand=True, fillcolor=255)
             words2 = tesseract_words(img2, dpi, langs, timeout)
-            if _quality(words2) > _quality(words):
+            if _quality(words2) > _quality(words) or (_upright(words) and not _upright(words2)
+                                                       and _quality(words2) > 0.8 * _quality(words)):
                 img, words, rotation, angle = img2, words2, rot, a2
     res = PageResult("ocr", words=words, width=img.width, height=img.height, dpi=dpi,
                      angle=angle, rotation=rotation)
@@ -338,8 +339,18 @@ def ocr_image(img: Image.Image, dpi: float, langs: str, timeout: float) -> PageR
     return res
 
 
+def _upright(words: list[Word]) -> bool:
+    """Tesseract reads a page lying on its side on its own, but its word boxes
+    then stand upright, and underlines are not under their words."""
+    wordy = [w for w in words if len(w.text) >= 4]
+    return bool(wordy) and sum((w.box[3] - w.box[1]) > (w.box[2] - w.box[0])
+                               for w in wordy) > len(wordy) / 2
+
+
 def _weak(words: list[Word]) -> bool:
     """Too little read with confidence: maybe the page lies on its side or upside down."""
+    if _upright(words):
+        return True
     long = [w for w in words if len(w.text) >= 2]
     good = [w for w in long if w.conf >= 70 and len(w.text) >= 3]
     mean = sum(w.conf for w in long) / len(long) if long else 0.0
