@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from . import (journal, mime, outbox, proof, receipts, registration, replies, resolution, talon,
+from . import (journal, mime, notices, outbox, proof, receipts, registration, replies, resolution, talon,
                triage)
 from .archive import Archive
 from .sanitize import clean
@@ -274,16 +274,10 @@ class Intake:
             f"reason: {reason}\n", encoding="utf-8")
 
     def _tell_clerks(self, s: Session, inb: Inbound, template: str, *, reason: str) -> None:
-        clerks = [p.email for p in self.rules.staff.with_role("clerk") if p.email not in self.own]
-        if not clerks:
-            return
-        subject, body = self.rules.render(
-            template, mailbox=inb.mailbox, from_addr=inb.from_addr, subject=inb.subject,
-            message_id=inb.message_id, received_at=inb.received_at.astimezone(KZ_TZ),
-            reason=reason, sha256=inb.sha256)
-        out = outbox.compose(sender=self.sender_addr, to=tuple(clerks), subject=subject, body=body,
-                             kind=template, key=f"{template}:{inb.id}")
-        outbox.queue(s, out, inbound_id=inb.id)
+        notices.send(s, self.rules, template, sender_addr=self.sender_addr, role="clerk",
+                     key=f"{template}:{inb.id}", inbound_id=inb.id, mailbox=inb.mailbox,
+                     from_addr=inb.from_addr, subject=inb.subject, message_id=inb.message_id,
+                     received_at=inb.received_at.astimezone(KZ_TZ), reason=reason, sha256=inb.sha256)
 
     def _seen(self, fetched: Fetched) -> Outcome | None:
         """A message recorded before (a crash before the move): only move it."""
