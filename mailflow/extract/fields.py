@@ -347,22 +347,41 @@ def _same(a: str | None, b: str | None) -> bool:
         b.translate(_KZ_FOLD).replace("ё", "е")
 
 
+_NAME_FIELDS = ("last_name", "first_name", "patronymic")
+
+
+_KZ_PAIRS = {frozenset(p) for p in ("ЭӘ", "АӘ", "ГҒ", "КҚ", "НҢ", "ОӨ", "УҰ", "УҮ", "ХҺ", "ИІ",
+                                     "эә", "аә", "гғ", "кқ", "нң", "оө", "уұ", "уү", "хһ", "иі")}
+
+
+def _kz_variant(a: str, b: str) -> bool:
+    """The same word but for Kazakh letters read as their Russian look-alikes."""
+    return a != b and len(a) == len(b) and all(x == y or frozenset((x, y)) in _KZ_PAIRS
+                                               for x, y in zip(a, b))
+
+
 def _vote_name(name_toks: list[Tok]) -> dict[str, Found]:
-    """The page's reading of the name, confirmed or doubted by two more readings
-    of the name's lines alone; they never replace it."""
+    """The page's reading of the name, word by word confirmed or doubted by two
+    more readings of the name's lines alone (one of them Kazakh first)."""
     words, confs, ok = name_parts(name_toks)
     if not ok:
-        return {f: Found(None, 0.0, True) for f in ("last_name", "first_name", "patronymic")}
-    main = " ".join(words)
+        return {f: Found(None, 0.0, True) for f in _NAME_FIELDS}
     alt = alt_reading(name_toks, "name")
-    others = []
+    others: list[list[str]] = []
     for r in (alt[0] if alt else []):
         w2, _, ok2 = name_parts(_text_tokens(r))
-        others.append(" ".join(w2) if ok2 else None)
-    if any(_same(main, o) for o in others):
-        confs = [max(c, 0.9) if c > 0.5 else c for c in confs]  # a near miss stays doubted
-    elif any(others):
-        confs = [min(c, _CAP) for c in confs]  # other readings, other names
+        if ok2 and len(w2) == len(words):
+            others.append(w2)
+    for i in range(len(words)):
+        seen = [o[i] for o in others]
+        for b in seen:  # "Элия" here, "Әлия" there: the name list decides
+            if _kz_variant(words[i], b) and lexicon.check(b, _NAME_FIELDS[i]) == "known" \
+                    and lexicon.check(words[i], _NAME_FIELDS[i]) != "known":
+                words[i], confs[i] = b, 0.88
+        if any(_same(words[i], b) for b in seen):
+            confs[i] = max(confs[i], 0.9) if confs[i] > 0.5 else confs[i]  # a near miss stays doubted
+        elif seen:
+            confs[i] = min(confs[i], _CAP)  # other readings, another word
     return {"last_name": Found(words[0], confs[0]), "first_name": Found(words[1], confs[1]),
             "patronymic": Found(words[2] if len(words) == 3 else None,
                                 confs[2] if len(words) == 3 else 0.9)}

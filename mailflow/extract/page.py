@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 # Words whose underline decides the kind on Appendix 2/3 forms.
 UNDERLINE_WORDS = ("ЖАЛОБА", "ПРЕТЕНЗИЯ", "ОТЗЫВ", "ПРЕДЛОЖЕНИЕ")
-_EMAIL_LABEL = re.compile(r"(почт|e-?mail|email|пошта|^[EЕ][-‐]?(mail|тай|таі|mai|ma1)[:.]?$)", re.I)
+_EMAIL_LABEL = re.compile(r"(почт|e-?mail|email|пошта|^[EЕ][-‐]?[mт][aа][iіl!|1йЙ]{0,2}[:.]?$)", re.I)
 _LATIN_OK = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
 
 
@@ -743,7 +743,8 @@ def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float
     segs = value_segments(words) + text_segments(words)
     if not segs:
         return {}
-    pieces: dict[str, list] = {"eng": [], langs: []}  # model -> (segment id, reading, crop)
+    kaz_first = "+".join(reversed(langs.split("+")))  # reads Ә, Ғ, Қ... where rus+kaz says Э, Г, К
+    pieces: dict[str, list] = {"eng": [], langs: [], kaz_first: []}  # model -> (segment, reading, crop)
     for seg_id, (field, seg, label) in enumerate(segs):
         model = "eng" if field in ("email", "phone") else langs
         by_line: dict[int, list[int]] = {}
@@ -776,7 +777,7 @@ def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float
             if model == "eng":
                 plan = [("eng", 30.0), ("eng", 50.0), ("eng", 40.0)]
             else:  # two more of the page's model; the address's numbers once in English too
-                plan = [(langs, 34.0), (langs, 48.0)] + ([("eng", 40.0)] if field == "address" else [])
+                plan = [(langs, 34.0), (kaz_first, 48.0)] + ([("eng", 40.0)] if field == "address" else [])
             for which, (m, target) in enumerate(plan):  # word boxes 30-50 px high
                 scale = min(3.0, max(0.5, target / h))
                 c = crop.resize((max(1, int(crop.width * scale)), max(1, int(crop.height * scale))),
