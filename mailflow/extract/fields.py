@@ -481,8 +481,9 @@ def _ambiguous_local(email: str) -> bool:
     read as well either way: "infol564" / "info1564", "2h8227" / "zh8227"."""
     local = email.split("@", 1)[0]
     for run in re.findall(r"[a-z]+(?=\d)", local):
-        if run[-1] in "lio" and run[:-1] in _LOCAL_WORDS:
-            return True
+        for k in range(1, len(run)):
+            if all(c in "lio" for c in run[-k:]) and run[:-k] in _LOCAL_WORDS:
+                return True
     return bool(re.match(r"^[12705][a-z]|^\d\.", local))
 
 
