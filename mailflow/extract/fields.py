@@ -128,6 +128,7 @@ def clean_address(s: str) -> str:
     s = re.sub(r"(?<=\d)\.$", "", s)  # "кв. 93." - a speck or the end of a sentence
     s = re.sub(rf"(?<![{CYR}A-Za-z])(г|с|п|ул|д|кв|мкр|пр|пер)(?:\.\.+|[:;]|\.,)(?=\s|[{CYR}\d])",
                r"\1.", s)  # "ул:" "с.." "ул.," for "ул."
+    s = re.sub(rf"(?<![{CYR}A-Za-z])(д|кв)\s*,\s*(?=\d)", r"\1. ", s)  # "д, 88": a comma for the dot
     # OCR confuses the case of К/к, В/в, Д/д...: abbreviations are lower case
     s = re.sub(rf"(?<![{CYR}A-Za-z])(КВ|Кв|Д|УЛ|Ул|ПР|ПОС|МКР|Мкр|ПЕР)\.",
                lambda m: m.group(1).lower() + ".", s)
