@@ -129,6 +129,7 @@ def clean_address(s: str) -> str:
     s = re.sub(rf"(?<![{CYR}A-Za-z])(г|с|п|ул|д|кв|мкр|пр|пер)(?:\.\.+|[:;]|\.,)(?=\s|[{CYR}\d])",
                r"\1.", s)  # "ул:" "с.." "ул.," for "ул."
     s = re.sub(rf"(?<![{CYR}A-Za-z])(д|кв)\s*,\s*(?=\d)", r"\1. ", s)  # "д, 88": a comma for the dot
+    s = re.sub(rf"(?<=[{CYR}\d]);(?=\s)", ",", s)  # a semicolon is a misread comma
     # OCR confuses the case of К/к, В/в, Д/д...: abbreviations are lower case
     s = re.sub(rf"(?<![{CYR}A-Za-z])(КВ|Кв|Д|УЛ|Ул|ПР|ПОС|МКР|Мкр|ПЕР)\.",
                lambda m: m.group(1).lower() + ".", s)
@@ -154,7 +155,8 @@ def trailing_junk(toks: list[Tok]) -> list[Tok]:
     """Specks at the end of a value read as a doubtful scrap ("ын,", "22.", "-.")."""
     toks = list(toks)
     while toks and (toks[-1].conf < 0.35 or
-                    (toks[-1].conf < 0.6 and sum(c.isalnum() for c in toks[-1].text) <= 3)):
+                    (toks[-1].conf < 0.6 and sum(c.isalnum() for c in toks[-1].text) <= 3) or
+                    re.search(r"[%^*=<>{}\[\]@#$&+~|\\]", toks[-1].text)):
         toks.pop()
     return toks
 
@@ -400,6 +402,12 @@ def _numbers(s: str) -> list[str]:
     return re.findall(r"\d+", s)
 
 
+def _number_agree(main: str, other: str) -> bool:
+    nums = _numbers(main)
+    got = _numbers(other)
+    return bool(nums) and all(m in got for m in nums)
+
+
 def _number_doubt(main: str, other: str) -> bool:
     """Does another reading give one of the address's numbers another digit
     ("30 лет" / "50 лет")? Readings that lost or glued numbers say nothing."""
@@ -423,7 +431,9 @@ def _vote_address(raw: list[Tok]) -> Found:
     reads = alt[0] if alt else []
     others = [_clean_address_text(r) for r in reads[:2]]
     conf = _address_conf(at)
-    if any(_number_doubt(main, r) for r in reads if r):
+    agree = sum(_number_agree(main, r) for r in reads if r)
+    doubt = sum(_number_doubt(main, r) for r in reads if r)
+    if doubt and doubt >= agree:
         return Found(main, min(conf, _CAP))
     if any(_same(main, o) for o in others):
         return Found(main, max(conf, 0.9))
