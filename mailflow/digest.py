@@ -47,6 +47,23 @@ Definitions
 Lists that grow with the whole journal (overdue, unproven, the older open
 suggestions) are cut at `limit` rows; their `*_total` counts are always
 complete. The week's own documents (and its suggestions) are never cut.
+
+Queries (about a dozen, none loads the journal): one GROUP BY over the week's
+`registered_at` range; one COUNT/SUM over `closed_at` in the week; COUNT and
+ordered LIMIT lists of open documents past due, of unproven deliveries and
+of older open suggestions; the executors, resolutions and proof of the listed
+documents by their ids (PostgreSQL: a join to unnest(array)). Besides the
+existing indexes (document.registered_at, assignment/delivery/resolution
+.document_id) they rely on:
+  document (closed_at);
+  document (due_date) WHERE status NOT IN ('answered', 'closed');
+and, for journals with many open cases or unproven deliveries:
+  delivery (created_at) INCLUDE (document_id, resolution_id)
+      WHERE delivered_at IS NULL AND displayed_at IS NULL AND replied_at IS NULL;
+  document (id) WHERE status NOT IN ('answered', 'closed');
+  document (kind, registered_at) WHERE status NOT IN ('answered', 'closed').
+`status NOT IN (...)` is written with literal values so that PostgreSQL
+matches those partial indexes under generic (prepared) plans too.
 """
 from __future__ import annotations
 
@@ -325,7 +342,7 @@ def _answered(s: Session, week: Week) -> tuple[int, int]:
 # --- overdue at now ----------------------------------------------------------------------------
 
 def _overdue(s: Session, rules, today: dt.date, limit: int) -> tuple[tuple[OverdueCase, ...], int]:
-    where = sa.and_(Document.status.not_in(DONE), Document.due_date.is_not(None),
+    where = sa.and_(_open(), Document.due_date.is_not(None),
                     Document.due_date < today)
     total = s.execute(sa.select(sa.func.count()).select_from(Document).where(where)).scalar_one()
     if not total:
@@ -388,7 +405,7 @@ def _unproven(s: Session, rules, now: dt.datetime, limit: int):
     cutoff = now - dt.timedelta(hours=float(hours))
     where = sa.and_(Delivery.delivered_at.is_(None), Delivery.displayed_at.is_(None),
                     Delivery.replied_at.is_(None), Delivery.created_at <= cutoff,
-                    Document.status.not_in(DONE),
+                    _open(),
                     sa.or_(Delivery.resolution_id.is_(None), Resolution.current == sa.true()))
 
     def q(*cols):
@@ -416,7 +433,7 @@ def _unproven(s: Session, rules, now: dt.datetime, limit: int):
 def _suggestions(s: Session, week: Week, in_week, limit: int):
     # two queries, not one with OR: each has its index (registered_at; open by kind)
     older = sa.and_(Document.kind == SUGGESTION, Document.registered_at < week.since,
-                    Document.status.not_in(DONE))
+                    _open())
     older_total = s.execute(sa.select(sa.func.count()).select_from(Document)
                             .where(older)).scalar_one()
     rows = list(s.execute(sa.select(*_DOC_COLS, Document.closed_at).where(older)
@@ -497,6 +514,13 @@ def _first_executors(s: Session, ids) -> dict[int, tuple[str, str]]:
 _DOC_COLS = (Document.id, Document.number, Document.registered_at, Document.kind, Document.grp,
              Document.channel, Document.origin_unit, Document.status, Document.due_date,
              Document.last_name, Document.first_name, Document.patronymic, Document.org_name)
+
+
+def _open():
+    """status NOT IN ('answered', 'closed'), the values written into the SQL: a
+    partial index on this predicate is then used by generic plans too."""
+    return Document.status.not_in(sa.bindparam("done", list(DONE), unique=True, expanding=True,
+                                               literal_execute=True))
 
 
 def _consumer(r) -> str | None:

@@ -206,6 +206,25 @@ def _render(rules, name: str, context: dict) -> str:
         raise ConfigError(folder / name, f"line {exc.lineno}", exc.message) from None
 
 
+def check(rules) -> None:
+    """ConfigError naming the file if a weekly template is missing or broken
+    (for `mailflow rules check`)."""
+    env = _env(rules)
+    for name in ("weekly.html.j2", "weekly.subject.j2"):
+        try:
+            env.get_template(name)
+        except jinja2.TemplateNotFound:
+            raise ConfigError(Path(rules.dir) / "templates" / name, "-", "template not found") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigError(Path(rules.dir) / "templates" / name, f"line {exc.lineno}",
+                              exc.message) from None
+
+
+def filename(report: WeeklyReport) -> str:
+    """The workbook's attachment name, ASCII so every mail client shows it."""
+    return f"monitoring-{report.week.label}.xlsx"
+
+
 def subject(report: WeeklyReport, rules) -> str:
     """The e-mail's subject, from rules/templates/weekly.subject.j2 (one line)."""
     return " ".join(_render(rules, "weekly.subject.j2", _context(report, rules)).split())

@@ -353,6 +353,15 @@ def test_a_missing_template_is_named(reports, tmp_path):
     with pytest.raises(ConfigError) as exc:
         digest_render.html(r, other)
     assert "weekly.html.j2" in str(exc.value)
+    with pytest.raises(ConfigError) as exc:
+        digest_render.check(other)
+    assert "weekly.html.j2" in str(exc.value)
+    digest_render.check(rules)  # the shipped rules are fine
+    (tmp_path / "rules" / "templates" / "weekly.html.j2").write_text("{% if %}")
+    with pytest.raises(ConfigError) as exc:
+        digest_render.check(rules_mod.load(tmp_path / "rules"))
+    assert "line 1" in str(exc.value)
+    assert digest_render.filename(r) == "monitoring-2026-W12.xlsx"
 
 
 def test_naive_now_is_refused(tmp_path):
