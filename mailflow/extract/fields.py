@@ -50,6 +50,7 @@ _DIGIT_FIX = str.maketrans({"О": "0", "о": "0", "O": "0", "o": "0", "З": "3",
 
 def parse_phone(text: str) -> str | None:
     """A Kazakh phone number as E.164, or None when the digits make none."""
+    text = " ".join(w for w in text.split() if not re.fullmatch(r"[|!lI:;.,'`_\-—]+", w))
     s = re.sub(r"(?<=[\d)])\s*[:;,_]\s*(?=[\d(])", " ", text.translate(_DIGIT_FIX))
     m = re.search(r"[+]?[\d][\d\s().\-–]{8,}\d", s)
     if not m:
@@ -151,12 +152,12 @@ def _address_conf(toks: list[Tok]) -> float:
     return min((max(t.conf, 0.85) if t.text in _ABBR_TOKENS else t.conf for t in toks), default=0.0)
 
 
-def trailing_junk(toks: list[Tok]) -> list[Tok]:
+def trailing_junk(toks: list[Tok], odd: bool = False) -> list[Tok]:
     """Specks at the end of a value read as a doubtful scrap ("ын,", "22.", "-.")."""
     toks = list(toks)
     while toks and (toks[-1].conf < 0.35 or
                     (toks[-1].conf < 0.6 and sum(c.isalnum() for c in toks[-1].text) <= 3) or
-                    re.search(r"[%^*=<>{}\[\]@#$&+~|\\]", toks[-1].text)):
+                    (odd and re.search(r"[%^*=<>{}\[\]@#$&+~|\\]", toks[-1].text))):
         toks.pop()
     return toks
 
@@ -391,7 +392,7 @@ def _vote_name(name_toks: list[Tok]) -> dict[str, Found]:
 
 
 def _clean_address_text(reading: str) -> str | None:
-    toks = trailing_junk(drop_junk(_text_tokens(reading)))
+    toks = trailing_junk(drop_junk(_text_tokens(reading)), odd=True)
     if not toks:
         return None
     a = clean_address(fix_lookalikes_words(join(toks)))
@@ -423,7 +424,7 @@ def _number_doubt(main: str, other: str) -> bool:
 def _vote_address(raw: list[Tok]) -> Found:
     """The page's reading of the address, confirmed or doubted by two more
     readings of the same model, and its numbers by the English model."""
-    at = trailing_junk(drop_junk(raw))
+    at = trailing_junk(drop_junk(raw), odd=True)
     main = clean_address(fix_lookalikes_words(join(at))) if at else ""
     if not at or not address_ok(main):
         return Found(None, 0.0, True)
@@ -462,7 +463,7 @@ def _vote(values: list[str | None]) -> tuple[str | None, int, int]:
 
 def read_phone(toks: list[Tok]) -> Found:
     """A phone by vote of the page's reading and the English model's three."""
-    toks = drop_junk(toks)
+    toks = trailing_junk(drop_junk(toks))
     if not toks:
         return Found(None, 0.0, True)
     main = parse_phone(join(toks))
@@ -643,7 +644,7 @@ def letter_phone(lines: list[list[Tok]]) -> Found:
             continue
         m = re.search(r"(телефон\w*|тел\.?|моб\.?|phone)\s*[:.]?", low)
         seg_start = m.end() if m else 0
-        if not parse_phone(text[seg_start:]):
+        if not m and not parse_phone(text):
             continue
         cov = [t for t in _span_toks(ln, seg_start, len(text)) if any(c.isdigit() for c in t.text)]
         found = read_phone(cov)

@@ -672,7 +672,7 @@ def value_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]
                                      not any(t.isupper() and len(t) > 3 for t in texts)):
                     seg = list(following)
             if field == "phone" and seg and following and sum(c.isdigit() for c in "".join(
-                    words[j].text for j in seg)) < 10 and words[following[0]].text[:1] in "0123456789(-+":
+                    words[j].text for j in seg)) < 11 and words[following[0]].text[:1] in "0123456789(-+":
                 seg += list(following)
             seg = [j for j in seg if j not in used]
             if seg:
