@@ -14,6 +14,7 @@ encrypted or unknown attachments are reported in `AttachmentInfo.note`.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import time
 import warnings
@@ -28,6 +29,7 @@ from .ocr import OcrPool, PageResult, PageTask
 from .text import Tok, body_tokens, split_glued, squash
 
 __all__ = ["recognize", "OcrPool", "ACCEPT"]
+log = logging.getLogger(__name__)
 
 # A value is kept only when its confidence reaches the field's bar.
 ACCEPT = {
@@ -113,7 +115,13 @@ def recognize(msg: ParsedMessage, *, sender: Person | None, channel: str,
             d.text = "\n\n".join(r.text for r in d.results if r.words)
 
     infos = tuple(_info(d) for d in docs)
-    rec = _read_fields(msg, docs, sender=sender, channel=channel)
+    try:
+        rec = _read_fields(msg, docs, sender=sender, channel=channel)
+    except Exception:  # a reader's bug must not lose the message: a clerk reads it
+        log.exception("field reading failed for %s", msg.message_id)
+        rec = {"kind": None, "group": None, "consumer": Consumer(), "origin_unit": None,
+               "book_entry_at": None, "confidence": {},
+               "_review": ["kind", "group", "last_name", "first_name", "address", "phone"]}
     review = list(rec.pop("_review"))
     if over_limit and "attachments" not in review:
         review.append("attachments")
