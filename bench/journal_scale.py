@@ -156,14 +156,14 @@ def measure(label: str, url: str, n: int) -> None:
     rules = rules_mod.load(REPO / "rules")
     with Session(engine) as s:
         open_n = s.exec(select(sa.func.count()).select_from(Document)
-                        .where(Document.status.in_(chasing.OPEN))).one()
+                        .where(chasing.IS_OPEN)).one()
     first = timed(lambda: chasing.sweep(engine, rules, "kanc@sevkaz.example", now=NOW), repeat=1)
     steady = timed(lambda: chasing.sweep(engine, rules, "kanc@sevkaz.example", now=NOW))
     today = NOW.date()
 
     def overdue_list():
         with Session(engine) as s:
-            docs = s.exec(select(Document).where(Document.status.in_(chasing.OPEN),
+            docs = s.exec(select(Document).where(chasing.IS_OPEN,
                                                  Document.due_date < today)
                           .order_by(Document.due_date, Document.id)).all()
             return len(docs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass, field
 
@@ -18,12 +19,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from . import journal, outbox
-from .models import Assignment, Chase, Document, Resolution
+from .models import OPEN_SQL, Assignment, Chase, Document, Resolution
 from .rules import Person, Rules
-from .values import KZ_TZ
+from .values import KZ_TZ, Attachment
 
 log = logging.getLogger("mailflow.chasing")
-OPEN = ("registered", "on_resolution", "resolved", "forwarded")
+IS_OPEN = sa.text(OPEN_SQL)  # written as the partial index's predicate, so it is used
 LOOKAHEAD = dt.timedelta(days=21)  # covers the longest "before" offset, holidays included
 
 
@@ -129,11 +130,62 @@ def plan_book(docs: list[Document], rules: Rules, now: dt.datetime) -> list[Plan
     return out
 
 
+def weekly_due(rules: Rules, now: dt.datetime):
+    """The week whose report is due by `now` (regulation 2.13), or None.
+
+    Due from `send_at` on the report day: the configured weekday (Monday), or
+    the next working day when it is not one. Only the last finished week is
+    ever due: a daemon that was down for weeks sends one report, not several.
+    """
+    from .digest import Week
+    local = now.astimezone(KZ_TZ)
+    week = Week.previous_of(local.date())
+    monday = week.end + dt.timedelta(days=1)
+    day = rules.calendar.next_working_day(monday + dt.timedelta(days=rules.chasing.weekly_weekday))
+    if (local.date(), local.time()) < (day, rules.chasing.weekly_send_at):
+        return None
+    return week
+
+
+def send_weekly(s: Session, head, rules: Rules, week, sender_addr: str, now: dt.datetime) -> bool:
+    """Build, render and queue the weekly report under its unique key; False if already sent."""
+    from . import digest, digest_render
+    key = f"weekly:{week.label}"
+    if s.exec(select(Chase).where(Chase.key == key)).first():
+        return False
+    to = tuple(dict.fromkeys(p.email for p in rules.staff.people
+                             if p.roles & rules.chasing.weekly_recipients
+                             and p.email not in rules.own_addresses | {sender_addr.lower()}))
+    if not to:
+        return False
+    report = digest.build(s, rules, week, now)
+    xlsx = digest_render.xlsx(report)
+    sheet = Attachment(digest_render.filename(report),
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       xlsx, hashlib.sha256(xlsx).hexdigest())
+    s.add(Chase(key=key, kind="weekly", slot=week.label, created_at=now))
+    outbox.queue(s, outbox.compose(sender=sender_addr, to=to, subject=digest_render.subject(report, rules),
+                                   body=digest_render.text(report), html=digest_render.html(report, rules),
+                                   kind="weekly", key=key, attachments=(sheet,)))
+    journal.append(s, head, "weekly_report", week=week.label, to=list(to), new=report.new,
+                   overdue=report.overdue_total, book_breaches=len(report.book_breaches),
+                   xlsx_sha256=sheet.sha256)
+    return True
+
+
 def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | None = None) -> int:
     """Queue the chases due now; return how many were queued."""
     now = now or dt.datetime.now(dt.timezone.utc)
     if not working_now(rules, now):
         return 0
+    reports = 0
+    week = weekly_due(rules, now)
+    if week is not None:
+        with Session(engine, expire_on_commit=False) as s, s.begin():
+            head = journal.lock(s)
+            if send_weekly(s, head, rules, week, sender_addr, now):
+                log.info("weekly report %s queued", week.label)
+                reports = 1
     today = now.astimezone(KZ_TZ).date()
     with Session(engine, expire_on_commit=False) as s, s.begin():
         head = journal.lock(s)
@@ -149,7 +201,7 @@ def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | 
             _queue(s, head, rules, p, sender_addr, now)
     if fresh:
         log.info("queued %d reminder(s)/notice(s)", len(fresh))
-    return len(fresh)
+    return len(fresh) + reports
 
 
 def _queue(s: Session, head, rules: Rules, p: Planned, sender_addr: str, now: dt.datetime) -> None:
@@ -163,7 +215,7 @@ def _queue(s: Session, head, rules: Rules, p: Planned, sender_addr: str, now: dt
 
 
 def _open_cases(s: Session, today: dt.date) -> list[OpenCase]:
-    docs = s.exec(select(Document).where(Document.status.in_(OPEN), Document.due_date != None,  # noqa: E711
+    docs = s.exec(select(Document).where(IS_OPEN, Document.due_date != None,  # noqa: E711
                                          Document.due_date <= today + LOOKAHEAD)).all()
     if not docs:
         return []

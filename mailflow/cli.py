@@ -99,6 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--by", required=True, help="e-mail of the head who decided (staff directory)")
     ex.set_defaults(func=cmd_extend)
 
+    rp = sub.add_parser("report", help="reports")
+    rpsub = rp.add_subparsers(dest="report_command", required=True)
+    rw = rpsub.add_parser("weekly", help="«Мониторинг жалоб, претензий, отзывов и предложений»")
+    rw.add_argument("--week", help="ISO week, e.g. 2026-W12 (default: the last finished week)")
+    rw.add_argument("--out", type=Path, help="write the XLSX workbook here")
+    rw.add_argument("--html", type=Path, help="write the HTML e-mail body here")
+    rw.set_defaults(func=cmd_report_weekly)
+
     ru = sub.add_parser("rules", help="policy files")
     rsub = ru.add_subparsers(dest="rules_command", required=True)
     rc = rsub.add_parser("check", help="validate rules/ and the config")
@@ -135,14 +143,14 @@ def _session(cfg) -> Session:
 
 def cmd_list(args, cfg, rules) -> int:
     import datetime as dt
-    from .chasing import OPEN
+    from .chasing import IS_OPEN
     with _session(cfg) as s:
         q = select(Document).order_by(Document.id)
         if args.journal:
             q = q.where(Document.journal == args.journal)
         if args.overdue:
             today = dt.datetime.now(KZ_TZ).date()
-            q = select(Document).where(Document.status.in_(OPEN), Document.due_date < today) \
+            q = select(Document).where(IS_OPEN, Document.due_date < today) \
                 .order_by(Document.due_date, Document.id)
         docs = list(s.exec(q))
     if not docs:
@@ -368,6 +376,27 @@ def cmd_resolve(args, cfg, rules) -> int:
     names = ", ".join(p.name for p in d.addressees)
     print(f"Резолюция по {args.number} внесена: {names}; срок {d.due:%d.%m.%Y}"
           f"{' (ограничен сроком по закону)' if d.capped else ''}. Письма исполнителям отправлены.")
+    return 0
+
+
+def cmd_report_weekly(args, cfg, rules) -> int:
+    import datetime as dt
+    from . import digest, digest_render
+    now = dt.datetime.now(KZ_TZ)
+    try:
+        week = digest.Week.parse(args.week) if args.week else digest.Week.previous_of(now.date())
+    except ValueError as exc:
+        print(f"mailflow: {exc}", file=sys.stderr)
+        return 2
+    with _session(cfg) as s:
+        report = digest.build(s, rules, week, now)
+    print(digest_render.text(report))
+    if args.out:
+        args.out.write_bytes(digest_render.xlsx(report))
+        print(f"\nXLSX: {args.out}")
+    if args.html:
+        args.html.write_text(digest_render.html(report, rules), encoding="utf-8")
+        print(f"HTML: {args.html}")
     return 0
 
 

@@ -33,6 +33,10 @@ class AwareDateTime(TypeDecorator):
         return value.astimezone(dt.timezone.utc)
 
 
+OPEN_SQL = "status NOT IN ('answered', 'closed')"
+UNPROVEN_SQL = "delivered_at IS NULL AND displayed_at IS NULL AND replied_at IS NULL"
+
+
 def _ts(**kw):
     return Field(sa_type=AwareDateTime, **kw)
 
@@ -65,7 +69,12 @@ class Document(SQLModel, table=True):
     """A registered appeal: one line of the Journal of incoming documents."""
 
     __tablename__ = "document"
-    __table_args__ = (sa.UniqueConstraint("journal", "year", "seq", name="uq_document_number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("journal", "year", "seq", name="uq_document_number"),
+        # open cases by due date: the reminder sweep, overdue lists, the weekly report
+        sa.Index("ix_document_open_due", "due_date",
+                 postgresql_where=sa.text(OPEN_SQL), sqlite_where=sa.text(OPEN_SQL)),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     journal: str = Field(max_length=32)
@@ -97,7 +106,7 @@ class Document(SQLModel, table=True):
     status: str = Field(default="registered", max_length=32, index=True)
     # registered | on_resolution | resolved | forwarded | answered | closed
     due_date: dt.date | None = Field(default=None, index=True)  # in force: law, resolution, extension
-    closed_at: dt.datetime | None = _ts(default=None, nullable=True)
+    closed_at: dt.datetime | None = _ts(default=None, nullable=True, index=True)
     pr_forwarded_at: dt.datetime | None = _ts(default=None, nullable=True)  # 2.1: Book → PR
     talon: bool = True  # False when registered in backlog mode
     text: str = ""
@@ -261,6 +270,11 @@ class Delivery(SQLModel, table=True):
     """One forwarded message to one addressee, and its proof of receipt."""
 
     __tablename__ = "delivery"
+    __table_args__ = (
+        sa.Index("ix_delivery_unproven", "created_at",
+                 postgresql_where=sa.text(UNPROVEN_SQL), sqlite_where=sa.text(UNPROVEN_SQL),
+                 postgresql_include=["document_id", "resolution_id"]),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     document_id: int = Field(index=True)

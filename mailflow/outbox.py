@@ -67,13 +67,20 @@ class SendResult:
 def compose(*, sender: str, to: tuple[str, ...], subject: str, body: str, kind: str,
             key: str, number: str | None = None, in_reply_to: str | None = None,
             references: tuple[str, ...] = (), reply_to: str | None = None,
-            attachments: tuple[Attachment, ...] = (), receipts: bool = False) -> Outgoing:
+            attachments: tuple[Attachment, ...] = (), receipts: bool = False,
+            html: str | None = None) -> Outgoing:
     """A UTF-8 message, marked as ours and as auto-generated.
 
     With `receipts`, it asks for a read receipt (Disposition-Notification-To)
     and is queued with an envelope id, which makes the sender ask for DSNs.
+    With `html`, the text is its plain alternative.
     """
     text = MIMEText(body, "plain", "utf-8")
+    if html is not None:
+        alternative = MIMEMultipart("alternative")
+        alternative.attach(text)
+        alternative.attach(MIMEText(html, "html", "utf-8"))
+        text = alternative
     if attachments:
         msg = MIMEMultipart()
         msg.attach(text)

@@ -162,7 +162,7 @@ def load(rules_dir: Path) -> Rules:
     own = loops.get("own_addresses", [])
     if not isinstance(own, list) or not all(isinstance(a, str) and "@" in a for a in own):
         raise ConfigError(intake_file, "loops.own_addresses", "must be a list of e-mail addresses")
-    return Rules(
+    rules = Rules(
         dir=rules_dir, staff=staff, journals=journals, default_journal=default,
         limits=limits,
         talon_max_age_days=_int(backlog, "talon_max_age_days", intake_file, "backlog", 14),
@@ -174,6 +174,9 @@ def load(rules_dir: Path) -> Rules:
         routing=_routing(rules_dir / "routing.toml"),
         chasing=_chasing(rules_dir / "reminders.toml"),
     )
+    from . import digest_render  # the weekly report's own templates (HTML)
+    digest_render.check(rules)
+    return rules
 
 
 def _toml(path: Path) -> dict:

@@ -76,9 +76,19 @@ def test_a_month_of_reminders_on_a_frozen_clock(tmp_path, kind):
         with Session(engine) as s:
             chases = s.exec(select(Chase).where(Chase.document_id == doc_id)).all()
             mails = s.exec(select(Outbox).where(Outbox.document_id == doc_id)).all()
+            weekly = s.exec(select(Chase).where(Chase.kind == "weekly")).all()
+            reports = s.exec(select(Outbox).where(Outbox.kind == "weekly")).all()
             assert journal.verify(s).ok
         engine.dispose()
-    assert first == len(chases) == len(mails)
+    assert first == len(chases) + len(weekly) and len(chases) == len(mails)
+    # 2.13: one report a week, Monday 09:00; the first (for 23–29 March) caught up on 1 April
+    assert [(c.slot, c.created_at.astimezone(KZ)) for c in sorted(weekly, key=lambda c: c.created_at)] == [
+        ("2026-W13", dt.datetime(2026, 4, 1, 9, 0, tzinfo=KZ)),
+        ("2026-W14", dt.datetime(2026, 4, 6, 9, 0, tzinfo=KZ)),
+        ("2026-W15", dt.datetime(2026, 4, 13, 9, 0, tzinfo=KZ)),
+        ("2026-W16", dt.datetime(2026, 4, 20, 9, 0, tzinfo=KZ)),
+        ("2026-W17", dt.datetime(2026, 4, 27, 9, 0, tzinfo=KZ))]
+    assert len(reports) == 5 and all(b"monitoring-2026-W1" in r.raw for r in reports)
     got = sorted((c.kind, c.created_at.astimezone(KZ).date()) for c in chases)
     # 15 April 2026 is a Wednesday; April has no holidays in Kazakhstan.
     # Before: 5 working days (8 Apr), 2 (13 Apr), 1 (14 Apr); on the day; then each
@@ -120,8 +130,9 @@ def test_nothing_outside_working_hours_or_on_holidays(tmp_path):
               dt.datetime(2026, 3, 23, 11, 0, tzinfo=KZ),   # Nauryz
               dt.datetime(2026, 3, 22, 11, 0, tzinfo=KZ)):  # Sunday
         assert chasing.sweep(engine, rules, "kanc@sevkaz.example", now=t) == 0
-    assert chasing.sweep(engine, rules, "kanc@sevkaz.example",
-                         now=dt.datetime(2026, 3, 19, 9, 0, tzinfo=KZ)) == 1
+    chasing.sweep(engine, rules, "kanc@sevkaz.example", now=dt.datetime(2026, 3, 19, 9, 0, tzinfo=KZ))
+    with Session(engine) as s:  # Thursday 9:00, due Friday: one day before, and the week's report
+        assert sorted(c.kind for c in s.exec(select(Chase))) == ["before", "weekly"]
     engine.dispose()
 
 
@@ -134,7 +145,7 @@ def test_book_entries_at_5_25_45_minutes_give_one_breach(tmp_path):
               number=f"ВХ-2026-00000{i}", channel="book", book_entry_at=entry,
               pr_forwarded_at=entry + dt.timedelta(minutes=minutes), executors=())
     now = dt.datetime(2026, 4, 6, 11, 30, tzinfo=KZ)
-    assert chasing.sweep(engine, load_rules(), "kanc@sevkaz.example", now=now) == 1
+    chasing.sweep(engine, load_rules(), "kanc@sevkaz.example", now=now)
     assert chasing.sweep(engine, load_rules(), "kanc@sevkaz.example", now=now) == 0
     with Session(engine) as s:
         [breach] = s.exec(select(Chase).where(Chase.kind == "book_breach")).all()
@@ -178,6 +189,7 @@ def test_extension_moves_the_due_date_within_two_months(tmp_path):
         assert s.exec(select(Event).where(Event.type == "extension")).one()
     assert {"extension", "notice"} <= kinds
     # the reminders now count to the new date: nothing overdue on 16 April
-    assert chasing.sweep(engine, rules, "kanc@sevkaz.example",
-                         now=dt.datetime(2026, 4, 16, 10, tzinfo=KZ)) == 0
+    chasing.sweep(engine, rules, "kanc@sevkaz.example", now=dt.datetime(2026, 4, 16, 10, tzinfo=KZ))
+    with Session(engine) as s:
+        assert s.exec(select(Chase).where(Chase.document_id == doc_id)).all() == []
     engine.dispose()

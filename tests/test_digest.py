@@ -342,24 +342,25 @@ def test_book_limit_comes_from_the_rules_when_they_have_it(tmp_path):
 
 
 def test_a_missing_template_is_named(reports, tmp_path):
+    """Rules are checked at start-up: a missing or broken weekly template names the file."""
     import shutil
     from mailflow.config import ConfigError
+    from mailflow import rules as rules_mod
     from tests.support import REPO
     r, _, rules = reports("sqlite")
     shutil.copytree(REPO / "rules", tmp_path / "rules")
-    (tmp_path / "rules" / "templates" / "weekly.html.j2").unlink()
-    from mailflow import rules as rules_mod
     other = rules_mod.load(tmp_path / "rules")
-    with pytest.raises(ConfigError) as exc:
+    (tmp_path / "rules" / "templates" / "weekly.html.j2").unlink()
+    with pytest.raises(ConfigError) as exc:  # rendering with rules edited since they were loaded
         digest_render.html(r, other)
     assert "weekly.html.j2" in str(exc.value)
     with pytest.raises(ConfigError) as exc:
-        digest_render.check(other)
+        rules_mod.load(tmp_path / "rules")
     assert "weekly.html.j2" in str(exc.value)
     digest_render.check(rules)  # the shipped rules are fine
     (tmp_path / "rules" / "templates" / "weekly.html.j2").write_text("{% if %}")
     with pytest.raises(ConfigError) as exc:
-        digest_render.check(rules_mod.load(tmp_path / "rules"))
+        rules_mod.load(tmp_path / "rules")
     assert "line 1" in str(exc.value)
     assert digest_render.filename(r) == "monitoring-2026-W12.xlsx"
 
