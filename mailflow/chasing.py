@@ -189,8 +189,8 @@ def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | 
     today = now.astimezone(KZ_TZ).date()
     with Session(engine, expire_on_commit=False) as s, s.begin():
         head = journal.lock(s)
-        planned = plan_deadlines(_open_cases(s, today), rules, today) + plan_book(
-            _book_entries(s, now), rules, now)
+        cases = _open_cases(s, today)
+        planned = plan_deadlines(cases, rules, today) + plan_book(_book_entries(s, now), rules, now)
         done = set(s.exec(select(Chase.key).where(Chase.key.in_([p.key for p in planned]))).all()) \
             if planned else set()
         own = rules.own_addresses | {sender_addr.lower()}
@@ -199,6 +199,9 @@ def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | 
         fresh = [p for p in fresh if p.to]
         for p in fresh:
             _queue(s, head, rules, p, sender_addr, now)
+        if cases:  # planned for today: tomorrow, or a new resolution or due date, plans again
+            s.execute(sa.update(Document).where(Document.id.in_([c.doc.id for c in cases]))
+                      .values(chased_on=today))
     if fresh:
         log.info("queued %d reminder(s)/notice(s)", len(fresh))
     return len(fresh) + reports
@@ -215,8 +218,9 @@ def _queue(s: Session, head, rules: Rules, p: Planned, sender_addr: str, now: dt
 
 
 def _open_cases(s: Session, today: dt.date) -> list[OpenCase]:
-    docs = s.exec(select(Document).where(IS_OPEN, Document.due_date != None,  # noqa: E711
-                                         Document.due_date <= today + LOOKAHEAD)).all()
+    docs = s.exec(select(Document).where(
+        IS_OPEN, Document.due_date != None, Document.due_date <= today + LOOKAHEAD,  # noqa: E711
+        sa.or_(Document.chased_on == None, Document.chased_on < today))).all()  # noqa: E711
     if not docs:
         return []
     ids = [d.id for d in docs]

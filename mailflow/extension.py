@@ -53,7 +53,7 @@ def extend(s: Session, head: ChainHead, rules: Rules, doc: Document, *, until: d
     now = dt.datetime.now(dt.timezone.utc)
     s.add(Extension(document_id=doc.id, old_due=old or until, new_due=until, reason=reason.strip(),
                     author=author, created_at=now, tell_applicant_by=tell_by))
-    doc.due_date = until
+    doc.due_date, doc.chased_on = until, None  # reminders are planned again for the new date
     s.add(doc)
     journal.append(s, head, "extension", document_id=doc.id, old_due=str(old), new_due=str(until),
                    reason=reason.strip(), author=author, source=rules.deadlines.default.source)

@@ -108,6 +108,7 @@ class Document(SQLModel, table=True):
     due_date: dt.date | None = Field(default=None, index=True)  # in force: law, resolution, extension
     closed_at: dt.datetime | None = _ts(default=None, nullable=True, index=True)
     pr_forwarded_at: dt.datetime | None = _ts(default=None, nullable=True)  # 2.1: Book → PR
+    chased_on: dt.date | None = None  # the day the reminder sweep last planned it (a cache)
     talon: bool = True  # False when registered in backlog mode
     text: str = ""
 

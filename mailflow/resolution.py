@@ -63,7 +63,7 @@ def record(s: Session, head: ChainHead, rules: Rules, doc: Document, d: Decided,
     for i, p in enumerate(d.addressees, 1):
         s.add(Assignment(resolution_id=res.id, document_id=doc.id, position=i, email=p.email,
                          name=p.name))
-    doc.status, doc.due_date = "resolved", d.due
+    doc.status, doc.due_date, doc.chased_on = "resolved", d.due, None
     s.add(doc)
     journal.append(s, head, "resolution", document_id=doc.id, inbound_id=inbound_id,
                    resolution_id=res.id, text=res.text, executors=[p.email for p in d.addressees],
