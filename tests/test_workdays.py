@@ -70,3 +70,36 @@ def test_counting_across_years_agrees_with_walking_day_by_day(cal):
         lo, hi = min(a, b), max(a, b)
         walked = sum(cal.is_working_day(lo + dt.timedelta(days=i)) for i in range(1, (hi - lo).days + 1))
         assert cal.working_days_between(a, b) == (walked if b >= a else -walked)
+
+
+def test_a_kind_can_have_its_own_term(tmp_path):
+    import shutil
+    from tests.support import REPO
+    from mailflow import rules as rules_mod
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    f = tmp_path / "rules" / "deadlines.toml"
+    f.write_text(f.read_text(encoding="utf-8") + '''
+[kind."претензия"]
+days = 30
+count = "calendar"
+source = "договор энергоснабжения, п. 7.3"
+''', encoding="utf-8")
+    rules = rules_mod.load(tmp_path / "rules")
+    # 30 calendar days from Thursday 19 March 2026 end on Saturday 18 April: moved to Monday 20
+    assert rules.deadlines.due("претензия", D(2026, 3, 19), rules.calendar) == D(2026, 4, 20)
+    assert rules.deadlines.due("жалоба", D(2026, 3, 19), rules.calendar) == D(2026, 4, 14)
+    assert rules.deadlines.term("претензия", D(2026, 3, 19)).source.startswith("договор")
+
+
+def test_a_term_without_a_source_is_refused(tmp_path):
+    import shutil
+    from tests.support import REPO
+    from mailflow import rules as rules_mod
+    from mailflow.config import ConfigError
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    f = tmp_path / "rules" / "deadlines.toml"
+    f.write_text(f.read_text(encoding="utf-8") + '\n[kind."отзыв"]\ndays = 10\ncount = "working"\n',
+                 encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        rules_mod.load(tmp_path / "rules")
+    assert e.value.key == "kind.отзыв.source"
