@@ -96,13 +96,18 @@ def embedded_default(home: Path, rules_dir: Path) -> Config:
     )
 
 
-def _from_file(path: Path, home_override, rules_override) -> Config:
+def read_toml(path: Path) -> dict:
+    """A TOML file's tables; any problem is a ConfigError naming the file."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(path, "-", "file not found") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(path, "-", f"not valid TOML: {exc}") from None
+
+
+def _from_file(path: Path, home_override, rules_override) -> Config:
+    data = read_toml(path)
     base = path.parent.resolve()
     known = {"home", "database", "rules", "mailbox", "smtp", "ocr_workers", "watchdog"}
     for key in data:

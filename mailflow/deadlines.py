@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ConfigError
+from .config import ConfigError, read_toml
 from .workdays import WorkCalendar
 
 
@@ -47,12 +46,7 @@ class DeadlineRules:
 
 
 def load(path: Path) -> DeadlineRules:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(path, "-", "file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "-", f"not valid TOML: {exc}") from None
+    data = read_toml(path)
     default = _term(data.get("default"), path, "default")
     kinds = {k: _term(v, path, f"kind.{k}") for k, v in data.get("kind", {}).items()}
     ext, red, old = data.get("extension", {}), data.get("redirect", {}), data.get("older_law")

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from . import (journal, mime, notices, outbox, proof, receipts, registration, replies, resolution, talon,
+from . import (journal, mime, notices, proof, receipts, registration, replies, resolution, talon,
                triage)
 from .archive import Archive
 from .sanitize import clean

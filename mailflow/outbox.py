@@ -184,7 +184,7 @@ class SmtpTransport:
             if smtp.is_ehlo_or_helo_needed:
                 await smtp.ehlo()
             dsn = bool(envelope_id) and smtp.supports_extension("dsn")
-            await smtp.mail(sender, options=[f"RET=HDRS", f"ENVID={envelope_id}"] if dsn else None)
+            await smtp.mail(sender, options=["RET=HDRS", f"ENVID={envelope_id}"] if dsn else None)
             refused = []
             for r in recipients:
                 opts = ["NOTIFY=SUCCESS,FAILURE,DELAY", f"ORCPT=rfc822;{_xtext(r)}"] if dsn else None

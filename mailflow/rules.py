@@ -6,14 +6,13 @@ at once what to fix (`mailflow rules check`).
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
 from . import deadlines, workdays
-from .config import ConfigError
+from .config import ConfigError, read_toml
 from .deadlines import DeadlineRules
 from .workdays import WorkCalendar
 
@@ -180,12 +179,7 @@ def load(rules_dir: Path) -> Rules:
 
 
 def _toml(path: Path) -> dict:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(path, "-", "file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "-", f"not valid TOML: {exc}") from None
+    return read_toml(path)
 
 
 def _table(data: dict, key: str, path: Path) -> dict:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import holidays
 
-from .config import ConfigError
+from .config import ConfigError, read_toml
 
 
 BASE_YEAR = 2020
@@ -105,13 +105,9 @@ def _transferred_working_days(year: int) -> frozenset[dt.date]:
 
 def load(path: Path) -> WorkCalendar:
     """rules/calendar.toml; a missing file means the package's calendar alone."""
-    import tomllib
     if not path.exists():
         return WorkCalendar()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "-", f"not valid TOML: {exc}") from None
+    data = read_toml(path)
     hours = data.get("working_hours", {})
     try:
         start = dt.time.fromisoformat(hours.get("start", "09:00"))

@@ -18,7 +18,6 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 import datetime as dt
-import pytest
 from sqlmodel import Session, select
 
 from mailflow import config, daemon, db, export, rules as rules_mod

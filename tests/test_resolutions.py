@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mailflow import daemon, db, export, sweeps
-from mailflow.models import Delivery, Document, Event, Inbound, Receipt, Resolution, Token
+from mailflow.models import Delivery, Document, Event, Receipt, Resolution, Token
 from tests.support import REPO, deliver, fake_recognizer, home_config, load_rules, text_appeal
 
 reportgen = pytest.importorskip("reportgen")

@@ -6,7 +6,6 @@ helpers return None or empty values instead, so detectors stay short.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from email.header import Header, decode_header
 from email.message import Message
@@ -131,37 +130,10 @@ def part_text(part: Message) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-_BLOCK_TAGS = frozenset({"br", "p", "div", "tr", "li", "pre", "table", "h1", "h2", "h3", "h4", "h5",
-                         "h6", "hr"})
-_SKIP_TAGS = frozenset({"script", "style", "head", "title"})
-
-
 def html_to_text(markup: str) -> str:
-    """Text of an HTML part, in one forward pass (no regex backtracking on hostile markup)."""
-    out: list[str] = []
-    i, n = 0, len(markup)
-    while i < n:
-        lt = markup.find("<", i)
-        if lt < 0:
-            out.append(markup[i:])
-            break
-        out.append(markup[i:lt])
-        gt = markup.find(">", lt)
-        if gt < 0:
-            break  # an unclosed tag: the rest is markup
-        inner = markup[lt + 1:gt].lstrip().lower()
-        closing = inner.startswith("/")
-        name = inner.lstrip("/").split(None, 1)[0].rstrip("/") if inner.strip("/ ") else ""
-        i = gt + 1
-        if name in _BLOCK_TAGS:
-            out.append("\n")
-        elif name in _SKIP_TAGS and not closing:
-            end = re.compile("</" + re.escape(name), re.I).search(markup, i)
-            if end is None:
-                break
-            close = markup.find(">", end.start())
-            i = n if close < 0 else close + 1
-    return html.unescape("".join(out))
+    """Text of an HTML part: the intake's linear reader (no backtracking on hostile markup)."""
+    from ..mime import html_to_text as visible_text
+    return visible_text(markup)
 
 
 def leaves(msg: Message):
