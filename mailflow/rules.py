@@ -153,7 +153,7 @@ def load(rules_dir: Path) -> Rules:
     staff = _staff(rules_dir / "staff.toml")
     journals, default = _journals(rules_dir / "journals.toml")
     intake_file = rules_dir / "intake.toml"
-    intake = _toml(intake_file)
+    intake = read_toml(intake_file)
     limits = _limits(intake_file, _table(intake, "limits", intake_file))
     backlog = _table(intake, "backlog", intake_file)
     channels = _channels(intake_file, _table(intake, "channels", intake_file))
@@ -178,10 +178,6 @@ def load(rules_dir: Path) -> Rules:
     return rules
 
 
-def _toml(path: Path) -> dict:
-    return read_toml(path)
-
-
 def _table(data: dict, key: str, path: Path) -> dict:
     value = data.get(key, {})
     if not isinstance(value, dict):
@@ -199,7 +195,7 @@ def _int(t: dict, key: str, path: Path, where: str, default: int | None = None) 
 
 
 def _staff(path: Path) -> Staff:
-    data = _toml(path)
+    data = read_toml(path)
     people, seen = [], set()
     for i, t in enumerate(data.get("person", [])):
         where = f"person[{i}]"
@@ -228,7 +224,7 @@ def _staff(path: Path) -> Staff:
 
 
 def _journals(path: Path) -> tuple[dict[str, Journal], str]:
-    data = _toml(path)
+    data = read_toml(path)
     journals: dict[str, Journal] = {}
     for i, t in enumerate(data.get("journal", [])):
         where = f"journal[{i}]"
@@ -282,7 +278,7 @@ def _channels(path: Path, t: dict) -> dict[str, str]:
 
 
 def _routing(path: Path) -> Routing:
-    data = _toml(path)
+    data = read_toml(path)
     mgmt, pr, mon = (_table(data, k, path) for k in ("management", "pr_copy", "monitoring"))
     rec, auth = _table(data, "receipts", path), _table(data, "authentication", path)
     registers = []
@@ -306,7 +302,7 @@ def _routing(path: Path) -> Routing:
 
 
 def _chasing(path: Path) -> Chasing:
-    data = _toml(path)
+    data = read_toml(path)
     rem, esc = _table(data, "reminders", path), _table(data, "escalation", path)
     book, week = _table(data, "book", path), _table(data, "weekly_report", path)
     before = rem.get("before_working_days", [5, 2, 1])
