@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from . import (journal, mime, notices, proof, receipts, registration, replies, resolution, talon,
+from . import (answering, journal, mime, notices, proof, receipts, registration, replies, resolution, talon,
                triage)
 from .archive import Archive
 from .sanitize import clean
@@ -93,7 +93,7 @@ class Intake:
                 answered = None if ctx else proof.replied_delivery(s, parsed)
             if ctx is not None:
                 return self._write(fetched, sha, parsed, Triage(Disposition.REPLY, ctx.matched_by),
-                                   lambda s, h, inb: self._resolution_reply(s, h, inb, parsed))
+                                   lambda s, h, inb: self._reply(s, h, inb, parsed))
             if answered is not None and not _scans(parsed):
                 return self._write(fetched, sha, parsed, Triage(Disposition.REPLY, "in-reply-to"),
                                    lambda s, h, inb: self._delivery_reply(s, h, inb, parsed, answered))
@@ -150,11 +150,18 @@ class Intake:
                  reg.channel, _mask(reg.message.from_addr if reg.message else None))
         return Outcome("registered", "processed", doc.number)
 
-    def _resolution_reply(self, s: Session, head, inb: Inbound, msg: ParsedMessage) -> Outcome:
+    def _reply(self, s: Session, head, inb: Inbound, msg: ParsedMessage) -> Outcome:
+        """A reply carrying a case: a resolution (1.6) or a step of the answer (section 3)."""
         ctx = replies.find(s, msg)  # again, under the lock: the token may be used by now
-        result = resolution.handle_reply(
-            s, head, self.rules, msg=msg, ctx=ctx, inbound_id=inb.id, sender_addr=self.sender_addr,
-            load_files=self.files_of, now=dt.datetime.now(dt.timezone.utc))
+        now = dt.datetime.now(dt.timezone.utc)
+        if ctx.token.purpose == "answer":
+            result = answering.handle_reply(s, head, self.rules, msg=msg, ctx=ctx, inbound_id=inb.id,
+                                            sender_addr=self.sender_addr, archive=self.archive,
+                                            now=now)
+        else:
+            result = resolution.handle_reply(
+                s, head, self.rules, msg=msg, ctx=ctx, inbound_id=inb.id,
+                sender_addr=self.sender_addr, load_files=self.files_of, now=now)
         inb.status, inb.document_id, inb.reason = result.status, ctx.token.document_id, result.reason
         log.info("reply to %s: %s (%s)", result.number, result.status, result.reason)
         return Outcome(result.status, "processed", result.number, result.reason)

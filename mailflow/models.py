@@ -226,7 +226,8 @@ class Token(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     token: str = Field(max_length=32, unique=True)
-    purpose: str = Field(max_length=32)  # resolution
+    purpose: str = Field(max_length=32)  # resolution | answer
+    holder: str | None = Field(default=None, max_length=320)  # the one person it was sent to
     document_id: int = Field(index=True)
     message_id: str = Field(max_length=998, index=True)  # the message that carried it
     created_at: dt.datetime = _ts()
@@ -329,3 +330,52 @@ class Monitoring(SQLModel, table=True):
     seq: int
     document_id: int = Field(unique=True)
     created_at: dt.datetime = _ts()
+
+
+class Answer(SQLModel, table=True):
+    """Where the answer to an appeal stands (regulation section 3), and how it went out."""
+
+    __tablename__ = "answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(unique=True)
+    stage: str = Field(max_length=32, index=True)
+    holder: str | None = Field(default=None, max_length=320)  # who has the case now
+    updated_at: dt.datetime = _ts()
+    outgoing_number: str | None = Field(default=None, max_length=100)
+    outgoing_date: dt.date | None = None
+    dispatch_channel: str | None = Field(default=None, max_length=32)  # kazpost | courier | other
+    tracking: str | None = Field(default=None, max_length=100)
+    dispatched_at: dt.datetime | None = _ts(default=None, nullable=True)
+    copy_sha256: str | None = Field(default=None, max_length=64)
+    copy_at: dt.datetime | None = _ts(default=None, nullable=True)
+
+
+class Move(SQLModel, table=True):
+    """One step of the answer: who moved it, when, from which message, with which file."""
+
+    __tablename__ = "move"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(index=True)
+    from_stage: str = Field(max_length=32)
+    to_stage: str = Field(max_length=32)
+    word: str = Field(max_length=64)
+    by: str = Field(max_length=320)
+    inbound_id: int | None = None
+    at: dt.datetime = _ts()
+    filename: str | None = None
+    sha256: str | None = Field(default=None, max_length=64)
+    note: str | None = None
+
+
+class Handover(SQLModel, table=True):
+    """Paper handed over at a unit's reporting meeting (regulation 1.13, 2.12)."""
+
+    __tablename__ = "handover"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(index=True)
+    unit: str = Field(max_length=200)
+    at: dt.datetime = _ts()
+    by: str = Field(max_length=320)

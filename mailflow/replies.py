@@ -64,7 +64,9 @@ class Trust:
 
 
 def authorize(msg: ParsedMessage, token: Token, staff: Staff, may: frozenset[str],
-              trusted_authserv_ids: frozenset[str], now: dt.datetime) -> Trust:
+              trusted_authserv_ids: frozenset[str], now: dt.datetime,
+              anyone: frozenset[str] | None = None) -> Trust:
+    """`may`: roles allowed to act; or `anyone`: the addresses allowed (a case's team)."""
     person = staff.by_email(msg.from_addr)
     if token.used_at is not None:
         return Trust(False, "код ответа уже использован (резолюция уже принята)", person)
@@ -73,7 +75,9 @@ def authorize(msg: ParsedMessage, token: Token, staff: Staff, may: frozenset[str
     if person is None:
         return Trust(False, f"отправитель {msg.from_addr or '(без адреса)'} не найден "
                             "в справочнике сотрудников", None)
-    if not person.roles & may:
+    if anyone is not None and person.email not in anyone:
+        return Trust(False, f"отправитель ({person.name}) не участвует в работе над этим делом", person)
+    if anyone is None and not person.roles & may:
         return Trust(False, f"у отправителя ({person.name}) нет права накладывать резолюцию", person)
     if _auto_generated(msg):
         return Trust(False, "письмо создано автоматически (автоответ), а не человеком", person)

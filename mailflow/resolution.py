@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from . import journal, notices, outbox, replies, resolution_text, routing
+from . import answering, journal, notices, outbox, replies, resolution_text, routing
 from .models import Assignment, ChainHead, Delivery, Document, Resolution
 from .resolution_text import Understood
 from .rules import Person, Rules
@@ -79,13 +79,15 @@ def _forward(s: Session, head: ChainHead, rules: Rules, doc: Document, res: Reso
     names = [p.name for p in d.addressees]
     consumer = Consumer(last_name=doc.last_name, first_name=doc.first_name,
                         patronymic=doc.patronymic, org_name=doc.org_name)
+    words = [m.words[0] for m in rules.workflow.moves_from(rules.workflow.start)]
     for i, p in enumerate(d.addressees):
+        token = routing.new_token()  # the addressee's reply carries the answer (section 3)
         subject, body = rules.render(
             "forward", number=doc.number, registered_at=doc.registered_at.astimezone(KZ_TZ),
             kind=doc.kind, author_name=res.author_name or res.author,
             resolved_at=res.created_at.astimezone(KZ_TZ), text=res.text, due_date=d.due,
             executors=names, responsible=i == 0, responsible_name=names[0],
-            consumer_name=routing.consumer_name(consumer))
+            consumer_name=routing.consumer_name(consumer), token=token, words=words)
         out = outbox.compose(sender=sender_addr, to=(p.email,), subject=subject, body=body,
                              kind="forward", key=f"forward:{res.id}:{p.email}", number=doc.number,
                              attachments=files, receipts=True)
@@ -93,6 +95,8 @@ def _forward(s: Session, head: ChainHead, rules: Rules, doc: Document, res: Reso
         s.add(Delivery(document_id=doc.id, resolution_id=res.id, outbox_id=row.id,
                        to_addr=p.email, envelope_id=out.envelope_id, message_id=out.message_id,
                        subject=subject[:2000], created_at=row.created_at))
+        answering.issue_token(s, rules, doc, p.email, out.message_id, row.created_at, token)
+    answering.open_case(s, doc, d.addressees[0].email, rules, row.created_at)
     doc.status = "forwarded"
     s.add(doc)
     journal.append(s, head, "forwarded", document_id=doc.id, resolution_id=res.id,

@@ -25,7 +25,7 @@ CHANNELS = frozenset({"res", "service_center", "book", "website", "written",
                       "contact_center", "email"})
 TEMPLATES = ("talon", "quarantine", "review", "management", "pr_copy", "forward",
              "resolution_ok", "resolution_unclear", "notice", "reminder", "escalation",
-             "book_breach", "extension")
+             "book_breach", "extension", "stage", "stage_unclear", "copy_missing", "handover")
 KINDS = frozenset({"заявление", "жалоба", "претензия", "отзыв", "предложение", "обращение"})
 
 
@@ -113,6 +113,35 @@ class Chasing:
 
 
 @dataclass(frozen=True)
+class Stage:
+    key: str
+    title: str
+    holder: str  # executor | unit_head | legal | management | "" (nobody: closed)
+
+
+@dataclass(frozen=True)
+class StageMove:
+    from_stages: frozenset[str]
+    words: tuple[str, ...]
+    by: str  # executor | unit_head | legal | management | holder (whoever holds the stage)
+    to: str
+    file: bool
+    forward: str  # who gets the case next ("" : nobody)
+
+
+@dataclass(frozen=True)
+class Workflow:
+    start: str
+    stages: dict[str, Stage]
+    moves: tuple[StageMove, ...]
+    copy_within_days: int
+    meetings: dict[str, int]  # unit -> weekday
+
+    def moves_from(self, stage: str) -> tuple[StageMove, ...]:
+        return tuple(m for m in self.moves if stage in m.from_stages)
+
+
+@dataclass(frozen=True)
 class Rules:
     dir: Path
     staff: Staff
@@ -128,6 +157,7 @@ class Rules:
     deadlines: DeadlineRules
     routing: Routing
     chasing: Chasing
+    workflow: Workflow
 
     def journal(self, key: str | None) -> Journal:
         return self.journals[key or self.default_journal]
@@ -172,6 +202,7 @@ def load(rules_dir: Path) -> Rules:
         deadlines=deadlines.load(rules_dir / "deadlines.toml"),
         routing=_routing(rules_dir / "routing.toml"),
         chasing=_chasing(rules_dir / "reminders.toml"),
+        workflow=_workflow(rules_dir / "answer.toml"),
     )
     from . import digest_render  # the weekly report's own templates (HTML)
     digest_render.check(rules)
@@ -329,6 +360,47 @@ def _chasing(path: Path) -> Chasing:
         weekly_recipients=_roles(week, "recipients", path, "weekly_report") if "recipients" in week
         else frozenset({"pr_specialist", "director"}),
     )
+
+
+HOLDERS = ("executor", "unit_head", "legal", "management")
+
+
+def _workflow(path: Path) -> Workflow:
+    data = read_toml(path)
+    stages = {}
+    for key, t in _table(data, "stage", path).items():
+        if not isinstance(t, dict) or not isinstance(t.get("title"), str):
+            raise ConfigError(path, f"stage.{key}.title", "is required")
+        if t.get("holder", "") not in ("", *HOLDERS):
+            raise ConfigError(path, f"stage.{key}.holder", f"must be one of {', '.join(HOLDERS)} or empty")
+        stages[key] = Stage(key, t["title"], t.get("holder", ""))
+    start = data.get("start")
+    if start not in stages:
+        raise ConfigError(path, "start", "must name a stage")
+    moves = []
+    for i, t in enumerate(data.get("move", [])):
+        where = f"move[{i}]"
+        froms, to = t.get("from", []), t.get("to")
+        if not isinstance(froms, list) or not froms or any(f not in stages for f in froms):
+            raise ConfigError(path, f"{where}.from", "must list known stages")
+        if to not in stages:
+            raise ConfigError(path, f"{where}.to", f"unknown stage {to!r}")
+        words = t.get("words", [])
+        if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
+            raise ConfigError(path, f"{where}.words", "must be a non-empty list of words")
+        if t.get("by") not in (*HOLDERS, "holder"):
+            raise ConfigError(path, f"{where}.by", f"must be one of {', '.join(HOLDERS)} or holder")
+        if t.get("forward", "") not in ("", *HOLDERS):
+            raise ConfigError(path, f"{where}.forward", f"must be one of {', '.join(HOLDERS)} or empty")
+        moves.append(StageMove(frozenset(froms), tuple(w.strip().upper() for w in words), t["by"], to,
+                               bool(t.get("file", False)), t.get("forward", "")))
+    meetings = _table(data, "meetings", path)
+    for unit, day in meetings.items():
+        if day not in range(7):
+            raise ConfigError(path, f"meetings.{unit}", "must be a weekday 0 (Monday) … 6")
+    copy = _table(data, "copy", path)
+    return Workflow(start, stages, tuple(moves),
+                    int(_int(copy, "within_working_days", path, "copy", 1)), dict(meetings))
 
 
 def _time(t: dict, key: str, path: Path, where: str, default: str) -> "dt.time":

@@ -81,7 +81,7 @@ def _unchanged(office: Office) -> None:
     with s:
         assert s.exec(select(Resolution)).all() == []
         assert s.exec(select(Delivery)).all() == []
-        assert s.exec(select(Token)).one().used_at is None
+        assert s.exec(select(Token).where(Token.purpose == "resolution")).one().used_at is None
     engine.dispose()
     assert office.sent("forward") == []
 
@@ -112,7 +112,7 @@ def test_resolution_by_reply_is_confirmed_and_forwarded_with_receipts(tmp_path):
         deliveries = s.exec(select(Delivery).order_by(Delivery.id)).all()
         assert [d.to_addr for d in deliveries] == ["petrov@sevkaz.example", "sidorenko@sevkaz.example"]
         assert all(d.accepted_at and d.smtp_code == 250 and d.envelope_id for d in deliveries)
-        assert s.exec(select(Token)).one().used_at is not None
+        assert s.exec(select(Token).where(Token.purpose == "resolution")).one().used_at is not None
         doc = s.exec(select(Document)).one()
         rec = export.document_record(s, doc)
     engine.dispose()
@@ -182,7 +182,7 @@ def test_forged_or_invalid_replies_change_nothing_and_the_clerk_is_told(tmp_path
     elif forgery == "expired":
         engine, s = office.db()
         with s, s.begin():
-            s.execute(sa.update(Token).values(expires_at=dt.datetime.now(dt.timezone.utc)
+            s.execute(sa.update(Token).where(Token.purpose == "resolution").values(expires_at=dt.datetime.now(dt.timezone.utc)
                                               - dt.timedelta(days=1)))
         engine.dispose()
         raw = office.reply(text)
@@ -319,7 +319,9 @@ def test_addressee_reply_is_the_last_rung(tmp_path):
     answer = text_appeal(frm="petrov@sevkaz.example", subject="Re: " + fwd["Subject"],
                          body="Принято в работу.", headers={"In-Reply-To": fwd["Message-ID"]})
     [o] = office.send(answer)
-    assert o.status == "review"
+    assert o.status == "unclear"  # an acknowledgement, not a step of the answer: he is told so
+    [told] = office.sent("stage_unclear")
+    assert told["To"] == "petrov@sevkaz.example" and "ПРОЕКТ" in told.get_content()
     engine, s = office.db()
     with s:
         assert export.proof_level(s.get(Delivery, d.id)) == "replied"

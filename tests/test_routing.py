@@ -42,7 +42,7 @@ def test_complaint_goes_to_management_with_token_and_scan_and_to_pr(tmp_path):
     assert "КАК ОТВЕТИТЬ" in body and "Срок ответа по закону" in body
     engine = db.make_engine(cfg.database)
     with Session(engine) as s:
-        tok = s.exec(select(Token)).one()
+        tok = s.exec(select(Token).where(Token.purpose == "resolution")).one()
         doc = s.exec(select(Document)).one()
     engine.dispose()
     assert f"#{tok.token}" in mgmt["Subject"] and tok.message_id == mgmt["Message-ID"]
