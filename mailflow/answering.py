@@ -52,18 +52,23 @@ def team(rules: Rules, assignments: list[Assignment]) -> Team:
 
 
 def find_move(moves: tuple[StageMove, ...], subject: str, text: str) -> tuple[StageMove, str] | None:
-    """The move the message's first words (or subject) name, with the word found.
+    """The move the message's first words name (or words the sender put in the subject).
 
-    Longer phrases are tried first, so «НЕ СОГЛАСОВАНО» is never read as «СОГЛАСОВАНО».
+    Our own subject ("[number] stage title #token") is not the sender's words and
+    is never searched. Longer phrases are tried first, so «НЕ СОГЛАСОВАНО» is
+    never read as «СОГЛАСОВАНО».
     """
-    subject = re.sub(r"\[[^\]]*\]|#[a-z0-9]{16}", " ", subject, flags=re.I)
-    subject = re.sub(r"^\s*((re|fwd?|ответ|на)\s*:\s*)+", "", subject, flags=re.I)
-    head = f"{text.strip()[:300]}\n{subject}".upper().replace("Ё", "Е")
+    ours = re.search(r"\[[^\]]*\]", subject)
+    own = re.sub(r"^\s*((re|fwd?|ответ|на)\s*:\s*)+", "", subject[:ours.start()] if ours else subject,
+                 flags=re.I)
     words = sorted(((w, m) for m in moves for w in m.words), key=lambda wm: -len(wm[0]))
-    for word, move in words:
-        pattern = r"(?<![" + _LETTERS + r"])" + re.escape(word.replace("Ё", "Е")) + r"(?![" + _LETTERS + r"])"
-        if re.search(pattern, head):
-            return move, word
+    for place in (text.strip()[:300], own):
+        place = place.upper().replace("Ё", "Е")
+        for word, move in words:
+            pattern = r"(?<![" + _LETTERS + r"])" + re.escape(word.replace("Ё", "Е")) + \
+                r"(?![" + _LETTERS + r"])"
+            if re.search(pattern, place):
+                return move, word
     return None
 
 

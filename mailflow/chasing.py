@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from . import journal, outbox
-from .models import OPEN_SQL, Assignment, Chase, Document, Resolution
+from .models import OPEN_SQL, Answer, Assignment, Chase, Document, Handover, Resolution
 from .rules import Person, Rules
 from .values import KZ_TZ, Attachment
 
@@ -40,7 +40,7 @@ class Planned:
     key: str
     kind: str  # before | due | overdue | escalation | book_breach
     slot: str
-    doc: Document
+    doc: Document | None  # None: not about one case (a meeting's list)
     to: tuple[str, ...]
     template: str
     context: dict = field(default_factory=dict)
@@ -173,6 +173,47 @@ def send_weekly(s: Session, head, rules: Rules, week, sender_addr: str, now: dt.
     return True
 
 
+def plan_copies(answers: list[tuple[Answer, Document, str]], rules: Rules,
+                today: dt.date) -> list[Planned]:
+    """Regulation 3.8: a dispatched answer's copy within `within_working_days`, or a reminder."""
+    days = rules.workflow.copy_within_days
+    clerks = tuple(p.email for p in rules.staff.with_role("clerk"))
+    out = []
+    for answer, doc, executor in answers:
+        sent = answer.dispatched_at.astimezone(KZ_TZ).date()
+        if rules.calendar.working_days_between(sent, today) <= days:
+            continue
+        person = rules.staff.by_email(executor)
+        out.append(Planned(f"copy:{doc.id}:{sent}", "copy_missing", str(sent), doc,
+                           tuple(dict.fromkeys((*clerks, executor))), "copy_missing", dict(
+                               number=doc.number, dispatched_at=sent, days=days,
+                               channel={"kazpost": "Казпочта", "courier": "нарочным"}.get(
+                                   answer.dispatch_channel or "", answer.dispatch_channel),
+                               tracking=answer.tracking,
+                               executor=person.name if person else executor)))
+    return out
+
+
+def plan_meetings(docs: list[Document], rules: Rules, today: dt.date) -> list[Planned]:
+    """Regulation 1.13, 2.12: on a unit's meeting day, what the clerk hands over to it."""
+    if not rules.calendar.is_working_day(today):
+        return []
+    units = [u for u, day in rules.workflow.meetings.items() if day == today.weekday()]
+    clerks = tuple(p.email for p in rules.staff.with_role("clerk"))
+    out = []
+    for unit in units:
+        mine = [d for d in docs if d.origin_unit == unit]
+        if not mine:
+            continue
+        rows = [dict(number=d.number, date=d.registered_at.astimezone(KZ_TZ).strftime("%d.%m.%Y"),
+                     kind=d.kind, who=" ".join(x for x in (d.last_name, d.first_name) if x))
+                for d in mine]
+        out.append(Planned(f"meeting:{unit}:{today}", "handover", str(today), None, clerks,
+                           "handover", dict(unit=unit, count=len(mine), documents=rows,
+                                            numbers=[d.number for d in mine], number=None)))
+    return out
+
+
 def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | None = None) -> int:
     """Queue the chases due now; return how many were queued."""
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -190,7 +231,9 @@ def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | 
     with Session(engine, expire_on_commit=False) as s, s.begin():
         head = journal.lock(s)
         cases = _open_cases(s, today)
-        planned = plan_deadlines(cases, rules, today) + plan_book(_book_entries(s, now), rules, now)
+        planned = (plan_deadlines(cases, rules, today) + plan_book(_book_entries(s, now), rules, now)
+                   + plan_copies(_awaiting_copy(s), rules, today)
+                   + plan_meetings(_not_handed_over(s, rules), rules, today))
         done = set(s.exec(select(Chase.key).where(Chase.key.in_([p.key for p in planned]))).all()) \
             if planned else set()
         own = rules.own_addresses | {sender_addr.lower()}
@@ -208,13 +251,14 @@ def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | 
 
 
 def _queue(s: Session, head, rules: Rules, p: Planned, sender_addr: str, now: dt.datetime) -> None:
-    s.add(Chase(key=p.key, kind=p.kind, document_id=p.doc.id, slot=p.slot, created_at=now))
+    doc_id, number = (p.doc.id, p.doc.number) if p.doc else (None, None)
+    s.add(Chase(key=p.key, kind=p.kind, document_id=doc_id, slot=p.slot, created_at=now))
     subject, body = rules.render(p.template, **p.context)
     outbox.queue(s, outbox.compose(sender=sender_addr, to=p.to, subject=subject, body=body,
-                                   kind=p.kind, key=f"chase:{p.key}", number=p.doc.number),
-                 document_id=p.doc.id)
-    journal.append(s, head, p.kind, document_id=p.doc.id, to=list(p.to), slot=p.slot,
-                   due_date=str(p.doc.due_date))
+                                   kind=p.kind, key=f"chase:{p.key}", number=number),
+                 document_id=doc_id)
+    journal.append(s, head, p.kind, document_id=doc_id, to=list(p.to), slot=p.slot,
+                   due_date=str(p.doc.due_date) if p.doc else None)
 
 
 def _open_cases(s: Session, today: dt.date) -> list[OpenCase]:
@@ -232,6 +276,24 @@ def _open_cases(s: Session, today: dt.date) -> list[OpenCase]:
                 [r.id for r in res.values()])).order_by(Assignment.position)):
             people.setdefault(a.document_id, []).append(a)
     return [OpenCase(d, res.get(d.id), tuple(people.get(d.id, ()))) for d in docs]
+
+
+def _awaiting_copy(s: Session) -> list[tuple[Answer, Document, str]]:
+    rows = s.exec(select(Answer, Document).join(Document, Document.id == Answer.document_id)
+                  .where(Answer.stage == "dispatched", Answer.dispatched_at != None)).all()  # noqa: E711
+    return [(a, d, a.holder or "") for a, d in rows]
+
+
+def _not_handed_over(s: Session, rules: Rules) -> list[Document]:
+    """Resolved appeals from units with meetings whose paper has not been handed over."""
+    units = list(rules.workflow.meetings)
+    if not units:
+        return []
+    handed = select(Handover.document_id)
+    resolved = select(Resolution.document_id).where(Resolution.current == True)  # noqa: E712
+    return list(s.exec(select(Document).where(Document.origin_unit.in_(units),
+                                              Document.id.in_(resolved), Document.id.not_in(handed))
+                       .order_by(Document.id)))
 
 
 def _book_entries(s: Session, now: dt.datetime) -> list[Document]:

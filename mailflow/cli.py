@@ -17,7 +17,7 @@ from . import config as config_mod
 from . import db, export, journal
 from . import rules as rules_mod
 from .config import ConfigError
-from .models import Document, Event
+from .models import Answer, Document, Event
 from .values import KZ_TZ
 
 log = logging.getLogger("mailflow")
@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     jl = jsub.add_parser("list", help="registered documents as a table")
     jl.add_argument("--journal")
     jl.add_argument("--overdue", action="store_true", help="only open cases past their due date")
+    jl.add_argument("--stage", help="only cases at this stage of the answer, e.g. head_review")
     jl.set_defaults(func=cmd_list)
     js = jsub.add_parser("show", help="one document in full")
     js.add_argument("number")
@@ -106,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
     rw.add_argument("--out", type=Path, help="write the XLSX workbook here")
     rw.add_argument("--html", type=Path, help="write the HTML e-mail body here")
     rw.set_defaults(func=cmd_report_weekly)
+
+    ho = sub.add_parser("handover", help="record paper handed over at a unit's reporting meeting")
+    ho.add_argument("numbers", nargs="+")
+    ho.add_argument("--to", required=True, dest="unit", help="the unit, e.g. «Айыртауский РЭС»")
+    ho.add_argument("--by", default="канцелярия", help="who handed it over")
+    ho.set_defaults(func=cmd_handover)
 
     ru = sub.add_parser("rules", help="policy files")
     rsub = ru.add_subparsers(dest="rules_command", required=True)
@@ -152,9 +159,16 @@ def cmd_list(args, cfg, rules) -> int:
             today = dt.datetime.now(KZ_TZ).date()
             q = select(Document).where(IS_OPEN, Document.due_date < today) \
                 .order_by(Document.due_date, Document.id)
+        if args.stage:
+            if args.stage not in rules.workflow.stages:
+                print(f"Нет такого этапа: {args.stage} (есть: {', '.join(rules.workflow.stages)})",
+                      file=sys.stderr)
+                return 2
+            q = q.join(Answer, Answer.document_id == Document.id).where(Answer.stage == args.stage)
         docs = list(s.exec(q))
     if not docs:
-        print("Просроченных нет." if args.overdue else "Журнал пуст.")
+        print("Просроченных нет." if args.overdue else "Таких документов нет." if args.stage
+              else "Журнал пуст.")
         return 0
     head = ("Вх. номер", "Дата", "Вид", "Канал", "Заявитель", "Подразделение", "Срок", "Проверить")
     rows = [(d.number, d.registered_at.astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M"),
@@ -230,6 +244,19 @@ def _describe(r: dict) -> list[str]:
             out.append(f"  {d['to']}: " + (" → ".join(steps) or "в очереди на отправку"))
     else:
         out.append("Резолюции ещё нет.")
+    a = r["answer"]
+    if a:
+        out.append(f"Ответ (раздел 3): этап «{a['stage']}», у {a['holder'] or '—'}")
+        for m in a["history"]:
+            f = f", файл {m['file']} (sha256 {m['sha256'][:12]}…)" if m["file"] else ""
+            out.append(f"  {m['at'][:16].replace('T', ' ')}  {m['from']} → {m['to']}  «{m['word']}» "
+                       f"{m['by']}{f}")
+        if a["dispatched_at"]:
+            out.append(f"  Отправлено {a['dispatched_at'][:10]}: {a['dispatch_channel'] or '?'} "
+                       f"{a['tracking'] or ''}; исх. № {a['outgoing_number'] or '?'} "
+                       f"от {a['outgoing_date'] or '?'}; копия: {a['copy_received_at'] or 'нет'}")
+        for h in a["handed_over"]:
+            out.append(f"  Передано на совещании: {h['unit']} {h['at'][:10]} ({h['by']})")
     return out
 
 
@@ -433,6 +460,24 @@ def cmd_extend(args, cfg, rules) -> int:
     print(f"Срок по {args.number} продлён: {done.old_due:%d.%m.%Y} → {done.new_due:%d.%m.%Y}. "
           + ("Заявителю отправлено письмо." if done.applicant_mailed
              else f"Сообщите заявителю не позднее {done.tell_applicant_by:%d.%m.%Y}."))
+    return 0
+
+
+def cmd_handover(args, cfg, rules) -> int:
+    import datetime as dt
+    from .models import Handover
+    now = dt.datetime.now(dt.timezone.utc)
+    with _session(cfg) as s, s.begin():
+        head = journal.lock(s)
+        docs = {d.number: d for d in s.exec(select(Document).where(Document.number.in_(args.numbers)))}
+        missing = [n for n in args.numbers if n not in docs]
+        if missing:
+            print(f"Не найдены в журнале: {', '.join(missing)}. Ничего не отмечено.", file=sys.stderr)
+            return 1
+        for n in args.numbers:
+            s.add(Handover(document_id=docs[n].id, unit=args.unit, at=now, by=args.by))
+            journal.append(s, head, "handover", document_id=docs[n].id, unit=args.unit, by=args.by)
+    print(f"Отмечена передача {len(args.numbers)} док. — {args.unit}.")
     return 0
 
 

@@ -8,7 +8,8 @@ from typing import Iterable, Iterator
 
 from sqlmodel import Session, select
 
-from .models import Assignment, Delivery, DocAttachment, Document, Inbound, Outbox, Resolution
+from .models import (Answer, Assignment, Delivery, DocAttachment, Document, Handover, Inbound, Move,
+                     Outbox, Resolution)
 from .values import KZ_TZ
 
 CSV_COLUMNS = ("incoming_number", "journal", "registered_at", "received_at", "kind", "group",
@@ -47,7 +48,28 @@ def document_record(s: Session, doc: Document) -> dict:
         "talons": [{"to": json.loads(t.recipients), "message_id": t.message_id,
                     "status": t.status, "smtp": t.smtp_reply} for t in talons if t.kind == "talon"],
         **_resolution(s, doc),
-        "answer": None,
+        "answer": _answer(s, doc),
+    }
+
+
+def _answer(s: Session, doc: Document) -> dict | None:
+    """Section 3: the stage, every move with its file's hash, and how the answer went out."""
+    a = s.exec(select(Answer).where(Answer.document_id == doc.id)).first()
+    if a is None:
+        return None
+    moves = s.exec(select(Move).where(Move.document_id == doc.id).order_by(Move.id)).all()
+    handed = s.exec(select(Handover).where(Handover.document_id == doc.id).order_by(Handover.id)).all()
+    return {
+        "stage": a.stage, "holder": a.holder, "updated_at": _iso(a.updated_at),
+        "history": [{"at": _iso(m.at), "from": m.from_stage, "to": m.to_stage, "word": m.word,
+                     "by": m.by, "file": m.filename, "sha256": m.sha256, "note": m.note}
+                    for m in moves],
+        "outgoing_number": a.outgoing_number,
+        "outgoing_date": a.outgoing_date.isoformat() if a.outgoing_date else None,
+        "dispatch_channel": a.dispatch_channel, "tracking": a.tracking,
+        "dispatched_at": _iso(a.dispatched_at), "copy_received_at": _iso(a.copy_at),
+        "copy_sha256": a.copy_sha256, "closed_at": _iso(doc.closed_at),
+        "handed_over": [{"unit": h.unit, "at": _iso(h.at), "by": h.by} for h in handed],
     }
 
 

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
 import shutil
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from mailflow import config, rules as rules_mod
+from sqlmodel import Session
+
+from mailflow import config, daemon, db, rules as rules_mod
 from mailflow.values import Consumer, Recognition
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,3 +125,59 @@ def database_urls(tmp_path: Path, kind: str):
         with PgDatabase() as db:
             yield db.url
     return ctx()
+
+
+CHIEF = "ayyrtau-res@sevkaz.example"
+DIRECTOR = "director@sevkaz.example"
+
+
+class Office:
+    """A data home with a registered complaint waiting for its resolution."""
+
+    def __init__(self, tmp_path, rules=None):
+        self.cfg, self.rules = home_config(tmp_path), rules or load_rules()
+        self.n = 0
+        self.send(text_appeal(frm=CHIEF, body="Направляю жалобу потребителя",
+                              attachments=[("скан.pdf", "application/pdf", b"%PDF-1.4 scan")]))
+        [self.mgmt] = self.sent("management")
+        self.number = self.mgmt["X-Mailflow-Number"]
+
+    def send(self, raw: bytes):
+        self.n += 1
+        deliver(self.cfg.home / "inbox", raw, f"m{self.n:03d}")
+        return daemon.run_once(self.cfg, self.rules, recognize=fake_recognizer())
+
+    def sent(self, kind: str | None = None) -> list:
+        folder = self.cfg.home / "outbox" / "new"
+        msgs = [email.message_from_bytes(f.read_bytes(), policy=policy.default)
+                for f in sorted(folder.glob("*"))]
+        return [m for m in msgs if kind is None or m["X-Mailflow-Kind"] == kind]
+
+    def reply(self, body: str, *, frm: str = DIRECTOR, in_reply_to: str | None = "auto",
+              subject: str | None = None, headers: dict | None = None, to_message=None,
+              attachments: list[tuple[str, str, bytes]] = ()) -> bytes:
+        """`frm` answering `to_message` (default: "на резолюцию") from a phone, quoting it."""
+        original = to_message if to_message is not None else self.mgmt
+        msg = email.message.EmailMessage()
+        msg["From"] = frm
+        msg["To"] = "mailflow@localhost"
+        msg["Subject"] = subject if subject is not None else "Re: " + original["Subject"]
+        msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+        msg["Message-ID"] = make_msgid(domain="phone.example")
+        if in_reply_to == "auto":
+            in_reply_to = original["Message-ID"]
+        if in_reply_to:
+            msg["In-Reply-To"] = in_reply_to
+            msg["References"] = in_reply_to
+        for k, v in (headers or {}).items():
+            msg[k] = v
+        quoted = "\n".join("> " + line for line in original.get_body(("plain",)).get_content().splitlines())
+        msg.set_content(f"{body}\n\nОтправлено с iPhone\n\n{quoted}\n")
+        for name, ctype, data in attachments:
+            main, sub = ctype.split("/")
+            msg.add_attachment(data, maintype=main, subtype=sub, filename=name)
+        return msg.as_bytes()
+
+    def db(self):
+        engine = db.make_engine(self.cfg.database)
+        return engine, Session(engine)

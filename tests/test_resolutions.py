@@ -7,69 +7,18 @@ read back from the outbound Maildir.
 from __future__ import annotations
 
 import datetime as dt
-import email
 import shutil
-from email import policy
-from email.utils import format_datetime, make_msgid
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from mailflow import daemon, db, export, sweeps
+from mailflow import daemon, export, sweeps
 from mailflow.models import Delivery, Document, Event, Receipt, Resolution, Token
-from tests.support import REPO, deliver, fake_recognizer, home_config, load_rules, text_appeal
+from tests.support import DIRECTOR, REPO, Office, fake_recognizer, load_rules, text_appeal
 
 reportgen = pytest.importorskip("reportgen")
-CHIEF = "ayyrtau-res@sevkaz.example"
-DIRECTOR = "director@sevkaz.example"
 KZ = dt.timezone(dt.timedelta(hours=5))
-
-
-class Office:
-    """A data home with a registered complaint waiting for its resolution."""
-
-    def __init__(self, tmp_path, rules=None):
-        self.cfg, self.rules = home_config(tmp_path), rules or load_rules()
-        self.n = 0
-        self.send(text_appeal(frm=CHIEF, body="Направляю жалобу потребителя",
-                              attachments=[("скан.pdf", "application/pdf", b"%PDF-1.4 scan")]))
-        [self.mgmt] = self.sent("management")
-        self.number = self.mgmt["X-Mailflow-Number"]
-
-    def send(self, raw: bytes):
-        self.n += 1
-        deliver(self.cfg.home / "inbox", raw, f"m{self.n:03d}")
-        return daemon.run_once(self.cfg, self.rules, recognize=fake_recognizer())
-
-    def sent(self, kind: str | None = None) -> list:
-        folder = self.cfg.home / "outbox" / "new"
-        msgs = [email.message_from_bytes(f.read_bytes(), policy=policy.default)
-                for f in sorted(folder.glob("*"))]
-        return [m for m in msgs if kind is None or m["X-Mailflow-Kind"] == kind]
-
-    def reply(self, body: str, *, frm: str = DIRECTOR, in_reply_to: str | None = "auto",
-              subject: str | None = None, headers: dict | None = None) -> bytes:
-        msg = email.message.EmailMessage()
-        msg["From"] = frm
-        msg["To"] = "mailflow@localhost"
-        msg["Subject"] = subject if subject is not None else "Re: " + self.mgmt["Subject"]
-        msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
-        msg["Message-ID"] = make_msgid(domain="phone.example")
-        if in_reply_to == "auto":
-            in_reply_to = self.mgmt["Message-ID"]
-        if in_reply_to:
-            msg["In-Reply-To"] = in_reply_to
-            msg["References"] = in_reply_to
-        for k, v in (headers or {}).items():
-            msg[k] = v
-        quoted = "\n".join("> " + line for line in self.mgmt.get_body(("plain",)).get_content().splitlines())
-        msg.set_content(f"{body}\n\nОтправлено с iPhone\n\n{quoted}\n")
-        return msg.as_bytes()
-
-    def db(self):
-        engine = db.make_engine(self.cfg.database)
-        return engine, Session(engine)
 
 
 def _future(days: int = 20) -> dt.date:

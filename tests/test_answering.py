@@ -1,0 +1,233 @@
+"""Section 3 over e-mail: draft → head → legal → management → dispatch → copy → closed.
+
+Each step is a reply the test writes as the person would (quoting the mail
+mailflow sent them, from a phone), and the journal is checked after it.
+Forged, misplaced and automatic replies change nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+
+import pytest
+from sqlmodel import Session, select
+
+from mailflow import chasing, db, export
+from mailflow.models import Answer, Chase, Document, Move, Outbox
+from tests.support import DIRECTOR, REPO, Office, text_appeal
+
+KZ = dt.timezone(dt.timedelta(hours=5))
+SIDORENKO, IVANOV, PETROV = "sidorenko@sevkaz.example", "ivanov@sevkaz.example", "petrov@sevkaz.example"
+LEGAL = "office@korgau.example"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+class Case(Office):
+    """A complaint resolved to Сидоренко (responsible; her unit head is Петров) and Иванов."""
+
+    def __init__(self, tmp_path):
+        super().__init__(tmp_path)
+        self.send(self.reply("Сидоренко, Иванову — подготовить ответ заявителю."))
+
+    def last(self, kind: str, to: str):
+        return [m for m in self.sent(kind) if to in m["To"]][-1]
+
+    def answer(self):
+        engine, s = self.db()
+        with s:
+            a = s.exec(select(Answer)).one()
+            doc = s.exec(select(Document)).one()
+        engine.dispose()
+        return a, doc
+
+    def step(self, frm: str, to_message, text: str, files=(), **kw):
+        [o] = self.send(self.reply(text, frm=frm, to_message=to_message, attachments=list(files), **kw))
+        return o
+
+
+def draft(n: int):
+    return (f"ответ-проект-{n}.docx", DOCX, f"Проект ответа, версия {n}".encode())
+
+
+def test_a_whole_case_from_draft_to_closing(tmp_path):
+    c = Case(tmp_path)
+    fwd = c.last("forward", SIDORENKO)
+    assert "ПРОЕКТ" in fwd.get_body(("plain",)).get_content()
+    a, doc = c.answer()
+    assert (a.stage, a.holder, doc.status) == ("draft", SIDORENKO, "forwarded")
+
+    o = c.step(SIDORENKO, fwd, "ПРОЕКТ", [draft(1)])  # 3.1: the draft to the unit head
+    assert o.status == "moved"
+    to_head = c.last("stage", PETROV)
+    [att] = list(to_head.iter_attachments())
+    assert att.get_filename() == "ответ-проект-1.docx"
+    assert att.get_content() == "Проект ответа, версия 1".encode()
+    assert c.answer()[0].stage == "head_review"
+
+    o = c.step(PETROV, to_head, "НА ДОРАБОТКУ: уточнить сумму перерасчёта")  # 3.4: returned
+    assert o.status == "moved"
+    back = c.last("stage", SIDORENKO)
+    assert "уточнить сумму перерасчёта" in back.get_body(("plain",)).get_content()
+    assert c.answer()[0].stage == "draft"
+
+    c.step(SIDORENKO, back, "Проект. Исправлено.", [draft(2)])
+    c.step(PETROV, c.last("stage", PETROV), "Согласовано")
+    assert c.answer()[0].stage == "head_approved"
+
+    c.step(SIDORENKO, c.last("stage", SIDORENKO), "ЮРИСТУ")  # 3.5: the legal firm
+    to_legal = c.last("stage", LEGAL)
+    [att] = list(to_legal.iter_attachments())
+    assert att.get_filename() == "ответ-проект-2.docx"  # the latest draft goes on
+    c.step(LEGAL, to_legal, "СОГЛАСОВАНО, замечаний нет")
+    a, _ = c.answer()
+    assert a.stage == "management_approval"
+
+    to_mgmt = c.last("stage", DIRECTOR)
+    c.step(DIRECTOR, to_mgmt, "Утверждаю")
+    assert c.answer()[0].stage == "approved"
+
+    o = c.step(SIDORENKO, c.last("stage", SIDORENKO),
+               "ОТПРАВЛЕНО: Казпочта, РПО № RR123456789KZ, исх. № 12-3/45 от 20.04.2026",
+               [("ответ подписанный.pdf", "application/pdf", b"%PDF-1.4 signed copy")])
+    assert o.status == "moved"
+    a, doc = c.answer()
+    assert (a.stage, doc.status) == ("closed", "closed") and doc.closed_at
+    assert (a.dispatch_channel, a.tracking, a.outgoing_number, a.outgoing_date) == (
+        "kazpost", "RR123456789KZ", "12-3/45", dt.date(2026, 4, 20))
+    engine, s = c.db()
+    with s:
+        rec = export.document_record(s, doc)
+        moves = s.exec(select(Move).order_by(Move.id)).all()
+    engine.dispose()
+    assert [(m.from_stage, m.to_stage) for m in moves] == [
+        ("draft", "head_review"), ("head_review", "draft"), ("draft", "head_review"),
+        ("head_review", "head_approved"), ("head_approved", "legal_review"),
+        ("legal_review", "management_approval"), ("management_approval", "approved"),
+        ("approved", "closed")]
+    assert all(m.sha256 for m in moves if m.filename) and moves[0].filename == "ответ-проект-1.docx"
+    ans = rec["answer"]
+    assert ans["stage"] == "closed" and ans["tracking"] == "RR123456789KZ" and ans["copy_sha256"]
+    assert len(ans["history"]) == 8
+    # the deadline sweep stops for it
+    engine, _ = c.db()
+    later = dt.datetime.now(KZ) + dt.timedelta(days=60)
+    later = later.replace(hour=10) + dt.timedelta(days=(7 - later.weekday()) % 7)  # a Monday
+    chasing.sweep(engine, c.rules, "mailflow@localhost", now=later)
+    with Session(engine) as s:
+        assert s.exec(select(Chase).where(Chase.document_id == doc.id)).all() == []
+    engine.dispose()
+    show = subprocess.run([sys.executable, "-m", "mailflow", "--home", str(c.cfg.home), "journal",
+                           "show", c.number], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert "approved → closed  «ОТПРАВЛЕНО»" in show.stdout and "RR123456789KZ" in show.stdout
+
+
+@pytest.mark.parametrize("stage", ["draft", "head_review", "management_approval"])
+def test_forged_misplaced_and_automatic_replies_change_nothing(tmp_path, stage):
+    c = Case(tmp_path)
+    holder_msg, holder = c.last("forward", SIDORENKO), SIDORENKO
+    if stage in ("head_review", "management_approval"):
+        c.step(SIDORENKO, holder_msg, "ПРОЕКТ", [draft(1)])
+        holder_msg, holder = c.last("stage", PETROV), PETROV
+    if stage == "management_approval":
+        c.step(PETROV, holder_msg, "СОГЛАСОВАНО")
+        c.step(SIDORENKO, c.last("stage", SIDORENKO), "РУКОВОДСТВУ")
+        holder_msg, holder = c.last("stage", DIRECTOR), DIRECTOR
+    before = c.answer()[0].stage
+    word = "ПРОЕКТ" if stage == "draft" else "СОГЛАСОВАНО"
+    files = [draft(9)] if stage == "draft" else []
+    attempts = [
+        ("outsider", dict(frm="someone@evil.example")),
+        ("not in the case", dict(frm="ivanova@sevkaz.example")),
+        ("wrong person", dict(frm=IVANOV if stage != "draft" else PETROV)),
+        ("automatic", dict(frm=holder, headers={"Auto-Submitted": "auto-replied"})),
+    ]
+    for why, kw in attempts:
+        o = c.step(kw.pop("frm"), holder_msg, word, files, **kw)
+        assert o.status in ("refused", "contribution"), (why, o)
+        assert c.answer()[0].stage == before, why
+    # the holder, properly: accepted; the same message again: its token is used up
+    assert c.step(holder, holder_msg, word, files).status == "moved"
+    after = c.answer()[0].stage
+    assert c.step(holder, holder_msg, word, files).status == "refused"
+    assert c.answer()[0].stage == after
+    assert [m for m in c.sent("notice") if "не принято" in m["Subject"]], "the clerk was not told"
+
+
+def test_words_not_understood_get_a_clear_reply(tmp_path):
+    c = Case(tmp_path)
+    o = c.step(SIDORENKO, c.last("forward", SIDORENKO), "Посмотрю на следующей неделе")
+    assert o.status == "unclear"
+    told = c.last("stage_unclear", SIDORENKO)
+    assert "ПРОЕКТ" in told.get_content()
+    o = c.step(SIDORENKO, c.last("forward", SIDORENKO), "ПРОЕКТ")  # but no file
+    assert o.status == "unclear" and "приложить" in c.last("stage_unclear", SIDORENKO).get_content()
+    assert c.answer()[0].stage == "draft"
+
+
+def test_co_executor_contributions_go_to_the_responsible_one(tmp_path):
+    c = Case(tmp_path)
+    o = c.step(IVANOV, c.last("forward", IVANOV), "Справка по начислениям во вложении",
+               [("справка.pdf", "application/pdf", b"%PDF-1.4 spravka")])
+    assert o.status == "contribution"
+    to_her = c.last("stage", SIDORENKO)
+    assert "Материалы соисполнителя" in to_her.get_body(("plain",)).get_content()
+    assert [a.get_filename() for a in to_her.iter_attachments()] == ["справка.pdf"]
+    assert c.answer()[0].stage == "draft"  # she still holds it
+
+
+def test_missing_copy_after_one_working_day_is_chased(tmp_path):
+    c = Case(tmp_path)
+    c.step(SIDORENKO, c.last("forward", SIDORENKO), "ПРОЕКТ", [draft(1)])
+    c.step(PETROV, c.last("stage", PETROV), "СОГЛАСОВАНО")
+    c.step(SIDORENKO, c.last("stage", SIDORENKO), "РУКОВОДСТВУ")
+    c.step(DIRECTOR, c.last("stage", DIRECTOR), "СОГЛАСОВАНО")
+    c.step(SIDORENKO, c.last("stage", SIDORENKO), "ОТПРАВЛЕНО нарочным")  # no copy yet
+    a, doc = c.answer()
+    assert (a.stage, a.dispatch_channel) == ("dispatched", "courier") and doc.status != "closed"
+    engine, _ = c.db()
+    sent = a.dispatched_at.astimezone(KZ).date()
+    cal = c.rules.calendar
+    next_day = dt.datetime.combine(cal.add_working_days(sent, 1), dt.time(10), KZ)
+    day_after = dt.datetime.combine(cal.add_working_days(sent, 2), dt.time(10), KZ)
+    chasing.sweep(engine, c.rules, "mailflow@localhost", now=next_day)
+    with Session(engine) as s:
+        assert s.exec(select(Chase).where(Chase.kind == "copy_missing")).all() == []
+    chasing.sweep(engine, c.rules, "mailflow@localhost", now=day_after)
+    chasing.sweep(engine, c.rules, "mailflow@localhost", now=day_after + dt.timedelta(hours=2))
+    with Session(engine) as s:
+        [mail] = s.exec(select(Outbox).where(Outbox.kind == "copy_missing")).all()
+    engine.dispose()
+    assert SIDORENKO in mail.recipients and "kanc" in mail.recipients
+    # she answers mailflow's acknowledgement of the dispatch with the signed copy
+    ask = c.last("stage", SIDORENKO)
+    assert "КОПИЯ" in ask.get_body(("plain",)).get_content()
+    o = c.step(SIDORENKO, ask, "КОПИЯ", [("копия.pdf", "application/pdf", b"%PDF-1.4 copy")])
+    assert o.status == "moved"
+    a, doc = c.answer()
+    assert (a.stage, doc.status) == ("closed", "closed") and a.copy_sha256
+
+
+def test_meeting_day_lists_what_to_hand_over_and_handover_records_it(tmp_path):
+    c = Case(tmp_path)  # from Айыртауский РЭС, whose meeting is on Fridays (rules/answer.toml)
+    engine, _ = c.db()
+    today = dt.datetime.now(KZ).date()
+    friday = today + dt.timedelta(days=(4 - today.weekday()) % 7)
+    while not c.rules.calendar.is_working_day(friday):
+        friday += dt.timedelta(days=7)
+    at = dt.datetime.combine(friday, dt.time(10), KZ)
+    chasing.sweep(engine, c.rules, "mailflow@localhost", now=at)
+    with Session(engine) as s:
+        [mail] = s.exec(select(Outbox).where(Outbox.kind == "handover")).all()
+    import email
+    from email import policy
+    text = email.message_from_bytes(mail.raw, policy=policy.default).get_content()
+    assert c.number in text and "Айыртауский РЭС" in text
+    r = subprocess.run([sys.executable, "-m", "mailflow", "--home", str(c.cfg.home), "handover",
+                        c.number, "--to", "Айыртауский РЭС"], cwd=REPO, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    chasing.sweep(engine, c.rules, "mailflow@localhost", now=at + dt.timedelta(days=7))
+    with Session(engine) as s:
+        assert len(s.exec(select(Outbox).where(Outbox.kind == "handover")).all()) == 1
+    engine.dispose()
