@@ -13,9 +13,9 @@ import sys
 import pytest
 from sqlmodel import Session, select
 
-from mailflow import chasing, db, export
+from mailflow import chasing, export
 from mailflow.models import Answer, Chase, Document, Move, Outbox
-from tests.support import DIRECTOR, REPO, Office, text_appeal
+from tests.support import DIRECTOR, REPO, Office
 
 KZ = dt.timezone(dt.timedelta(hours=5))
 SIDORENKO, IVANOV, PETROV = "sidorenko@sevkaz.example", "ivanov@sevkaz.example", "petrov@sevkaz.example"
