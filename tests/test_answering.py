@@ -231,3 +231,43 @@ def test_meeting_day_lists_what_to_hand_over_and_handover_records_it(tmp_path):
     with Session(engine) as s:
         assert len(s.exec(select(Outbox).where(Outbox.kind == "handover")).all()) == 1
     engine.dispose()
+
+
+@pytest.mark.parametrize("stage,text,subject,want", [
+    ("head_review", "СОГЛАСОВАНО", "Re: [ВХ-1] Проверка", "head_approved"),
+    ("head_review", "Не согласовано: перепишите второй абзац", "", "draft"),
+    ("head_review", "на доработку", "", "draft"),
+    ("head_review", "Келісілді", "", "head_approved"),
+    ("head_review", "Пысықтауға", "", "draft"),
+    ("draft", "Жоба қоса беріліп отыр", "", "head_review"),
+    ("head_approved", "", "ЮРИСТУ Re: [ВХ-1] Завизировано; … юристу или руководству #abc", "legal_review"),
+    ("head_approved", "Басшылыққа", "", "management_approval"),
+    ("management_approval", "Бекітемін", "", "approved"),
+    ("approved", "Жіберілді, Қазпошта", "", "dispatched"),
+])
+def test_words_in_russian_and_kazakh(stage, text, subject, want):
+    from mailflow.answering import find_move
+    from tests.support import load_rules
+    wf = load_rules().workflow
+    move, _ = find_move(wf.moves_from(stage), subject, text)
+    assert move.to == want
+
+
+def test_our_own_subject_is_not_read_as_the_senders_words():
+    from mailflow.answering import find_move
+    from tests.support import load_rules
+    wf = load_rules().workflow
+    subject = "Re: [ВХ-2026-000001] Завизировано; исполнитель направляет юристу или руководству #abcdefghijklmnop"
+    assert find_move(wf.moves_from("head_approved"), subject, "Спасибо") is None
+
+
+@pytest.mark.parametrize("text,channel,tracking,number,date", [
+    ("ОТПРАВЛЕНО: Казпочта, РПО № RR123456789KZ, исх. № 12-3/45 от 20.04.2026",
+     "kazpost", "RR123456789KZ", "12-3/45", dt.date(2026, 4, 20)),
+    ("Отправлено нарочным, исх.№ 301/08 от 11.03.2026", "courier", None, "301/08", dt.date(2026, 3, 11)),
+    ("Отправлено", None, None, None, None),
+])
+def test_dispatch_details(text, channel, tracking, number, date):
+    from mailflow.answering import parse_dispatch
+    d = parse_dispatch(text)
+    assert (d.channel, d.tracking, d.outgoing_number, d.outgoing_date) == (channel, tracking, number, date)
