@@ -311,3 +311,24 @@ def history(s: Session, document_id: int) -> list[Move]:
 
 def local(ts: dt.datetime | None) -> str | None:
     return ts.astimezone(KZ_TZ).isoformat() if ts else None
+
+
+def close_by_clerk(s: Session, head, doc: Document, *, copy: Attachment, dispatch: Dispatch,
+                   clerk: str, archive, now: dt.datetime) -> None:
+    """The copy of the sent answer handed in on paper and scanned by the clerk (3.8)."""
+    answer = s.exec(select(Answer).where(Answer.document_id == doc.id)).first() or \
+        Answer(document_id=doc.id, stage="approved")
+    sha = archive.put(copy.data, suffix=".bin")
+    s.add(Move(document_id=doc.id, from_stage=answer.stage, to_stage="closed", word="КОПИЯ (канцелярия)",
+               by=clerk, at=now, filename=copy.filename, sha256=sha))
+    answer.dispatched_at = answer.dispatched_at or now
+    for field in ("channel", "tracking", "outgoing_number", "outgoing_date"):
+        value = getattr(dispatch, field)
+        if value:
+            setattr(answer, "dispatch_channel" if field == "channel" else field, value)
+    journal.append(s, head, "answer_move", document_id=doc.id, from_stage=answer.stage,
+                   to_stage="closed", word="КОПИЯ (канцелярия)", by=clerk,
+                   files=[{"name": copy.filename, "sha256": sha}])
+    answer.stage, answer.holder, answer.updated_at = "closed", None, now
+    _close(s, head, doc, answer, [(copy, sha)], now)
+    s.add(answer)

@@ -108,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     rw.add_argument("--html", type=Path, help="write the HTML e-mail body here")
     rw.set_defaults(func=cmd_report_weekly)
 
+    cl = sub.add_parser("close", help="register the copy of a sent answer handed in on paper (3.8)")
+    cl.add_argument("number")
+    cl.add_argument("--copy", required=True, type=Path, help="the scanned copy of the sent answer")
+    cl.add_argument("--sent", default="", help="how it went: «Казпочта, РПО № …, исх. № … от …»")
+    cl.add_argument("--by", default="канцелярия")
+    cl.set_defaults(func=cmd_close)
+
     ho = sub.add_parser("handover", help="record paper handed over at a unit's reporting meeting")
     ho.add_argument("numbers", nargs="+")
     ho.add_argument("--to", required=True, dest="unit", help="the unit, e.g. «Айыртауский РЭС»")
@@ -460,6 +467,36 @@ def cmd_extend(args, cfg, rules) -> int:
     print(f"Срок по {args.number} продлён: {done.old_due:%d.%m.%Y} → {done.new_due:%d.%m.%Y}. "
           + ("Заявителю отправлено письмо." if done.applicant_mailed
              else f"Сообщите заявителю не позднее {done.tell_applicant_by:%d.%m.%Y}."))
+    return 0
+
+
+def cmd_close(args, cfg, rules) -> int:
+    import datetime as dt
+    import hashlib
+    import mimetypes
+    from . import answering
+    from .archive import Archive
+    from .values import Attachment
+    try:
+        data = args.copy.read_bytes()
+    except OSError as exc:
+        print(f"{args.copy}: не удалось прочитать файл: {exc.strerror}", file=sys.stderr)
+        return 1
+    copy = Attachment(args.copy.name, mimetypes.guess_type(args.copy.name)[0] or "application/octet-stream",
+                      data, hashlib.sha256(data).hexdigest())
+    with _session(cfg) as s, s.begin():
+        head = journal.lock(s)
+        doc = s.exec(select(Document).where(Document.number == args.number)).first()
+        if doc is None:
+            print(f"Документ {args.number} не найден в журнале.", file=sys.stderr)
+            return 1
+        if doc.status == "closed":
+            print(f"{args.number} уже закрыт.", file=sys.stderr)
+            return 1
+        answering.close_by_clerk(s, head, doc, copy=copy, dispatch=answering.parse_dispatch(args.sent),
+                                 clerk=args.by, archive=Archive(cfg.archive_dir),
+                                 now=dt.datetime.now(dt.timezone.utc))
+    print(f"{args.number}: копия ответа зарегистрирована, дело закрыто.")
     return 0
 
 

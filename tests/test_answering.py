@@ -271,3 +271,18 @@ def test_dispatch_details(text, channel, tracking, number, date):
     from mailflow.answering import parse_dispatch
     d = parse_dispatch(text)
     assert (d.channel, d.tracking, d.outgoing_number, d.outgoing_date) == (channel, tracking, number, date)
+
+
+def test_the_clerk_closes_a_case_from_a_paper_copy(tmp_path):
+    c = Case(tmp_path)
+    scan = tmp_path / "копия ответа.pdf"
+    scan.write_bytes(b"%PDF-1.4 paper copy")
+    r = subprocess.run([sys.executable, "-m", "mailflow", "--home", str(c.cfg.home), "close", c.number,
+                        "--copy", str(scan), "--sent", "нарочным, исх. № 5/1 от 02.04.2026"],
+                       cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    a, doc = c.answer()
+    assert (a.stage, doc.status, a.dispatch_channel, a.outgoing_number) == ("closed", "closed", "courier", "5/1")
+    again = subprocess.run([sys.executable, "-m", "mailflow", "--home", str(c.cfg.home), "close", c.number,
+                            "--copy", str(scan)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "уже закрыт" in again.stderr
