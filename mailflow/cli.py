@@ -187,6 +187,13 @@ def cmd_list(args, cfg, rules) -> int:
     return 0
 
 
+def _document(s: Session, number: str) -> Document | None:
+    doc = s.exec(select(Document).where(Document.number == number)).first()
+    if doc is None:
+        print(f"Документ {number} не найден в журнале.", file=sys.stderr)
+    return doc
+
+
 def _who(d: Document) -> str:
     name = " ".join(x for x in (d.last_name, d.first_name, d.patronymic) if x)
     return name or d.org_name or "—"
@@ -202,9 +209,8 @@ def _table(head, rows, width: int = 40) -> str:
 
 def cmd_show(args, cfg, rules) -> int:
     with _session(cfg) as s:
-        doc = s.exec(select(Document).where(Document.number == args.number)).first()
+        doc = _document(s, args.number)
         if doc is None:
-            print(f"Документ {args.number} не найден в журнале.", file=sys.stderr)
             return 1
         rec = export.document_record(s, doc)
         events = s.exec(select(Event).where(Event.document_id == doc.id).order_by(Event.id)).all()
@@ -453,9 +459,8 @@ def cmd_extend(args, cfg, rules) -> int:
         return 2
     with _session(cfg) as s, s.begin():
         head = journal.lock(s)
-        doc = s.exec(select(Document).where(Document.number == args.number)).first()
+        doc = _document(s, args.number)
         if doc is None:
-            print(f"Документ {args.number} не найден в журнале.", file=sys.stderr)
             return 1
         try:
             done = extension.extend(s, head, rules, doc, until=args.until, reason=args.reason,
@@ -486,9 +491,8 @@ def cmd_close(args, cfg, rules) -> int:
                       data, hashlib.sha256(data).hexdigest())
     with _session(cfg) as s, s.begin():
         head = journal.lock(s)
-        doc = s.exec(select(Document).where(Document.number == args.number)).first()
+        doc = _document(s, args.number)
         if doc is None:
-            print(f"Документ {args.number} не найден в журнале.", file=sys.stderr)
             return 1
         if doc.status == "closed":
             print(f"{args.number} уже закрыт.", file=sys.stderr)

@@ -240,8 +240,6 @@ class Intake:
         self._quarantine_copy(fetched, sha, reason)
         try:
             return self._record_quarantine(fetched, sha, parsed, reason, tb)
-        except IntegrityError:
-            return Outcome("lost-race", None, None, "another process took it")
         except Exception:
             if parsed is None:
                 raise  # the database itself is failing: leave the message for the next pass
@@ -250,22 +248,13 @@ class Intake:
 
     def _record_quarantine(self, fetched: Fetched, sha: str, parsed: ParsedMessage | None,
                            reason: str, tb: str) -> Outcome:
-        try:
-            with Session(self.engine, expire_on_commit=False) as s, s.begin():
-                head = journal.lock(s)
-                seen = _inbound(s, fetched)
-                if seen is not None:
-                    return _already(seen)
-                inb = _new_inbound(fetched, sha, parsed, "unknown", "quarantined")
-                inb.reason, inb.traceback = clean(reason, 4000), clean(tb[-20000:]) or None
-                s.add(inb)
-                s.flush()
-                journal.append(s, head, "quarantined", inbound_id=inb.id, reason=reason[:1000],
-                               sha256=sha)
-                self._tell_clerks(s, inb, "quarantine", reason=reason)
-        except IntegrityError:
-            return Outcome("lost-race", None, None, "another process took it")
-        return Outcome("quarantined", "quarantine", None, reason)
+        def act(s: Session, head, inb: Inbound) -> Outcome:
+            inb.status, inb.disposition = "quarantined", "unknown"
+            inb.reason, inb.traceback = clean(reason, 4000), clean(tb[-20000:]) or None
+            journal.append(s, head, "quarantined", inbound_id=inb.id, reason=reason[:1000], sha256=sha)
+            self._tell_clerks(s, inb, "quarantine", reason=reason)
+            return Outcome("quarantined", "quarantine", None, reason)
+        return self._write(fetched, sha, parsed, Triage(Disposition.REVIEW, reason), act)
 
     def _quarantine_copy(self, fetched: Fetched, sha: str, reason: str) -> None:
         """A plain-file view for the operator; the archive holds the original."""
