@@ -402,9 +402,8 @@ def cmd_resolve(args, cfg, rules) -> int:
             return 1
         with Session(parts.engine, expire_on_commit=False) as s, s.begin():
             head = journal.lock(s)
-            doc = s.exec(select(Document).where(Document.number == args.number)).first()
+            doc = _document(s, args.number)
             if doc is None:
-                print(f"Документ {args.number} не найден в журнале.", file=sys.stderr)
                 return 1
             d = resolution.decide(understood, text, rules, doc, today)
             resolution.record(s, head, rules, doc, d, author=author, author_name=author_name,
