@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for noisy in ("alembic", "apscheduler"):  # their INFO lines say nothing about the mail
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args.command == "eval":
             from .extract import evaluate
