@@ -87,6 +87,8 @@ class Intake:
             if report is not None:
                 return self._write(fetched, sha, parsed, verdict,
                                    lambda s, h, inb: self._receipt(s, h, inb, report))
+            # a report nobody can read is not proof of anything: the clerk looks at it
+            verdict = Triage(Disposition.REVIEW, f"{verdict.reason} that could not be read")
         elif verdict.disposition != Disposition.LOOP:
             with Session(self.engine) as s:
                 ctx = replies.find(s, parsed)
