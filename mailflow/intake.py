@@ -27,7 +27,7 @@ from . import (answering, journal, mime, notices, proof, receipts, registration,
 from .archive import Archive
 from .sanitize import clean
 from .mailbox import Fetched
-from .models import DocAttachment, Document, Inbound
+from .models import DocAttachment, Document, Inbound, Outbox
 from .rules import Person, Rules
 from .values import (Attachment, Disposition, KZ_TZ, ParsedMessage, Recognition, Source,
                      Triage)
@@ -99,6 +99,10 @@ class Intake:
             if answered is not None and not _scans(parsed):
                 return self._write(fetched, sha, parsed, Triage(Disposition.REPLY, "in-reply-to"),
                                    lambda s, h, inb: self._delivery_reply(s, h, inb, parsed, answered))
+            if verdict.disposition == Disposition.APPEAL and not _scans(parsed) \
+                    and _answers_our_mail(self.engine, parsed):
+                # "спасибо" to a talon is not a new appeal; a new scan in the thread is
+                verdict = Triage(Disposition.REVIEW, "a reply to mailflow's own message, no new document")
         if verdict.disposition != Disposition.APPEAL:
             return self._record(fetched, sha, parsed, verdict)
         first = None
@@ -348,6 +352,14 @@ def _forwardable(msg: ParsedMessage) -> tuple[Attachment, ...]:
             out.append(a)
             total += len(a.data)
     return tuple(out)
+
+
+def _answers_our_mail(engine: sa.Engine, msg: ParsedMessage) -> bool:
+    ids = [i for i in (msg.in_reply_to, *msg.references) if i]
+    if not ids:
+        return False
+    with Session(engine) as s:
+        return s.exec(select(Outbox.id).where(Outbox.message_id.in_(ids)).limit(1)).first() is not None
 
 
 def _scans(msg: ParsedMessage) -> set[str]:

@@ -206,7 +206,7 @@ class Outbox(SQLModel, table=True):
     document_id: int | None = Field(default=None, index=True)
     inbound_id: int | None = Field(default=None, index=True)
     recipients: str  # JSON list
-    message_id: str = Field(max_length=998)
+    message_id: str = Field(max_length=998, index=True)
     raw: bytes = Field(sa_type=sa.LargeBinary)
     status: str = Field(default="pending", max_length=16)  # pending|sent|failed
     attempts: int = 0

@@ -177,3 +177,20 @@ def test_quarantine_survives_headers_the_database_refuses(tmp_path, monkeypatch)
         inb = s.exec(select(Inbound)).one()
         assert inb.status == "quarantined" and inb.subject is None
     daemon.close(parts)
+
+
+def test_a_thank_you_to_the_talon_is_not_a_new_appeal(tmp_path):
+    cfg, rules = home_config(tmp_path), load_rules()
+    deliver(cfg.home / "inbox", text_appeal(body="Жалоба потребителя"), "1")
+    daemon.run_once(cfg, rules, recognize=fake_recognizer())
+    [talon] = [email.message_from_bytes(f.read_bytes(), policy=policy.default)
+               for f in _outbox_files(cfg, "talon")]
+    thanks = text_appeal(subject="Re: " + talon["Subject"], body="Спасибо, жалобу получили.",
+                         headers={"In-Reply-To": talon["Message-ID"]})
+    with_scan = text_appeal(subject="Re: " + talon["Subject"], body="Ещё одна жалоба во вложении",
+                            headers={"In-Reply-To": talon["Message-ID"]},
+                            attachments=[("скан2.pdf", "application/pdf", b"%PDF-1.4 other")])
+    deliver(cfg.home / "inbox", thanks, "2")
+    deliver(cfg.home / "inbox", with_scan, "3")
+    outcomes = daemon.run_once(cfg, rules, recognize=fake_recognizer())
+    assert [o.status for o in outcomes] == ["review", "registered"]
