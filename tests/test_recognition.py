@@ -334,3 +334,22 @@ def test_shared_appeals_corpus(pool):
         if f == "channel":  # truth.jsonl labels 5 messages against the sender's role
             continue
         assert res["per_field"][f] >= 0.95, (f, res["errors"])
+
+
+# --- digits vouched for by the English model (a 3 read as a 5) -------------------------------
+
+def test_digits_confirmed_by_another_model():
+    from mailflow.extract.fields import digits_confirmed
+    from mailflow.extract.text import Tok
+
+    def tok(text, *check):
+        return Tok(text, 0.97, 0, 0, None, tuple(check))
+
+    assert digits_confirmed([tok("д.35", "д.35", "")])
+    assert digits_confirmed([tok("кв.95", "4.95", "")])  # a letter read as a digit is not a doubt
+    assert not digits_confirmed([tok("д.35", "д.33", "д.35")])  # another digit: doubt
+    assert not digits_confirmed([tok("548", "2548", "")])  # garbled, and grey did not agree
+    assert digits_confirmed([tok("548", "2548", "548")])  # garbled binarised, grey agrees
+    assert not digits_confirmed([Tok("д.35", 0.97, 0, 0, None, ())])  # nobody read it again
+    assert digits_confirmed([Tok("д.35", 0.97, 0, 0, None, None)])  # typed text: no doubt
+    assert digits_confirmed([tok("улица", "")])  # no digits: nothing to vouch for

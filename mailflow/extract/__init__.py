@@ -69,11 +69,12 @@ class _Doc:
         line0 = block0 = 0
         for pno, r in enumerate(self.results):
             lmax = bmax = 0
+            ocr = r.source == "ocr"
             for i, w in enumerate(r.words):
                 alt = r.alt.get(i)
                 toks.append(Tok(w.text, w.conf / 100.0, line0 + w.line, block0 + w.block,
                                 (alt[0], alt[1] + 1000 * pno, alt[2], alt[3] / 100.0)
-                                if alt else None))
+                                if alt else None, r.digits.get(i, ()) if ocr else None))
                 lmax, bmax = max(lmax, w.line + 1), max(bmax, w.block + 1)
             line0 += lmax + 1
             block0 += bmax + 1
@@ -276,7 +277,7 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
             bshift = (toks[-1].block + 2) if toks else 0
             toks.extend(Tok(x.text, x.conf, x.line + shift, x.block + bshift,
                             (x.alt[0], x.alt[1] + 100000 * (shift + 1), x.alt[2], x.alt[3])
-                            if x.alt else None) for x in t)
+                            if x.alt else None, x.check) for x in t)
             for k, v in u.items():
                 under[k] = max(under.get(k, 0.0), v)
         if toks:
@@ -385,12 +386,17 @@ def _same_surname(ocr: str, body: str) -> bool:
 
 
 def _check_subject_number(subject: str, found: dict[str, Found]) -> None:
-    """The letter's "Исх. № … от …" against the same words in the subject."""
-    from .fields import parse_date
+    """The letter's "Исх. № … от …" against the same words in the subject
+    (which may give the number alone)."""
+    from .fields import _OUT_NUM_RE, parse_date
     m = _OUT_RE.search(subject or "")
-    if not m:
-        return
-    num, date = m.group(1).strip(".,"), parse_date(m.group(2))
+    if m:
+        num, date = m.group(1).strip(".,"), parse_date(m.group(2))
+    else:
+        m = _OUT_NUM_RE.search(subject or "")
+        if not m:
+            return
+        num, date = m.group(1).strip(".,"), None
     on = found.get("outgoing_number")
     od = found.get("outgoing_date")
     if on is not None:

@@ -421,6 +421,54 @@ def _number_doubt(main: str, other: str) -> bool:
     return False
 
 
+_RUN = re.compile(r"[0-9]+")
+
+
+def _digit_verdict(word: str, reading: str) -> str:
+    """How another reading of a word stands to its digits: "agree" (the same
+    runs of digits), "other" (as many runs, as long, but another digit: a 3
+    read as a 5 by one of the two) or "unsure" (digits lost, added, or read as
+    letters: "A8" for "д8", "2548" for "548"). Letters before the digits
+    ("кв.95", "от19.03.2026") may come back as digits ("4.9" for "д.9"): only
+    the runs where the word has its own count."""
+    mine, got = _RUN.findall(word), _RUN.findall(reading)
+    core = word.strip(".,;:()«»\"'“”„_|")
+    if len(got) > len(mine) and mine and core:
+        if not core[0].isdigit():
+            got = got[-len(mine):]
+        elif not core[-1].isdigit():
+            got = got[:len(mine)]
+    if got == mine:
+        return "agree"
+    if len(got) == len(mine) and all(len(a) == len(b) for a, b in zip(got, mine)):
+        return "other"
+    return "unsure"
+
+
+def digits_confirmed(toks: list[Tok]) -> bool:
+    """Did the English model, reading each word with digits alone, see the
+    same digits as the page's reading?
+
+    The page's model (rus+kaz) reads a 3 as a 5 in some typefaces with a
+    confidence of 97-99, and its re-readings at other scales repeat the
+    mistake, so only another model's reading can vouch for a digit. The
+    binarised reading decides; when it lost or garbled the digits, the grey
+    one. A word with no second reading is not confirmed. Words of typed text
+    and PDF text layers (check None) need no confirmation.
+    """
+    for t in toks:
+        if t.check is None or not _RUN.search(t.text):
+            continue
+        if not t.check:
+            return False
+        first = _digit_verdict(t.text, t.check[0])
+        if first == "agree":
+            continue
+        if first == "other" or len(t.check) < 2 or _digit_verdict(t.text, t.check[1]) != "agree":
+            return False
+    return True
+
+
 def _vote_address(raw: list[Tok]) -> Found:
     """The page's reading of the address, confirmed or doubted by two more
     readings of the same model, and its numbers by the English model."""
@@ -428,10 +476,12 @@ def _vote_address(raw: list[Tok]) -> Found:
     main = clean_address(fix_lookalikes_words(join(at))) if at else ""
     if not at or not address_ok(main):
         return Found(None, 0.0, True)
+    conf = _address_conf(at)
+    if not digits_confirmed(at):  # a house or flat number the English model reads otherwise
+        return Found(main, min(conf, _CAP))
     alt = alt_reading(raw, "address")
     reads = alt[0] if alt else []
     others = [_clean_address_text(r) for r in reads[:2]]
-    conf = _address_conf(at)
     agree = sum(_number_agree(main, r) for r in reads if r)
     doubt = sum(_number_doubt(main, r) for r in reads if r)
     if doubt and doubt >= agree:
@@ -569,6 +619,12 @@ _OUT_RE = re.compile(
     r"[.,]?\s+(?:от|ОТ|оm)\s+(\d{1,2}\s*[.,:]\s*\d{1,2}\s*[.,:]\s*\d{4}|«?\d{1,2}»?\s+[а-я]+\s+\d{4})")
 
 
+# the subject's "Исх. № 36-1" without the date
+_OUT_NUM_RE = re.compile(
+    r"(?:Исх|исх|ИСХ)[.,:]?\s*(?:[№#]|[NМM][%oо°ºsgeО]?)?\s*[.:]?\s*(?=[^\s]*\d)"
+    r"([0-9A-Za-zА-Яа-я][0-9A-Za-zА-Яа-я\-/.]*)")
+
+
 _ORG_FIX = str.maketrans({"0": "О", "O": "О", "o": "О", "T": "Т", "A": "А", "K": "К",
                           "Y": "У", "X": "Х"})
 
@@ -589,6 +645,7 @@ def read_letter(toks: list[Tok]) -> dict[str, Found] | None:
     out: dict[str, Found] = {}
     org: Found | None = None
     outno: Found | None = None
+    sure = (False, False)  # are the number's and the date's digits confirmed
     for ln in lines:
         text = re.sub(r"(?<![\w])([ТTАAИKКГ][О0OОoКKУYХXП]{0,3})(?=\s*[«\"“„<])",
                       lambda m: m.group(1).translate(_ORG_FIX), join(ln))
@@ -609,14 +666,20 @@ def read_letter(toks: list[Tok]) -> dict[str, Found] | None:
                 date = parse_date(m.group(2))
                 number = m.group(1).strip(".,")
                 outno = Found((number, date), min_conf(cov))
+                # each part's digits as the English model reads them alone
+                sure = (digits_confirmed(_span_toks(ln, m.start(1), m.end(1))),
+                        digits_confirmed(_span_toks(ln, m.start(2), m.end(2))))
     if org is None and outno is None:
         return None
     out["org_name"] = org or Found(None, 0.0, True)
+    if outno:
+        cn = outno.conf if sure[0] else min(outno.conf, _CAP)
+        cd = outno.conf if sure[1] else min(outno.conf, _CAP)
     if outno and outno.value[1]:
-        out["outgoing_number"] = Found(outno.value[0], outno.conf)
-        out["outgoing_date"] = Found(outno.value[1], outno.conf)
+        out["outgoing_number"] = Found(outno.value[0], cn)
+        out["outgoing_date"] = Found(outno.value[1], cd)
     elif outno:
-        out["outgoing_number"] = Found(outno.value[0], outno.conf)
+        out["outgoing_number"] = Found(outno.value[0], cn)
         out["outgoing_date"] = Found(None, 0.0, True)
     else:
         out["outgoing_number"] = Found(None, 0.0, True)

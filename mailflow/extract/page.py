@@ -62,6 +62,9 @@ class PageResult:
     # second readings of e-mail and phone values with the English model:
     # word idx -> (field, segment id, text, conf) for every word of a segment
     alt: dict[int, tuple[str, int, str, float]] = dc_field(default_factory=dict)
+    # the English model's readings of each word whose digits make a field
+    # (address, outgoing number and date): word idx -> readings (DIGIT_READS)
+    digits: dict[int, tuple[str, ...]] = dc_field(default_factory=dict)
     note: str | None = None
     seconds: float = 0.0
     ocr_seconds: float = 0.0
@@ -334,7 +337,7 @@ def ocr_image(img: Image.Image, dpi: float, langs: str, timeout: float) -> PageR
     res.words = words
     threshold = otsu(img)
     res.underlines = underline_scores(img, words, threshold)
-    res.alt = field_reread(img, words, dpi, timeout, langs)
+    res.alt, res.digits = field_reread(img, words, dpi, timeout, langs)
     res.ocr_seconds = time.monotonic() - t0
     return res
 
@@ -733,23 +736,71 @@ def text_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]:
     return out
 
 
+_OUT_WORD = re.compile(r"^[«\"]?(исх|ucx)", re.I)
+
+
+def digit_words(words: list[Word], limit: int = 16) -> list[int]:
+    """The words whose digits make a field: those of the address on a form
+    and of the "Исх. № … от …" line of a letter (number and date)."""
+    idx: list[int] = []
+    for field, seg, _ in text_segments(words):
+        if field == "address":
+            idx += [j for j in seg if any(c.isdigit() for c in words[j].text)]
+    for i, w in enumerate(words):
+        if _OUT_WORD.match(w.text):
+            idx += [j for j, v in enumerate(words) if v.line == w.line and j > i
+                    and any(c.isdigit() for c in v.text)]
+            break
+    return list(dict.fromkeys(idx))[:limit]
+
+
+# How each digit word is cut out for the English model: binarised at ~40 px
+# word height, then grey at ~36 px (see fields.digits_confirmed).
+DIGIT_READS = (("bin", 40.0), ("grey", 36.0))
+
+
+def _digit_crops(img: Image.Image, w: Word) -> list[Image.Image]:
+    x0, y0, x1, y1 = w.box
+    h = max(8, y1 - y0)
+    crop = img.crop((max(0, x0 - h // 3), max(0, y0 - h // 3),
+                     min(img.width, x1 + h // 3), min(img.height, y1 + h // 3)))
+    out = []
+    for how, target in DIGIT_READS:
+        scale = min(3.0, max(0.5, target / h))
+        c = crop.resize((max(1, int(crop.width * scale)), max(1, int(crop.height * scale))),
+                        Image.LANCZOS)
+        if how == "bin":
+            t = otsu(c)
+            c = c.point(lambda v, t=t: 0 if v <= t else 255)
+        out.append(c)
+    return out
+
+
 def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float,
-                 langs: str = "rus+kaz") -> dict:
-    """Read e-mail addresses and phone numbers again with the English model.
+                 langs: str = "rus+kaz") -> tuple[dict, dict]:
+    """Read e-mail addresses, phone numbers, names and addresses again, and
+    the digits of addresses and outgoing numbers with the English model.
 
-    rus+kaz turns "kz5435@mail.example" into "К75435@та|.ехатр!е" and now and
-    then reads a 3 as a 5; the English model reads Latin letters and digits
+    rus+kaz turns "kz5435@mail.example" into "К75435@та|.ехатр!е", and in
+    some typefaces (PT Sans, PT Serif) reads a 3 as a 5 with a confidence of
+    97-99, the same way at every scale (the Kazakh model's habit, which the
+    combined model keeps); the English model reads Latin letters and digits
     better. Each value's line is cut out (other words on it painted over) and
-    read twice, scaled to two letter heights; all the cuts of a page are
-    stacked into one picture read in one tesseract run.
+    read again, scaled to other letter heights; each word with digits in an
+    address or an "Исх. № … от …" line is also cut out on its own and read
+    by the English model binarised and grey. All the cuts of a page are
+    stacked into one picture per model, read in one tesseract run.
 
-    Returns word idx -> (field, segment id, "reading 1\treading 2", conf).
+    Returns (word idx -> (field, segment id, "reading 1\treading 2...", conf),
+    word idx -> the English readings of that word, in DIGIT_READS order).
     """
     segs = value_segments(words) + text_segments(words)
-    if not segs:
-        return {}
+    digits = digit_words(words)
+    if not segs and not digits:
+        return {}, {}
     kaz_first = "+".join(reversed(langs.split("+")))  # reads Ә, Ғ, Қ... where rus+kaz says Э, Г, К
-    pieces: dict[str, list] = {"eng": [], langs: [], kaz_first: []}  # model -> (segment, reading, crop)
+    # model -> (key, reading, crop); key ("seg", segment id) or ("word", word idx)
+    pieces: dict[str, list] = {"eng": [], langs: [], kaz_first: []}
     for seg_id, (field, seg, label) in enumerate(segs):
         model = "eng" if field in ("email", "phone") else langs
         by_line: dict[int, list[int]] = {}
@@ -787,8 +838,11 @@ def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float
                 scale = min(3.0, max(0.5, target / h))
                 c = crop.resize((max(1, int(crop.width * scale)), max(1, int(crop.height * scale))),
                                 Image.LANCZOS)
-                pieces[m].append((seg_id, which, c))
-    texts: dict[tuple[int, int], list[str]] = {}
+                pieces[m].append((("seg", seg_id), which, c))
+    for j in digits:
+        for which, c in enumerate(_digit_crops(img, words[j])):
+            pieces["eng"].append((("word", j), which, c))
+    texts: dict[tuple, list[str]] = {}
     confs: dict[int, float] = {}
     for model, items in pieces.items():
         if not items:
@@ -799,26 +853,28 @@ def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float
         sheet = Image.new("L", (width, height), 255)
         spans = []
         y = gap
-        for seg_id, which, c in items:
+        for key, which, c in items:
             sheet.paste(c, (gap, y))
-            spans.append((seg_id, which, y, y + c.height))
+            spans.append((key, which, y, y + c.height))
             y += c.height + gap
         try:
             got = tesseract_words(sheet, dpi, model, timeout, psm=6)
         except Exception:
             continue
-        for seg_id, which, top, bottom in spans:
+        for key, which, top, bottom in spans:
             ws = [w for w in got if top <= (w.box[1] + w.box[3]) / 2 <= bottom]
-            sep = "" if segs[seg_id][0] == "email" else " "
-            texts.setdefault((seg_id, which), []).append(sep.join(w.text for w in ws))
-            if ws:
-                confs[seg_id] = min(confs.get(seg_id, 100.0), min(w.conf for w in ws))
+            sep = "" if key[0] == "seg" and segs[key[1]][0] == "email" else " "
+            texts.setdefault((key, which), []).append(sep.join(w.text for w in ws))
+            if ws and key[0] == "seg":
+                confs[key[1]] = min(confs.get(key[1], 100.0), min(w.conf for w in ws))
     out: dict[int, tuple[str, int, str, float]] = {}
     for seg_id, (field, seg, _) in enumerate(segs):
         sep = "" if field == "email" else " "
         n = 3 if field in ("email", "phone", "address") else 2
-        reads = "\t".join(sep.join(texts.get((seg_id, k), [])) for k in range(n))
+        reads = "\t".join(sep.join(texts.get((("seg", seg_id), k), [])) for k in range(n))
         for j in seg:
             if j not in out:
                 out[j] = (field, seg_id, reads, confs.get(seg_id, 0.0))
-    return out
+    again = {j: tuple(" ".join(texts.get((("word", j), k), [])) for k in range(len(DIGIT_READS)))
+             for j in digits}
+    return out, again

@@ -37,6 +37,10 @@ class Tok:
     # a second reading of the e-mail or phone value this word belongs to:
     # (field, segment id, text, confidence 0..1)
     alt: tuple[str, int, str, float] | None = None
+    # the English model's readings of this word alone, when it was read by
+    # OCR: () for a word nobody read again; None for typed text and PDF text
+    # layers, whose digits need no second opinion (see digits_confirmed)
+    check: tuple[str, ...] | None = None
 
 
 def nfc(s: str) -> str:
@@ -75,12 +79,12 @@ def split_glued(toks: list[Tok]) -> list[Tok]:
     for t in toks:
         parts = re.split(rf"(?<=[{CYR}])[:;](?=[{CYR}])", t.text)
         if len(parts) > 1 and not t.alt:
-            out.extend(Tok(p, t.conf, t.line, t.block) for p in parts if p)
+            out.extend(Tok(p, t.conf, t.line, t.block, None, t.check) for p in parts if p)
             continue
         m = re.match(rf"^([{CYR_LO}]{{4,}}[.:]?)([{CYR_UP}][{CYR_LO}]+.*)$", t.text)
         if m:
-            out.append(Tok(m.group(1), t.conf, t.line, t.block, t.alt))
-            out.append(Tok(m.group(2), t.conf, t.line, t.block, t.alt))
+            out.append(Tok(m.group(1), t.conf, t.line, t.block, t.alt, t.check))
+            out.append(Tok(m.group(2), t.conf, t.line, t.block, t.alt, t.check))
         else:
             out.append(t)
     return out
@@ -98,7 +102,7 @@ def drop_junk(toks: list[Tok], single_below: float = 0.8) -> list[Tok]:
             continue
         if len(text) == 1 and text.isalpha() and t.conf < single_below:
             continue
-        out.append(Tok(text, t.conf, t.line, t.block, t.alt) if text != t.text else t)
+        out.append(Tok(text, t.conf, t.line, t.block, t.alt, t.check) if text != t.text else t)
     return out
 
 
