@@ -17,38 +17,17 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from . import journal, notices, outbox, proof, replies, resolution_text, routing
-from .models import Answer, Assignment, ChainHead, Delivery, Document, Move, Resolution, Token
-from .rules import Person, Rules, StageMove
-from .triage import DOCUMENT_TYPES
-from .values import KZ_TZ, Attachment, Consumer, ParsedMessage
+from . import journal, notices, outbox, proof, replies, resolution_text, routing, scans
+from .archive import Archive
+from .case import transition
+from .case.actors import Actor, actor
+from .case.queries import Team, consumer_name, current_resolution, team
+from .case.states import Act, IllegalTransition, State
+from .models import Answer, ChainHead, Delivery, Document, Move, Resolution, Token
+from .rules import Rules, StageMove
+from .values import Attachment, ParsedMessage
 
 _LETTERS = "А-ЯЁӘҒҚҢӨҰҮҺІA-Z"
-
-
-@dataclass(frozen=True)
-class Team:
-    """Who is who for one case."""
-
-    executor: str  # the first in the resolution: holds the case (3.3)
-    co_executors: tuple[str, ...]
-    unit_head: tuple[str, ...]  # the executor's unit head; management when there is none
-    legal: tuple[str, ...]
-    management: tuple[str, ...]
-
-    def of(self, holder: str) -> tuple[str, ...]:
-        return {"executor": (self.executor,), "unit_head": self.unit_head, "legal": self.legal,
-                "management": self.management}.get(holder, ())
-
-
-def team(rules: Rules, assignments: list[Assignment]) -> Team:
-    first = assignments[0].email
-    executor = rules.staff.by_email(first)
-    heads = tuple(p.email for p in rules.staff.with_role("unit_head")
-                  if executor and p.unit == executor.unit and p.email != first)
-    mgmt = tuple(p.email for p in rules.staff.people if p.roles & rules.routing.management_roles)
-    return Team(first, tuple(a.email for a in assignments[1:]), heads or mgmt,
-                tuple(p.email for p in rules.staff.with_role("legal")), mgmt)
 
 
 def find_move(moves: tuple[StageMove, ...], subject: str, text: str) -> tuple[StageMove, str] | None:
@@ -106,11 +85,36 @@ class ReplyResult:
     reason: str
 
 
-def open_case(s: Session, doc: Document, executor: str, rules: Rules, now: dt.datetime) -> None:
-    """The resolution is forwarded: the executor drafts (3.1). A new resolution restarts it."""
+@dataclass(frozen=True)
+class CaseReply:
+    """One reply about a case's answer, as `handle_reply` found it (the acting steps' input)."""
+
+    s: Session
+    head: ChainHead
+    rules: Rules
+    doc: Document
+    answer: Answer
+    resolution: Resolution
+    crew: Team
+    msg: ParsedMessage
+    text: str  # the reply's own words, quotes removed
+    files: tuple[Attachment, ...]
+    inbound_id: int
+    sender_addr: str
+    archive: Archive
+    token: Token
+    now: dt.datetime
+
+    @property
+    def stage(self) -> str:
+        return self.doc.stage or self.rules.workflow.start
+
+
+def hand_to(s: Session, doc: Document, executor: str, now: dt.datetime) -> None:
+    """The resolution is forwarded: the executor holds the answer (3.1, 3.3)."""
     answer = s.exec(select(Answer).where(Answer.document_id == doc.id)).first() or \
-        Answer(document_id=doc.id, stage=rules.workflow.start)
-    answer.stage, answer.holder, answer.updated_at = rules.workflow.start, executor, now
+        Answer(document_id=doc.id)
+    answer.holder, answer.updated_at = executor, now
     s.add(answer)
 
 
@@ -122,36 +126,31 @@ def issue_token(s: Session, rules: Rules, doc: Document, holder: str | None, mes
 
 
 def handle_reply(s: Session, head: ChainHead, rules: Rules, *, msg: ParsedMessage,
-                 ctx: replies.ReplyContext, inbound_id: int, sender_addr: str, archive,
+                 ctx: replies.ReplyContext, inbound_id: int, sender_addr: str, archive: Archive,
                  now: dt.datetime) -> ReplyResult:
     doc = s.get(Document, ctx.token.document_id)
+    assert doc is not None  # a token always names its document
     answer = s.exec(select(Answer).where(Answer.document_id == doc.id)).first()
-    res = s.exec(select(Resolution).where(Resolution.document_id == doc.id,
-                                          Resolution.current == True)).first()  # noqa: E712
-    if answer is None or res is None:
+    res, people = current_resolution(s, doc.id)
+    if answer is None or res is None or not people:
         return _refuse(s, head, rules, doc, msg, inbound_id, sender_addr, "по делу нет резолюции")
-    people = s.exec(select(Assignment).where(Assignment.resolution_id == res.id)
-                    .order_by(Assignment.position)).all()
-    crew = team(rules, list(people))
-    anyone = frozenset({crew.executor, *crew.co_executors, *crew.unit_head, *crew.legal,
-                        *crew.management})
+    crew = team(rules, people)
     trust = replies.authorize(msg, ctx.token, rules.staff, frozenset(), rules.routing.trusted_authserv_ids,
-                              now, anyone=anyone)
+                              now, anyone=crew.everyone)
     if not trust.ok:
         return _refuse(s, head, rules, doc, msg, inbound_id, sender_addr, trust.reason)
     _mark_replied(s, head, ctx.token, msg, inbound_id)
-    sender = msg.from_addr
-    text = resolution_text.strip_quoted(msg.body_text)
-    files = tuple(a for a in msg.attachments if a.content_type.startswith(DOCUMENT_TYPES)
+    files = tuple(a for a in msg.attachments if scans.is_scan(a.content_type)
                   or a.filename.lower().endswith((".doc", ".docx", ".odt", ".rtf")))
+    r = CaseReply(s, head, rules, doc, answer, res, crew, msg, resolution_text.strip_quoted(msg.body_text),
+                  files, inbound_id, sender_addr, archive, ctx.token, now)
+    sender = msg.from_addr
     if sender in crew.co_executors and sender != crew.executor:
-        return _contribution(s, head, rules, doc, res, answer, crew, msg, text, files, inbound_id,
-                             sender_addr, archive, now)
-    found = find_move(rules.workflow.moves_from(answer.stage), msg.subject, text)
-    stage = rules.workflow.stages[answer.stage]
+        return _contribution(r)
+    found = find_move(rules.workflow.moves_from(r.stage), msg.subject, r.text)
+    stage = rules.workflow.stages[r.stage]
     if found is None:
-        return _unclear(s, head, rules, doc, answer, msg, inbound_id, sender_addr,
-                        "в начале письма нет ни одного из ожидаемых слов")
+        return _unclear(r, "в начале письма нет ни одного из ожидаемых слов")
     move, word = found
     allowed = crew.of(stage.holder if move.by == "holder" else move.by)
     if sender not in allowed:
@@ -159,103 +158,109 @@ def handle_reply(s: Session, head: ChainHead, rules: Rules, *, msg: ParsedMessag
                        f"«{word}» на этапе «{stage.title}» может написать только "
                        f"{', '.join(allowed) or 'никто'}")
     if move.file and not files:
-        return _unclear(s, head, rules, doc, answer, msg, inbound_id, sender_addr,
-                        f"к «{word}» нужно приложить файл (проект или скан ответа)")
-    return _move(s, head, rules, doc, res, answer, crew, move, word, msg, text, files, inbound_id,
-                 sender_addr, archive, ctx.token, now)
+        return _unclear(r, f"к «{word}» нужно приложить файл (проект или скан ответа)")
+    try:
+        return _move(r, move, word)
+    except IllegalTransition as exc:
+        return _refuse(s, head, rules, doc, msg, inbound_id, sender_addr, str(exc))
 
 
-def _move(s, head, rules, doc, res, answer, crew, move, word, msg, text, files, inbound_id,
-          sender_addr, archive, token, now) -> ReplyResult:
-    before = answer.stage
-    kept = [(a, archive.put(a.data, suffix=".bin")) for a in files]
-    comment = _comment(text, word)
+ACT_FOR = {State.IN_WORK: Act.MOVE, State.ANSWERED: Act.DISPATCH, State.CLOSED: Act.FILE_COPY}
+
+
+def _move(r: CaseReply, move: StageMove, word: str) -> ReplyResult:
+    wf = r.rules.workflow
+    before, target = r.stage, move.to
+    kept = [(a, r.archive.put(a.data, suffix=".bin")) for a in r.files]
     # a dispatch report with the signed copy attached is the copy for the clerk (3.8)
-    target = "closed" if move.to == "dispatched" and kept and "closed" in rules.workflow.stages \
-        else move.to
-    s.add(Move(document_id=doc.id, from_stage=before, to_stage=target, word=word, by=msg.from_addr,
-               inbound_id=inbound_id, at=now, filename=kept[0][0].filename if kept else None,
-               sha256=kept[0][1] if kept else None, note=comment[:2000] or None))
-    if target in ("dispatched", "closed"):
-        _dispatch(answer, text, now)
-    answer.stage, answer.updated_at = target, now
-    answer.holder = (crew.of(rules.workflow.stages[target].holder) or (None,))[0]
-    token.used_at, token.used_by = now, msg.from_addr
-    s.add(token)
-    journal.append(s, head, "answer_move", document_id=doc.id, inbound_id=inbound_id,
-                   from_stage=before, to_stage=target, word=word, by=msg.from_addr,
-                   files=[{"name": a.filename, "sha256": h} for a, h in kept], comment=comment[:500])
-    if target == "closed":
-        _close(s, head, doc, answer, kept, now)
-    elif move.forward:
-        attach = tuple(a for a, _ in kept) or _last_draft(s, doc, archive)
-        _send_stage(s, rules, doc, res, crew, target, crew.of(move.forward), attach, sender_addr,
-                    now, comment=comment, sender_name=_name(rules, msg.from_addr))
-    s.add(answer)
-    return ReplyResult("moved", doc.number, f"{before} → {target} ({word})")
+    if wf.stages[target].state is State.ANSWERED and kept:
+        target = wf.stage_of(State.CLOSED)
+    state = wf.stages[target].state
+    sent = None if state is State.IN_WORK else _merged(r.answer, parse_dispatch(r.text))
+    copy = kept[0][1] if kept and state is State.CLOSED else None
+    comment = _comment(r.text, word)
+    # first the transition: an illegal one raises before anything is written
+    transition.apply(r.s, r.head, r.doc, ACT_FOR[state], actor(r.rules, r.msg.from_addr, r.crew), wf,
+                     now=r.now, to_stage=target if state is State.IN_WORK else None,
+                     inbound_id=r.inbound_id, word=word,
+                     files=[{"name": a.filename, "sha256": h} for a, h in kept], comment=comment[:500],
+                     **(_facts(sent, copy) if sent else {}))
+    if sent:
+        _record_dispatch(r.answer, sent, r.now, copy)
+    r.s.add(Move(document_id=r.doc.id, from_stage=before, to_stage=target, word=word, by=r.msg.from_addr,
+                 inbound_id=r.inbound_id, at=r.now, filename=kept[0][0].filename if kept else None,
+                 sha256=kept[0][1] if kept else None, note=comment[:2000] or None))
+    r.answer.updated_at = r.now
+    r.answer.holder = (r.crew.of(wf.stages[target].holder) or (None,))[0]
+    r.token.used_at, r.token.used_by = r.now, r.msg.from_addr
+    r.s.add(r.token)
+    r.s.add(r.answer)
+    if state is not State.CLOSED and move.forward:
+        attach = tuple(a for a, _ in kept) or _last_draft(r.s, r.doc, r.archive)
+        _send_stage(r, target, r.crew.of(move.forward), attach, comment=comment)
+    return ReplyResult("moved", r.doc.number, f"{before} → {target} ({word})")
 
 
-def _dispatch(answer: Answer, text: str, now: dt.datetime) -> None:
-    d = parse_dispatch(text)
-    answer.dispatched_at = answer.dispatched_at or now  # a later «КОПИЯ» keeps the first
-    answer.dispatch_channel = d.channel or answer.dispatch_channel
-    answer.tracking = d.tracking or answer.tracking
-    answer.outgoing_number = d.outgoing_number or answer.outgoing_number
-    answer.outgoing_date = d.outgoing_date or answer.outgoing_date
+def _merged(answer: Answer, d: Dispatch) -> Dispatch:
+    """What a dispatch report says, over what an earlier one said (a later «КОПИЯ» adds to it)."""
+    return Dispatch(d.channel or answer.dispatch_channel, d.tracking or answer.tracking,
+                    d.outgoing_number or answer.outgoing_number, d.outgoing_date or answer.outgoing_date)
 
 
-def _close(s: Session, head, doc: Document, answer: Answer, kept, now: dt.datetime) -> None:
-    """Regulation 3.8: the copy of the sent answer reached the clerk: the case is closed."""
-    answer.copy_at = now
-    answer.copy_sha256 = kept[0][1] if kept else None
-    doc.status, doc.closed_at = "closed", now
-    s.add(doc)
-    journal.append(s, head, "closed", document_id=doc.id, copy_sha256=answer.copy_sha256,
-                   outgoing_number=answer.outgoing_number, channel=answer.dispatch_channel,
-                   tracking=answer.tracking)
+def _record_dispatch(answer: Answer, d: Dispatch, now: dt.datetime, copy_sha256: str | None) -> None:
+    answer.dispatched_at = answer.dispatched_at or now  # the first report's time stands
+    answer.dispatch_channel, answer.tracking = d.channel, d.tracking
+    answer.outgoing_number, answer.outgoing_date = d.outgoing_number, d.outgoing_date
+    if copy_sha256:
+        answer.copy_at, answer.copy_sha256 = now, copy_sha256
 
 
-def _contribution(s, head, rules, doc, res, answer, crew, msg, text, files, inbound_id,
-                  sender_addr, archive, now) -> ReplyResult:
+def _facts(d: Dispatch, copy_sha256: str | None) -> dict:
+    """What the journal keeps of how the answer went out (3.6–3.8)."""
+    return dict(channel=d.channel, tracking=d.tracking, outgoing_number=d.outgoing_number,
+                outgoing_date=d.outgoing_date.isoformat() if d.outgoing_date else None,
+                copy_sha256=copy_sha256)
+
+
+def _contribution(r: CaseReply) -> ReplyResult:
     """Regulation 3.3: co-executors contribute; the first named holds the case."""
-    kept = [(a, archive.put(a.data, suffix=".bin")) for a in files]
-    s.add(Move(document_id=doc.id, from_stage=answer.stage, to_stage=answer.stage, word="ВКЛАД",
-               by=msg.from_addr, inbound_id=inbound_id, at=now,
-               filename=kept[0][0].filename if kept else None, sha256=kept[0][1] if kept else None,
-               note=text[:2000] or None))
-    journal.append(s, head, "answer_contribution", document_id=doc.id, inbound_id=inbound_id,
-                   by=msg.from_addr, files=[{"name": a.filename, "sha256": h} for a, h in kept])
-    _send_stage(s, rules, doc, res, crew, answer.stage, (crew.executor,), tuple(a for a, _ in kept),
-                sender_addr, now, comment=text[:1000], sender_name=_name(rules, msg.from_addr),
-                headline=f"Материалы соисполнителя ({_name(rules, msg.from_addr)}) для ответа")
-    return ReplyResult("contribution", doc.number, f"from {msg.from_addr}")
+    kept = [(a, r.archive.put(a.data, suffix=".bin")) for a in r.files]
+    r.s.add(Move(document_id=r.doc.id, from_stage=r.stage, to_stage=r.stage, word="ВКЛАД",
+                 by=r.msg.from_addr, inbound_id=r.inbound_id, at=r.now,
+                 filename=kept[0][0].filename if kept else None, sha256=kept[0][1] if kept else None,
+                 note=r.text[:2000] or None))
+    journal.append(r.s, r.head, "answer_contribution", document_id=r.doc.id, inbound_id=r.inbound_id,
+                   by=r.msg.from_addr, files=[{"name": a.filename, "sha256": h} for a, h in kept])
+    name = _name(r.rules, r.msg.from_addr)
+    _send_stage(r, r.stage, (r.crew.executor,), tuple(a for a, _ in kept), comment=r.text[:1000],
+                headline=f"Материалы соисполнителя ({name}) для ответа")
+    return ReplyResult("contribution", r.doc.number, f"from {r.msg.from_addr}")
 
 
-def _send_stage(s, rules, doc, res, crew, stage_key, to, files, sender_addr, now, *, comment,
-                sender_name, headline=None) -> None:
+def _send_stage(r: CaseReply, stage_key: str, to: tuple[str, ...], files: tuple[Attachment, ...], *,
+                comment: str, headline: str | None = None) -> None:
     if not to:
         return
-    stage = rules.workflow.stages[stage_key]
+    stage = r.rules.workflow.stages[stage_key]
     token = routing.new_token()
-    words = [m.words[0] for m in rules.workflow.moves_from(stage_key)]
-    consumer = Consumer(last_name=doc.last_name, first_name=doc.first_name,
-                        patronymic=doc.patronymic, org_name=doc.org_name)
-    subject, body = rules.render(
-        "stage", number=doc.number, stage_title=stage.title, token=token, kind=doc.kind,
+    words = [m.words[0] for m in r.rules.workflow.moves_from(stage_key)]
+    sender_name = _name(r.rules, r.msg.from_addr)
+    subject, body = r.rules.render(
+        "stage", number=r.doc.number, stage_title=stage.title, token=token, kind=r.doc.kind,
         headline=headline or f"{stage.title}. От: {sender_name}.",
-        consumer_name=routing.consumer_name(consumer), resolution_text=res.text,
-        due_date=doc.due_date, comment=comment, sender_name=sender_name,
+        consumer_name=consumer_name(r.doc), resolution_text=r.resolution.text,
+        due_date=r.doc.due_date, comment=comment, sender_name=sender_name,
         filename=", ".join(a.filename for a in files) or None, words=words)
-    out = outbox.compose(sender=sender_addr, to=tuple(to), subject=subject, body=body, kind="stage",
-                         key=f"stage:{doc.id}:{token}", number=doc.number, attachments=files)
-    outbox.queue(s, out, document_id=doc.id)
-    issue_token(s, rules, doc, to[0] if len(to) == 1 else None, out.message_id, now, token)
+    out = outbox.compose(sender=r.sender_addr, to=tuple(to), subject=subject, body=body, kind="stage",
+                         key=f"stage:{r.doc.id}:{token}", number=r.doc.number, attachments=files)
+    outbox.queue(r.s, out, document_id=r.doc.id)
+    issue_token(r.s, r.rules, r.doc, to[0] if len(to) == 1 else None, out.message_id, r.now, token)
 
 
-def _last_draft(s: Session, doc: Document, archive) -> tuple[Attachment, ...]:
+def _last_draft(s: Session, doc: Document, archive: Archive) -> tuple[Attachment, ...]:
     last = s.exec(select(Move).where(Move.document_id == doc.id, Move.sha256 != None)  # noqa: E711
-                  .order_by(Move.id.desc())).first()
-    if last is None:
+                  .order_by(Move.id.desc())).first()  # type: ignore[union-attr]
+    if last is None or last.sha256 is None:
         return ()
     try:
         data = archive.get(last.sha256, ".bin")
@@ -264,7 +269,7 @@ def _last_draft(s: Session, doc: Document, archive) -> tuple[Attachment, ...]:
     return (Attachment(last.filename or "проект.bin", "application/octet-stream", data, last.sha256),)
 
 
-def _mark_replied(s: Session, head, token: Token, msg: ParsedMessage, inbound_id: int) -> None:
+def _mark_replied(s: Session, head: ChainHead, token: Token, msg: ParsedMessage, inbound_id: int) -> None:
     d = s.exec(select(Delivery).where(Delivery.message_id == token.message_id)).first()
     if d is not None:
         proof.mark_replied(s, head, d, inbound_id=inbound_id, sender=msg.from_addr)
@@ -276,11 +281,12 @@ def _comment(text: str, word: str) -> str:
 
 
 def _name(rules: Rules, email: str) -> str:
-    p: Person | None = rules.staff.by_email(email)
+    p = rules.staff.by_email(email)
     return p.name if p else email
 
 
-def _refuse(s, head, rules, doc, msg, inbound_id, sender_addr, reason) -> ReplyResult:
+def _refuse(s: Session, head: ChainHead, rules: Rules, doc: Document, msg: ParsedMessage,
+            inbound_id: int, sender_addr: str, reason: str) -> ReplyResult:
     journal.append(s, head, "answer_refused", document_id=doc.id, inbound_id=inbound_id,
                    sender=msg.from_addr, reason=reason)
     notices.tell(s, rules, sender_addr=sender_addr, role="clerk", key=f"answer-refused:{inbound_id}",
@@ -291,44 +297,41 @@ def _refuse(s, head, rules, doc, msg, inbound_id, sender_addr, reason) -> ReplyR
     return ReplyResult("refused", doc.number, reason)
 
 
-def _unclear(s, head, rules, doc, answer, msg, inbound_id, sender_addr, reason) -> ReplyResult:
-    stage = rules.workflow.stages[answer.stage]
-    journal.append(s, head, "answer_unclear", document_id=doc.id, inbound_id=inbound_id,
-                   sender=msg.from_addr, reason=reason, stage=answer.stage)
-    words = [m.words[0] for m in rules.workflow.moves_from(answer.stage)]
-    subject, body = rules.render("stage_unclear", number=doc.number, stage_title=stage.title,
-                                 reason=reason, words=words)
-    outbox.queue(s, outbox.compose(sender=sender_addr, to=(msg.from_addr,), subject=subject, body=body,
-                                   kind="stage_unclear", key=f"stage_unclear:{inbound_id}",
-                                   number=doc.number, in_reply_to=msg.message_id,
-                                   references=msg.references), document_id=doc.id, inbound_id=inbound_id)
-    return ReplyResult("unclear", doc.number, reason)
+def _unclear(r: CaseReply, reason: str) -> ReplyResult:
+    stage = r.rules.workflow.stages[r.stage]
+    journal.append(r.s, r.head, "answer_unclear", document_id=r.doc.id, inbound_id=r.inbound_id,
+                   sender=r.msg.from_addr, reason=reason, stage=r.stage)
+    words = [m.words[0] for m in r.rules.workflow.moves_from(r.stage)]
+    subject, body = r.rules.render("stage_unclear", number=r.doc.number, stage_title=stage.title,
+                                   reason=reason, words=words)
+    outbox.queue(r.s, outbox.compose(sender=r.sender_addr, to=(r.msg.from_addr,), subject=subject,
+                                     body=body, kind="stage_unclear", key=f"stage_unclear:{r.inbound_id}",
+                                     number=r.doc.number, in_reply_to=r.msg.message_id,
+                                     references=r.msg.references),
+                 document_id=r.doc.id, inbound_id=r.inbound_id)
+    return ReplyResult("unclear", r.doc.number, reason)
 
 
 def history(s: Session, document_id: int) -> list[Move]:
     return list(s.exec(select(Move).where(Move.document_id == document_id).order_by(Move.id)))
 
 
-def local(ts: dt.datetime | None) -> str | None:
-    return ts.astimezone(KZ_TZ).isoformat() if ts else None
+def close_by_clerk(s: Session, head: ChainHead, rules: Rules, doc: Document, *, copy: Attachment,
+                   dispatch: Dispatch, by: Actor, archive: Archive, now: dt.datetime) -> None:
+    """The copy of the sent answer handed in on paper and scanned by the clerk (3.8).
 
-
-def close_by_clerk(s: Session, head, doc: Document, *, copy: Attachment, dispatch: Dispatch,
-                   clerk: str, archive, now: dt.datetime) -> None:
-    """The copy of the sent answer handed in on paper and scanned by the clerk (3.8)."""
+    Raises IllegalTransition, with nothing written, unless the case is in work or answered.
+    """
     answer = s.exec(select(Answer).where(Answer.document_id == doc.id)).first() or \
-        Answer(document_id=doc.id, stage="approved")
+        Answer(document_id=doc.id)
+    before = doc.stage
     sha = archive.put(copy.data, suffix=".bin")
-    s.add(Move(document_id=doc.id, from_stage=answer.stage, to_stage="closed", word="КОПИЯ (канцелярия)",
-               by=clerk, at=now, filename=copy.filename, sha256=sha))
-    answer.dispatched_at = answer.dispatched_at or now
-    for field in ("channel", "tracking", "outgoing_number", "outgoing_date"):
-        value = getattr(dispatch, field)
-        if value:
-            setattr(answer, "dispatch_channel" if field == "channel" else field, value)
-    journal.append(s, head, "answer_move", document_id=doc.id, from_stage=answer.stage,
-                   to_stage="closed", word="КОПИЯ (канцелярия)", by=clerk,
-                   files=[{"name": copy.filename, "sha256": sha}])
-    answer.stage, answer.holder, answer.updated_at = "closed", None, now
-    _close(s, head, doc, answer, [(copy, sha)], now)
+    sent = _merged(answer, dispatch)
+    step = transition.apply(s, head, doc, Act.FILE_COPY, by, rules.workflow, now=now,
+                            word="КОПИЯ (канцелярия)", files=[{"name": copy.filename, "sha256": sha}],
+                            **_facts(sent, sha))
+    _record_dispatch(answer, sent, now, sha)
+    s.add(Move(document_id=doc.id, from_stage=before or "", to_stage=step.to_stage or "",
+               word="КОПИЯ (канцелярия)", by=by.address, at=now, filename=copy.filename, sha256=sha))
+    answer.holder, answer.updated_at = None, now
     s.add(answer)

@@ -19,12 +19,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from . import journal, outbox
-from .models import OPEN_SQL, Answer, Assignment, Chase, Document, Handover, Resolution
+from .case.queries import IS_CURRENT, consumer_name, current_resolutions, is_open
+from .case.states import State
+from .models import Answer, Assignment, Chase, Document, Handover, Resolution
 from .rules import Person, Rules
 from .values import KZ_TZ, Attachment
+from .vocabulary import BOOK, CLERK, UNIT_HEAD
 
 log = logging.getLogger("mailflow.chasing")
-IS_OPEN = sa.text(OPEN_SQL)  # written as the partial index's predicate, so it is used
 LOOKAHEAD = dt.timedelta(days=21)  # covers the longest "before" offset, holidays included
 
 
@@ -92,7 +94,7 @@ def _escalation_to(rules: Rules, first: Assignment | None) -> tuple[str, ...]:
     else:
         executor = rules.staff.by_email(first.email)
         unit = executor.unit if executor else None
-        people += [p for p in rules.staff.with_role("unit_head")
+        people += [p for p in rules.staff.with_role(UNIT_HEAD)
                    if unit and p.unit == unit and p.email != first.email]
     people += [p for p in rules.staff.people if p.roles & rules.chasing.escalate_roles]
     return tuple(dict.fromkeys(p.email for p in people))
@@ -100,11 +102,10 @@ def _escalation_to(rules: Rules, first: Assignment | None) -> tuple[str, ...]:
 
 def _context(rules: Rules, case: OpenCase, due: dt.date, left: int, late: int) -> dict:
     doc = case.doc
-    name = " ".join(x for x in (doc.last_name, doc.first_name, doc.patronymic) if x) or doc.org_name
     first = case.executors[0] if case.executors else None
     executor = rules.staff.by_email(first.email) if first else None
     return dict(number=doc.number, due_date=due, days_left=left, overdue_days=late,
-                kind_of_appeal=doc.kind, consumer_name=name,
+                kind_of_appeal=doc.kind, consumer_name=consumer_name(doc),
                 resolution_text=case.resolution.text if case.resolution else "резолюция не наложена",
                 co_executors=[a.name for a in case.executors[1:]],
                 executor=first.name if first else "не назначен (нет резолюции)",
@@ -177,7 +178,7 @@ def plan_copies(answers: list[tuple[Answer, Document, str]], rules: Rules,
                 today: dt.date) -> list[Planned]:
     """Regulation 3.8: a dispatched answer's copy within `within_working_days`, or a reminder."""
     days = rules.workflow.copy_within_days
-    clerks = tuple(p.email for p in rules.staff.with_role("clerk"))
+    clerks = tuple(p.email for p in rules.staff.with_role(CLERK))
     out = []
     for answer, doc, executor in answers:
         sent = answer.dispatched_at.astimezone(KZ_TZ).date()
@@ -199,14 +200,14 @@ def plan_meetings(docs: list[Document], rules: Rules, today: dt.date) -> list[Pl
     if not rules.calendar.is_working_day(today):
         return []
     units = [u for u, day in rules.workflow.meetings.items() if day == today.weekday()]
-    clerks = tuple(p.email for p in rules.staff.with_role("clerk"))
+    clerks = tuple(p.email for p in rules.staff.with_role(CLERK))
     out = []
     for unit in units:
         mine = [d for d in docs if d.origin_unit == unit]
         if not mine:
             continue
         rows = [dict(number=d.number, date=d.registered_at.astimezone(KZ_TZ).strftime("%d.%m.%Y"),
-                     kind=d.kind, who=" ".join(x for x in (d.last_name, d.first_name) if x))
+                     kind=d.kind, who=consumer_name(d) or "")
                 for d in mine]
         out.append(Planned(f"meeting:{unit}:{today}", "handover", str(today), None, clerks,
                            "handover", dict(unit=unit, count=len(mine), documents=rows,
@@ -263,24 +264,21 @@ def _queue(s: Session, head, rules: Rules, p: Planned, sender_addr: str, now: dt
 
 def _open_cases(s: Session, today: dt.date) -> list[OpenCase]:
     docs = s.exec(select(Document).where(
-        IS_OPEN, Document.due_date != None, Document.due_date <= today + LOOKAHEAD,  # noqa: E711
+        is_open(), Document.due_date != None, Document.due_date <= today + LOOKAHEAD,  # noqa: E711
         sa.or_(Document.chased_on == None, Document.chased_on < today))).all()  # noqa: E711
-    if not docs:
-        return []
-    ids = [d.id for d in docs]
-    res = {r.document_id: r for r in s.exec(select(Resolution).where(
-        Resolution.document_id.in_(ids), Resolution.current == True))}  # noqa: E712
-    people: dict[int, list[Assignment]] = {}
-    if res:
-        for a in s.exec(select(Assignment).where(Assignment.resolution_id.in_(
-                [r.id for r in res.values()])).order_by(Assignment.position)):
-            people.setdefault(a.document_id, []).append(a)
-    return [OpenCase(d, res.get(d.id), tuple(people.get(d.id, ()))) for d in docs]
+    current = current_resolutions(s, [d.id for d in docs])
+    cases = []
+    for d in docs:
+        res, people = current.get(d.id, (None, []))
+        cases.append(OpenCase(d, res, tuple(people)))
+    return cases
 
 
 def _awaiting_copy(s: Session) -> list[tuple[Answer, Document, str]]:
+    """Answers sent (3.7) whose copy has not reached the clerk (3.8)."""
     rows = s.exec(select(Answer, Document).join(Document, Document.id == Answer.document_id)
-                  .where(Answer.stage == "dispatched", Answer.dispatched_at != None)).all()  # noqa: E711
+                  .where(Document.status == State.ANSWERED.value,
+                         Answer.dispatched_at != None)).all()  # noqa: E711
     return [(a, d, a.holder or "") for a, d in rows]
 
 
@@ -290,7 +288,7 @@ def _not_handed_over(s: Session, rules: Rules) -> list[Document]:
     if not units:
         return []
     handed = select(Handover.document_id)
-    resolved = select(Resolution.document_id).where(Resolution.current == True)  # noqa: E712
+    resolved = select(Resolution.document_id).where(IS_CURRENT)
     return list(s.exec(select(Document).where(Document.origin_unit.in_(units),
                                               Document.id.in_(resolved), Document.id.not_in(handed))
                        .order_by(Document.id)))
@@ -298,6 +296,6 @@ def _not_handed_over(s: Session, rules: Rules) -> list[Document]:
 
 def _book_entries(s: Session, now: dt.datetime) -> list[Document]:
     since = now - dt.timedelta(days=14)
-    return list(s.exec(select(Document).where(Document.channel == "book",
+    return list(s.exec(select(Document).where(Document.channel == BOOK,
                                               Document.book_entry_at != None,  # noqa: E711
                                               Document.registered_at >= since)))

@@ -14,11 +14,14 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from . import config as config_mod
-from . import db, export, journal
+from . import export, journal
 from . import rules as rules_mod
+from .case import ladder
+from .case.queries import consumer_name
+from .case.states import State
 from .config import ConfigError
-from .models import Answer, Document, Event
-from .values import KZ_TZ
+from .models import Document, Event
+from .values import KZ_TZ, Consumer
 
 log = logging.getLogger("mailflow")
 
@@ -151,36 +154,56 @@ def cmd_run(args, cfg, rules) -> int:
 
 
 def _session(cfg) -> Session:
-    engine = db.make_engine(cfg.database)
-    db.migrate(engine)
-    return Session(engine)
+    from .daemon import journal_engine
+    return Session(journal_engine(cfg))
+
+
+def _acting(cfg, rules, act) -> int:
+    """Run `act(services)` with the parts built by the composition root; send what
+    it queued. A refusal is printed in Russian: exit 2 for a person without the
+    right, 1 otherwise."""
+    from . import daemon
+    from .services import NotAllowed, Refused
+    parts = daemon.build(cfg, rules)
+    try:
+        try:
+            message = act(parts.services)
+        except Refused as exc:
+            print(f"Не выполнено: {exc}.", file=sys.stderr)
+            return 2 if isinstance(exc, NotAllowed) else 1
+        parts.sender.flush()
+    finally:
+        daemon.close(parts)
+    print(message)
+    return 0
 
 
 def cmd_list(args, cfg, rules) -> int:
     import datetime as dt
-    from .chasing import IS_OPEN
+    from .case.queries import is_open
     with _session(cfg) as s:
         q = select(Document).order_by(Document.id)
         if args.journal:
             q = q.where(Document.journal == args.journal)
         if args.overdue:
             today = dt.datetime.now(KZ_TZ).date()
-            q = select(Document).where(IS_OPEN, Document.due_date < today) \
+            q = select(Document).where(is_open(), Document.due_date < today) \
                 .order_by(Document.due_date, Document.id)
         if args.stage:
             if args.stage not in rules.workflow.stages:
                 print(f"Нет такого этапа: {args.stage} (есть: {', '.join(rules.workflow.stages)})",
                       file=sys.stderr)
                 return 2
-            q = q.join(Answer, Answer.document_id == Document.id).where(Answer.stage == args.stage)
+            q = q.where(Document.stage == args.stage)
         docs = list(s.exec(q))
     if not docs:
         print("Просроченных нет." if args.overdue else "Таких документов нет." if args.stage
               else "Журнал пуст.")
         return 0
-    head = ("Вх. номер", "Дата", "Вид", "Канал", "Заявитель", "Подразделение", "Срок", "Проверить")
+    head = ("Вх. номер", "Дата", "Вид", "Канал", "Заявитель", "Подразделение", "Состояние", "Срок",
+            "Проверить")
     rows = [(d.number, d.registered_at.astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M"),
-             d.kind or "?", d.channel, _who(d), d.origin_unit or "",
+             d.kind or "?", d.channel, consumer_name(d) or "—", d.origin_unit or "", State(d.status).label,
              d.due_date.strftime("%d.%m.%Y") if d.due_date else "",
              ", ".join(json.loads(d.needs_review))) for d in docs]
     print(_table(head, rows))
@@ -193,11 +216,6 @@ def _document(s: Session, number: str) -> Document | None:
     if doc is None:
         print(f"Документ {number} не найден в журнале.", file=sys.stderr)
     return doc
-
-
-def _who(d: Document) -> str:
-    name = " ".join(x for x in (d.last_name, d.first_name, d.patronymic) if x)
-    return name or d.org_name or "—"
 
 
 def _table(head, rows, width: int = 40) -> str:
@@ -225,16 +243,13 @@ def cmd_show(args, cfg, rules) -> int:
     return 0
 
 
-LADDER = (("accepted", "принято сервером"), ("relayed", "передано дальше (не доставка)"),
-          ("delivered", "доставлено"), ("failed", "не доставлено"), ("displayed", "прочитано"),
-          ("replied", "получен ответ"))
-
-
 def _describe(r: dict) -> list[str]:
     c = r["consumer"]
-    who = " ".join(x for x in (c["last_name"], c["first_name"], c["patronymic"]) if x) or c["org_name"]
+    who = consumer_name(Consumer(c["last_name"], c["first_name"], c["patronymic"],
+                                 org_name=c["org_name"]), r["group"])
     out = [f"{r['incoming_number']} от {r['registered_at'][:16].replace('T', ' ')} — "
-           f"{r['kind'] or 'вид не определён'}, канал {r['channel']}, статус {r['status']}",
+           f"{r['kind'] or 'вид не определён'}, канал {r['channel']}, "
+           f"состояние: {State(r['status']).label}",
            f"Заявитель: {who or '—'}; {c['address'] or ''} {c['phone'] or ''} {c['email'] or ''}".rstrip(),
            f"Проверить: {', '.join(r['needs_review']) or '—'}"]
     if r["resolution"]:
@@ -249,7 +264,7 @@ def _describe(r: dict) -> list[str]:
             if d["smtp"] and d["smtp"]["accepted_at"]:
                 steps.append(f"принято сервером {d['smtp']['accepted_at'][:16]} ({d['smtp']['code']})")
             if d["dsn"]:
-                label = dict(LADDER).get(d["dsn"]["action"], d["dsn"]["action"])
+                label = ladder.label(d["dsn"]["action"])
                 steps.append(f"{label} {d['dsn']['at'][:16]} ({d['dsn']['status'] or ''})")
             if d["mdn"]:
                 steps.append(f"прочитано {d['mdn']['at'][:16]}")
@@ -299,10 +314,10 @@ def cmd_verify(args, cfg, rules) -> int:
 def cmd_inbound(args, cfg, rules) -> int:
     with _session(cfg) as s:
         rows = export.inbound_rows(s, args.status)
-    head = ("#", "Получено", "Ящик", "От", "Тема", "Статус", "Причина")
+    head = ("#", "Получено", "Ящик", "От", "Тема", "Статус", "Правило", "Причина")
     print(_table(head, [(r.id, r.received_at.astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M"),
                          r.mailbox, r.from_addr or "", r.subject or "", r.status,
-                         r.reason or "") for r in rows]))
+                         r.rule or "", r.reason or "") for r in rows]))
     return 0
 
 
@@ -381,42 +396,11 @@ def _smtp_probe(smtp_cfg) -> None:
 
 
 def cmd_resolve(args, cfg, rules) -> int:
-    import datetime as dt
-    from . import daemon, resolution, resolution_text
-    text = " ".join(args.text)
-    author, author_name = "канцелярия", "резолюция на бумаге, внесена канцелярией"
-    if args.by:
-        person = rules.staff.by_email(args.by)
-        if person is None or not person.roles & rules.routing.may_resolve:
-            print(f"{args.by}: нет в справочнике сотрудников с правом резолюции.", file=sys.stderr)
-            return 2
-        author, author_name = person.email, person.name
-    parts = daemon.build(cfg, rules)
-    try:
-        today = dt.datetime.now(KZ_TZ).date()
-        understood = resolution_text.parse_resolution(
-            resolution_text.strip_quoted(text), rules.staff, today=today)
-        if isinstance(understood, resolution_text.Unclear):
-            print("Резолюция не внесена — уточните:", file=sys.stderr)
-            for p in understood.problems:
-                print(f"  • {p}", file=sys.stderr)
-            return 1
-        with Session(parts.engine, expire_on_commit=False) as s, s.begin():
-            head = journal.lock(s)
-            doc = _document(s, args.number)
-            if doc is None:
-                return 1
-            d = resolution.decide(understood, text, rules, doc, today)
-            resolution.record(s, head, rules, doc, d, author=author, author_name=author_name,
-                              source="paper", inbound_id=None, sender_addr=cfg.smtp.sender,
-                              files=parts.intake.files_of(s, doc))
-        parts.sender.flush()
-    finally:
-        daemon.close(parts)
-    names = ", ".join(p.name for p in d.addressees)
-    print(f"Резолюция по {args.number} внесена: {names}; срок {d.due:%d.%m.%Y}"
-          f"{' (ограничен сроком по закону)' if d.capped else ''}. Письма исполнителям отправлены.")
-    return 0
+    def act(services) -> str:
+        done = services.resolve(args.number, " ".join(args.text), args.by)
+        return (f"Резолюция по {done.number} внесена: {', '.join(done.executors)}; срок {done.due:%d.%m.%Y}"
+                f"{' (ограничен сроком по закону)' if done.capped else ''}. Письма исполнителям отправлены.")
+    return _acting(cfg, rules, act)
 
 
 def cmd_report_weekly(args, cfg, rules) -> int:
@@ -451,36 +435,16 @@ def _date_arg(value: str):
 
 
 def cmd_extend(args, cfg, rules) -> int:
-    import datetime as dt
-    from . import extension
-    person = rules.staff.by_email(args.by)
-    if person is None or not person.roles & (rules.routing.may_resolve | {"unit_head"}):
-        print(f"{args.by}: нет в справочнике сотрудников с правом продлевать срок.", file=sys.stderr)
-        return 2
-    with _session(cfg) as s, s.begin():
-        head = journal.lock(s)
-        doc = _document(s, args.number)
-        if doc is None:
-            return 1
-        try:
-            done = extension.extend(s, head, rules, doc, until=args.until, reason=args.reason,
-                                    author=person.email, sender_addr=cfg.smtp.sender,
-                                    today=dt.datetime.now(KZ_TZ).date())
-        except extension.Refused as exc:
-            print(f"Продление не внесено: {exc}.", file=sys.stderr)
-            return 1
-    print(f"Срок по {args.number} продлён: {done.old_due:%d.%m.%Y} → {done.new_due:%d.%m.%Y}. "
-          + ("Заявителю отправлено письмо." if done.applicant_mailed
-             else f"Сообщите заявителю не позднее {done.tell_applicant_by:%d.%m.%Y}."))
-    return 0
+    def act(services) -> str:
+        done = services.extend(args.number, until=args.until, reason=args.reason, by=args.by)
+        return (f"Срок по {args.number} продлён: {done.old_due:%d.%m.%Y} → {done.new_due:%d.%m.%Y}. "
+                + ("Заявителю отправлено письмо." if done.applicant_mailed
+                   else f"Сообщите заявителю не позднее {done.tell_applicant_by:%d.%m.%Y}."))
+    return _acting(cfg, rules, act)
 
 
 def cmd_close(args, cfg, rules) -> int:
-    import datetime as dt
     import hashlib
-    import mimetypes
-    from . import answering
-    from .archive import Archive
     from .values import Attachment
     try:
         data = args.copy.read_bytes()
@@ -489,37 +453,18 @@ def cmd_close(args, cfg, rules) -> int:
         return 1
     copy = Attachment(args.copy.name, mimetypes.guess_type(args.copy.name)[0] or "application/octet-stream",
                       data, hashlib.sha256(data).hexdigest())
-    with _session(cfg) as s, s.begin():
-        head = journal.lock(s)
-        doc = _document(s, args.number)
-        if doc is None:
-            return 1
-        if doc.status == "closed":
-            print(f"{args.number} уже закрыт.", file=sys.stderr)
-            return 1
-        answering.close_by_clerk(s, head, doc, copy=copy, dispatch=answering.parse_dispatch(args.sent),
-                                 clerk=args.by, archive=Archive(cfg.archive_dir),
-                                 now=dt.datetime.now(dt.timezone.utc))
-    print(f"{args.number}: копия ответа зарегистрирована, дело закрыто.")
-    return 0
+
+    def act(services) -> str:
+        services.close(args.number, copy=copy, sent=args.sent, by=args.by)
+        return f"{args.number}: копия ответа зарегистрирована, дело закрыто."
+    return _acting(cfg, rules, act)
 
 
 def cmd_handover(args, cfg, rules) -> int:
-    import datetime as dt
-    from .models import Handover
-    now = dt.datetime.now(dt.timezone.utc)
-    with _session(cfg) as s, s.begin():
-        head = journal.lock(s)
-        docs = {d.number: d for d in s.exec(select(Document).where(Document.number.in_(args.numbers)))}
-        missing = [n for n in args.numbers if n not in docs]
-        if missing:
-            print(f"Не найдены в журнале: {', '.join(missing)}. Ничего не отмечено.", file=sys.stderr)
-            return 1
-        for n in args.numbers:
-            s.add(Handover(document_id=docs[n].id, unit=args.unit, at=now, by=args.by))
-            journal.append(s, head, "handover", document_id=docs[n].id, unit=args.unit, by=args.by)
-    print(f"Отмечена передача {len(args.numbers)} док. — {args.unit}.")
-    return 0
+    def act(services) -> str:
+        n = services.handover(args.numbers, unit=args.unit, by=args.by)
+        return f"Отмечена передача {n} док. — {args.unit}."
+    return _acting(cfg, rules, act)
 
 
 def cmd_rules_check(args, cfg, rules) -> int:

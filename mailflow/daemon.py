@@ -23,6 +23,7 @@ from .config import Config, MailboxConfig
 from .intake import Intake, Outcome, Recognizer
 from .mailbox import Mailbox, MessageGone, open_mailbox
 from .rules import Rules
+from .services import Services
 from .values import KZ_TZ
 
 log = logging.getLogger("mailflow.daemon")
@@ -34,6 +35,7 @@ class Parts:
     archive: Archive
     intake: Intake
     sender: outbox.Sender
+    services: Services
     closers: list
 
 
@@ -60,19 +62,38 @@ def build(cfg: Config, rules: Rules, recognize: Recognizer | None = None,
 
     sender = outbox.Sender(engine, transport or outbox.make_transport(cfg.smtp), cfg.smtp.sender,
                            on_refused=refused)
-    return Parts(engine, archive, intake, sender, closers)
+    services = Services(engine, rules, archive, cfg.smtp.sender)
+    return Parts(engine, archive, intake, sender, services, closers)
+
+
+def journal_engine(cfg: Config) -> sa.Engine:
+    """The journal's engine, migrated, for commands that only read it."""
+    engine = db.make_engine(cfg.database)
+    db.migrate(engine)
+    return engine
 
 
 def _recognizer(cfg: Config, rules: Rules):
+    """Recognition with an OCR process pool started on the first scan, not before:
+    a command that never reads a scan (`mailflow resolve`) starts no processes."""
     from .extract import recognize
     from .extract.ocr import OcrPool
 
-    pool = OcrPool(cfg.ocr_workers)
+    pools: list[OcrPool] = []
+    lock = threading.Lock()
 
     def run(msg, sender, channel):
-        return recognize(msg, sender=sender, channel=channel, limits=rules.limits, pool=pool)
+        with lock:
+            if not pools:
+                pools.append(OcrPool(cfg.ocr_workers))
+        return recognize(msg, sender=sender, channel=channel, limits=rules.limits, pool=pools[0])
 
-    return run, pool.close
+    def close():
+        with lock:
+            for pool in pools:
+                pool.close()
+
+    return run, close
 
 
 def close(parts: Parts) -> None:

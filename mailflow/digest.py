@@ -14,11 +14,13 @@ Definitions
   kind (заявление, жалоба, претензия, отзыв, предложение, обращение, then no
   kind: «не определён»; every one shown, even at 0), by channel (code), by origin unit
   (none: «—»), by status (code, as at `now`) and by consumer group (1, 2, None).
-- Answered: documents with status "answered" or "closed" whose `closed_at`
-  falls in the week. On time when closed_at's date (UTC+5) ≤ `due_date`, else
-  late; one with no due date in force has no term to break and counts as on
-  time. answered == answered_on_time + answered_late.
-- Overdue: at `now`, documents not answered/closed whose `due_date` (the date
+- Answered: documents whose answer was sent to the applicant (`answered_at`,
+  set when the case entered the state answered, or closed without a
+  dispatch report) in the week: the law's term is met at dispatch (3.7), not
+  when the copy is filed. On time when answered_at's date (UTC+5) ≤
+  `due_date`, else late; one with no due date in force has no term to break
+  and counts as on time. answered == answered_on_time + answered_late.
+- Overdue: at `now`, open cases (`case.states.OPEN`) whose `due_date` (the date
   in force: law, resolution, extension) is before today; each with the
   executor (the first Assignment, lowest position, of the current Resolution,
   or «резолюции нет»), and the working days overdue,
@@ -34,8 +36,8 @@ Definitions
   of the current resolution) with no `delivered_at`, `displayed_at` or
   `replied_at`, created at least `rules.routing.unproven_after_hours` before
   `now` (a fresh one is still waiting for its reports, as in the clerk's
-  sweep), of documents not yet answered/closed (an answer proves the
-  executor had it); with the highest rung reached (`export.proof_level`).
+  sweep), of open cases (an answer proves the executor had it); with the
+  highest rung reached (`case.ladder.level`).
 - Suggestions (2.14): documents of kind "предложение" registered in the week,
   and older ones still open at `now` (older first); with the consumer, the
   current resolution's text if any, executor and status.
@@ -49,20 +51,20 @@ suggestions) are cut at `limit` rows; their `*_total` counts are always
 complete. The week's own documents (and its suggestions) are never cut.
 
 Queries (about a dozen, none loads the journal): one GROUP BY over the week's
-`registered_at` range; one COUNT/SUM over `closed_at` in the week; COUNT and
+`registered_at` range; one COUNT/SUM over `answered_at` in the week; COUNT and
 ordered LIMIT lists of open documents past due, of unproven deliveries and
 of older open suggestions; the executors, resolutions and proof of the listed
 documents by their ids (PostgreSQL: a join to unnest(array)). Besides the
 existing indexes (document.registered_at, assignment/delivery/resolution
 .document_id) they rely on:
-  document (closed_at);
-  document (due_date) WHERE status NOT IN ('answered', 'closed');
+  document (answered_at);
+  document (due_date) WHERE <open> (models.OPEN_SQL: status IN the open states);
 and, for journals with many open cases or unproven deliveries:
   delivery (created_at) INCLUDE (document_id, resolution_id)
       WHERE delivered_at IS NULL AND displayed_at IS NULL AND replied_at IS NULL;
-  document (id) WHERE status NOT IN ('answered', 'closed');
-  document (kind, registered_at) WHERE status NOT IN ('answered', 'closed').
-`status NOT IN (...)` is written with literal values so that PostgreSQL
+  document (id) WHERE <open>;
+  document (kind, registered_at) WHERE <open>.
+The open predicate is written with literal values so that PostgreSQL
 matches those partial indexes under generic (prepared) plans too.
 """
 from __future__ import annotations
@@ -76,20 +78,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
-from .export import proof_level
+from .case import ladder
+from .case.queries import IS_CURRENT, consumer_name, is_open
+from .case.states import State
 from .models import Assignment, Delivery, Document, Resolution
 from .values import KZ_TZ
+from .vocabulary import BOOK, CHANNEL_KEYS, KIND_KEYS, NO_KIND, SUGGESTION
 
-KINDS = ("заявление", "жалоба", "претензия", "отзыв", "предложение", "обращение")
-NO_KIND = "не определён"
 NO_UNIT = "—"
 NO_RESOLUTION = "резолюции нет"
-SUGGESTION = "предложение"
-DONE = ("answered", "closed")
-STATUSES = ("registered", "on_resolution", "resolved", "forwarded", "answered", "closed")
-CHANNELS = ("res", "service_center", "book", "website", "written", "contact_center", "email")
-# the weakest link first: a failed delivery is worse than one still queued
-PROOF_RANK = ("failed", "queued", "accepted", "relayed", "delivered", "displayed", "replied")
+STATUSES = tuple(s.value for s in State)
 BOOK_LIMIT_MINUTES = 30
 DEFAULT_LIMIT = 1000  # rows per accumulating list; the e-mail shows 50 of them, the XLSX all
 _CHUNK = 900  # ids per IN (...) list (SQLite, other databases)
@@ -195,7 +193,7 @@ class UnprovenDelivery:
     to: str
     created_at: dt.datetime
     accepted_at: dt.datetime | None
-    proof: str  # export.proof_level: queued | accepted | relayed | failed
+    proof: str  # case.ladder.level: queued | accepted | relayed | failed
     status_code: str | None
 
 
@@ -293,7 +291,7 @@ def build(s: Session, rules, week: Week, now: dt.datetime, *,
 def _counts(s: Session, in_week) -> dict:
     cols = (Document.kind, Document.channel, Document.origin_unit, Document.status, Document.grp)
     rows = s.execute(sa.select(*cols, sa.func.count()).where(in_week).group_by(*cols)).all()
-    kinds = dict.fromkeys((*KINDS, NO_KIND), 0)
+    kinds = dict.fromkeys((*KIND_KEYS, NO_KIND), 0)
     channels: dict[str, int] = {}
     units: dict[str, int] = {}
     statuses: dict[str, int] = {}
@@ -307,7 +305,7 @@ def _counts(s: Session, in_week) -> dict:
         groups[grp] = groups.get(grp, 0) + n
     return dict(
         counts_by_kind=kinds,
-        by_channel=_ordered(channels, CHANNELS),
+        by_channel=_ordered(channels, CHANNEL_KEYS),
         by_origin_unit=dict(sorted(units.items(),
                                    key=lambda kv: (kv[0] == NO_UNIT, -kv[1], kv[0]))),
         by_status=_ordered(statuses, STATUSES),
@@ -323,26 +321,25 @@ def _ordered(counts: dict[str, int], order: Sequence[str]) -> dict[str, int]:
                           key=lambda kv: (-kv[1], str(kv[0]))))}
 
 
-# --- answered in the week: on time per closing day, all in SQL ------------------------------
+# --- answered in the week: on time per day of dispatch, all in SQL ---------------------------
 
 def _answered(s: Session, week: Week) -> tuple[int, int]:
-    # closed on day d (UTC+5) is on time iff due_date >= d: one branch per day of the week
-    per_day = [sa.and_(Document.closed_at >= week.since + dt.timedelta(days=i),
-                       Document.closed_at < week.since + dt.timedelta(days=i + 1),
+    # sent on day d (UTC+5) is on time iff due_date >= d: one branch per day of the week
+    per_day = [sa.and_(Document.answered_at >= week.since + dt.timedelta(days=i),
+                       Document.answered_at < week.since + dt.timedelta(days=i + 1),
                        Document.due_date >= day)
                for i, day in enumerate(week.days())]
     on_time = sa.or_(Document.due_date.is_(None), *per_day)
     total, ok = s.execute(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((on_time, 1), else_=0)), 0))
-        .where(Document.status.in_(DONE), Document.closed_at >= week.since,
-               Document.closed_at < week.until)).one()
+        .where(Document.answered_at >= week.since, Document.answered_at < week.until)).one()
     return int(total), int(ok)
 
 
 # --- overdue at now ----------------------------------------------------------------------------
 
 def _overdue(s: Session, rules, today: dt.date, limit: int) -> tuple[tuple[OverdueCase, ...], int]:
-    where = sa.and_(_open(), Document.due_date.is_not(None),
+    where = sa.and_(is_open(), Document.due_date.is_not(None),
                     Document.due_date < today)
     total = s.execute(sa.select(sa.func.count()).select_from(Document).where(where)).scalar_one()
     if not total:
@@ -356,7 +353,7 @@ def _overdue(s: Session, rules, today: dt.date, limit: int) -> tuple[tuple[Overd
         name, email = executors.get(r.id, (NO_RESOLUTION, None))
         person = rules.staff.by_email(email) if email else None
         out.append(OverdueCase(
-            document_id=r.id, number=r.number, kind=r.kind, consumer=_consumer(r),
+            document_id=r.id, number=r.number, kind=r.kind, consumer=consumer_name(r),
             executor=name, executor_email=email, executor_unit=person.unit if person else None,
             due_date=r.due_date, working_days_overdue=late(r.due_date), unit=r.origin_unit,
             registered_at=r.registered_at, status=r.status))
@@ -381,7 +378,7 @@ def _book_limit(rules) -> int:
 
 def _book(s: Session, in_week, now: dt.datetime, limit_minutes: int):
     rows = s.execute(sa.select(*_DOC_COLS, Document.book_entry_at, Document.pr_forwarded_at)
-                     .where(in_week, Document.channel == "book")
+                     .where(in_week, Document.channel == BOOK)
                      .order_by(Document.registered_at, Document.id)).all()
     limit = dt.timedelta(minutes=limit_minutes)
     breaches = []
@@ -391,7 +388,7 @@ def _book(s: Session, in_week, now: dt.datetime, limit_minutes: int):
         delay = (r.pr_forwarded_at or now) - r.book_entry_at
         if delay > limit:
             breaches.append(BookBreach(
-                document_id=r.id, number=r.number, kind=r.kind, consumer=_consumer(r),
+                document_id=r.id, number=r.number, kind=r.kind, consumer=consumer_name(r),
                 unit=r.origin_unit, book_entry_at=r.book_entry_at,
                 pr_forwarded_at=r.pr_forwarded_at, delay_minutes=int(delay.total_seconds() // 60)))
     unmeasured = sum(1 for r in rows if r.book_entry_at is None)
@@ -405,8 +402,7 @@ def _unproven(s: Session, rules, now: dt.datetime, limit: int):
     cutoff = now - dt.timedelta(hours=float(hours))
     where = sa.and_(Delivery.delivered_at.is_(None), Delivery.displayed_at.is_(None),
                     Delivery.replied_at.is_(None), Delivery.created_at <= cutoff,
-                    _open(),
-                    sa.or_(Delivery.resolution_id.is_(None), Resolution.current == sa.true()))
+                    is_open(), sa.or_(Delivery.resolution_id.is_(None), IS_CURRENT))
 
     def q(*cols):
         return (sa.select(*cols).select_from(Delivery)
@@ -424,7 +420,7 @@ def _unproven(s: Session, rules, now: dt.datetime, limit: int):
                      .order_by(Delivery.created_at, Delivery.id).limit(limit)).all()
     return tuple(UnprovenDelivery(
         delivery_id=r.id, document_id=r.document_id, number=r.number, to=r.to_addr,
-        created_at=r.created_at, accepted_at=r.accepted_at, proof=proof_level(r),
+        created_at=r.created_at, accepted_at=r.accepted_at, proof=ladder.level(r),
         status_code=r.status_code) for r in rows), int(total)
 
 
@@ -432,8 +428,7 @@ def _unproven(s: Session, rules, now: dt.datetime, limit: int):
 
 def _suggestions(s: Session, week: Week, in_week, limit: int):
     # two queries, not one with OR: each has its index (registered_at; open by kind)
-    older = sa.and_(Document.kind == SUGGESTION, Document.registered_at < week.since,
-                    _open())
+    older = sa.and_(Document.kind == SUGGESTION, Document.registered_at < week.since, is_open())
     older_total = s.execute(sa.select(sa.func.count()).select_from(Document)
                             .where(older)).scalar_one()
     rows = list(s.execute(sa.select(*_DOC_COLS, Document.closed_at).where(older)
@@ -448,11 +443,11 @@ def _suggestions(s: Session, week: Week, in_week, limit: int):
     executors = _first_executors(s, ids)
     texts = {}
     current = (sa.select(Resolution.document_id, Resolution.text)
-               .where(Resolution.current == sa.true()).order_by(Resolution.id))
+               .where(IS_CURRENT).order_by(Resolution.id))
     for q in _restrict(s, current, Resolution.document_id, ids):
         texts.update((doc_id, text) for doc_id, text in s.execute(q))
     return tuple(SuggestionRow(
-        document_id=r.id, number=r.number, registered_at=r.registered_at, consumer=_consumer(r),
+        document_id=r.id, number=r.number, registered_at=r.registered_at, consumer=consumer_name(r),
         unit=r.origin_unit, channel=r.channel, status=r.status, resolution=texts.get(r.id),
         executor=executors.get(r.id, (None, None))[0], due_date=r.due_date, closed_at=r.closed_at,
         in_week=r.registered_at >= week.since) for r in rows), \
@@ -471,7 +466,7 @@ def _documents(s: Session, in_week) -> tuple[DocumentRow, ...]:
     proofs = _proofs(s, ids)
     return tuple(DocumentRow(
         document_id=r.id, number=r.number, registered_at=r.registered_at, kind=r.kind,
-        group=r.grp, channel=r.channel, unit=r.origin_unit, consumer=_consumer(r),
+        group=r.grp, channel=r.channel, unit=r.origin_unit, consumer=consumer_name(r),
         status=r.status, due_date=r.due_date, executor=executors.get(r.id, (None, None))[0],
         proof=proofs.get(r.id, (None, 0))[0], deliveries=proofs.get(r.id, (None, 0))[1])
         for r in rows)
@@ -479,19 +474,10 @@ def _documents(s: Session, in_week) -> tuple[DocumentRow, ...]:
 
 def _proofs(s: Session, ids) -> dict[int, tuple[str, int]]:
     """document id -> (weakest proof rung of the current resolution's deliveries, how many)."""
-    # the same precedence as export.proof_level, numbered weakest-first (PROOF_RANK)
-    rank = sa.case(
-        (Delivery.replied_at.is_not(None), PROOF_RANK.index("replied")),
-        (Delivery.displayed_at.is_not(None), PROOF_RANK.index("displayed")),
-        (Delivery.delivered_at.is_not(None), PROOF_RANK.index("delivered")),
-        (Delivery.failed_at.is_not(None), PROOF_RANK.index("failed")),
-        (Delivery.relayed_at.is_not(None), PROOF_RANK.index("relayed")),
-        (Delivery.accepted_at.is_not(None), PROOF_RANK.index("accepted")),
-        else_=PROOF_RANK.index("queued"))
-    q = (sa.select(Delivery.document_id, sa.func.min(rank), sa.func.count())
+    q = (sa.select(Delivery.document_id, sa.func.min(ladder.weakest_sql()), sa.func.count())
          .join(Resolution, Resolution.id == Delivery.resolution_id)
-         .where(Resolution.current == sa.true()).group_by(Delivery.document_id))
-    return {doc_id: (PROOF_RANK[r], n)
+         .where(IS_CURRENT).group_by(Delivery.document_id))
+    return {doc_id: (ladder.STRENGTH[r], n)
             for chunk in _restrict(s, q, Delivery.document_id, ids)
             for doc_id, r, n in s.execute(chunk)}
 
@@ -500,7 +486,7 @@ def _first_executors(s: Session, ids) -> dict[int, tuple[str, str]]:
     """document id -> (name, email) of the first addressee of its current resolution."""
     q = (sa.select(Assignment.document_id, Assignment.name, Assignment.email)
          .join(Resolution, Resolution.id == Assignment.resolution_id)
-         .where(Resolution.current == sa.true())
+         .where(IS_CURRENT)
          .order_by(Assignment.document_id, Assignment.position.desc(), Assignment.id.desc()))
     out: dict[int, tuple[str, str]] = {}
     for chunk in _restrict(s, q, Assignment.document_id, ids):
@@ -514,20 +500,6 @@ def _first_executors(s: Session, ids) -> dict[int, tuple[str, str]]:
 _DOC_COLS = (Document.id, Document.number, Document.registered_at, Document.kind, Document.grp,
              Document.channel, Document.origin_unit, Document.status, Document.due_date,
              Document.last_name, Document.first_name, Document.patronymic, Document.org_name)
-
-
-def _open():
-    """status NOT IN ('answered', 'closed'), the values written into the SQL: a
-    partial index on this predicate is then used by generic plans too."""
-    return Document.status.not_in(sa.bindparam("done", list(DONE), unique=True, expanding=True,
-                                               literal_execute=True))
-
-
-def _consumer(r) -> str | None:
-    person = " ".join(x for x in (r.last_name, r.first_name, r.patronymic) if x)
-    if r.grp == 2 and r.org_name:
-        return r.org_name
-    return person or r.org_name or None
 
 
 def _restrict(s: Session, q, column, ids: Sequence[int]) -> Iterable:

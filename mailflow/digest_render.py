@@ -16,44 +16,29 @@ from pathlib import Path
 import jinja2
 
 from .config import ConfigError
-from .digest import NO_KIND, NO_RESOLUTION, NO_UNIT, WeeklyReport
+from .case import ladder
+from .case.states import State
+from .digest import NO_RESOLUTION, NO_UNIT, WeeklyReport
 from .values import KZ_TZ
+from .vocabulary import GROUPS, NO_GROUP, NO_KIND, channel_label
 
 EMAIL_ROWS = 50  # rows per list in the e-mail; the workbook has them all
 TITLE = "Мониторинг жалоб, претензий, отзывов и предложений потребителей"
 
-CHANNEL_LABELS = {
-    "res": "РЭС / РУСЭ", "service_center": "Сервис-центр", "book": "Книга отзывов и предложений",
-    "website": "Сайт (обратная связь)", "written": "Письменно (канцелярия)",
-    "contact_center": "Контакт-центр", "email": "Электронная почта",
-}
-STATUS_LABELS = {
-    "registered": "зарегистрировано", "on_resolution": "на резолюции",
-    "resolved": "резолюция наложена", "forwarded": "передано исполнителю",
-    "answered": "дан ответ", "closed": "закрыто",
-}
-GROUP_LABELS = {1: "I — физические лица", 2: "II — юридические лица", None: "не определена"}
-PROOF_LABELS = {
-    "queued": "в очереди на отправку", "accepted": "принято почтовым сервером",
-    "relayed": "передано дальше (без отчёта)", "delivered": "доставлено", "failed": "не доставлено",
-    "displayed": "прочитано", "replied": "получен ответ адресата",
-}
 SHEETS = ("Сводка", "Просроченные", "Все за неделю", "Книга — 30 минут", "Без подтверждения",
           "Предложения")  # Excel forbids ":" in a sheet name, hence the dash
 
 
 # --- labels and formats ---------------------------------------------------------------------
 
-def channel_label(code: str | None) -> str:
-    return CHANNEL_LABELS.get(code, code or "—")
-
-
 def status_label(code: str | None) -> str:
-    return STATUS_LABELS.get(code, code or "—")
+    try:
+        return State(code).label
+    except ValueError:
+        return code or "—"
 
 
-def proof_label(code: str | None) -> str:
-    return PROOF_LABELS.get(code, code) if code else "не пересылалось"
+proof_label = ladder.label
 
 
 def _d(day: dt.date | None) -> str:
@@ -118,7 +103,7 @@ def breakdowns(r: WeeklyReport) -> list[tuple[str, str, list[tuple[str, int]]]]:
          [(channel_label(k), n) for k, n in r.by_channel.items()]),
         ("units", "По подразделениям", list(r.by_origin_unit.items())),
         ("groups", "По группам потребителей",
-         [(GROUP_LABELS.get(k, str(k)), n) for k, n in r.by_group.items()]),
+         [(NO_GROUP if k is None else GROUPS.get(k, str(k)), n) for k, n in r.by_group.items()]),
         ("statuses", "По состоянию на момент отчёта",
          [(status_label(k), n) for k, n in r.by_status.items()]),
     ]

@@ -8,8 +8,9 @@ from typing import Iterable, Iterator
 
 from sqlmodel import Session, select
 
-from .models import (Answer, Assignment, Delivery, DocAttachment, Document, Handover, Inbound, Move,
-                     Outbox, Resolution)
+from .case import ladder
+from .case.queries import current_resolution
+from .models import Answer, Delivery, DocAttachment, Document, Handover, Inbound, Move, Outbox
 from .values import KZ_TZ
 
 CSV_COLUMNS = ("incoming_number", "journal", "registered_at", "received_at", "kind", "group",
@@ -60,26 +61,24 @@ def _answer(s: Session, doc: Document) -> dict | None:
     moves = s.exec(select(Move).where(Move.document_id == doc.id).order_by(Move.id)).all()
     handed = s.exec(select(Handover).where(Handover.document_id == doc.id).order_by(Handover.id)).all()
     return {
-        "stage": a.stage, "holder": a.holder, "updated_at": _iso(a.updated_at),
+        "stage": doc.stage, "holder": a.holder, "updated_at": _iso(a.updated_at),
         "history": [{"at": _iso(m.at), "from": m.from_stage, "to": m.to_stage, "word": m.word,
                      "by": m.by, "file": m.filename, "sha256": m.sha256, "note": m.note}
                     for m in moves],
         "outgoing_number": a.outgoing_number,
         "outgoing_date": a.outgoing_date.isoformat() if a.outgoing_date else None,
         "dispatch_channel": a.dispatch_channel, "tracking": a.tracking,
-        "dispatched_at": _iso(a.dispatched_at), "copy_received_at": _iso(a.copy_at),
+        "dispatched_at": _iso(a.dispatched_at), "answered_at": _iso(doc.answered_at),
+        "copy_received_at": _iso(a.copy_at),
         "copy_sha256": a.copy_sha256, "closed_at": _iso(doc.closed_at),
         "handed_over": [{"unit": h.unit, "at": _iso(h.at), "by": h.by} for h in handed],
     }
 
 
 def _resolution(s: Session, doc: Document) -> dict:
-    res = s.exec(select(Resolution).where(Resolution.document_id == doc.id,
-                                          Resolution.current == True)).first()  # noqa: E712
+    res, people = current_resolution(s, doc.id)
     if res is None:
         return {"resolution": None, "executors": [], "due_date": None, "deliveries": []}
-    people = s.exec(select(Assignment).where(Assignment.resolution_id == res.id)
-                    .order_by(Assignment.position)).all()
     deliveries = s.exec(select(Delivery).where(Delivery.document_id == doc.id)
                         .order_by(Delivery.id)).all()
     return {
@@ -103,7 +102,7 @@ def delivery_record(d: Delivery) -> dict:
         "dsn": _dsn(d),
         "mdn": {"action": "displayed", "at": _iso(d.displayed_at)} if d.displayed_at else None,
         "replied_at": _iso(d.replied_at),
-        "proof": proof_level(d),
+        "proof": ladder.level(d),
     }
 
 
@@ -113,16 +112,6 @@ def _dsn(d: Delivery) -> dict | None:
         if at:
             return {"action": action, "status": d.status_code, "at": _iso(at)}
     return None
-
-
-def proof_level(d: Delivery) -> str:
-    """The highest rung reached; `relayed` is not delivery."""
-    for level, at in (("replied", d.replied_at), ("displayed", d.displayed_at),
-                      ("delivered", d.delivered_at), ("failed", d.failed_at),
-                      ("relayed", d.relayed_at), ("accepted", d.accepted_at)):
-        if at:
-            return level
-    return "queued"
 
 
 def records(s: Session, journal: str | None = None) -> Iterator[dict]:

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from . import journal, notices, outbox
+from . import notices, outbox
+from .case import transition
+from .case.actors import Actor
+from .case.states import Act, IllegalTransition
 from .models import ChainHead, Document, Extension
 from .rules import Rules
 from .values import KZ_TZ
@@ -36,9 +39,7 @@ def limit(rules: Rules, doc: Document) -> dt.date:
 
 
 def extend(s: Session, head: ChainHead, rules: Rules, doc: Document, *, until: dt.date,
-           reason: str, author: str, sender_addr: str, today: dt.date) -> Extended:
-    if doc.status in ("answered", "closed"):
-        raise Refused(f"обращение {doc.number} уже закрыто")
+           reason: str, by: Actor, sender_addr: str, today: dt.date) -> Extended:
     if not reason.strip():
         raise Refused("нужна причина: продление — мотивированное решение руководителя")
     old = doc.due_date
@@ -51,12 +52,14 @@ def extend(s: Session, head: ChainHead, rules: Rules, doc: Document, *, until: d
                       f"от регистрации)")
     tell_by = rules.calendar.add_working_days(today, rules.deadlines.extension_notice_days)
     now = dt.datetime.now(dt.timezone.utc)
+    try:
+        transition.apply(s, head, doc, Act.EXTEND, by, rules.workflow, now=now, old_due=str(old),
+                         new_due=str(until), reason=reason.strip(), source=rules.deadlines.default.source)
+    except IllegalTransition as exc:
+        raise Refused(f"{doc.number}: {exc}") from None
     s.add(Extension(document_id=doc.id, old_due=old or until, new_due=until, reason=reason.strip(),
-                    author=author, created_at=now, tell_applicant_by=tell_by))
+                    author=by.address, created_at=now, tell_applicant_by=tell_by))
     doc.due_date, doc.chased_on = until, None  # reminders are planned again for the new date
-    s.add(doc)
-    journal.append(s, head, "extension", document_id=doc.id, old_due=str(old), new_due=str(until),
-                   reason=reason.strip(), author=author, source=rules.deadlines.default.source)
     mailed = _tell_applicant(s, rules, doc, until, reason, sender_addr)
     notices.tell(s, rules, sender_addr=sender_addr, role="clerk", key=f"extension:{doc.id}:{until}",
                  title="Срок продлён: сообщите заявителю",
@@ -64,7 +67,7 @@ def extend(s: Session, head: ChainHead, rules: Rules, doc: Document, *, until: d
                        + ("Заявителю отправлено письмо." if mailed else
                           f"Сообщите заявителю письменно не позднее {tell_by:%d.%m.%Y} "
                           "(адреса электронной почты нет).")),
-                 details=[("Причина", reason.strip()), ("Решение", author)],
+                 details=[("Причина", reason.strip()), ("Решение", by.address)],
                  number=doc.number, document_id=doc.id)
     return Extended(old, until, tell_by, mailed)
 

@@ -1,12 +1,22 @@
 """Intake (DESIGN §3): one fetched message, from raw bytes to a journal record.
 
-The raw bytes are archived before anything else. The slow part (reading the
-scans) runs outside any transaction; then one short transaction records the
-message and whatever it causes. The caller moves the message out of the inbox
-only after `process` returns, i.e. after that commit. A message seen again
-(a crash before the move) is recognised by its (mailbox, UIDVALIDITY, UID) and
-only moved; a re-sent or re-forwarded copy is linked to the first, not
-registered twice.
+A named pipeline, after GNU Mailman's pipelines: each step is a function of
+one typed `Incoming` and may end the message's way with an `Outcome`.
+
+    archive   the raw bytes, write-once, before anything else
+    seen      recorded before (a crash before the move)? then only move it
+    parse     MIME into a ParsedMessage, within the size limit
+    classify  the triage chain decides what it is, once
+    read      an appeal's scans and text, outside any transaction
+    record    one transaction: the inbound row and what the verdict causes
+              (register and route an appeal, climb the proof ladder, apply
+              a reply to its case, tell the clerk)
+    move      the caller's: to Processed or Quarantine, only after `record`
+
+`seen` and `classify` ask the journal in one read session, closed before
+`read`; `record` is one write transaction under the journal lock. So an
+appeal costs two database sessions. A re-sent or re-forwarded copy is
+linked to the first registration, not registered twice.
 """
 from __future__ import annotations
 
@@ -22,15 +32,15 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from . import (answering, journal, mime, notices, proof, receipts, registration, replies, resolution, talon,
-               triage)
+from . import answering, journal, mime, notices, proof, registration, replies, resolution, scans, talon
 from .archive import Archive
-from .sanitize import clean
 from .mailbox import Fetched
-from .models import DocAttachment, Document, Inbound, Outbox
+from .models import ChainHead, Delivery, DocAttachment, Document, Inbound, Outbox, Token
 from .rules import Person, Rules
-from .values import (Attachment, Disposition, KZ_TZ, ParsedMessage, Recognition, Source,
-                     Triage)
+from .sanitize import clean
+from .triage import Message, Verdict, classify
+from .values import KZ_TZ, Attachment, Disposition, ParsedMessage, Recognition, Source
+from .vocabulary import WRITTEN
 
 log = logging.getLogger("mailflow.intake")
 
@@ -43,10 +53,67 @@ class Unprocessable(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # registered|linked|recorded|review|quarantined|already|lost-race
+    status: str  # registered|linked|recorded|receipt|review|quarantined|already|lost-race|…
     move_to: str | None  # "processed" | "quarantine" | None (leave it where it is)
     number: str | None = None
     reason: str = ""
+
+
+@dataclass
+class Incoming:
+    """One message on its way through the pipeline; each step fills its part."""
+
+    fetched: Fetched
+    journal_key: str | None
+    sha256: str = ""
+    parsed: ParsedMessage | None = None
+    sender: Person | None = None
+    verdict: Verdict | None = None
+    channel: str | None = None  # set for paper; else the sender's role decides
+    paper: bool = False  # registered by the clerk (`mailflow register`), no mail to answer
+    first: int | None = None  # the document this is a copy of
+    reg: registration.Registration | None = None
+    outcome: Outcome | None = None
+    lookups: JournalView | None = None  # the read session of `seen` and `classify`
+
+
+class JournalView:
+    """The journal as `seen` and the triage rules ask it: one read session, opened
+    on the first question and closed before the slow reading starts."""
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+        self._s: Session | None = None
+
+    @property
+    def s(self) -> Session:
+        if self._s is None:
+            self._s = Session(self.engine)
+        return self._s
+
+    def close(self) -> None:
+        if self._s is not None:
+            self._s.close()
+            self._s = None
+
+    def inbound(self, source: Source) -> Inbound | None:
+        return _inbound(self.s, source)
+
+    def reply_token(self, msg: ParsedMessage) -> replies.ReplyContext | None:
+        return replies.find(self.s, msg)
+
+    def replied_delivery(self, msg: ParsedMessage) -> int | None:
+        d = proof.replied_delivery(self.s, msg)
+        return d.id if d else None
+
+    def answers_our_mail(self, msg: ParsedMessage) -> bool:
+        ids = [i for i in (msg.in_reply_to, *msg.references) if i]
+        return bool(ids) and self.s.exec(select(Outbox.id).where(
+            Outbox.message_id.in_(ids)).limit(1)).first() is not None  # type: ignore[attr-defined]
+
+    def duplicate_of(self, msg: ParsedMessage, sha: str) -> int | None:
+        doc = _duplicate_of(self.s, msg, sha)
+        return doc.id if doc else None
 
 
 class Intake:
@@ -58,96 +125,50 @@ class Intake:
         self.own = own_addresses | rules.own_addresses | {sender_addr.lower()}
         self.quarantine_dir = Path(quarantine_dir)
 
+    # -- the pipeline ---------------------------------------------------------
+
     def process(self, fetched: Fetched, journal_key: str | None = None) -> Outcome:
-        sha = self.archive.put(fetched.raw)
-        done = self._seen(fetched)
-        if done:
-            return done
-        parsed = None
-        try:
-            limit = self.rules.limits.max_message_bytes
-            if len(fetched.raw) > limit:
-                raise Unprocessable(f"message is {len(fetched.raw) / 2**20:.1f} MB, over the "
-                                    f"{limit / 2**20:.0f} MB limit; not read")
-            parsed = mime.parse(fetched.raw)
-            return self._handle(fetched, sha, parsed, journal_key)
-        except Exception as exc:  # whatever broke, the message is kept and the clerk told
-            reason = str(exc) if isinstance(exc, Unprocessable) else f"{type(exc).__name__}: {exc}"
-            log.exception("quarantining %s: %s", fetched.source, reason)
-            return self.quarantine(fetched, sha, parsed, reason, traceback.format_exc())
-
-    # -- steps --------------------------------------------------------------
-
-    def _handle(self, fetched: Fetched, sha: str, parsed: ParsedMessage,
-                journal_key: str | None) -> Outcome:
-        sender = self.rules.staff.by_email(parsed.from_addr)
-        verdict = triage.classify(parsed, sender, self.rules, self.own)
-        if verdict.disposition in (Disposition.DSN, Disposition.MDN):
-            report = receipts.parse(fetched.raw)
-            if report is not None:
-                return self._write(fetched, sha, parsed, verdict,
-                                   lambda s, h, inb: self._receipt(s, h, inb, report))
-            # a report nobody can read is not proof of anything: the clerk looks at it
-            verdict = Triage(Disposition.REVIEW, f"{verdict.reason} that could not be read")
-        elif verdict.disposition != Disposition.LOOP:
-            with Session(self.engine) as s:
-                ctx = replies.find(s, parsed)
-                answered = None if ctx else proof.replied_delivery(s, parsed)
-            if ctx is not None:
-                return self._write(fetched, sha, parsed, Triage(Disposition.REPLY, ctx.matched_by),
-                                   lambda s, h, inb: self._reply(s, h, inb, parsed))
-            if answered is not None and not _scans(parsed):
-                return self._write(fetched, sha, parsed, Triage(Disposition.REPLY, "in-reply-to"),
-                                   lambda s, h, inb: self._delivery_reply(s, h, inb, parsed, answered))
-            if verdict.disposition == Disposition.APPEAL and not _scans(parsed) \
-                    and _answers_our_mail(self.engine, parsed):
-                # "спасибо" to a talon is not a new appeal; a new scan in the thread is
-                verdict = Triage(Disposition.REVIEW, "a reply to mailflow's own message, no new document")
-        if verdict.disposition != Disposition.APPEAL:
-            return self._record(fetched, sha, parsed, verdict)
-        first = None
-        if _scans(parsed):  # a copy of a scan is found before the slow reading, not after
-            with Session(self.engine) as s:
-                first = _duplicate_of(s, parsed, sha)
-        if first is not None:
-            return self._write(fetched, sha, parsed, verdict, lambda s, h, inb: self._link(s, h, inb, first))
-        for a in parsed.attachments:
-            self.archive.put(a.data, suffix=".bin")
-        channel = self.rules.channel_for(sender)
-        rec = _flag_dropped_content(parsed, self.recognize(parsed, sender, channel))
-        reg = registration.Registration(
-            journal=self.rules.journal(journal_key), channel=channel,
-            received_at=fetched.received_at, sha256=sha, recognition=rec, message=parsed,
-            sender=sender, files=_forwardable(parsed),
-            talon=not talon.is_backlog(fetched.received_at, self.rules.talon_max_age_days))
-        return self._write(fetched, sha, parsed, verdict, lambda s, h, inb: self._register(s, h, inb, reg))
+        return self._run(Incoming(fetched, journal_key))
 
     def register_paper(self, filename: str, data: bytes, content_type: str,
                        journal_key: str | None = None) -> Outcome:
         """Paper mail scanned in the chancellery (`mailflow register`): channel "written"."""
         sha = self.archive.put(data, suffix=".bin")
-        now = dt.datetime.now(dt.timezone.utc)
-        fetched = Fetched(Source("paper", "file", sha), data, now)
-        done = self._seen(fetched)
-        if done:
-            return done
         att = Attachment(mime.safe_filename(filename), content_type, data, sha)
         parsed = ParsedMessage(
             message_id=None, subject=att.filename, from_addr="", from_name="", reply_to=None,
             to=(), date=None, in_reply_to=None, references=(), auto_submitted=None,
             precedence=None, content_type=content_type, body_text="", attachments=(att,),
             defects=())
-        rec = self.recognize(parsed, None, "written")
-        reg = registration.Registration(
-            journal=self.rules.journal(journal_key), channel="written", received_at=now,
-            sha256=sha, recognition=rec, message=None, sender=None, talon=True, files=(att,))
-        verdict = Triage(Disposition.APPEAL, "paper mail registered by the clerk")
-        return self._write(fetched, sha, parsed, verdict,
-                           lambda s, h, inb: self._register(s, h, inb, reg))
+        fetched = Fetched(Source("paper", "file", sha), data, dt.datetime.now(dt.timezone.utc))
+        return self._run(Incoming(fetched, journal_key, parsed=parsed, channel=WRITTEN, paper=True,
+                                  verdict=Verdict(Disposition.APPEAL, "paper mail registered by the clerk",
+                                                  "paper")))
 
-    def _register(self, s: Session, head, inb: Inbound, reg) -> Outcome:
+    def _run(self, m: Incoming) -> Outcome:
+        m.sha256 = self.archive.put(m.fetched.raw)  # before anything else: nothing is ever lost
+        m.lookups = JournalView(self.engine)
+        try:
+            for name, step in PIPELINE:
+                step(self, m)
+                if m.outcome is not None:
+                    return m.outcome
+            raise AssertionError("the pipeline ended without an outcome")
+        except Exception as exc:  # whatever broke, the message is kept and the clerk told
+            reason = str(exc) if isinstance(exc, Unprocessable) else f"{type(exc).__name__}: {exc}"
+            log.exception("quarantining %s: %s", m.fetched.source, reason)
+            m.lookups.close()  # a SQLite read session holds the writer lock the quarantine needs
+            return self.quarantine(m.fetched, m.sha256, m.parsed, reason, traceback.format_exc())
+        finally:
+            m.lookups.close()
+
+    # -- acting on a verdict, inside the one write transaction ------------------
+
+    def _register(self, s: Session, head: ChainHead, inb: Inbound, m: Incoming) -> Outcome:
+        reg = m.reg
+        assert reg is not None
         first = reg.message and _duplicate_of(s, reg.message, reg.sha256)  # again, under the lock
-        if first is not None:
+        if first:
             return self._link(s, head, inb, first)
         doc = registration.register(s, head, self.rules, reg, sender_addr=self.sender_addr,
                                     inbound_id=inb.id)
@@ -156,40 +177,40 @@ class Intake:
                  reg.channel, _mask(reg.message.from_addr if reg.message else None))
         return Outcome("registered", "processed", doc.number)
 
-    def _reply(self, s: Session, head, inb: Inbound, msg: ParsedMessage) -> Outcome:
+    def _appeal(self, s: Session, head: ChainHead, inb: Inbound, m: Incoming) -> Outcome:
+        if m.first is not None:
+            doc = s.get(Document, m.first)
+            assert doc is not None
+            return self._link(s, head, inb, doc)
+        return self._register(s, head, inb, m)
+
+    def _reply(self, s: Session, head: ChainHead, inb: Inbound, m: Incoming) -> Outcome:
         """A reply carrying a case: a resolution (1.6) or a step of the answer (section 3)."""
-        ctx = replies.find(s, msg)  # again, under the lock: the token may be used by now
+        assert m.verdict is not None and m.verdict.reply is not None and m.parsed is not None
+        token = s.get(Token, m.verdict.reply.token.id)  # fresh, under the lock: used by now?
+        assert token is not None
+        ctx = replies.ReplyContext(token, m.verdict.reply.matched_by)
         now = dt.datetime.now(dt.timezone.utc)
-        if ctx.token.purpose == "answer":
-            result = answering.handle_reply(s, head, self.rules, msg=msg, ctx=ctx, inbound_id=inb.id,
-                                            sender_addr=self.sender_addr, archive=self.archive,
-                                            now=now)
-        else:
-            result = resolution.handle_reply(
-                s, head, self.rules, msg=msg, ctx=ctx, inbound_id=inb.id,
-                sender_addr=self.sender_addr, load_files=self.files_of, now=now)
-        inb.status, inb.document_id, inb.reason = result.status, ctx.token.document_id, result.reason
+        handle = answering.handle_reply if token.purpose == "answer" else resolution.handle_reply
+        result = handle(s, head, self.rules, msg=m.parsed, ctx=ctx, inbound_id=inb.id,
+                        sender_addr=self.sender_addr, archive=self.archive, now=now)
+        inb.status, inb.document_id, inb.reason = result.status, token.document_id, result.reason
         log.info("reply to %s: %s (%s)", result.number, result.status, result.reason)
         return Outcome(result.status, "processed", result.number, result.reason)
 
-    def files_of(self, s: Session, doc: Document) -> tuple[Attachment, ...]:
-        """The document's scans, from the archive, to go on with the resolution."""
-        rows = s.exec(select(DocAttachment).where(DocAttachment.document_id == doc.id)
-                      .order_by(DocAttachment.id)).all()
-        out, total = [], 0
-        for a in rows:
-            if not a.content_type.startswith(triage.DOCUMENT_TYPES):
-                continue
-            try:
-                data = self.archive.get(a.sha256, ".bin")
-            except FileNotFoundError:
-                continue
-            if total + len(data) <= FORWARD_LIMIT:
-                out.append(Attachment(a.filename, a.content_type, data, a.sha256))
-                total += len(data)
-        return tuple(out)
+    def _delivery_reply(self, s: Session, head: ChainHead, inb: Inbound, m: Incoming) -> Outcome:
+        """An addressee answered the forwarded resolution: proof, and the clerk looks at it."""
+        assert m.verdict is not None and m.parsed is not None
+        d = s.get(Delivery, m.verdict.delivery_id)
+        assert d is not None
+        proof.mark_replied(s, head, d, inbound_id=inb.id, sender=m.parsed.from_addr)
+        inb.status, inb.document_id = "review", d.document_id
+        self._tell_clerks(s, inb, "review", reason=f"ответ на письмо с резолюцией ({d.to_addr})")
+        return Outcome("review", "processed", None, "reply to a forwarded resolution")
 
-    def _receipt(self, s: Session, head, inb: Inbound, report) -> Outcome:
+    def _receipt(self, s: Session, head: ChainHead, inb: Inbound, m: Incoming) -> Outcome:
+        assert m.verdict is not None and m.verdict.receipt is not None
+        report = m.verdict.receipt
         found = proof.match(s, report)
         what = proof.record(s, head, self.rules, report, found, inbound_id=inb.id, sha256=inb.sha256,
                             sender_addr=self.sender_addr)
@@ -198,48 +219,52 @@ class Intake:
         inb.reason = f"{report.kind}: {what}" + (f" (by {found.how})" if found.delivery else "")
         return Outcome(inb.status, "processed", None, inb.reason)
 
-    def _delivery_reply(self, s: Session, head, inb: Inbound, msg: ParsedMessage,
-                        answered) -> Outcome:
-        """An addressee answered the forwarded resolution: proof, and the clerk looks at it."""
-        d = s.get(type(answered), answered.id)
-        proof.mark_replied(s, head, d, inbound_id=inb.id, sender=msg.from_addr)
-        inb.status, inb.document_id = "review", d.document_id
-        self._tell_clerks(s, inb, "review", reason=f"ответ на письмо с резолюцией ({d.to_addr})")
-        return Outcome("review", "processed", None, "reply to a forwarded resolution")
+    def _record(self, s: Session, head: ChainHead, inb: Inbound, m: Incoming) -> Outcome:
+        """Auto-replies, loops and what the clerk must read: recorded, never answered."""
+        assert m.verdict is not None
+        review = m.verdict.disposition == Disposition.REVIEW
+        inb.status = "review" if review else "recorded"
+        journal.append(s, head, f"received_{m.verdict.disposition.value}", inbound_id=inb.id,
+                       reason=m.verdict.reason, rule=m.verdict.rule, sha256=inb.sha256)
+        if review:
+            self._tell_clerks(s, inb, "review", reason=m.verdict.reason)
+        return Outcome(inb.status, "processed", None, m.verdict.reason)
 
-    def _link(self, s: Session, head, inb: Inbound, doc: Document) -> Outcome:
+    def _link(self, s: Session, head: ChainHead, inb: Inbound, doc: Document) -> Outcome:
         inb.status, inb.document_id = "linked", doc.id
         journal.append(s, head, "linked", document_id=doc.id, inbound_id=inb.id,
                        number=doc.number, reason="re-sent or re-forwarded copy")
         log.info("linked a copy to %s", doc.number)
         return Outcome("linked", "processed", doc.number, "copy of a registered appeal")
 
-    def _record(self, fetched: Fetched, sha: str, parsed: ParsedMessage, verdict: Triage) -> Outcome:
-        def act(s: Session, head, inb: Inbound) -> Outcome:
-            review = verdict.disposition == Disposition.REVIEW
-            inb.status = "review" if review else "recorded"
-            journal.append(s, head, f"received_{verdict.disposition.value}", inbound_id=inb.id,
-                           reason=verdict.reason, sha256=sha)
-            if review:
-                self._tell_clerks(s, inb, "review", reason=verdict.reason)
-            return Outcome(inb.status, "processed", None, verdict.reason)
-        return self._write(fetched, sha, parsed, verdict, act)
+    def _act(self, s: Session, head: ChainHead, inb: Inbound, m: Incoming) -> Outcome:
+        assert m.verdict is not None
+        v = m.verdict
+        if v.disposition == Disposition.APPEAL:
+            return self._appeal(s, head, inb, m)
+        if v.disposition in (Disposition.DSN, Disposition.MDN):
+            return self._receipt(s, head, inb, m)
+        if v.disposition == Disposition.REPLY:
+            return self._reply(s, head, inb, m) if v.reply else self._delivery_reply(s, head, inb, m)
+        return self._record(s, head, inb, m)
 
-    def _write(self, fetched: Fetched, sha: str, parsed: ParsedMessage, verdict: Triage,
-               act) -> Outcome:
+    def _write(self, fetched: Fetched, sha: str, parsed: ParsedMessage | None, verdict: Verdict,
+               act: Callable[[Session, ChainHead, Inbound], Outcome]) -> Outcome:
         """One transaction: the Inbound row and what `act` does with it."""
         try:
             with Session(self.engine, expire_on_commit=False) as s, s.begin():
                 head = journal.lock(s)
-                seen = _inbound(s, fetched)
+                seen = _inbound(s, fetched.source)
                 if seen is not None:
                     return _already(seen)
-                inb = _new_inbound(fetched, sha, parsed, verdict.disposition.value, "received")
+                inb = _new_inbound(fetched, sha, parsed, verdict, "received")
                 s.add(inb)
                 s.flush()
                 return act(s, head, inb)
         except IntegrityError:  # another daemon recorded the same UID first
             return Outcome("lost-race", None, None, "another process took it")
+
+    # -- quarantine -------------------------------------------------------------
 
     def quarantine(self, fetched: Fetched, sha: str, parsed: ParsedMessage | None,
                    reason: str, tb: str = "") -> Outcome:
@@ -254,13 +279,13 @@ class Intake:
 
     def _record_quarantine(self, fetched: Fetched, sha: str, parsed: ParsedMessage | None,
                            reason: str, tb: str) -> Outcome:
-        def act(s: Session, head, inb: Inbound) -> Outcome:
+        def act(s: Session, head: ChainHead, inb: Inbound) -> Outcome:
             inb.status, inb.disposition = "quarantined", "unknown"
             inb.reason, inb.traceback = clean(reason, 4000), clean(tb[-20000:]) or None
             journal.append(s, head, "quarantined", inbound_id=inb.id, reason=reason[:1000], sha256=sha)
             self._tell_clerks(s, inb, "quarantine", reason=reason)
             return Outcome("quarantined", "quarantine", None, reason)
-        return self._write(fetched, sha, parsed, Triage(Disposition.REVIEW, reason), act)
+        return self._write(fetched, sha, parsed, Verdict(Disposition.REVIEW, reason, "quarantine"), act)
 
     def _quarantine_copy(self, fetched: Fetched, sha: str, reason: str) -> None:
         """A plain-file view for the operator; the archive holds the original."""
@@ -281,11 +306,71 @@ class Intake:
                      from_addr=inb.from_addr, subject=inb.subject, message_id=inb.message_id,
                      received_at=inb.received_at.astimezone(KZ_TZ), reason=reason, sha256=inb.sha256)
 
-    def _seen(self, fetched: Fetched) -> Outcome | None:
-        """A message recorded before (a crash before the move): only move it."""
-        with Session(self.engine) as s:
-            inb = _inbound(s, fetched)
-        return _already(inb) if inb else None
+
+# -- the steps ----------------------------------------------------------------------
+
+
+def seen(intake: Intake, m: Incoming) -> None:
+    """A message recorded before (a crash before the move): only move it."""
+    assert m.lookups is not None
+    inb = m.lookups.inbound(m.fetched.source)
+    if inb is not None:
+        m.outcome = _already(inb)
+
+
+def parse(intake: Intake, m: Incoming) -> None:
+    if m.parsed is not None:  # paper: made by `register_paper`
+        return
+    limit = intake.rules.limits.max_message_bytes
+    if len(m.fetched.raw) > limit:
+        raise Unprocessable(f"message is {len(m.fetched.raw) / 2**20:.1f} MB, over the "
+                            f"{limit / 2**20:.0f} MB limit; not read")
+    m.parsed = mime.parse(m.fetched.raw)
+
+
+def classify_step(intake: Intake, m: Incoming) -> None:
+    assert m.parsed is not None and m.lookups is not None
+    m.sender = intake.rules.staff.by_email(m.parsed.from_addr)
+    if m.verdict is None:
+        m.verdict = classify(Message(m.fetched.raw, m.parsed, m.sender, intake.rules, intake.own),
+                             m.lookups)
+    if m.verdict.disposition == Disposition.APPEAL and not m.paper and _scans(m.parsed):
+        # a copy of a scan is found before the slow reading, not after
+        m.first = m.lookups.duplicate_of(m.parsed, m.sha256)
+    m.lookups.close()  # no session is held while the scans are read
+
+
+def read(intake: Intake, m: Incoming) -> None:
+    """An appeal's fields, read from its body and scans (OCR), outside any transaction."""
+    assert m.parsed is not None and m.verdict is not None
+    if m.verdict.disposition != Disposition.APPEAL or m.first is not None:
+        return
+    for a in m.parsed.attachments:
+        intake.archive.put(a.data, suffix=".bin")
+    channel = m.channel or intake.rules.channel_for(m.sender)
+    rec = intake.recognize(m.parsed, m.sender, channel)
+    message = None if m.paper else m.parsed
+    m.reg = registration.Registration(
+        journal=intake.rules.journal(m.journal_key), channel=channel,
+        received_at=m.fetched.received_at, sha256=m.sha256,
+        recognition=rec if m.paper else _flag_dropped_content(m.parsed, rec), message=message,
+        sender=m.sender, files=m.parsed.attachments if m.paper else scans.forwardable(m.parsed.attachments),
+        talon=m.paper or not talon.is_backlog(m.fetched.received_at, intake.rules.talon_max_age_days))
+
+
+def record(intake: Intake, m: Incoming) -> None:
+    assert m.verdict is not None
+    m.outcome = intake._write(m.fetched, m.sha256, m.parsed, m.verdict,
+                              lambda s, head, inb: intake._act(s, head, inb, m))
+
+
+PIPELINE: tuple[tuple[str, Callable[[Intake, Incoming], None]], ...] = (
+    ("seen", seen),
+    ("parse", parse),
+    ("classify", classify_step),
+    ("read", read),
+    ("record", record),
+)  # "archive" comes before (Intake._run), "move" after, by the caller
 
 
 def _already(inb: Inbound) -> Outcome:
@@ -293,14 +378,13 @@ def _already(inb: Inbound) -> Outcome:
     return Outcome("already", folder, None, f"already {inb.status}")
 
 
-def _inbound(s: Session, fetched: Fetched) -> Inbound | None:
-    src = fetched.source
+def _inbound(s: Session, src: Source) -> Inbound | None:
     return s.exec(select(Inbound).where(Inbound.mailbox == src.mailbox,
                                         Inbound.uidvalidity == src.uidvalidity,
                                         Inbound.uid == src.uid)).first()
 
 
-def _new_inbound(fetched: Fetched, sha: str, parsed: ParsedMessage | None, disposition: str,
+def _new_inbound(fetched: Fetched, sha: str, parsed: ParsedMessage | None, verdict: Verdict,
                  status: str) -> Inbound:
     src = fetched.source
     return Inbound(mailbox=src.mailbox, uidvalidity=src.uidvalidity, uid=src.uid,
@@ -308,7 +392,7 @@ def _new_inbound(fetched: Fetched, sha: str, parsed: ParsedMessage | None, dispo
                    size=len(fetched.raw), from_addr=clean(parsed.from_addr, 320) if parsed else None,
                    subject=clean(parsed.subject, 2000) if parsed else None,
                    received_at=fetched.received_at, fetched_at=dt.datetime.now(dt.timezone.utc),
-                   disposition=disposition, status=status)
+                   disposition=verdict.disposition.value, rule=clean(verdict.why, 500), status=status)
 
 
 def _duplicate_of(s: Session, msg: ParsedMessage, sha: str) -> Document | None:
@@ -317,14 +401,14 @@ def _duplicate_of(s: Session, msg: ParsedMessage, sha: str) -> Document | None:
     doc = s.exec(q.where(Inbound.sha256 == sha)).first()
     if doc is None and msg.message_id:
         doc = s.exec(q.where(Inbound.message_id == msg.message_id)).first()
-    scans = _scans(msg)
-    if doc is None and scans:
+    found = _scans(msg)
+    if doc is None and found:
         rows = s.exec(select(DocAttachment.document_id, DocAttachment.sha256)
-                      .where(DocAttachment.sha256.in_(scans))).all()
+                      .where(DocAttachment.sha256.in_(found))).all()  # type: ignore[attr-defined]
         by_doc: dict[int, set[str]] = {}
         for doc_id, h in rows:
             by_doc.setdefault(doc_id, set()).add(h)
-        same = [d for d, hs in by_doc.items() if hs == scans]
+        same = [d for d, hs in by_doc.items() if hs == found]
         doc = s.get(Document, min(same)) if same else None
     return doc
 
@@ -341,29 +425,8 @@ def _flag_dropped_content(msg: ParsedMessage, rec: Recognition) -> Recognition:
     return rec
 
 
-FORWARD_LIMIT = 20 * 2**20
-
-
-def _forwardable(msg: ParsedMessage) -> tuple[Attachment, ...]:
-    """The files that go on with the appeal: documents, within a sane total size."""
-    out, total = [], 0
-    for a in msg.attachments:
-        if a.content_type.startswith(triage.DOCUMENT_TYPES) and total + len(a.data) <= FORWARD_LIMIT:
-            out.append(a)
-            total += len(a.data)
-    return tuple(out)
-
-
-def _answers_our_mail(engine: sa.Engine, msg: ParsedMessage) -> bool:
-    ids = [i for i in (msg.in_reply_to, *msg.references) if i]
-    if not ids:
-        return False
-    with Session(engine) as s:
-        return s.exec(select(Outbox.id).where(Outbox.message_id.in_(ids)).limit(1)).first() is not None
-
-
 def _scans(msg: ParsedMessage) -> set[str]:
-    return {a.sha256 for a in msg.attachments if a.content_type.startswith(triage.DOCUMENT_TYPES)}
+    return {a.sha256 for a in msg.attachments if scans.is_scan(a.content_type)}
 
 
 def _mask(address: str | None) -> str:

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from .case.states import OPEN, State
+
 
 class AwareDateTime(TypeDecorator):
     """Timezone-aware on both SQLite (which drops the offset) and PostgreSQL."""
@@ -33,7 +35,9 @@ class AwareDateTime(TypeDecorator):
         return value.astimezone(dt.timezone.utc)
 
 
-OPEN_SQL = "status NOT IN ('answered', 'closed')"
+# Open cases (case.states.OPEN), with literal values so that PostgreSQL matches
+# the partial indexes below under generic (prepared) plans too.
+OPEN_SQL = "status IN (" + ", ".join(f"'{s.value}'" for s in sorted(OPEN, key=lambda s: s.value)) + ")"
 UNPROVEN_SQL = "delivered_at IS NULL AND displayed_at IS NULL AND replied_at IS NULL"
 
 
@@ -59,6 +63,7 @@ class Inbound(SQLModel, table=True):
     received_at: dt.datetime = _ts()  # mail server's time (INTERNALDATE)
     fetched_at: dt.datetime = _ts()
     disposition: str = Field(max_length=32)  # triage result
+    rule: str | None = Field(default=None, max_length=500)  # the triage rule that decided, and why
     status: str = Field(max_length=32, index=True)  # registered|linked|recorded|review|quarantined
     reason: str | None = None
     traceback: str | None = None
@@ -103,9 +108,11 @@ class Document(SQLModel, table=True):
     sha256: str = Field(max_length=64, index=True)
     needs_review: str = "[]"  # JSON list of field names
     confidence: str = "{}"  # JSON {field: 0..1}
-    status: str = Field(default="registered", max_length=32, index=True)
-    # registered | on_resolution | resolved | forwarded | answered | closed
+    # the case's state and answer stage: written only by case.transition.apply
+    status: str = Field(default=State.REGISTERED.value, max_length=32, index=True)
+    stage: str | None = Field(default=None, max_length=32, index=True)  # rules/answer.toml
     due_date: dt.date | None = Field(default=None, index=True)  # in force: law, resolution, extension
+    answered_at: dt.datetime | None = _ts(default=None, nullable=True, index=True)  # sent (3.7)
     closed_at: dt.datetime | None = _ts(default=None, nullable=True, index=True)
     pr_forwarded_at: dt.datetime | None = _ts(default=None, nullable=True)  # 2.1: Book → PR
     chased_on: dt.date | None = None  # the day the reminder sweep last planned it (a cache)
@@ -333,13 +340,15 @@ class Monitoring(SQLModel, table=True):
 
 
 class Answer(SQLModel, table=True):
-    """Where the answer to an appeal stands (regulation section 3), and how it went out."""
+    """Who holds the answer to an appeal (section 3), and how it went out.
+
+    Its stage is the document's (`Document.stage`), part of the case's state.
+    """
 
     __tablename__ = "answer"
 
     id: int | None = Field(default=None, primary_key=True)
     document_id: int = Field(unique=True)
-    stage: str = Field(max_length=32, index=True)
     holder: str | None = Field(default=None, max_length=320)  # who has the case now
     updated_at: dt.datetime = _ts()
     outgoing_number: str | None = Field(default=None, max_length=100)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from . import journal, notices
+from .case import ladder
 from .models import ChainHead, Delivery, Document, Receipt as ReceiptRow
 from .receipts import DeliveryReport, ReadReceipt, Receipt
 from .rules import Rules
@@ -87,7 +88,7 @@ def record(s: Session, head: ChainHead, rules: Rules, receipt: Receipt, found: F
                               ("sha256", sha256)], inbound_id=inbound_id)
         return "unmatched"
     for action, status, _ in steps:
-        _climb(d, action, status, now)
+        ladder.climb(d, action, status, now)
     s.add(d)
     doc = s.get(Document, d.document_id)
     journal.append(s, head, "receipt", document_id=d.document_id, inbound_id=inbound_id,
@@ -109,15 +110,6 @@ def _steps(receipt: Receipt) -> list[tuple[str | None, str | None, str | None]]:
         return [(r.action or ("failed" if r.failed else None), r.status,
                  r.final_recipient or r.original_recipient) for r in rep.recipients] or [(None, None, None)]
     return [(rep.disposition, rep.mode, rep.final_recipient)]
-
-
-def _climb(d: Delivery, action: str | None, status: str | None, now: dt.datetime) -> None:
-    attr = {"delivered": "delivered_at", "relayed": "relayed_at", "expanded": "relayed_at",
-            "delayed": "delayed_at", "failed": "failed_at", "displayed": "displayed_at"}.get(action or "")
-    if attr and getattr(d, attr) is None:
-        setattr(d, attr, now)
-    if status and action in ("delivered", "relayed", "expanded", "delayed", "failed"):
-        d.status_code = status[:32]
 
 
 def replied_delivery(s: Session, msg: ParsedMessage) -> Delivery | None:

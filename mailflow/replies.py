@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from .models import Token
+from .triage.rules import auto_reply
 from .rules import Person, Staff
 from .values import ParsedMessage
 
@@ -79,18 +80,12 @@ def authorize(msg: ParsedMessage, token: Token, staff: Staff, may: frozenset[str
         return Trust(False, f"отправитель ({person.name}) не участвует в работе над этим делом", person)
     if anyone is None and not person.roles & may:
         return Trust(False, f"у отправителя ({person.name}) нет права накладывать резолюцию", person)
-    if _auto_generated(msg):
+    if auto_reply.why(msg):
         return Trust(False, "письмо создано автоматически (автоответ), а не человеком", person)
     verdict = authentication(msg, trusted_authserv_ids)
     if verdict is not None:
         return Trust(False, verdict, person)
     return Trust(True, "принято", person)
-
-
-def _auto_generated(msg: ParsedMessage) -> bool:
-    return bool((msg.auto_submitted and msg.auto_submitted != "no")
-                or msg.precedence in ("bulk", "junk", "list", "auto_reply")
-                or msg.header_names & {"x-autoreply", "x-autorespond", "x-auto-reply"})
 
 
 def authentication(msg: ParsedMessage, trusted: frozenset[str]) -> str | None:

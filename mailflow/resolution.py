@@ -12,13 +12,18 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from . import answering, journal, notices, outbox, replies, resolution_text, routing
+from . import answering, journal, notices, outbox, replies, resolution_text, routing, scans
+from .archive import Archive
+from .case import transition
+from .case.actors import Actor, actor
+from .case.queries import consumer_name
+from .case.states import Act, IllegalTransition
 from .models import Assignment, ChainHead, Delivery, Document, Resolution
 from .resolution_text import Understood
 from .rules import Person, Rules
-from .values import KZ_TZ, Attachment, Consumer, ParsedMessage
+from .values import KZ_TZ, Attachment, ParsedMessage
 
 
 @dataclass(frozen=True)
@@ -49,37 +54,36 @@ def decide(understood: Understood, text: str, rules: Rules, doc: Document,
 
 
 def record(s: Session, head: ChainHead, rules: Rules, doc: Document, d: Decided, *,
-           author: str, author_name: str | None, source: str, inbound_id: int | None,
-           sender_addr: str, files: tuple[Attachment, ...]) -> Resolution:
+           by: Actor, author_name: str | None, source: str, inbound_id: int | None,
+           sender_addr: str, archive: Archive) -> Resolution:
+    """Raises IllegalTransition (nothing written) when the case cannot take a resolution."""
     now = dt.datetime.now(dt.timezone.utc)
+    step = transition.apply(s, head, doc, Act.RESOLVE, by, rules.workflow, now=now,
+                            inbound_id=inbound_id, text=d.text[:5000],
+                            executors=[p.email for p in d.addressees], due_date=d.due.isoformat(),
+                            due_source=d.due_source, source=source, capped=d.capped)
+    doc.due_date, doc.chased_on = d.due, None  # reminders are planned again for the new date
     s.execute(sa.update(Resolution).where(Resolution.document_id == doc.id,
                                           Resolution.current == True)  # noqa: E712
               .values(current=False))
     res = Resolution(document_id=doc.id, text=d.text[:5000], instruction=d.instruction[:2000],
-                     due_date=d.due, due_source=d.due_source, author=author,
+                     due_date=d.due, due_source=d.due_source, author=by.address,
                      author_name=author_name, source=source, inbound_id=inbound_id, created_at=now)
     s.add(res)
     s.flush()
     for i, p in enumerate(d.addressees, 1):
         s.add(Assignment(resolution_id=res.id, document_id=doc.id, position=i, email=p.email,
                          name=p.name))
-    doc.status, doc.due_date, doc.chased_on = "resolved", d.due, None
-    s.add(doc)
-    journal.append(s, head, "resolution", document_id=doc.id, inbound_id=inbound_id,
-                   resolution_id=res.id, text=res.text, executors=[p.email for p in d.addressees],
-                   due_date=d.due.isoformat(), due_source=d.due_source, author=author,
-                   source=source, capped=d.capped)
-    _forward(s, head, rules, doc, res, d, sender_addr, files)
+    _forward(s, head, rules, doc, res, d, sender_addr, scans.of_document(s, archive, doc),
+             stage=step.to_stage)
     return res
 
 
 def _forward(s: Session, head: ChainHead, rules: Rules, doc: Document, res: Resolution,
-             d: Decided, sender_addr: str, files: tuple[Attachment, ...]) -> None:
+             d: Decided, sender_addr: str, files: tuple[Attachment, ...], *, stage: str | None) -> None:
     """Regulation 1.8, 1.11: the appeal and resolution to each addressee, with receipts asked."""
     names = [p.name for p in d.addressees]
-    consumer = Consumer(last_name=doc.last_name, first_name=doc.first_name,
-                        patronymic=doc.patronymic, org_name=doc.org_name)
-    words = [m.words[0] for m in rules.workflow.moves_from(rules.workflow.start)]
+    words = [m.words[0] for m in rules.workflow.moves_from(stage or rules.workflow.start)]
     for i, p in enumerate(d.addressees):
         token = routing.new_token()  # the addressee's reply carries the answer (section 3)
         subject, body = rules.render(
@@ -87,7 +91,7 @@ def _forward(s: Session, head: ChainHead, rules: Rules, doc: Document, res: Reso
             kind=doc.kind, author_name=res.author_name or res.author,
             resolved_at=res.created_at.astimezone(KZ_TZ), text=res.text, due_date=d.due,
             executors=names, responsible=i == 0, responsible_name=names[0],
-            consumer_name=routing.consumer_name(consumer), token=token, words=words)
+            consumer_name=consumer_name(doc), token=token, words=words)
         out = outbox.compose(sender=sender_addr, to=(p.email,), subject=subject, body=body,
                              kind="forward", key=f"forward:{res.id}:{p.email}", number=doc.number,
                              attachments=files, receipts=True)
@@ -96,21 +100,9 @@ def _forward(s: Session, head: ChainHead, rules: Rules, doc: Document, res: Reso
                        to_addr=p.email, envelope_id=out.envelope_id, message_id=out.message_id,
                        subject=subject[:2000], created_at=row.created_at))
         answering.issue_token(s, rules, doc, p.email, out.message_id, row.created_at, token)
-    answering.open_case(s, doc, d.addressees[0].email, rules, row.created_at)
-    doc.status = "forwarded"
-    s.add(doc)
+    answering.hand_to(s, doc, d.addressees[0].email, row.created_at)
     journal.append(s, head, "forwarded", document_id=doc.id, resolution_id=res.id,
                    to=[p.email for p in d.addressees])
-
-
-def current(s: Session, document_id: int) -> tuple[Resolution | None, list[Assignment]]:
-    res = s.exec(select(Resolution).where(Resolution.document_id == document_id,
-                                          Resolution.current == True)).first()  # noqa: E712
-    if res is None:
-        return None, []
-    people = s.exec(select(Assignment).where(Assignment.resolution_id == res.id)
-                    .order_by(Assignment.position)).all()
-    return res, list(people)
 
 
 @dataclass(frozen=True)
@@ -122,21 +114,14 @@ class ReplyResult:
 
 def handle_reply(s: Session, head: ChainHead, rules: Rules, *, msg: ParsedMessage,
                  ctx: replies.ReplyContext, inbound_id: int, sender_addr: str,
-                 load_files, now: dt.datetime) -> ReplyResult:
+                 archive: Archive, now: dt.datetime) -> ReplyResult:
     """A manager's reply to "на резолюцию": trusted and understood, or nothing changes."""
     doc = s.get(Document, ctx.token.document_id)
     routing_rules = rules.routing
     trust = replies.authorize(msg, ctx.token, rules.staff, routing_rules.may_resolve,
                               routing_rules.trusted_authserv_ids, now)
     if not trust.ok:
-        journal.append(s, head, "reply_refused", document_id=doc.id, inbound_id=inbound_id,
-                       sender=msg.from_addr, reason=trust.reason, matched_by=ctx.matched_by)
-        notices.tell(s, rules, sender_addr=sender_addr, role="clerk", key=f"refused:{inbound_id}",
-                     title="Ответ на «На резолюцию» не принят",
-                     text=f"Письмо не изменило обращение {doc.number}: {trust.reason}.",
-                     details=[("От", msg.from_addr or "—"), ("Тема", msg.subject or "—")],
-                     number=doc.number, document_id=doc.id, inbound_id=inbound_id)
-        return ReplyResult("refused", doc.number, trust.reason)
+        return _refused(s, head, rules, msg, doc, inbound_id, sender_addr, ctx, trust.reason)
     text = resolution_text.strip_quoted(msg.body_text)
     understood = resolution_text.parse_resolution(text, rules.staff, today=now.astimezone(KZ_TZ).date())
     if isinstance(understood, resolution_text.Unclear):
@@ -146,14 +131,29 @@ def handle_reply(s: Session, head: ChainHead, rules: Rules, *, msg: ParsedMessag
                 problems=list(understood.problems))
         return ReplyResult("unclear", doc.number, "; ".join(understood.problems))
     d = decide(understood, text, rules, doc, now.astimezone(KZ_TZ).date())
-    record(s, head, rules, doc, d, author=trust.person.email, author_name=trust.person.name,
-           source="email", inbound_id=inbound_id, sender_addr=sender_addr, files=load_files(s, doc))
+    try:
+        record(s, head, rules, doc, d, by=actor(rules, trust.person.email), author_name=trust.person.name,
+               source="email", inbound_id=inbound_id, sender_addr=sender_addr, archive=archive)
+    except IllegalTransition as exc:
+        return _refused(s, head, rules, msg, doc, inbound_id, sender_addr, ctx, str(exc))
     ctx.token.used_at, ctx.token.used_by = now, msg.from_addr
     s.add(ctx.token)
     _answer(s, rules, "resolution_ok", msg, doc, sender_addr, inbound_id,
             executors=[p.name for p in d.addressees], due_date=d.due, due_source=d.due_source,
             instruction=d.instruction)
     return ReplyResult("resolution", doc.number, f"{len(d.addressees)} addressee(s), due {d.due}")
+
+
+def _refused(s: Session, head: ChainHead, rules: Rules, msg: ParsedMessage, doc: Document,
+             inbound_id: int, sender_addr: str, ctx: replies.ReplyContext, reason: str) -> ReplyResult:
+    journal.append(s, head, "reply_refused", document_id=doc.id, inbound_id=inbound_id,
+                   sender=msg.from_addr, reason=reason, matched_by=ctx.matched_by)
+    notices.tell(s, rules, sender_addr=sender_addr, role="clerk", key=f"refused:{inbound_id}",
+                 title="Ответ на «На резолюцию» не принят",
+                 text=f"Письмо не изменило обращение {doc.number}: {reason}.",
+                 details=[("От", msg.from_addr or "—"), ("Тема", msg.subject or "—")],
+                 number=doc.number, document_id=doc.id, inbound_id=inbound_id)
+    return ReplyResult("refused", doc.number, reason)
 
 
 def _answer(s: Session, rules: Rules, template: str, msg: ParsedMessage, doc: Document,

@@ -15,9 +15,14 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from . import journal, outbox
+from .case import transition
+from .case.actors import SYSTEM
+from .case.queries import consumer_name, management
+from .case.states import Act
 from .models import ChainHead, Document, Monitoring, Token
 from .rules import Rules
-from .values import KZ_TZ, Attachment, Consumer, Recognition
+from .values import KZ_TZ, Attachment, Recognition
+from .vocabulary import PR_SPECIALIST
 
 TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -35,10 +40,6 @@ class Case:
     files: tuple[Attachment, ...]
 
 
-def consumer_name(c: Consumer) -> str | None:
-    return " ".join(x for x in (c.last_name, c.first_name, c.patronymic) if x) or c.org_name
-
-
 def statutory_due(rules: Rules, doc: Document) -> tuple[dt.date, str]:
     registered = doc.registered_at.astimezone(KZ_TZ).date()
     term = rules.deadlines.term(doc.kind, registered)
@@ -50,14 +51,14 @@ def route(s: Session, head: ChainHead, rules: Rules, case: Case, sender_addr: st
     due, due_source = statutory_due(rules, doc)
     context = dict(number=doc.number, registered_at=doc.registered_at.astimezone(KZ_TZ),
                    kind=doc.kind, group=doc.grp, channel=doc.channel, origin_unit=doc.origin_unit,
-                   consumer=rec.consumer, consumer_name=consumer_name(rec.consumer),
+                   consumer=rec.consumer, consumer_name=consumer_name(doc),
                    needs_review=rec.needs_review, due_date=due, due_source=due_source,
                    book_entry_at=doc.book_entry_at.astimezone(KZ_TZ) if doc.book_entry_at else None)
-    managers = _addresses(rules, rules.routing.management_roles)
+    managers = management(rules)
     if managers:
         _to_management(s, rules, case, managers, sender_addr, context)
     monitoring = _monitoring_number(s, rules, doc)
-    pr = _addresses(rules, {"pr_specialist"})
+    pr = tuple(p.email for p in rules.staff.with_role(PR_SPECIALIST))
     pr_copy = doc.kind in rules.routing.pr_copy_kinds or doc.channel in rules.routing.pr_copy_channels
     if pr and pr_copy:
         reg = rules.routing.register_for(doc.kind)
@@ -68,12 +69,15 @@ def route(s: Session, head: ChainHead, rules: Rules, case: Case, sender_addr: st
         outbox.queue(s, outbox.compose(sender=sender_addr, to=pr, subject=subject, body=body,
                                        kind="pr_copy", key=f"pr_copy:{doc.id}", number=doc.number,
                                        attachments=case.files), document_id=doc.id)
-    doc.status = "on_resolution" if managers else doc.status
     doc.due_date = due
     s.add(doc)
-    journal.append(s, head, "routed", document_id=doc.id, management=managers,
-                   pr_copy=pr if pr_copy else [], monitoring_number=monitoring,
-                   statutory_due=due.isoformat(), due_source=due_source)
+    facts = dict(management=managers, pr_copy=pr if pr_copy else [], monitoring_number=monitoring,
+                 statutory_due=due.isoformat(), due_source=due_source)
+    if managers:  # with management for a resolution (1.5)
+        transition.apply(s, head, doc, Act.ROUTE, SYSTEM, rules.workflow,
+                         now=dt.datetime.now(dt.timezone.utc), **facts)
+    else:  # nobody to resolve it: it waits, registered, for a paper resolution
+        journal.append(s, head, "routed", document_id=doc.id, **facts)
 
 
 def _to_management(s: Session, rules: Rules, case: Case, managers: tuple[str, ...],
@@ -106,7 +110,3 @@ def _monitoring_number(s: Session, rules: Rules, doc: Document) -> str | None:
     s.add(Monitoring(register_key=reg.key, year=doc.year, seq=seq, document_id=doc.id,
                      created_at=dt.datetime.now(dt.timezone.utc)))
     return f"{seq}/{doc.year}"
-
-
-def _addresses(rules: Rules, roles) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(p.email for p in rules.staff.people if p.roles & set(roles)))

@@ -12,21 +12,18 @@ from pathlib import Path
 import jinja2
 
 from . import deadlines, workdays
+from .case.states import STAGED, State
 from .config import ConfigError, read_toml
 from .deadlines import DeadlineRules
+from .vocabulary import CHANNEL_KEYS, HOLDERS, KIND_KEYS, ROLES
 from .workdays import WorkCalendar
 
-ROLES = frozenset({
-    "res_chief", "ruse_chief", "service_center_chief", "clerk", "pr_specialist",
-    "director", "deputy_director", "unit_head", "executor", "legal",
-    "website_form", "contact_center",
-})
-CHANNELS = frozenset({"res", "service_center", "book", "website", "written",
-                      "contact_center", "email"})
+# Message templates (subject and text); the weekly report's own files are
+# checked for syntax here too, rendered by `digest_render`.
 TEMPLATES = ("talon", "quarantine", "review", "management", "pr_copy", "forward",
              "resolution_ok", "resolution_unclear", "notice", "reminder", "escalation",
              "book_breach", "extension", "stage", "stage_unclear", "copy_missing", "handover")
-KINDS = frozenset({"заявление", "жалоба", "претензия", "отзыв", "предложение", "обращение"})
+REPORT_TEMPLATES = ("weekly.html.j2", "weekly.subject.j2")
 
 
 @dataclass(frozen=True)
@@ -117,6 +114,7 @@ class Stage:
     key: str
     title: str
     holder: str  # executor | unit_head | legal | management | "" (nobody: closed)
+    state: State = State.IN_WORK  # what the stage means for the case (case.states)
 
 
 @dataclass(frozen=True)
@@ -139,6 +137,10 @@ class Workflow:
 
     def moves_from(self, stage: str) -> tuple[StageMove, ...]:
         return tuple(m for m in self.moves if stage in m.from_stages)
+
+    def stage_of(self, state: State) -> str:
+        """The one stage that means `state` (answered: dispatched; closed: the copy filed)."""
+        return next(k for k, st in self.stages.items() if st.state is state)
 
 
 @dataclass(frozen=True)
@@ -204,8 +206,6 @@ def load(rules_dir: Path) -> Rules:
         chasing=_chasing(rules_dir / "reminders.toml"),
         workflow=_workflow(rules_dir / "answer.toml"),
     )
-    from . import digest_render  # the weekly report's own templates (HTML)
-    digest_render.check(rules)
     return rules
 
 
@@ -300,9 +300,9 @@ def _channels(path: Path, t: dict) -> dict[str, str]:
     for key, value in t.items():
         if key != "default" and key not in ROLES:
             raise ConfigError(path, f"channels.{key}", "not a known role")
-        if value not in CHANNELS:
+        if value not in CHANNEL_KEYS:
             raise ConfigError(path, f"channels.{key}",
-                              f"unknown channel {value!r} (known: {', '.join(sorted(CHANNELS))})")
+                              f"unknown channel {value!r} (known: {', '.join(CHANNEL_KEYS)})")
     if "default" not in t:
         raise ConfigError(path, "channels.default", "is required")
     return dict(t)
@@ -362,9 +362,6 @@ def _chasing(path: Path) -> Chasing:
     )
 
 
-HOLDERS = ("executor", "unit_head", "legal", "management")
-
-
 def _workflow(path: Path) -> Workflow:
     data = read_toml(path)
     stages = {}
@@ -373,10 +370,22 @@ def _workflow(path: Path) -> Workflow:
             raise ConfigError(path, f"stage.{key}.title", "is required")
         if t.get("holder", "") not in ("", *HOLDERS):
             raise ConfigError(path, f"stage.{key}.holder", f"must be one of {', '.join(HOLDERS)} or empty")
-        stages[key] = Stage(key, t["title"], t.get("holder", ""))
+        try:
+            state = State(t.get("state", State.IN_WORK.value))
+        except ValueError:
+            state = None
+        if state not in STAGED:
+            raise ConfigError(path, f"stage.{key}.state",
+                              f"must be one of {', '.join(s.value for s in STAGED)}")
+        stages[key] = Stage(key, t["title"], t.get("holder", ""), state)
     start = data.get("start")
-    if start not in stages:
-        raise ConfigError(path, "start", "must name a stage")
+    if start not in stages or stages[start].state is not State.IN_WORK:
+        raise ConfigError(path, "start", "must name a stage of state in_work")
+    for state in (State.ANSWERED, State.CLOSED):
+        n = sum(st.state is state for st in stages.values())
+        if n != 1:
+            raise ConfigError(path, "stage", f"exactly one stage must have state = \"{state.value}\" "
+                                             f"(found {n})")
     moves = []
     for i, t in enumerate(data.get("move", [])):
         where = f"move[{i}]"
@@ -419,28 +428,27 @@ def _roles(t: dict, key: str, path: Path, where: str) -> frozenset[str]:
 
 def _kinds(t: dict, key: str, path: Path, where: str) -> frozenset[str]:
     kinds = t.get(key, [])
-    if not isinstance(kinds, list) or any(k not in KINDS for k in kinds):
-        raise ConfigError(path, f"{where}.{key}", f"kinds must be among: {', '.join(sorted(KINDS))}")
+    if not isinstance(kinds, list) or any(k not in KIND_KEYS for k in kinds):
+        raise ConfigError(path, f"{where}.{key}", f"kinds must be among: {', '.join(KIND_KEYS)}")
     return frozenset(kinds)
 
 
 def _channels_list(t: dict, path: Path, where: str) -> frozenset[str]:
     chans = t.get("channels", [])
-    if not isinstance(chans, list) or any(c not in CHANNELS for c in chans):
-        raise ConfigError(path, f"{where}.channels", f"channels must be among: {', '.join(sorted(CHANNELS))}")
+    if not isinstance(chans, list) or any(c not in CHANNEL_KEYS for c in chans):
+        raise ConfigError(path, f"{where}.channels", f"channels must be among: {', '.join(CHANNEL_KEYS)}")
     return frozenset(chans)
 
 
 def _templates(folder: Path) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    for name in TEMPLATES:
-        for part in ("subject", "txt"):
-            file = f"{name}.{part}.j2"
-            try:
-                env.get_template(file)
-            except jinja2.TemplateNotFound:
-                raise ConfigError(folder / file, "-", "template not found") from None
-            except jinja2.TemplateSyntaxError as exc:
-                raise ConfigError(folder / file, f"line {exc.lineno}", exc.message) from None
+    files = [f"{name}.{part}.j2" for name in TEMPLATES for part in ("subject", "txt")]
+    for file in files + list(REPORT_TEMPLATES):
+        try:
+            env.get_template(file)
+        except jinja2.TemplateNotFound:
+            raise ConfigError(folder / file, "-", "template not found") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigError(folder / file, f"line {exc.lineno}", exc.message) from None
     return env

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from .case.queries import consumer_name
 from .outbox import Outgoing, compose
 from .rules import Journal, Person, Rules
 from .values import KZ_TZ, ParsedMessage, Recognition
+from .vocabulary import WEBSITE_FORM
 
 NO_REPLY = ("noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster")
 
@@ -15,7 +17,7 @@ def recipients(msg: ParsedMessage | None, sender: Person | None, rec: Recognitio
     """The sender (or whom the sender asks replies to go to) and the consumer's e-mail."""
     out: list[str] = []
     if msg is not None:
-        if sender and "website_form" in sender.roles:
+        if sender and WEBSITE_FORM in sender.roles:
             out.append(msg.reply_to or "")
         else:
             out.append(msg.reply_to if msg.reply_to and not sender else msg.from_addr)
@@ -35,12 +37,10 @@ def is_backlog(received_at: dt.datetime, max_age_days: int, now: dt.datetime | N
 def compose_talon(rules: Rules, journal: Journal, *, number: str, registered_at: dt.datetime,
                   document_id: int, to: str, sender_addr: str, msg: ParsedMessage | None,
                   rec: Recognition) -> Outgoing:
-    c = rec.consumer
-    name = " ".join(x for x in (c.last_name, c.first_name, c.patronymic) if x) or c.org_name
     subject, body = rules.render(
         "talon", number=number, registered_at=registered_at.astimezone(KZ_TZ),
         journal_title=journal.title, organisation=journal.organisation, kind=rec.kind,
-        consumer_name=name, source_subject=msg.subject if msg else None,
+        consumer_name=consumer_name(rec.consumer, rec.group), source_subject=msg.subject if msg else None,
         source_date=msg.date if msg else None)
     return compose(sender=sender_addr, to=(to,), subject=subject, body=body, kind="talon",
                    key=f"talon:{document_id}:{to}", number=number,

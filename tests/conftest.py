@@ -152,3 +152,29 @@ def make_postfix(request):
     finally:
         for server in started:
             server.cleanup()
+
+
+# -- unit / integration -------------------------------------------------------------
+# A test is "integration" when it needs a real server (one of these fixtures, or
+# the PostgreSQL parameter) or a module drives the `mailflow` command, Tesseract
+# or the daemon as a process; everything else is "unit" (`make test-fast`).
+_SERVER_FIXTURES = frozenset({"dovecot", "make_dovecot", "mail_user", "smtp_server", "make_smtp_server",
+                              "postfix", "make_postfix"})
+_PROCESS_MODULES = frozenset({"test_cli", "test_exactly_once", "test_e2e_imap", "test_corpus_appeals",
+                              "test_recognition", "test_postfix", "test_servers", "test_imap_mailbox",
+                              "test_hostile"})
+
+
+def _is_integration(item: pytest.Item) -> bool:
+    if _SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "postgresql" in callspec.id:
+        return True
+    return item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in _PROCESS_MODULES
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if not any(item.iter_markers("integration")) and not any(item.iter_markers("unit")):
+            item.add_marker(pytest.mark.integration if _is_integration(item) else pytest.mark.unit)

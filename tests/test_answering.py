@@ -13,7 +13,7 @@ import sys
 import pytest
 from sqlmodel import Session, select
 
-from mailflow import chasing, export
+from mailflow import chasing, digest, export
 from mailflow.models import Answer, Chase, Document, Move, Outbox
 from tests.support import DIRECTOR, REPO, Office
 
@@ -55,7 +55,7 @@ def test_a_whole_case_from_draft_to_closing(tmp_path):
     fwd = c.last("forward", SIDORENKO)
     assert "ПРОЕКТ" in fwd.get_body(("plain",)).get_content()
     a, doc = c.answer()
-    assert (a.stage, a.holder, doc.status) == ("draft", SIDORENKO, "forwarded")
+    assert (doc.stage, a.holder, doc.status) == ("draft", SIDORENKO, "in_work")
 
     o = c.step(SIDORENKO, fwd, "ПРОЕКТ", [draft(1)])  # 3.1: the draft to the unit head
     assert o.status == "moved"
@@ -63,36 +63,35 @@ def test_a_whole_case_from_draft_to_closing(tmp_path):
     [att] = list(to_head.iter_attachments())
     assert att.get_filename() == "ответ-проект-1.docx"
     assert att.get_content() == "Проект ответа, версия 1".encode()
-    assert c.answer()[0].stage == "head_review"
+    assert c.answer()[1].stage == "head_review"
 
     o = c.step(PETROV, to_head, "НА ДОРАБОТКУ: уточнить сумму перерасчёта")  # 3.4: returned
     assert o.status == "moved"
     back = c.last("stage", SIDORENKO)
     assert "уточнить сумму перерасчёта" in back.get_body(("plain",)).get_content()
-    assert c.answer()[0].stage == "draft"
+    assert c.answer()[1].stage == "draft"
 
     c.step(SIDORENKO, back, "Проект. Исправлено.", [draft(2)])
     c.step(PETROV, c.last("stage", PETROV), "Согласовано")
-    assert c.answer()[0].stage == "head_approved"
+    assert c.answer()[1].stage == "head_approved"
 
     c.step(SIDORENKO, c.last("stage", SIDORENKO), "ЮРИСТУ")  # 3.5: the legal firm
     to_legal = c.last("stage", LEGAL)
     [att] = list(to_legal.iter_attachments())
     assert att.get_filename() == "ответ-проект-2.docx"  # the latest draft goes on
     c.step(LEGAL, to_legal, "СОГЛАСОВАНО, замечаний нет")
-    a, _ = c.answer()
-    assert a.stage == "management_approval"
+    assert c.answer()[1].stage == "management_approval"
 
     to_mgmt = c.last("stage", DIRECTOR)
     c.step(DIRECTOR, to_mgmt, "Утверждаю")
-    assert c.answer()[0].stage == "approved"
+    assert c.answer()[1].stage == "approved"
 
     o = c.step(SIDORENKO, c.last("stage", SIDORENKO),
                "ОТПРАВЛЕНО: Казпочта, РПО № RR123456789KZ, исх. № 12-3/45 от 20.04.2026",
                [("ответ подписанный.pdf", "application/pdf", b"%PDF-1.4 signed copy")])
     assert o.status == "moved"
     a, doc = c.answer()
-    assert (a.stage, doc.status) == ("closed", "closed") and doc.closed_at
+    assert (doc.stage, doc.status) == ("closed", "closed") and doc.closed_at
     assert (a.dispatch_channel, a.tracking, a.outgoing_number, a.outgoing_date) == (
         "kazpost", "RR123456789KZ", "12-3/45", dt.date(2026, 4, 20))
     engine, s = c.db()
@@ -133,7 +132,7 @@ def test_forged_misplaced_and_automatic_replies_change_nothing(tmp_path, stage):
         c.step(PETROV, holder_msg, "СОГЛАСОВАНО")
         c.step(SIDORENKO, c.last("stage", SIDORENKO), "РУКОВОДСТВУ")
         holder_msg, holder = c.last("stage", DIRECTOR), DIRECTOR
-    before = c.answer()[0].stage
+    before = c.answer()[1].stage
     word = "ПРОЕКТ" if stage == "draft" else "СОГЛАСОВАНО"
     files = [draft(9)] if stage == "draft" else []
     attempts = [
@@ -145,12 +144,12 @@ def test_forged_misplaced_and_automatic_replies_change_nothing(tmp_path, stage):
     for why, kw in attempts:
         o = c.step(kw.pop("frm"), holder_msg, word, files, **kw)
         assert o.status in ("refused", "contribution"), (why, o)
-        assert c.answer()[0].stage == before, why
+        assert c.answer()[1].stage == before, why
     # the holder, properly: accepted; the same message again: its token is used up
     assert c.step(holder, holder_msg, word, files).status == "moved"
-    after = c.answer()[0].stage
+    after = c.answer()[1].stage
     assert c.step(holder, holder_msg, word, files).status == "refused"
-    assert c.answer()[0].stage == after
+    assert c.answer()[1].stage == after
     assert [m for m in c.sent("notice") if "не принято" in m["Subject"]], "the clerk was not told"
 
 
@@ -162,7 +161,7 @@ def test_words_not_understood_get_a_clear_reply(tmp_path):
     assert "ПРОЕКТ" in told.get_content()
     o = c.step(SIDORENKO, c.last("forward", SIDORENKO), "ПРОЕКТ")  # but no file
     assert o.status == "unclear" and "приложить" in c.last("stage_unclear", SIDORENKO).get_content()
-    assert c.answer()[0].stage == "draft"
+    assert c.answer()[1].stage == "draft"
 
 
 def test_co_executor_contributions_go_to_the_responsible_one(tmp_path):
@@ -173,7 +172,7 @@ def test_co_executor_contributions_go_to_the_responsible_one(tmp_path):
     to_her = c.last("stage", SIDORENKO)
     assert "Материалы соисполнителя" in to_her.get_body(("plain",)).get_content()
     assert [a.get_filename() for a in to_her.iter_attachments()] == ["справка.pdf"]
-    assert c.answer()[0].stage == "draft"  # she still holds it
+    assert c.answer()[1].stage == "draft"  # she still holds it
 
 
 def test_missing_copy_after_one_working_day_is_chased(tmp_path):
@@ -184,7 +183,7 @@ def test_missing_copy_after_one_working_day_is_chased(tmp_path):
     c.step(DIRECTOR, c.last("stage", DIRECTOR), "СОГЛАСОВАНО")
     c.step(SIDORENKO, c.last("stage", SIDORENKO), "ОТПРАВЛЕНО нарочным")  # no copy yet
     a, doc = c.answer()
-    assert (a.stage, a.dispatch_channel) == ("dispatched", "courier") and doc.status != "closed"
+    assert (doc.stage, a.dispatch_channel, doc.status) == ("dispatched", "courier", "answered")
     engine, _ = c.db()
     sent = a.dispatched_at.astimezone(KZ).date()
     cal = c.rules.calendar
@@ -197,7 +196,15 @@ def test_missing_copy_after_one_working_day_is_chased(tmp_path):
     chasing.sweep(engine, c.rules, "mailflow@localhost", now=day_after + dt.timedelta(hours=2))
     with Session(engine) as s:
         [mail] = s.exec(select(Outbox).where(Outbox.kind == "copy_missing")).all()
+    # the answer is sent: the law's term is met, so no reminder on the due day or after it
+    for day in (doc.due_date, cal.add_working_days(doc.due_date, 1), cal.add_working_days(doc.due_date, 3)):
+        chasing.sweep(engine, c.rules, "mailflow@localhost", now=dt.datetime.combine(day, dt.time(11), KZ))
+    with Session(engine) as s:
+        kinds = {ch.kind for ch in s.exec(select(Chase).where(Chase.document_id == doc.id))}
+        report = digest.build(s, c.rules, digest.Week.of(sent), day_after)
     engine.dispose()
+    assert kinds == {"copy_missing"}  # no before/due/overdue/escalation
+    assert (report.answered, report.answered_on_time, report.overdue_total) == (1, 1, 0)
     assert SIDORENKO in mail.recipients and "kanc" in mail.recipients
     # she answers mailflow's acknowledgement of the dispatch with the signed copy
     ask = c.last("stage", SIDORENKO)
@@ -205,7 +212,7 @@ def test_missing_copy_after_one_working_day_is_chased(tmp_path):
     o = c.step(SIDORENKO, ask, "КОПИЯ", [("копия.pdf", "application/pdf", b"%PDF-1.4 copy")])
     assert o.status == "moved"
     a, doc = c.answer()
-    assert (a.stage, doc.status) == ("closed", "closed") and a.copy_sha256
+    assert (doc.stage, doc.status) == ("closed", "closed") and a.copy_sha256
 
 
 def test_meeting_day_lists_what_to_hand_over_and_handover_records_it(tmp_path):
@@ -282,7 +289,7 @@ def test_the_clerk_closes_a_case_from_a_paper_copy(tmp_path):
                        cwd=REPO, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     a, doc = c.answer()
-    assert (a.stage, doc.status, a.dispatch_channel, a.outgoing_number) == ("closed", "closed", "courier", "5/1")
+    assert (doc.stage, doc.status, a.dispatch_channel, a.outgoing_number) == ("closed", "closed", "courier", "5/1")
     again = subprocess.run([sys.executable, "-m", "mailflow", "--home", str(c.cfg.home), "close", c.number,
                             "--copy", str(scan)], cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert again.returncode == 1 and "уже закрыт" in again.stderr
+    assert again.returncode == 1 and "в состоянии «закрыто»" in again.stderr

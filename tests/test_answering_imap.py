@@ -75,7 +75,7 @@ class Post:
     def stage(self) -> str:
         engine = db.make_engine(self.cfg.database)
         with Session(engine) as s:
-            stage = s.exec(select(Answer)).one().stage
+            stage = s.exec(select(Document)).one().stage
         engine.dispose()
         return stage
 

@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from mailflow import chasing, db, extension, journal
+from mailflow.case.actors import actor
 from mailflow.models import Assignment, Chase, Document, Event, Outbox, Resolution
 from tests.support import database_urls, load_rules
 
@@ -31,7 +32,7 @@ def _case(engine, *, due: dt.date, registered: dt.datetime, executors=("petrov@s
         doc = Document(journal="dp", year=registered.year, seq=seq, number=number,
                        registered_at=registered, received_at=registered, kind="жалоба", grp=1,
                        channel=doc_fields.pop("channel", "res"), sha256="0" * 64, due_date=due,
-                       status="forwarded", last_name="Омаров", **doc_fields)
+                       status="in_work", stage="draft", last_name="Омаров", **doc_fields)
         s.add(doc)
         s.flush()
         if executors:
@@ -172,14 +173,14 @@ def test_extension_moves_the_due_date_within_two_months(tmp_path):
         doc = s.get(Document, doc_id)
         with pytest.raises(extension.Refused, match="не более"):
             extension.extend(s, head, rules, doc, until=D(2026, 5, 26), reason="экспертиза",
-                             author="director@sevkaz.example", sender_addr="kanc@sevkaz.example",
+                             by=actor(rules, "director@sevkaz.example"), sender_addr="kanc@sevkaz.example",
                              today=today)
         with pytest.raises(extension.Refused, match="причина"):
             extension.extend(s, head, rules, doc, until=D(2026, 5, 20), reason=" ",
-                             author="director@sevkaz.example", sender_addr="kanc@sevkaz.example",
+                             by=actor(rules, "director@sevkaz.example"), sender_addr="kanc@sevkaz.example",
                              today=today)
         done = extension.extend(s, head, rules, doc, until=D(2026, 5, 25), reason="нужна экспертиза",
-                                author="director@sevkaz.example", sender_addr="kanc@sevkaz.example",
+                                by=actor(rules, "director@sevkaz.example"), sender_addr="kanc@sevkaz.example",
                                 today=today)
     assert done.old_due == D(2026, 4, 15) and done.new_due == D(2026, 5, 25)
     assert done.tell_applicant_by == D(2026, 4, 15) and done.applicant_mailed

@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 import pytest
 from sqlmodel import Session
 
-from mailflow import daemon, db, digest, digest_render
+from mailflow import daemon, db, digest, digest_render, vocabulary
 from mailflow.digest import Week
 from mailflow.models import Assignment, Delivery, Document, Resolution
 from tests.support import database_urls, deliver, fake_recognizer, home_config, load_rules, text_appeal
@@ -66,14 +66,19 @@ class Journal:
         self.s, self.seq = s, 0
 
     def doc(self, *, registered_at, kind="жалоба", channel="res", unit=None, grp=1,
-            status="registered", due=None, closed_at=None, last_name="Иванов", first_name=None,
-            org=None, book_entry_at=None, pr_forwarded_at=None) -> Document:
+            status="registered", due=None, answered_at=None, closed_at=None, last_name="Иванов",
+            first_name=None, org=None, book_entry_at=None, pr_forwarded_at=None) -> Document:
+        """A case in `status` (case.states); answered at `answered_at` (3.7), and a
+        closed one's copy filed at `closed_at` (3.8), by default the same moment."""
         self.seq += 1
+        if status == "closed":
+            closed_at = closed_at or answered_at
+        stage = {"in_work": "draft", "answered": "dispatched", "closed": "closed"}.get(status)
         d = Document(journal="dp", year=2026, seq=self.seq, number=f"ВХ-2026-{self.seq:06d}",
                      registered_at=registered_at, received_at=registered_at, kind=kind, grp=grp,
                      channel=channel, origin_unit=unit, last_name=last_name, first_name=first_name,
-                     org_name=org, sha256=f"{self.seq:064d}", status=status, due_date=due,
-                     closed_at=closed_at, book_entry_at=book_entry_at,
+                     org_name=org, sha256=f"{self.seq:064d}", status=status, stage=stage, due_date=due,
+                     answered_at=answered_at, closed_at=closed_at, book_entry_at=book_entry_at,
                      pr_forwarded_at=pr_forwarded_at)
         self.s.add(d)
         self.s.flush()
@@ -109,7 +114,7 @@ def fill(s: Session) -> dict[str, Document]:
     j, d = Journal(s), {}
     # --- registered in W12 -------------------------------------------------------------------
     d["A"] = j.doc(registered_at=kz(16, 9), kind="жалоба", channel="res", unit="Айыртауский РЭС",
-                   status="forwarded", due=dt.date(2026, 3, 20), last_name="Ахметов",
+                   status="in_work", due=dt.date(2026, 3, 20), last_name="Ахметов",
                    first_name="Болат")
     old = j.resolution(d["A"], [(1, IVANOVA)], current=False)  # superseded: neither executor nor proof
     res_a = j.resolution(d["A"], [(2, SIDORENKO), (1, PETROV)])
@@ -123,7 +128,7 @@ def fill(s: Session) -> dict[str, Document]:
     d["D"] = j.doc(registered_at=kz(16, 0), kind="отзыв", channel="book", unit="Сервис-центр № 2",
                    book_entry_at=kz(15, 23, 20), pr_forwarded_at=kz(16, 0, 5))  # 45 min: breach
     d["E"] = j.doc(registered_at=kz(18, 10), kind="предложение", channel="book",
-                   unit="Сервис-центр № 2", status="forwarded", due=dt.date(2026, 4, 8),
+                   unit="Сервис-центр № 2", status="in_work", due=dt.date(2026, 4, 8),
                    book_entry_at=kz(18, 9, 50), pr_forwarded_at=kz(18, 10, 10), last_name="Ким")
     res_e = j.resolution(d["E"], [(1, IVANOVA)], text="Рассмотреть установку терминала <оплаты> & др.")
     j.delivery(d["E"], res_e, IVANOVA[1], created_at=kz(18, 11), accepted_at=kz(18, 11),
@@ -132,7 +137,7 @@ def fill(s: Session) -> dict[str, Document]:
                    book_entry_at=kz(19, 11), pr_forwarded_at=None)  # never forwarded: breach
     d["G"] = j.doc(registered_at=kz(19, 13), kind="заявление", channel="book", unit=None)
     d["Q"] = j.doc(registered_at=kz(20, 9), kind="жалоба", channel="res", unit="Айыртауский РЭС",
-                   status="forwarded", due=dt.date(2026, 3, 25))  # due on a day off
+                   status="in_work", due=dt.date(2026, 3, 25))  # due on a day off
     res_q = j.resolution(d["Q"], [(1, SIDORENKO)])
     j.delivery(d["Q"], res_q, SIDORENKO[1], created_at=kz(20, 10), accepted_at=kz(20, 10),
                failed_at=kz(20, 10, 5), status_code="5.1.1")
@@ -140,24 +145,28 @@ def fill(s: Session) -> dict[str, Document]:
     d["C"] = j.doc(registered_at=kz(23, 0), kind="жалоба")  # Monday 00:00: the next week
     d["Z"] = j.doc(registered_at=kz(15, 23, 59), kind="жалоба")  # Sunday before: the week before
     d["H"] = j.doc(registered_at=kz(2, 9), status="closed", due=dt.date(2026, 3, 17),
-                   closed_at=kz(17, 15))  # answered on its due day: on time
+                   answered_at=kz(17, 15), closed_at=kz(19, 10))  # sent on its due day: on time,
+    # though its copy reached the clerk two days later (the term is met at dispatch, 3.7)
     d["I"] = j.doc(registered_at=kz(3, 9), status="answered", due=dt.date(2026, 3, 19),
-                   closed_at=kz(20, 10))  # a day late
+                   answered_at=kz(20, 10))  # a day late
     d["J"] = j.doc(registered_at=kz(4, 9), status="closed", due=dt.date(2026, 3, 16),
-                   closed_at=kz(16, 0, 30))  # still 15 March in UTC: on time in UTC+5
+                   answered_at=kz(16, 0, 30))  # still 15 March in UTC: on time in UTC+5
     d["K"] = j.doc(registered_at=kz(4, 9), status="closed", due=dt.date(2026, 3, 1),
-                   closed_at=kz(15, 23, 30))  # closed the week before
-    d["X"] = j.doc(registered_at=kz(5, 9), status="closed", due=None, closed_at=kz(21, 12))
+                   answered_at=kz(15, 23, 30))  # closed the week before
+    d["X"] = j.doc(registered_at=kz(5, 9), status="closed", due=None, answered_at=kz(21, 12))
+    d["Y"] = j.doc(registered_at=kz(5, 9), status="closed", due=dt.date(2026, 3, 20),
+                   answered_at=kz(13, 9), closed_at=kz(18, 9))  # sent the week before; only its
+    # copy came in this week: not answered in this week
     d["L"] = j.doc(registered_at=kz(10, 9, month=2), kind="предложение", channel="website",
                    status="on_resolution", due=dt.date(2026, 3, 3), last_name="Орлова")  # open, overdue
     d["R"] = j.doc(registered_at=kz(2, 9), kind="предложение", channel="email", status="registered",
                    due=dt.date(2026, 4, 10), last_name="Ли")  # older, open, not yet due
     d["M"] = j.doc(registered_at=kz(11, 9, month=2), kind="предложение", status="closed",
-                   closed_at=kz(1, 9))  # closed: gone from the list
+                   answered_at=kz(1, 9))  # closed: gone from the list
     d["N"] = j.doc(registered_at=kz(23, 9), kind="предложение")  # after the week
     d["O"] = j.doc(registered_at=kz(1, 9), status="answered", due=dt.date(2026, 3, 2),
-                   closed_at=kz(12, 9))  # answered late, but not overdue now
-    d["P"] = j.doc(registered_at=kz(2, 9), status="resolved", due=dt.date(2026, 3, 26))  # due today
+                   answered_at=kz(12, 9))  # answered late, but not overdue now
+    d["P"] = j.doc(registered_at=kz(2, 9), status="in_work", due=dt.date(2026, 3, 26))  # due today
     res_p = j.resolution(d["P"], [(1, PETROV)])
     j.delivery(d["P"], res_p, PETROV[1], created_at=NOW - dt.timedelta(hours=2))  # too fresh to chase
     j.delivery(d["O"], None, PETROV[1], created_at=kz(1, 10))  # its case is answered
@@ -196,11 +205,11 @@ def test_every_number_of_the_week(reports, kind):
     assert r.new == 7
     assert r.counts_by_kind == {"заявление": 1, "жалоба": 2, "претензия": 1, "отзыв": 1,
                                 "предложение": 1, "обращение": 0, "не определён": 1}
-    assert list(r.counts_by_kind)[:6] == list(digest.KINDS)
+    assert list(r.counts_by_kind)[:6] == list(vocabulary.KIND_KEYS)
     assert r.by_channel == {"res": 2, "book": 4, "written": 1}
     assert list(r.by_channel) == ["res", "book", "written"]
     assert r.by_origin_unit == {"Айыртауский РЭС": 2, "Сервис-центр № 2": 2, "—": 3}
-    assert r.by_status == {"registered": 4, "forwarded": 3}
+    assert r.by_status == {"registered": 4, "in_work": 3}
     assert r.by_group == {1: 6, 2: 1}
     # answered in the week: H on its due day, J at 00:30 Monday (UTC: Sunday), X without a
     # term — on time; I a day late. K closed before the week, O before it too.
@@ -243,7 +252,7 @@ def test_book_rule_unproven_and_suggestions(reports, kind):
     assert [(g.number, g.in_week, g.status, g.executor) for g in r.suggestions] == [
         (d["L"].number, False, "on_resolution", None),
         (d["R"].number, False, "registered", None),
-        (d["E"].number, True, "forwarded", IVANOVA[0])]
+        (d["E"].number, True, "in_work", IVANOVA[0])]
     assert r.suggestions[2].resolution == "Рассмотреть установку терминала <оплаты> & др."
     assert r.suggestions[0].resolution is None and r.suggestions_total == 3
 
@@ -301,7 +310,7 @@ def test_an_empty_week(tmp_path):
             r = digest.build(s, load_rules(), W12, NOW)
         engine.dispose()
     assert r.new == r.answered == r.overdue_total == r.unproven_total == r.book_entries == 0
-    assert r.counts_by_kind == {**dict.fromkeys(digest.KINDS, 0), "не определён": 0}
+    assert r.counts_by_kind == {**dict.fromkeys(vocabulary.KIND_KEYS, 0), "не определён": 0}
     assert r.by_channel == r.by_origin_unit == r.by_status == r.by_group == {}
     assert r.documents == r.overdue == r.suggestions == ()
     page = _parse(digest_render.html(r, load_rules()))
@@ -417,7 +426,7 @@ def test_xlsx_sheets_headers_filters_and_cells(reports):
     assert (row["Вид"].value, row["Группа"].value, row["Канал"].value) == ("жалоба", 1, "РЭС / РУСЭ")
     assert row["Подразделение"].value == "Айыртауский РЭС"
     assert row["Потребитель / организация"].value == "Ахметов Болат"
-    assert row["Состояние"].value == "передано исполнителю"
+    assert row["Состояние"].value == "в работе у исполнителя"
     assert row["Срок ответа"].value.date() == dt.date(2026, 3, 20)
     assert row["Исполнитель"].value == PETROV[0]
     assert row["Подтверждение получения"].value == "передано дальше (без отчёта)"
@@ -440,7 +449,7 @@ def test_xlsx_sheets_headers_filters_and_cells(reports):
     sug = wb["Предложения"]
     assert [c.value for c in sug[4]] == [
         d["E"].number, dt.datetime(2026, 3, 18, 10), "Ким", "Сервис-центр № 2",
-        "Книга отзывов и предложений", "передано исполнителю",
+        "Книга отзывов и предложений", "в работе у исполнителя",
         "Рассмотреть установку терминала <оплаты> & др.", IVANOVA[0], dt.datetime(2026, 4, 8),
         None, "да"]
     assert (sug.cell(2, 7).value, sug.cell(2, 11).value, sug.cell(3, 5).value) == (
@@ -531,7 +540,7 @@ def test_html_email_tables(reports):
     assert dict(page.tables["channels"]) == {"РЭС / РУСЭ": "2", "Книга отзывов и предложений": "4",
                                              "Письменно (канцелярия)": "1"}
     assert dict(page.tables["units"]) == {"Айыртауский РЭС": "2", "Сервис-центр № 2": "2", "—": "3"}
-    assert dict(page.tables["statuses"]) == {"зарегистрировано": "4", "передано исполнителю": "3"}
+    assert dict(page.tables["statuses"]) == {"зарегистрировано": "4", "в работе у исполнителя": "3"}
     over = page.tables["overdue"]
     assert over[0] == ["Вх. номер, вид", "Потребитель, откуда", "Исполнитель", "Срок, просрочено"]
     assert over[1] == [f"{d['L'].number} / предложение", "Орлова / —", "резолюции нет",
@@ -549,7 +558,7 @@ def test_html_email_tables(reports):
     assert sug[1] == [f"{d['L'].number} / 10.02.2026", "Орлова", "резолюции нет", "на резолюции"]
     assert sug[3] == [f"{d['E'].number} / 18.03.2026", "Ким",
                       "Рассмотреть установку терминала <оплаты> & др.",
-                      f"передано исполнителю / {IVANOVA[0]}"]
+                      f"в работе у исполнителя / {IVANOVA[0]}"]
     assert "<оплаты>" not in markup and "&lt;оплаты&gt; &amp; др." in markup  # escaped
     assert "Сулейменова Айгуль Маратовна" in page.text  # prepared by the PR specialist
     subject = digest_render.subject(r, rules)
@@ -628,7 +637,7 @@ def test_report_over_a_journal_the_daemon_wrote(tmp_path, kind):
     assert r.by_origin_unit == {"Айыртауский РЭС": 1, "Севказэнергосбыт": 1}
     complaint = next(x for x in r.documents if x.kind == "жалоба")
     assert complaint.number == mgmt["X-Mailflow-Number"]
-    assert complaint.executor == "Петров Алексей Сергеевич" and complaint.status == "forwarded"
+    assert complaint.executor == "Петров Алексей Сергеевич" and complaint.status == "in_work"
     assert complaint.proof == "accepted" and complaint.deliveries == 2
     assert {u.to for u in r.unproven} == {"petrov@sevkaz.example", "sidorenko@sevkaz.example"}
     assert {u.proof for u in r.unproven} == {"accepted"}

@@ -194,3 +194,27 @@ def test_a_thank_you_to_the_talon_is_not_a_new_appeal(tmp_path):
     deliver(cfg.home / "inbox", with_scan, "3")
     outcomes = daemon.run_once(cfg, rules, recognize=fake_recognizer())
     assert [o.status for o in outcomes] == ["review", "registered"]
+
+
+def test_an_appeal_costs_two_database_sessions(tmp_path):
+    """One read session (seen before? what is it? a copy of a scan?) and one write
+    transaction (number, document, event, talon, routing), whatever the appeal carries."""
+    import datetime as dt
+    import sqlalchemy as sa
+    from mailflow.mailbox import Fetched
+    from mailflow.values import Source
+    cfg, rules = home_config(tmp_path), load_rules()
+    parts = daemon.build(cfg, rules, recognize=fake_recognizer())
+    checkouts = []
+    sa.event.listen(parts.engine, "checkout", lambda *a: checkouts.append(1))
+    for i, raw in enumerate([
+            text_appeal(body="Жалоба на отключение"),
+            text_appeal(body="Жалоба, скан во вложении",
+                        attachments=[("скан.pdf", "application/pdf", b"%PDF-1.4 scan")]),
+            text_appeal(subject="Re: [ВХ-2026-000001]", body="Ещё жалоба",
+                        headers={"In-Reply-To": "<unknown@x>"})]):
+        checkouts.clear()
+        out = parts.intake.process(Fetched(Source("inbox", "1", str(i)), raw, dt.datetime.now(dt.timezone.utc)))
+        assert out.status == "registered"
+        assert len(checkouts) == 2, (i, len(checkouts))
+    daemon.close(parts)

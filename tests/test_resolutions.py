@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mailflow import daemon, export, sweeps
+from mailflow.case import ladder
 from mailflow.models import Delivery, Document, Event, Receipt, Resolution, Token
 from tests.support import DIRECTOR, REPO, Office, fake_recognizer, load_rules, text_appeal
 
@@ -221,10 +222,10 @@ def test_delivery_reports_and_read_receipts_climb_the_proof_ladder(tmp_path):
         how = {r.delivery_id: r.matched_by for r in s.exec(select(Receipt))}
         assert how[d1.id] in ("envelope-id", "original-message-id")
         assert how[d2.id] == "sender-and-subject" and how[d3.id] == "original-message-id"
-        ladder = [export.proof_level(d) for d in (d1, d2, d3)]
+        rungs = [ladder.level(d) for d in (d1, d2, d3)]
         types = [e.type for e in s.exec(select(Event).order_by(Event.id))]
     engine.dispose()
-    assert ladder == ["displayed", "displayed", "failed"]
+    assert rungs == ["displayed", "displayed", "failed"]
     assert types.count("receipt") == 5
     undelivered = [m for m in office.sent("notice") if "не доставлено" in m["Subject"]]
     assert len(undelivered) == 1 and o3.to in undelivered[0].get_content()
@@ -243,7 +244,7 @@ def test_relayed_alone_is_not_delivery_and_unproven_deliveries_are_reported_once
     assert sweeps.unproven_deliveries(engine, office.rules, "mailflow@localhost", now=later) == 1
     assert sweeps.unproven_deliveries(engine, office.rules, "mailflow@localhost", now=later) == 0
     with Session(engine) as s:
-        assert export.proof_level(s.get(Delivery, d.id)) == "relayed"
+        assert ladder.level(s.get(Delivery, d.id)) == "relayed"
     engine.dispose()
     daemon.run_once(office.cfg, office.rules, recognize=fake_recognizer())  # flush
     [n] = [m for m in office.sent("notice") if "Нет подтверждения" in m["Subject"]]
@@ -273,7 +274,7 @@ def test_addressee_reply_is_the_last_rung(tmp_path):
     assert told["To"] == "petrov@sevkaz.example" and "ПРОЕКТ" in told.get_content()
     engine, s = office.db()
     with s:
-        assert export.proof_level(s.get(Delivery, d.id)) == "replied"
+        assert ladder.level(s.get(Delivery, d.id)) == "replied"
         assert len(s.exec(select(Document)).all()) == 1  # not registered as a new appeal
     engine.dispose()
 

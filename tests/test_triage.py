@@ -13,14 +13,17 @@ OWN = frozenset({"kanc@sevkaz.example", "mailflow@localhost"})
 STRANGER = "someone@example.kz"
 
 
-def classify(raw: bytes) -> D:
+def verdict(raw: bytes) -> triage.Verdict:
     msg = mime.parse(raw)
-    return triage.classify(msg, RULES.staff.by_email(msg.from_addr), RULES, OWN).disposition
+    return triage.classify(triage.Message(raw, msg, RULES.staff.by_email(msg.from_addr), RULES, OWN))
+
+
+def classify(raw: bytes) -> D:
+    return verdict(raw).disposition
 
 
 def why(raw: bytes) -> str:
-    msg = mime.parse(raw)
-    return triage.classify(msg, RULES.staff.by_email(msg.from_addr), RULES, OWN).reason
+    return verdict(raw).reason
 
 
 def report(report_type: str | None, part_type: str, fields: str, *,
@@ -72,8 +75,22 @@ def test_dsn_carrying_a_returned_pdf_is_never_an_appeal():
      "by mail delivery software.", {}),
     ("robot@mail.example.kz", "Returned", "x", {"X-Failed-Recipients": "a@b.kz"}),
 ])
-def test_plain_text_bounces_are_dsn(frm, subject, body, headers):
-    assert classify(text_appeal(frm=frm, subject=subject, body=body, headers=headers)) == D.DSN
+def test_plain_text_bounces_are_never_appeals(frm, subject, body, headers):
+    """Bounce wording without a recipient to read: no detector can make it proof,
+    so the clerk reads it (rule unreadable_report); it is never registered."""
+    v = verdict(text_appeal(frm=frm, subject=subject, body=body, headers=headers))
+    assert (v.rule, v.disposition) == ("unreadable_report", D.REVIEW)
+    assert "could not be read" in v.reason
+
+
+def test_a_bounce_a_detector_reads_is_dsn_with_its_detector_named():
+    body = ("Hi. This is the qmail-send program at mx.example.kz.\n"
+            "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+            "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+            "<ivanov@example.kz>:\nSorry, no mailbox here by that name. (#5.1.1)\n")
+    v = verdict(text_appeal(frm="MAILER-DAEMON@mx.example.kz", subject="failure notice", body=body))
+    assert (v.rule, v.disposition) == ("receipt", D.DSN) and "qmail" in v.reason
+    assert v.receipt.report.recipients[0].final_recipient == "ivanov@example.kz"
 
 
 @pytest.mark.parametrize("frm,subject,body", [
@@ -281,3 +298,27 @@ def test_no_sender_address_goes_to_review():
 def test_classify_gives_a_reason():
     assert "delivery" in why(report("delivery-status", "message/delivery-status", DSN_FIELDS))
     assert why(text_appeal()).startswith("from res_chief")
+
+
+def test_a_new_report_format_needs_only_its_detector(monkeypatch):
+    """A report no wording rule knows reaches the detectors: adding a format is one file."""
+    from mailflow import receipts
+    from mailflow.receipts.model import DeliveryReport, RecipientStatus
+
+    class carrier_pigeon:  # a detector module, as receipts/detectors/*.py are
+        NAME = "carrier_pigeon"
+
+        @staticmethod
+        def detect(msg):
+            if msg.get("X-Pigeon-Status") != "lost":
+                return None
+            r = RecipientStatus("ivanov@example.kz", None, "failed", "5.0.0", None, None, True)
+            return DeliveryReport((r,), None, None, None, NAME)
+
+    NAME = carrier_pigeon.NAME
+    raw = text_appeal(frm="loft@pigeons.example", subject="Голубь вернулся", body="Прошу принять",
+                      headers={"X-Pigeon-Status": "lost"})
+    assert classify(raw) == D.APPEAL  # "прошу": without the detector it reads as an appeal
+    monkeypatch.setattr(receipts, "DETECTORS", (carrier_pigeon, *receipts.DETECTORS))
+    v = verdict(raw)
+    assert (v.rule, v.disposition, v.receipt.report.detector) == ("receipt", D.DSN, "carrier_pigeon")

@@ -1,0 +1,134 @@
+"""The application's acts on the journal, as people ask for them.
+
+The CLI calls these, and the web workplace will; the daemon's e-mail path
+reaches the same acts (resolution.record, answering, extension.extend)
+through intake. Each act is one transaction under the journal lock; an act
+the case's state does not allow raises `Refused`, with the reason in
+Russian, and writes nothing. Built by the composition root (daemon.build).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable, TypeVar
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from . import answering, extension, journal, resolution, resolution_text
+from .archive import Archive
+from .case.actors import CHANCELLERY, Actor, actor
+from .case.states import Capacity, IllegalTransition
+from .models import ChainHead, Document, Handover
+from .rules import Rules
+from .values import KZ_TZ, Attachment
+
+T = TypeVar("T")
+
+
+class Refused(Exception):
+    """The act was not done; the message says why, in Russian."""
+
+
+class NotFound(Refused):
+    """No document with that number."""
+
+
+class NotAllowed(Refused):
+    """The person named is not in the staff directory with the right to do it."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    number: str
+    executors: tuple[str, ...]
+    due: dt.date
+    capped: bool  # a later date than the law allows was held to the law's
+
+
+class Services:
+    def __init__(self, engine: sa.Engine, rules: Rules, archive: Archive, sender_addr: str):
+        self.engine, self.rules, self.archive, self.sender_addr = engine, rules, archive, sender_addr
+
+    def _act(self, number: str, fn: Callable[[Session, ChainHead, Document], T]) -> T:
+        """One transaction under the journal lock; a refusal rolls all of it back."""
+        try:
+            with Session(self.engine, expire_on_commit=False) as s, s.begin():
+                head = journal.lock(s)
+                doc = s.exec(select(Document).where(Document.number == number)).first()
+                if doc is None:
+                    raise NotFound(f"документ {number} не найден в журнале")
+                return fn(s, head, doc)
+        except IllegalTransition as exc:
+            raise Refused(f"{number}: {exc}") from None
+
+    def staff_actor(self, address: str, what: str, *allowed: Capacity) -> Actor:
+        """The staff member at `address`, who must have one of `allowed` (else NotAllowed)."""
+        who = actor(self.rules, address)
+        if not who.capacities & set(allowed):
+            raise NotAllowed(f"{address}: нет в справочнике сотрудников с правом {what}")
+        return who
+
+    def resolve(self, number: str, text: str, by: str | None) -> Resolved:
+        """A paper resolution entered by the clerk, or signed by `by` (1.6)."""
+        rules = self.rules
+        who, name = CHANCELLERY, "резолюция на бумаге, внесена канцелярией"
+        if by:
+            who = self.staff_actor(by, "резолюции", Capacity.MANAGEMENT)
+            name = _name(rules, who.address)
+        today = dt.datetime.now(KZ_TZ).date()
+        understood = resolution_text.parse_resolution(resolution_text.strip_quoted(text), rules.staff,
+                                                      today=today)
+        if isinstance(understood, resolution_text.Unclear):
+            raise Refused("резолюция не внесена — уточните:\n" +
+                          "\n".join(f"  • {p}" for p in understood.problems))
+
+        def act(s: Session, head: ChainHead, doc: Document) -> Resolved:
+            d = resolution.decide(understood, text, rules, doc, today)
+            resolution.record(s, head, rules, doc, d, by=who, author_name=name, source="paper",
+                              inbound_id=None, sender_addr=self.sender_addr, archive=self.archive)
+            return Resolved(doc.number, tuple(p.name for p in d.addressees), d.due, d.capped)
+        return self._act(number, act)
+
+    def extend(self, number: str, *, until: dt.date, reason: str, by: str) -> extension.Extended:
+        """A head's reasoned decision to extend the term (АППК art. 76 p. 2)."""
+        who = self.staff_actor(by, "продлевать срок", Capacity.MANAGEMENT, Capacity.UNIT_HEAD)
+
+        def act(s: Session, head: ChainHead, doc: Document) -> extension.Extended:
+            try:
+                return extension.extend(s, head, self.rules, doc, until=until, reason=reason, by=who,
+                                        sender_addr=self.sender_addr,
+                                        today=dt.datetime.now(KZ_TZ).date())
+            except extension.Refused as exc:
+                raise Refused(str(exc)) from None
+        return self._act(number, act)
+
+    def close(self, number: str, *, copy: Attachment, sent: str, by: str) -> None:
+        """The clerk files the paper copy of the sent answer (3.8): the case is closed."""
+        who = Actor(by, CHANCELLERY.capacities)
+
+        def act(s: Session, head: ChainHead, doc: Document) -> None:
+            answering.close_by_clerk(s, head, self.rules, doc, copy=copy,
+                                     dispatch=answering.parse_dispatch(sent), by=who,
+                                     archive=self.archive, now=dt.datetime.now(dt.timezone.utc))
+        self._act(number, act)
+
+    def handover(self, numbers: list[str], *, unit: str, by: str) -> int:
+        """Paper handed over at a unit's reporting meeting (1.13, 2.12), all or none."""
+        now = dt.datetime.now(dt.timezone.utc)
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            head = journal.lock(s)
+            docs = {d.number: d for d in s.exec(select(Document).where(
+                Document.number.in_(numbers)))}  # type: ignore[attr-defined]
+            missing = [n for n in numbers if n not in docs]
+            if missing:
+                raise NotFound(f"не найдены в журнале: {', '.join(missing)}; ничего не отмечено")
+            for n in numbers:
+                s.add(Handover(document_id=docs[n].id, unit=unit, at=now, by=by))
+                journal.append(s, head, "handover", document_id=docs[n].id, unit=unit, by=by)
+        return len(numbers)
+
+
+def _name(rules: Rules, address: str) -> str:
+    person = rules.staff.by_email(address)
+    return person.name if person else address

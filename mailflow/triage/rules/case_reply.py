@@ -1,0 +1,17 @@
+"""A reply carrying one of our tokens: a resolution (1.6) or a step of the
+answer (section 3). Whether it may change the case is decided when it is
+acted on (replies.authorize), under the journal lock."""
+from __future__ import annotations
+
+from ...values import Disposition
+from ..message import Hit, Journal, Message
+
+NAME = "case_reply"
+DISPOSITION = Disposition.REPLY
+
+
+def check(m: Message, journal: Journal) -> Hit | None:
+    ctx = journal.reply_token(m.parsed)
+    if ctx is None:
+        return None
+    return Hit(f"answers our {ctx.token.purpose} message ({ctx.matched_by})", reply=ctx)

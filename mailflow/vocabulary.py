@@ -1,0 +1,89 @@
+"""The words mailflow speaks in: kinds of appeal, consumer groups, channels, roles.
+
+Each is defined here once and imported everywhere else (rules validation,
+recognition, triage, reports, templates). They live in code, not in rules/,
+because code branches on them: a Book entry is timed (2.1), a suggestion is
+analysed (2.14), a chief's role decides the channel, an executor holds the
+answer (3.3). What rules/ decides about them (which kinds are copied to the
+PR specialist, which role gets which channel, a kind's statutory term) is
+policy and stays there, validated against these names.
+
+Adding a kind of appeal is one line in KINDS: its journal name, the Russian
+stems and Kazakh words that name it in a letter, and its report label.
+The case's states live in `case.states`, the answer's stages in
+rules/answer.toml, the proof ladder in `case.ladder`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str  # as the journal, the export and rules/ spell it
+    stems: tuple[str, ...]  # lower-case Russian stems that name it in a text
+    kazakh: tuple[str, ...] = ()  # Kazakh words that name it
+    specific: bool = True  # False: the general word, which never decides a kind by itself
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind("заявление", ("заявлен",), ("өтініш",)),
+    Kind("жалоба", ("жалоб",), ("шағым",)),
+    Kind("претензия", ("претенз",), ("арыз",)),
+    Kind("отзыв", ("отзыв",), ("пікір",)),
+    Kind("предложение", ("предложен",), ("ұсыныс",)),
+    Kind("обращение", ("обращен",), (), specific=False),
+)
+KIND_KEYS: tuple[str, ...] = tuple(k.key for k in KINDS)
+NO_KIND = "не определён"  # how a report shows a document whose kind is unknown
+SUGGESTION = "предложение"  # analysed for feasibility (2.14)
+
+
+def kind(key: str | None) -> Kind | None:
+    return next((k for k in KINDS if k.key == key), None)
+
+
+GROUPS: dict[int, str] = {1: "I — физические лица", 2: "II — юридические лица"}  # 1.2
+HOUSEHOLD, LEGAL_ENTITY = 1, 2
+NO_GROUP = "не определена"
+
+
+@dataclass(frozen=True)
+class Channel:
+    key: str
+    label: str
+
+
+CHANNELS: tuple[Channel, ...] = (
+    Channel("res", "РЭС / РУСЭ"),
+    Channel("service_center", "Сервис-центр"),
+    Channel("book", "Книга отзывов и предложений"),
+    Channel("website", "Сайт (обратная связь)"),
+    Channel("written", "Письменно (канцелярия)"),
+    Channel("contact_center", "Контакт-центр"),
+    Channel("email", "Электронная почта"),
+)
+CHANNEL_KEYS: tuple[str, ...] = tuple(c.key for c in CHANNELS)
+BOOK = "book"  # the Book of reviews and suggestions: its 30 minutes are measured (2.1)
+WRITTEN = "written"  # paper registered in the chancellery
+
+
+def channel_label(key: str | None) -> str:
+    return next((c.label for c in CHANNELS if c.key == key), key or "—")
+
+
+# Roles a person has in rules/staff.toml.
+ROLES: frozenset[str] = frozenset({
+    "res_chief", "ruse_chief", "service_center_chief", "clerk", "pr_specialist",
+    "director", "deputy_director", "unit_head", "executor", "legal",
+    "website_form", "contact_center",
+})
+# Senders whose mail is an appeal to register (1.1, 1.9, 2.2).
+INTAKE_ROLES: frozenset[str] = frozenset({
+    "res_chief", "ruse_chief", "service_center_chief", "clerk", "website_form", "contact_center"})
+CLERK, PR_SPECIALIST, UNIT_HEAD, LEGAL = "clerk", "pr_specialist", "unit_head", "legal"
+WEBSITE_FORM = "website_form"
+
+# Who holds or moves a case's answer (rules/answer.toml `holder`, `by`, `forward`):
+# relative to the case, not the staff directory (the executor of this resolution).
+HOLDERS: tuple[str, ...] = ("executor", "unit_head", "legal", "management")
