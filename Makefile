@@ -8,7 +8,7 @@ OCR_PKGS := tesseract-ocr tesseract-ocr-rus tesseract-ocr-kaz tesseract-ocr-osd
 TEST_PKGS := $(OCR_PKGS) dovecot-imapd dovecot-lmtpd postfix fonts-dejavu-core fonts-liberation2 \
              fonts-crosextra-carlito fonts-paratype poppler-utils
 
-.PHONY: demo test sysdeps-demo sysdeps-test venv clean-demo
+.PHONY: demo test test-fast lint sysdeps-demo sysdeps-test venv test-venv clean-demo
 
 demo: sysdeps-demo venv
 	@mkdir -p storage/inbox/new storage/inbox/cur storage/inbox/tmp
@@ -18,16 +18,31 @@ demo: sysdeps-demo venv
 	$(VENV)/bin/mailflow run --once
 	$(VENV)/bin/mailflow journal list
 
-test: sysdeps-test venv
-	$(PIP) install -q -e '.[test]'
+# Everything: lint, types, unit and integration tests (real Dovecot, Postfix, PostgreSQL).
+test: sysdeps-test test-venv lint
 	$(VENV)/bin/pytest -q
+
+# Unit tests only (no servers, no subprocesses): under a minute.
+test-fast: test-venv
+	$(VENV)/bin/pytest -q -m "unit and not slow"
+
+lint: test-venv
+	$(VENV)/bin/ruff check mailflow tests bench
+	$(VENV)/bin/ruff format --check mailflow tests bench
+	$(VENV)/bin/mypy
+
+test-venv: $(VENV)/.installed-test
+
+$(VENV)/.installed-test: $(VENV)/.installed constraints.txt
+	$(PIP) install -q -c constraints.txt -e '.[test]'
+	touch $@
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e .
+	$(PIP) install -q -c constraints.txt -e .
 	touch $@
 
 # Install only what is missing; apt-get runs once, and only when needed.

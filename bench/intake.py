@@ -26,12 +26,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from mailflow import config, daemon, rules as rules_mod  # noqa: E402
-from mailflow.mailbox import open_mailbox  # noqa: E402
+import corpusgen  # noqa: E402
 from servers import Dovecot, SmtpServer  # noqa: E402
 from support import text_appeal  # noqa: E402
 
-import corpusgen  # noqa: E402
+from mailflow import config, daemon  # noqa: E402
+from mailflow import rules as rules_mod
+from mailflow.mailbox import open_mailbox  # noqa: E402
 
 CHIEF = "ayyrtau-res@sevkaz.example"
 

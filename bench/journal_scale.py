@@ -27,7 +27,8 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 import sqlalchemy as sa  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
-from mailflow import chasing, db, rules as rules_mod  # noqa: E402
+from mailflow import chasing, db  # noqa: E402
+from mailflow import rules as rules_mod
 from mailflow.models import Document  # noqa: E402
 
 KZ = dt.timezone(dt.timedelta(hours=5))
@@ -104,7 +105,7 @@ def load(engine: sa.Engine, n: int) -> None:
 
 
 def _sqlite(row):
-    return tuple(v.astimezone(dt.timezone.utc).replace(tzinfo=None) if isinstance(v, dt.datetime)
+    return tuple(v.astimezone(dt.UTC).replace(tzinfo=None) if isinstance(v, dt.datetime)
                  else v for v in row)
 
 

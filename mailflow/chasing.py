@@ -217,7 +217,7 @@ def plan_meetings(docs: list[Document], rules: Rules, today: dt.date) -> list[Pl
 
 def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | None = None) -> int:
     """Queue the chases due now; return how many were queued."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     if not working_now(rules, now):
         return 0
     reports = 0

@@ -180,6 +180,7 @@ def _acting(cfg, rules, act) -> int:
 
 def cmd_list(args, cfg, rules) -> int:
     import datetime as dt
+
     from .case.queries import is_open
     with _session(cfg) as s:
         q = select(Document).order_by(Document.id)
@@ -322,11 +323,12 @@ def cmd_inbound(args, cfg, rules) -> int:
 
 
 def cmd_register(args, cfg, rules) -> int:
+    import datetime as dt
+    import hashlib
+
     from . import daemon
     from .mailbox import Fetched
     from .values import Source
-    import datetime as dt
-    import hashlib
 
     parts = daemon.build(cfg, rules)
     failed = 0
@@ -340,7 +342,7 @@ def cmd_register(args, cfg, rules) -> int:
                 continue
             if path.suffix.lower() == ".eml":
                 sha = hashlib.sha256(data).hexdigest()
-                fetched = Fetched(Source("paper", "eml", sha), data, dt.datetime.now(dt.timezone.utc))
+                fetched = Fetched(Source("paper", "eml", sha), data, dt.datetime.now(dt.UTC))
                 out = parts.intake.process(fetched, args.journal)
             else:
                 ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -382,6 +384,7 @@ def _open_close(box) -> None:
 
 def _smtp_probe(smtp_cfg) -> None:
     import asyncio
+
     import aiosmtplib
     ep = smtp_cfg.endpoint
 
@@ -405,6 +408,7 @@ def cmd_resolve(args, cfg, rules) -> int:
 
 def cmd_report_weekly(args, cfg, rules) -> int:
     import datetime as dt
+
     from . import digest, digest_render
     now = dt.datetime.now(KZ_TZ)
     try:
@@ -445,6 +449,7 @@ def cmd_extend(args, cfg, rules) -> int:
 
 def cmd_close(args, cfg, rules) -> int:
     import hashlib
+
     from .values import Attachment
     try:
         data = args.copy.read_bytes()

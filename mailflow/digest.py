@@ -71,8 +71,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -137,7 +137,7 @@ class Week:
         return self.label
 
     @classmethod
-    def parse(cls, text: str) -> "Week":
+    def parse(cls, text: str) -> Week:
         """"2026-W12" (also "2026W12", "2026-w12"); ValueError in plain words otherwise."""
         m = re.fullmatch(r"\s*(\d{4})-?[Ww](\d{1,2})\s*", text or "")
         if not m:
@@ -145,14 +145,14 @@ class Week:
         return cls(int(m[1]), int(m[2]))
 
     @classmethod
-    def of(cls, day: dt.date | dt.datetime) -> "Week":
+    def of(cls, day: dt.date | dt.datetime) -> Week:
         """The week containing `day` (an aware datetime is taken in UTC+5)."""
         day = _kz_date(day)
         iso = day.isocalendar()
         return cls(iso.year, iso.week)
 
     @classmethod
-    def previous_of(cls, day: dt.date | dt.datetime) -> "Week":
+    def previous_of(cls, day: dt.date | dt.datetime) -> Week:
         """The week before the one containing `day`: what Monday's report covers."""
         return cls.of(_kz_date(day) - dt.timedelta(days=7))
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import jinja2
 
-from .config import ConfigError
 from .case import ladder
 from .case.states import State
+from .config import ConfigError
 from .digest import NO_RESOLUTION, NO_UNIT, WeeklyReport
 from .values import KZ_TZ
 from .vocabulary import GROUPS, NO_GROUP, NO_KIND, channel_label

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from sqlmodel import Session, select
 

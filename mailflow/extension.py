@@ -51,7 +51,7 @@ def extend(s: Session, head: ChainHead, rules: Rules, doc: Document, *, until: d
                       f"мес.: не позднее {cap:%d.%m.%Y} ({rules.deadlines.extension_max_months} мес. "
                       f"от регистрации)")
     tell_by = rules.calendar.add_working_days(today, rules.deadlines.extension_notice_days)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     try:
         transition.apply(s, head, doc, Act.EXTEND, by, rules.workflow, now=now, old_due=str(old),
                          new_due=str(until), reason=reason.strip(), source=rules.deadlines.default.source)

@@ -24,18 +24,18 @@ import dataclasses
 import datetime as dt
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from . import answering, journal, mime, notices, proof, registration, replies, resolution, scans, talon
 from .archive import Archive
 from .mailbox import Fetched
-from .models import ChainHead, Delivery, DocAttachment, Document, Inbound, Outbox, Token
+from .models import ChainHead, Delivery, DocAttachment, Document, Inbound, Outbox, Token, id_of
 from .rules import Person, Rules
 from .sanitize import clean
 from .triage import Message, Verdict, classify
@@ -109,7 +109,7 @@ class JournalView:
     def answers_our_mail(self, msg: ParsedMessage) -> bool:
         ids = [i for i in (msg.in_reply_to, *msg.references) if i]
         return bool(ids) and self.s.exec(select(Outbox.id).where(
-            Outbox.message_id.in_(ids)).limit(1)).first() is not None  # type: ignore[attr-defined]
+            col(Outbox.message_id).in_(ids)).limit(1)).first() is not None
 
     def duplicate_of(self, msg: ParsedMessage, sha: str) -> int | None:
         doc = _duplicate_of(self.s, msg, sha)
@@ -140,7 +140,7 @@ class Intake:
             to=(), date=None, in_reply_to=None, references=(), auto_submitted=None,
             precedence=None, content_type=content_type, body_text="", attachments=(att,),
             defects=())
-        fetched = Fetched(Source("paper", "file", sha), data, dt.datetime.now(dt.timezone.utc))
+        fetched = Fetched(Source("paper", "file", sha), data, dt.datetime.now(dt.UTC))
         return self._run(Incoming(fetched, journal_key, parsed=parsed, channel=WRITTEN, paper=True,
                                   verdict=Verdict(Disposition.APPEAL, "paper mail registered by the clerk",
                                                   "paper")))
@@ -148,15 +148,16 @@ class Intake:
     def _run(self, m: Incoming) -> Outcome:
         m.sha256 = self.archive.put(m.fetched.raw)  # before anything else: nothing is ever lost
         m.lookups = JournalView(self.engine)
+        at = "archive"
         try:
-            for name, step in PIPELINE:
+            for at, step in PIPELINE:  # noqa: B007 (`at` is read by the except below)
                 step(self, m)
                 if m.outcome is not None:
                     return m.outcome
             raise AssertionError("the pipeline ended without an outcome")
         except Exception as exc:  # whatever broke, the message is kept and the clerk told
             reason = str(exc) if isinstance(exc, Unprocessable) else f"{type(exc).__name__}: {exc}"
-            log.exception("quarantining %s: %s", m.fetched.source, reason)
+            log.exception("quarantining %s (step %s): %s", m.fetched.source, at, reason)
             m.lookups.close()  # a SQLite read session holds the writer lock the quarantine needs
             return self.quarantine(m.fetched, m.sha256, m.parsed, reason, traceback.format_exc())
         finally:
@@ -190,9 +191,9 @@ class Intake:
         token = s.get(Token, m.verdict.reply.token.id)  # fresh, under the lock: used by now?
         assert token is not None
         ctx = replies.ReplyContext(token, m.verdict.reply.matched_by)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         handle = answering.handle_reply if token.purpose == "answer" else resolution.handle_reply
-        result = handle(s, head, self.rules, msg=m.parsed, ctx=ctx, inbound_id=inb.id,
+        result = handle(s, head, self.rules, msg=m.parsed, ctx=ctx, inbound_id=id_of(inb),
                         sender_addr=self.sender_addr, archive=self.archive, now=now)
         inb.status, inb.document_id, inb.reason = result.status, token.document_id, result.reason
         log.info("reply to %s: %s (%s)", result.number, result.status, result.reason)
@@ -203,7 +204,7 @@ class Intake:
         assert m.verdict is not None and m.parsed is not None
         d = s.get(Delivery, m.verdict.delivery_id)
         assert d is not None
-        proof.mark_replied(s, head, d, inbound_id=inb.id, sender=m.parsed.from_addr)
+        proof.mark_replied(s, head, d, inbound_id=id_of(inb), sender=m.parsed.from_addr)
         inb.status, inb.document_id = "review", d.document_id
         self._tell_clerks(s, inb, "review", reason=f"ответ на письмо с резолюцией ({d.to_addr})")
         return Outcome("review", "processed", None, "reply to a forwarded resolution")
@@ -212,7 +213,7 @@ class Intake:
         assert m.verdict is not None and m.verdict.receipt is not None
         report = m.verdict.receipt
         found = proof.match(s, report)
-        what = proof.record(s, head, self.rules, report, found, inbound_id=inb.id, sha256=inb.sha256,
+        what = proof.record(s, head, self.rules, report, found, inbound_id=id_of(inb), sha256=inb.sha256,
                             sender_addr=self.sender_addr)
         inb.status = "receipt" if found.delivery else "review"
         inb.document_id = found.delivery.document_id if found.delivery else None
@@ -391,20 +392,20 @@ def _new_inbound(fetched: Fetched, sha: str, parsed: ParsedMessage | None, verdi
                    message_id=clean(parsed.message_id, 998) if parsed else None, sha256=sha,
                    size=len(fetched.raw), from_addr=clean(parsed.from_addr, 320) if parsed else None,
                    subject=clean(parsed.subject, 2000) if parsed else None,
-                   received_at=fetched.received_at, fetched_at=dt.datetime.now(dt.timezone.utc),
+                   received_at=fetched.received_at, fetched_at=dt.datetime.now(dt.UTC),
                    disposition=verdict.disposition.value, rule=clean(verdict.why, 500), status=status)
 
 
 def _duplicate_of(s: Session, msg: ParsedMessage, sha: str) -> Document | None:
     """The document this message repeats: same raw bytes, Message-ID or scans."""
-    q = select(Document).join(Inbound, Inbound.document_id == Document.id)
+    q = select(Document).join(Inbound, col(Inbound.document_id) == col(Document.id))
     doc = s.exec(q.where(Inbound.sha256 == sha)).first()
     if doc is None and msg.message_id:
         doc = s.exec(q.where(Inbound.message_id == msg.message_id)).first()
     found = _scans(msg)
     if doc is None and found:
         rows = s.exec(select(DocAttachment.document_id, DocAttachment.sha256)
-                      .where(DocAttachment.sha256.in_(found))).all()  # type: ignore[attr-defined]
+                      .where(col(DocAttachment.sha256).in_(found))).all()
         by_doc: dict[int, set[str]] = {}
         for doc_id, h in rows:
             by_doc.setdefault(doc_id, set()).add(h)

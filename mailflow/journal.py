@@ -30,14 +30,14 @@ def canonical(data: dict) -> str:
 
 
 def event_hash(prev: str, type_: str, at: dt.datetime, document_id, inbound_id, data: str) -> str:
-    material = "\x1f".join([prev, type_, at.astimezone(dt.timezone.utc).isoformat(),
+    material = "\x1f".join([prev, type_, at.astimezone(dt.UTC).isoformat(),
                             str(document_id), str(inbound_id), data])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
 def append(session: Session, head: ChainHead, type_: str, *, document_id: int | None = None,
            inbound_id: int | None = None, **data) -> Event:
-    at = dt.datetime.now(dt.timezone.utc)
+    at = dt.datetime.now(dt.UTC)
     payload = canonical(data)
     h = event_hash(head.last_hash, type_, at, document_id, inbound_id, payload)
     ev = Event(at=at, type=type_, document_id=document_id, inbound_id=inbound_id,

@@ -362,7 +362,7 @@ def _date(value: str):
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if d is not None and d.tzinfo is None:  # "-0000": UTC, local zone unknown (RFC 5322)
-        d = d.replace(tzinfo=dt.timezone.utc)
+        d = d.replace(tzinfo=dt.UTC)
     return d
 
 

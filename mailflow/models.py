@@ -5,6 +5,7 @@ All timestamps are timezone-aware: stored in UTC, shown in UTC+5.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -24,21 +25,32 @@ class AwareDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the journal")
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 # Open cases (case.states.OPEN), with literal values so that PostgreSQL matches
 # the partial indexes below under generic (prepared) plans too.
 OPEN_SQL = "status IN (" + ", ".join(f"'{s.value}'" for s in sorted(OPEN, key=lambda s: s.value)) + ")"
 UNPROVEN_SQL = "delivered_at IS NULL AND displayed_at IS NULL AND replied_at IS NULL"
+
+
+class _HasId(Protocol):
+    id: int | None
+
+
+def id_of(row: _HasId) -> int:
+    """The id of a row that has been flushed (SQLModel types every id as Optional)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush the session first")
+    return row.id
 
 
 def _ts(**kw):

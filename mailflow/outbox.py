@@ -96,7 +96,7 @@ def compose(*, sender: str, to: tuple[str, ...], subject: str, body: str, kind: 
     msg["From"] = sender
     msg["To"] = ", ".join(to)
     msg["Subject"] = _header(subject)
-    msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+    msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     domain = sender.rsplit("@", 1)[-1] if "@" in sender else "mailflow.local"
     message_id = f"<{uuid.uuid4().hex}.mf@{domain}>"  # short: long ones get folded
     msg["Message-ID"] = message_id
@@ -123,7 +123,7 @@ def _header(value: str) -> str | Header:
 
 def queue(session: Session, out: Outgoing, *, document_id: int | None = None,
           inbound_id: int | None = None) -> Outbox:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     row = Outbox(key=out.key[:255], kind=out.kind, document_id=document_id,
                  inbound_id=inbound_id, recipients=json.dumps(out.recipients),
                  message_id=out.message_id, raw=out.raw, next_attempt_at=now, created_at=now,
@@ -285,7 +285,7 @@ class Sender:
                           .where(Outbox.status == "pending")).one()
 
     def _due(self, limit: int) -> list[int]:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         with Session(self.engine) as s:
             return list(s.exec(select(Outbox.id).where(Outbox.status == "pending",
                                                        Outbox.next_attempt_at <= now)
@@ -293,7 +293,7 @@ class Sender:
 
     def _claim(self, row_id: int) -> bool:
         """Lease the row so no other sender takes it while we send."""
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         with Session(self.engine) as s, s.begin():
             res = s.execute(sa.update(Outbox).where(
                 Outbox.id == row_id, Outbox.status == "pending", Outbox.next_attempt_at <= now)
@@ -302,7 +302,7 @@ class Sender:
 
     def _reclaim_from_the_dead(self) -> None:
         """Leases held by a sender on this host that was killed are free at once."""
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         host = socket.gethostname() + ":"
         with Session(self.engine) as s, s.begin():
             rows = s.exec(select(Outbox.id, Outbox.claimed_by).where(
@@ -324,7 +324,7 @@ class Sender:
         except Exception as exc:  # any failure: back off and try again later
             self._failed(row_id, exc, permanent=_permanent(exc))
             return 0
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         with Session(self.engine) as s, s.begin():
             deliveries = s.exec(select(Delivery).where(Delivery.outbox_id == row_id)).all()
             head = journal.lock(s) if deliveries else None  # proof goes into the chain
@@ -359,7 +359,7 @@ class Sender:
                 journal.append(s, head, "outbox_failed", document_id=row.document_id,
                                outbox_id=row.id, kind=row.kind, error=error)
                 for d in s.exec(select(Delivery).where(Delivery.outbox_id == row_id)).all():
-                    d.failed_at, d.smtp_reply = dt.datetime.now(dt.timezone.utc), error[:1000]
+                    d.failed_at, d.smtp_reply = dt.datetime.now(dt.UTC), error[:1000]
                     d.smtp_code = getattr(exc, "code", None)
                     s.add(d)
                     journal.append(s, head, "delivery_failed", document_id=d.document_id,
@@ -369,7 +369,7 @@ class Sender:
                 log.error("outbox #%s refused permanently: %s", row_id, error)
                 return
             delay = min(MAX_BACKOFF.total_seconds(), self.retry_base * 2 ** min(row.attempts - 1, 10))
-            row.next_attempt_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(
+            row.next_attempt_at = dt.datetime.now(dt.UTC) + dt.timedelta(
                 seconds=delay * random.uniform(0.8, 1.2))
             s.add(row)
         log.warning("outbox #%s failed (attempt %d), retry in ~%ds: %s",

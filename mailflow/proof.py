@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 
 from . import journal, notices
 from .case import ladder
-from .models import ChainHead, Delivery, Document, Receipt as ReceiptRow
+from .models import ChainHead, Delivery, Document
+from .models import Receipt as ReceiptRow
 from .receipts import DeliveryReport, ReadReceipt, Receipt
 from .rules import Rules
 from .values import ParsedMessage
@@ -70,7 +71,7 @@ def _norm(s: str) -> str:
 def record(s: Session, head: ChainHead, rules: Rules, receipt: Receipt, found: Found, *,
            inbound_id: int, sha256: str, sender_addr: str) -> str:
     """Write the receipt and climb the ladder; returns a short description."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     d = found.delivery
     steps = _steps(receipt)
     for action, status, recipient in steps:
@@ -123,7 +124,7 @@ def replied_delivery(s: Session, msg: ParsedMessage) -> Delivery | None:
 
 def mark_replied(s: Session, head: ChainHead, d: Delivery, *, inbound_id: int, sender: str) -> None:
     if d.replied_at is None and sender.lower() == d.to_addr:  # the addressee's own answer
-        d.replied_at = dt.datetime.now(dt.timezone.utc)
+        d.replied_at = dt.datetime.now(dt.UTC)
         s.add(d)
     journal.append(s, head, "delivery_replied", document_id=d.document_id, inbound_id=inbound_id,
                    delivery_id=d.id, to=d.to_addr, sender=sender)

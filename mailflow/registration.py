@@ -36,7 +36,7 @@ class Registration:
 
 def register(session: Session, head: ChainHead, rules: Rules, reg: Registration, *,
              sender_addr: str, inbound_id: int | None = None) -> Document:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     year = now.astimezone(KZ_TZ).year
     seq, number = journal.allocate(session, reg.journal, year)
     doc = _document(reg, seq, number, year, now)

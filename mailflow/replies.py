@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from . import automatic
 from .models import Token
-from .triage.rules import auto_reply
 from .rules import Person, Staff
 from .values import ParsedMessage
 
@@ -80,7 +80,7 @@ def authorize(msg: ParsedMessage, token: Token, staff: Staff, may: frozenset[str
         return Trust(False, f"отправитель ({person.name}) не участвует в работе над этим делом", person)
     if anyone is None and not person.roles & may:
         return Trust(False, f"у отправителя ({person.name}) нет права накладывать резолюцию", person)
-    if auto_reply.why(msg):
+    if automatic.why(msg):
         return Trust(False, "письмо создано автоматически (автоответ), а не человеком", person)
     verdict = authentication(msg, trusted_authserv_ids)
     if verdict is not None:

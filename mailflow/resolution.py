@@ -57,7 +57,7 @@ def record(s: Session, head: ChainHead, rules: Rules, doc: Document, d: Decided,
            by: Actor, author_name: str | None, source: str, inbound_id: int | None,
            sender_addr: str, archive: Archive) -> Resolution:
     """Raises IllegalTransition (nothing written) when the case cannot take a resolution."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     step = transition.apply(s, head, doc, Act.RESOLVE, by, rules.workflow, now=now,
                             inbound_id=inbound_id, text=d.text[:5000],
                             executors=[p.email for p in d.addressees], due_date=d.due.isoformat(),

@@ -75,14 +75,14 @@ def route(s: Session, head: ChainHead, rules: Rules, case: Case, sender_addr: st
                  statutory_due=due.isoformat(), due_source=due_source)
     if managers:  # with management for a resolution (1.5)
         transition.apply(s, head, doc, Act.ROUTE, SYSTEM, rules.workflow,
-                         now=dt.datetime.now(dt.timezone.utc), **facts)
+                         now=dt.datetime.now(dt.UTC), **facts)
     else:  # nobody to resolve it: it waits, registered, for a paper resolution
         journal.append(s, head, "routed", document_id=doc.id, **facts)
 
 
 def _to_management(s: Session, rules: Rules, case: Case, managers: tuple[str, ...],
                    sender_addr: str, context: dict) -> None:
-    doc, now = case.doc, dt.datetime.now(dt.timezone.utc)
+    doc, now = case.doc, dt.datetime.now(dt.UTC)
     token = new_token()
     expires = now + dt.timedelta(days=rules.routing.token_valid_days)
     subject, body = rules.render("management", **context, token=token,
@@ -108,5 +108,5 @@ def _monitoring_number(s: Session, rules: Rules, doc: Document) -> str | None:
         return None  # kind unknown: the PR specialist is told to settle it
     seq = journal.next_seq(s, f"monitoring:{reg.key}", doc.year)
     s.add(Monitoring(register_key=reg.key, year=doc.year, seq=seq, document_id=doc.id,
-                     created_at=dt.datetime.now(dt.timezone.utc)))
+                     created_at=dt.datetime.now(dt.UTC)))
     return f"{seq}/{doc.year}"

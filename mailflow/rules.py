@@ -104,8 +104,8 @@ class Chasing:
     book_max_minutes: int
     book_notify_roles: frozenset[str]
     weekly_weekday: int
-    weekly_send_at: "dt.time"
-    weekly_not_later_than: "dt.time"
+    weekly_send_at: dt.time
+    weekly_not_later_than: dt.time
     weekly_recipients: frozenset[str]
 
 
@@ -412,7 +412,7 @@ def _workflow(path: Path) -> Workflow:
                     int(_int(copy, "within_working_days", path, "copy", 1)), dict(meetings))
 
 
-def _time(t: dict, key: str, path: Path, where: str, default: str) -> "dt.time":
+def _time(t: dict, key: str, path: Path, where: str, default: str) -> dt.time:
     try:
         return dt.time.fromisoformat(str(t.get(key, default)))
     except ValueError:

@@ -2,7 +2,7 @@
 the executors (regulation 1.8, 1.11), within a sane total size."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlmodel import Session, select
 

@@ -9,17 +9,18 @@ Russian, and writes nothing. Built by the composition root (daemon.build).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from . import answering, extension, journal, resolution, resolution_text
 from .archive import Archive
 from .case.actors import CHANCELLERY, Actor, actor
 from .case.states import Capacity, IllegalTransition
-from .models import ChainHead, Document, Handover
+from .models import ChainHead, Document, Handover, id_of
 from .rules import Rules
 from .values import KZ_TZ, Attachment
 
@@ -110,21 +111,21 @@ class Services:
         def act(s: Session, head: ChainHead, doc: Document) -> None:
             answering.close_by_clerk(s, head, self.rules, doc, copy=copy,
                                      dispatch=answering.parse_dispatch(sent), by=who,
-                                     archive=self.archive, now=dt.datetime.now(dt.timezone.utc))
+                                     archive=self.archive, now=dt.datetime.now(dt.UTC))
         self._act(number, act)
 
     def handover(self, numbers: list[str], *, unit: str, by: str) -> int:
         """Paper handed over at a unit's reporting meeting (1.13, 2.12), all or none."""
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         with Session(self.engine, expire_on_commit=False) as s, s.begin():
             head = journal.lock(s)
             docs = {d.number: d for d in s.exec(select(Document).where(
-                Document.number.in_(numbers)))}  # type: ignore[attr-defined]
+                col(Document.number).in_(numbers)))}
             missing = [n for n in numbers if n not in docs]
             if missing:
                 raise NotFound(f"не найдены в журнале: {', '.join(missing)}; ничего не отмечено")
             for n in numbers:
-                s.add(Handover(document_id=docs[n].id, unit=unit, at=now, by=by))
+                s.add(Handover(document_id=id_of(docs[n]), unit=unit, at=now, by=by))
                 journal.append(s, head, "handover", document_id=docs[n].id, unit=unit, by=by)
         return len(numbers)
 

@@ -20,7 +20,7 @@ log = logging.getLogger("mailflow.sweeps")
 def unproven_deliveries(engine: sa.Engine, rules: Rules, sender_addr: str,
                         now: dt.datetime | None = None) -> int:
     """Regulation 1.12: forwarded resolutions with no delivery or read report in time."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     cutoff = now - dt.timedelta(hours=rules.routing.unproven_after_hours)
     with Session(engine) as s, s.begin():
         head = journal.lock(s)

@@ -30,7 +30,7 @@ def recipients(msg: ParsedMessage | None, sender: Person | None, rec: Recognitio
 
 
 def is_backlog(received_at: dt.datetime, max_age_days: int, now: dt.datetime | None = None) -> bool:
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     return now - received_at > dt.timedelta(days=max_age_days)
 
 

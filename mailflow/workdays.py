@@ -15,7 +15,6 @@ import holidays
 
 from .config import ConfigError, read_toml
 
-
 BASE_YEAR = 2020
 
 

@@ -17,7 +17,6 @@ import itertools
 import re
 
 import pytest
-
 from servers import Dovecot, Postfix, SmtpServer, dovecot_binary, postfix_unusable
 
 NO_DOVECOT = ("dovecot is not installed (apt-get install dovecot-imapd dovecot-lmtpd); "

@@ -586,7 +586,7 @@ def plan(n: int, rng: random.Random, families: list[str] | None = None) -> list[
     chiefs = list(UNITS)
     docs = ["form"] * 9 + ["letter"] * 4 + ["website"] * 2 + ["bookform"] * 3
     cases = []
-    for i in range(n):
+    for _ in range(n):
         doc = rng.choice(docs)
         kind = rng.choice(list(TEXTS))
         c = Case(doc=doc, sender="", kind=kind)

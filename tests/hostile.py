@@ -21,9 +21,10 @@ import random
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 CHIEF = "ayyrtau-res@sevkaz.example"  # a RES chief: triage says APPEAL, so recognition runs
 TO = "kanc@sevkaz.example"

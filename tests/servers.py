@@ -40,10 +40,10 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Callable, Iterable
 
 HOST = "127.0.0.1"
 DOMAIN = "mailflow.test"
@@ -176,7 +176,7 @@ protocol lmtp {{
 """
 
 
-_running: "weakref.WeakSet[Dovecot]" = weakref.WeakSet()
+_running: weakref.WeakSet[Dovecot] = weakref.WeakSet()
 
 
 @atexit.register
@@ -292,7 +292,7 @@ class Dovecot:
             imap_port=self.imap_port, imaps_port=self.imaps_port or 0,
             lmtp_port=self.lmtp_port, domain=self.domain))
 
-    def start(self, attempts: int = 3) -> "Dovecot":
+    def start(self, attempts: int = 3) -> Dovecot:
         """Start (or restart on the same ports after stop()). Raises DovecotError."""
         if self.running:
             return self
@@ -363,7 +363,7 @@ class Dovecot:
         if self._own_root and not os.environ.get("MAILFLOW_KEEP_SERVERS"):
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "Dovecot":
+    def __enter__(self) -> Dovecot:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -545,7 +545,7 @@ class ReceivedEnvelope:
     smtp_utf8: bool = False
     delivered: list[str] = field(default_factory=list)  # recipients handed to Dovecot (LMTP)
     refused: dict[str, str] = field(default_factory=dict)  # recipient -> LMTP error
-    received_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    received_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @property
     def mail_params(self) -> dict[str, str | bool]:
@@ -668,7 +668,7 @@ def _build_smtp_class():
 
 
 class _Handler:
-    def __init__(self, server: "SmtpServer"):
+    def __init__(self, server: SmtpServer):
         self.server = server
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
@@ -784,7 +784,7 @@ class SmtpServer:
               and auth_data.password.decode(errors="replace") == self.auth[1])
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
-    def start(self, attempts: int = 3) -> "SmtpServer":
+    def start(self, attempts: int = 3) -> SmtpServer:
         import warnings
 
         from aiosmtpd.controller import Controller
@@ -825,7 +825,7 @@ class SmtpServer:
         if controller is not None:
             controller.stop()
 
-    def __enter__(self) -> "SmtpServer":
+    def __enter__(self) -> SmtpServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -916,7 +916,7 @@ def build_success_dsn(rec: ReceivedEnvelope, recipients: list[tuple[str, dict]],
     """An RFC 3464 delivery-status notification saying `recipients` got `rec`."""
     from email.utils import format_datetime, make_msgid
     boundary = "dsn-" + secrets.token_hex(8)
-    now = format_datetime(dt.datetime.now(dt.timezone.utc))
+    now = format_datetime(dt.datetime.now(dt.UTC))
     envid = rec.mail_params.get("ENVID")
     per_msg = [f"Reporting-MTA: dns; {reporting_mta}"]
     if isinstance(envid, str):
@@ -1136,7 +1136,7 @@ EOF
 """
 
 _POSTFIX_MARK = "mailflow-test-postfix"  # the marker file name in an instance's root
-_postfixes: "set[Postfix]" = set()  # strong refs: a master outlives its Python object
+_postfixes: set[Postfix] = set()  # strong refs: a master outlives its Python object
 
 
 @atexit.register
@@ -1431,7 +1431,7 @@ class Postfix:
     def running(self) -> bool:
         return self.pid is not None and self._is_master(self.pid, self.queue_dir)
 
-    def start(self, attempts: int = 3) -> "Postfix":
+    def start(self, attempts: int = 3) -> Postfix:
         """Start (or restart on the same port after stop()). Raises PostfixError."""
         if self.running:
             return self
@@ -1454,7 +1454,7 @@ class Postfix:
                 self.pid = pid
                 _postfixes.add(self)
                 try:
-                    wait_for_port(self.host, self.port, 10.0, alive=lambda: _pid_alive(pid))
+                    wait_for_port(self.host, self.port, 10.0, alive=lambda pid=pid: _pid_alive(pid))
                 except (RuntimeError, TimeoutError) as exc:
                     last = str(exc)
                     self.stop()
@@ -1511,7 +1511,7 @@ class Postfix:
         else:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "Postfix":
+    def __enter__(self) -> Postfix:
         return self.start()
 
     def __exit__(self, *exc) -> None:

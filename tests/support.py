@@ -11,7 +11,8 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from mailflow import config, daemon, db, rules as rules_mod
+from mailflow import config, daemon, db
+from mailflow import rules as rules_mod
 from mailflow.values import Consumer, Recognition
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,7 +38,7 @@ def text_appeal(frm: str = "ayyrtau-res@sevkaz.example", subject: str = "Жал�
     msg["From"] = frm
     msg["To"] = "kanc@sevkaz.example"
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(date or dt.datetime.now(dt.timezone.utc))
+    msg["Date"] = format_datetime(date or dt.datetime.now(dt.UTC))
     msg["Message-ID"] = message_id or make_msgid(domain="test.example")
     for k, v in (headers or {}).items():
         msg[k] = v
@@ -112,6 +113,7 @@ class PgDatabase:
 def database_urls(tmp_path: Path, kind: str):
     """A context giving a fresh database URL of `kind` ("sqlite" or "postgresql")."""
     import contextlib
+
     import pytest
 
     @contextlib.contextmanager
@@ -162,7 +164,7 @@ class Office:
         msg["From"] = frm
         msg["To"] = "mailflow@localhost"
         msg["Subject"] = subject if subject is not None else "Re: " + original["Subject"]
-        msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+        msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
         msg["Message-ID"] = make_msgid(domain="phone.example")
         if in_reply_to == "auto":
             in_reply_to = original["Message-ID"]

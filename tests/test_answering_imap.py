@@ -62,7 +62,7 @@ class Post:
         msg = EmailMessage()
         msg["From"], msg["To"] = frm, self.kanc
         msg["Subject"] = "Re: " + to["Subject"]
-        msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+        msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
         msg["Message-ID"] = make_msgid(domain="phone.example")
         msg["In-Reply-To"] = msg["References"] = to["Message-ID"]
         msg.set_content(f"{text}\n\nОтправлено с iPhone\n")

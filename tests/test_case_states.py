@@ -15,8 +15,18 @@ from sqlmodel import Session, SQLModel, func, select
 from mailflow import journal
 from mailflow.case import transition
 from mailflow.case.actors import Actor
-from mailflow.case.states import (BY_ACT, OPEN, STAGED, TABLE, Act, Capacity, IllegalTransition, State,
-                                  decide, replay)
+from mailflow.case.states import (
+    BY_ACT,
+    OPEN,
+    STAGED,
+    TABLE,
+    Act,
+    Capacity,
+    IllegalTransition,
+    State,
+    decide,
+    replay,
+)
 from mailflow.models import ChainHead, Document, Event
 from tests.support import load_rules
 
@@ -25,7 +35,7 @@ pytestmark = pytest.mark.unit
 RULES = load_rules()
 WF = RULES.workflow
 EVERYONE = Actor("all@sevkaz.example", frozenset(Capacity))
-NOW = dt.datetime(2026, 4, 20, 10, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 4, 20, 10, tzinfo=dt.UTC)
 
 
 def _engine() -> sa.Engine:

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from mailflow import cli, config, rules as rules_mod
+from mailflow import cli, config
+from mailflow import rules as rules_mod
 from mailflow.config import ConfigError
 from tests.support import REPO
 

@@ -41,7 +41,7 @@ def test_week_bounds_labels_and_parsing():
     assert w == W12 and w.label == "2026-W12" and str(w) == "2026-W12"
     assert (w.start, w.end) == (dt.date(2026, 3, 16), dt.date(2026, 3, 22))
     assert w.since == kz(16, 0) and w.until == kz(23, 0)
-    assert w.since.astimezone(dt.timezone.utc) == dt.datetime(2026, 3, 15, 19, tzinfo=dt.timezone.utc)
+    assert w.since.astimezone(dt.UTC) == dt.datetime(2026, 3, 15, 19, tzinfo=dt.UTC)
     assert Week.parse("2026w3") == Week(2026, 3) and Week.parse(" 2020-W53 ") == Week(2020, 53)
     for bad in ("2026-12", "W12", "2026-W54", "2025-W53", "2026-W00", "", "2026-W12x"):
         with pytest.raises(ValueError):
@@ -51,8 +51,8 @@ def test_week_bounds_labels_and_parsing():
     assert Week.previous_of(dt.date(2026, 3, 29)) == W12
     assert Week.previous_of(NOW) == W12
     # an aware time is taken in UTC+5: Sunday 20:00 UTC is already Monday in Kazakhstan
-    assert Week.previous_of(dt.datetime(2026, 3, 22, 20, tzinfo=dt.timezone.utc)) == W12
-    assert Week.previous_of(dt.datetime(2026, 3, 22, 18, tzinfo=dt.timezone.utc)) == Week(2026, 11)
+    assert Week.previous_of(dt.datetime(2026, 3, 22, 20, tzinfo=dt.UTC)) == W12
+    assert Week.previous_of(dt.datetime(2026, 3, 22, 18, tzinfo=dt.UTC)) == Week(2026, 11)
     assert Week.previous_of(dt.date(2026, 1, 1)) == Week(2025, 52)  # across the year
     assert Week.previous_of(dt.date(2021, 1, 4)) == Week(2020, 53)
     with pytest.raises(ValueError):
@@ -353,8 +353,9 @@ def test_book_limit_comes_from_the_rules_when_they_have_it(tmp_path):
 def test_a_missing_template_is_named(reports, tmp_path):
     """Rules are checked at start-up: a missing or broken weekly template names the file."""
     import shutil
-    from mailflow.config import ConfigError
+
     from mailflow import rules as rules_mod
+    from mailflow.config import ConfigError
     from tests.support import REPO
     r, _, rules = reports("sqlite")
     shutil.copytree(REPO / "rules", tmp_path / "rules")
@@ -618,14 +619,14 @@ def test_report_over_a_journal_the_daemon_wrote(tmp_path, kind):
         reply = email.message.EmailMessage()
         reply["From"], reply["To"] = DIRECTOR, "mailflow@localhost"
         reply["Subject"] = "Re: " + mgmt["Subject"]
-        reply["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+        reply["Date"] = format_datetime(dt.datetime.now(dt.UTC))
         reply["Message-ID"] = make_msgid(domain="phone.example")
         reply["In-Reply-To"] = reply["References"] = mgmt["Message-ID"]
         reply.set_content("Петрову А.С., Сидоренко — рассмотреть, подготовить ответ.")
         deliver(cfg.home / "inbox", reply.as_bytes(), "m3")
         daemon.run_once(cfg, rules, recognize=recognize)
 
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         week = Week.of(now)
         later = now + dt.timedelta(days=2)  # past the 24 h a delivery report may take
         engine = db.make_engine(url)

@@ -8,13 +8,12 @@ import threading
 import time
 
 import pytest
+from servers import free_port
 
 from mailflow.config import Endpoint, MailboxConfig
 from mailflow.mailbox import open_mailbox
-from mailflow.mailbox.imap import (ImapAuthError, ImapError, ImapMailbox, MessageGone,
-                                   UidValidityChanged)
+from mailflow.mailbox.imap import ImapAuthError, ImapError, ImapMailbox, MessageGone, UidValidityChanged
 from mailflow.values import Source
-from servers import free_port
 
 
 def _raw(n: int, subject: str = "Обращение") -> bytes:
@@ -325,7 +324,7 @@ class FakeServer:
         box = self.folders["INBOX"]
         uid = max(box, default=0) + 1
         box[uid] = {"raw": raw, "flags": set(flags),
-                    "date": dt.datetime(2026, 1, 5, 10, 0, tzinfo=dt.timezone.utc)}
+                    "date": dt.datetime(2026, 1, 5, 10, 0, tzinfo=dt.UTC)}
         return uid
 
     def factory(self, host, port, *, ssl, ssl_context, timeout):
@@ -448,7 +447,7 @@ def test_fake_copy_expunge_path_without_move():
     (src,) = mb.pending()
     assert src == Source("fake", "42", str(uid))
     got = mb.fetch(src)
-    assert got.received_at == dt.datetime(2026, 1, 5, 10, 0, tzinfo=dt.timezone.utc)
+    assert got.received_at == dt.datetime(2026, 1, 5, 10, 0, tzinfo=dt.UTC)
     assert ("FETCH", (uid,), ("BODY.PEEK[]", "INTERNALDATE")) in server.calls
 
     n = len(server.calls)

@@ -11,8 +11,7 @@ from sqlmodel import Session, select
 
 from mailflow import daemon, db, journal
 from mailflow.models import Counter, Document, Event, Inbound
-from tests.support import (REPO, database_urls, deliver, fake_recognizer, home_config,
-                           load_rules, text_appeal)
+from tests.support import REPO, database_urls, deliver, fake_recognizer, home_config, load_rules, text_appeal
 
 KINDS = ["sqlite", "postgresql"]
 
@@ -102,7 +101,7 @@ def test_two_processes_on_one_postgresql_and_one_mailbox(tmp_path):
                                    "0.01"], cwd=REPO, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for _ in range(2)]
         outs = [p.communicate(timeout=120) for p in procs]
-        for p, (out, err) in zip(procs, outs):
+        for p, (_out, err) in zip(procs, outs):
             assert p.returncode == 0, err
         statuses = " ".join(o for o, _ in outs).split()
         assert statuses.count("registered") == n, statuses

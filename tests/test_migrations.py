@@ -38,11 +38,12 @@ def test_old_statuses_become_case_states(tmp_path, kind):
     """0009: resolved/forwarded → in_work, a dispatched answer → answered (at its dispatch
     time), closed stays closed; the answer's stage moves onto the document."""
     import datetime as dt
+
     import sqlalchemy as sa
     (tmp_path / "home").mkdir()
-    t0 = dt.datetime(2026, 4, 1, 5, tzinfo=dt.timezone.utc)
-    sent = dt.datetime(2026, 4, 10, 6, tzinfo=dt.timezone.utc)
-    shut = dt.datetime(2026, 4, 12, 7, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 4, 1, 5, tzinfo=dt.UTC)
+    sent = dt.datetime(2026, 4, 10, 6, tzinfo=dt.UTC)
+    shut = dt.datetime(2026, 4, 12, 7, tzinfo=dt.UTC)
     # number: (old status, answer stage or None, dispatched_at, closed_at)
     old = {1: ("registered", None, None, None), 2: ("on_resolution", None, None, None),
            3: ("resolved", None, None, None), 4: ("forwarded", "head_review", None, None),
@@ -76,7 +77,7 @@ def test_old_statuses_become_case_states(tmp_path, kind):
     def utc(v):  # SQLite gives back its text, naive UTC
         if isinstance(v, str):
             v = dt.datetime.fromisoformat(v)
-        return None if v is None else (v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc))
+        return None if v is None else (v if v.tzinfo else v.replace(tzinfo=dt.UTC))
     got = {n: (r.status, r.stage, utc(r.answered_at)) for n, r in rows.items()}
     assert got == {1: ("registered", None, None), 2: ("on_resolution", None, None),
                    3: ("in_work", None, None), 4: ("in_work", "head_review", None),

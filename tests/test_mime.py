@@ -351,7 +351,7 @@ def test_mutated_messages_never_raise():
     base = [H.HOSTILE[n]().raw for n in ("rfc2231_cyrillic_name", "cp1251_headers",
                                          "dsn_with_returned_scan", "tiff")]
     rnd = random.Random(20260406)
-    for i in range(300):
+    for _ in range(300):
         raw = bytearray(rnd.choice(base))
         for _ in range(rnd.randint(1, 20)):
             op, pos = rnd.random(), rnd.randrange(len(raw))

@@ -42,7 +42,7 @@ def _queue(engine, key="talon:1:a@example.kz"):
 
 def _make_due(engine):
     with engine.begin() as c:
-        c.execute(sa.update(Outbox).values(next_attempt_at=dt.datetime.now(dt.timezone.utc)))
+        c.execute(sa.update(Outbox).values(next_attempt_at=dt.datetime.now(dt.UTC)))
 
 
 def test_temporary_failures_back_off_then_send(tmp_path):
@@ -54,7 +54,7 @@ def test_temporary_failures_back_off_then_send(tmp_path):
     with Session(engine) as s:
         row = s.exec(select(Outbox)).one()
         assert row.status == "pending" and row.attempts == 1 and "relay down" in row.last_error
-        wait = row.next_attempt_at - dt.datetime.now(dt.timezone.utc)
+        wait = row.next_attempt_at - dt.datetime.now(dt.UTC)
         assert dt.timedelta(seconds=40) < wait < dt.timedelta(seconds=80)
     assert sender.flush() == 0  # not due yet: nothing tried
     assert t.n == 1
@@ -113,7 +113,7 @@ def test_lease_of_a_killed_sender_is_taken_over(tmp_path):
     import socket
     engine = _engine(tmp_path)
     _queue(engine)
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=2)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)
     with engine.begin() as c:  # leased by a process on this host that no longer exists
         c.execute(sa.update(Outbox).values(next_attempt_at=later,
                                            claimed_by=f"{socket.gethostname()}:999999:12345"))

@@ -135,7 +135,8 @@ def test_recognizer_crash_quarantines_and_tells_clerk(tmp_path):
 
 
 def test_backlog_mail_is_registered_without_talon(tmp_path):
-    import os, time
+    import os
+    import time
     cfg, rules = home_config(tmp_path), load_rules()
     path = deliver(cfg.home / "inbox", text_appeal(body="Жалоба"), "old")  # nothing is sent for it
     old = time.time() - 90 * 86400
@@ -164,13 +165,14 @@ def test_quarantine_survives_headers_the_database_refuses(tmp_path, monkeypatch)
         return real(fetched, sha, parsed, reason, tb)
 
     monkeypatch.setattr(parts.intake, "_record_quarantine", flaky)
-    from mailflow.mailbox import Fetched
-    from mailflow import mime
-    from mailflow.values import Source
     import datetime as dt
+
+    from mailflow import mime
+    from mailflow.mailbox import Fetched
+    from mailflow.values import Source
     raw = text_appeal(body="Жалоба")
     out = parts.intake.quarantine(Fetched(Source("inbox", "maildir", "q1"), raw,
-                                          dt.datetime.now(dt.timezone.utc)),
+                                          dt.datetime.now(dt.UTC)),
                                   parts.archive.put(raw), mime.parse(raw), "test reason")
     assert out.status == "quarantined" and calls == [True, False]
     with Session(parts.engine) as s:
@@ -200,7 +202,9 @@ def test_an_appeal_costs_two_database_sessions(tmp_path):
     """One read session (seen before? what is it? a copy of a scan?) and one write
     transaction (number, document, event, talon, routing), whatever the appeal carries."""
     import datetime as dt
+
     import sqlalchemy as sa
+
     from mailflow.mailbox import Fetched
     from mailflow.values import Source
     cfg, rules = home_config(tmp_path), load_rules()
@@ -214,7 +218,7 @@ def test_an_appeal_costs_two_database_sessions(tmp_path):
             text_appeal(subject="Re: [ВХ-2026-000001]", body="Ещё жалоба",
                         headers={"In-Reply-To": "<unknown@x>"})]):
         checkouts.clear()
-        out = parts.intake.process(Fetched(Source("inbox", "1", str(i)), raw, dt.datetime.now(dt.timezone.utc)))
+        out = parts.intake.process(Fetched(Source("inbox", "1", str(i)), raw, dt.datetime.now(dt.UTC)))
         assert out.status == "registered"
         assert len(checkouts) == 2, (i, len(checkouts))
     daemon.close(parts)

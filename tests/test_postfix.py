@@ -19,7 +19,6 @@ import time
 from email.message import EmailMessage
 
 import pytest
-
 from servers import postfix_unusable
 
 _UNUSABLE = postfix_unusable()

@@ -661,8 +661,8 @@ ORDINARY += [
     # a person's reply that says their message was read
     ("From: ivanov@res-north.example\nSubject: Re: Резолюция\nContent-Type: text/plain; charset=utf-8\n\n"
      "Ваше сообщение было прочитано, приступаю.\n").encode(),
-    ("From: ivanov@res-north.example\nSubject: Read: the report\nContent-Type: text/plain\n\n"
-     "I have read the report, thanks. It was read on Monday by the whole team.\n").encode(),
+    (b"From: ivanov@res-north.example\nSubject: Read: the report\nContent-Type: text/plain\n\n"
+     b"I have read the report, thanks. It was read on Monday by the whole team.\n"),
 ]
 
 

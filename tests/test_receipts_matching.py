@@ -36,7 +36,7 @@ def test_real_reports_find_their_delivery(tmp_path):
     engine = db.make_engine(f"sqlite:///{tmp_path / 'j.db'}")
     db.migrate(engine)
     counts = {"matched": 0, "unmatched (names no Message-ID)": 0}
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with Session(engine) as s:
         for i, (name, mid) in enumerate(_manifest(), 1):
             receipt = receipts.parse((REAL / name).read_bytes())

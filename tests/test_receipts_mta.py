@@ -9,6 +9,7 @@ tells the clerk about the failure.
 """
 from __future__ import annotations
 
+import datetime as dt
 import email
 import shutil
 import smtplib
@@ -17,10 +18,10 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-import datetime as dt
 from sqlmodel import Session, select
 
-from mailflow import config, daemon, db, export, rules as rules_mod
+from mailflow import config, daemon, db, export
+from mailflow import rules as rules_mod
 from mailflow.models import Delivery, Document
 from tests.support import REPO, text_appeal
 
@@ -101,7 +102,7 @@ def test_forward_through_postfix_then_delivered_and_failed_dsns_are_recorded(tmp
     reply["From"], reply["To"] = who["director"], who["kanc"]
     reply["Subject"] = "Re: " + mgmt["Subject"]
     reply["Message-ID"] = make_msgid(domain=dovecot.domain)
-    reply["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+    reply["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     reply["In-Reply-To"] = reply["References"] = mgmt["Message-ID"]
     reply.set_content("Петрову А.С., Сидоренко — рассмотреть, подготовить ответ.")
     smtp.send_message(reply)

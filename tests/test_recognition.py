@@ -16,15 +16,14 @@ import struct
 import zlib
 from pathlib import Path
 
+import corpusgen
 import pytest
 from PIL import Image
 
-import corpusgen
 from mailflow import mime
 from mailflow.extract import OcrPool, recognize
 from mailflow.extract import evaluate as ev
-from mailflow.extract.fields import (book_time, clean_address, kind_in_text, parse_phone,
-                                     read_labelled)
+from mailflow.extract.fields import book_time, clean_address, kind_in_text, parse_phone, read_labelled
 from mailflow.extract.page import PageTask, estimate_skew
 from mailflow.rules import Limits, Person
 from mailflow.values import Attachment, ParsedMessage
@@ -286,10 +285,10 @@ def test_book_time_takes_the_offset_of_the_clerks_clock():
     sent = dt.datetime(2026, 3, 7, 15, 20, tzinfo=kz)
     at, _, review = book_time("Книга отзывов и предложений: запись от 07.03.2026 14:49", "", sent)
     assert at == dt.datetime(2026, 3, 7, 14, 49, tzinfo=kz) and not review
-    utc = dt.datetime(2026, 3, 7, 15, 59, tzinfo=dt.timezone.utc)  # like appeals/ truth
+    utc = dt.datetime(2026, 3, 7, 15, 59, tzinfo=dt.UTC)  # like appeals/ truth
     at, _, _ = book_time("запись от 07.03.2026 14:49", "", utc)
     assert at.utcoffset() == dt.timedelta(0) and at.hour == 14
-    early = dt.datetime(2026, 3, 7, 10, 5, tzinfo=dt.timezone.utc)  # a UTC clock, local entry
+    early = dt.datetime(2026, 3, 7, 10, 5, tzinfo=dt.UTC)  # a UTC clock, local entry
     at, _, _ = book_time("запись от 07.03.2026 14:49", "", early)
     assert at == dt.datetime(2026, 3, 7, 14, 49, tzinfo=kz)
     at, _, _ = book_time("запись от 07.03.2026 14:49", "", None)

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mailflow.resolution_text import (Addressee, Unclear, Understood, parse_resolution,
-                                      strip_quoted)
+from mailflow.resolution_text import Addressee, Unclear, Understood, parse_resolution, strip_quoted
 from mailflow.rules import Person, Staff, load
 
 TODAY = dt.date(2026, 3, 20)          # a Friday

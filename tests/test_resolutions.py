@@ -132,7 +132,7 @@ def test_forged_or_invalid_replies_change_nothing_and_the_clerk_is_told(tmp_path
     elif forgery == "expired":
         engine, s = office.db()
         with s, s.begin():
-            s.execute(sa.update(Token).where(Token.purpose == "resolution").values(expires_at=dt.datetime.now(dt.timezone.utc)
+            s.execute(sa.update(Token).where(Token.purpose == "resolution").values(expires_at=dt.datetime.now(dt.UTC)
                                               - dt.timedelta(days=1)))
         engine.dispose()
         raw = office.reply(text)
@@ -239,7 +239,7 @@ def test_relayed_alone_is_not_delivery_and_unproven_deliveries_are_reported_once
     office.send(rg.postfix_dsn([rg.Rcpt(final=o.to, action="relayed", status="2.0.0",
                                         diagnostic="smtp; 250 ok")],
                                envid=d.envelope_id, original=o, kind="success"))
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=25)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=25)
     engine, _ = office.db()
     assert sweeps.unproven_deliveries(engine, office.rules, "mailflow@localhost", now=later) == 1
     assert sweeps.unproven_deliveries(engine, office.rules, "mailflow@localhost", now=later) == 0

@@ -74,8 +74,9 @@ def test_counting_across_years_agrees_with_walking_day_by_day(cal):
 
 def test_a_kind_can_have_its_own_term(tmp_path):
     import shutil
-    from tests.support import REPO
+
     from mailflow import rules as rules_mod
+    from tests.support import REPO
     shutil.copytree(REPO / "rules", tmp_path / "rules")
     f = tmp_path / "rules" / "deadlines.toml"
     f.write_text(f.read_text(encoding="utf-8") + '''
@@ -93,9 +94,10 @@ source = "договор энергоснабжения, п. 7.3"
 
 def test_a_term_without_a_source_is_refused(tmp_path):
     import shutil
-    from tests.support import REPO
+
     from mailflow import rules as rules_mod
     from mailflow.config import ConfigError
+    from tests.support import REPO
     shutil.copytree(REPO / "rules", tmp_path / "rules")
     f = tmp_path / "rules" / "deadlines.toml"
     f.write_text(f.read_text(encoding="utf-8") + '\n[kind."отзыв"]\ndays = 10\ncount = "working"\n',

@@ -8,11 +8,12 @@
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..models import Assignment, Document, Resolution
 from ..rules import Rules
@@ -47,7 +48,7 @@ def current_resolution(s: Session, document_id: int) -> tuple[Resolution | None,
     if res is None:
         return None, []
     people = s.exec(select(Assignment).where(Assignment.resolution_id == res.id)
-                    .order_by(Assignment.position)).all()
+                    .order_by(col(Assignment.position))).all()
     return res, list(people)
 
 
@@ -57,11 +58,11 @@ def current_resolutions(s: Session, ids: Sequence[int]
     if not ids:
         return {}
     res = {r.document_id: r for r in s.exec(select(Resolution).where(
-        Resolution.document_id.in_(list(ids)), IS_CURRENT))}  # type: ignore[attr-defined]
+        col(Resolution.document_id).in_(list(ids)), IS_CURRENT))}
     people: dict[int, list[Assignment]] = {}
     if res:
-        for a in s.exec(select(Assignment).where(Assignment.resolution_id.in_(  # type: ignore[attr-defined]
-                [r.id for r in res.values()])).order_by(Assignment.position)):
+        for a in s.exec(select(Assignment).where(col(Assignment.resolution_id).in_(
+                [r.id for r in res.values()])).order_by(col(Assignment.position))):
             people.setdefault(a.document_id, []).append(a)
     return {d: (r, people.get(d, [])) for d, r in res.items()}
 
@@ -70,8 +71,8 @@ def is_open() -> sa.ColumnElement[bool]:
     """Open cases (states.OPEN), the values written into the SQL as the partial
     indexes' predicate (models.OPEN_SQL) is, so generic plans use them too."""
     values = sorted(s.value for s in OPEN)
-    return Document.status.in_(sa.bindparam("open_states", values, unique=True, expanding=True,
-                                            literal_execute=True))  # type: ignore[attr-defined]
+    return col(Document.status).in_(sa.bindparam("open_states", values, unique=True, expanding=True,
+                                                 literal_execute=True))
 
 
 @dataclass(frozen=True)

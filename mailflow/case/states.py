@@ -20,9 +20,10 @@ Capacity, relative to the case) and the event type it writes.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..rules import Workflow
@@ -95,7 +96,8 @@ class Transition:
     title: str  # Russian, for the journal and error messages
 
 
-def _t(act: Act, sources, target: State | None, by, event: str, title: str) -> Transition:
+def _t(act: Act, sources: Iterable[State], target: State | None, by: Iterable[Capacity], event: str,
+       title: str) -> Transition:
     return Transition(act, frozenset(sources), target, frozenset(by), event, title)
 
 
@@ -168,7 +170,7 @@ def decide(state: State | str, stage: str | None, act: Act, by: frozenset[Capaci
     return Step(t, state, target, current, new_stage if target in STAGED else None)
 
 
-def replay(events: Iterable[dict]) -> tuple[State, str | None]:
+def replay(events: Iterable[dict[str, Any]]) -> tuple[State, str | None]:
     """The (state, stage) a case's recorded steps lead to, from registration.
 
     `events`: the data of the case's events in order; those `transition.apply`

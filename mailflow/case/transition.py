@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from sqlmodel import Session, select
+from typing import Any
+
+from sqlmodel import Session, col, select
 
 from .. import journal
 from ..models import ChainHead, Document, Event
@@ -21,7 +23,7 @@ from .states import Act, State, Step, decide, replay
 
 def apply(s: Session, head: ChainHead, doc: Document, act: Act, by: Actor, workflow: Workflow, *,
           now: dt.datetime, to_stage: str | None = None, inbound_id: int | None = None,
-          **data) -> Step:
+          **data: Any) -> Step:
     step = decide(doc.status, doc.stage, act, by.capacities, workflow, to_stage)
     doc.status, doc.stage = step.to_state.value, step.to_stage
     if step.to_state is State.ANSWERED or (step.to_state is State.CLOSED and doc.answered_at is None):
@@ -38,5 +40,5 @@ def apply(s: Session, head: ChainHead, doc: Document, act: Act, by: Actor, workf
 
 def history(s: Session, document_id: int) -> tuple[State, str | None]:
     """The (state, stage) the document's events lead to (`states.replay`)."""
-    rows = s.exec(select(Event.data).where(Event.document_id == document_id).order_by(Event.id))
+    rows = s.exec(select(Event.data).where(Event.document_id == document_id).order_by(col(Event.id)))
     return replay(json.loads(d) for d in rows)

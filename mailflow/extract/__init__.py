@@ -23,8 +23,17 @@ from dataclasses import dataclass, field
 from mailflow.rules import Limits, Person
 from mailflow.values import Attachment, AttachmentInfo, Consumer, ParsedMessage, Recognition
 
-from .fields import (_OUT_RE, Found, body_consumer, book_time, form_pair, kind_in_text, read_form,
-                     read_labelled, read_letter)
+from .fields import (
+    _OUT_RE,
+    Found,
+    body_consumer,
+    book_time,
+    form_pair,
+    kind_in_text,
+    read_form,
+    read_labelled,
+    read_letter,
+)
 from .ocr import OcrPool, PageResult, PageTask
 from .text import Tok, body_tokens, split_glued, squash
 

@@ -43,7 +43,7 @@ def normalise(field: str, value):
             except ValueError:
                 return value
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
-            return value.astimezone(dt.timezone.utc).isoformat()
+            return value.astimezone(dt.UTC).isoformat()
         return value.isoformat() if isinstance(value, dt.datetime) else value
     if field == "outgoing_date":
         return value.isoformat() if isinstance(value, dt.date) else str(value)
@@ -87,7 +87,8 @@ def machine() -> str:
 def evaluate(corpus_dir: str | Path, *, workers: int = 0, rules_dir: Path | None = None,
              pool=None) -> dict:
     """Run recognize() over the corpus; the numbers as a dict (see main for printing)."""
-    from mailflow import mime, rules as rules_mod
+    from mailflow import mime
+    from mailflow import rules as rules_mod
     from mailflow.extract import OcrPool, recognize
 
     corpus = Path(corpus_dir)
@@ -131,7 +132,7 @@ def evaluate(corpus_dir: str | Path, *, workers: int = 0, rules_dir: Path | None
     wrong_nonnull = total_slots = wrong_rec = 0
     errors: list[str] = []
     pages = 0
-    for path, msg, rec, channel, secs in runs:
+    for path, msg, rec, channel, _secs in runs:
         t = truth.get(path.name) or truth.get(msg.message_id or "")
         if t is None:
             errors.append(f"{path.name}: no truth")

@@ -19,8 +19,20 @@ from dataclasses import dataclass
 import phonenumbers
 
 from . import names as lexicon
-from .text import (CYR, CYR_LO, CYR_UP, Tok, alt_reading, drop_junk, fix_lookalikes, join, levenshtein,
-                   lines_of, min_conf, squash)
+from .text import (
+    CYR,
+    CYR_LO,
+    CYR_UP,
+    Tok,
+    alt_reading,
+    drop_junk,
+    fix_lookalikes,
+    join,
+    levenshtein,
+    lines_of,
+    min_conf,
+    squash,
+)
 
 KINDS = ("заявление", "жалоба", "претензия", "отзыв", "предложение", "обращение")
 _KIND_STEMS = (("заявлен", "заявление"), ("жалоб", "жалоба"), ("претенз", "претензия"),

@@ -58,7 +58,7 @@ class OcrPool:
             return []
         results: list[PageResult | None] = [None] * len(tasks)
         pending = list(range(len(tasks)))
-        for attempt in range(2):
+        for _attempt in range(2):
             if not pending:
                 break
             ex = self._executor()

@@ -18,7 +18,8 @@ import re
 import subprocess
 import time
 import warnings
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 

@@ -28,7 +28,8 @@ import random
 import ssl as ssl_lib
 import threading
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..config import MailboxConfig
 from ..values import Source
@@ -96,10 +97,10 @@ def _flags(item: dict) -> set[bytes]:
 
 def _utc(value) -> dt.datetime:
     if not isinstance(value, dt.datetime):
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
     if value.tzinfo is None:  # imapclient normalises to naive local time unless told not to
         value = value.astimezone()
-    return value.astimezone(dt.timezone.utc)
+    return value.astimezone(dt.UTC)
 
 
 class ImapMailbox:
@@ -183,7 +184,7 @@ class ImapMailbox:
             except Exception:
                 pass
 
-    def __enter__(self) -> "ImapMailbox":
+    def __enter__(self) -> ImapMailbox:
         self.open()
         return self
 

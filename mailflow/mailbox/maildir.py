@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..config import MailboxConfig
 from ..values import Source
@@ -61,7 +61,7 @@ class MaildirMailbox:
         if file is None:
             raise MessageGone(f"{self.path}: message {source.uid} is gone")
         try:
-            mtime = dt.datetime.fromtimestamp(file.stat().st_mtime, dt.timezone.utc)
+            mtime = dt.datetime.fromtimestamp(file.stat().st_mtime, dt.UTC)
             raw = file.read_bytes()
         except FileNotFoundError:
             raise MessageGone(f"{self.path}: message {source.uid} is gone") from None

@@ -16,8 +16,7 @@ import logging
 from . import _mime
 from .detectors import DETECTORS, rfc3464
 from .evidence import extract
-from .model import (ACTIONS, DISPOSITIONS, DeliveryReport, Evidence, ReadReceipt, Receipt,
-                    RecipientStatus)
+from .model import ACTIONS, DISPOSITIONS, DeliveryReport, Evidence, ReadReceipt, Receipt, RecipientStatus
 
 __all__ = ["parse", "detect", "ACTIONS", "DISPOSITIONS", "DeliveryReport", "Evidence",
            "ReadReceipt", "Receipt", "RecipientStatus", "DETECTORS"]

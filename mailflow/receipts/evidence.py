@@ -152,7 +152,7 @@ def parse_loose_date(value: str | None) -> dt.datetime | None:
         sign = 1 if m.group(1) == "+" else -1
         tz = dt.timezone(sign * dt.timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
     elif re.search(r"\((?:UTC|GMT)\)", text):
-        tz = dt.timezone.utc
+        tz = dt.UTC
     date = None
     for pattern, order in (
             (_MONTH_WORD + r"\s+(\d{1,2}),?\s+(\d{4})", "mdy"),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 ACTIONS = ("delivered", "relayed", "expanded", "delayed", "failed")
 DISPOSITIONS = ("displayed", "deleted", "dispatched", "processed")
@@ -111,5 +111,5 @@ class Evidence:
 @dataclass(frozen=True)
 class Receipt:
     kind: Literal["dsn", "mdn"]
-    report: Union[DeliveryReport, ReadReceipt]
+    report: DeliveryReport | ReadReceipt
     evidence: Evidence

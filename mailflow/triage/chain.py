@@ -3,9 +3,21 @@ from __future__ import annotations
 
 from ..values import Disposition
 from .message import Hit, Journal, Message, NoJournal, Verdict
-from .rules import (appeal_words, auto_reply, case_reply, delivery_reply, document, intake_sender,
-                    mail_loop, no_sender, other_staff, own_mail, receipt, reply_to_our_mail,
-                    unreadable_report)
+from .rules import (
+    appeal_words,
+    auto_reply,
+    case_reply,
+    delivery_reply,
+    document,
+    intake_sender,
+    mail_loop,
+    no_sender,
+    other_staff,
+    own_mail,
+    receipt,
+    reply_to_our_mail,
+    unreadable_report,
+)
 
 CHAIN = (
     receipt,            # a delivery report or read receipt one of receipts/detectors reads

@@ -8,8 +8,18 @@ generic fallback.
 """
 from __future__ import annotations
 
-from . import (exchange_text, exim, generic_text, gmail_text, gmx, outlook_text, postfix_text,
-               qmail, rfc3464, rfc8098)
+from . import (
+               exchange_text,
+               exim,
+               generic_text,
+               gmail_text,
+               gmx,
+               outlook_text,
+               postfix_text,
+               qmail,
+               rfc3464,
+               rfc8098,
+)
 
 DETECTORS = (rfc8098, rfc3464, outlook_text, qmail, gmx, exim, gmail_text, postfix_text,
              exchange_text, generic_text)
