@@ -6,6 +6,7 @@ Runs against a real Dovecot (IMAP, IDLE) and the tests' DSN-capable SMTP
 server, both on loopback, started here. Prints numbers and the machine; it
 asserts nothing (targets are in issue #2 and the closing note).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,10 @@ def machine() -> str:
             cpu = line.split(":", 1)[1].strip()
             break
     tess = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, {tess}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, {tess}"
+    )
 
 
 def pct(values: list[float], p: float) -> float:
@@ -56,18 +59,27 @@ def pct(values: list[float], p: float) -> float:
 
 
 def make_config(home: Path, dc: Dovecot, user: str, smtp: SmtpServer) -> config.Config:
-    return config.Config(home=home, database=f"sqlite:///{home / 'journal.db'}",
-                         rules_dir=REPO / "rules",
-                         mailboxes=(dc.mailbox_config(user, name="kanc", poll_interval=60),),
-                         smtp=smtp.smtp_config(sender=dc.address(user)))
+    return config.Config(
+        home=home,
+        database=f"sqlite:///{home / 'journal.db'}",
+        rules_dir=REPO / "rules",
+        mailboxes=(dc.mailbox_config(user, name="kanc", poll_interval=60),),
+        smtp=smtp.smtp_config(sender=dc.address(user)),
+    )
 
 
 def scans(n: int, dpi: int = 300) -> list[bytes]:
     """n different one-page form scans (so none is linked as a copy of another)."""
     out = []
     for i in range(n):
-        case = corpusgen.Case(doc="form", sender=CHIEF, kind=random.Random(i).choice(
-            ["жалоба", "заявление", "отзыв"]), fmt="jpeg", dpi=dpi, skew=1.0)
+        case = corpusgen.Case(
+            doc="form",
+            sender=CHIEF,
+            kind=random.Random(i).choice(["жалоба", "заявление", "отзыв"]),
+            fmt="jpeg",
+            dpi=dpi,
+            skew=1.0,
+        )
         raw, _, _ = corpusgen.build(case, i, random.Random(1000 + i), dt.date(2026, 4, 1))
         out.append(raw)
     return out
@@ -75,13 +87,18 @@ def scans(n: int, dpi: int = 300) -> list[bytes]:
 
 # -- 1. latency ---------------------------------------------------------------
 
+
 def latency(dc: Dovecot, tmp: Path, messages: list[bytes], label: str) -> list[float]:
     user = dc.add_user()
     smtp = SmtpServer(None).start()  # records only: "accepted by SMTP" is the end point
     cfg = make_config(tmp / f"lat-{label}", dc, user, smtp)
     stop = threading.Event()
-    t = threading.Thread(target=daemon.run_forever, args=(cfg, rules_mod.load(REPO / "rules")),
-                         kwargs={"stop": stop}, daemon=True)
+    t = threading.Thread(
+        target=daemon.run_forever,
+        args=(cfg, rules_mod.load(REPO / "rules")),
+        kwargs={"stop": stop},
+        daemon=True,
+    )
     t.start()
     time.sleep(3.0)  # OCR workers up, IDLE started
     out = []
@@ -103,9 +120,16 @@ def latency(dc: Dovecot, tmp: Path, messages: list[bytes], label: str) -> list[f
 
 # -- 2. throughput against the floor ------------------------------------------
 
+
 def throughput(dc: Dovecot, tmp: Path, n: int) -> tuple[float, float]:
-    msgs = [text_appeal(frm=CHIEF, body=f"Направляю жалобу потребителя номер {i}.\n"
-                        f"Жалоба на отключение электроэнергии по ул. Абая, {i}.") for i in range(n)]
+    msgs = [
+        text_appeal(
+            frm=CHIEF,
+            body=f"Направляю жалобу потребителя номер {i}.\n"
+            f"Жалоба на отключение электроэнергии по ул. Абая, {i}.",
+        )
+        for i in range(n)
+    ]
     user_a, user_b = dc.add_user(), dc.add_user()
     with ThreadPoolExecutor(4) as ex:
         list(ex.map(lambda r: dc.append(user_a, r), msgs))
@@ -141,6 +165,7 @@ def throughput(dc: Dovecot, tmp: Path, n: int) -> tuple[float, float]:
 
 # -- 3. OCR against the tesseract CLI -----------------------------------------
 
+
 def ocr(tmp: Path, raws: list[bytes]) -> dict:
     from mailflow import mime
     from mailflow.extract import recognize
@@ -156,8 +181,9 @@ def ocr(tmp: Path, raws: list[bytes]) -> dict:
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
     def cli(path: Path) -> None:
-        subprocess.run(["tesseract", str(path), "-", "-l", "rus+kaz"], env=env,
-                       capture_output=True, check=True)
+        subprocess.run(
+            ["tesseract", str(path), "-", "-l", "rus+kaz"], env=env, capture_output=True, check=True
+        )
 
     t0 = time.perf_counter()
     for p in pages:
@@ -172,12 +198,21 @@ def ocr(tmp: Path, raws: list[bytes]) -> dict:
         sender = rules.staff.by_email(CHIEF)
         t0 = time.perf_counter()
         with ThreadPoolExecutor(pool.workers) as ex:  # messages side by side, as the daemon's
-            list(ex.map(lambda p: recognize(p, sender=sender, channel="res",
-                                            limits=rules.limits, pool=pool), parsed))
+            list(
+                ex.map(
+                    lambda p: recognize(p, sender=sender, channel="res", limits=rules.limits, pool=pool),
+                    parsed,
+                )
+            )
         wall = time.perf_counter() - t0
     cpu = _children_cpu() - cpu0  # known once the pool's workers have exited
-    return {"pages": len(pages), "cli_seq": cli_seq, "cli_par": cli_par,
-            "pipe": wall / len(pages), "pipe_cpu": cpu / len(pages)}
+    return {
+        "pages": len(pages),
+        "cli_seq": cli_seq,
+        "cli_par": cli_par,
+        "pipe": wall / len(pages),
+        "pipe_cpu": cpu / len(pages),
+    }
 
 
 def _children_cpu() -> float:
@@ -197,22 +232,30 @@ def main() -> int:
         tmp = Path(td)
         text = [text_appeal(frm=CHIEF, body=f"Направляю жалобу потребителя {i}") for i in range(args.latency)]
         lat_text = latency(dc, tmp, text, "text")
-        print(f"latency APPEND → talon accepted by SMTP, text appeal (IDLE), n={len(lat_text)}: "
-              f"p50 {pct(lat_text, 50):.2f} s, p95 {pct(lat_text, 95):.2f} s (target p95 ≤ 2 s)")
+        print(
+            f"latency APPEND → talon accepted by SMTP, text appeal (IDLE), n={len(lat_text)}: "
+            f"p50 {pct(lat_text, 50):.2f} s, p95 {pct(lat_text, 95):.2f} s (target p95 ≤ 2 s)"
+        )
         scan_msgs = scans(args.scans + args.latency // 2)
-        lat_scan = latency(dc, tmp, scan_msgs[args.scans:], "scan")
-        print(f"latency APPEND → talon accepted by SMTP, one-page 300-dpi scan (IDLE), n={len(lat_scan)}: "
-              f"p50 {pct(lat_scan, 50):.2f} s, p95 {pct(lat_scan, 95):.2f} s (target p95 ≤ 3 s)")
+        lat_scan = latency(dc, tmp, scan_msgs[args.scans :], "scan")
+        print(
+            f"latency APPEND → talon accepted by SMTP, one-page 300-dpi scan (IDLE), n={len(lat_scan)}: "
+            f"p50 {pct(lat_scan, 50):.2f} s, p95 {pct(lat_scan, 95):.2f} s (target p95 ≤ 3 s)"
+        )
         pipe, floor = throughput(dc, tmp, args.messages)
-        print(f"throughput, {args.messages} text appeals IMAP → registered + talon queued: "
-              f"{pipe:.1f} msg/s; floor (FETCH + parse + 1 SQLite commit): {floor:.1f} msg/s; "
-              f"ratio {pipe / floor:.0%} (target ≥ 50 %)")
-        o = ocr(tmp, scan_msgs[:args.scans])
-        print(f"OCR, {o['pages']} one-page 300-dpi scans: tesseract CLI {o['cli_seq']:.2f} s/page "
-              f"one at a time, {o['cli_par']:.2f} s/page with {os.cpu_count()} at once; "
-              f"pipeline {o['pipe']:.2f} s/page wall ({1 / o['pipe']:.2f} pages/s), "
-              f"{o['pipe_cpu']:.2f} CPU-s/page in OCR workers and tesseract (CLI: {o['cli_seq']:.2f}); "
-              f"pipeline/CLI per page (both cores each): {o['pipe'] / o['cli_par']:.2f}× (target ≤ 1.15×)")
+        print(
+            f"throughput, {args.messages} text appeals IMAP → registered + talon queued: "
+            f"{pipe:.1f} msg/s; floor (FETCH + parse + 1 SQLite commit): {floor:.1f} msg/s; "
+            f"ratio {pipe / floor:.0%} (target ≥ 50 %)"
+        )
+        o = ocr(tmp, scan_msgs[: args.scans])
+        print(
+            f"OCR, {o['pages']} one-page 300-dpi scans: tesseract CLI {o['cli_seq']:.2f} s/page "
+            f"one at a time, {o['cli_par']:.2f} s/page with {os.cpu_count()} at once; "
+            f"pipeline {o['pipe']:.2f} s/page wall ({1 / o['pipe']:.2f} pages/s), "
+            f"{o['pipe_cpu']:.2f} CPU-s/page in OCR workers and tesseract (CLI: {o['cli_seq']:.2f}); "
+            f"pipeline/CLI per page (both cores each): {o['pipe'] / o['cli_par']:.2f}× (target ≤ 1.15×)"
+        )
     return 0
 
 

@@ -5,6 +5,7 @@
 With no folder, reads ../shared/corpus/appeals (beside the repository).
 Generate a harder corpus first with `python tests/corpusgen.py OUT_DIR`.
 """
+
 from __future__ import annotations
 
 import argparse

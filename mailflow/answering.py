@@ -9,13 +9,14 @@ its token and sender are checked as for resolutions, the attached file is
 archived and hashed, and the next holder gets the case with a new token.
 Deciding (`find_move`, `parse_dispatch`) is pure; `handle_reply` acts.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from . import journal, notices, outbox, proof, replies, resolution_text, routing, scans
 from .archive import Archive
@@ -38,14 +39,16 @@ def find_move(moves: tuple[StageMove, ...], subject: str, text: str) -> tuple[St
     never read as «СОГЛАСОВАНО».
     """
     ours = re.search(r"\[[^\]]*\]", subject)
-    own = re.sub(r"^\s*((re|fwd?|ответ|на)\s*:\s*)+", "", subject[:ours.start()] if ours else subject,
-                 flags=re.I)
+    own = re.sub(
+        r"^\s*((re|fwd?|ответ|на)\s*:\s*)+", "", subject[: ours.start()] if ours else subject, flags=re.I
+    )
     words = sorted(((w, m) for m in moves for w in m.words), key=lambda wm: -len(wm[0]))
     for place in (text.strip()[:300], own):
         place = place.upper().replace("Ё", "Е")
         for word, move in words:
-            pattern = r"(?<![" + _LETTERS + r"])" + re.escape(word.replace("Ё", "Е")) + \
-                r"(?![" + _LETTERS + r"])"
+            pattern = (
+                r"(?<![" + _LETTERS + r"])" + re.escape(word.replace("Ё", "Е")) + r"(?![" + _LETTERS + r"])"
+            )
             if re.search(pattern, place):
                 return move, word
     return None
@@ -62,12 +65,19 @@ class Dispatch:
 def parse_dispatch(text: str) -> Dispatch:
     """«ОТПРАВЛЕНО: Казпочта, РПО № RR123456789KZ, исх. № 12-3/45 от 20.04.2026» or «нарочным»."""
     low = text.lower()
-    channel = "kazpost" if re.search(r"каз\s*почт|казпочт|kazpost|рпо|почт", low) else \
-        "courier" if re.search(r"нароч|курьер", low) else None
-    track = re.search(r"\b([A-Z]{2}\d{9}[A-Z]{2})\b", text.upper()) or \
-        re.search(r"рпо\s*(?:№|n|no)?\s*([0-9A-Za-z-]{6,})", text, re.I)
-    out = re.search(r"исх\S*\s*(?:№|n|no)?\s*([0-9A-Za-zА-Яа-я/\-.]+?)\s*(?:от|,)\s*(\d{2})\.(\d{2})\.(\d{4})",
-                    text, re.I)
+    channel = (
+        "kazpost"
+        if re.search(r"каз\s*почт|казпочт|kazpost|рпо|почт", low)
+        else "courier"
+        if re.search(r"нароч|курьер", low)
+        else None
+    )
+    track = re.search(r"\b([A-Z]{2}\d{9}[A-Z]{2})\b", text.upper()) or re.search(
+        r"рпо\s*(?:№|n|no)?\s*([0-9A-Za-z-]{6,})", text, re.I
+    )
+    out = re.search(
+        r"исх\S*\s*(?:№|n|no)?\s*([0-9A-Za-zА-Яа-я/\-.]+?)\s*(?:от|,)\s*(\d{2})\.(\d{2})\.(\d{4})", text, re.I
+    )
     number, date = None, None
     if out:
         number = out.group(1).strip(".,")
@@ -112,22 +122,39 @@ class CaseReply:
 
 def hand_to(s: Session, doc: Document, executor: str, now: dt.datetime) -> None:
     """The resolution is forwarded: the executor holds the answer (3.1, 3.3)."""
-    answer = s.exec(select(Answer).where(Answer.document_id == doc.id)).first() or \
-        Answer(document_id=doc.id)
+    answer = s.exec(select(Answer).where(Answer.document_id == doc.id)).first() or Answer(document_id=doc.id)
     answer.holder, answer.updated_at = executor, now
     s.add(answer)
 
 
-def issue_token(s: Session, rules: Rules, doc: Document, holder: str | None, message_id: str,
-                now: dt.datetime, token: str) -> None:
-    s.add(Token(token=token, purpose="answer", document_id=doc.id, message_id=message_id,
-                holder=holder, created_at=now,
-                expires_at=now + dt.timedelta(days=rules.routing.token_valid_days * 4)))
+def issue_token(
+    s: Session, rules: Rules, doc: Document, holder: str | None, message_id: str, now: dt.datetime, token: str
+) -> None:
+    s.add(
+        Token(
+            token=token,
+            purpose="answer",
+            document_id=doc.id,
+            message_id=message_id,
+            holder=holder,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=rules.routing.token_valid_days * 4),
+        )
+    )
 
 
-def handle_reply(s: Session, head: ChainHead, rules: Rules, *, msg: ParsedMessage,
-                 ctx: replies.ReplyContext, inbound_id: int, sender_addr: str, archive: Archive,
-                 now: dt.datetime) -> ReplyResult:
+def handle_reply(
+    s: Session,
+    head: ChainHead,
+    rules: Rules,
+    *,
+    msg: ParsedMessage,
+    ctx: replies.ReplyContext,
+    inbound_id: int,
+    sender_addr: str,
+    archive: Archive,
+    now: dt.datetime,
+) -> ReplyResult:
     doc = s.get(Document, ctx.token.document_id)
     assert doc is not None  # a token always names its document
     answer = s.exec(select(Answer).where(Answer.document_id == doc.id)).first()
@@ -135,15 +162,40 @@ def handle_reply(s: Session, head: ChainHead, rules: Rules, *, msg: ParsedMessag
     if answer is None or res is None or not people:
         return _refuse(s, head, rules, doc, msg, inbound_id, sender_addr, "по делу нет резолюции")
     crew = team(rules, people)
-    trust = replies.authorize(msg, ctx.token, rules.staff, frozenset(), rules.routing.trusted_authserv_ids,
-                              now, anyone=crew.everyone)
+    trust = replies.authorize(
+        msg,
+        ctx.token,
+        rules.staff,
+        frozenset(),
+        rules.routing.trusted_authserv_ids,
+        now,
+        anyone=crew.everyone,
+    )
     if not trust.ok:
         return _refuse(s, head, rules, doc, msg, inbound_id, sender_addr, trust.reason)
     _mark_replied(s, head, ctx.token, msg, inbound_id)
-    files = tuple(a for a in msg.attachments if scans.is_scan(a.content_type)
-                  or a.filename.lower().endswith((".doc", ".docx", ".odt", ".rtf")))
-    r = CaseReply(s, head, rules, doc, answer, res, crew, msg, resolution_text.strip_quoted(msg.body_text),
-                  files, inbound_id, sender_addr, archive, ctx.token, now)
+    files = tuple(
+        a
+        for a in msg.attachments
+        if scans.is_scan(a.content_type) or a.filename.lower().endswith((".doc", ".docx", ".odt", ".rtf"))
+    )
+    r = CaseReply(
+        s,
+        head,
+        rules,
+        doc,
+        answer,
+        res,
+        crew,
+        msg,
+        resolution_text.strip_quoted(msg.body_text),
+        files,
+        inbound_id,
+        sender_addr,
+        archive,
+        ctx.token,
+        now,
+    )
     sender = msg.from_addr
     if sender in crew.co_executors and sender != crew.executor:
         return _contribution(r)
@@ -154,9 +206,16 @@ def handle_reply(s: Session, head: ChainHead, rules: Rules, *, msg: ParsedMessag
     move, word = found
     allowed = crew.of(stage.holder if move.by == "holder" else move.by)
     if sender not in allowed:
-        return _refuse(s, head, rules, doc, msg, inbound_id, sender_addr,
-                       f"«{word}» на этапе «{stage.title}» может написать только "
-                       f"{', '.join(allowed) or 'никто'}")
+        return _refuse(
+            s,
+            head,
+            rules,
+            doc,
+            msg,
+            inbound_id,
+            sender_addr,
+            f"«{word}» на этапе «{stage.title}» может написать только {', '.join(allowed) or 'никто'}",
+        )
     if move.file and not files:
         return _unclear(r, f"к «{word}» нужно приложить файл (проект или скан ответа)")
     try:
@@ -180,16 +239,37 @@ def _move(r: CaseReply, move: StageMove, word: str) -> ReplyResult:
     copy = kept[0][1] if kept and state is State.CLOSED else None
     comment = _comment(r.text, word)
     # first the transition: an illegal one raises before anything is written
-    transition.apply(r.s, r.head, r.doc, ACT_FOR[state], actor(r.rules, r.msg.from_addr, r.crew), wf,
-                     now=r.now, to_stage=target if state is State.IN_WORK else None,
-                     inbound_id=r.inbound_id, word=word,
-                     files=[{"name": a.filename, "sha256": h} for a, h in kept], comment=comment[:500],
-                     **(_facts(sent, copy) if sent else {}))
+    transition.apply(
+        r.s,
+        r.head,
+        r.doc,
+        ACT_FOR[state],
+        actor(r.rules, r.msg.from_addr, r.crew),
+        wf,
+        now=r.now,
+        to_stage=target if state is State.IN_WORK else None,
+        inbound_id=r.inbound_id,
+        word=word,
+        files=[{"name": a.filename, "sha256": h} for a, h in kept],
+        comment=comment[:500],
+        **(_facts(sent, copy) if sent else {}),
+    )
     if sent:
         _record_dispatch(r.answer, sent, r.now, copy)
-    r.s.add(Move(document_id=r.doc.id, from_stage=before, to_stage=target, word=word, by=r.msg.from_addr,
-                 inbound_id=r.inbound_id, at=r.now, filename=kept[0][0].filename if kept else None,
-                 sha256=kept[0][1] if kept else None, note=comment[:2000] or None))
+    r.s.add(
+        Move(
+            document_id=r.doc.id,
+            from_stage=before,
+            to_stage=target,
+            word=word,
+            by=r.msg.from_addr,
+            inbound_id=r.inbound_id,
+            at=r.now,
+            filename=kept[0][0].filename if kept else None,
+            sha256=kept[0][1] if kept else None,
+            note=comment[:2000] or None,
+        )
+    )
     r.answer.updated_at = r.now
     r.answer.holder = (r.crew.of(wf.stages[target].holder) or (None,))[0]
     r.token.used_at, r.token.used_by = r.now, r.msg.from_addr
@@ -203,8 +283,12 @@ def _move(r: CaseReply, move: StageMove, word: str) -> ReplyResult:
 
 def _merged(answer: Answer, d: Dispatch) -> Dispatch:
     """What a dispatch report says, over what an earlier one said (a later «КОПИЯ» adds to it)."""
-    return Dispatch(d.channel or answer.dispatch_channel, d.tracking or answer.tracking,
-                    d.outgoing_number or answer.outgoing_number, d.outgoing_date or answer.outgoing_date)
+    return Dispatch(
+        d.channel or answer.dispatch_channel,
+        d.tracking or answer.tracking,
+        d.outgoing_number or answer.outgoing_number,
+        d.outgoing_date or answer.outgoing_date,
+    )
 
 
 def _record_dispatch(answer: Answer, d: Dispatch, now: dt.datetime, copy_sha256: str | None) -> None:
@@ -217,28 +301,62 @@ def _record_dispatch(answer: Answer, d: Dispatch, now: dt.datetime, copy_sha256:
 
 def _facts(d: Dispatch, copy_sha256: str | None) -> dict:
     """What the journal keeps of how the answer went out (3.6–3.8)."""
-    return dict(channel=d.channel, tracking=d.tracking, outgoing_number=d.outgoing_number,
-                outgoing_date=d.outgoing_date.isoformat() if d.outgoing_date else None,
-                copy_sha256=copy_sha256)
+    return dict(
+        channel=d.channel,
+        tracking=d.tracking,
+        outgoing_number=d.outgoing_number,
+        outgoing_date=d.outgoing_date.isoformat() if d.outgoing_date else None,
+        copy_sha256=copy_sha256,
+    )
 
 
 def _contribution(r: CaseReply) -> ReplyResult:
     """Regulation 3.3: co-executors contribute; the first named holds the case."""
     kept = [(a, r.archive.put(a.data, suffix=".bin")) for a in r.files]
-    r.s.add(Move(document_id=r.doc.id, from_stage=r.stage, to_stage=r.stage, word="ВКЛАД",
-                 by=r.msg.from_addr, inbound_id=r.inbound_id, at=r.now,
-                 filename=kept[0][0].filename if kept else None, sha256=kept[0][1] if kept else None,
-                 note=r.text[:2000] or None))
-    journal.append(r.s, r.head, "answer_contribution", document_id=r.doc.id, inbound_id=r.inbound_id,
-                   by=r.msg.from_addr, files=[{"name": a.filename, "sha256": h} for a, h in kept])
+    r.s.add(
+        Move(
+            document_id=r.doc.id,
+            from_stage=r.stage,
+            to_stage=r.stage,
+            word="ВКЛАД",
+            by=r.msg.from_addr,
+            inbound_id=r.inbound_id,
+            at=r.now,
+            filename=kept[0][0].filename if kept else None,
+            sha256=kept[0][1] if kept else None,
+            note=r.text[:2000] or None,
+        )
+    )
+    journal.append(
+        r.s,
+        r.head,
+        "answer_contribution",
+        document_id=r.doc.id,
+        inbound_id=r.inbound_id,
+        by=r.msg.from_addr,
+        files=[{"name": a.filename, "sha256": h} for a, h in kept],
+    )
     name = _name(r.rules, r.msg.from_addr)
-    _send_stage(r, r.stage, (r.crew.executor,), tuple(a for a, _ in kept), comment=r.text[:1000],
-                headline=f"Материалы соисполнителя ({name}) для ответа")
+    _send_stage(
+        r,
+        r.stage,
+        (r.crew.executor,),
+        tuple(a for a, _ in kept),
+        comment=r.text[:1000],
+        headline=f"Материалы соисполнителя ({name}) для ответа",
+    )
     return ReplyResult("contribution", r.doc.number, f"from {r.msg.from_addr}")
 
 
-def _send_stage(r: CaseReply, stage_key: str, to: tuple[str, ...], files: tuple[Attachment, ...], *,
-                comment: str, headline: str | None = None) -> None:
+def _send_stage(
+    r: CaseReply,
+    stage_key: str,
+    to: tuple[str, ...],
+    files: tuple[Attachment, ...],
+    *,
+    comment: str,
+    headline: str | None = None,
+) -> None:
     if not to:
         return
     stage = r.rules.workflow.stages[stage_key]
@@ -246,20 +364,38 @@ def _send_stage(r: CaseReply, stage_key: str, to: tuple[str, ...], files: tuple[
     words = [m.words[0] for m in r.rules.workflow.moves_from(stage_key)]
     sender_name = _name(r.rules, r.msg.from_addr)
     subject, body = r.rules.render(
-        "stage", number=r.doc.number, stage_title=stage.title, token=token, kind=r.doc.kind,
+        "stage",
+        number=r.doc.number,
+        stage_title=stage.title,
+        token=token,
+        kind=r.doc.kind,
         headline=headline or f"{stage.title}. От: {sender_name}.",
-        consumer_name=consumer_name(r.doc), resolution_text=r.resolution.text,
-        due_date=r.doc.due_date, comment=comment, sender_name=sender_name,
-        filename=", ".join(a.filename for a in files) or None, words=words)
-    out = outbox.compose(sender=r.sender_addr, to=tuple(to), subject=subject, body=body, kind="stage",
-                         key=f"stage:{r.doc.id}:{token}", number=r.doc.number, attachments=files)
+        consumer_name=consumer_name(r.doc),
+        resolution_text=r.resolution.text,
+        due_date=r.doc.due_date,
+        comment=comment,
+        sender_name=sender_name,
+        filename=", ".join(a.filename for a in files) or None,
+        words=words,
+    )
+    out = outbox.compose(
+        sender=r.sender_addr,
+        to=tuple(to),
+        subject=subject,
+        body=body,
+        kind="stage",
+        key=f"stage:{r.doc.id}:{token}",
+        number=r.doc.number,
+        attachments=files,
+    )
     outbox.queue(r.s, out, document_id=r.doc.id)
     issue_token(r.s, r.rules, r.doc, to[0] if len(to) == 1 else None, out.message_id, r.now, token)
 
 
 def _last_draft(s: Session, doc: Document, archive: Archive) -> tuple[Attachment, ...]:
-    last = s.exec(select(Move).where(Move.document_id == doc.id, Move.sha256 != None)  # noqa: E711
-                  .order_by(Move.id.desc())).first()  # type: ignore[union-attr]
+    last = s.exec(
+        select(Move).where(Move.document_id == doc.id, col(Move.sha256).is_not(None)).order_by(Move.id.desc())
+    ).first()  # type: ignore[union-attr]
     if last is None or last.sha256 is None:
         return ()
     try:
@@ -285,30 +421,73 @@ def _name(rules: Rules, email: str) -> str:
     return p.name if p else email
 
 
-def _refuse(s: Session, head: ChainHead, rules: Rules, doc: Document, msg: ParsedMessage,
-            inbound_id: int, sender_addr: str, reason: str) -> ReplyResult:
-    journal.append(s, head, "answer_refused", document_id=doc.id, inbound_id=inbound_id,
-                   sender=msg.from_addr, reason=reason)
-    notices.tell(s, rules, sender_addr=sender_addr, role="clerk", key=f"answer-refused:{inbound_id}",
-                 title="Письмо по ответу не принято",
-                 text=f"Письмо не изменило дело {doc.number}: {reason}.",
-                 details=[("От", msg.from_addr or "—"), ("Тема", msg.subject or "—")],
-                 number=doc.number, document_id=doc.id, inbound_id=inbound_id)
+def _refuse(
+    s: Session,
+    head: ChainHead,
+    rules: Rules,
+    doc: Document,
+    msg: ParsedMessage,
+    inbound_id: int,
+    sender_addr: str,
+    reason: str,
+) -> ReplyResult:
+    journal.append(
+        s,
+        head,
+        "answer_refused",
+        document_id=doc.id,
+        inbound_id=inbound_id,
+        sender=msg.from_addr,
+        reason=reason,
+    )
+    notices.tell(
+        s,
+        rules,
+        sender_addr=sender_addr,
+        role="clerk",
+        key=f"answer-refused:{inbound_id}",
+        title="Письмо по ответу не принято",
+        text=f"Письмо не изменило дело {doc.number}: {reason}.",
+        details=[("От", msg.from_addr or "—"), ("Тема", msg.subject or "—")],
+        number=doc.number,
+        document_id=doc.id,
+        inbound_id=inbound_id,
+    )
     return ReplyResult("refused", doc.number, reason)
 
 
 def _unclear(r: CaseReply, reason: str) -> ReplyResult:
     stage = r.rules.workflow.stages[r.stage]
-    journal.append(r.s, r.head, "answer_unclear", document_id=r.doc.id, inbound_id=r.inbound_id,
-                   sender=r.msg.from_addr, reason=reason, stage=r.stage)
+    journal.append(
+        r.s,
+        r.head,
+        "answer_unclear",
+        document_id=r.doc.id,
+        inbound_id=r.inbound_id,
+        sender=r.msg.from_addr,
+        reason=reason,
+        stage=r.stage,
+    )
     words = [m.words[0] for m in r.rules.workflow.moves_from(r.stage)]
-    subject, body = r.rules.render("stage_unclear", number=r.doc.number, stage_title=stage.title,
-                                   reason=reason, words=words)
-    outbox.queue(r.s, outbox.compose(sender=r.sender_addr, to=(r.msg.from_addr,), subject=subject,
-                                     body=body, kind="stage_unclear", key=f"stage_unclear:{r.inbound_id}",
-                                     number=r.doc.number, in_reply_to=r.msg.message_id,
-                                     references=r.msg.references),
-                 document_id=r.doc.id, inbound_id=r.inbound_id)
+    subject, body = r.rules.render(
+        "stage_unclear", number=r.doc.number, stage_title=stage.title, reason=reason, words=words
+    )
+    outbox.queue(
+        r.s,
+        outbox.compose(
+            sender=r.sender_addr,
+            to=(r.msg.from_addr,),
+            subject=subject,
+            body=body,
+            kind="stage_unclear",
+            key=f"stage_unclear:{r.inbound_id}",
+            number=r.doc.number,
+            in_reply_to=r.msg.message_id,
+            references=r.msg.references,
+        ),
+        document_id=r.doc.id,
+        inbound_id=r.inbound_id,
+    )
     return ReplyResult("unclear", r.doc.number, reason)
 
 
@@ -316,22 +495,50 @@ def history(s: Session, document_id: int) -> list[Move]:
     return list(s.exec(select(Move).where(Move.document_id == document_id).order_by(Move.id)))
 
 
-def close_by_clerk(s: Session, head: ChainHead, rules: Rules, doc: Document, *, copy: Attachment,
-                   dispatch: Dispatch, by: Actor, archive: Archive, now: dt.datetime) -> None:
+def close_by_clerk(
+    s: Session,
+    head: ChainHead,
+    rules: Rules,
+    doc: Document,
+    *,
+    copy: Attachment,
+    dispatch: Dispatch,
+    by: Actor,
+    archive: Archive,
+    now: dt.datetime,
+) -> None:
     """The copy of the sent answer handed in on paper and scanned by the clerk (3.8).
 
     Raises IllegalTransition, with nothing written, unless the case is in work or answered.
     """
-    answer = s.exec(select(Answer).where(Answer.document_id == doc.id)).first() or \
-        Answer(document_id=doc.id)
+    answer = s.exec(select(Answer).where(Answer.document_id == doc.id)).first() or Answer(document_id=doc.id)
     before = doc.stage
     sha = archive.put(copy.data, suffix=".bin")
     sent = _merged(answer, dispatch)
-    step = transition.apply(s, head, doc, Act.FILE_COPY, by, rules.workflow, now=now,
-                            word="КОПИЯ (канцелярия)", files=[{"name": copy.filename, "sha256": sha}],
-                            **_facts(sent, sha))
+    step = transition.apply(
+        s,
+        head,
+        doc,
+        Act.FILE_COPY,
+        by,
+        rules.workflow,
+        now=now,
+        word="КОПИЯ (канцелярия)",
+        files=[{"name": copy.filename, "sha256": sha}],
+        **_facts(sent, sha),
+    )
     _record_dispatch(answer, sent, now, sha)
-    s.add(Move(document_id=doc.id, from_stage=before or "", to_stage=step.to_stage or "",
-               word="КОПИЯ (канцелярия)", by=by.address, at=now, filename=copy.filename, sha256=sha))
+    s.add(
+        Move(
+            document_id=doc.id,
+            from_stage=before or "",
+            to_stage=step.to_stage or "",
+            word="КОПИЯ (канцелярия)",
+            by=by.address,
+            at=now,
+            filename=copy.filename,
+            sha256=sha,
+        )
+    )
     answer.holder, answer.updated_at = None, now
     s.add(answer)

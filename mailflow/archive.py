@@ -4,6 +4,7 @@ Written before anything else happens to a message, so nothing received is
 ever lost. Files are named by their sha256, owner-only (0600, folders 0700),
 and never rewritten: a second write of the same bytes is a no-op.
 """
+
 from __future__ import annotations
 
 import hashlib

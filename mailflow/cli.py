@@ -2,6 +2,7 @@
 
 Messages for the clerk are in Russian; errors name the file and key at fault.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,21 +29,26 @@ log = logging.getLogger("mailflow")
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     for noisy in ("alembic", "apscheduler"):  # their INFO lines say nothing about the mail
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args.command == "eval":
             from .extract import evaluate
+
             return evaluate.main(args.corpus, workers=args.workers)
         cfg = config_mod.load(args.config, args.home, args.rules)
         rules = rules_mod.load(cfg.rules_dir)
         return args.func(args, cfg, rules)
     except ConfigError as exc:
-        print(f"mailflow: ошибка настройки / config error: {exc.file}: {exc.key}: {exc.message}",
-              file=sys.stderr)
+        print(
+            f"mailflow: ошибка настройки / config error: {exc.file}: {exc.key}: {exc.message}",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         return 1
@@ -61,8 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run the daemon")
-    r.add_argument("--once", action="store_true",
-                   help="handle what is waiting, flush the outbox, exit")
+    r.add_argument("--once", action="store_true", help="handle what is waiting, flush the outbox, exit")
     r.set_defaults(func=cmd_run)
 
     j = sub.add_parser("journal", help="the journal of incoming documents")
@@ -141,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_run(args, cfg, rules) -> int:
     from . import daemon
+
     if args.once:
         outcomes = daemon.run_once(cfg, rules)
         counts: dict[str, int] = {}
@@ -155,6 +161,7 @@ def cmd_run(args, cfg, rules) -> int:
 
 def _session(cfg) -> Session:
     from .daemon import journal_engine
+
     return Session(journal_engine(cfg))
 
 
@@ -164,6 +171,7 @@ def _acting(cfg, rules, act) -> int:
     right, 1 otherwise."""
     from . import daemon
     from .services import NotAllowed, Refused
+
     parts = daemon.build(cfg, rules)
     try:
         try:
@@ -182,31 +190,57 @@ def cmd_list(args, cfg, rules) -> int:
     import datetime as dt
 
     from .case.queries import is_open
+
     with _session(cfg) as s:
         q = select(Document).order_by(Document.id)
         if args.journal:
             q = q.where(Document.journal == args.journal)
         if args.overdue:
             today = dt.datetime.now(KZ_TZ).date()
-            q = select(Document).where(is_open(), Document.due_date < today) \
+            q = (
+                select(Document)
+                .where(is_open(), Document.due_date < today)
                 .order_by(Document.due_date, Document.id)
+            )
         if args.stage:
             if args.stage not in rules.workflow.stages:
-                print(f"Нет такого этапа: {args.stage} (есть: {', '.join(rules.workflow.stages)})",
-                      file=sys.stderr)
+                print(
+                    f"Нет такого этапа: {args.stage} (есть: {', '.join(rules.workflow.stages)})",
+                    file=sys.stderr,
+                )
                 return 2
             q = q.where(Document.stage == args.stage)
         docs = list(s.exec(q))
     if not docs:
-        print("Просроченных нет." if args.overdue else "Таких документов нет." if args.stage
-              else "Журнал пуст.")
+        print(
+            "Просроченных нет." if args.overdue else "Таких документов нет." if args.stage else "Журнал пуст."
+        )
         return 0
-    head = ("Вх. номер", "Дата", "Вид", "Канал", "Заявитель", "Подразделение", "Состояние", "Срок",
-            "Проверить")
-    rows = [(d.number, d.registered_at.astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M"),
-             d.kind or "?", d.channel, consumer_name(d) or "—", d.origin_unit or "", State(d.status).label,
-             d.due_date.strftime("%d.%m.%Y") if d.due_date else "",
-             ", ".join(json.loads(d.needs_review))) for d in docs]
+    head = (
+        "Вх. номер",
+        "Дата",
+        "Вид",
+        "Канал",
+        "Заявитель",
+        "Подразделение",
+        "Состояние",
+        "Срок",
+        "Проверить",
+    )
+    rows = [
+        (
+            d.number,
+            d.registered_at.astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M"),
+            d.kind or "?",
+            d.channel,
+            consumer_name(d) or "—",
+            d.origin_unit or "",
+            State(d.status).label,
+            d.due_date.strftime("%d.%m.%Y") if d.due_date else "",
+            ", ".join(json.loads(d.needs_review)),
+        )
+        for d in docs
+    ]
     print(_table(head, rows))
     print(f"Всего: {len(docs)}")
     return 0
@@ -246,18 +280,23 @@ def cmd_show(args, cfg, rules) -> int:
 
 def _describe(r: dict) -> list[str]:
     c = r["consumer"]
-    who = consumer_name(Consumer(c["last_name"], c["first_name"], c["patronymic"],
-                                 org_name=c["org_name"]), r["group"])
-    out = [f"{r['incoming_number']} от {r['registered_at'][:16].replace('T', ' ')} — "
-           f"{r['kind'] or 'вид не определён'}, канал {r['channel']}, "
-           f"состояние: {State(r['status']).label}",
-           f"Заявитель: {who or '—'}; {c['address'] or ''} {c['phone'] or ''} {c['email'] or ''}".rstrip(),
-           f"Проверить: {', '.join(r['needs_review']) or '—'}"]
+    who = consumer_name(
+        Consumer(c["last_name"], c["first_name"], c["patronymic"], org_name=c["org_name"]), r["group"]
+    )
+    out = [
+        f"{r['incoming_number']} от {r['registered_at'][:16].replace('T', ' ')} — "
+        f"{r['kind'] or 'вид не определён'}, канал {r['channel']}, "
+        f"состояние: {State(r['status']).label}",
+        f"Заявитель: {who or '—'}; {c['address'] or ''} {c['phone'] or ''} {c['email'] or ''}".rstrip(),
+        f"Проверить: {', '.join(r['needs_review']) or '—'}",
+    ]
     if r["resolution"]:
         res = r["resolution"]
         out.append(f"Резолюция ({res['author_name'] or res['author']}, {res['source']}): {res['text']}")
-        out.append("Исполнители: " + ", ".join(
-            e["name"] + (" (ответственный)" if e["responsible"] else "") for e in r["executors"]))
+        out.append(
+            "Исполнители: "
+            + ", ".join(e["name"] + (" (ответственный)" if e["responsible"] else "") for e in r["executors"])
+        )
         out.append(f"Срок: {r['due_date']}")
         out.append("Подтверждение получения (п. 1.12):")
         for d in r["deliveries"]:
@@ -279,12 +318,15 @@ def _describe(r: dict) -> list[str]:
         out.append(f"Ответ (раздел 3): этап «{a['stage']}», у {a['holder'] or '—'}")
         for m in a["history"]:
             f = f", файл {m['file']} (sha256 {m['sha256'][:12]}…)" if m["file"] else ""
-            out.append(f"  {m['at'][:16].replace('T', ' ')}  {m['from']} → {m['to']}  «{m['word']}» "
-                       f"{m['by']}{f}")
+            out.append(
+                f"  {m['at'][:16].replace('T', ' ')}  {m['from']} → {m['to']}  «{m['word']}» {m['by']}{f}"
+            )
         if a["dispatched_at"]:
-            out.append(f"  Отправлено {a['dispatched_at'][:10]}: {a['dispatch_channel'] or '?'} "
-                       f"{a['tracking'] or ''}; исх. № {a['outgoing_number'] or '?'} "
-                       f"от {a['outgoing_date'] or '?'}; копия: {a['copy_received_at'] or 'нет'}")
+            out.append(
+                f"  Отправлено {a['dispatched_at'][:10]}: {a['dispatch_channel'] or '?'} "
+                f"{a['tracking'] or ''}; исх. № {a['outgoing_number'] or '?'} "
+                f"от {a['outgoing_date'] or '?'}; копия: {a['copy_received_at'] or 'нет'}"
+            )
         for h in a["handed_over"]:
             out.append(f"  Передано на совещании: {h['unit']} {h['at'][:10]} ({h['by']})")
     return out
@@ -307,8 +349,9 @@ def cmd_verify(args, cfg, rules) -> int:
     if v.ok:
         print(f"Журнал цел: проверено событий — {v.checked}.")
         return 0
-    print(f"Журнал повреждён: событие #{v.first_bad_id}: {v.reason} "
-          f"(до него проверено событий — {v.checked}).")
+    print(
+        f"Журнал повреждён: событие #{v.first_bad_id}: {v.reason} (до него проверено событий — {v.checked})."
+    )
     return 1
 
 
@@ -316,9 +359,24 @@ def cmd_inbound(args, cfg, rules) -> int:
     with _session(cfg) as s:
         rows = export.inbound_rows(s, args.status)
     head = ("#", "Получено", "Ящик", "От", "Тема", "Статус", "Правило", "Причина")
-    print(_table(head, [(r.id, r.received_at.astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M"),
-                         r.mailbox, r.from_addr or "", r.subject or "", r.status,
-                         r.rule or "", r.reason or "") for r in rows]))
+    print(
+        _table(
+            head,
+            [
+                (
+                    r.id,
+                    r.received_at.astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M"),
+                    r.mailbox,
+                    r.from_addr or "",
+                    r.subject or "",
+                    r.status,
+                    r.rule or "",
+                    r.reason or "",
+                )
+                for r in rows
+            ],
+        )
+    )
     return 0
 
 
@@ -360,6 +418,7 @@ def cmd_register(args, cfg, rules) -> int:
 
 def cmd_doctor(args, cfg, rules) -> int:
     from .mailbox import open_mailbox
+
     checks = [("база данных / database", lambda: _session(cfg).close())]
     for m in cfg.mailboxes:
         checks.append((f"ящик / mailbox {m.name}", lambda m=m: _open_close(open_mailbox(m))))
@@ -386,23 +445,33 @@ def _smtp_probe(smtp_cfg) -> None:
     import asyncio
 
     import aiosmtplib
+
     ep = smtp_cfg.endpoint
 
     async def probe():
-        c = aiosmtplib.SMTP(hostname=ep.host, port=ep.port, use_tls=ep.scheme == "smtps",
-                            start_tls=smtp_cfg.starttls, timeout=smtp_cfg.timeout)
+        c = aiosmtplib.SMTP(
+            hostname=ep.host,
+            port=ep.port,
+            use_tls=ep.scheme == "smtps",
+            start_tls=smtp_cfg.starttls,
+            timeout=smtp_cfg.timeout,
+        )
         await c.connect()
         if ep.user:
             await c.login(ep.user, ep.password or "")
         await c.quit()
+
     asyncio.run(probe())
 
 
 def cmd_resolve(args, cfg, rules) -> int:
     def act(services) -> str:
         done = services.resolve(args.number, " ".join(args.text), args.by)
-        return (f"Резолюция по {done.number} внесена: {', '.join(done.executors)}; срок {done.due:%d.%m.%Y}"
-                f"{' (ограничен сроком по закону)' if done.capped else ''}. Письма исполнителям отправлены.")
+        return (
+            f"Резолюция по {done.number} внесена: {', '.join(done.executors)}; срок {done.due:%d.%m.%Y}"
+            f"{' (ограничен сроком по закону)' if done.capped else ''}. Письма исполнителям отправлены."
+        )
+
     return _acting(cfg, rules, act)
 
 
@@ -410,6 +479,7 @@ def cmd_report_weekly(args, cfg, rules) -> int:
     import datetime as dt
 
     from . import digest, digest_render
+
     now = dt.datetime.now(KZ_TZ)
     try:
         week = digest.Week.parse(args.week) if args.week else digest.Week.previous_of(now.date())
@@ -430,6 +500,7 @@ def cmd_report_weekly(args, cfg, rules) -> int:
 
 def _date_arg(value: str):
     import datetime as dt
+
     for fmt in ("%d.%m.%Y", "%Y-%m-%d"):
         try:
             return dt.datetime.strptime(value, fmt).date()
@@ -441,9 +512,12 @@ def _date_arg(value: str):
 def cmd_extend(args, cfg, rules) -> int:
     def act(services) -> str:
         done = services.extend(args.number, until=args.until, reason=args.reason, by=args.by)
-        return (f"Срок по {args.number} продлён: {done.old_due:%d.%m.%Y} → {done.new_due:%d.%m.%Y}. "
-                + ("Заявителю отправлено письмо." if done.applicant_mailed
-                   else f"Сообщите заявителю не позднее {done.tell_applicant_by:%d.%m.%Y}."))
+        return f"Срок по {args.number} продлён: {done.old_due:%d.%m.%Y} → {done.new_due:%d.%m.%Y}. " + (
+            "Заявителю отправлено письмо."
+            if done.applicant_mailed
+            else f"Сообщите заявителю не позднее {done.tell_applicant_by:%d.%m.%Y}."
+        )
+
     return _acting(cfg, rules, act)
 
 
@@ -451,17 +525,23 @@ def cmd_close(args, cfg, rules) -> int:
     import hashlib
 
     from .values import Attachment
+
     try:
         data = args.copy.read_bytes()
     except OSError as exc:
         print(f"{args.copy}: не удалось прочитать файл: {exc.strerror}", file=sys.stderr)
         return 1
-    copy = Attachment(args.copy.name, mimetypes.guess_type(args.copy.name)[0] or "application/octet-stream",
-                      data, hashlib.sha256(data).hexdigest())
+    copy = Attachment(
+        args.copy.name,
+        mimetypes.guess_type(args.copy.name)[0] or "application/octet-stream",
+        data,
+        hashlib.sha256(data).hexdigest(),
+    )
 
     def act(services) -> str:
         services.close(args.number, copy=copy, sent=args.sent, by=args.by)
         return f"{args.number}: копия ответа зарегистрирована, дело закрыто."
+
     return _acting(cfg, rules, act)
 
 
@@ -469,13 +549,16 @@ def cmd_handover(args, cfg, rules) -> int:
     def act(services) -> str:
         n = services.handover(args.numbers, unit=args.unit, by=args.by)
         return f"Отмечена передача {n} док. — {args.unit}."
+
     return _acting(cfg, rules, act)
 
 
 def cmd_rules_check(args, cfg, rules) -> int:
     print(f"Правила в порядке: {rules.dir}")
-    print(f"  сотрудников: {len(rules.staff.people)}; журналов: {len(rules.journals)} "
-          f"(по умолчанию {rules.default_journal})")
+    print(
+        f"  сотрудников: {len(rules.staff.people)}; журналов: {len(rules.journals)} "
+        f"(по умолчанию {rules.default_journal})"
+    )
     print(f"  конфигурация: {cfg.file or 'встроенная по умолчанию'}; данные: {cfg.home}")
     return 0
 

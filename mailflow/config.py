@@ -4,6 +4,7 @@ Secrets never live in the file: `password_env` names an environment variable,
 `password_file` a file (systemd's LoadCredential puts them in
 $CREDENTIALS_DIRECTORY, which a relative `password_file` is resolved against).
 """
+
 from __future__ import annotations
 
 import os
@@ -75,8 +76,9 @@ class Config:
 DEFAULT_SENDER = "mailflow@localhost"
 
 
-def load(config_file: str | Path | None = None, home: str | Path | None = None,
-         rules: str | Path | None = None) -> Config:
+def load(
+    config_file: str | Path | None = None, home: str | Path | None = None, rules: str | Path | None = None
+) -> Config:
     """Read `--config` (or MAILFLOW_CONFIG); without one, the embedded default."""
     config_file = config_file or os.environ.get("MAILFLOW_CONFIG")
     if config_file:
@@ -131,8 +133,7 @@ def _from_file(path: Path, home_override, rules_override) -> Config:
     workers = data.get("ocr_workers", 0)
     if not isinstance(workers, int) or workers < 0:
         raise ConfigError(path, "ocr_workers", "must be a whole number ≥ 0")
-    return Config(home, database, rules_dir, mailboxes, smtp, path, workers,
-                  bool(data.get("watchdog", True)))
+    return Config(home, database, rules_dir, mailboxes, smtp, path, workers, bool(data.get("watchdog", True)))
 
 
 def _mailbox(t, i: int, path: Path, base: Path) -> MailboxConfig:
@@ -140,14 +141,18 @@ def _mailbox(t, i: int, path: Path, base: Path) -> MailboxConfig:
     if not isinstance(t, dict):
         raise ConfigError(path, where, "must be a table")
     name = _str(t, "name", path, None, where)
-    ep = parse_url(_str(t, "url", path, None, where), path, f"{where}.url",
-                   ("imap", "imaps", "maildir"), base)
+    ep = parse_url(
+        _str(t, "url", path, None, where), path, f"{where}.url", ("imap", "imaps", "maildir"), base
+    )
     ep = _with_password(ep, t, path, where)
     poll = t.get("poll_interval", 30)
     if not isinstance(poll, (int, float)) or poll <= 0:
         raise ConfigError(path, f"{where}.poll_interval", "must be a positive number of seconds")
     return MailboxConfig(
-        name=name, endpoint=ep, journal=t.get("journal"), poll_interval=float(poll),
+        name=name,
+        endpoint=ep,
+        journal=t.get("journal"),
+        poll_interval=float(poll),
         idle=bool(t.get("idle", True)),
         processed_folder=str(t.get("processed_folder", "Processed")),
         quarantine_folder=str(t.get("quarantine_folder", "Quarantine")),
@@ -159,8 +164,7 @@ def _smtp(t, path: Path, base: Path, home: Path) -> SmtpConfig:
         return SmtpConfig(Endpoint("maildir", path=str(home / "outbox")), DEFAULT_SENDER)
     if not isinstance(t, dict):
         raise ConfigError(path, "smtp", "must be a table")
-    ep = parse_url(_str(t, "url", path, None, "smtp"), path, "smtp.url",
-                   ("smtp", "smtps", "maildir"), base)
+    ep = parse_url(_str(t, "url", path, None, "smtp"), path, "smtp.url", ("smtp", "smtps", "maildir"), base)
     ep = _with_password(ep, t, path, "smtp")
     sender = _str(t, "sender", path, None, "smtp")
     if "@" not in sender:
@@ -189,8 +193,9 @@ def parse_url(url: str, path, key: str, schemes: tuple[str, ...], base: Path) ->
 
 def _with_password(ep: Endpoint, t: dict, path: Path, where: str) -> Endpoint:
     if "password" in t:
-        raise ConfigError(path, f"{where}.password",
-                          "secrets do not live in the file: use password_env or password_file")
+        raise ConfigError(
+            path, f"{where}.password", "secrets do not live in the file: use password_env or password_file"
+        )
     pw = None
     if "password_env" in t:
         var = str(t["password_env"])

@@ -3,6 +3,7 @@
 Nothing else in mailflow constructs engines, pools, mailboxes or transports;
 they are made here and handed to the steps that use them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,8 +40,9 @@ class Parts:
     closers: list
 
 
-def build(cfg: Config, rules: Rules, recognize: Recognizer | None = None,
-          transport: outbox.Transport | None = None) -> Parts:
+def build(
+    cfg: Config, rules: Rules, recognize: Recognizer | None = None, transport: outbox.Transport | None = None
+) -> Parts:
     cfg.home.mkdir(parents=True, exist_ok=True)
     os.chmod(cfg.home, 0o700)
     engine = db.make_engine(cfg.database)
@@ -51,17 +53,31 @@ def build(cfg: Config, rules: Rules, recognize: Recognizer | None = None,
         recognize, close = _recognizer(cfg, rules)
         closers.append(close)
     own = frozenset(m.endpoint.user.lower() for m in cfg.mailboxes if "@" in m.endpoint.user)
-    intake = Intake(engine=engine, rules=rules, archive=archive, recognize=recognize,
-                    sender_addr=cfg.smtp.sender, own_addresses=own,
-                    quarantine_dir=cfg.quarantine_dir)
-    def refused(s, delivery, error):  # a forward the relay refused for good: the clerk acts
-        notices.tell(s, rules, sender_addr=cfg.smtp.sender, role="clerk",
-                     key=f"refused-smtp:{delivery.id}", title="Письмо с резолюцией не отправлено",
-                     text=f"Сервер отказался принять письмо для {delivery.to_addr}: {error}",
-                     document_id=delivery.document_id)
+    intake = Intake(
+        engine=engine,
+        rules=rules,
+        archive=archive,
+        recognize=recognize,
+        sender_addr=cfg.smtp.sender,
+        own_addresses=own,
+        quarantine_dir=cfg.quarantine_dir,
+    )
 
-    sender = outbox.Sender(engine, transport or outbox.make_transport(cfg.smtp), cfg.smtp.sender,
-                           on_refused=refused)
+    def refused(s, delivery, error):  # a forward the relay refused for good: the clerk acts
+        notices.tell(
+            s,
+            rules,
+            sender_addr=cfg.smtp.sender,
+            role="clerk",
+            key=f"refused-smtp:{delivery.id}",
+            title="Письмо с резолюцией не отправлено",
+            text=f"Сервер отказался принять письмо для {delivery.to_addr}: {error}",
+            document_id=delivery.document_id,
+        )
+
+    sender = outbox.Sender(
+        engine, transport or outbox.make_transport(cfg.smtp), cfg.smtp.sender, on_refused=refused
+    )
     services = Services(engine, rules, archive, cfg.smtp.sender)
     return Parts(engine, archive, intake, sender, services, closers)
 
@@ -127,8 +143,7 @@ def drain(parts: Parts, box: Mailbox, cfg: MailboxConfig, stop: threading.Event)
                 folder = cfg.quarantine_folder if outcome.move_to == "quarantine" else cfg.processed_folder
                 moves[folder].append(source)
             outcomes.append(outcome)
-            log.info("%s %s: %s %s", cfg.name, source.uid, outcome.status,
-                     outcome.number or outcome.reason)
+            log.info("%s %s: %s %s", cfg.name, source.uid, outcome.status, outcome.number or outcome.reason)
             if sum(map(len, moves.values())) >= MOVE_BATCH or time.monotonic() - last_move > MOVE_EVERY:
                 _move(box, moves)
                 last_move = time.monotonic()
@@ -173,8 +188,10 @@ def run_forever(cfg: Config, rules: Rules, stop: threading.Event | None = None, 
     """
     parts = build(cfg, rules, **kw)
     stop, kick = stop or threading.Event(), threading.Event()
-    threads = [threading.Thread(target=_watch, args=(parts, m, stop, kick), name=f"watch-{m.name}",
-                                daemon=True) for m in cfg.mailboxes]
+    threads = [
+        threading.Thread(target=_watch, args=(parts, m, stop, kick), name=f"watch-{m.name}", daemon=True)
+        for m in cfg.mailboxes
+    ]
     try:
         with _sigterm_sets(stop):
             for t in threads:
@@ -217,13 +234,19 @@ def _scheduler(parts: Parts, cfg: Config, rules: Rules, kick: threading.Event):
             kick.set()
 
     sched = BackgroundScheduler(timezone=KZ_TZ)
-    sched.add_job(job, IntervalTrigger(seconds=60), id="sweeps", coalesce=True, max_instances=1,
-                  next_run_time=dt.datetime.now(KZ_TZ), misfire_grace_time=None)
+    sched.add_job(
+        job,
+        IntervalTrigger(seconds=60),
+        id="sweeps",
+        coalesce=True,
+        max_instances=1,
+        next_run_time=dt.datetime.now(KZ_TZ),
+        misfire_grace_time=None,
+    )
     return sched
 
 
-def _watch(parts: Parts, cfg: MailboxConfig, stop: threading.Event,
-           kick: threading.Event) -> None:
+def _watch(parts: Parts, cfg: MailboxConfig, stop: threading.Event, kick: threading.Event) -> None:
     backoff = 1.0
     lease = db.MailboxLease(parts.engine, cfg.name)
     while not stop.is_set():

@@ -5,6 +5,7 @@ not race. SQLite transactions begin IMMEDIATE: the writer lock is taken at the
 start, as PostgreSQL's row locks would be, so a registration never fails half
 way through on a lock upgrade.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -112,6 +113,7 @@ class MailboxLease:
 
 def _lock_key(name: str) -> int:
     import hashlib
+
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 

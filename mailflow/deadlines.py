@@ -1,4 +1,5 @@
 """Statutory deadlines (regulation 3.2) from rules/deadlines.toml."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -57,11 +58,14 @@ def load(path: Path) -> DeadlineRules:
         except ValueError:
             raise ConfigError(path, "older_law.until", "not a date (YYYY-MM-DD)") from None
     return DeadlineRules(
-        default, kinds,
+        default,
+        kinds,
         _positive(ext, "max_months", path, "extension", 2),
         _positive(ext, "notify_applicant_working_days", path, "extension", 3),
         _positive(red, "working_days", path, "redirect", 3),
-        until, _term(old, path, "older_law") if old else None)
+        until,
+        _term(old, path, "older_law") if old else None,
+    )
 
 
 def _term(t, path: Path, where: str) -> Term:

@@ -67,6 +67,7 @@ and, for journals with many open cases or unproven deliveries:
 The open predicate is written with literal values so that PostgreSQL
 matches those partial indexes under generic (prepared) plans too.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -138,7 +139,7 @@ class Week:
 
     @classmethod
     def parse(cls, text: str) -> Week:
-        """"2026-W12" (also "2026W12", "2026-w12"); ValueError in plain words otherwise."""
+        """ "2026-W12" (also "2026W12", "2026-w12"); ValueError in plain words otherwise."""
         m = re.fullmatch(r"\s*(\d{4})-?[Ww](\d{1,2})\s*", text or "")
         if not m:
             raise ValueError(f"not an ISO week like 2026-W12: {text!r}")
@@ -261,8 +262,7 @@ class WeeklyReport:
         return self.made_at.astimezone(KZ_TZ).date()
 
 
-def build(s: Session, rules, week: Week, now: dt.datetime, *,
-          limit: int = DEFAULT_LIMIT) -> WeeklyReport:
+def build(s: Session, rules, week: Week, now: dt.datetime, *, limit: int = DEFAULT_LIMIT) -> WeeklyReport:
     """The report for `week` as the journal stands at `now` (aware)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -278,15 +278,29 @@ def build(s: Session, rules, week: Week, now: dt.datetime, *,
     unproven, unproven_total = _unproven(s, rules, now, limit)
     suggestions, suggestions_total = _suggestions(s, week, in_week, limit)
     return WeeklyReport(
-        week=week, made_at=now, **counts, answered=answered, answered_on_time=on_time,
-        answered_late=answered - on_time, overdue=overdue, overdue_total=overdue_total,
-        book_entries=book_entries, book_unmeasured=unmeasured, book_limit_minutes=book_limit,
-        book_breaches=breaches, unproven=unproven, unproven_total=unproven_total,
-        suggestions=suggestions, suggestions_total=suggestions_total,
-        documents=_documents(s, in_week), limit=limit)
+        week=week,
+        made_at=now,
+        **counts,
+        answered=answered,
+        answered_on_time=on_time,
+        answered_late=answered - on_time,
+        overdue=overdue,
+        overdue_total=overdue_total,
+        book_entries=book_entries,
+        book_unmeasured=unmeasured,
+        book_limit_minutes=book_limit,
+        book_breaches=breaches,
+        unproven=unproven,
+        unproven_total=unproven_total,
+        suggestions=suggestions,
+        suggestions_total=suggestions_total,
+        documents=_documents(s, in_week),
+        limit=limit,
+    )
 
 
 # --- new documents: one GROUP BY over the week's index range -------------------------------
+
 
 def _counts(s: Session, in_week) -> dict:
     cols = (Document.kind, Document.channel, Document.origin_unit, Document.status, Document.grp)
@@ -306,8 +320,7 @@ def _counts(s: Session, in_week) -> dict:
     return dict(
         counts_by_kind=kinds,
         by_channel=_ordered(channels, CHANNEL_KEYS),
-        by_origin_unit=dict(sorted(units.items(),
-                                   key=lambda kv: (kv[0] == NO_UNIT, -kv[1], kv[0]))),
+        by_origin_unit=dict(sorted(units.items(), key=lambda kv: (kv[0] == NO_UNIT, -kv[1], kv[0]))),
         by_status=_ordered(statuses, STATUSES),
         by_group=dict(sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))),
         new=sum(n for *_, n in rows),
@@ -316,47 +329,69 @@ def _counts(s: Session, in_week) -> dict:
 
 def _ordered(counts: dict[str, int], order: Sequence[str]) -> dict[str, int]:
     known = [k for k in order if k in counts]
-    return {**{k: counts[k] for k in known},
-            **dict(sorted((kv for kv in counts.items() if kv[0] not in order),
-                          key=lambda kv: (-kv[1], str(kv[0]))))}
+    return {
+        **{k: counts[k] for k in known},
+        **dict(
+            sorted((kv for kv in counts.items() if kv[0] not in order), key=lambda kv: (-kv[1], str(kv[0])))
+        ),
+    }
 
 
 # --- answered in the week: on time per day of dispatch, all in SQL ---------------------------
 
+
 def _answered(s: Session, week: Week) -> tuple[int, int]:
     # sent on day d (UTC+5) is on time iff due_date >= d: one branch per day of the week
-    per_day = [sa.and_(Document.answered_at >= week.since + dt.timedelta(days=i),
-                       Document.answered_at < week.since + dt.timedelta(days=i + 1),
-                       Document.due_date >= day)
-               for i, day in enumerate(week.days())]
+    per_day = [
+        sa.and_(
+            Document.answered_at >= week.since + dt.timedelta(days=i),
+            Document.answered_at < week.since + dt.timedelta(days=i + 1),
+            Document.due_date >= day,
+        )
+        for i, day in enumerate(week.days())
+    ]
     on_time = sa.or_(Document.due_date.is_(None), *per_day)
     total, ok = s.execute(
-        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((on_time, 1), else_=0)), 0))
-        .where(Document.answered_at >= week.since, Document.answered_at < week.until)).one()
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((on_time, 1), else_=0)), 0)).where(
+            Document.answered_at >= week.since, Document.answered_at < week.until
+        )
+    ).one()
     return int(total), int(ok)
 
 
 # --- overdue at now ----------------------------------------------------------------------------
 
+
 def _overdue(s: Session, rules, today: dt.date, limit: int) -> tuple[tuple[OverdueCase, ...], int]:
-    where = sa.and_(is_open(), Document.due_date.is_not(None),
-                    Document.due_date < today)
+    where = sa.and_(is_open(), Document.due_date.is_not(None), Document.due_date < today)
     total = s.execute(sa.select(sa.func.count()).select_from(Document).where(where)).scalar_one()
     if not total:
         return (), 0
-    rows = s.execute(sa.select(*_DOC_COLS).where(where)
-                     .order_by(Document.due_date, Document.id).limit(limit)).all()
+    rows = s.execute(
+        sa.select(*_DOC_COLS).where(where).order_by(Document.due_date, Document.id).limit(limit)
+    ).all()
     executors = _first_executors(s, [r.id for r in rows])
     late = _working_days_since(rules.calendar, min(r.due_date for r in rows), today)
     out = []
     for r in rows:
         name, email = executors.get(r.id, (NO_RESOLUTION, None))
         person = rules.staff.by_email(email) if email else None
-        out.append(OverdueCase(
-            document_id=r.id, number=r.number, kind=r.kind, consumer=consumer_name(r),
-            executor=name, executor_email=email, executor_unit=person.unit if person else None,
-            due_date=r.due_date, working_days_overdue=late(r.due_date), unit=r.origin_unit,
-            registered_at=r.registered_at, status=r.status))
+        out.append(
+            OverdueCase(
+                document_id=r.id,
+                number=r.number,
+                kind=r.kind,
+                consumer=consumer_name(r),
+                executor=name,
+                executor_email=email,
+                executor_unit=person.unit if person else None,
+                due_date=r.due_date,
+                working_days_overdue=late(r.due_date),
+                unit=r.origin_unit,
+                registered_at=r.registered_at,
+                status=r.status,
+            )
+        )
     return tuple(out), int(total)
 
 
@@ -371,15 +406,18 @@ def _working_days_since(cal, earliest: dt.date, today: dt.date):
 
 # --- the Book's 30 minutes (2.1) ----------------------------------------------------------------
 
+
 def _book_limit(rules) -> int:
     minutes = getattr(getattr(rules, "chasing", None), "book_max_minutes", None)
     return int(minutes) if isinstance(minutes, (int, float)) and minutes > 0 else BOOK_LIMIT_MINUTES
 
 
 def _book(s: Session, in_week, now: dt.datetime, limit_minutes: int):
-    rows = s.execute(sa.select(*_DOC_COLS, Document.book_entry_at, Document.pr_forwarded_at)
-                     .where(in_week, Document.channel == BOOK)
-                     .order_by(Document.registered_at, Document.id)).all()
+    rows = s.execute(
+        sa.select(*_DOC_COLS, Document.book_entry_at, Document.pr_forwarded_at)
+        .where(in_week, Document.channel == BOOK)
+        .order_by(Document.registered_at, Document.id)
+    ).all()
     limit = dt.timedelta(minutes=limit_minutes)
     breaches = []
     for r in rows:
@@ -387,107 +425,188 @@ def _book(s: Session, in_week, now: dt.datetime, limit_minutes: int):
             continue
         delay = (r.pr_forwarded_at or now) - r.book_entry_at
         if delay > limit:
-            breaches.append(BookBreach(
-                document_id=r.id, number=r.number, kind=r.kind, consumer=consumer_name(r),
-                unit=r.origin_unit, book_entry_at=r.book_entry_at,
-                pr_forwarded_at=r.pr_forwarded_at, delay_minutes=int(delay.total_seconds() // 60)))
+            breaches.append(
+                BookBreach(
+                    document_id=r.id,
+                    number=r.number,
+                    kind=r.kind,
+                    consumer=consumer_name(r),
+                    unit=r.origin_unit,
+                    book_entry_at=r.book_entry_at,
+                    pr_forwarded_at=r.pr_forwarded_at,
+                    delay_minutes=int(delay.total_seconds() // 60),
+                )
+            )
     unmeasured = sum(1 for r in rows if r.book_entry_at is None)
     return len(rows), unmeasured, tuple(breaches)
 
 
 # --- deliveries without proof (1.12) --------------------------------------------------------------
 
+
 def _unproven(s: Session, rules, now: dt.datetime, limit: int):
     hours = getattr(getattr(rules, "routing", None), "unproven_after_hours", 0) or 0
     cutoff = now - dt.timedelta(hours=float(hours))
-    where = sa.and_(Delivery.delivered_at.is_(None), Delivery.displayed_at.is_(None),
-                    Delivery.replied_at.is_(None), Delivery.created_at <= cutoff,
-                    is_open(), sa.or_(Delivery.resolution_id.is_(None), IS_CURRENT))
+    where = sa.and_(
+        Delivery.delivered_at.is_(None),
+        Delivery.displayed_at.is_(None),
+        Delivery.replied_at.is_(None),
+        Delivery.created_at <= cutoff,
+        is_open(),
+        sa.or_(Delivery.resolution_id.is_(None), IS_CURRENT),
+    )
 
     def q(*cols):
-        return (sa.select(*cols).select_from(Delivery)
-                .join(Document, Document.id == Delivery.document_id)
-                .outerjoin(Resolution, Resolution.id == Delivery.resolution_id).where(where))
+        return (
+            sa.select(*cols)
+            .select_from(Delivery)
+            .join(Document, Document.id == Delivery.document_id)
+            .outerjoin(Resolution, Resolution.id == Delivery.resolution_id)
+            .where(where)
+        )
+
     # counted apart: with the indexes below the count reads indexes only, and the
     # list walks the delivery index in order and stops at `limit`
     total = s.execute(q(sa.func.count())).scalar_one()
     if not total:
         return (), 0
-    rows = s.execute(q(Delivery.id, Delivery.document_id, Document.number, Delivery.to_addr,
-                       Delivery.created_at, Delivery.accepted_at, Delivery.relayed_at,
-                       Delivery.delivered_at, Delivery.failed_at, Delivery.displayed_at,
-                       Delivery.replied_at, Delivery.status_code)
-                     .order_by(Delivery.created_at, Delivery.id).limit(limit)).all()
-    return tuple(UnprovenDelivery(
-        delivery_id=r.id, document_id=r.document_id, number=r.number, to=r.to_addr,
-        created_at=r.created_at, accepted_at=r.accepted_at, proof=ladder.level(r),
-        status_code=r.status_code) for r in rows), int(total)
+    rows = s.execute(
+        q(
+            Delivery.id,
+            Delivery.document_id,
+            Document.number,
+            Delivery.to_addr,
+            Delivery.created_at,
+            Delivery.accepted_at,
+            Delivery.relayed_at,
+            Delivery.delivered_at,
+            Delivery.failed_at,
+            Delivery.displayed_at,
+            Delivery.replied_at,
+            Delivery.status_code,
+        )
+        .order_by(Delivery.created_at, Delivery.id)
+        .limit(limit)
+    ).all()
+    return tuple(
+        UnprovenDelivery(
+            delivery_id=r.id,
+            document_id=r.document_id,
+            number=r.number,
+            to=r.to_addr,
+            created_at=r.created_at,
+            accepted_at=r.accepted_at,
+            proof=ladder.level(r),
+            status_code=r.status_code,
+        )
+        for r in rows
+    ), int(total)
 
 
 # --- suggestions (2.14) -------------------------------------------------------------------------
 
+
 def _suggestions(s: Session, week: Week, in_week, limit: int):
     # two queries, not one with OR: each has its index (registered_at; open by kind)
     older = sa.and_(Document.kind == SUGGESTION, Document.registered_at < week.since, is_open())
-    older_total = s.execute(sa.select(sa.func.count()).select_from(Document)
-                            .where(older)).scalar_one()
-    rows = list(s.execute(sa.select(*_DOC_COLS, Document.closed_at).where(older)
-                          .order_by(Document.registered_at, Document.id).limit(limit))) \
-        if older_total else []
-    rows += s.execute(sa.select(*_DOC_COLS, Document.closed_at)
-                      .where(in_week, Document.kind == SUGGESTION)
-                      .order_by(Document.registered_at, Document.id)).all()
+    older_total = s.execute(sa.select(sa.func.count()).select_from(Document).where(older)).scalar_one()
+    rows = (
+        list(
+            s.execute(
+                sa.select(*_DOC_COLS, Document.closed_at)
+                .where(older)
+                .order_by(Document.registered_at, Document.id)
+                .limit(limit)
+            )
+        )
+        if older_total
+        else []
+    )
+    rows += s.execute(
+        sa.select(*_DOC_COLS, Document.closed_at)
+        .where(in_week, Document.kind == SUGGESTION)
+        .order_by(Document.registered_at, Document.id)
+    ).all()
     if not rows:
         return (), 0
     ids = [r.id for r in rows]
     executors = _first_executors(s, ids)
     texts = {}
-    current = (sa.select(Resolution.document_id, Resolution.text)
-               .where(IS_CURRENT).order_by(Resolution.id))
+    current = sa.select(Resolution.document_id, Resolution.text).where(IS_CURRENT).order_by(Resolution.id)
     for q in _restrict(s, current, Resolution.document_id, ids):
         texts.update((doc_id, text) for doc_id, text in s.execute(q))
-    return tuple(SuggestionRow(
-        document_id=r.id, number=r.number, registered_at=r.registered_at, consumer=consumer_name(r),
-        unit=r.origin_unit, channel=r.channel, status=r.status, resolution=texts.get(r.id),
-        executor=executors.get(r.id, (None, None))[0], due_date=r.due_date, closed_at=r.closed_at,
-        in_week=r.registered_at >= week.since) for r in rows), \
-        int(older_total) + sum(1 for r in rows if r.registered_at >= week.since)
+    return tuple(
+        SuggestionRow(
+            document_id=r.id,
+            number=r.number,
+            registered_at=r.registered_at,
+            consumer=consumer_name(r),
+            unit=r.origin_unit,
+            channel=r.channel,
+            status=r.status,
+            resolution=texts.get(r.id),
+            executor=executors.get(r.id, (None, None))[0],
+            due_date=r.due_date,
+            closed_at=r.closed_at,
+            in_week=r.registered_at >= week.since,
+        )
+        for r in rows
+    ), int(older_total) + sum(1 for r in rows if r.registered_at >= week.since)
 
 
 # --- every document of the week, with executor and proof ----------------------------------------
 
+
 def _documents(s: Session, in_week) -> tuple[DocumentRow, ...]:
-    rows = s.execute(sa.select(*_DOC_COLS).where(in_week)
-                     .order_by(Document.registered_at, Document.id)).all()
+    rows = s.execute(sa.select(*_DOC_COLS).where(in_week).order_by(Document.registered_at, Document.id)).all()
     if not rows:
         return ()
     ids = [r.id for r in rows]
     executors = _first_executors(s, ids)
     proofs = _proofs(s, ids)
-    return tuple(DocumentRow(
-        document_id=r.id, number=r.number, registered_at=r.registered_at, kind=r.kind,
-        group=r.grp, channel=r.channel, unit=r.origin_unit, consumer=consumer_name(r),
-        status=r.status, due_date=r.due_date, executor=executors.get(r.id, (None, None))[0],
-        proof=proofs.get(r.id, (None, 0))[0], deliveries=proofs.get(r.id, (None, 0))[1])
-        for r in rows)
+    return tuple(
+        DocumentRow(
+            document_id=r.id,
+            number=r.number,
+            registered_at=r.registered_at,
+            kind=r.kind,
+            group=r.grp,
+            channel=r.channel,
+            unit=r.origin_unit,
+            consumer=consumer_name(r),
+            status=r.status,
+            due_date=r.due_date,
+            executor=executors.get(r.id, (None, None))[0],
+            proof=proofs.get(r.id, (None, 0))[0],
+            deliveries=proofs.get(r.id, (None, 0))[1],
+        )
+        for r in rows
+    )
 
 
 def _proofs(s: Session, ids) -> dict[int, tuple[str, int]]:
     """document id -> (weakest proof rung of the current resolution's deliveries, how many)."""
-    q = (sa.select(Delivery.document_id, sa.func.min(ladder.weakest_sql()), sa.func.count())
-         .join(Resolution, Resolution.id == Delivery.resolution_id)
-         .where(IS_CURRENT).group_by(Delivery.document_id))
-    return {doc_id: (ladder.STRENGTH[r], n)
-            for chunk in _restrict(s, q, Delivery.document_id, ids)
-            for doc_id, r, n in s.execute(chunk)}
+    q = (
+        sa.select(Delivery.document_id, sa.func.min(ladder.weakest_sql()), sa.func.count())
+        .join(Resolution, Resolution.id == Delivery.resolution_id)
+        .where(IS_CURRENT)
+        .group_by(Delivery.document_id)
+    )
+    return {
+        doc_id: (ladder.STRENGTH[r], n)
+        for chunk in _restrict(s, q, Delivery.document_id, ids)
+        for doc_id, r, n in s.execute(chunk)
+    }
 
 
 def _first_executors(s: Session, ids) -> dict[int, tuple[str, str]]:
     """document id -> (name, email) of the first addressee of its current resolution."""
-    q = (sa.select(Assignment.document_id, Assignment.name, Assignment.email)
-         .join(Resolution, Resolution.id == Assignment.resolution_id)
-         .where(IS_CURRENT)
-         .order_by(Assignment.document_id, Assignment.position.desc(), Assignment.id.desc()))
+    q = (
+        sa.select(Assignment.document_id, Assignment.name, Assignment.email)
+        .join(Resolution, Resolution.id == Assignment.resolution_id)
+        .where(IS_CURRENT)
+        .order_by(Assignment.document_id, Assignment.position.desc(), Assignment.id.desc())
+    )
     out: dict[int, tuple[str, str]] = {}
     for chunk in _restrict(s, q, Assignment.document_id, ids):
         for doc_id, name, email in s.execute(chunk):
@@ -497,9 +616,21 @@ def _first_executors(s: Session, ids) -> dict[int, tuple[str, str]]:
 
 # --- helpers ----------------------------------------------------------------------------------
 
-_DOC_COLS = (Document.id, Document.number, Document.registered_at, Document.kind, Document.grp,
-             Document.channel, Document.origin_unit, Document.status, Document.due_date,
-             Document.last_name, Document.first_name, Document.patronymic, Document.org_name)
+_DOC_COLS = (
+    Document.id,
+    Document.number,
+    Document.registered_at,
+    Document.kind,
+    Document.grp,
+    Document.channel,
+    Document.origin_unit,
+    Document.status,
+    Document.due_date,
+    Document.last_name,
+    Document.first_name,
+    Document.patronymic,
+    Document.org_name,
+)
 
 
 def _restrict(s: Session, q, column, ids: Sequence[int]) -> Iterable:
@@ -523,7 +654,7 @@ def _restrict(s: Session, q, column, ids: Sequence[int]) -> Iterable:
 
 def _chunks(ids: Sequence[int]):
     for i in range(0, len(ids), _CHUNK):
-        yield list(ids[i:i + _CHUNK])
+        yield list(ids[i : i + _CHUNK])
 
 
 def _kz_date(day: dt.date | dt.datetime) -> dt.date:

@@ -7,6 +7,7 @@ phone show it alike; its wording is `rules/templates/weekly.html.j2` and the
 subject line `weekly.subject.j2`. Long lists are cut in the e-mail
 (`EMAIL_ROWS`); the workbook has every row the report holds.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,11 +26,18 @@ from .vocabulary import GROUPS, NO_GROUP, NO_KIND, channel_label
 EMAIL_ROWS = 50  # rows per list in the e-mail; the workbook has them all
 TITLE = "Мониторинг жалоб, претензий, отзывов и предложений потребителей"
 
-SHEETS = ("Сводка", "Просроченные", "Все за неделю", "Книга — 30 минут", "Без подтверждения",
-          "Предложения")  # Excel forbids ":" in a sheet name, hence the dash
+SHEETS = (
+    "Сводка",
+    "Просроченные",
+    "Все за неделю",
+    "Книга — 30 минут",
+    "Без подтверждения",
+    "Предложения",
+)  # Excel forbids ":" in a sheet name, hence the dash
 
 
 # --- labels and formats ---------------------------------------------------------------------
+
 
 def status_label(code: str | None) -> str:
     try:
@@ -78,6 +86,7 @@ def _short(text: str | None, n: int = 300) -> str:
 
 # --- what every rendering shows -----------------------------------------------------------------
 
+
 def figures(r: WeeklyReport) -> list[tuple[str, int, bool]]:
     """(label, value, needs attention) — the report's key numbers."""
     return [
@@ -87,8 +96,11 @@ def figures(r: WeeklyReport) -> list[tuple[str, int, bool]]:
         ("  с нарушением срока", r.answered_late, r.answered_late > 0),
         (f"Просрочено на {_d(r.today)}", r.overdue_total, r.overdue_total > 0),
         ("Записей Книги отзывов за неделю", r.book_entries, False),
-        (f"  переданы ПР-специалисту позже {r.book_limit_minutes} минут", len(r.book_breaches),
-         bool(r.book_breaches)),
+        (
+            f"  переданы ПР-специалисту позже {r.book_limit_minutes} минут",
+            len(r.book_breaches),
+            bool(r.book_breaches),
+        ),
         ("  без времени записи (не измерить)", r.book_unmeasured, r.book_unmeasured > 0),
         ("Резолюций без подтверждения получения", r.unproven_total, r.unproven_total > 0),
         ("Предложений (за неделю и в работе)", r.suggestions_total, False),
@@ -99,13 +111,14 @@ def breakdowns(r: WeeklyReport) -> list[tuple[str, str, list[tuple[str, int]]]]:
     """(key, title, [(label, count)]) of the week's new documents."""
     return [
         ("kinds", "По видам обращений", list(r.counts_by_kind.items())),
-        ("channels", "По каналам поступления",
-         [(channel_label(k), n) for k, n in r.by_channel.items()]),
+        ("channels", "По каналам поступления", [(channel_label(k), n) for k, n in r.by_channel.items()]),
         ("units", "По подразделениям", list(r.by_origin_unit.items())),
-        ("groups", "По группам потребителей",
-         [(NO_GROUP if k is None else GROUPS.get(k, str(k)), n) for k, n in r.by_group.items()]),
-        ("statuses", "По состоянию на момент отчёта",
-         [(status_label(k), n) for k, n in r.by_status.items()]),
+        (
+            "groups",
+            "По группам потребителей",
+            [(NO_GROUP if k is None else GROUPS.get(k, str(k)), n) for k, n in r.by_group.items()],
+        ),
+        ("statuses", "По состоянию на момент отчёта", [(status_label(k), n) for k, n in r.by_status.items()]),
     ]
 
 
@@ -115,42 +128,77 @@ Cell = list[str]
 
 
 def _overdue_rows(r: WeeklyReport) -> list[list[Cell]]:
-    return [[[c.number, c.kind or NO_KIND], [_s(c.consumer), c.unit or NO_UNIT],
-             [c.executor] + ([c.executor_unit] if c.executor_unit else []),
-             [_d(c.due_date), f"{c.working_days_overdue} раб. дн."]] for c in r.overdue]
+    return [
+        [
+            [c.number, c.kind or NO_KIND],
+            [_s(c.consumer), c.unit or NO_UNIT],
+            [c.executor] + ([c.executor_unit] if c.executor_unit else []),
+            [_d(c.due_date), f"{c.working_days_overdue} раб. дн."],
+        ]
+        for c in r.overdue
+    ]
 
 
 def _book_rows(r: WeeklyReport) -> list[list[Cell]]:
-    return [[[b.number, b.unit or NO_UNIT], [_t(b.book_entry_at)],
-             [_t(b.pr_forwarded_at) if b.pr_forwarded_at else "не передано"],
-             [minutes(b.delay_minutes)]] for b in r.book_breaches]
+    return [
+        [
+            [b.number, b.unit or NO_UNIT],
+            [_t(b.book_entry_at)],
+            [_t(b.pr_forwarded_at) if b.pr_forwarded_at else "не передано"],
+            [minutes(b.delay_minutes)],
+        ]
+        for b in r.book_breaches
+    ]
 
 
 def _unproven_rows(r: WeeklyReport) -> list[list[Cell]]:
-    return [[[u.number], [u.to], [_t(u.accepted_at) if u.accepted_at else "не принято"],
-             [proof_label(u.proof)]] for u in r.unproven]
+    return [
+        [[u.number], [u.to], [_t(u.accepted_at) if u.accepted_at else "не принято"], [proof_label(u.proof)]]
+        for u in r.unproven
+    ]
 
 
 def _suggestion_rows(r: WeeklyReport) -> list[list[Cell]]:
-    return [[[g.number, _d(g.registered_at.astimezone(KZ_TZ).date())], [_s(g.consumer)],
-             [_short(g.resolution, 200) if g.resolution else "резолюции нет"],
-             [status_label(g.status)] + ([g.executor] if g.executor else [])]
-            for g in r.suggestions]
+    return [
+        [
+            [g.number, _d(g.registered_at.astimezone(KZ_TZ).date())],
+            [_s(g.consumer)],
+            [_short(g.resolution, 200) if g.resolution else "резолюции нет"],
+            [status_label(g.status)] + ([g.executor] if g.executor else []),
+        ]
+        for g in r.suggestions
+    ]
 
 
 def _tables(r: WeeklyReport) -> dict[str, dict]:
     def table(headers, rows, total):
-        return {"headers": headers, "rows": rows[:EMAIL_ROWS], "shown": min(len(rows), EMAIL_ROWS),
-                "in_file": len(rows), "total": total}
+        return {
+            "headers": headers,
+            "rows": rows[:EMAIL_ROWS],
+            "shown": min(len(rows), EMAIL_ROWS),
+            "in_file": len(rows),
+            "total": total,
+        }
+
     return {
-        "overdue": table(["Вх. номер, вид", "Потребитель, откуда", "Исполнитель",
-                          "Срок, просрочено"], _overdue_rows(r), r.overdue_total),
-        "book": table(["Вх. номер, откуда", "Запись в Книге", "Передано ПР", "Задержка, мин"],
-                      _book_rows(r), len(r.book_breaches)),
-        "unproven": table(["Вх. номер", "Адресат", "Принято сервером", "Достигнуто"],
-                          _unproven_rows(r), r.unproven_total),
-        "suggestions": table(["Вх. номер, дата", "Потребитель", "Резолюция",
-                              "Состояние, исполнитель"], _suggestion_rows(r), r.suggestions_total),
+        "overdue": table(
+            ["Вх. номер, вид", "Потребитель, откуда", "Исполнитель", "Срок, просрочено"],
+            _overdue_rows(r),
+            r.overdue_total,
+        ),
+        "book": table(
+            ["Вх. номер, откуда", "Запись в Книге", "Передано ПР", "Задержка, мин"],
+            _book_rows(r),
+            len(r.book_breaches),
+        ),
+        "unproven": table(
+            ["Вх. номер", "Адресат", "Принято сервером", "Достигнуто"], _unproven_rows(r), r.unproven_total
+        ),
+        "suggestions": table(
+            ["Вх. номер, дата", "Потребитель", "Резолюция", "Состояние, исполнитель"],
+            _suggestion_rows(r),
+            r.suggestions_total,
+        ),
     }
 
 
@@ -167,18 +215,33 @@ def _prepared_by(rules) -> list[str]:
 
 # --- HTML e-mail --------------------------------------------------------------------------------
 
+
 def _env(rules) -> jinja2.Environment:
     folder = Path(rules.dir) / "templates"
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)),
-                              autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
 
 
 def _context(r: WeeklyReport, rules) -> dict:
-    return dict(title=TITLE, week=r.week.label, period=period(r), made_at=_t(r.made_at),
-                start=r.week.start, end=r.week.end, report=r, figures=figures(r),
-                breakdowns=breakdowns(r), tables=_tables(r), in_file=_in_file,
-                book_limit=r.book_limit_minutes, prepared_by=_prepared_by(rules))
+    return dict(
+        title=TITLE,
+        week=r.week.label,
+        period=period(r),
+        made_at=_t(r.made_at),
+        start=r.week.start,
+        end=r.week.end,
+        report=r,
+        figures=figures(r),
+        breakdowns=breakdowns(r),
+        tables=_tables(r),
+        in_file=_in_file,
+        book_limit=r.book_limit_minutes,
+        prepared_by=_prepared_by(rules),
+    )
 
 
 def _render(rules, name: str, context: dict) -> str:
@@ -201,8 +264,9 @@ def check(rules) -> None:
         except jinja2.TemplateNotFound:
             raise ConfigError(Path(rules.dir) / "templates" / name, "-", "template not found") from None
         except jinja2.TemplateSyntaxError as exc:
-            raise ConfigError(Path(rules.dir) / "templates" / name, f"line {exc.lineno}",
-                              exc.message) from None
+            raise ConfigError(
+                Path(rules.dir) / "templates" / name, f"line {exc.lineno}", exc.message
+            ) from None
 
 
 def filename(report: WeeklyReport) -> str:
@@ -221,6 +285,7 @@ def html(report: WeeklyReport, rules) -> str:
 
 
 # --- plain text ---------------------------------------------------------------------------------
+
 
 def text(report: WeeklyReport) -> str:
     r = report
@@ -251,6 +316,7 @@ def text(report: WeeklyReport) -> str:
 
 # --- XLSX ---------------------------------------------------------------------------------------
 
+
 def xlsx(report: WeeklyReport) -> bytes:
     """The workbook: a summary, and one filterable sheet per list."""
     from openpyxl import Workbook
@@ -258,43 +324,144 @@ def xlsx(report: WeeklyReport) -> bytes:
     r = report
     wb = Workbook()
     _summary(wb.active, r)
-    _sheet(wb, SHEETS[1], [
-        ("Вх. номер", 18, None), ("Дата регистрации", 17, "datetime"), ("Вид", 14, None),
-        ("Потребитель / организация", 32, None), ("Исполнитель", 30, None),
-        ("Подразделение исполнителя", 26, None), ("Срок ответа", 12, "date"),
-        ("Просрочено, раб. дней", 12, "int"), ("Подразделение (поступило из)", 26, None),
-        ("Состояние", 20, None),
-    ], ([c.number, c.registered_at, c.kind or NO_KIND, c.consumer, c.executor, c.executor_unit,
-         c.due_date, c.working_days_overdue, c.unit or NO_UNIT, status_label(c.status)]
-        for c in r.overdue))
-    _sheet(wb, SHEETS[2], [
-        ("Вх. номер", 18, None), ("Дата регистрации", 17, "datetime"), ("Вид", 14, None),
-        ("Группа", 8, "int"), ("Канал", 24, None), ("Подразделение", 26, None),
-        ("Потребитель / организация", 32, None), ("Состояние", 20, None),
-        ("Срок ответа", 12, "date"), ("Исполнитель", 30, None),
-        ("Подтверждение получения", 26, None),
-    ], ([d.number, d.registered_at, d.kind or NO_KIND, d.group, channel_label(d.channel),
-         d.unit or NO_UNIT, d.consumer, status_label(d.status), d.due_date,
-         d.executor or NO_RESOLUTION, proof_label(d.proof)] for d in r.documents))
-    _sheet(wb, SHEETS[3], [
-        ("Вх. номер", 18, None), ("Запись в Книге", 17, "datetime"),
-        ("Передано ПР-специалисту", 17, "datetime"), ("Задержка, мин", 12, "int"),
-        ("Вид", 14, None), ("Потребитель / организация", 32, None), ("Подразделение", 26, None),
-    ], ([b.number, b.book_entry_at, b.pr_forwarded_at or "не передано", b.delay_minutes,
-         b.kind or NO_KIND, b.consumer, b.unit or NO_UNIT] for b in r.book_breaches))
-    _sheet(wb, SHEETS[4], [
-        ("Вх. номер", 18, None), ("Адресат", 30, None), ("Отправлено", 17, "datetime"),
-        ("Принято сервером", 17, "datetime"), ("Достигнуто", 28, None), ("Код статуса", 12, None),
-    ], ([u.number, u.to, u.created_at, u.accepted_at, proof_label(u.proof), u.status_code]
-        for u in r.unproven))
-    _sheet(wb, SHEETS[5], [
-        ("Вх. номер", 18, None), ("Дата регистрации", 17, "datetime"),
-        ("Потребитель / организация", 32, None), ("Подразделение", 26, None), ("Канал", 24, None),
-        ("Состояние", 20, None), ("Резолюция", 50, None), ("Исполнитель", 30, None),
-        ("Срок ответа", 12, "date"), ("Закрыто", 17, "datetime"), ("Поступило за неделю", 12, None),
-    ], ([g.number, g.registered_at, g.consumer, g.unit or NO_UNIT, channel_label(g.channel),
-         status_label(g.status), g.resolution or "резолюции нет", g.executor, g.due_date,
-         g.closed_at, "да" if g.in_week else "нет"] for g in r.suggestions))
+    _sheet(
+        wb,
+        SHEETS[1],
+        [
+            ("Вх. номер", 18, None),
+            ("Дата регистрации", 17, "datetime"),
+            ("Вид", 14, None),
+            ("Потребитель / организация", 32, None),
+            ("Исполнитель", 30, None),
+            ("Подразделение исполнителя", 26, None),
+            ("Срок ответа", 12, "date"),
+            ("Просрочено, раб. дней", 12, "int"),
+            ("Подразделение (поступило из)", 26, None),
+            ("Состояние", 20, None),
+        ],
+        (
+            [
+                c.number,
+                c.registered_at,
+                c.kind or NO_KIND,
+                c.consumer,
+                c.executor,
+                c.executor_unit,
+                c.due_date,
+                c.working_days_overdue,
+                c.unit or NO_UNIT,
+                status_label(c.status),
+            ]
+            for c in r.overdue
+        ),
+    )
+    _sheet(
+        wb,
+        SHEETS[2],
+        [
+            ("Вх. номер", 18, None),
+            ("Дата регистрации", 17, "datetime"),
+            ("Вид", 14, None),
+            ("Группа", 8, "int"),
+            ("Канал", 24, None),
+            ("Подразделение", 26, None),
+            ("Потребитель / организация", 32, None),
+            ("Состояние", 20, None),
+            ("Срок ответа", 12, "date"),
+            ("Исполнитель", 30, None),
+            ("Подтверждение получения", 26, None),
+        ],
+        (
+            [
+                d.number,
+                d.registered_at,
+                d.kind or NO_KIND,
+                d.group,
+                channel_label(d.channel),
+                d.unit or NO_UNIT,
+                d.consumer,
+                status_label(d.status),
+                d.due_date,
+                d.executor or NO_RESOLUTION,
+                proof_label(d.proof),
+            ]
+            for d in r.documents
+        ),
+    )
+    _sheet(
+        wb,
+        SHEETS[3],
+        [
+            ("Вх. номер", 18, None),
+            ("Запись в Книге", 17, "datetime"),
+            ("Передано ПР-специалисту", 17, "datetime"),
+            ("Задержка, мин", 12, "int"),
+            ("Вид", 14, None),
+            ("Потребитель / организация", 32, None),
+            ("Подразделение", 26, None),
+        ],
+        (
+            [
+                b.number,
+                b.book_entry_at,
+                b.pr_forwarded_at or "не передано",
+                b.delay_minutes,
+                b.kind or NO_KIND,
+                b.consumer,
+                b.unit or NO_UNIT,
+            ]
+            for b in r.book_breaches
+        ),
+    )
+    _sheet(
+        wb,
+        SHEETS[4],
+        [
+            ("Вх. номер", 18, None),
+            ("Адресат", 30, None),
+            ("Отправлено", 17, "datetime"),
+            ("Принято сервером", 17, "datetime"),
+            ("Достигнуто", 28, None),
+            ("Код статуса", 12, None),
+        ],
+        (
+            [u.number, u.to, u.created_at, u.accepted_at, proof_label(u.proof), u.status_code]
+            for u in r.unproven
+        ),
+    )
+    _sheet(
+        wb,
+        SHEETS[5],
+        [
+            ("Вх. номер", 18, None),
+            ("Дата регистрации", 17, "datetime"),
+            ("Потребитель / организация", 32, None),
+            ("Подразделение", 26, None),
+            ("Канал", 24, None),
+            ("Состояние", 20, None),
+            ("Резолюция", 50, None),
+            ("Исполнитель", 30, None),
+            ("Срок ответа", 12, "date"),
+            ("Закрыто", 17, "datetime"),
+            ("Поступило за неделю", 12, None),
+        ],
+        (
+            [
+                g.number,
+                g.registered_at,
+                g.consumer,
+                g.unit or NO_UNIT,
+                channel_label(g.channel),
+                status_label(g.status),
+                g.resolution or "резолюции нет",
+                g.executor,
+                g.due_date,
+                g.closed_at,
+                "да" if g.in_week else "нет",
+            ]
+            for g in r.suggestions
+        ),
+    )
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -307,14 +474,21 @@ def _summary(ws, r: WeeklyReport) -> None:
     ws.column_dimensions["A"].width = 58
     ws.column_dimensions["B"].width = 16
     rows: list[tuple] = [
-        (TITLE, None), ("Неделя", r.week.label), ("Период", period(r)),
-        ("Сформирован (UTC+5)", _t(r.made_at)), (None, None),
+        (TITLE, None),
+        ("Неделя", r.week.label),
+        ("Период", period(r)),
+        ("Сформирован (UTC+5)", _t(r.made_at)),
+        (None, None),
     ]
-    rows += [(label.strip() if not label.startswith("  ") else "— " + label.strip(), value)
-             for label, value, _ in figures(r)]
-    for name, lst, total in (("Просроченные", r.overdue, r.overdue_total),
-                             ("Без подтверждения", r.unproven, r.unproven_total),
-                             ("Предложения", r.suggestions, r.suggestions_total)):
+    rows += [
+        (label.strip() if not label.startswith("  ") else "— " + label.strip(), value)
+        for label, value, _ in figures(r)
+    ]
+    for name, lst, total in (
+        ("Просроченные", r.overdue, r.overdue_total),
+        ("Без подтверждения", r.unproven, r.unproven_total),
+        ("Предложения", r.suggestions, r.suggestions_total),
+    ):
         if total > len(lst):
             rows.append((f"Лист «{name}»: показано {len(lst)} из {total}", None))
     for _, title, items in breakdowns(r):

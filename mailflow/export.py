@@ -1,4 +1,5 @@
 """The journal export (DESIGN §4): one object per registered document."""
+
 from __future__ import annotations
 
 import csv
@@ -13,15 +14,36 @@ from .case.queries import current_resolution
 from .models import Answer, Delivery, DocAttachment, Document, Handover, Inbound, Move, Outbox
 from .values import KZ_TZ
 
-CSV_COLUMNS = ("incoming_number", "journal", "registered_at", "received_at", "kind", "group",
-               "channel", "origin_unit", "last_name", "first_name", "patronymic", "address",
-               "phone", "email", "org_name", "outgoing_number", "outgoing_date",
-               "book_entry_at", "from", "subject", "needs_review", "status")
+CSV_COLUMNS = (
+    "incoming_number",
+    "journal",
+    "registered_at",
+    "received_at",
+    "kind",
+    "group",
+    "channel",
+    "origin_unit",
+    "last_name",
+    "first_name",
+    "patronymic",
+    "address",
+    "phone",
+    "email",
+    "org_name",
+    "outgoing_number",
+    "outgoing_date",
+    "book_entry_at",
+    "from",
+    "subject",
+    "needs_review",
+    "status",
+)
 
 
 def document_record(s: Session, doc: Document) -> dict:
-    atts = s.exec(select(DocAttachment).where(DocAttachment.document_id == doc.id)
-                  .order_by(DocAttachment.id)).all()
+    atts = s.exec(
+        select(DocAttachment).where(DocAttachment.document_id == doc.id).order_by(DocAttachment.id)
+    ).all()
     talons = s.exec(select(Outbox).where(Outbox.document_id == doc.id).order_by(Outbox.id)).all()
     return {
         "incoming_number": doc.number,
@@ -33,21 +55,39 @@ def document_record(s: Session, doc: Document) -> dict:
         "channel": doc.channel,
         "origin_unit": doc.origin_unit,
         "consumer": {
-            "last_name": doc.last_name, "first_name": doc.first_name,
-            "patronymic": doc.patronymic, "address": doc.address, "phone": doc.phone,
-            "email": doc.email, "org_name": doc.org_name,
+            "last_name": doc.last_name,
+            "first_name": doc.first_name,
+            "patronymic": doc.patronymic,
+            "address": doc.address,
+            "phone": doc.phone,
+            "email": doc.email,
+            "org_name": doc.org_name,
             "outgoing_number": doc.outgoing_number,
             "outgoing_date": doc.outgoing_date.isoformat() if doc.outgoing_date else None,
         },
         "book_entry_at": _iso(doc.book_entry_at),
-        "source": {"message_id": doc.source_message_id, "from": doc.source_from,
-                   "subject": doc.source_subject, "sha256": doc.sha256},
-        "attachments": [{"filename": a.filename, "sha256": a.sha256, "pages": a.pages,
-                         "ocr_confidence": a.ocr_confidence} for a in atts],
+        "source": {
+            "message_id": doc.source_message_id,
+            "from": doc.source_from,
+            "subject": doc.source_subject,
+            "sha256": doc.sha256,
+        },
+        "attachments": [
+            {"filename": a.filename, "sha256": a.sha256, "pages": a.pages, "ocr_confidence": a.ocr_confidence}
+            for a in atts
+        ],
         "needs_review": json.loads(doc.needs_review),
         "status": doc.status,
-        "talons": [{"to": json.loads(t.recipients), "message_id": t.message_id,
-                    "status": t.status, "smtp": t.smtp_reply} for t in talons if t.kind == "talon"],
+        "talons": [
+            {
+                "to": json.loads(t.recipients),
+                "message_id": t.message_id,
+                "status": t.status,
+                "smtp": t.smtp_reply,
+            }
+            for t in talons
+            if t.kind == "talon"
+        ],
         **_resolution(s, doc),
         "answer": _answer(s, doc),
     }
@@ -61,16 +101,31 @@ def _answer(s: Session, doc: Document) -> dict | None:
     moves = s.exec(select(Move).where(Move.document_id == doc.id).order_by(Move.id)).all()
     handed = s.exec(select(Handover).where(Handover.document_id == doc.id).order_by(Handover.id)).all()
     return {
-        "stage": doc.stage, "holder": a.holder, "updated_at": _iso(a.updated_at),
-        "history": [{"at": _iso(m.at), "from": m.from_stage, "to": m.to_stage, "word": m.word,
-                     "by": m.by, "file": m.filename, "sha256": m.sha256, "note": m.note}
-                    for m in moves],
+        "stage": doc.stage,
+        "holder": a.holder,
+        "updated_at": _iso(a.updated_at),
+        "history": [
+            {
+                "at": _iso(m.at),
+                "from": m.from_stage,
+                "to": m.to_stage,
+                "word": m.word,
+                "by": m.by,
+                "file": m.filename,
+                "sha256": m.sha256,
+                "note": m.note,
+            }
+            for m in moves
+        ],
         "outgoing_number": a.outgoing_number,
         "outgoing_date": a.outgoing_date.isoformat() if a.outgoing_date else None,
-        "dispatch_channel": a.dispatch_channel, "tracking": a.tracking,
-        "dispatched_at": _iso(a.dispatched_at), "answered_at": _iso(doc.answered_at),
+        "dispatch_channel": a.dispatch_channel,
+        "tracking": a.tracking,
+        "dispatched_at": _iso(a.dispatched_at),
+        "answered_at": _iso(doc.answered_at),
         "copy_received_at": _iso(a.copy_at),
-        "copy_sha256": a.copy_sha256, "closed_at": _iso(doc.closed_at),
+        "copy_sha256": a.copy_sha256,
+        "closed_at": _iso(doc.closed_at),
         "handed_over": [{"unit": h.unit, "at": _iso(h.at), "by": h.by} for h in handed],
     }
 
@@ -79,14 +134,18 @@ def _resolution(s: Session, doc: Document) -> dict:
     res, people = current_resolution(s, doc.id)
     if res is None:
         return {"resolution": None, "executors": [], "due_date": None, "deliveries": []}
-    deliveries = s.exec(select(Delivery).where(Delivery.document_id == doc.id)
-                        .order_by(Delivery.id)).all()
+    deliveries = s.exec(select(Delivery).where(Delivery.document_id == doc.id).order_by(Delivery.id)).all()
     return {
-        "resolution": {"text": res.text, "instruction": res.instruction, "author": res.author,
-                       "author_name": res.author_name, "source": res.source,
-                       "at": _iso(res.created_at), "due_source": res.due_source},
-        "executors": [{"name": p.name, "email": p.email, "responsible": p.position == 1}
-                      for p in people],
+        "resolution": {
+            "text": res.text,
+            "instruction": res.instruction,
+            "author": res.author,
+            "author_name": res.author_name,
+            "source": res.source,
+            "at": _iso(res.created_at),
+            "due_source": res.due_source,
+        },
+        "executors": [{"name": p.name, "email": p.email, "responsible": p.position == 1} for p in people],
         "due_date": (doc.due_date or res.due_date).isoformat(),
         "deliveries": [delivery_record(d) for d in deliveries],
     }
@@ -97,8 +156,14 @@ def delivery_record(d: Delivery) -> dict:
     return {
         "to": d.to_addr,
         "message_id": d.message_id,
-        "smtp": {"code": d.smtp_code, "reply": d.smtp_reply, "queue_id": d.queue_id,
-                 "accepted_at": _iso(d.accepted_at)} if d.accepted_at or d.smtp_code else None,
+        "smtp": {
+            "code": d.smtp_code,
+            "reply": d.smtp_reply,
+            "queue_id": d.queue_id,
+            "accepted_at": _iso(d.accepted_at),
+        }
+        if d.accepted_at or d.smtp_code
+        else None,
         "dsn": _dsn(d),
         "mdn": {"action": "displayed", "at": _iso(d.displayed_at)} if d.displayed_at else None,
         "replied_at": _iso(d.replied_at),
@@ -107,8 +172,12 @@ def delivery_record(d: Delivery) -> dict:
 
 
 def _dsn(d: Delivery) -> dict | None:
-    for action, at in (("delivered", d.delivered_at), ("failed", d.failed_at),
-                       ("relayed", d.relayed_at), ("delayed", d.delayed_at)):
+    for action, at in (
+        ("delivered", d.delivered_at),
+        ("failed", d.failed_at),
+        ("relayed", d.relayed_at),
+        ("delayed", d.delayed_at),
+    ):
         if at:
             return {"action": action, "status": d.status_code, "at": _iso(at)}
     return None
@@ -132,8 +201,13 @@ def to_csv(recs: Iterable[dict]) -> str:
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
     for r in recs:
-        flat = {**r, **r["consumer"], "from": r["source"]["from"], "subject": r["source"]["subject"],
-                "needs_review": ";".join(r["needs_review"])}
+        flat = {
+            **r,
+            **r["consumer"],
+            "from": r["source"]["from"],
+            "subject": r["source"]["subject"],
+            "needs_review": ";".join(r["needs_review"]),
+        }
         w.writerow(["" if flat.get(c) is None else flat[c] for c in CSV_COLUMNS])
     return buf.getvalue()
 

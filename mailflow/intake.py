@@ -18,6 +18,7 @@ one typed `Incoming` and may end the message's way with an `Outcome`.
 appeal costs two database sessions. A re-sent or re-forwarded copy is
 linked to the first registration, not registered twice.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -108,8 +109,11 @@ class JournalView:
 
     def answers_our_mail(self, msg: ParsedMessage) -> bool:
         ids = [i for i in (msg.in_reply_to, *msg.references) if i]
-        return bool(ids) and self.s.exec(select(Outbox.id).where(
-            col(Outbox.message_id).in_(ids)).limit(1)).first() is not None
+        return (
+            bool(ids)
+            and self.s.exec(select(Outbox.id).where(col(Outbox.message_id).in_(ids)).limit(1)).first()
+            is not None
+        )
 
     def duplicate_of(self, msg: ParsedMessage, sha: str) -> int | None:
         doc = _duplicate_of(self.s, msg, sha)
@@ -117,9 +121,17 @@ class JournalView:
 
 
 class Intake:
-    def __init__(self, *, engine: sa.Engine, rules: Rules, archive: Archive,
-                 recognize: Recognizer, sender_addr: str, own_addresses: frozenset[str],
-                 quarantine_dir: Path):
+    def __init__(
+        self,
+        *,
+        engine: sa.Engine,
+        rules: Rules,
+        archive: Archive,
+        recognize: Recognizer,
+        sender_addr: str,
+        own_addresses: frozenset[str],
+        quarantine_dir: Path,
+    ):
         self.engine, self.rules, self.archive = engine, rules, archive
         self.recognize, self.sender_addr = recognize, sender_addr
         self.own = own_addresses | rules.own_addresses | {sender_addr.lower()}
@@ -130,20 +142,40 @@ class Intake:
     def process(self, fetched: Fetched, journal_key: str | None = None) -> Outcome:
         return self._run(Incoming(fetched, journal_key))
 
-    def register_paper(self, filename: str, data: bytes, content_type: str,
-                       journal_key: str | None = None) -> Outcome:
+    def register_paper(
+        self, filename: str, data: bytes, content_type: str, journal_key: str | None = None
+    ) -> Outcome:
         """Paper mail scanned in the chancellery (`mailflow register`): channel "written"."""
         sha = self.archive.put(data, suffix=".bin")
         att = Attachment(mime.safe_filename(filename), content_type, data, sha)
         parsed = ParsedMessage(
-            message_id=None, subject=att.filename, from_addr="", from_name="", reply_to=None,
-            to=(), date=None, in_reply_to=None, references=(), auto_submitted=None,
-            precedence=None, content_type=content_type, body_text="", attachments=(att,),
-            defects=())
+            message_id=None,
+            subject=att.filename,
+            from_addr="",
+            from_name="",
+            reply_to=None,
+            to=(),
+            date=None,
+            in_reply_to=None,
+            references=(),
+            auto_submitted=None,
+            precedence=None,
+            content_type=content_type,
+            body_text="",
+            attachments=(att,),
+            defects=(),
+        )
         fetched = Fetched(Source("paper", "file", sha), data, dt.datetime.now(dt.UTC))
-        return self._run(Incoming(fetched, journal_key, parsed=parsed, channel=WRITTEN, paper=True,
-                                  verdict=Verdict(Disposition.APPEAL, "paper mail registered by the clerk",
-                                                  "paper")))
+        return self._run(
+            Incoming(
+                fetched,
+                journal_key,
+                parsed=parsed,
+                channel=WRITTEN,
+                paper=True,
+                verdict=Verdict(Disposition.APPEAL, "paper mail registered by the clerk", "paper"),
+            )
+        )
 
     def _run(self, m: Incoming) -> Outcome:
         m.sha256 = self.archive.put(m.fetched.raw)  # before anything else: nothing is ever lost
@@ -171,11 +203,15 @@ class Intake:
         first = reg.message and _duplicate_of(s, reg.message, reg.sha256)  # again, under the lock
         if first:
             return self._link(s, head, inb, first)
-        doc = registration.register(s, head, self.rules, reg, sender_addr=self.sender_addr,
-                                    inbound_id=inb.id)
+        doc = registration.register(s, head, self.rules, reg, sender_addr=self.sender_addr, inbound_id=inb.id)
         inb.status, inb.document_id = "registered", doc.id
-        log.info("registered %s (%s, %s) from %s", doc.number, doc.kind or "kind?",
-                 reg.channel, _mask(reg.message.from_addr if reg.message else None))
+        log.info(
+            "registered %s (%s, %s) from %s",
+            doc.number,
+            doc.kind or "kind?",
+            reg.channel,
+            _mask(reg.message.from_addr if reg.message else None),
+        )
         return Outcome("registered", "processed", doc.number)
 
     def _appeal(self, s: Session, head: ChainHead, inb: Inbound, m: Incoming) -> Outcome:
@@ -193,8 +229,17 @@ class Intake:
         ctx = replies.ReplyContext(token, m.verdict.reply.matched_by)
         now = dt.datetime.now(dt.UTC)
         handle = answering.handle_reply if token.purpose == "answer" else resolution.handle_reply
-        result = handle(s, head, self.rules, msg=m.parsed, ctx=ctx, inbound_id=id_of(inb),
-                        sender_addr=self.sender_addr, archive=self.archive, now=now)
+        result = handle(
+            s,
+            head,
+            self.rules,
+            msg=m.parsed,
+            ctx=ctx,
+            inbound_id=id_of(inb),
+            sender_addr=self.sender_addr,
+            archive=self.archive,
+            now=now,
+        )
         inb.status, inb.document_id, inb.reason = result.status, token.document_id, result.reason
         log.info("reply to %s: %s (%s)", result.number, result.status, result.reason)
         return Outcome(result.status, "processed", result.number, result.reason)
@@ -213,8 +258,16 @@ class Intake:
         assert m.verdict is not None and m.verdict.receipt is not None
         report = m.verdict.receipt
         found = proof.match(s, report)
-        what = proof.record(s, head, self.rules, report, found, inbound_id=id_of(inb), sha256=inb.sha256,
-                            sender_addr=self.sender_addr)
+        what = proof.record(
+            s,
+            head,
+            self.rules,
+            report,
+            found,
+            inbound_id=id_of(inb),
+            sha256=inb.sha256,
+            sender_addr=self.sender_addr,
+        )
         inb.status = "receipt" if found.delivery else "review"
         inb.document_id = found.delivery.document_id if found.delivery else None
         inb.reason = f"{report.kind}: {what}" + (f" (by {found.how})" if found.delivery else "")
@@ -225,16 +278,30 @@ class Intake:
         assert m.verdict is not None
         review = m.verdict.disposition == Disposition.REVIEW
         inb.status = "review" if review else "recorded"
-        journal.append(s, head, f"received_{m.verdict.disposition.value}", inbound_id=inb.id,
-                       reason=m.verdict.reason, rule=m.verdict.rule, sha256=inb.sha256)
+        journal.append(
+            s,
+            head,
+            f"received_{m.verdict.disposition.value}",
+            inbound_id=inb.id,
+            reason=m.verdict.reason,
+            rule=m.verdict.rule,
+            sha256=inb.sha256,
+        )
         if review:
             self._tell_clerks(s, inb, "review", reason=m.verdict.reason)
         return Outcome(inb.status, "processed", None, m.verdict.reason)
 
     def _link(self, s: Session, head: ChainHead, inb: Inbound, doc: Document) -> Outcome:
         inb.status, inb.document_id = "linked", doc.id
-        journal.append(s, head, "linked", document_id=doc.id, inbound_id=inb.id,
-                       number=doc.number, reason="re-sent or re-forwarded copy")
+        journal.append(
+            s,
+            head,
+            "linked",
+            document_id=doc.id,
+            inbound_id=inb.id,
+            number=doc.number,
+            reason="re-sent or re-forwarded copy",
+        )
         log.info("linked a copy to %s", doc.number)
         return Outcome("linked", "processed", doc.number, "copy of a registered appeal")
 
@@ -249,8 +316,14 @@ class Intake:
             return self._reply(s, head, inb, m) if v.reply else self._delivery_reply(s, head, inb, m)
         return self._record(s, head, inb, m)
 
-    def _write(self, fetched: Fetched, sha: str, parsed: ParsedMessage | None, verdict: Verdict,
-               act: Callable[[Session, ChainHead, Inbound], Outcome]) -> Outcome:
+    def _write(
+        self,
+        fetched: Fetched,
+        sha: str,
+        parsed: ParsedMessage | None,
+        verdict: Verdict,
+        act: Callable[[Session, ChainHead, Inbound], Outcome],
+    ) -> Outcome:
         """One transaction: the Inbound row and what `act` does with it."""
         try:
             with Session(self.engine, expire_on_commit=False) as s, s.begin():
@@ -267,8 +340,9 @@ class Intake:
 
     # -- quarantine -------------------------------------------------------------
 
-    def quarantine(self, fetched: Fetched, sha: str, parsed: ParsedMessage | None,
-                   reason: str, tb: str = "") -> Outcome:
+    def quarantine(
+        self, fetched: Fetched, sha: str, parsed: ParsedMessage | None, reason: str, tb: str = ""
+    ) -> Outcome:
         self._quarantine_copy(fetched, sha, reason)
         try:
             return self._record_quarantine(fetched, sha, parsed, reason, tb)
@@ -278,14 +352,16 @@ class Intake:
             log.exception("recording the quarantine failed; retrying without the parsed headers")
             return self.quarantine(fetched, sha, None, reason, tb)
 
-    def _record_quarantine(self, fetched: Fetched, sha: str, parsed: ParsedMessage | None,
-                           reason: str, tb: str) -> Outcome:
+    def _record_quarantine(
+        self, fetched: Fetched, sha: str, parsed: ParsedMessage | None, reason: str, tb: str
+    ) -> Outcome:
         def act(s: Session, head: ChainHead, inb: Inbound) -> Outcome:
             inb.status, inb.disposition = "quarantined", "unknown"
             inb.reason, inb.traceback = clean(reason, 4000), clean(tb[-20000:]) or None
             journal.append(s, head, "quarantined", inbound_id=inb.id, reason=reason[:1000], sha256=sha)
             self._tell_clerks(s, inb, "quarantine", reason=reason)
             return Outcome("quarantined", "quarantine", None, reason)
+
         return self._write(fetched, sha, parsed, Verdict(Disposition.REVIEW, reason, "quarantine"), act)
 
     def _quarantine_copy(self, fetched: Fetched, sha: str, reason: str) -> None:
@@ -299,13 +375,27 @@ class Intake:
                 pass
         (self.quarantine_dir / f"{sha}.reason.txt").write_text(
             f"source: {fetched.source.mailbox} {fetched.source.uidvalidity} {fetched.source.uid}\n"
-            f"reason: {reason}\n", encoding="utf-8")
+            f"reason: {reason}\n",
+            encoding="utf-8",
+        )
 
     def _tell_clerks(self, s: Session, inb: Inbound, template: str, *, reason: str) -> None:
-        notices.send(s, self.rules, template, sender_addr=self.sender_addr, role="clerk",
-                     key=f"{template}:{inb.id}", inbound_id=inb.id, mailbox=inb.mailbox,
-                     from_addr=inb.from_addr, subject=inb.subject, message_id=inb.message_id,
-                     received_at=inb.received_at.astimezone(KZ_TZ), reason=reason, sha256=inb.sha256)
+        notices.send(
+            s,
+            self.rules,
+            template,
+            sender_addr=self.sender_addr,
+            role="clerk",
+            key=f"{template}:{inb.id}",
+            inbound_id=inb.id,
+            mailbox=inb.mailbox,
+            from_addr=inb.from_addr,
+            subject=inb.subject,
+            message_id=inb.message_id,
+            received_at=inb.received_at.astimezone(KZ_TZ),
+            reason=reason,
+            sha256=inb.sha256,
+        )
 
 
 # -- the steps ----------------------------------------------------------------------
@@ -324,8 +414,9 @@ def parse(intake: Intake, m: Incoming) -> None:
         return
     limit = intake.rules.limits.max_message_bytes
     if len(m.fetched.raw) > limit:
-        raise Unprocessable(f"message is {len(m.fetched.raw) / 2**20:.1f} MB, over the "
-                            f"{limit / 2**20:.0f} MB limit; not read")
+        raise Unprocessable(
+            f"message is {len(m.fetched.raw) / 2**20:.1f} MB, over the {limit / 2**20:.0f} MB limit; not read"
+        )
     m.parsed = mime.parse(m.fetched.raw)
 
 
@@ -333,8 +424,7 @@ def classify_step(intake: Intake, m: Incoming) -> None:
     assert m.parsed is not None and m.lookups is not None
     m.sender = intake.rules.staff.by_email(m.parsed.from_addr)
     if m.verdict is None:
-        m.verdict = classify(Message(m.fetched.raw, m.parsed, m.sender, intake.rules, intake.own),
-                             m.lookups)
+        m.verdict = classify(Message(m.fetched.raw, m.parsed, m.sender, intake.rules, intake.own), m.lookups)
     if m.verdict.disposition == Disposition.APPEAL and not m.paper and _scans(m.parsed):
         # a copy of a scan is found before the slow reading, not after
         m.first = m.lookups.duplicate_of(m.parsed, m.sha256)
@@ -352,17 +442,23 @@ def read(intake: Intake, m: Incoming) -> None:
     rec = intake.recognize(m.parsed, m.sender, channel)
     message = None if m.paper else m.parsed
     m.reg = registration.Registration(
-        journal=intake.rules.journal(m.journal_key), channel=channel,
-        received_at=m.fetched.received_at, sha256=m.sha256,
-        recognition=rec if m.paper else _flag_dropped_content(m.parsed, rec), message=message,
-        sender=m.sender, files=m.parsed.attachments if m.paper else scans.forwardable(m.parsed.attachments),
-        talon=m.paper or not talon.is_backlog(m.fetched.received_at, intake.rules.talon_max_age_days))
+        journal=intake.rules.journal(m.journal_key),
+        channel=channel,
+        received_at=m.fetched.received_at,
+        sha256=m.sha256,
+        recognition=rec if m.paper else _flag_dropped_content(m.parsed, rec),
+        message=message,
+        sender=m.sender,
+        files=m.parsed.attachments if m.paper else scans.forwardable(m.parsed.attachments),
+        talon=m.paper or not talon.is_backlog(m.fetched.received_at, intake.rules.talon_max_age_days),
+    )
 
 
 def record(intake: Intake, m: Incoming) -> None:
     assert m.verdict is not None
-    m.outcome = intake._write(m.fetched, m.sha256, m.parsed, m.verdict,
-                              lambda s, head, inb: intake._act(s, head, inb, m))
+    m.outcome = intake._write(
+        m.fetched, m.sha256, m.parsed, m.verdict, lambda s, head, inb: intake._act(s, head, inb, m)
+    )
 
 
 PIPELINE: tuple[tuple[str, Callable[[Intake, Incoming], None]], ...] = (
@@ -380,20 +476,32 @@ def _already(inb: Inbound) -> Outcome:
 
 
 def _inbound(s: Session, src: Source) -> Inbound | None:
-    return s.exec(select(Inbound).where(Inbound.mailbox == src.mailbox,
-                                        Inbound.uidvalidity == src.uidvalidity,
-                                        Inbound.uid == src.uid)).first()
+    return s.exec(
+        select(Inbound).where(
+            Inbound.mailbox == src.mailbox, Inbound.uidvalidity == src.uidvalidity, Inbound.uid == src.uid
+        )
+    ).first()
 
 
-def _new_inbound(fetched: Fetched, sha: str, parsed: ParsedMessage | None, verdict: Verdict,
-                 status: str) -> Inbound:
+def _new_inbound(
+    fetched: Fetched, sha: str, parsed: ParsedMessage | None, verdict: Verdict, status: str
+) -> Inbound:
     src = fetched.source
-    return Inbound(mailbox=src.mailbox, uidvalidity=src.uidvalidity, uid=src.uid,
-                   message_id=clean(parsed.message_id, 998) if parsed else None, sha256=sha,
-                   size=len(fetched.raw), from_addr=clean(parsed.from_addr, 320) if parsed else None,
-                   subject=clean(parsed.subject, 2000) if parsed else None,
-                   received_at=fetched.received_at, fetched_at=dt.datetime.now(dt.UTC),
-                   disposition=verdict.disposition.value, rule=clean(verdict.why, 500), status=status)
+    return Inbound(
+        mailbox=src.mailbox,
+        uidvalidity=src.uidvalidity,
+        uid=src.uid,
+        message_id=clean(parsed.message_id, 998) if parsed else None,
+        sha256=sha,
+        size=len(fetched.raw),
+        from_addr=clean(parsed.from_addr, 320) if parsed else None,
+        subject=clean(parsed.subject, 2000) if parsed else None,
+        received_at=fetched.received_at,
+        fetched_at=dt.datetime.now(dt.UTC),
+        disposition=verdict.disposition.value,
+        rule=clean(verdict.why, 500),
+        status=status,
+    )
 
 
 def _duplicate_of(s: Session, msg: ParsedMessage, sha: str) -> Document | None:
@@ -404,8 +512,11 @@ def _duplicate_of(s: Session, msg: ParsedMessage, sha: str) -> Document | None:
         doc = s.exec(q.where(Inbound.message_id == msg.message_id)).first()
     found = _scans(msg)
     if doc is None and found:
-        rows = s.exec(select(DocAttachment.document_id, DocAttachment.sha256)
-                      .where(col(DocAttachment.sha256).in_(found))).all()
+        rows = s.exec(
+            select(DocAttachment.document_id, DocAttachment.sha256).where(
+                col(DocAttachment.sha256).in_(found)
+            )
+        ).all()
         by_doc: dict[int, set[str]] = {}
         for doc_id, h in rows:
             by_doc.setdefault(doc_id, set()).add(h)

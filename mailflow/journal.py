@@ -4,6 +4,7 @@ Every writing transaction first locks the single chain-head row. That one lock
 serialises writers on PostgreSQL (SQLite's BEGIN IMMEDIATE already does), so
 numbers are allocated without gaps and the event chain never forks.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,18 +31,33 @@ def canonical(data: dict) -> str:
 
 
 def event_hash(prev: str, type_: str, at: dt.datetime, document_id, inbound_id, data: str) -> str:
-    material = "\x1f".join([prev, type_, at.astimezone(dt.UTC).isoformat(),
-                            str(document_id), str(inbound_id), data])
+    material = "\x1f".join(
+        [prev, type_, at.astimezone(dt.UTC).isoformat(), str(document_id), str(inbound_id), data]
+    )
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
-def append(session: Session, head: ChainHead, type_: str, *, document_id: int | None = None,
-           inbound_id: int | None = None, **data) -> Event:
+def append(
+    session: Session,
+    head: ChainHead,
+    type_: str,
+    *,
+    document_id: int | None = None,
+    inbound_id: int | None = None,
+    **data,
+) -> Event:
     at = dt.datetime.now(dt.UTC)
     payload = canonical(data)
     h = event_hash(head.last_hash, type_, at, document_id, inbound_id, payload)
-    ev = Event(at=at, type=type_, document_id=document_id, inbound_id=inbound_id,
-               data=payload, prev_hash=head.last_hash, hash=h)
+    ev = Event(
+        at=at,
+        type=type_,
+        document_id=document_id,
+        inbound_id=inbound_id,
+        data=payload,
+        prev_hash=head.last_hash,
+        hash=h,
+    )
     session.add(ev)
     session.flush()
     head.last_event_id, head.last_hash = ev.id, h
@@ -59,10 +75,14 @@ def next_seq(session: Session, key: str, year: int) -> int:
     """The next number of a gap-free sequence (a journal, a monitoring register)."""
     session.execute(
         sa.text("INSERT INTO counter (journal, year, last) VALUES (:j, :y, 0) ON CONFLICT DO NOTHING"),
-        {"j": key, "y": year})
+        {"j": key, "y": year},
+    )
     return session.execute(
-        sa.update(Counter).where(Counter.journal == key, Counter.year == year)
-        .values(last=Counter.last + 1).returning(Counter.last)).scalar_one()
+        sa.update(Counter)
+        .where(Counter.journal == key, Counter.year == year)
+        .values(last=Counter.last + 1)
+        .returning(Counter.last)
+    ).scalar_one()
 
 
 @dataclass(frozen=True)
@@ -82,14 +102,24 @@ def verify(session: Session, batch: int = 5000) -> Verdict:
             break
         for ev in rows:
             if ev.prev_hash != prev:
-                return Verdict(False, checked, ev.id, "prev_hash does not match the event before it "
-                                                      "(an event was removed or reordered)")
+                return Verdict(
+                    False,
+                    checked,
+                    ev.id,
+                    "prev_hash does not match the event before it (an event was removed or reordered)",
+                )
             expected = event_hash(prev, ev.type, ev.at, ev.document_id, ev.inbound_id, ev.data)
             if ev.hash != expected:
-                return Verdict(False, checked, ev.id, "hash does not match its content (the event was edited)")
+                return Verdict(
+                    False, checked, ev.id, "hash does not match its content (the event was edited)"
+                )
             prev, checked, last_id = ev.hash, checked + 1, ev.id
     head = session.get(ChainHead, 1)
     if head and head.last_hash != prev:
-        return Verdict(False, checked, head.last_event_id,
-                       "the chain head does not point at the last event (events were deleted at the end)")
+        return Verdict(
+            False,
+            checked,
+            head.last_event_id,
+            "the chain head does not point at the last event (events were deleted at the end)",
+        )
     return Verdict(True, checked)

@@ -16,6 +16,7 @@ which keeps header values raw; header text is then decoded here (8-bit bytes,
 RFC 2047 words, RFC 2231 parameters), so that a bad header costs one defect,
 never the message.
 """
+
 from __future__ import annotations
 
 import base64
@@ -55,10 +56,22 @@ def parse(raw: bytes) -> ParsedMessage:
     except Exception as exc:  # last resort: nothing but the fact that it failed
         defects.append(f"unparseable message: {type(exc).__name__}: {exc}"[:300])
         return ParsedMessage(
-            message_id=None, subject="", from_addr="", from_name="", reply_to=None, to=(),
-            date=None, in_reply_to=None, references=(), auto_submitted=None, precedence=None,
-            content_type="application/octet-stream", body_text="", attachments=(),
-            defects=tuple(dict.fromkeys(defects)))
+            message_id=None,
+            subject="",
+            from_addr="",
+            from_name="",
+            reply_to=None,
+            to=(),
+            date=None,
+            in_reply_to=None,
+            references=(),
+            auto_submitted=None,
+            precedence=None,
+            content_type="application/octet-stream",
+            body_text="",
+            attachments=(),
+            defects=tuple(dict.fromkeys(defects)),
+        )
 
 
 def _parse(raw: bytes, defects: list[str]) -> ParsedMessage:
@@ -87,24 +100,29 @@ def _parse(raw: bytes, defects: list[str]) -> ParsedMessage:
         reply_to=reply_to,
         to=tuple(a for _, a in _addresses(msg, "To") if a),
         cc=tuple(a for _, a in _addresses(msg, "Cc") if a),
-        delivered_to=tuple(a for h in ("Delivered-To", "X-Original-To", "Envelope-To")
-                           for v in _raw_all(msg, h) for a in _plain_addresses(v)),
+        delivered_to=tuple(
+            a
+            for h in ("Delivered-To", "X-Original-To", "Envelope-To")
+            for v in _raw_all(msg, h)
+            for a in _plain_addresses(v)
+        ),
         authentication_results=tuple(v[:2000] for v in _raw_all(msg, "Authentication-Results"))[:20],
         date=_date(_raw(msg, "Date")),
         in_reply_to=_msgid(_raw(msg, "In-Reply-To")),
-        references=tuple(dict.fromkeys(re.findall(r"<[^<>\s]{1,900}>",
-                                                   _raw(msg, "References"))))[:100],
+        references=tuple(dict.fromkeys(re.findall(r"<[^<>\s]{1,900}>", _raw(msg, "References"))))[:100],
         auto_submitted=auto or None,
         precedence=prec or None,
         content_type=_content_type(msg),
         body_text=text,
         attachments=tuple(attachments),
         defects=tuple(_storable(d)[:300] for d in dict.fromkeys(defects)),
-        header_names=frozenset(_storable(k).strip().lower() for k, _ in _raw_items(msg)
-                               if isinstance(k, str)),
+        header_names=frozenset(
+            _storable(k).strip().lower() for k, _ in _raw_items(msg) if isinstance(k, str)
+        ),
         report_type=_report_type(msg),
-        received_count=sum(1 for k, _ in _raw_items(msg)
-                           if isinstance(k, str) and k.strip().lower() == "received"),
+        received_count=sum(
+            1 for k, _ in _raw_items(msg) if isinstance(k, str) and k.strip().lower() == "received"
+        ),
     )
 
 
@@ -112,7 +130,7 @@ def _message(raw: bytes, defects: list[str]) -> Message:
     """The parsed tree; headers only when the structure defeats the parser."""
     indent = re.match(rb"[ \t]+(?=[!-9;-~]{1,76}:)", raw)
     if indent:  # " From: ..." would be read as a continuation of nothing, and lost
-        raw = raw[indent.end():]
+        raw = raw[indent.end() :]
         defects.append("first header line indented: read as a header")
     try:
         return email.message_from_bytes(raw)
@@ -173,8 +191,11 @@ def _raw(msg: Message, name: str) -> str:
 def _raw_all(msg: Message, name: str) -> list[str]:
     """Every `name` header as text, in order."""
     name = name.lower()
-    return [_unbyte(_unfold((v if isinstance(v, str) else str(v))[:MAX_HEADER_CHARS]))
-            for k, v in _raw_items(msg) if isinstance(k, str) and k.strip().lower() == name][:50]
+    return [
+        _unbyte(_unfold((v if isinstance(v, str) else str(v))[:MAX_HEADER_CHARS]))
+        for k, v in _raw_items(msg)
+        if isinstance(k, str) and k.strip().lower() == name
+    ][:50]
 
 
 def _plain_addresses(value: str) -> list[str]:
@@ -233,7 +254,7 @@ def _decode_words(text: str) -> str:
         pending, pending_cs = [], None
 
     for m in _EW.finditer(text):
-        between = text[pos:m.start()]
+        between = text[pos : m.start()]
         if between and not (pending and between.strip() == ""):
             flush()
             out.append(between)
@@ -302,8 +323,7 @@ def _address(value: str) -> tuple[str, str]:
     Two different addresses, or none that mail could be sent to, give "".
     """
     value = _storable(value or "")
-    masked = _COMMENT.sub(" ", _QUOTED.sub(lambda m: '"' + "x" * (len(m.group(0)) - 2) + '"',
-                                          value))
+    masked = _COMMENT.sub(" ", _QUOTED.sub(lambda m: '"' + "x" * (len(m.group(0)) - 2) + '"', value))
     angle = _ANGLE.findall(masked)
     if angle:
         found = {a.lower() for a in angle}
@@ -322,7 +342,7 @@ def _address(value: str) -> tuple[str, str]:
 def _display(name: str) -> str:
     name = name.strip()
     if len(name) >= 2 and name[0] == name[-1] == '"':
-        name = re.sub(r'\\(.)', r"\1", name[1:-1])
+        name = re.sub(r"\\(.)", r"\1", name[1:-1])
     return _clean_line(_decode_words(name))[:200]
 
 
@@ -370,8 +390,9 @@ def _date(value: str):
 # the MIME tree
 
 
-def _walk(part: Message, depth: int, body: list[str], atts: list[Attachment],
-          defects: list[str], state: dict) -> None:
+def _walk(
+    part: Message, depth: int, body: list[str], atts: list[Attachment], defects: list[str], state: dict
+) -> None:
     state["parts"] += 1
     if depth > MAX_DEPTH:
         if f"nesting deeper than {MAX_DEPTH}: rest ignored" not in defects:
@@ -388,9 +409,13 @@ def _walk(part: Message, depth: int, body: list[str], atts: list[Attachment],
     if part.is_multipart():
         payload = part.get_payload()
         if ctype in _REPORT_PARTS:  # compat32 splits these into header blocks
-            body.append("\n\n".join("\n".join(f"{k}: {_unbyte(_unfold(str(v)))}"
-                                                for k, v in _raw_items(block))
-                                      for block in payload if isinstance(block, Message)))
+            body.append(
+                "\n\n".join(
+                    "\n".join(f"{k}: {_unbyte(_unfold(str(v)))}" for k, v in _raw_items(block))
+                    for block in payload
+                    if isinstance(block, Message)
+                )
+            )
             return
         if ctype == "multipart/report" and (part.preamble or "").strip():
             body.append(_storable(_unbyte(part.preamble[:20000])))
@@ -428,23 +453,43 @@ def _walk(part: Message, depth: int, body: list[str], atts: list[Attachment],
     atts.append(_attachment(filename or f"part-{len(atts) + 1}{_ext(ctype)}", ctype, data))
 
 
-_REPORT_PARTS = frozenset({"message/delivery-status", "message/disposition-notification",
-                           "text/rfc822-headers", "message/global-delivery-status",
-                           "message/global-disposition-notification", "message/global-headers"})
+_REPORT_PARTS = frozenset(
+    {
+        "message/delivery-status",
+        "message/disposition-notification",
+        "text/rfc822-headers",
+        "message/global-delivery-status",
+        "message/global-disposition-notification",
+        "message/global-headers",
+    }
+)
 
 
 def _attachment(filename: str, ctype: str, data: bytes) -> Attachment:
-    return Attachment(safe_filename(filename), _sniff(_storable(ctype)[:255], data), data,
-                      hashlib.sha256(data).hexdigest())
+    return Attachment(
+        safe_filename(filename), _sniff(_storable(ctype)[:255], data), data, hashlib.sha256(data).hexdigest()
+    )
 
 
-_GENERIC_TYPES = frozenset({"application/octet-stream", "binary/octet-stream",
-                            "application/x-download", "application/download",
-                            "application/force-download", "application/unknown",
-                            "application/x-unknown", "application/binary"})
-_MAGIC = ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"),
-          (b"\xff\xd8\xff", "image/jpeg"), (b"II*\x00", "image/tiff"),
-          (b"MM\x00*", "image/tiff"))
+_GENERIC_TYPES = frozenset(
+    {
+        "application/octet-stream",
+        "binary/octet-stream",
+        "application/x-download",
+        "application/download",
+        "application/force-download",
+        "application/unknown",
+        "application/x-unknown",
+        "application/binary",
+    }
+)
+_MAGIC = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+)
 
 
 def _sniff(ctype: str, data: bytes) -> str:
@@ -459,8 +504,9 @@ def _sniff(ctype: str, data: bytes) -> str:
     return ctype
 
 
-def _forwarded(payload: list, depth: int, body: list[str], atts: list[Attachment],
-               defects: list[str], state: dict) -> None:
+def _forwarded(
+    payload: list, depth: int, body: list[str], atts: list[Attachment], defects: list[str], state: dict
+) -> None:
     """A forwarded message: its text joins the body, its files join ours."""
     for inner in payload:
         if not isinstance(inner, Message):
@@ -511,21 +557,27 @@ def _repaired(part: Message, defects: list[str], state: dict) -> Message:
         try:
             fixed = email.message_from_bytes(
                 b'Content-Type: multipart/%s; boundary="%s"\r\n\r\n'
-                % (subtype.encode(), bnd.encode("ascii", "replace")) + data)
+                % (subtype.encode(), bnd.encode("ascii", "replace"))
+                + data
+            )
         except Exception:
             return part
         if not fixed.is_multipart():
             return part
-        defects.append(f"multipart/{subtype} re-read with boundary found in the "
-                       f"{'header' if _boundary_param(value) == bnd else 'body'}")
+        defects.append(
+            f"multipart/{subtype} re-read with boundary found in the "
+            f"{'header' if _boundary_param(value) == bnd else 'body'}"
+        )
         return fixed
     return part
 
 
 def _content_type_values(part: Message) -> list[str]:
-    return [_unfold(v if isinstance(v, str) else str(v))[:MAX_HEADER_CHARS]
-            for k, v in _raw_items(part)
-            if isinstance(k, str) and k.strip().lower() == "content-type"]
+    return [
+        _unfold(v if isinstance(v, str) else str(v))[:MAX_HEADER_CHARS]
+        for k, v in _raw_items(part)
+        if isinstance(k, str) and k.strip().lower() == "content-type"
+    ]
 
 
 def _boundary_param(value: str) -> str | None:
@@ -537,7 +589,7 @@ def _boundary_in_body(text: str) -> str | None:
     """The first '--token' line that comes back later (as a part or a close)."""
     for m in re.finditer(r"(?m)^--([^\s]{1,70}?)(--)?[ \t]*\r?$", text[:200_000]):
         token = m.group(1)
-        rest = text[m.end():]
+        rest = text[m.end() :]
         if f"\n--{token}" in rest or m.group(2):
             return token
     return None
@@ -573,8 +625,9 @@ def _b64_lenient(part: Message, defects: list[str]) -> bytes:
         except (binascii.Error, ValueError):
             pass
     name = safe_filename(_filename(part) or "")
-    defects.append(f"broken base64 in {name if name != 'file' else _content_type(part)}: "
-                   "what could be read was kept")
+    defects.append(
+        f"broken base64 in {name if name != 'file' else _content_type(part)}: what could be read was kept"
+    )
     clean = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
     if len(clean) % 4 == 1:
         clean = clean[:-1]
@@ -599,8 +652,7 @@ def _content_type(part: Message) -> str:
             return part.get_default_type()
         ctype = value.split(";", 1)[0].strip().lower()
         ctype = re.split(r"\s", ctype, maxsplit=1)[0]  # 'multipart/mixed\tboundary=...'
-        if ctype.count("/") != 1 or not re.fullmatch(r"[a-z0-9!#$&.+^_-]+/[a-z0-9!#$&.+^_-]+",
-                                                     ctype):
+        if ctype.count("/") != 1 or not re.fullmatch(r"[a-z0-9!#$&.+^_-]+/[a-z0-9!#$&.+^_-]+", ctype):
             return "text/plain"  # as RFC 2045 says for an unreadable type
         return ctype
     except Exception:
@@ -622,8 +674,7 @@ def _filename(part: Message) -> str | None:
     holder = Message()
     for k, v in _raw_items(part):
         if isinstance(k, str) and k.strip().lower() in ("content-disposition", "content-type"):
-            holder[k.strip()] = _unbyte(_unfold((v if isinstance(v, str) else str(v))
-                                                [:MAX_HEADER_CHARS]))
+            holder[k.strip()] = _unbyte(_unfold((v if isinstance(v, str) else str(v))[:MAX_HEADER_CHARS]))
     name = None
     for param, hdr in (("filename", "content-disposition"), ("name", "content-type")):
         try:
@@ -657,8 +708,13 @@ def safe_filename(name: str) -> str:
 
 
 def _ext(ctype: str) -> str:
-    return {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png",
-            "image/tiff": ".tif", "message/rfc822": ".eml"}.get(ctype, ".bin")
+    return {
+        "application/pdf": ".pdf",
+        "image/jpeg": ".jpg",
+        "image/png": ".png",
+        "image/tiff": ".tif",
+        "message/rfc822": ".eml",
+    }.get(ctype, ".bin")
 
 
 # --------------------------------------------------------------------------
@@ -684,8 +740,20 @@ def decode_text(data: bytes, charset: str | None) -> str:
     return _storable(text)
 
 
-_WESTERN = frozenset({"latin-1", "latin1", "iso-8859-1", "iso8859-1", "l1", "cp1252",
-                      "windows-1252", "us-ascii", "ascii", "iso-8859-15"})
+_WESTERN = frozenset(
+    {
+        "latin-1",
+        "latin1",
+        "iso-8859-1",
+        "iso8859-1",
+        "l1",
+        "cp1252",
+        "windows-1252",
+        "us-ascii",
+        "ascii",
+        "iso-8859-15",
+    }
+)
 
 
 def _looks_cyrillic(data: bytes) -> bool:
@@ -703,9 +771,16 @@ def _looks_cyrillic(data: bytes) -> bool:
 
 def _charset_alias(cs: str) -> str:
     cs = cs.strip().strip('"').lower()
-    return {"cp-1251": "cp1251", "win-1251": "cp1251", "x-cp1251": "cp1251",
-            "windows-1251": "cp1251", "koi8r": "koi8-r", "unknown-8bit": "cp1251",
-            "utf8": "utf-8", "ks_c_5601-1987": "cp949"}.get(cs, cs)
+    return {
+        "cp-1251": "cp1251",
+        "win-1251": "cp1251",
+        "x-cp1251": "cp1251",
+        "windows-1251": "cp1251",
+        "koi8r": "koi8-r",
+        "unknown-8bit": "cp1251",
+        "utf8": "utf-8",
+        "ks_c_5601-1987": "cp949",
+    }.get(cs, cs)
 
 
 def guess_cyrillic(data: bytes) -> str:
@@ -718,7 +793,8 @@ def guess_cyrillic(data: bytes) -> str:
     for cs in ("cp1251", "koi8-r"):
         text = data.decode(cs, "replace")
         s = sum(1 for c in text if "\u0430" <= c <= "\u044f") - sum(
-            1 for c in text if "\u0410" <= c <= "\u042f")
+            1 for c in text if "\u0410" <= c <= "\u042f"
+        )
         if s > score:
             best, score = text, s
     return best
@@ -736,8 +812,9 @@ def _clean_line(s: str) -> str:
     return re.sub(r"\s+", " ", _storable(s or "")).strip()
 
 
-_BLOCK_TAGS = frozenset({"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "table",
-                         "blockquote", "pre", "hr"})
+_BLOCK_TAGS = frozenset(
+    {"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "table", "blockquote", "pre", "hr"}
+)
 _SKIP_TAGS = ("script", "style", "head", "title")
 _TAG = re.compile(r"\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]{0,20})")
 
@@ -756,7 +833,7 @@ def html_to_text(text: str) -> str:
             out.append(text[i:])
             break
         out.append(text[i:lt])
-        nxt = text[lt + 1:lt + 2]
+        nxt = text[lt + 1 : lt + 2]
         if not (nxt.isascii() and (nxt.isalpha() or nxt in "/!?")):
             out.append("<")  # "a < b": a character, not a tag
             i = lt + 1

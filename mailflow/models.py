@@ -2,6 +2,7 @@
 
 All timestamps are timezone-aware: stored in UTC, shown in UTC+5.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -89,8 +90,12 @@ class Document(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("journal", "year", "seq", name="uq_document_number"),
         # open cases by due date: the reminder sweep, overdue lists, the weekly report
-        sa.Index("ix_document_open_due", "due_date",
-                 postgresql_where=sa.text(OPEN_SQL), sqlite_where=sa.text(OPEN_SQL)),
+        sa.Index(
+            "ix_document_open_due",
+            "due_date",
+            postgresql_where=sa.text(OPEN_SQL),
+            sqlite_where=sa.text(OPEN_SQL),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -292,9 +297,13 @@ class Delivery(SQLModel, table=True):
 
     __tablename__ = "delivery"
     __table_args__ = (
-        sa.Index("ix_delivery_unproven", "created_at",
-                 postgresql_where=sa.text(UNPROVEN_SQL), sqlite_where=sa.text(UNPROVEN_SQL),
-                 postgresql_include=["document_id", "resolution_id"]),
+        sa.Index(
+            "ix_delivery_unproven",
+            "created_at",
+            postgresql_where=sa.text(UNPROVEN_SQL),
+            sqlite_where=sa.text(UNPROVEN_SQL),
+            postgresql_include=["document_id", "resolution_id"],
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -6,6 +6,7 @@ twice. The sender claims a row with a short lease, sends, then marks it sent:
 a crash between the SMTP server's "250" and the mark sends that one message
 again (at least once, never zero times). Failures back off and retry forever.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,7 +31,7 @@ from typing import Protocol
 
 import aiosmtplib
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from . import journal
 from .config import SmtpConfig
@@ -64,11 +65,22 @@ class SendResult:
         return f"{self.code} {self.message}"
 
 
-def compose(*, sender: str, to: tuple[str, ...], subject: str, body: str, kind: str,
-            key: str, number: str | None = None, in_reply_to: str | None = None,
-            references: tuple[str, ...] = (), reply_to: str | None = None,
-            attachments: tuple[Attachment, ...] = (), receipts: bool = False,
-            html: str | None = None) -> Outgoing:
+def compose(
+    *,
+    sender: str,
+    to: tuple[str, ...],
+    subject: str,
+    body: str,
+    kind: str,
+    key: str,
+    number: str | None = None,
+    in_reply_to: str | None = None,
+    references: tuple[str, ...] = (),
+    reply_to: str | None = None,
+    attachments: tuple[Attachment, ...] = (),
+    receipts: bool = False,
+    html: str | None = None,
+) -> Outgoing:
     """A UTF-8 message, marked as ours and as auto-generated.
 
     With `receipts`, it asks for a read receipt (Disposition-Notification-To)
@@ -121,21 +133,31 @@ def _header(value: str) -> str | Header:
     return value if value.isascii() else Header(value, "utf-8", header_name="Subject")
 
 
-def queue(session: Session, out: Outgoing, *, document_id: int | None = None,
-          inbound_id: int | None = None) -> Outbox:
+def queue(
+    session: Session, out: Outgoing, *, document_id: int | None = None, inbound_id: int | None = None
+) -> Outbox:
     now = dt.datetime.now(dt.UTC)
-    row = Outbox(key=out.key[:255], kind=out.kind, document_id=document_id,
-                 inbound_id=inbound_id, recipients=json.dumps(out.recipients),
-                 message_id=out.message_id, raw=out.raw, next_attempt_at=now, created_at=now,
-                 envelope_id=out.envelope_id)
+    row = Outbox(
+        key=out.key[:255],
+        kind=out.kind,
+        document_id=document_id,
+        inbound_id=inbound_id,
+        recipients=json.dumps(out.recipients),
+        message_id=out.message_id,
+        raw=out.raw,
+        next_attempt_at=now,
+        created_at=now,
+        envelope_id=out.envelope_id,
+    )
     session.add(row)
     session.flush()
     return row
 
 
 class Transport(Protocol):
-    def send(self, sender: str, recipients: list[str], raw: bytes,
-             envelope_id: str | None = None) -> SendResult:
+    def send(
+        self, sender: str, recipients: list[str], raw: bytes, envelope_id: str | None = None
+    ) -> SendResult:
         """Deliver or raise; with `envelope_id`, ask for DSNs (where the server offers them)."""
 
 
@@ -145,8 +167,9 @@ class MaildirTransport:
     def __init__(self, path: Path):
         self.path = Path(path)
 
-    def send(self, sender: str, recipients: list[str], raw: bytes,
-             envelope_id: str | None = None) -> SendResult:
+    def send(
+        self, sender: str, recipients: list[str], raw: bytes, envelope_id: str | None = None
+    ) -> SendResult:
         for sub in ("tmp", "new", "cur"):
             (self.path / sub).mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns()}.{os.getpid()}.{uuid.uuid4().hex[:8]}.{socket.gethostname()}"
@@ -168,15 +191,22 @@ class SmtpTransport:
     def __init__(self, cfg: SmtpConfig):
         self.cfg = cfg
 
-    def send(self, sender: str, recipients: list[str], raw: bytes,
-             envelope_id: str | None = None) -> SendResult:
+    def send(
+        self, sender: str, recipients: list[str], raw: bytes, envelope_id: str | None = None
+    ) -> SendResult:
         return asyncio.run(self._send(sender, recipients, raw, envelope_id))
 
-    async def _send(self, sender: str, recipients: list[str], raw: bytes,
-                    envelope_id: str | None) -> SendResult:
+    async def _send(
+        self, sender: str, recipients: list[str], raw: bytes, envelope_id: str | None
+    ) -> SendResult:
         ep = self.cfg.endpoint
-        smtp = aiosmtplib.SMTP(hostname=ep.host, port=ep.port, use_tls=ep.scheme == "smtps",
-                               start_tls=self.cfg.starttls, timeout=self.cfg.timeout)
+        smtp = aiosmtplib.SMTP(
+            hostname=ep.host,
+            port=ep.port,
+            use_tls=ep.scheme == "smtps",
+            start_tls=self.cfg.starttls,
+            timeout=self.cfg.timeout,
+        )
         await smtp.connect()
         try:
             if ep.user:
@@ -205,11 +235,14 @@ class SmtpTransport:
 
 def _xtext(addr: str) -> str:
     """RFC 3461 xtext: '+', '=' and anything outside printable ASCII as +XX."""
-    return "".join(c if "!" <= c <= "~" and c not in "+=" else "".join(f"+{b:02X}" for b in c.encode())
-                   for c in addr)
+    return "".join(
+        c if "!" <= c <= "~" and c not in "+=" else "".join(f"+{b:02X}" for b in c.encode()) for c in addr
+    )
 
 
-_QUEUE_ID = re.compile(r"(?:queued as|id=|Queued mail for delivery -> |\bOK\b.*?id\s)\s*([A-Za-z0-9._-]{4,})", re.I)
+_QUEUE_ID = re.compile(
+    r"(?:queued as|id=|Queued mail for delivery -> |\bOK\b.*?id\s)\s*([A-Za-z0-9._-]{4,})", re.I
+)
 
 
 def _queue_id(reply: str) -> str | None:
@@ -233,8 +266,9 @@ def _start_ticks(pid: int) -> str:
 def _alive(owner: str) -> bool:
     try:
         _, pid, ticks = owner.rsplit(":", 2)
-        return _owner(int(pid)).endswith(f":{pid}:{ticks}") and ticks != "?" \
-            and os.path.exists(f"/proc/{pid}")
+        return (
+            _owner(int(pid)).endswith(f":{pid}:{ticks}") and ticks != "?" and os.path.exists(f"/proc/{pid}")
+        )
     except ValueError:
         return True  # not ours to judge
 
@@ -257,8 +291,14 @@ def make_transport(cfg: SmtpConfig) -> Transport:
 class Sender:
     """Drains the outbox through a transport."""
 
-    def __init__(self, engine: sa.Engine, transport: Transport, envelope_from: str,
-                 retry_base: float = 30.0, on_refused=None):
+    def __init__(
+        self,
+        engine: sa.Engine,
+        transport: Transport,
+        envelope_from: str,
+        retry_base: float = 30.0,
+        on_refused=None,
+    ):
         self.engine, self.transport, self.envelope_from = engine, transport, envelope_from
         self.retry_base = retry_base
         self.on_refused = on_refused  # (session, delivery, error): tell the clerk
@@ -281,23 +321,29 @@ class Sender:
 
     def pending(self) -> int:
         with Session(self.engine) as s:
-            return s.exec(select(sa.func.count()).select_from(Outbox)
-                          .where(Outbox.status == "pending")).one()
+            return s.exec(select(sa.func.count()).select_from(Outbox).where(Outbox.status == "pending")).one()
 
     def _due(self, limit: int) -> list[int]:
         now = dt.datetime.now(dt.UTC)
         with Session(self.engine) as s:
-            return list(s.exec(select(Outbox.id).where(Outbox.status == "pending",
-                                                       Outbox.next_attempt_at <= now)
-                               .order_by(Outbox.id).limit(limit)).all())
+            return list(
+                s.exec(
+                    select(Outbox.id)
+                    .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
+                    .order_by(Outbox.id)
+                    .limit(limit)
+                ).all()
+            )
 
     def _claim(self, row_id: int) -> bool:
         """Lease the row so no other sender takes it while we send."""
         now = dt.datetime.now(dt.UTC)
         with Session(self.engine) as s, s.begin():
-            res = s.execute(sa.update(Outbox).where(
-                Outbox.id == row_id, Outbox.status == "pending", Outbox.next_attempt_at <= now)
-                .values(next_attempt_at=now + LEASE, claimed_by=self.owner))
+            res = s.execute(
+                sa.update(Outbox)
+                .where(Outbox.id == row_id, Outbox.status == "pending", Outbox.next_attempt_at <= now)
+                .values(next_attempt_at=now + LEASE, claimed_by=self.owner)
+            )
             return res.rowcount == 1
 
     def _reclaim_from_the_dead(self) -> None:
@@ -305,13 +351,18 @@ class Sender:
         now = dt.datetime.now(dt.UTC)
         host = socket.gethostname() + ":"
         with Session(self.engine) as s, s.begin():
-            rows = s.exec(select(Outbox.id, Outbox.claimed_by).where(
-                Outbox.status == "pending", Outbox.next_attempt_at > now,
-                Outbox.claimed_by.startswith(host))).all()
+            rows = s.exec(
+                select(Outbox.id, Outbox.claimed_by).where(
+                    Outbox.status == "pending",
+                    Outbox.next_attempt_at > now,
+                    Outbox.claimed_by.startswith(host),
+                )
+            ).all()
             dead = [i for i, owner in rows if owner != self.owner and not _alive(owner)]
             if dead:
-                s.execute(sa.update(Outbox).where(Outbox.id.in_(dead))
-                          .values(next_attempt_at=now, claimed_by=None))
+                s.execute(
+                    sa.update(Outbox).where(Outbox.id.in_(dead)).values(next_attempt_at=now, claimed_by=None)
+                )
                 log.info("took over %d message(s) from a sender that died", len(dead))
 
     def _send(self, row_id: int) -> int:
@@ -328,20 +379,33 @@ class Sender:
         with Session(self.engine) as s, s.begin():
             deliveries = s.exec(select(Delivery).where(Delivery.outbox_id == row_id)).all()
             head = journal.lock(s) if deliveries else None  # proof goes into the chain
-            s.execute(sa.update(Outbox).where(Outbox.id == row_id).values(
-                status="sent", sent_at=now, smtp_reply=str(result)[:1000],
-                attempts=Outbox.attempts + 1))
+            s.execute(
+                sa.update(Outbox)
+                .where(Outbox.id == row_id)
+                .values(
+                    status="sent", sent_at=now, smtp_reply=str(result)[:1000], attempts=Outbox.attempts + 1
+                )
+            )
             if kind == "pr_copy":  # regulation 2.1 is measured to this moment
-                s.execute(sa.update(Document).where(Document.id == document_id,
-                                                    Document.pr_forwarded_at == None)  # noqa: E711
-                          .values(pr_forwarded_at=now))
+                s.execute(
+                    sa.update(Document)
+                    .where(Document.id == document_id, col(Document.pr_forwarded_at).is_(None))
+                    .values(pr_forwarded_at=now)
+                )
             for d in deliveries:
                 d.smtp_code, d.smtp_reply = result.code, result.message[:1000]
                 d.queue_id, d.accepted_at = result.queue_id, now
                 s.add(d)
-                journal.append(s, head, "delivery_accepted", document_id=d.document_id,
-                               delivery_id=d.id, to=d.to_addr, smtp=str(result)[:300],
-                               queue_id=result.queue_id)
+                journal.append(
+                    s,
+                    head,
+                    "delivery_accepted",
+                    document_id=d.document_id,
+                    delivery_id=d.id,
+                    to=d.to_addr,
+                    smtp=str(result)[:300],
+                    queue_id=result.queue_id,
+                )
         log.info("sent outbox #%s to %d recipient(s): %s", row_id, len(recipients), str(result)[:80])
         return 1
 
@@ -356,23 +420,35 @@ class Sender:
             if permanent:  # the server refused for good: kept, marked, shown to the clerk
                 row.status = "failed"
                 s.add(row)
-                journal.append(s, head, "outbox_failed", document_id=row.document_id,
-                               outbox_id=row.id, kind=row.kind, error=error)
+                journal.append(
+                    s,
+                    head,
+                    "outbox_failed",
+                    document_id=row.document_id,
+                    outbox_id=row.id,
+                    kind=row.kind,
+                    error=error,
+                )
                 for d in s.exec(select(Delivery).where(Delivery.outbox_id == row_id)).all():
                     d.failed_at, d.smtp_reply = dt.datetime.now(dt.UTC), error[:1000]
                     d.smtp_code = getattr(exc, "code", None)
                     s.add(d)
-                    journal.append(s, head, "delivery_failed", document_id=d.document_id,
-                                   delivery_id=d.id, to=d.to_addr, smtp=error[:300])
+                    journal.append(
+                        s,
+                        head,
+                        "delivery_failed",
+                        document_id=d.document_id,
+                        delivery_id=d.id,
+                        to=d.to_addr,
+                        smtp=error[:300],
+                    )
                     if self.on_refused:
                         self.on_refused(s, d, error)
                 log.error("outbox #%s refused permanently: %s", row_id, error)
                 return
             delay = min(MAX_BACKOFF.total_seconds(), self.retry_base * 2 ** min(row.attempts - 1, 10))
             row.next_attempt_at = dt.datetime.now(dt.UTC) + dt.timedelta(
-                seconds=delay * random.uniform(0.8, 1.2))
+                seconds=delay * random.uniform(0.8, 1.2)
+            )
             s.add(row)
-        log.warning("outbox #%s failed (attempt %d), retry in ~%ds: %s",
-                    row_id, row.attempts, delay, error)
-
-
+        log.warning("outbox #%s failed (attempt %d), retry in ~%ds: %s", row_id, row.attempts, delay, error)

@@ -7,6 +7,7 @@ by who sent the receipt and the subject it repeats. The delivery's proof
 ladder then climbs: accepted → relayed/delivered → displayed → replied, each
 step with its time, in the hash-chained journal. `relayed` is not delivery.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,12 +39,15 @@ def match(s: Session, receipt: Receipt) -> Found:
         d = s.exec(select(Delivery).where(Delivery.envelope_id == ev.envelope_id)).first()
         if d:
             return Found(d, "envelope-id")
-    for how, ids in (("original-message-id", ev.original_message_ids),
-                     ("in-reply-to", (ev.in_reply_to,) if ev.in_reply_to else ()),
-                     ("references", ev.references)):
+    for how, ids in (
+        ("original-message-id", ev.original_message_ids),
+        ("in-reply-to", (ev.in_reply_to,) if ev.in_reply_to else ()),
+        ("references", ev.references),
+    ):
         if ids:
-            d = s.exec(select(Delivery).where(Delivery.message_id.in_(list(ids)))
-                       .order_by(Delivery.id.desc())).first()
+            d = s.exec(
+                select(Delivery).where(Delivery.message_id.in_(list(ids))).order_by(Delivery.id.desc())
+            ).first()
             if d:
                 return Found(d, how)
     return Found(_by_subject(s, receipt), "sender-and-subject")
@@ -58,8 +62,9 @@ def _by_subject(s: Session, receipt: Receipt) -> Delivery | None:
     subject = _READ_PREFIX.sub("", ev.original_subject or "").strip()
     if not who or not subject:
         return None
-    candidates = s.exec(select(Delivery).where(Delivery.to_addr == who)
-                        .order_by(Delivery.id.desc()).limit(50)).all()
+    candidates = s.exec(
+        select(Delivery).where(Delivery.to_addr == who).order_by(Delivery.id.desc()).limit(50)
+    ).all()
     same = [d for d in candidates if _norm(d.subject) == _norm(subject)]
     return same[0] if len(same) == 1 else None  # two alike: not proof of either
 
@@ -68,48 +73,109 @@ def _norm(s: str) -> str:
     return re.sub(r"\s+", " ", s).strip().lower()
 
 
-def record(s: Session, head: ChainHead, rules: Rules, receipt: Receipt, found: Found, *,
-           inbound_id: int, sha256: str, sender_addr: str) -> str:
+def record(
+    s: Session,
+    head: ChainHead,
+    rules: Rules,
+    receipt: Receipt,
+    found: Found,
+    *,
+    inbound_id: int,
+    sha256: str,
+    sender_addr: str,
+) -> str:
     """Write the receipt and climb the ladder; returns a short description."""
     now = dt.datetime.now(dt.UTC)
     d = found.delivery
     steps = _steps(receipt)
     for action, status, recipient in steps:
-        s.add(ReceiptRow(inbound_id=inbound_id, delivery_id=d.id if d else None, kind=receipt.kind,
-                         action=action, status=status, recipient=recipient,
-                         matched_by=found.how if d else None, sha256=sha256, at=now))
+        s.add(
+            ReceiptRow(
+                inbound_id=inbound_id,
+                delivery_id=d.id if d else None,
+                kind=receipt.kind,
+                action=action,
+                status=status,
+                recipient=recipient,
+                matched_by=found.how if d else None,
+                sha256=sha256,
+                at=now,
+            )
+        )
     if d is None:
-        journal.append(s, head, "receipt_unmatched", inbound_id=inbound_id, kind=receipt.kind,
-                       actions=[a for a, _, _ in steps], sha256=sha256)
-        notices.tell(s, rules, sender_addr=sender_addr, role="clerk", key=f"unmatched:{inbound_id}",
-                     title="Отчёт о доставке/прочтении не сопоставлен",
-                     text="Пришёл отчёт, который не удалось связать ни с одним отправленным письмом. "
-                          "Он сохранён в архиве; проверьте его.",
-                     details=[("Вид", receipt.kind), ("Действия", ", ".join(a or "?" for a, _, _ in steps)),
-                              ("sha256", sha256)], inbound_id=inbound_id)
+        journal.append(
+            s,
+            head,
+            "receipt_unmatched",
+            inbound_id=inbound_id,
+            kind=receipt.kind,
+            actions=[a for a, _, _ in steps],
+            sha256=sha256,
+        )
+        notices.tell(
+            s,
+            rules,
+            sender_addr=sender_addr,
+            role="clerk",
+            key=f"unmatched:{inbound_id}",
+            title="Отчёт о доставке/прочтении не сопоставлен",
+            text="Пришёл отчёт, который не удалось связать ни с одним отправленным письмом. "
+            "Он сохранён в архиве; проверьте его.",
+            details=[
+                ("Вид", receipt.kind),
+                ("Действия", ", ".join(a or "?" for a, _, _ in steps)),
+                ("sha256", sha256),
+            ],
+            inbound_id=inbound_id,
+        )
         return "unmatched"
     for action, status, _ in steps:
         ladder.climb(d, action, status, now)
     s.add(d)
     doc = s.get(Document, d.document_id)
-    journal.append(s, head, "receipt", document_id=d.document_id, inbound_id=inbound_id,
-                   delivery_id=d.id, to=d.to_addr, kind=receipt.kind, matched_by=found.how,
-                   actions=[a for a, _, _ in steps], status=[st for _, st, _ in steps], sha256=sha256)
+    journal.append(
+        s,
+        head,
+        "receipt",
+        document_id=d.document_id,
+        inbound_id=inbound_id,
+        delivery_id=d.id,
+        to=d.to_addr,
+        kind=receipt.kind,
+        matched_by=found.how,
+        actions=[a for a, _, _ in steps],
+        status=[st for _, st, _ in steps],
+        sha256=sha256,
+    )
     if any(a == "failed" for a, _, _ in steps):
-        notices.tell(s, rules, sender_addr=sender_addr, role="clerk", key=f"undelivered:{inbound_id}",
-                     title="Письмо с резолюцией не доставлено",
-                     text=f"Письмо по {doc.number} адресату {d.to_addr} не доставлено. "
-                          "Передайте документ иначе или исправьте адрес в справочнике.",
-                     details=[("Статус", ", ".join(st or "?" for _, st, _ in steps))],
-                     number=doc.number, document_id=doc.id, inbound_id=inbound_id)
+        notices.tell(
+            s,
+            rules,
+            sender_addr=sender_addr,
+            role="clerk",
+            key=f"undelivered:{inbound_id}",
+            title="Письмо с резолюцией не доставлено",
+            text=f"Письмо по {doc.number} адресату {d.to_addr} не доставлено. "
+            "Передайте документ иначе или исправьте адрес в справочнике.",
+            details=[("Статус", ", ".join(st or "?" for _, st, _ in steps))],
+            number=doc.number,
+            document_id=doc.id,
+            inbound_id=inbound_id,
+        )
     return ", ".join(a or "?" for a, _, _ in steps)
 
 
 def _steps(receipt: Receipt) -> list[tuple[str | None, str | None, str | None]]:
     rep = receipt.report
     if isinstance(rep, DeliveryReport):
-        return [(r.action or ("failed" if r.failed else None), r.status,
-                 r.final_recipient or r.original_recipient) for r in rep.recipients] or [(None, None, None)]
+        return [
+            (
+                r.action or ("failed" if r.failed else None),
+                r.status,
+                r.final_recipient or r.original_recipient,
+            )
+            for r in rep.recipients
+        ] or [(None, None, None)]
     return [(rep.disposition, rep.mode, rep.final_recipient)]
 
 
@@ -118,13 +184,20 @@ def replied_delivery(s: Session, msg: ParsedMessage) -> Delivery | None:
     ids = [i for i in (msg.in_reply_to, *msg.references) if i]
     if not ids:
         return None
-    return s.exec(select(Delivery).where(Delivery.message_id.in_(ids))
-                  .order_by(Delivery.id.desc())).first()
+    return s.exec(select(Delivery).where(Delivery.message_id.in_(ids)).order_by(Delivery.id.desc())).first()
 
 
 def mark_replied(s: Session, head: ChainHead, d: Delivery, *, inbound_id: int, sender: str) -> None:
     if d.replied_at is None and sender.lower() == d.to_addr:  # the addressee's own answer
         d.replied_at = dt.datetime.now(dt.UTC)
         s.add(d)
-    journal.append(s, head, "delivery_replied", document_id=d.document_id, inbound_id=inbound_id,
-                   delivery_id=d.id, to=d.to_addr, sender=sender)
+    journal.append(
+        s,
+        head,
+        "delivery_replied",
+        document_id=d.document_id,
+        inbound_id=inbound_id,
+        delivery_id=d.id,
+        to=d.to_addr,
+        sender=sender,
+    )

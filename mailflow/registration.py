@@ -4,6 +4,7 @@ Everything here runs inside the caller's transaction, after it took the
 journal lock: the number, the document, its attachments, the event and the
 talon rows commit together or not at all.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,8 +35,15 @@ class Registration:
     files: tuple[Attachment, ...] = ()  # the scans, forwarded with the appeal
 
 
-def register(session: Session, head: ChainHead, rules: Rules, reg: Registration, *,
-             sender_addr: str, inbound_id: int | None = None) -> Document:
+def register(
+    session: Session,
+    head: ChainHead,
+    rules: Rules,
+    reg: Registration,
+    *,
+    sender_addr: str,
+    inbound_id: int | None = None,
+) -> Document:
     now = dt.datetime.now(dt.UTC)
     year = now.astimezone(KZ_TZ).year
     seq, number = journal.allocate(session, reg.journal, year)
@@ -43,24 +51,49 @@ def register(session: Session, head: ChainHead, rules: Rules, reg: Registration,
     session.add(doc)
     session.flush()
     for a in _attachments(reg):
-        session.add(DocAttachment(document_id=doc.id, filename=clean(a.filename, 500),
-                                  sha256=a.sha256, content_type=clean(a.content_type, 255),
-                                  pages=a.pages, ocr_confidence=a.ocr_confidence,
-                                  text_source=a.text_source, note=clean(a.note, 2000)))
-    to = talon.recipients(reg.message, reg.sender, reg.recognition, rules.own_addresses) \
-        if reg.talon else ()
-    journal.append(session, head, "registered", document_id=doc.id, inbound_id=inbound_id,
-                   number=number, journal=reg.journal.key, channel=reg.channel, kind=doc.kind,
-                   sha256=reg.sha256, needs_review=list(reg.recognition.needs_review),
-                   talon_to=list(to), backlog=not reg.talon)
+        session.add(
+            DocAttachment(
+                document_id=doc.id,
+                filename=clean(a.filename, 500),
+                sha256=a.sha256,
+                content_type=clean(a.content_type, 255),
+                pages=a.pages,
+                ocr_confidence=a.ocr_confidence,
+                text_source=a.text_source,
+                note=clean(a.note, 2000),
+            )
+        )
+    to = talon.recipients(reg.message, reg.sender, reg.recognition, rules.own_addresses) if reg.talon else ()
+    journal.append(
+        session,
+        head,
+        "registered",
+        document_id=doc.id,
+        inbound_id=inbound_id,
+        number=number,
+        journal=reg.journal.key,
+        channel=reg.channel,
+        kind=doc.kind,
+        sha256=reg.sha256,
+        needs_review=list(reg.recognition.needs_review),
+        talon_to=list(to),
+        backlog=not reg.talon,
+    )
     for address in to:
-        out = talon.compose_talon(rules, reg.journal, number=number, registered_at=now,
-                                  document_id=doc.id, to=address, sender_addr=sender_addr,
-                                  msg=reg.message, rec=reg.recognition)
+        out = talon.compose_talon(
+            rules,
+            reg.journal,
+            number=number,
+            registered_at=now,
+            document_id=doc.id,
+            to=address,
+            sender_addr=sender_addr,
+            msg=reg.message,
+            rec=reg.recognition,
+        )
         outbox.queue(session, out, document_id=doc.id, inbound_id=inbound_id)
     if reg.talon:
-        routing.route(session, head, rules, routing.Case(doc, reg.recognition, reg.files),
-                      sender_addr)
+        routing.route(session, head, rules, routing.Case(doc, reg.recognition, reg.files), sender_addr)
     return doc
 
 
@@ -68,21 +101,35 @@ def _attachments(reg: Registration) -> list[AttachmentInfo]:
     """Every file of the message, with what recognition learnt of it where it did."""
     known = {a.sha256: a for a in reg.recognition.attachments}
     files = reg.message.attachments if reg.message else ()
-    out = [known.pop(f.sha256, None) or AttachmentInfo(f.filename, f.sha256, f.content_type,
-                                                       0, None, "none") for f in files]
+    out = [
+        known.pop(f.sha256, None) or AttachmentInfo(f.filename, f.sha256, f.content_type, 0, None, "none")
+        for f in files
+    ]
     return out + list(known.values())
 
 
 def _document(reg: Registration, seq: int, number: str, year: int, now: dt.datetime) -> Document:
     rec, c, msg = reg.recognition, reg.recognition.consumer, reg.message
     return Document(
-        journal=reg.journal.key, year=year, seq=seq, number=number,
-        registered_at=now, received_at=reg.received_at,
-        kind=rec.kind, grp=rec.group, channel=reg.channel, origin_unit=clean(rec.origin_unit, 200),
-        last_name=clean(c.last_name, 200), first_name=clean(c.first_name, 200),
-        patronymic=clean(c.patronymic, 200), address=clean(c.address, 2000),
-        phone=clean(c.phone, 32), email=clean(c.email, 320), org_name=clean(c.org_name, 2000),
-        outgoing_number=clean(c.outgoing_number, 100), outgoing_date=c.outgoing_date,
+        journal=reg.journal.key,
+        year=year,
+        seq=seq,
+        number=number,
+        registered_at=now,
+        received_at=reg.received_at,
+        kind=rec.kind,
+        grp=rec.group,
+        channel=reg.channel,
+        origin_unit=clean(rec.origin_unit, 200),
+        last_name=clean(c.last_name, 200),
+        first_name=clean(c.first_name, 200),
+        patronymic=clean(c.patronymic, 200),
+        address=clean(c.address, 2000),
+        phone=clean(c.phone, 32),
+        email=clean(c.email, 320),
+        org_name=clean(c.org_name, 2000),
+        outgoing_number=clean(c.outgoing_number, 100),
+        outgoing_date=c.outgoing_date,
         book_entry_at=rec.book_entry_at,
         source_message_id=clean(msg.message_id, 998) if msg else None,
         source_from=clean(msg.from_addr, 320) if msg else None,
@@ -90,5 +137,6 @@ def _document(reg: Registration, seq: int, number: str, year: int, now: dt.datet
         sha256=reg.sha256,
         needs_review=json.dumps(list(rec.needs_review), ensure_ascii=False),
         confidence=json.dumps(rec.confidence, ensure_ascii=False),
-        talon=reg.talon, text=clean(rec.text, 200_000),
+        talon=reg.talon,
+        text=clean(rec.text, 200_000),
     )

@@ -7,6 +7,7 @@ unexpired and unused, the sender is on the staff list in a role that may do
 it, the message is not auto-generated, and where a trusted server stamped
 Authentication-Results, DKIM or SPF passed for the sender's domain.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,9 +65,15 @@ class Trust:
     person: Person | None = None
 
 
-def authorize(msg: ParsedMessage, token: Token, staff: Staff, may: frozenset[str],
-              trusted_authserv_ids: frozenset[str], now: dt.datetime,
-              anyone: frozenset[str] | None = None) -> Trust:
+def authorize(
+    msg: ParsedMessage,
+    token: Token,
+    staff: Staff,
+    may: frozenset[str],
+    trusted_authserv_ids: frozenset[str],
+    now: dt.datetime,
+    anyone: frozenset[str] | None = None,
+) -> Trust:
     """`may`: roles allowed to act; or `anyone`: the addresses allowed (a case's team)."""
     person = staff.by_email(msg.from_addr)
     if token.used_at is not None:
@@ -74,8 +81,9 @@ def authorize(msg: ParsedMessage, token: Token, staff: Staff, may: frozenset[str
     if token.expires_at < now:
         return Trust(False, f"код ответа просрочен ({token.expires_at:%d.%m.%Y})", person)
     if person is None:
-        return Trust(False, f"отправитель {msg.from_addr or '(без адреса)'} не найден "
-                            "в справочнике сотрудников", None)
+        return Trust(
+            False, f"отправитель {msg.from_addr or '(без адреса)'} не найден в справочнике сотрудников", None
+        )
     if anyone is not None and person.email not in anyone:
         return Trust(False, f"отправитель ({person.name}) не участвует в работе над этим делом", person)
     if anyone is None and not person.roles & may:
@@ -120,8 +128,10 @@ def _results(value: str):
         m = re.match(r"\s*([a-z0-9-]+)\s*=\s*([a-z]+)(.*)", part, re.I | re.S)
         if not m:
             continue
-        props = dict((k.lower(), v.strip('"').lower())
-                     for k, v in re.findall(r"([a-z0-9-]+\.[a-z0-9-]+)\s*=\s*(\S+)", m.group(3), re.I))
+        props = dict(
+            (k.lower(), v.strip('"').lower())
+            for k, v in re.findall(r"([a-z0-9-]+\.[a-z0-9-]+)\s*=\s*(\S+)", m.group(3), re.I)
+        )
         yield m.group(1).lower(), m.group(2).lower(), props
 
 

@@ -6,6 +6,7 @@ its addressees (the first is responsible), the hash-chained event, and one
 forwarded message per addressee that asks for a delivery report (DSN) and a
 read receipt (MDN), with a Delivery row that will collect the proof.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,7 +19,7 @@ from . import answering, journal, notices, outbox, replies, resolution_text, rou
 from .archive import Archive
 from .case import transition
 from .case.actors import Actor, actor
-from .case.queries import consumer_name
+from .case.queries import IS_CURRENT, consumer_name
 from .case.states import Act, IllegalTransition
 from .models import Assignment, ChainHead, Delivery, Document, Resolution
 from .resolution_text import Understood
@@ -36,73 +37,149 @@ class Decided:
     capped: bool = False  # the written date was later than the law allows
 
 
-def decide(understood: Understood, text: str, rules: Rules, doc: Document,
-           today: dt.date) -> Decided:
+def decide(understood: Understood, text: str, rules: Rules, doc: Document, today: dt.date) -> Decided:
     statutory, source = routing.statutory_due(rules, doc)
     due, due_source = statutory, source
     if understood.due is not None:
         due, due_source = understood.due, "resolution"
     elif understood.days:
-        due = (rules.calendar.add_working_days(today, understood.days) if understood.working_days
-               else rules.calendar.next_working_day(today + dt.timedelta(days=understood.days)))
+        due = (
+            rules.calendar.add_working_days(today, understood.days)
+            if understood.working_days
+            else rules.calendar.next_working_day(today + dt.timedelta(days=understood.days))
+        )
         due_source = "resolution"
     capped = due > statutory  # a later date needs a recorded extension (regulation 3.2)
     if capped:
         due, due_source = statutory, source
-    return Decided(tuple(a.person for a in understood.addressees), due, due_source,
-                   understood.instruction, text.strip(), capped)
+    return Decided(
+        tuple(a.person for a in understood.addressees),
+        due,
+        due_source,
+        understood.instruction,
+        text.strip(),
+        capped,
+    )
 
 
-def record(s: Session, head: ChainHead, rules: Rules, doc: Document, d: Decided, *,
-           by: Actor, author_name: str | None, source: str, inbound_id: int | None,
-           sender_addr: str, archive: Archive) -> Resolution:
+def record(
+    s: Session,
+    head: ChainHead,
+    rules: Rules,
+    doc: Document,
+    d: Decided,
+    *,
+    by: Actor,
+    author_name: str | None,
+    source: str,
+    inbound_id: int | None,
+    sender_addr: str,
+    archive: Archive,
+) -> Resolution:
     """Raises IllegalTransition (nothing written) when the case cannot take a resolution."""
     now = dt.datetime.now(dt.UTC)
-    step = transition.apply(s, head, doc, Act.RESOLVE, by, rules.workflow, now=now,
-                            inbound_id=inbound_id, text=d.text[:5000],
-                            executors=[p.email for p in d.addressees], due_date=d.due.isoformat(),
-                            due_source=d.due_source, source=source, capped=d.capped)
+    step = transition.apply(
+        s,
+        head,
+        doc,
+        Act.RESOLVE,
+        by,
+        rules.workflow,
+        now=now,
+        inbound_id=inbound_id,
+        text=d.text[:5000],
+        executors=[p.email for p in d.addressees],
+        due_date=d.due.isoformat(),
+        due_source=d.due_source,
+        source=source,
+        capped=d.capped,
+    )
     doc.due_date, doc.chased_on = d.due, None  # reminders are planned again for the new date
-    s.execute(sa.update(Resolution).where(Resolution.document_id == doc.id,
-                                          Resolution.current == True)  # noqa: E712
-              .values(current=False))
-    res = Resolution(document_id=doc.id, text=d.text[:5000], instruction=d.instruction[:2000],
-                     due_date=d.due, due_source=d.due_source, author=by.address,
-                     author_name=author_name, source=source, inbound_id=inbound_id, created_at=now)
+    s.execute(sa.update(Resolution).where(Resolution.document_id == doc.id, IS_CURRENT).values(current=False))
+    res = Resolution(
+        document_id=doc.id,
+        text=d.text[:5000],
+        instruction=d.instruction[:2000],
+        due_date=d.due,
+        due_source=d.due_source,
+        author=by.address,
+        author_name=author_name,
+        source=source,
+        inbound_id=inbound_id,
+        created_at=now,
+    )
     s.add(res)
     s.flush()
     for i, p in enumerate(d.addressees, 1):
-        s.add(Assignment(resolution_id=res.id, document_id=doc.id, position=i, email=p.email,
-                         name=p.name))
-    _forward(s, head, rules, doc, res, d, sender_addr, scans.of_document(s, archive, doc),
-             stage=step.to_stage)
+        s.add(Assignment(resolution_id=res.id, document_id=doc.id, position=i, email=p.email, name=p.name))
+    _forward(
+        s, head, rules, doc, res, d, sender_addr, scans.of_document(s, archive, doc), stage=step.to_stage
+    )
     return res
 
 
-def _forward(s: Session, head: ChainHead, rules: Rules, doc: Document, res: Resolution,
-             d: Decided, sender_addr: str, files: tuple[Attachment, ...], *, stage: str | None) -> None:
+def _forward(
+    s: Session,
+    head: ChainHead,
+    rules: Rules,
+    doc: Document,
+    res: Resolution,
+    d: Decided,
+    sender_addr: str,
+    files: tuple[Attachment, ...],
+    *,
+    stage: str | None,
+) -> None:
     """Regulation 1.8, 1.11: the appeal and resolution to each addressee, with receipts asked."""
     names = [p.name for p in d.addressees]
     words = [m.words[0] for m in rules.workflow.moves_from(stage or rules.workflow.start)]
     for i, p in enumerate(d.addressees):
         token = routing.new_token()  # the addressee's reply carries the answer (section 3)
         subject, body = rules.render(
-            "forward", number=doc.number, registered_at=doc.registered_at.astimezone(KZ_TZ),
-            kind=doc.kind, author_name=res.author_name or res.author,
-            resolved_at=res.created_at.astimezone(KZ_TZ), text=res.text, due_date=d.due,
-            executors=names, responsible=i == 0, responsible_name=names[0],
-            consumer_name=consumer_name(doc), token=token, words=words)
-        out = outbox.compose(sender=sender_addr, to=(p.email,), subject=subject, body=body,
-                             kind="forward", key=f"forward:{res.id}:{p.email}", number=doc.number,
-                             attachments=files, receipts=True)
+            "forward",
+            number=doc.number,
+            registered_at=doc.registered_at.astimezone(KZ_TZ),
+            kind=doc.kind,
+            author_name=res.author_name or res.author,
+            resolved_at=res.created_at.astimezone(KZ_TZ),
+            text=res.text,
+            due_date=d.due,
+            executors=names,
+            responsible=i == 0,
+            responsible_name=names[0],
+            consumer_name=consumer_name(doc),
+            token=token,
+            words=words,
+        )
+        out = outbox.compose(
+            sender=sender_addr,
+            to=(p.email,),
+            subject=subject,
+            body=body,
+            kind="forward",
+            key=f"forward:{res.id}:{p.email}",
+            number=doc.number,
+            attachments=files,
+            receipts=True,
+        )
         row = outbox.queue(s, out, document_id=doc.id)
-        s.add(Delivery(document_id=doc.id, resolution_id=res.id, outbox_id=row.id,
-                       to_addr=p.email, envelope_id=out.envelope_id, message_id=out.message_id,
-                       subject=subject[:2000], created_at=row.created_at))
+        s.add(
+            Delivery(
+                document_id=doc.id,
+                resolution_id=res.id,
+                outbox_id=row.id,
+                to_addr=p.email,
+                envelope_id=out.envelope_id,
+                message_id=out.message_id,
+                subject=subject[:2000],
+                created_at=row.created_at,
+            )
+        )
         answering.issue_token(s, rules, doc, p.email, out.message_id, row.created_at, token)
     answering.hand_to(s, doc, d.addressees[0].email, row.created_at)
-    journal.append(s, head, "forwarded", document_id=doc.id, resolution_id=res.id,
-                   to=[p.email for p in d.addressees])
+    journal.append(
+        s, head, "forwarded", document_id=doc.id, resolution_id=res.id, to=[p.email for p in d.addressees]
+    )
 
 
 @dataclass(frozen=True)
@@ -112,55 +189,142 @@ class ReplyResult:
     reason: str
 
 
-def handle_reply(s: Session, head: ChainHead, rules: Rules, *, msg: ParsedMessage,
-                 ctx: replies.ReplyContext, inbound_id: int, sender_addr: str,
-                 archive: Archive, now: dt.datetime) -> ReplyResult:
+def handle_reply(
+    s: Session,
+    head: ChainHead,
+    rules: Rules,
+    *,
+    msg: ParsedMessage,
+    ctx: replies.ReplyContext,
+    inbound_id: int,
+    sender_addr: str,
+    archive: Archive,
+    now: dt.datetime,
+) -> ReplyResult:
     """A manager's reply to "на резолюцию": trusted and understood, or nothing changes."""
     doc = s.get(Document, ctx.token.document_id)
     routing_rules = rules.routing
-    trust = replies.authorize(msg, ctx.token, rules.staff, routing_rules.may_resolve,
-                              routing_rules.trusted_authserv_ids, now)
+    trust = replies.authorize(
+        msg, ctx.token, rules.staff, routing_rules.may_resolve, routing_rules.trusted_authserv_ids, now
+    )
     if not trust.ok:
         return _refused(s, head, rules, msg, doc, inbound_id, sender_addr, ctx, trust.reason)
     text = resolution_text.strip_quoted(msg.body_text)
     understood = resolution_text.parse_resolution(text, rules.staff, today=now.astimezone(KZ_TZ).date())
     if isinstance(understood, resolution_text.Unclear):
-        journal.append(s, head, "resolution_unclear", document_id=doc.id, inbound_id=inbound_id,
-                       problems=list(understood.problems), text=text[:2000])
-        _answer(s, rules, "resolution_unclear", msg, doc, sender_addr, inbound_id,
-                problems=list(understood.problems))
+        journal.append(
+            s,
+            head,
+            "resolution_unclear",
+            document_id=doc.id,
+            inbound_id=inbound_id,
+            problems=list(understood.problems),
+            text=text[:2000],
+        )
+        _answer(
+            s,
+            rules,
+            "resolution_unclear",
+            msg,
+            doc,
+            sender_addr,
+            inbound_id,
+            problems=list(understood.problems),
+        )
         return ReplyResult("unclear", doc.number, "; ".join(understood.problems))
     d = decide(understood, text, rules, doc, now.astimezone(KZ_TZ).date())
     try:
-        record(s, head, rules, doc, d, by=actor(rules, trust.person.email), author_name=trust.person.name,
-               source="email", inbound_id=inbound_id, sender_addr=sender_addr, archive=archive)
+        record(
+            s,
+            head,
+            rules,
+            doc,
+            d,
+            by=actor(rules, trust.person.email),
+            author_name=trust.person.name,
+            source="email",
+            inbound_id=inbound_id,
+            sender_addr=sender_addr,
+            archive=archive,
+        )
     except IllegalTransition as exc:
         return _refused(s, head, rules, msg, doc, inbound_id, sender_addr, ctx, str(exc))
     ctx.token.used_at, ctx.token.used_by = now, msg.from_addr
     s.add(ctx.token)
-    _answer(s, rules, "resolution_ok", msg, doc, sender_addr, inbound_id,
-            executors=[p.name for p in d.addressees], due_date=d.due, due_source=d.due_source,
-            instruction=d.instruction)
+    _answer(
+        s,
+        rules,
+        "resolution_ok",
+        msg,
+        doc,
+        sender_addr,
+        inbound_id,
+        executors=[p.name for p in d.addressees],
+        due_date=d.due,
+        due_source=d.due_source,
+        instruction=d.instruction,
+    )
     return ReplyResult("resolution", doc.number, f"{len(d.addressees)} addressee(s), due {d.due}")
 
 
-def _refused(s: Session, head: ChainHead, rules: Rules, msg: ParsedMessage, doc: Document,
-             inbound_id: int, sender_addr: str, ctx: replies.ReplyContext, reason: str) -> ReplyResult:
-    journal.append(s, head, "reply_refused", document_id=doc.id, inbound_id=inbound_id,
-                   sender=msg.from_addr, reason=reason, matched_by=ctx.matched_by)
-    notices.tell(s, rules, sender_addr=sender_addr, role="clerk", key=f"refused:{inbound_id}",
-                 title="Ответ на «На резолюцию» не принят",
-                 text=f"Письмо не изменило обращение {doc.number}: {reason}.",
-                 details=[("От", msg.from_addr or "—"), ("Тема", msg.subject or "—")],
-                 number=doc.number, document_id=doc.id, inbound_id=inbound_id)
+def _refused(
+    s: Session,
+    head: ChainHead,
+    rules: Rules,
+    msg: ParsedMessage,
+    doc: Document,
+    inbound_id: int,
+    sender_addr: str,
+    ctx: replies.ReplyContext,
+    reason: str,
+) -> ReplyResult:
+    journal.append(
+        s,
+        head,
+        "reply_refused",
+        document_id=doc.id,
+        inbound_id=inbound_id,
+        sender=msg.from_addr,
+        reason=reason,
+        matched_by=ctx.matched_by,
+    )
+    notices.tell(
+        s,
+        rules,
+        sender_addr=sender_addr,
+        role="clerk",
+        key=f"refused:{inbound_id}",
+        title="Ответ на «На резолюцию» не принят",
+        text=f"Письмо не изменило обращение {doc.number}: {reason}.",
+        details=[("От", msg.from_addr or "—"), ("Тема", msg.subject or "—")],
+        number=doc.number,
+        document_id=doc.id,
+        inbound_id=inbound_id,
+    )
     return ReplyResult("refused", doc.number, reason)
 
 
-def _answer(s: Session, rules: Rules, template: str, msg: ParsedMessage, doc: Document,
-            sender_addr: str, inbound_id: int, **context) -> None:
+def _answer(
+    s: Session,
+    rules: Rules,
+    template: str,
+    msg: ParsedMessage,
+    doc: Document,
+    sender_addr: str,
+    inbound_id: int,
+    **context,
+) -> None:
     """One short reply to the manager, in the same thread."""
     subject, body = rules.render(template, number=doc.number, **context)
-    out = outbox.compose(sender=sender_addr, to=(msg.from_addr,), subject=subject, body=body,
-                         kind=template, key=f"{template}:{inbound_id}", number=doc.number,
-                         in_reply_to=msg.message_id, references=msg.references)
+    out = outbox.compose(
+        sender=sender_addr,
+        to=(msg.from_addr,),
+        subject=subject,
+        body=body,
+        kind=template,
+        key=f"{template}:{inbound_id}",
+        number=doc.number,
+        in_reply_to=msg.message_id,
+        references=msg.references,
+    )
     outbox.queue(s, out, document_id=doc.id, inbound_id=inbound_id)

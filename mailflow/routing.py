@@ -5,6 +5,7 @@ specialist gets copies of complaints, claims and Book entries; Book entries
 get the next number in their monitoring register. All of it is written in
 the registering transaction, so it happens exactly when the registration does.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,11 +50,20 @@ def statutory_due(rules: Rules, doc: Document) -> tuple[dt.date, str]:
 def route(s: Session, head: ChainHead, rules: Rules, case: Case, sender_addr: str) -> None:
     doc, rec = case.doc, case.recognition
     due, due_source = statutory_due(rules, doc)
-    context = dict(number=doc.number, registered_at=doc.registered_at.astimezone(KZ_TZ),
-                   kind=doc.kind, group=doc.grp, channel=doc.channel, origin_unit=doc.origin_unit,
-                   consumer=rec.consumer, consumer_name=consumer_name(doc),
-                   needs_review=rec.needs_review, due_date=due, due_source=due_source,
-                   book_entry_at=doc.book_entry_at.astimezone(KZ_TZ) if doc.book_entry_at else None)
+    context = dict(
+        number=doc.number,
+        registered_at=doc.registered_at.astimezone(KZ_TZ),
+        kind=doc.kind,
+        group=doc.grp,
+        channel=doc.channel,
+        origin_unit=doc.origin_unit,
+        consumer=rec.consumer,
+        consumer_name=consumer_name(doc),
+        needs_review=rec.needs_review,
+        due_date=due,
+        due_source=due_source,
+        book_entry_at=doc.book_entry_at.astimezone(KZ_TZ) if doc.book_entry_at else None,
+    )
     managers = management(rules)
     if managers:
         _to_management(s, rules, case, managers, sender_addr, context)
@@ -63,40 +73,76 @@ def route(s: Session, head: ChainHead, rules: Rules, case: Case, sender_addr: st
     if pr and pr_copy:
         reg = rules.routing.register_for(doc.kind)
         subject, body = rules.render(
-            "pr_copy", **context, monitoring_number=monitoring,
+            "pr_copy",
+            **context,
+            monitoring_number=monitoring,
             monitoring_title=reg.title if reg else None,
-            monitoring_pending=doc.channel in rules.routing.monitoring_channels and not monitoring)
-        outbox.queue(s, outbox.compose(sender=sender_addr, to=pr, subject=subject, body=body,
-                                       kind="pr_copy", key=f"pr_copy:{doc.id}", number=doc.number,
-                                       attachments=case.files), document_id=doc.id)
+            monitoring_pending=doc.channel in rules.routing.monitoring_channels and not monitoring,
+        )
+        outbox.queue(
+            s,
+            outbox.compose(
+                sender=sender_addr,
+                to=pr,
+                subject=subject,
+                body=body,
+                kind="pr_copy",
+                key=f"pr_copy:{doc.id}",
+                number=doc.number,
+                attachments=case.files,
+            ),
+            document_id=doc.id,
+        )
     doc.due_date = due
     s.add(doc)
-    facts = dict(management=managers, pr_copy=pr if pr_copy else [], monitoring_number=monitoring,
-                 statutory_due=due.isoformat(), due_source=due_source)
+    facts = dict(
+        management=managers,
+        pr_copy=pr if pr_copy else [],
+        monitoring_number=monitoring,
+        statutory_due=due.isoformat(),
+        due_source=due_source,
+    )
     if managers:  # with management for a resolution (1.5)
-        transition.apply(s, head, doc, Act.ROUTE, SYSTEM, rules.workflow,
-                         now=dt.datetime.now(dt.UTC), **facts)
+        transition.apply(
+            s, head, doc, Act.ROUTE, SYSTEM, rules.workflow, now=dt.datetime.now(dt.UTC), **facts
+        )
     else:  # nobody to resolve it: it waits, registered, for a paper resolution
         journal.append(s, head, "routed", document_id=doc.id, **facts)
 
 
-def _to_management(s: Session, rules: Rules, case: Case, managers: tuple[str, ...],
-                   sender_addr: str, context: dict) -> None:
+def _to_management(
+    s: Session, rules: Rules, case: Case, managers: tuple[str, ...], sender_addr: str, context: dict
+) -> None:
     doc, now = case.doc, dt.datetime.now(dt.UTC)
     token = new_token()
     expires = now + dt.timedelta(days=rules.routing.token_valid_days)
-    subject, body = rules.render("management", **context, token=token,
-                                 expires_at=expires.astimezone(KZ_TZ))
+    subject, body = rules.render("management", **context, token=token, expires_at=expires.astimezone(KZ_TZ))
     reply_to = None
     if rules.routing.reply_to_plus_token and "@" in sender_addr:
         local, domain = sender_addr.split("@", 1)
         reply_to = f"{local}+{token}@{domain}"
-    out = outbox.compose(sender=sender_addr, to=managers, subject=subject, body=body,
-                         kind="management", key=f"management:{doc.id}", number=doc.number,
-                         reply_to=reply_to, attachments=case.files)
+    out = outbox.compose(
+        sender=sender_addr,
+        to=managers,
+        subject=subject,
+        body=body,
+        kind="management",
+        key=f"management:{doc.id}",
+        number=doc.number,
+        reply_to=reply_to,
+        attachments=case.files,
+    )
     outbox.queue(s, out, document_id=doc.id)
-    s.add(Token(token=token, purpose="resolution", document_id=doc.id, message_id=out.message_id,
-                created_at=now, expires_at=expires))
+    s.add(
+        Token(
+            token=token,
+            purpose="resolution",
+            document_id=doc.id,
+            message_id=out.message_id,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
 
 
 def _monitoring_number(s: Session, rules: Rules, doc: Document) -> str | None:
@@ -107,6 +153,13 @@ def _monitoring_number(s: Session, rules: Rules, doc: Document) -> str | None:
     if reg is None:
         return None  # kind unknown: the PR specialist is told to settle it
     seq = journal.next_seq(s, f"monitoring:{reg.key}", doc.year)
-    s.add(Monitoring(register_key=reg.key, year=doc.year, seq=seq, document_id=doc.id,
-                     created_at=dt.datetime.now(dt.UTC)))
+    s.add(
+        Monitoring(
+            register_key=reg.key,
+            year=doc.year,
+            seq=seq,
+            document_id=doc.id,
+            created_at=dt.datetime.now(dt.UTC),
+        )
+    )
     return f"{seq}/{doc.year}"

@@ -3,6 +3,7 @@
 Every error names the file and the key, so whoever edits a rules file sees
 at once what to fix (`mailflow rules check`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,9 +21,25 @@ from .workdays import WorkCalendar
 
 # Message templates (subject and text); the weekly report's own files are
 # checked for syntax here too, rendered by `digest_render`.
-TEMPLATES = ("talon", "quarantine", "review", "management", "pr_copy", "forward",
-             "resolution_ok", "resolution_unclear", "notice", "reminder", "escalation",
-             "book_breach", "extension", "stage", "stage_unclear", "copy_missing", "handover")
+TEMPLATES = (
+    "talon",
+    "quarantine",
+    "review",
+    "management",
+    "pr_copy",
+    "forward",
+    "resolution_ok",
+    "resolution_unclear",
+    "notice",
+    "reminder",
+    "escalation",
+    "book_breach",
+    "extension",
+    "stage",
+    "stage_unclear",
+    "copy_missing",
+    "handover",
+)
 REPORT_TEMPLATES = ("weekly.html.j2", "weekly.subject.j2")
 
 
@@ -194,10 +211,14 @@ def load(rules_dir: Path) -> Rules:
     if not isinstance(own, list) or not all(isinstance(a, str) and "@" in a for a in own):
         raise ConfigError(intake_file, "loops.own_addresses", "must be a list of e-mail addresses")
     rules = Rules(
-        dir=rules_dir, staff=staff, journals=journals, default_journal=default,
+        dir=rules_dir,
+        staff=staff,
+        journals=journals,
+        default_journal=default,
         limits=limits,
         talon_max_age_days=_int(backlog, "talon_max_age_days", intake_file, "backlog", 14),
-        channels=channels, own_addresses=frozenset(a.lower() for a in own),
+        channels=channels,
+        own_addresses=frozenset(a.lower() for a in own),
         max_received_headers=_int(loops, "max_received_headers", intake_file, "loops", 30),
         templates=_templates(rules_dir / "templates"),
         calendar=workdays.load(rules_dir / "calendar.toml"),
@@ -244,13 +265,13 @@ def _staff(path: Path) -> Staff:
             raise ConfigError(path, f"{where}.roles", "must be a non-empty list")
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
-            raise ConfigError(path, f"{where}.roles",
-                              f"unknown role {unknown[0]!r} (known: {', '.join(sorted(ROLES))})")
+            raise ConfigError(
+                path, f"{where}.roles", f"unknown role {unknown[0]!r} (known: {', '.join(sorted(ROLES))})"
+            )
         aliases = t.get("aliases", [])
         if not isinstance(aliases, list):
             raise ConfigError(path, f"{where}.aliases", "must be a list of strings")
-        people.append(Person(t["name"].strip(), email, frozenset(roles),
-                             t.get("unit"), tuple(aliases)))
+        people.append(Person(t["name"].strip(), email, frozenset(roles), t.get("unit"), tuple(aliases)))
     return Staff(tuple(people))
 
 
@@ -301,8 +322,9 @@ def _channels(path: Path, t: dict) -> dict[str, str]:
         if key != "default" and key not in ROLES:
             raise ConfigError(path, f"channels.{key}", "not a known role")
         if value not in CHANNEL_KEYS:
-            raise ConfigError(path, f"channels.{key}",
-                              f"unknown channel {value!r} (known: {', '.join(CHANNEL_KEYS)})")
+            raise ConfigError(
+                path, f"channels.{key}", f"unknown channel {value!r} (known: {', '.join(CHANNEL_KEYS)})"
+            )
     if "default" not in t:
         raise ConfigError(path, "channels.default", "is required")
     return dict(t)
@@ -352,12 +374,14 @@ def _chasing(path: Path) -> Chasing:
         escalate_after=after,
         escalate_roles=_roles(esc, "roles", path, "escalation") if "roles" in esc else frozenset(),
         book_max_minutes=int(_int(book, "max_minutes", path, "book", 30)),
-        book_notify_roles=_roles(book, "notify_roles", path, "book") if "notify_roles" in book
+        book_notify_roles=_roles(book, "notify_roles", path, "book")
+        if "notify_roles" in book
         else frozenset({"clerk", "pr_specialist"}),
         weekly_weekday=day,
         weekly_send_at=_time(week, "send_at", path, "weekly_report", "09:00"),
         weekly_not_later_than=_time(week, "not_later_than", path, "weekly_report", "15:00"),
-        weekly_recipients=_roles(week, "recipients", path, "weekly_report") if "recipients" in week
+        weekly_recipients=_roles(week, "recipients", path, "weekly_report")
+        if "recipients" in week
         else frozenset({"pr_specialist", "director"}),
     )
 
@@ -375,8 +399,9 @@ def _workflow(path: Path) -> Workflow:
         except ValueError:
             state = None
         if state not in STAGED:
-            raise ConfigError(path, f"stage.{key}.state",
-                              f"must be one of {', '.join(s.value for s in STAGED)}")
+            raise ConfigError(
+                path, f"stage.{key}.state", f"must be one of {', '.join(s.value for s in STAGED)}"
+            )
         stages[key] = Stage(key, t["title"], t.get("holder", ""), state)
     start = data.get("start")
     if start not in stages or stages[start].state is not State.IN_WORK:
@@ -384,8 +409,9 @@ def _workflow(path: Path) -> Workflow:
     for state in (State.ANSWERED, State.CLOSED):
         n = sum(st.state is state for st in stages.values())
         if n != 1:
-            raise ConfigError(path, "stage", f"exactly one stage must have state = \"{state.value}\" "
-                                             f"(found {n})")
+            raise ConfigError(
+                path, "stage", f'exactly one stage must have state = "{state.value}" (found {n})'
+            )
     moves = []
     for i, t in enumerate(data.get("move", [])):
         where = f"move[{i}]"
@@ -395,21 +421,34 @@ def _workflow(path: Path) -> Workflow:
         if to not in stages:
             raise ConfigError(path, f"{where}.to", f"unknown stage {to!r}")
         words = t.get("words", [])
-        if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
+        if (
+            not isinstance(words, list)
+            or not words
+            or not all(isinstance(w, str) and w.strip() for w in words)
+        ):
             raise ConfigError(path, f"{where}.words", "must be a non-empty list of words")
         if t.get("by") not in (*HOLDERS, "holder"):
             raise ConfigError(path, f"{where}.by", f"must be one of {', '.join(HOLDERS)} or holder")
         if t.get("forward", "") not in ("", *HOLDERS):
             raise ConfigError(path, f"{where}.forward", f"must be one of {', '.join(HOLDERS)} or empty")
-        moves.append(StageMove(frozenset(froms), tuple(w.strip().upper() for w in words), t["by"], to,
-                               bool(t.get("file", False)), t.get("forward", "")))
+        moves.append(
+            StageMove(
+                frozenset(froms),
+                tuple(w.strip().upper() for w in words),
+                t["by"],
+                to,
+                bool(t.get("file", False)),
+                t.get("forward", ""),
+            )
+        )
     meetings = _table(data, "meetings", path)
     for unit, day in meetings.items():
         if day not in range(7):
             raise ConfigError(path, f"meetings.{unit}", "must be a weekday 0 (Monday) … 6")
     copy = _table(data, "copy", path)
-    return Workflow(start, stages, tuple(moves),
-                    int(_int(copy, "within_working_days", path, "copy", 1)), dict(meetings))
+    return Workflow(
+        start, stages, tuple(moves), int(_int(copy, "within_working_days", path, "copy", 1)), dict(meetings)
+    )
 
 
 def _time(t: dict, key: str, path: Path, where: str, default: str) -> dt.time:
@@ -441,8 +480,11 @@ def _channels_list(t: dict, path: Path, where: str) -> frozenset[str]:
 
 
 def _templates(folder: Path) -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
     files = [f"{name}.{part}.j2" for name in TEMPLATES for part in ("subject", "txt")]
     for file in files + list(REPORT_TEMPLATES):
         try:

@@ -3,6 +3,7 @@
 OCR text layers and hostile headers can carry NUL bytes, which PostgreSQL
 refuses in text columns, and values longer than their column.
 """
+
 from __future__ import annotations
 
 import re

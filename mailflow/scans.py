@@ -1,10 +1,11 @@
 """The scans that travel with an appeal: to management, the PR specialist and
 the executors (regulation 1.8, 1.11), within a sane total size."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from .archive import Archive
 from .models import DocAttachment, Document
@@ -30,8 +31,9 @@ def forwardable(files: Iterable[Attachment]) -> tuple[Attachment, ...]:
 
 def of_document(s: Session, archive: Archive, doc: Document) -> tuple[Attachment, ...]:
     """The registered document's scans, from the archive (a missing file is left out)."""
-    rows = s.exec(select(DocAttachment).where(DocAttachment.document_id == doc.id)
-                  .order_by(DocAttachment.id)).all()  # type: ignore[arg-type]
+    rows = s.exec(
+        select(DocAttachment).where(DocAttachment.document_id == doc.id).order_by(col(DocAttachment.id))
+    ).all()
     found = []
     for a in rows:
         if not is_scan(a.content_type):

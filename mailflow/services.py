@@ -6,6 +6,7 @@ through intake. Each act is one transaction under the journal lock; an act
 the case's state does not allow raises `Refused`, with the reason in
 Russian, and writes nothing. Built by the composition root (daemon.build).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -78,17 +79,31 @@ class Services:
             who = self.staff_actor(by, "резолюции", Capacity.MANAGEMENT)
             name = _name(rules, who.address)
         today = dt.datetime.now(KZ_TZ).date()
-        understood = resolution_text.parse_resolution(resolution_text.strip_quoted(text), rules.staff,
-                                                      today=today)
+        understood = resolution_text.parse_resolution(
+            resolution_text.strip_quoted(text), rules.staff, today=today
+        )
         if isinstance(understood, resolution_text.Unclear):
-            raise Refused("резолюция не внесена — уточните:\n" +
-                          "\n".join(f"  • {p}" for p in understood.problems))
+            raise Refused(
+                "резолюция не внесена — уточните:\n" + "\n".join(f"  • {p}" for p in understood.problems)
+            )
 
         def act(s: Session, head: ChainHead, doc: Document) -> Resolved:
             d = resolution.decide(understood, text, rules, doc, today)
-            resolution.record(s, head, rules, doc, d, by=who, author_name=name, source="paper",
-                              inbound_id=None, sender_addr=self.sender_addr, archive=self.archive)
+            resolution.record(
+                s,
+                head,
+                rules,
+                doc,
+                d,
+                by=who,
+                author_name=name,
+                source="paper",
+                inbound_id=None,
+                sender_addr=self.sender_addr,
+                archive=self.archive,
+            )
             return Resolved(doc.number, tuple(p.name for p in d.addressees), d.due, d.capped)
+
         return self._act(number, act)
 
     def extend(self, number: str, *, until: dt.date, reason: str, by: str) -> extension.Extended:
@@ -97,11 +112,20 @@ class Services:
 
         def act(s: Session, head: ChainHead, doc: Document) -> extension.Extended:
             try:
-                return extension.extend(s, head, self.rules, doc, until=until, reason=reason, by=who,
-                                        sender_addr=self.sender_addr,
-                                        today=dt.datetime.now(KZ_TZ).date())
+                return extension.extend(
+                    s,
+                    head,
+                    self.rules,
+                    doc,
+                    until=until,
+                    reason=reason,
+                    by=who,
+                    sender_addr=self.sender_addr,
+                    today=dt.datetime.now(KZ_TZ).date(),
+                )
             except extension.Refused as exc:
                 raise Refused(str(exc)) from None
+
         return self._act(number, act)
 
     def close(self, number: str, *, copy: Attachment, sent: str, by: str) -> None:
@@ -109,9 +133,18 @@ class Services:
         who = Actor(by, CHANCELLERY.capacities)
 
         def act(s: Session, head: ChainHead, doc: Document) -> None:
-            answering.close_by_clerk(s, head, self.rules, doc, copy=copy,
-                                     dispatch=answering.parse_dispatch(sent), by=who,
-                                     archive=self.archive, now=dt.datetime.now(dt.UTC))
+            answering.close_by_clerk(
+                s,
+                head,
+                self.rules,
+                doc,
+                copy=copy,
+                dispatch=answering.parse_dispatch(sent),
+                by=who,
+                archive=self.archive,
+                now=dt.datetime.now(dt.UTC),
+            )
+
         self._act(number, act)
 
     def handover(self, numbers: list[str], *, unit: str, by: str) -> int:
@@ -119,8 +152,7 @@ class Services:
         now = dt.datetime.now(dt.UTC)
         with Session(self.engine, expire_on_commit=False) as s, s.begin():
             head = journal.lock(s)
-            docs = {d.number: d for d in s.exec(select(Document).where(
-                col(Document.number).in_(numbers)))}
+            docs = {d.number: d for d in s.exec(select(Document).where(col(Document.number).in_(numbers)))}
             missing = [n for n in numbers if n not in docs]
             if missing:
                 raise NotFound(f"не найдены в журнале: {', '.join(missing)}; ничего не отмечено")

@@ -1,4 +1,5 @@
 """The talon (regulation 1.4): who gets it and what it says. Pure decisions."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,8 +13,9 @@ from .vocabulary import WEBSITE_FORM
 NO_REPLY = ("noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster")
 
 
-def recipients(msg: ParsedMessage | None, sender: Person | None, rec: Recognition,
-               own: frozenset[str]) -> tuple[str, ...]:
+def recipients(
+    msg: ParsedMessage | None, sender: Person | None, rec: Recognition, own: frozenset[str]
+) -> tuple[str, ...]:
     """The sender (or whom the sender asks replies to go to) and the consumer's e-mail."""
     out: list[str] = []
     if msg is not None:
@@ -34,15 +36,37 @@ def is_backlog(received_at: dt.datetime, max_age_days: int, now: dt.datetime | N
     return now - received_at > dt.timedelta(days=max_age_days)
 
 
-def compose_talon(rules: Rules, journal: Journal, *, number: str, registered_at: dt.datetime,
-                  document_id: int, to: str, sender_addr: str, msg: ParsedMessage | None,
-                  rec: Recognition) -> Outgoing:
+def compose_talon(
+    rules: Rules,
+    journal: Journal,
+    *,
+    number: str,
+    registered_at: dt.datetime,
+    document_id: int,
+    to: str,
+    sender_addr: str,
+    msg: ParsedMessage | None,
+    rec: Recognition,
+) -> Outgoing:
     subject, body = rules.render(
-        "talon", number=number, registered_at=registered_at.astimezone(KZ_TZ),
-        journal_title=journal.title, organisation=journal.organisation, kind=rec.kind,
-        consumer_name=consumer_name(rec.consumer, rec.group), source_subject=msg.subject if msg else None,
-        source_date=msg.date if msg else None)
-    return compose(sender=sender_addr, to=(to,), subject=subject, body=body, kind="talon",
-                   key=f"talon:{document_id}:{to}", number=number,
-                   in_reply_to=msg.message_id if msg else None,
-                   references=msg.references if msg else ())
+        "talon",
+        number=number,
+        registered_at=registered_at.astimezone(KZ_TZ),
+        journal_title=journal.title,
+        organisation=journal.organisation,
+        kind=rec.kind,
+        consumer_name=consumer_name(rec.consumer, rec.group),
+        source_subject=msg.subject if msg else None,
+        source_date=msg.date if msg else None,
+    )
+    return compose(
+        sender=sender_addr,
+        to=(to,),
+        subject=subject,
+        body=body,
+        kind="talon",
+        key=f"talon:{document_id}:{to}",
+        number=number,
+        in_reply_to=msg.message_id if msg else None,
+        references=msg.references if msg else (),
+    )

@@ -3,6 +3,7 @@
 Each step takes and returns these frozen dataclasses, never loose dicts, so a
 step's contract is visible in its signature.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -13,6 +13,7 @@ stems and Kazakh words that name it in a letter, and its report label.
 The case's states live in `case.states`, the answer's stages in
 rules/answer.toml, the proof ladder in `case.ladder`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -73,14 +74,26 @@ def channel_label(key: str | None) -> str:
 
 
 # Roles a person has in rules/staff.toml.
-ROLES: frozenset[str] = frozenset({
-    "res_chief", "ruse_chief", "service_center_chief", "clerk", "pr_specialist",
-    "director", "deputy_director", "unit_head", "executor", "legal",
-    "website_form", "contact_center",
-})
+ROLES: frozenset[str] = frozenset(
+    {
+        "res_chief",
+        "ruse_chief",
+        "service_center_chief",
+        "clerk",
+        "pr_specialist",
+        "director",
+        "deputy_director",
+        "unit_head",
+        "executor",
+        "legal",
+        "website_form",
+        "contact_center",
+    }
+)
 # Senders whose mail is an appeal to register (1.1, 1.9, 2.2).
-INTAKE_ROLES: frozenset[str] = frozenset({
-    "res_chief", "ruse_chief", "service_center_chief", "clerk", "website_form", "contact_center"})
+INTAKE_ROLES: frozenset[str] = frozenset(
+    {"res_chief", "ruse_chief", "service_center_chief", "clerk", "website_form", "contact_center"}
+)
 CLERK, PR_SPECIALIST, UNIT_HEAD, LEGAL = "clerk", "pr_specialist", "unit_head", "legal"
 WEBSITE_FORM = "website_form"
 

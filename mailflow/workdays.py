@@ -5,6 +5,7 @@ Public holidays and the government's transfers of days off come from the
 Sunday a working day); `rules/calendar.toml` adds decrees newer than the
 installed release. Deadlines in law count working days of this calendar.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,8 +25,7 @@ class WorkCalendar:
     extra_working_days: frozenset[dt.date] = frozenset()
     work_start: dt.time = dt.time(9, 0)
     work_end: dt.time = dt.time(18, 0)
-    _years: dict[int, tuple[frozenset[dt.date], frozenset[dt.date]]] = field(
-        default_factory=dict, repr=False)
+    _years: dict[int, tuple[frozenset[dt.date], frozenset[dt.date]]] = field(default_factory=dict, repr=False)
     _counts: dict[int, list[int]] = field(default_factory=dict, repr=False)  # a cache
 
     def is_working_day(self, day: dt.date) -> bool:
@@ -79,8 +79,7 @@ class WorkCalendar:
         if year not in self._years:
             lib = holidays.country_holidays("KZ", years=year)
             off = frozenset(lib) | {d for d in self.extra_days_off if d.year == year}
-            working = _transferred_working_days(year) | {
-                d for d in self.extra_working_days if d.year == year}
+            working = _transferred_working_days(year) | {d for d in self.extra_working_days if d.year == year}
             self._years[year] = (off - working, working)
         return self._years[year]
 
@@ -89,6 +88,7 @@ def _transferred_working_days(year: int) -> frozenset[dt.date]:
     """Weekend days made working days by transfer decrees (the package's table)."""
     try:
         from holidays.countries.kazakhstan import KazakhstanStaticHolidays
+
         entries = KazakhstanStaticHolidays.special_public_holidays.get(year, ())
     except (ImportError, AttributeError):  # the package's layout changed: rules/ still count
         return frozenset()
@@ -112,11 +112,12 @@ def load(path: Path) -> WorkCalendar:
         start = dt.time.fromisoformat(hours.get("start", "09:00"))
         end = dt.time.fromisoformat(hours.get("end", "18:00"))
     except (TypeError, ValueError):
-        raise ConfigError(path, "working_hours", "start and end must be times like \"09:00\"") from None
+        raise ConfigError(path, "working_hours", 'start and end must be times like "09:00"') from None
     if end <= start:
         raise ConfigError(path, "working_hours", "end must be after start")
-    return WorkCalendar(_dates(data, "extra_days_off", path), _dates(data, "extra_working_days", path),
-                        start, end)
+    return WorkCalendar(
+        _dates(data, "extra_days_off", path), _dates(data, "extra_working_days", path), start, end
+    )
 
 
 def _dates(data: dict, key: str, path: Path) -> frozenset[dt.date]:

@@ -11,6 +11,7 @@ Mail servers (code in tests/servers.py), all on free 127.0.0.1 ports:
   make_postfix   factory for private Postfix instances (other lifetimes, refuse
                  outside mail, restart), per test
 """
+
 from __future__ import annotations
 
 import itertools
@@ -19,8 +20,10 @@ import re
 import pytest
 from servers import Dovecot, Postfix, SmtpServer, dovecot_binary, postfix_unusable
 
-NO_DOVECOT = ("dovecot is not installed (apt-get install dovecot-imapd dovecot-lmtpd); "
-              "skipping tests that need a real IMAP server")
+NO_DOVECOT = (
+    "dovecot is not installed (apt-get install dovecot-imapd dovecot-lmtpd); "
+    "skipping tests that need a real IMAP server"
+)
 
 
 def _require_dovecot() -> None:
@@ -104,7 +107,6 @@ def smtp_server(make_smtp_server) -> SmtpServer:
     return make_smtp_server()
 
 
-
 def _require_postfix() -> None:
     why = postfix_unusable()
     if why:
@@ -157,11 +159,22 @@ def make_postfix(request):
 # A test is "integration" when it needs a real server (one of these fixtures, or
 # the PostgreSQL parameter) or a module drives the `mailflow` command, Tesseract
 # or the daemon as a process; everything else is "unit" (`make test-fast`).
-_SERVER_FIXTURES = frozenset({"dovecot", "make_dovecot", "mail_user", "smtp_server", "make_smtp_server",
-                              "postfix", "make_postfix"})
-_PROCESS_MODULES = frozenset({"test_cli", "test_exactly_once", "test_e2e_imap", "test_corpus_appeals",
-                              "test_recognition", "test_postfix", "test_servers", "test_imap_mailbox",
-                              "test_hostile"})
+_SERVER_FIXTURES = frozenset(
+    {"dovecot", "make_dovecot", "mail_user", "smtp_server", "make_smtp_server", "postfix", "make_postfix"}
+)
+_PROCESS_MODULES = frozenset(
+    {
+        "test_cli",
+        "test_exactly_once",
+        "test_e2e_imap",
+        "test_corpus_appeals",
+        "test_recognition",
+        "test_postfix",
+        "test_servers",
+        "test_imap_mailbox",
+        "test_hostile",
+    }
+)
 
 
 def _is_integration(item: pytest.Item) -> bool:

@@ -16,6 +16,7 @@ blur, noise and JPEG loss, and attached as JPEG, bilevel or grey PNG, TIFF or
 image-only PDF, some of two pages; bodies in UTF-8, windows-1251 or KOI8-R;
 Cyrillic file names (RFC 2231).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,7 @@ FONTS = {  # family -> regular, italic (paths under /usr/share/fonts/truetype)
     "PT Serif": ("paratype/PTF55F.ttf", "paratype/PTF56F.ttf"),
     "Carlito": ("crosextra/Carlito-Regular.ttf", "crosextra/Carlito-Italic.ttf"),
 }
-FONT_ROOTS = (Path("/usr/share/fonts/truetype"), Path("/usr/local/share/fonts"),
-              Path("/usr/share/fonts"))
+FONT_ROOTS = (Path("/usr/share/fonts/truetype"), Path("/usr/local/share/fonts"), Path("/usr/share/fonts"))
 
 
 def font_path(family: str, italic: bool = False) -> str:
@@ -70,35 +70,134 @@ def installed_families() -> list[str]:
 # --- people, places, words ----------------------------------------------
 
 SURNAMES = [  # (male, female)
-    ("Омаров", "Омарова"), ("Кузнецов", "Кузнецова"), ("Иванов", "Иванова"),
-    ("Нурланов", "Нурланова"), ("Ахметов", "Ахметова"), ("Касымов", "Касымова"),
-    ("Петренко", "Петренко"), ("Шевченко", "Шевченко"), ("Сергеев", "Сергеева"),
-    ("Бекмухамбетов", "Бекмухамбетова"), ("Жунусов", "Жунусова"), ("Сатпаев", "Сатпаева"),
-    ("Абдрахманов", "Абдрахманова"), ("Тлеубаев", "Тлеубаева"), ("Смирнов", "Смирнова"),
-    ("Волков", "Волкова"), ("Есенов", "Есенова"), ("Мусин", "Мусина"), ("Карпенко", "Карпенко"),
-    ("Дюсенбаев", "Дюсенбаева"), ("Ким", "Ким"), ("Белоусов", "Белоусова"),
-    ("Искаков", "Искакова"), ("Попов", "Попова"), ("Байжанов", "Байжанова"),
-    ("Ковальчук", "Ковальчук"), ("Рахимжанов", "Рахимжанова"), ("Григорьев", "Григорьева"),
+    ("Омаров", "Омарова"),
+    ("Кузнецов", "Кузнецова"),
+    ("Иванов", "Иванова"),
+    ("Нурланов", "Нурланова"),
+    ("Ахметов", "Ахметова"),
+    ("Касымов", "Касымова"),
+    ("Петренко", "Петренко"),
+    ("Шевченко", "Шевченко"),
+    ("Сергеев", "Сергеева"),
+    ("Бекмухамбетов", "Бекмухамбетова"),
+    ("Жунусов", "Жунусова"),
+    ("Сатпаев", "Сатпаева"),
+    ("Абдрахманов", "Абдрахманова"),
+    ("Тлеубаев", "Тлеубаева"),
+    ("Смирнов", "Смирнова"),
+    ("Волков", "Волкова"),
+    ("Есенов", "Есенова"),
+    ("Мусин", "Мусина"),
+    ("Карпенко", "Карпенко"),
+    ("Дюсенбаев", "Дюсенбаева"),
+    ("Ким", "Ким"),
+    ("Белоусов", "Белоусова"),
+    ("Искаков", "Искакова"),
+    ("Попов", "Попова"),
+    ("Байжанов", "Байжанова"),
+    ("Ковальчук", "Ковальчук"),
+    ("Рахимжанов", "Рахимжанова"),
+    ("Григорьев", "Григорьева"),
 ]
-MALE = ["Асхат", "Дмитрий", "Сергей", "Николай", "Виктор", "Ерлан", "Айдар", "Марат",
-        "Алексей", "Бауыржан", "Руслан", "Андрей", "Талгат", "Нурлан", "Ғалым", "Олжас",
-        "Владимир", "Даурен", "Игорь", "Канат"]
-FEMALE = ["Сауле", "Татьяна", "Гульнара", "Жанар", "Наталья", "Айгуль", "Елена", "Динара",
-          "Ольга", "Әлия", "Светлана", "Асель", "Мария", "Гаухар", "Ирина", "Жұлдыз",
-          "Людмила", "Алия", "Марина", "Айнур"]
-FATHERS = [("Иванович", "Ивановна"), ("Болатович", "Болатовна"), ("Маратович", "Маратовна"),
-           ("Петрович", "Петровна"), ("Сергеевич", "Сергеевна"), ("Ерланович", "Ерлановна"),
-           ("Николаевич", "Николаевна"), ("Серикович", "Сериковна"), ("Кайратович", "Кайратовна"),
-           ("Александрович", "Александровна"), ("Нурланович", "Нурлановна"),
-           ("Ильич", "Ильинична"), ("Викторович", "Викторовна")]
-PLACES = [("г.", "Петропавловск"), ("г.", "Булаево"), ("г.", "Мамлютка"), ("г.", "Сергеевка"),
-          ("г.", "Тайынша"), ("с.", "Явленка"), ("с.", "Саумалколь"), ("с.", "Бесколь"),
-          ("с.", "Смирново"), ("с.", "Кишкенеколь"), ("с.", "Новоишимское"),
-          ("с.", "Тимирязево"), ("с.", "Пресновка"), ("с.", "Соколовка")]
-STREETS = ["Абая", "Мира", "Пушкина", "Назарбаева", "Жамбыла", "Интернациональная",
-           "Конституции Казахстана", "Победы", "Букетова", "Шокана Уалиханова", "Жумабаева",
-           "Сатпаева", "Ленина", "Гоголя", "Степная", "Садовая", "Строительная", "Кошукова",
-           "Астана", "Е. Брусиловского", "Молодёжная", "30 лет Победы"]
+MALE = [
+    "Асхат",
+    "Дмитрий",
+    "Сергей",
+    "Николай",
+    "Виктор",
+    "Ерлан",
+    "Айдар",
+    "Марат",
+    "Алексей",
+    "Бауыржан",
+    "Руслан",
+    "Андрей",
+    "Талгат",
+    "Нурлан",
+    "Ғалым",
+    "Олжас",
+    "Владимир",
+    "Даурен",
+    "Игорь",
+    "Канат",
+]
+FEMALE = [
+    "Сауле",
+    "Татьяна",
+    "Гульнара",
+    "Жанар",
+    "Наталья",
+    "Айгуль",
+    "Елена",
+    "Динара",
+    "Ольга",
+    "Әлия",
+    "Светлана",
+    "Асель",
+    "Мария",
+    "Гаухар",
+    "Ирина",
+    "Жұлдыз",
+    "Людмила",
+    "Алия",
+    "Марина",
+    "Айнур",
+]
+FATHERS = [
+    ("Иванович", "Ивановна"),
+    ("Болатович", "Болатовна"),
+    ("Маратович", "Маратовна"),
+    ("Петрович", "Петровна"),
+    ("Сергеевич", "Сергеевна"),
+    ("Ерланович", "Ерлановна"),
+    ("Николаевич", "Николаевна"),
+    ("Серикович", "Сериковна"),
+    ("Кайратович", "Кайратовна"),
+    ("Александрович", "Александровна"),
+    ("Нурланович", "Нурлановна"),
+    ("Ильич", "Ильинична"),
+    ("Викторович", "Викторовна"),
+]
+PLACES = [
+    ("г.", "Петропавловск"),
+    ("г.", "Булаево"),
+    ("г.", "Мамлютка"),
+    ("г.", "Сергеевка"),
+    ("г.", "Тайынша"),
+    ("с.", "Явленка"),
+    ("с.", "Саумалколь"),
+    ("с.", "Бесколь"),
+    ("с.", "Смирново"),
+    ("с.", "Кишкенеколь"),
+    ("с.", "Новоишимское"),
+    ("с.", "Тимирязево"),
+    ("с.", "Пресновка"),
+    ("с.", "Соколовка"),
+]
+STREETS = [
+    "Абая",
+    "Мира",
+    "Пушкина",
+    "Назарбаева",
+    "Жамбыла",
+    "Интернациональная",
+    "Конституции Казахстана",
+    "Победы",
+    "Букетова",
+    "Шокана Уалиханова",
+    "Жумабаева",
+    "Сатпаева",
+    "Ленина",
+    "Гоголя",
+    "Степная",
+    "Садовая",
+    "Строительная",
+    "Кошукова",
+    "Астана",
+    "Е. Брусиловского",
+    "Молодёжная",
+    "30 лет Победы",
+]
 MOBILE = ["700", "701", "702", "705", "707", "708", "747", "771", "775", "776", "777", "778"]
 DOMAINS = ["mail.example", "inbox.example", "post.example", "kz-mail.example"]
 
@@ -140,25 +239,50 @@ TEXTS = {
     "отзыв": [
         "Благодарю бригаду РЭС за быстрое устранение аварии. Работники приехали через час после "
         "звонка и всё сделали аккуратно.",
-        "Хочу отметить вежливое обслуживание в сервис-центре. Оператор подробно объяснила "
-        "порядок расчётов.",
+        "Хочу отметить вежливое обслуживание в сервис-центре. Оператор подробно объяснила порядок расчётов.",
     ],
     "предложение": [
         "Предлагаю установить в сервис-центре терминал для оплаты без комиссии и продлить часы "
         "приёма граждан до 19:00 в будние дни.",
-        "Предлагаю рассылать SMS-уведомления о плановых отключениях электроэнергии за сутки до "
-        "отключения.",
+        "Предлагаю рассылать SMS-уведомления о плановых отключениях электроэнергии за сутки до отключения.",
     ],
 }
-KIND_ACC = {"заявление": "заявление", "жалоба": "жалобу", "претензия": "претензию",
-            "отзыв": "отзыв", "предложение": "предложение"}
-MONTHS = ["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
-          "сентября", "октября", "ноября", "декабря"]
-ORGS = [("ТОО", "Агрофирма Береке"), ("КХ", "Жана Жол"), ("КГУ", "Средняя школа № 7"),
-        ("ИП", "Ахметов и К"), ("ТОО", "СевКазСтрой"), ("АО", "Петропавловский хлебозавод"),
-        ("КГП", "Районная больница"), ("ТОО", "Нурлы Жол-Агро"), ("ИП", "Садыкова А.М."),
-        ("ГУ", "Аппарат акима сельского округа"), ("ТОО", "Тайынша-Астык"),
-        ("КХ", "Бірлік"), ("ОСИ", "Дом на Абая 12")]
+KIND_ACC = {
+    "заявление": "заявление",
+    "жалоба": "жалобу",
+    "претензия": "претензию",
+    "отзыв": "отзыв",
+    "предложение": "предложение",
+}
+MONTHS = [
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+]
+ORGS = [
+    ("ТОО", "Агрофирма Береке"),
+    ("КХ", "Жана Жол"),
+    ("КГУ", "Средняя школа № 7"),
+    ("ИП", "Ахметов и К"),
+    ("ТОО", "СевКазСтрой"),
+    ("АО", "Петропавловский хлебозавод"),
+    ("КГП", "Районная больница"),
+    ("ТОО", "Нурлы Жол-Агро"),
+    ("ИП", "Садыкова А.М."),
+    ("ГУ", "Аппарат акима сельского округа"),
+    ("ТОО", "Тайынша-Астык"),
+    ("КХ", "Бірлік"),
+    ("ОСИ", "Дом на Абая 12"),
+]
 
 
 @dataclass
@@ -173,8 +297,13 @@ class Person:
 
     def phone_printed(self, style: int) -> str:
         d = self.phone[2:]  # 10 digits after +7
-        return [f"+7 {d[:3]} {d[3:6]} {d[6:8]} {d[8:]}", f"8 ({d[:3]}) {d[3:6]}-{d[6:8]}-{d[8:]}",
-                f"+7({d[:3]}){d[3:]}", f"8{d}", f"+7 {d[:3]} {d[3:]}"][style % 5]
+        return [
+            f"+7 {d[:3]} {d[3:6]} {d[6:8]} {d[8:]}",
+            f"8 ({d[:3]}) {d[3:6]}-{d[6:8]}-{d[8:]}",
+            f"+7({d[:3]}){d[3:]}",
+            f"8{d}",
+            f"+7 {d[:3]} {d[3:]}",
+        ][style % 5]
 
     @property
     def genitive(self) -> str:
@@ -223,9 +352,14 @@ class Org:
 
 def make_org(rng: random.Random, when: dt.date) -> Org:
     t, n = rng.choice(ORGS)
-    num = rng.choice([f"{rng.randint(1, 480)}/{rng.randint(1, 12):02d}",
-                      f"{rng.randint(10, 999)}", f"{rng.randint(1, 99)}-{rng.randint(1, 30)}",
-                      f"01-{rng.randint(10, 999)}"])
+    num = rng.choice(
+        [
+            f"{rng.randint(1, 480)}/{rng.randint(1, 12):02d}",
+            f"{rng.randint(10, 999)}",
+            f"{rng.randint(1, 99)}-{rng.randint(1, 30)}",
+            f"01-{rng.randint(10, 999)}",
+        ]
+    )
     date = when - dt.timedelta(days=rng.randint(0, 9))
     phone = "+7" + rng.choice(MOBILE) + f"{rng.randint(0, 9999999):07d}"
     email = f"office{rng.randint(1, 99)}@client.example" if rng.random() < 0.3 else None
@@ -233,6 +367,7 @@ def make_org(rng: random.Random, when: dt.date) -> Org:
 
 
 # --- drawing -------------------------------------------------------------
+
 
 class Sheet:
     """An A4 page at `dpi`, drawn in points and inches like a word processor."""
@@ -249,8 +384,9 @@ class Sheet:
         size = size_pt or self.size
         key = (size, italic)
         if key not in self._fonts:
-            self._fonts[key] = ImageFont.truetype(font_path(self.family, italic),
-                                                  max(6, int(round(size * self.dpi / 72))))
+            self._fonts[key] = ImageFont.truetype(
+                font_path(self.family, italic), max(6, int(round(size * self.dpi / 72)))
+            )
         return self._fonts[key]
 
     def px(self, inches: float) -> int:
@@ -271,8 +407,9 @@ class Sheet:
         self.draw.text((x, y), s, font=f, fill=ink)
         return int(x), y + self.line_h(size_pt)
 
-    def wrap(self, x_in: float, width_in: float, y: int, s: str, size_pt=None,
-             ink=20, first_indent: float = 0.0) -> int:
+    def wrap(
+        self, x_in: float, width_in: float, y: int, s: str, size_pt=None, ink=20, first_indent: float = 0.0
+    ) -> int:
         f = self.font(size_pt)
         limit = self.px(width_in)
         line, indent = "", self.px(first_indent)
@@ -289,8 +426,9 @@ class Sheet:
             y += self.line_h(size_pt)
         return y
 
-    def underline(self, x0: float, x1: float, y: float, width: int, rng: random.Random,
-                  pen: bool = False) -> None:
+    def underline(
+        self, x0: float, x1: float, y: float, width: int, rng: random.Random, pen: bool = False
+    ) -> None:
         if not pen:
             self.draw.line([(x0, y), (x1, y)], fill=20, width=width)
             return
@@ -305,15 +443,31 @@ class Sheet:
         self.draw.line(pts, fill=45, width=width + 1, joint="curve")
 
 
-HEAD = ["АҚ/ЖШС Бас директорына /", "Генеральному директору АО", "«СЕВКАЗЭНЕРГО»",
-        "Ф.И.О. Генерального директора"]
-FORM_HEADINGS = {1: ("ӨТІНІШ", "ЗАЯВЛЕНИЕ"), 2: ("ШАҒЫМ/АРЫЗ", "ЖАЛОБА/ПРЕТЕНЗИЯ"),
-                 3: ("ПІКІР/ҰСЫНЫС", "ОТЗЫВ/ПРЕДЛОЖЕНИЕ")}
+HEAD = [
+    "АҚ/ЖШС Бас директорына /",
+    "Генеральному директору АО",
+    "«СЕВКАЗЭНЕРГО»",
+    "Ф.И.О. Генерального директора",
+]
+FORM_HEADINGS = {
+    1: ("ӨТІНІШ", "ЗАЯВЛЕНИЕ"),
+    2: ("ШАҒЫМ/АРЫЗ", "ЖАЛОБА/ПРЕТЕНЗИЯ"),
+    3: ("ПІКІР/ҰСЫНЫС", "ОТЗЫВ/ПРЕДЛОЖЕНИЕ"),
+}
 APPENDIX = {"заявление": 1, "жалоба": 2, "претензия": 2, "отзыв": 3, "предложение": 3}
 
 
-def render_form(p: Person, kind: str, when: dt.date, *, dpi: int, family: str,
-                rng: random.Random, pages: int = 1, pen: bool = False) -> list[Image.Image]:
+def render_form(
+    p: Person,
+    kind: str,
+    when: dt.date,
+    *,
+    dpi: int,
+    family: str,
+    rng: random.Random,
+    pages: int = 1,
+    pen: bool = False,
+) -> list[Image.Image]:
     """Appendix 1-3, filled in by typing; the chosen word underlined."""
     app = APPENDIX[kind]
     size = rng.choice([11, 12, 12, 13, 14])
@@ -328,9 +482,12 @@ def render_form(p: Person, kind: str, when: dt.date, *, dpi: int, family: str,
     y += s.line_h() // 3
     name = " ".join(v for v in (p.last_name, p.first_name, p.patronymic) if v)
     phone_style = rng.randrange(5)
-    fields = [("тұтынушы/от потребителя", name), ("мекен-жайы/по адресу", p.address),
-              ("телефоны/телефон", p.phone_printed(phone_style)),
-              ("эл. пошта/эл. почта", p.email or "")]
+    fields = [
+        ("тұтынушы/от потребителя", name),
+        ("мекен-жайы/по адресу", p.address),
+        ("телефоны/телефон", p.phone_printed(phone_style)),
+        ("эл. пошта/эл. почта", p.email or ""),
+    ]
     for label, value in fields:
         y = s.wrap(x0, width, y, f"{label} {value}".strip())
     y += s.line_h()
@@ -365,23 +522,34 @@ def render_form(p: Person, kind: str, when: dt.date, *, dpi: int, family: str,
     y += s.line_h() * 2
     y = s.text(0.9, y, "М.О./М.П.", size_pt=10)
     s.text(0.9, y, f"«{when.day:02d}» {MONTHS[when.month - 1]} {when.year} г.", size_pt=size)
-    s.draw.line([(s.px(3.0), y + s.line_h() * 0.8), (s.px(4.3), y + s.line_h() * 0.8)], fill=20,
-                width=2)
+    s.draw.line([(s.px(3.0), y + s.line_h() * 0.8), (s.px(4.3), y + s.line_h() * 0.8)], fill=20, width=2)
     s.text(4.6, y, f"{p.last_name} {p.first_name[0]}.")
     imgs.append(s.img)
     return imgs
 
 
-def render_letter(o: Org, kind: str | None, *, dpi: int, family: str, rng: random.Random,
-                  pages: int = 1, kind_text: str | None = None) -> list[Image.Image]:
+def render_letter(
+    o: Org,
+    kind: str | None,
+    *,
+    dpi: int,
+    family: str,
+    rng: random.Random,
+    pages: int = 1,
+    kind_text: str | None = None,
+) -> list[Image.Image]:
     size = rng.choice([11, 12, 12, 13])
     s = Sheet(dpi, family, size)
     y = s.px(0.8)
     _, y = s.centered(4.13, y, o.org_name, size_pt=size + 3)
     _, y = s.centered(4.13, y, f"г. {o.city}, БИН {rng.randint(10**11, 10**12 - 1)}", size_pt=9)
     if rng.random() < 0.3:
-        _, y = s.centered(4.13, y, f"тел./факс: 8 (7152) {rng.randint(30, 59)}-{rng.randint(10, 99)}-"
-                                   f"{rng.randint(10, 99)}", size_pt=9)
+        _, y = s.centered(
+            4.13,
+            y,
+            f"тел./факс: 8 (7152) {rng.randint(30, 59)}-{rng.randint(10, 99)}-{rng.randint(10, 99)}",
+            size_pt=9,
+        )
     y += s.line_h()
     date_s = o.date.strftime("%d.%m.%Y")
     if rng.random() < 0.25:
@@ -392,8 +560,13 @@ def render_letter(o: Org, kind: str | None, *, dpi: int, family: str, rng: rando
         y = s.text(4.6, y, line)
     y += s.line_h()
     if kind:
-        title = {"заявление": "Заявление", "жалоба": "Жалоба", "претензия": "ПРЕТЕНЗИЯ",
-                 "предложение": "Предложение", "отзыв": "Отзыв"}[kind]
+        title = {
+            "заявление": "Заявление",
+            "жалоба": "Жалоба",
+            "претензия": "ПРЕТЕНЗИЯ",
+            "предложение": "Предложение",
+            "отзыв": "Отзыв",
+        }[kind]
         if kind == "претензия" and rng.random() < 0.4:
             title = "Претензия о возмещении ущерба"
         _, y = s.centered(4.13, y, title, size_pt=size + 1)
@@ -402,15 +575,21 @@ def render_letter(o: Org, kind: str | None, *, dpi: int, family: str, rng: rando
     y = s.wrap(0.9, 6.5, y, text, first_indent=0.4)
     imgs = []
     if pages == 2:
-        y = s.wrap(0.9, 6.5, y, " ".join(rng.choice(TEXTS[kind or "претензия"]) for _ in range(3)),
-                   first_indent=0.4)
+        y = s.wrap(
+            0.9, 6.5, y, " ".join(rng.choice(TEXTS[kind or "претензия"]) for _ in range(3)), first_indent=0.4
+        )
         imgs.append(s.img)
         s = Sheet(dpi, family, size)
         y = s.px(1.0)
-        y = s.wrap(0.9, 6.5, y, "Просим рассмотреть письмо в установленный срок и дать ответ.",
-                   first_indent=0.4)
+        y = s.wrap(
+            0.9, 6.5, y, "Просим рассмотреть письмо в установленный срок и дать ответ.", first_indent=0.4
+        )
     y += s.line_h()
-    y = s.text(0.9, y, f"Контактный телефон: {Person('', '', '', '', o.phone, None, False).phone_printed(rng.randrange(5))}")
+    y = s.text(
+        0.9,
+        y,
+        f"Контактный телефон: {Person('', '', '', '', o.phone, None, False).phone_printed(rng.randrange(5))}",
+    )
     if o.email:
         y = s.text(0.9, y, f"E-mail: {o.email}")
     y += s.line_h()
@@ -421,8 +600,9 @@ def render_letter(o: Org, kind: str | None, *, dpi: int, family: str, rng: rando
     return imgs
 
 
-def render_handwritten(p: Person, kind: str, when: dt.datetime, *, dpi: int,
-                       rng: random.Random) -> list[Image.Image]:
+def render_handwritten(
+    p: Person, kind: str, when: dt.datetime, *, dpi: int, rng: random.Random
+) -> list[Image.Image]:
     """A Book-of-reviews page written by hand: jittering, slanted, joined letters."""
     w, h = int(A4[0] * dpi), int(A4[1] * dpi)
     img = Image.new("L", (w, h), 246)
@@ -430,9 +610,12 @@ def render_handwritten(p: Person, kind: str, when: dt.datetime, *, dpi: int,
     step = int(0.36 * dpi)
     for yy in range(int(0.9 * dpi), h - int(0.5 * dpi), step):  # the book's ruling
         d.line([(0, yy), (w, yy)], fill=200, width=max(1, dpi // 150))
-    lines = [when.strftime("%d.%m.%Y %H:%M"),
-             " ".join(v for v in (p.last_name, p.first_name, p.patronymic) if v),
-             p.address, "тел. " + p.phone_printed(1)]
+    lines = [
+        when.strftime("%d.%m.%Y %H:%M"),
+        " ".join(v for v in (p.last_name, p.first_name, p.patronymic) if v),
+        p.address,
+        "тел. " + p.phone_printed(1),
+    ]
     lines += _wrap_chars(rng.choice(TEXTS[kind]), 44)
     size = int(0.27 * dpi)
     fpath = font_path(rng.choice(["DejaVu Sans", "PT Sans", "Liberation Sans"]), italic=True)
@@ -449,19 +632,33 @@ def render_handwritten(p: Person, kind: str, when: dt.datetime, *, dpi: int,
             sz = int(size * rng.uniform(0.85, 1.15))
             f = ImageFont.truetype(fpath, sz)
             tile = Image.new("L", (sz * 2, sz * 2), 0)
-            ImageDraw.Draw(tile).text((sz // 2, int(sz * 1.4)), ch, font=f, fill=255, anchor="ls",
-                                      stroke_width=max(1, rng.choice([1, 1, 2]) * dpi // 200),
-                                      stroke_fill=255)
-            tile = tile.transform(tile.size, Image.AFFINE, (1, slant + rng.uniform(-0.15, 0.15),
-                                                            -slant * sz * 1.4, 0, 1, 0),
-                                  resample=Image.BILINEAR)
+            ImageDraw.Draw(tile).text(
+                (sz // 2, int(sz * 1.4)),
+                ch,
+                font=f,
+                fill=255,
+                anchor="ls",
+                stroke_width=max(1, rng.choice([1, 1, 2]) * dpi // 200),
+                stroke_fill=255,
+            )
+            tile = tile.transform(
+                tile.size,
+                Image.AFFINE,
+                (1, slant + rng.uniform(-0.15, 0.15), -slant * sz * 1.4, 0, 1, 0),
+                resample=Image.BILINEAR,
+            )
             tile = tile.rotate(rng.uniform(-9, 9), resample=Image.BILINEAR, center=(sz, int(sz * 1.4)))
             yy = base + int(drift * (x - dpi)) + rng.randint(-size // 10, size // 10)
             img.paste(Image.new("L", tile.size, ink), (x - sz // 2, yy - int(sz * 1.4)), tile)
             if rng.random() < 0.35:  # a joining stroke to the next letter
-                d.line([(x + f.getlength(ch) * 0.8, yy - 2), (x + f.getlength(ch) * 1.1,
-                                                              yy - sz * rng.uniform(0.2, 0.45))],
-                       fill=ink, width=max(1, dpi // 100))
+                d.line(
+                    [
+                        (x + f.getlength(ch) * 0.8, yy - 2),
+                        (x + f.getlength(ch) * 1.1, yy - sz * rng.uniform(0.2, 0.45)),
+                    ],
+                    fill=ink,
+                    width=max(1, dpi // 100),
+                )
             x += int(f.getlength(ch) * rng.uniform(0.78, 1.0))
         base += step
     return [_warp(img, rng, dpi)]
@@ -492,8 +689,18 @@ def _warp(img: Image.Image, rng: random.Random, dpi: int) -> Image.Image:
 
 # --- scanning ------------------------------------------------------------
 
-def scan(img: Image.Image, rng: random.Random, *, dpi: int, skew: float, blur: float,
-         noise: float, rotate180: bool = False, quarter: int = 0) -> Image.Image:
+
+def scan(
+    img: Image.Image,
+    rng: random.Random,
+    *,
+    dpi: int,
+    skew: float,
+    blur: float,
+    noise: float,
+    rotate180: bool = False,
+    quarter: int = 0,
+) -> Image.Image:
     out = img
     paper = rng.randint(228, 250)
     out = out.point(lambda v, p=paper: int(v * p / 255))
@@ -521,21 +728,34 @@ def scan(img: Image.Image, rng: random.Random, *, dpi: int, skew: float, blur: f
     return out
 
 
-def encode(pages: list[Image.Image], fmt: str, dpi: int, rng: random.Random,
-           when: dt.datetime = dt.datetime(2026, 3, 2, 9, 0)) -> list[tuple[bytes, str, str]]:
+def encode(
+    pages: list[Image.Image],
+    fmt: str,
+    dpi: int,
+    rng: random.Random,
+    when: dt.datetime = dt.datetime(2026, 3, 2, 9, 0),
+) -> list[tuple[bytes, str, str]]:
     """(data, content type, extension) per file; a PDF or TIFF holds all pages."""
     if fmt == "pdf":
         buf = io.BytesIO()
         rgb = [p.convert("RGB") for p in pages]
-        rgb[0].save(buf, format="PDF", resolution=float(dpi), save_all=True, append_images=rgb[1:],
-                    quality=rng.randint(35, 75), creationDate=when.timetuple(),
-                    modDate=when.timetuple())
+        rgb[0].save(
+            buf,
+            format="PDF",
+            resolution=float(dpi),
+            save_all=True,
+            append_images=rgb[1:],
+            quality=rng.randint(35, 75),
+            creationDate=when.timetuple(),
+            modDate=when.timetuple(),
+        )
         return [(buf.getvalue(), "application/pdf", "pdf")]
     if fmt == "tiff":
         buf = io.BytesIO()
         bw = [p.point(lambda v: 255 if v > 150 else 0).convert("1") for p in pages]
-        bw[0].save(buf, format="TIFF", compression="group4", dpi=(dpi, dpi), save_all=True,
-                   append_images=bw[1:])
+        bw[0].save(
+            buf, format="TIFF", compression="group4", dpi=(dpi, dpi), save_all=True, append_images=bw[1:]
+        )
         return [(buf.getvalue(), "image/tiff", "tif")]
     out = []
     for p in pages:
@@ -554,6 +774,7 @@ def encode(pages: list[Image.Image], fmt: str, dpi: int, rng: random.Random,
 
 
 # --- messages ------------------------------------------------------------
+
 
 @dataclass
 class Case:
@@ -623,8 +844,14 @@ def plan(n: int, rng: random.Random, families: list[str] | None = None) -> list[
         if n >= 10:
             cases[8].quarter, cases[8].skew, cases[8].doc = rng.choice([90, 270]), 0.3, "form"
             cases[8].sender = rng.choice(chiefs)
-        cases[5] = Case(doc="handwritten", sender=CLERK, kind=rng.choice(["жалоба", "предложение"]),
-                        fmt="jpeg", dpi=200, meta={"book": True})
+        cases[5] = Case(
+            doc="handwritten",
+            sender=CLERK,
+            kind=rng.choice(["жалоба", "предложение"]),
+            fmt="jpeg",
+            dpi=200,
+            meta={"book": True},
+        )
     return cases
 
 
@@ -642,26 +869,59 @@ def build(case: Case, idx: int, rng: random.Random, base_day: dt.date) -> tuple[
     if case.doc == "letter":
         o = case.org or make_org(rng, day)
         group = 2
-        imgs = render_letter(o, case.kind if case.letter_title else None, dpi=case.dpi,
-                             family=case.family, rng=rng, pages=case.pages)
-        truth_consumer = {"org_name": o.org_name, "outgoing_number": o.number,
-                          "outgoing_date": o.date.isoformat(), "phone": phone_truth(o.phone)}
+        imgs = render_letter(
+            o,
+            case.kind if case.letter_title else None,
+            dpi=case.dpi,
+            family=case.family,
+            rng=rng,
+            pages=case.pages,
+        )
+        truth_consumer = {
+            "org_name": o.org_name,
+            "outgoing_number": o.number,
+            "outgoing_date": o.date.isoformat(),
+            "phone": phone_truth(o.phone),
+        }
         if o.email:
             truth_consumer["email"] = o.email
     else:
-        truth_consumer = {"last_name": p.last_name, "first_name": p.first_name,
-                          "patronymic": p.patronymic, "address": p.address,
-                          "phone": phone_truth(p.phone), "email": p.email or ""}
+        truth_consumer = {
+            "last_name": p.last_name,
+            "first_name": p.first_name,
+            "patronymic": p.patronymic,
+            "address": p.address,
+            "phone": phone_truth(p.phone),
+            "email": p.email or "",
+        }
         if case.doc == "form":
-            imgs = render_form(p, case.kind, written.date(), dpi=case.dpi, family=case.family,
-                               rng=rng, pages=case.pages, pen=case.pen)
+            imgs = render_form(
+                p,
+                case.kind,
+                written.date(),
+                dpi=case.dpi,
+                family=case.family,
+                rng=rng,
+                pages=case.pages,
+                pen=case.pen,
+            )
         elif case.doc == "handwritten":
             imgs = render_handwritten(p, case.kind, written, dpi=case.dpi, rng=rng)
         else:
             imgs = []
-    scans = [scan(im, rng, dpi=case.dpi, skew=case.skew if k == 0 else case.skew * 0.5,
-                  blur=case.blur, noise=case.noise, rotate180=case.rotate180,
-                  quarter=case.quarter) for k, im in enumerate(imgs)]
+    scans = [
+        scan(
+            im,
+            rng,
+            dpi=case.dpi,
+            skew=case.skew if k == 0 else case.skew * 0.5,
+            blur=case.blur,
+            noise=case.noise,
+            rotate180=case.rotate180,
+            quarter=case.quarter,
+        )
+        for k, im in enumerate(imgs)
+    ]
     if scans:
         files = encode(scans, case.fmt, case.dpi, rng, written.replace(tzinfo=None))
 
@@ -675,18 +935,30 @@ def build(case: Case, idx: int, rng: random.Random, base_day: dt.date) -> tuple[
         unit, channel = None, "email"
     subject, body, from_name, reply_to = _texts(case, p, unit, channel, written, rng, group)
     if group == 2:
-        subject = rng.choice([f"Исх. № {o.number} от {o.date:%d.%m.%Y}", f"Исх. № {o.number}",
-                              "Письмо", f"{o.org_name}: письмо", "Обращение организации"])
+        subject = rng.choice(
+            [
+                f"Исх. № {o.number} от {o.date:%d.%m.%Y}",
+                f"Исх. № {o.number}",
+                "Письмо",
+                f"{o.org_name}: письмо",
+                "Обращение организации",
+            ]
+        )
         from_name = o.org_name.replace("«", "").replace("»", "") if rng.random() < 0.6 else ""
     names = _filenames(case, p, written, len(files), rng, channel)
     attachments = [(d, ct, f"{nm}.{ext}") for (d, ct, ext), nm in zip(files, names)]
     if case.extra == "docx":
-        attachments.append((b"PK\x03\x04" + bytes(rng.randrange(256) for _ in range(300)),
-                            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                            "сопроводительное письмо.docx"))
+        attachments.append(
+            (
+                b"PK\x03\x04" + bytes(rng.randrange(256) for _ in range(300)),
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "сопроводительное письмо.docx",
+            )
+        )
     elif case.extra == "zip":
-        attachments.append((b"PK\x03\x04" + bytes(rng.randrange(256) for _ in range(200)),
-                            "application/zip", "фото.zip"))
+        attachments.append(
+            (b"PK\x03\x04" + bytes(rng.randrange(256) for _ in range(200)), "application/zip", "фото.zip")
+        )
     msgid = f"<{rng.getrandbits(64):016x}.{idx}@{case.sender.split('@')[1]}>"
     msg = EmailMessage()
     msg["Message-ID"] = msgid
@@ -700,47 +972,80 @@ def build(case: Case, idx: int, rng: random.Random, base_day: dt.date) -> tuple[
         body.encode(case.charset)
     except UnicodeEncodeError:  # Kazakh letters: only Unicode carries them
         case.charset = "utf-8"
-    cte = "8bit" if case.charset != "utf-8" and rng.random() < 0.3 else rng.choice(["base64", "quoted-printable"])
+    cte = (
+        "8bit"
+        if case.charset != "utf-8" and rng.random() < 0.3
+        else rng.choice(["base64", "quoted-printable"])
+    )
     msg.set_content(body, charset=case.charset, cte=cte)
     for data, ct, name in attachments:
         maintype, subtype = ct.split("/", 1)
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     msg.set_boundary(f"=_{rng.getrandbits(64):016x}")
     raw = msg.as_bytes(policy=SMTP)
-    page_counts = [len(imgs) if ct in ("application/pdf", "image/tiff") else 1
-                   for _, ct, _ in attachments if ct.startswith(("image/", "application/pdf"))]
+    page_counts = [
+        len(imgs) if ct in ("application/pdf", "image/tiff") else 1
+        for _, ct, _ in attachments
+        if ct.startswith(("image/", "application/pdf"))
+    ]
     truth = {
-        "message_id": msgid, "channel": channel,
-        "kind": case.kind, "group": group, "consumer": truth_consumer,
+        "message_id": msgid,
+        "channel": channel,
+        "kind": case.kind,
+        "group": group,
+        "consumer": truth_consumer,
         "origin_unit": unit if channel in ("res", "service_center") else None,
-        "attachments": [{"filename": nm, "pages": pc} for (_, _, nm), pc in
-                        zip(attachments, page_counts + [0] * len(attachments))],
+        "attachments": [
+            {"filename": nm, "pages": pc}
+            for (_, _, nm), pc in zip(attachments, page_counts + [0] * len(attachments))
+        ],
         "book_entry_at": written.isoformat() if book else None,
         "subject": subject,
     }
     if case.doc == "handwritten":
         truth["handwritten"] = True
-    what = {"form": channel, "letter": "legal_entity", "website": "website",
-            "handwritten": "book-handwritten"}[case.doc]
+    what = {
+        "form": channel,
+        "letter": "legal_entity",
+        "website": "website",
+        "handwritten": "book-handwritten",
+    }[case.doc]
     return raw, truth, f"{idx:03d}-{what}"
 
 
-def _texts(case: Case, p: Person, unit: str | None, channel: str, written: dt.datetime,
-           rng: random.Random, group: int) -> tuple[str, str, str, str | None]:
+def _texts(
+    case: Case,
+    p: Person,
+    unit: str | None,
+    channel: str,
+    written: dt.datetime,
+    rng: random.Random,
+    group: int,
+) -> tuple[str, str, str, str | None]:
     k = case.kind
     if channel == "website":
-        rows = [("Тип обращения", k), ("ФИО", " ".join(v for v in (p.last_name, p.first_name, p.patronymic) if v)),
-                ("Адрес", p.address), ("Телефон", p.phone_printed(rng.randrange(5)))]
+        rows = [
+            ("Тип обращения", k),
+            ("ФИО", " ".join(v for v in (p.last_name, p.first_name, p.patronymic) if v)),
+            ("Адрес", p.address),
+            ("Телефон", p.phone_printed(rng.randrange(5))),
+        ]
         if p.email:
             rows.append(("E-mail", p.email))
-        body = ("Новое сообщение с сайта (раздел «Обратная связь»)\n\n" +
-                "\n".join(f"{a}: {b}" for a, b in rows) +
-                "\n\nТекст сообщения:\n" + rng.choice(TEXTS[k]) + "\n")
+        body = (
+            "Новое сообщение с сайта (раздел «Обратная связь»)\n\n"
+            + "\n".join(f"{a}: {b}" for a, b in rows)
+            + "\n\nТекст сообщения:\n"
+            + rng.choice(TEXTS[k])
+            + "\n"
+        )
         return f"Обратная связь: {k}", body, "Сайт", p.email or None
     if channel == "book":
         stamp = written.strftime("%d.%m.%Y %H:%M")
-        body = (f"Добрый день.\nНаправляю скан записи в Книге отзывов и предложений, внесённой "
-                f"потребителем {written:%d.%m.%Y} в {written:%H:%M}.\n\nСотрудник канцелярии\n")
+        body = (
+            f"Добрый день.\nНаправляю скан записи в Книге отзывов и предложений, внесённой "
+            f"потребителем {written:%d.%m.%Y} в {written:%H:%M}.\n\nСотрудник канцелярии\n"
+        )
         return f"Книга отзывов и предложений: запись от {stamp}", body, "Канцелярия", None
     if group == 2:
         body = "Направляем письмо во вложении. Просим зарегистрировать и сообщить входящий номер.\n"
@@ -765,20 +1070,32 @@ def _texts(case: Case, p: Person, unit: str | None, channel: str, written: dt.da
     return subj, f"{line}\n\nНачальник {unit}\n", f"Начальник {unit}", None
 
 
-def _filenames(case: Case, p: Person, written: dt.datetime, n: int, rng: random.Random,
-               channel: str) -> list[str]:
+def _filenames(
+    case: Case, p: Person, written: dt.datetime, n: int, rng: random.Random, channel: str
+) -> list[str]:
     if channel == "book":
         base = f"Книга отзывов {written:%d.%m.%Y}"
     elif case.doc == "letter":
         base = rng.choice(["Исх письмо", "письмо", "Претензия", "scan"])
     else:
-        base = rng.choice([f"Сканированный документ {rng.randint(1, 99)}", f"{case.kind} {p.last_name}",
-                           f"scan_{written:%Y%m%d}_{rng.randint(1, 999):03d}", "Обращение (копия)"])
+        base = rng.choice(
+            [
+                f"Сканированный документ {rng.randint(1, 99)}",
+                f"{case.kind} {p.last_name}",
+                f"scan_{written:%Y%m%d}_{rng.randint(1, 999):03d}",
+                "Обращение (копия)",
+            ]
+        )
     return [base if n == 1 else f"{base} стр{i + 1}" for i in range(n)]
 
 
-def generate(out_dir: str | Path, n: int = 60, seed: int = 7, cases: list[Case] | None = None,
-             base_day: dt.date = dt.date(2026, 3, 2)) -> list[dict]:
+def generate(
+    out_dir: str | Path,
+    n: int = 60,
+    seed: int = 7,
+    cases: list[Case] | None = None,
+    base_day: dt.date = dt.date(2026, 3, 2),
+) -> list[dict]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)

@@ -11,6 +11,7 @@ too, small and deterministic, so the suite needs no fixtures and no new
 dependencies: PDFs are written object by object (the encrypted one with the
 standard RC4 security handler, revision 2), images with Pillow or by hand.
 """
+
 from __future__ import annotations
 
 import base64
@@ -79,13 +80,16 @@ def hostile(name: str):
     Every Message-ID made with the default of `_hdr` becomes <name@hostile.test>,
     so no two cases look like re-sends of each other.
     """
+
     def register(fn: Callable[..., Made]) -> Callable[..., Case]:
         @functools.wraps(fn)
         def make(*args, **kw) -> Case:
             raw, expect = fn(*args, **kw)
             return Case(name, raw.replace(AUTO_ID, f"<{name}@hostile.test>".encode()), expect)
+
         HOSTILE[name] = make
         return make
+
     return register
 
 
@@ -97,13 +101,30 @@ def _made(raw: bytes, expect: Expect) -> Made:
 # building blocks
 
 
-def _hdr(subject: str | bytes = "Жалоба потребителя", *, frm: str | bytes = CHIEF,
-         msgid: str | None = "auto", extra: bytes = b"", ctype: bytes | None = None) -> bytes:
+def _hdr(
+    subject: str | bytes = "Жалоба потребителя",
+    *,
+    frm: str | bytes = CHIEF,
+    msgid: str | None = "auto",
+    extra: bytes = b"",
+    ctype: bytes | None = None,
+) -> bytes:
     """A header block (ending in the blank line when ctype is given)."""
+
     def b(v):
         return v if isinstance(v, bytes) else _ew(v)
-    out = b"From: " + b(frm) + b"\r\nTo: " + TO.encode() + b"\r\nSubject: " + b(subject) + \
-        b"\r\nDate: " + DATE.encode() + b"\r\n"
+
+    out = (
+        b"From: "
+        + b(frm)
+        + b"\r\nTo: "
+        + TO.encode()
+        + b"\r\nSubject: "
+        + b(subject)
+        + b"\r\nDate: "
+        + DATE.encode()
+        + b"\r\n"
+    )
     if msgid == "auto":
         msgid = AUTO_ID.decode()  # made unique per case by hostile_cases()
     if msgid:
@@ -125,23 +146,44 @@ def _b64(data: bytes) -> bytes:
     return base64.encodebytes(data).replace(b"\n", b"\r\n")
 
 
-def _text_part(text: str = "Направляю жалобу потребителя. Прошу зарегистрировать.",
-               charset: str = "utf-8") -> bytes:
-    return (b"Content-Type: text/plain; charset=" + charset.encode() +
-            b"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + _b64(text.encode(charset)))
+def _text_part(
+    text: str = "Направляю жалобу потребителя. Прошу зарегистрировать.", charset: str = "utf-8"
+) -> bytes:
+    return (
+        b"Content-Type: text/plain; charset="
+        + charset.encode()
+        + b"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + _b64(text.encode(charset))
+    )
 
 
-def _file_part(data: bytes, ctype: str, filename: bytes | str, *, encoding: str = "base64",
-               disposition: bytes = b"attachment") -> bytes:
+def _file_part(
+    data: bytes,
+    ctype: str,
+    filename: bytes | str,
+    *,
+    encoding: str = "base64",
+    disposition: bytes = b"attachment",
+) -> bytes:
     fn = filename if isinstance(filename, bytes) else filename.encode()
     body = _b64(data) if encoding == "base64" else data
-    return (b"Content-Type: " + ctype.encode() + b"\r\nContent-Disposition: " + disposition +
-            b'; filename="' + fn + b'"\r\nContent-Transfer-Encoding: ' + encoding.encode() +
-            b"\r\n\r\n" + body)
+    return (
+        b"Content-Type: "
+        + ctype.encode()
+        + b"\r\nContent-Disposition: "
+        + disposition
+        + b'; filename="'
+        + fn
+        + b'"\r\nContent-Transfer-Encoding: '
+        + encoding.encode()
+        + b"\r\n\r\n"
+        + body
+    )
 
 
-def _multipart(parts: list[bytes], boundary: str = "hostile-boundary", *,
-               subtype: str = "mixed", close: bool = True) -> tuple[bytes, bytes]:
+def _multipart(
+    parts: list[bytes], boundary: str = "hostile-boundary", *, subtype: str = "mixed", close: bool = True
+) -> tuple[bytes, bytes]:
     """(Content-Type value, body) of a multipart."""
     bnd = boundary.encode()
     body = b"This is a multi-part message in MIME format.\r\n"
@@ -178,7 +220,10 @@ def _pdf(objects: list[bytes], *, trailer: bytes = b"") -> bytes:
     for off in offsets:
         out += b"%010d 00000 n \n" % off
     out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, trailer, xref)
+        len(objects) + 1,
+        trailer,
+        xref,
+    )
     return bytes(out)
 
 
@@ -196,9 +241,10 @@ def _cyr_pdf_string(text: str) -> bytes:
 # Cyrillic letters (afii100xx): text extractors map them back to Unicode.
 _UPPER = [f"/afii{n}" for n in list(range(10017, 10023)) + list(range(10024, 10050))]
 _LOWER = [f"/afii{n}" for n in list(range(10065, 10071)) + list(range(10072, 10098))]
-_FONT = (b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding << /Type /Encoding "
-         b"/BaseEncoding /WinAnsiEncoding /Differences [192 " +
-         " ".join(_UPPER + _LOWER).encode() + b"] >> >>")
+_FONT = (
+    b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding << /Type /Encoding "
+    b"/BaseEncoding /WinAnsiEncoding /Differences [192 " + " ".join(_UPPER + _LOWER).encode() + b"] >> >>"
+)
 
 
 def text_pdf(lines: list[str]) -> bytes:
@@ -208,14 +254,16 @@ def text_pdf(lines: list[str]) -> bytes:
         ops.append(_cyr_pdf_string(ln) + b" Tj T*")
     ops.append(b"ET")
     content = b"\n".join(ops)
-    return _pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        _stream(content),
-        _FONT,
-    ])
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            _stream(content),
+            _FONT,
+        ]
+    )
 
 
 def many_page_pdf(pages: int, tag: str = "") -> bytes:
@@ -223,15 +271,20 @@ def many_page_pdf(pages: int, tag: str = "") -> bytes:
 
     One shared content stream keeps the file a few kilobytes however many pages.
     """
-    content = (b"q 0 0 0 RG 4 w 72 700 m 523 700 l S 72 650 m 400 650 l S "
-               b"72 600 300 20 re f Q % " + tag.encode("ascii", "replace"))
+    content = (
+        b"q 0 0 0 RG 4 w 72 700 m 523 700 l S 72 650 m 400 650 l S "
+        b"72 600 300 20 re f Q % " + tag.encode("ascii", "replace")
+    )
     kids = b" ".join(b"%d 0 R" % (4 + i) for i in range(pages))
-    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
-            _stream(content)]
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
+        _stream(content),
+    ]
     for _ in range(pages):
-        objs.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 3 0 R "
-                    b"/Resources << >> >>")
+        objs.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 3 0 R /Resources << >> >>"
+        )
     return _pdf(objs)
 
 
@@ -269,17 +322,22 @@ def encrypted_pdf(user_password: bytes = b"secret", owner_password: bytes = b"ow
         return _rc4(k, data)
 
     content = b"BT /F1 14 Tf 72 770 Td (Encrypted appeal: consumer Ivanov, phone 87771234567) Tj ET"
-    return _pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        _stream(enc(4, content)),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Filter /Standard /V 1 /R 2 /O <" + o.hex().encode() + b"> /U <" +
-        u.hex().encode() + b"> /P %d >>" % perms,
-    ], trailer=b"/Encrypt 6 0 R /ID [<" + file_id.hex().encode() + b"> <" +
-       file_id.hex().encode() + b">] ")
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            _stream(enc(4, content)),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            b"<< /Filter /Standard /V 1 /R 2 /O <"
+            + o.hex().encode()
+            + b"> /U <"
+            + u.hex().encode()
+            + b"> /P %d >>" % perms,
+        ],
+        trailer=b"/Encrypt 6 0 R /ID [<" + file_id.hex().encode() + b"> <" + file_id.hex().encode() + b">] ",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -301,8 +359,12 @@ def png_declaring(width: int, height: int, rows: int | None = None) -> bytes:
     line = b"\0" + b"\xff" * width
     idat = b"".join(comp.compress(line) for _ in range(rows)) + comp.flush()
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) +
-            _png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def _picture(tag: str, size=(480, 340), mode: str = "L"):
@@ -366,8 +428,10 @@ def headers_only() -> Made:
 
 @hostile("no_message_id")
 def no_message_id() -> Made:
-    raw = _hdr("Жалоба без Message-ID", msgid=None, ctype=b"text/plain; charset=utf-8") + \
-        "Жалоба потребителя Сидорова, без идентификатора письма.\r\n".encode()
+    raw = (
+        _hdr("Жалоба без Message-ID", msgid=None, ctype=b"text/plain; charset=utf-8")
+        + "Жалоба потребителя Сидорова, без идентификатора письма.\r\n".encode()
+    )
     return _made(raw, Expect(REGISTERED, "no Message-ID: still registered"))
 
 
@@ -375,64 +439,77 @@ def no_message_id() -> Made:
 def corrupt_base64() -> Made:
     good = _b64(png("corrupt-b64"))
     bad = good[:200] + b"!!!***@@@ not base64 at all ***\r\n" + good[200:400] + b"=\r\nA\r\n"
-    part = (b'Content-Type: image/png; name="scan.png"\r\nContent-Disposition: attachment; '
-            b'filename="scan.png"\r\nContent-Transfer-Encoding: base64\r\n\r\n' + bad)
-    return _made(_mail([_text_part(), part]),
-                 Expect(KEPT, "an attachment whose base64 is broken", "unreadable",
-                        ("scan.png",)))
+    part = (
+        b'Content-Type: image/png; name="scan.png"\r\nContent-Disposition: attachment; '
+        b'filename="scan.png"\r\nContent-Transfer-Encoding: base64\r\n\r\n' + bad
+    )
+    return _made(
+        _mail([_text_part(), part]),
+        Expect(KEPT, "an attachment whose base64 is broken", "unreadable", ("scan.png",)),
+    )
 
 
 @hostile("truncated_pdf")
 def truncated_pdf() -> Made:
     pdf = text_pdf(["Жалоба потребителя Петрова", "Обрезанный файл"])
-    return _made(_with_file(pdf[: len(pdf) // 2], "application/pdf", "обрезан.pdf"),
-                 Expect(KEPT, "a PDF cut in half", "unreadable"))
+    return _made(
+        _with_file(pdf[: len(pdf) // 2], "application/pdf", "обрезан.pdf"),
+        Expect(KEPT, "a PDF cut in half", "unreadable"),
+    )
 
 
 @hostile("encrypted_pdf")
 def encrypted() -> Made:
-    return _made(_with_file(encrypted_pdf(), "application/pdf", "secret.pdf"),
-                 Expect(KEPT, "a password-protected PDF: noted, not read", "unreadable",
-                        ("secret.pdf",)))
+    return _made(
+        _with_file(encrypted_pdf(), "application/pdf", "secret.pdf"),
+        Expect(KEPT, "a password-protected PDF: noted, not read", "unreadable", ("secret.pdf",)),
+    )
 
 
 @hostile("png_bomb")
 def png_bomb() -> Made:
     bomb = png_declaring(50_000, 50_000, rows=64)
-    return _made(_with_file(bomb, "image/png", "bomb.png"),
-                 Expect(KEPT, "a PNG declaring 50000x50000 pixels in a few KB", "pixels",
-                        ("bomb.png",)))
+    return _made(
+        _with_file(bomb, "image/png", "bomb.png"),
+        Expect(KEPT, "a PNG declaring 50000x50000 pixels in a few KB", "pixels", ("bomb.png",)),
+    )
 
 
 @hostile("png_over_pixel_limit")
 def png_over_pixel_limit() -> Made:
     """Under Pillow's own bomb limit, over the (test) rules' max_pixels_per_page."""
     img = png_declaring(4_000, 4_000)
-    return _made(_with_file(img, "image/png", "big.png"),
-                 Expect(KEPT, "16 Mpx, only the rules' limit refuses it", "pixels"))
+    return _made(
+        _with_file(img, "image/png", "big.png"),
+        Expect(KEPT, "16 Mpx, only the rules' limit refuses it", "pixels"),
+    )
 
 
 @hostile("attachment_40mb")
 def attachment_40mb() -> Made:
     data = bytes(range(256)) * (40 * 2**20 // 256)
-    return _made(_with_file(data, "application/pdf", "huge.pdf"),
-                 Expect(frozenset({"quarantined"}),
-                        "40 MB of attachment: over max_message_mb once encoded"))
+    return _made(
+        _with_file(data, "application/pdf", "huge.pdf"),
+        Expect(frozenset({"quarantined"}), "40 MB of attachment: over max_message_mb once encoded"),
+    )
 
 
 @hostile("attachment_over_limit")
 def attachment_over_limit() -> Made:
     """Over max_attachment_mb (5 MB in the test rules), under max_message_mb."""
     data = b"%PDF-1.4\n" + bytes(range(256)) * (6 * 2**20 // 256)
-    return _made(_with_file(data, "application/pdf", "big-scan.pdf"),
-                 Expect(KEPT, "a 6 MB file: kept, not read", "too_big"))
+    return _made(
+        _with_file(data, "application/pdf", "big-scan.pdf"),
+        Expect(KEPT, "a 6 MB file: kept, not read", "too_big"),
+    )
 
 
 @hostile("pdf_200_pages")
 def pdf_200_pages() -> Made:
-    return _made(_with_file(many_page_pdf(200, "200"), "application/pdf", "200.pdf"),
-                 Expect(KEPT, "200 image-only pages: OCR stops at max_pages_per_message",
-                        "pages"))
+    return _made(
+        _with_file(many_page_pdf(200, "200"), "application/pdf", "200.pdf"),
+        Expect(KEPT, "200 image-only pages: OCR stops at max_pages_per_message", "pages"),
+    )
 
 
 @hostile("zip_attachment")
@@ -441,74 +518,98 @@ def zip_attachment() -> Made:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("скан.pdf", text_pdf(["Жалоба в архиве"]))
         z.writestr("../../evil.sh", "rm -rf /\n")
-    return _made(_with_file(buf.getvalue(), "application/zip", "скан.zip"),
-                 Expect(REGISTERED, "a zip (with a zip-slip entry) is kept, never unpacked"))
+    return _made(
+        _with_file(buf.getvalue(), "application/zip", "скан.zip"),
+        Expect(REGISTERED, "a zip (with a zip-slip entry) is kept, never unpacked"),
+    )
 
 
 @hostile("html_only")
 def html_only() -> Made:
-    html = ("<html><head><style>p{color:red}</style><script>alert(1)</script></head><body>"
-            "<p>Жалоба потребителя <b>Иванова</b></p><p>Прошу принять меры&nbsp;&mdash; "
-            "нет света</p></body></html>")
+    html = (
+        "<html><head><style>p{color:red}</style><script>alert(1)</script></head><body>"
+        "<p>Жалоба потребителя <b>Иванова</b></p><p>Прошу принять меры&nbsp;&mdash; "
+        "нет света</p></body></html>"
+    )
     raw = _hdr("Жалоба (HTML)", ctype=b"text/html; charset=utf-8") + html.encode()
     return _made(raw, Expect(REGISTERED, "HTML body only: read as text"))
 
 
 @hostile("winmail_dat")
 def winmail_dat() -> Made:
-    part = (b'Content-Type: application/ms-tnef; name="winmail.dat"\r\n'
-            b'Content-Disposition: attachment; filename="winmail.dat"\r\n'
-            b"Content-Transfer-Encoding: base64\r\n\r\n" + _b64(tnef()))
-    return _made(_mail([_text_part(), part]),
-                 Expect(REGISTERED, "Outlook's TNEF: kept as a file",
-                        attachments=("winmail.dat",)))
+    part = (
+        b'Content-Type: application/ms-tnef; name="winmail.dat"\r\n'
+        b'Content-Disposition: attachment; filename="winmail.dat"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + _b64(tnef())
+    )
+    return _made(
+        _mail([_text_part(), part]),
+        Expect(REGISTERED, "Outlook's TNEF: kept as a file", attachments=("winmail.dat",)),
+    )
 
 
 @hostile("path_traversal_names")
 def path_traversal_names() -> Made:
     parts = [_text_part()]
-    for i, name in enumerate([b"../../../../etc/passwd", b"/etc/shadow",
-                              b"..\\..\\Windows\\System32\\evil.exe", b".htaccess",
-                              b"....//....//hidden.pdf"]):
+    for i, name in enumerate(
+        [
+            b"../../../../etc/passwd",
+            b"/etc/shadow",
+            b"..\\..\\Windows\\System32\\evil.exe",
+            b".htaccess",
+            b"....//....//hidden.pdf",
+        ]
+    ):
         parts.append(_file_part(b"payload %d" % i, "application/octet-stream", name))
-    parts.append(b"Content-Type: application/octet-stream\r\nContent-Disposition: attachment; "
-                 b"filename*=utf-8''..%2F..%2Fetc%2Fcron.d%2Fjob\r\n\r\nx\r\n")
-    return _made(_mail(parts),
-                 Expect(REGISTERED, "file names with ../, absolute paths, backslashes"))
+    parts.append(
+        b"Content-Type: application/octet-stream\r\nContent-Disposition: attachment; "
+        b"filename*=utf-8''..%2F..%2Fetc%2Fcron.d%2Fjob\r\n\r\nx\r\n"
+    )
+    return _made(_mail(parts), Expect(REGISTERED, "file names with ../, absolute paths, backslashes"))
 
 
 @hostile("control_char_names")
 def control_char_names() -> Made:
-    parts = [_text_part(),
-             _file_part(b"a", "application/octet-stream", b"nul\x00byte.pdf"),
-             _file_part(b"b", "application/octet-stream", b"esc\x1b[31mred\x07.txt"),
-             _file_part(b"c", "application/octet-stream", b"del\x7f\x08.txt"),
-             b"Content-Type: application/octet-stream\r\nContent-Disposition: attachment; "
-             b"filename*=utf-8''evil%00name%0D%0ASubject%3A%20x.pdf\r\n\r\nd\r\n",
-             _file_part(b"e", "application/octet-stream", "=?utf-8?Q?a=00b=0D=0A.pdf?=")]
-    return _made(_mail(parts),
-                 Expect(REGISTERED, "NUL, ESC, DEL, CR/LF inside file names"))
+    parts = [
+        _text_part(),
+        _file_part(b"a", "application/octet-stream", b"nul\x00byte.pdf"),
+        _file_part(b"b", "application/octet-stream", b"esc\x1b[31mred\x07.txt"),
+        _file_part(b"c", "application/octet-stream", b"del\x7f\x08.txt"),
+        b"Content-Type: application/octet-stream\r\nContent-Disposition: attachment; "
+        b"filename*=utf-8''evil%00name%0D%0ASubject%3A%20x.pdf\r\n\r\nd\r\n",
+        _file_part(b"e", "application/octet-stream", "=?utf-8?Q?a=00b=0D=0A.pdf?="),
+    ]
+    return _made(_mail(parts), Expect(REGISTERED, "NUL, ESC, DEL, CR/LF inside file names"))
 
 
 @hostile("raw_utf8_headers")
 def raw_utf8_headers() -> Made:
-    ctype, body = _multipart([_text_part(), _file_part(png("utf8"), "image/png",
-                                                       "Жалоба Петрова.png".encode())])
-    raw = _hdr("Жалоба на отключение".encode(), frm=f"Начальник РЭС <{CHIEF}>".encode(),
-               ctype=ctype) + body
-    return _made(raw, Expect(REGISTERED, "8-bit UTF-8 in Subject/From/filename",
-                             attachments=("Жалоба Петрова.png",)))
+    ctype, body = _multipart(
+        [_text_part(), _file_part(png("utf8"), "image/png", "Жалоба Петрова.png".encode())]
+    )
+    raw = _hdr("Жалоба на отключение".encode(), frm=f"Начальник РЭС <{CHIEF}>".encode(), ctype=ctype) + body
+    return _made(
+        raw, Expect(REGISTERED, "8-bit UTF-8 in Subject/From/filename", attachments=("Жалоба Петрова.png",))
+    )
 
 
 @hostile("cp1251_headers")
 def cp1251_headers() -> Made:
-    ctype, body = _multipart([_text_part("Жалоба в windows-1251", "windows-1251"),
-                              _file_part(png("cp1251"), "image/png",
-                                         "Скан жалобы.png".encode("cp1251"))])
-    raw = _hdr("Жалоба потребителя Ахметова".encode("cp1251"),
-               frm=f"Начальник РЭС <{CHIEF}>".encode("cp1251"), ctype=ctype) + body
-    return _made(raw, Expect(REGISTERED, "raw windows-1251 header bytes",
-                             attachments=("Скан жалобы.png",)))
+    ctype, body = _multipart(
+        [
+            _text_part("Жалоба в windows-1251", "windows-1251"),
+            _file_part(png("cp1251"), "image/png", "Скан жалобы.png".encode("cp1251")),
+        ]
+    )
+    raw = (
+        _hdr(
+            "Жалоба потребителя Ахметова".encode("cp1251"),
+            frm=f"Начальник РЭС <{CHIEF}>".encode("cp1251"),
+            ctype=ctype,
+        )
+        + body
+    )
+    return _made(raw, Expect(REGISTERED, "raw windows-1251 header bytes", attachments=("Скан жалобы.png",)))
 
 
 @hostile("nested_multipart_100")
@@ -523,8 +624,10 @@ def nested_multipart(depth: int = 100) -> Made:
 
 @hostile("nested_rfc822_60")
 def nested_rfc822(depth: int = 60) -> Made:
-    inner = _hdr("Жалоба, исходное письмо", ctype=b"text/plain; charset=utf-8") + \
-        "Текст исходной жалобы.\r\n".encode()
+    inner = (
+        _hdr("Жалоба, исходное письмо", ctype=b"text/plain; charset=utf-8")
+        + "Текст исходной жалобы.\r\n".encode()
+    )
     for i in range(depth):
         inner = _hdr(f"Fwd{i}: Жалоба", ctype=b"message/rfc822") + inner
     raw = inner
@@ -535,17 +638,31 @@ def nested_rfc822(depth: int = 60) -> Made:
 def nested_named_rfc822(depth: int = 8) -> Made:
     """Each level an attached .eml with a 2 MB scan at the bottom: keeping every level
     whole would store the scan `depth` times over."""
-    inner = _mail([_text_part("Исходная жалоба"),
-                   _file_part(b"%PDF-1.4\n" + bytes(range(256)) * 8192, "application/pdf",
-                              "deep.pdf")], "Жалоба, исходное письмо")
+    inner = _mail(
+        [
+            _text_part("Исходная жалоба"),
+            _file_part(b"%PDF-1.4\n" + bytes(range(256)) * 8192, "application/pdf", "deep.pdf"),
+        ],
+        "Жалоба, исходное письмо",
+    )
     for i in range(depth):
-        ctype, body = _multipart([_text_part(f"Пересылаю ({i})"),
-                                  b'Content-Type: message/rfc822\r\nContent-Disposition: '
-                                  b'attachment; filename="level%d.eml"\r\n\r\n' % i + inner],
-                                 f"eml{i}")
+        ctype, body = _multipart(
+            [
+                _text_part(f"Пересылаю ({i})"),
+                b"Content-Type: message/rfc822\r\nContent-Disposition: "
+                b'attachment; filename="level%d.eml"\r\n\r\n' % i + inner,
+            ],
+            f"eml{i}",
+        )
         inner = _hdr(f"Fwd{i}: Жалоба", ctype=ctype) + body
-    return _made(inner, Expect(KEPT, "attached .eml in attached .eml, 8 deep, a 2 MB scan at "
-                                     "the bottom", attachments=("level7.eml", "deep.pdf")))
+    return _made(
+        inner,
+        Expect(
+            KEPT,
+            "attached .eml in attached .eml, 8 deep, a 2 MB scan at the bottom",
+            attachments=("level7.eml", "deep.pdf"),
+        ),
+    )
 
 
 @hostile("missing_boundary")
@@ -557,34 +674,41 @@ def missing_boundary() -> Made:
 
 @hostile("unclosed_boundary")
 def unclosed_boundary() -> Made:
-    ctype, body = _multipart([_text_part(), _file_part(png("unclosed"), "image/png",
-                                                       "незакрыт.png")], close=False)
-    return _made(_hdr("Жалоба (граница не закрыта)", ctype=ctype) + body,
-                 Expect(REGISTERED, "last boundary never closed",
-                        attachments=("незакрыт.png",)))
+    ctype, body = _multipart(
+        [_text_part(), _file_part(png("unclosed"), "image/png", "незакрыт.png")], close=False
+    )
+    return _made(
+        _hdr("Жалоба (граница не закрыта)", ctype=ctype) + body,
+        Expect(REGISTERED, "last boundary never closed", attachments=("незакрыт.png",)),
+    )
 
 
 @hostile("conflicting_content_type")
 def conflicting_content_type() -> Made:
     ctype, body = _multipart([_text_part(), _file_part(png("dupct"), "image/png", "dup.png")])
     raw = _hdr("Жалоба (два Content-Type)", ctype=b"text/plain; charset=koi8-r") + b""
-    raw = raw.replace(b"\r\n\r\n", b"\r\nContent-Type: " + ctype + b"\r\n"
-                      b"Content-Type: application/pdf\r\n\r\n", 1) + body
+    raw = (
+        raw.replace(
+            b"\r\n\r\n", b"\r\nContent-Type: " + ctype + b"\r\nContent-Type: application/pdf\r\n\r\n", 1
+        )
+        + body
+    )
     return _made(raw, Expect(KEPT, "three Content-Type headers"))
 
 
 @hostile("unknown_charset")
 def unknown_charset() -> Made:
-    raw = _hdr("=?x-unknown?B?0JbQsNC70L7QsdCw?= потребителя".encode(),
-               ctype=b"text/plain; charset=x-unknown") + \
-        "Жалоба: нет напряжения в сети.\r\n".encode("cp1251")
+    raw = _hdr(
+        "=?x-unknown?B?0JbQsNC70L7QsdCw?= потребителя".encode(), ctype=b"text/plain; charset=x-unknown"
+    ) + "Жалоба: нет напряжения в сети.\r\n".encode("cp1251")
     return _made(raw, Expect(REGISTERED, 'charset="x-unknown" in body and subject'))
 
 
 @hostile("charset_lies")
 def charset_lies() -> Made:
-    raw = _hdr("Жалоба (кодировка врёт)", ctype=b"text/plain; charset=utf-8") + \
-        "Жалоба потребителя: счёт выставлен неверно, прошу пересчитать.\r\n".encode("cp1251")
+    raw = _hdr(
+        "Жалоба (кодировка врёт)", ctype=b"text/plain; charset=utf-8"
+    ) + "Жалоба потребителя: счёт выставлен неверно, прошу пересчитать.\r\n".encode("cp1251")
     return _made(raw, Expect(REGISTERED, "says utf-8, bytes are windows-1251"))
 
 
@@ -592,16 +716,17 @@ def charset_lies() -> Made:
 def huge_header() -> Made:
     long = b"X-Garbage: " + b"a" * (2**20) + b"\r\n"
     long_subject = b"Subject-Comment: " + ("Жалоба " * 20000).encode() + b"\r\n"
-    raw = _hdr("Жалоба (огромный заголовок)", extra=long + long_subject,
-               ctype=b"text/plain; charset=utf-8") + "Текст жалобы.\r\n".encode()
+    raw = (
+        _hdr("Жалоба (огромный заголовок)", extra=long + long_subject, ctype=b"text/plain; charset=utf-8")
+        + "Текст жалобы.\r\n".encode()
+    )
     return _made(raw, Expect(KEPT, "one header line of 1 MB"))
 
 
 @hostile("huge_subject")
 def huge_subject() -> Made:
     words = [_ew("Жалоба очень") for _ in range(40000)]  # folded encoded words, ~1.3 MB
-    raw = _hdr(b"\r\n ".join(words), ctype=b"text/plain; charset=utf-8") + \
-        "Текст жалобы.\r\n".encode()
+    raw = _hdr(b"\r\n ".join(words), ctype=b"text/plain; charset=utf-8") + "Текст жалобы.\r\n".encode()
     return _made(raw, Expect(KEPT, "a Subject of 1 MB of encoded words"))
 
 
@@ -609,29 +734,35 @@ def huge_subject() -> Made:
 def many_parts(n: int = 2000) -> Made:
     parts = [_text_part()] + [
         b"Content-Type: text/plain; charset=us-ascii\r\nContent-Disposition: attachment; "
-        b'filename="note-%d.txt"\r\n\r\nnote %d\r\n' % (i, i) for i in range(n)]
-    return _made(_mail(parts, "Жалоба (2000 частей)"),
-                 Expect(KEPT, "2000 parts: the walk stops at a limit"))
+        b'filename="note-%d.txt"\r\n\r\nnote %d\r\n' % (i, i)
+        for i in range(n)
+    ]
+    return _made(_mail(parts, "Жалоба (2000 частей)"), Expect(KEPT, "2000 parts: the walk stops at a limit"))
 
 
 @hostile("binary_garbage")
 def binary_garbage() -> Made:
     rnd = random.Random(1251)
-    return _made(rnd.randbytes(64 * 1024),
-                 Expect(NOT_LOST - {"registered", "linked"}, "64 KB of random bytes"))
+    return _made(
+        rnd.randbytes(64 * 1024), Expect(NOT_LOST - {"registered", "linked"}, "64 KB of random bytes")
+    )
 
 
 @hostile("long_body_line")
 def long_body_line() -> Made:
-    raw = _hdr("Жалоба (одна строка 4 МБ)", ctype=b"text/plain; charset=utf-8") + \
-        ("жалоба " * (4 * 2**20 // 13)).encode()
+    raw = (
+        _hdr("Жалоба (одна строка 4 МБ)", ctype=b"text/plain; charset=utf-8")
+        + ("жалоба " * (4 * 2**20 // 13)).encode()
+    )
     return _made(raw, Expect(KEPT, "4 MB body with no line break"))
 
 
 @hostile("from_no_address")
 def from_without_address() -> Made:
-    raw = _hdr("Жалоба", frm="Иван Петров".encode(), ctype=b"text/plain; charset=utf-8") + \
-        "Прошу разобраться.\r\n".encode()
+    raw = (
+        _hdr("Жалоба", frm="Иван Петров".encode(), ctype=b"text/plain; charset=utf-8")
+        + "Прошу разобраться.\r\n".encode()
+    )
     return _made(raw, Expect(REVIEW, "From: a name and no address"))
 
 
@@ -639,26 +770,41 @@ def from_without_address() -> Made:
 def oversized_ids() -> Made:
     """Addresses and ids longer than any column holds (PostgreSQL enforces VARCHAR(n))."""
     long_addr = "a" * 5000 + "@example.kz"
-    raw = _hdr("Жалоба", frm=long_addr.encode(), msgid="<" + "m" * 5000 + "@x>",
-               extra=b"Reply-To: " + long_addr.encode() + b"\r\nIn-Reply-To: <" + b"r" * 5000 +
-               b"@x>\r\nReferences: " + b" ".join(b"<%d-%s@x>" % (i, b"q" * 50)
-                                                  for i in range(2000)) + b"\r\n",
-               ctype=b"text/plain; charset=utf-8") + "Прошу разобраться.\r\n".encode()
+    raw = (
+        _hdr(
+            "Жалоба",
+            frm=long_addr.encode(),
+            msgid="<" + "m" * 5000 + "@x>",
+            extra=b"Reply-To: "
+            + long_addr.encode()
+            + b"\r\nIn-Reply-To: <"
+            + b"r" * 5000
+            + b"@x>\r\nReferences: "
+            + b" ".join(b"<%d-%s@x>" % (i, b"q" * 50) for i in range(2000))
+            + b"\r\n",
+            ctype=b"text/plain; charset=utf-8",
+        )
+        + "Прошу разобраться.\r\n".encode()
+    )
     return _made(raw, Expect(REVIEW, "a 5000-character From address: not an address"))
 
 
 @hostile("spoofed_display_name")
 def spoofed_display_name() -> Made:
     """A chief's address as the display name of a stranger's: the stranger it is."""
-    raw = _hdr("Жалоба", frm=f"{CHIEF} <attacker@evil.example>".encode(),
-               ctype=b"text/plain; charset=utf-8") + "Прошу принять жалобу.\r\n".encode()
+    raw = (
+        _hdr("Жалоба", frm=f"{CHIEF} <attacker@evil.example>".encode(), ctype=b"text/plain; charset=utf-8")
+        + "Прошу принять жалобу.\r\n".encode()
+    )
     return _made(raw, Expect(REGISTERED, "registered as a stranger's appeal, not a chief's"))
 
 
 @hostile("broken_encoded_words")
 def broken_encoded_words() -> Made:
-    subj = (b"=?utf-8?B?!!!not-base64?= =?utf-8?Q?=D0=96=D0?= =?koi8-r?B?6sHMz8LB?= "
-            b"=?utf-8?X?unknown-encoding?= =?utf-8?B?0JbQsNC70L7QsdCw")
+    subj = (
+        b"=?utf-8?B?!!!not-base64?= =?utf-8?Q?=D0=96=D0?= =?koi8-r?B?6sHMz8LB?= "
+        b"=?utf-8?X?unknown-encoding?= =?utf-8?B?0JbQsNC70L7QsdCw"
+    )
     raw = _hdr(subj, ctype=b"text/plain; charset=utf-8") + "Текст.\r\n".encode()
     return _made(raw, Expect(REGISTERED, "malformed RFC 2047 words"))
 
@@ -666,35 +812,50 @@ def broken_encoded_words() -> Made:
 @hostile("dsn_with_returned_scan")
 def dsn_with_returned_scan() -> Made:
     """A bounce of our own mail that carries a PDF back: never registered."""
-    returned = _mail([_text_part(), _file_part(text_pdf(["Жалоба возвращена"]),
-                                               "application/pdf", "скан.pdf")],
-                     "[ВХ-2026-000001] Талон")
-    report = (b"Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.kz\r\n"
-              b"\r\nFinal-Recipient: rfc822; nobody@example.kz\r\nAction: failed\r\n"
-              b"Status: 5.1.1\r\n")
-    ctype, body = _multipart([_text_part("Сообщение не доставлено."), report,
-                              b"Content-Type: message/rfc822\r\n\r\n" + returned], "dsn-b",
-                             subtype="report")
+    returned = _mail(
+        [_text_part(), _file_part(text_pdf(["Жалоба возвращена"]), "application/pdf", "скан.pdf")],
+        "[ВХ-2026-000001] Талон",
+    )
+    report = (
+        b"Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.kz\r\n"
+        b"\r\nFinal-Recipient: rfc822; nobody@example.kz\r\nAction: failed\r\n"
+        b"Status: 5.1.1\r\n"
+    )
+    ctype, body = _multipart(
+        [_text_part("Сообщение не доставлено."), report, b"Content-Type: message/rfc822\r\n\r\n" + returned],
+        "dsn-b",
+        subtype="report",
+    )
     ctype += b"; report-type=delivery-status"
-    raw = _hdr("Undelivered Mail Returned to Sender", frm="MAILER-DAEMON@mx.example.kz",
-               ctype=ctype) + body
+    raw = _hdr("Undelivered Mail Returned to Sender", frm="MAILER-DAEMON@mx.example.kz", ctype=ctype) + body
     return _made(raw, Expect(REPORT, "a DSN, with a PDF inside"))
 
 
 @hostile("plain_bounce_ru")
 def plain_bounce_ru() -> Made:
-    raw = _hdr("Уведомление о недоставке сообщения", frm="mailer-daemon@mail.example.kz",
-               ctype=b"text/plain; charset=utf-8",
-               extra=b"X-Failed-Recipients: nobody@example.kz\r\n") + \
-        "Ваше письмо не может быть доставлено. Жалоба потребителя не доставлена.\r\n".encode()
+    raw = (
+        _hdr(
+            "Уведомление о недоставке сообщения",
+            frm="mailer-daemon@mail.example.kz",
+            ctype=b"text/plain; charset=utf-8",
+            extra=b"X-Failed-Recipients: nobody@example.kz\r\n",
+        )
+        + "Ваше письмо не может быть доставлено. Жалоба потребителя не доставлена.\r\n".encode()
+    )
     return _made(raw, Expect(REPORT, "a Russian plain-text bounce"))
 
 
 @hostile("auto_reply")
 def auto_reply() -> Made:
-    raw = _hdr("Автоответ: Жалоба потребителя", frm="someone@example.kz",
-               ctype=b"text/plain; charset=utf-8", extra=b"X-Autoreply: yes\r\n") + \
-        "Я в отпуске до 20 апреля. Жалобы направляйте заместителю.\r\n".encode()
+    raw = (
+        _hdr(
+            "Автоответ: Жалоба потребителя",
+            frm="someone@example.kz",
+            ctype=b"text/plain; charset=utf-8",
+            extra=b"X-Autoreply: yes\r\n",
+        )
+        + "Я в отпуске до 20 апреля. Жалобы направляйте заместителю.\r\n".encode()
+    )
     return _made(raw, Expect(RECORDED, "an out-of-office reply"))
 
 
@@ -702,21 +863,33 @@ def auto_reply() -> Made:
 def rfc2231_cyrillic_name() -> Made:
     name = "Жалоба Иванова Ивана Ивановича от 06.04.2026.png".encode()
     quoted = "".join(f"%{b:02X}" for b in name)
-    chunks = [quoted[i:i + 60] for i in range(0, len(quoted), 60)]
-    params = b";\r\n".join(b" filename*%d*=%s%s" % (i, b"utf-8''" if i == 0 else b"", c.encode())
-                           for i, c in enumerate(chunks))
-    part = (b"Content-Type: image/png\r\nContent-Disposition: attachment;\r\n" + params +
-            b"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + _b64(png("rfc2231")))
-    return _made(_mail([_text_part(), part]),
-                 Expect(REGISTERED, "RFC 2231 continued Cyrillic file name",
-                        attachments=("Жалоба Иванова Ивана Ивановича от 06.04.2026.png",)))
+    chunks = [quoted[i : i + 60] for i in range(0, len(quoted), 60)]
+    params = b";\r\n".join(
+        b" filename*%d*=%s%s" % (i, b"utf-8''" if i == 0 else b"", c.encode()) for i, c in enumerate(chunks)
+    )
+    part = (
+        b"Content-Type: image/png\r\nContent-Disposition: attachment;\r\n"
+        + params
+        + b"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + _b64(png("rfc2231"))
+    )
+    return _made(
+        _mail([_text_part(), part]),
+        Expect(
+            REGISTERED,
+            "RFC 2231 continued Cyrillic file name",
+            attachments=("Жалоба Иванова Ивана Ивановича от 06.04.2026.png",),
+        ),
+    )
 
 
 def _unlabelled(charset: str) -> Made:
-    text = ("Жалоба потребителя. Прошу разобраться с начислением за электроэнергию, "
-            "счёт завышен в три раза.\r\n")
-    raw = _hdr(f"Жалоба ({charset} без метки)",
-               ctype=b"text/plain\r\nContent-Transfer-Encoding: 8bit") + text.encode(charset)
+    text = (
+        "Жалоба потребителя. Прошу разобраться с начислением за электроэнергию, счёт завышен в три раза.\r\n"
+    )
+    raw = _hdr(
+        f"Жалоба ({charset} без метки)", ctype=b"text/plain\r\nContent-Transfer-Encoding: 8bit"
+    ) + text.encode(charset)
     return _made(raw, Expect(REGISTERED, f"{charset} body with no charset label"))
 
 
@@ -733,53 +906,76 @@ def koi8r_body() -> Made:
 @hostile("truncated_jpeg")
 def truncated_jpeg() -> Made:
     data = jpeg("truncated")
-    return _made(_with_file(data[: len(data) * 3 // 5], "image/jpeg", "photo.jpg"),
-                 Expect(KEPT, "a JPEG cut short", "unreadable", ("photo.jpg",)))
+    return _made(
+        _with_file(data[: len(data) * 3 // 5], "image/jpeg", "photo.jpg"),
+        Expect(KEPT, "a JPEG cut short", "unreadable", ("photo.jpg",)),
+    )
 
 
 @hostile("tiff")
 def tiff_scan() -> Made:
-    return _made(_with_file(tiff("tiff"), "image/tiff", "fax.tif"),
-                 Expect(REGISTERED, "a 2-page group-4 TIFF from a fax",
-                        attachments=("fax.tif",)))
+    return _made(
+        _with_file(tiff("tiff"), "image/tiff", "fax.tif"),
+        Expect(REGISTERED, "a 2-page group-4 TIFF from a fax", attachments=("fax.tif",)),
+    )
 
 
 @hostile("pdf_text_layer")
 def pdf_with_text_layer() -> Made:
-    pdf = text_pdf(["Zhaloba potrebitelya TEXTLAYER-OK", "Жалоба потребителя Иванова",
-                    "Адрес: г. Петропавловск, ул. Абая 1", "Тел. +7 777 123 45 67"])
-    return _made(_with_file(pdf, "application/pdf", "текст.pdf"),
-                 Expect(REGISTERED, "a PDF with a text layer: read, not OCRed", "text_layer",
-                        ("текст.pdf",)))
+    pdf = text_pdf(
+        [
+            "Zhaloba potrebitelya TEXTLAYER-OK",
+            "Жалоба потребителя Иванова",
+            "Адрес: г. Петропавловск, ул. Абая 1",
+            "Тел. +7 777 123 45 67",
+        ]
+    )
+    return _made(
+        _with_file(pdf, "application/pdf", "текст.pdf"),
+        Expect(REGISTERED, "a PDF with a text layer: read, not OCRed", "text_layer", ("текст.pdf",)),
+    )
 
 
 @hostile("pdf_text_layer_nul")
 def pdf_with_nul_in_text_layer() -> Made:
     """A text layer whose font maps codes to U+0000 and U+0001: NUL reaches the text."""
     font = _FONT.replace(b"/Differences [192", b"/Differences [0 /uni0000 1 /uni0001 192")
-    content = (b"BT /F1 12 Tf 72 770 Td 16 TL (Zhaloba potrebitelya NUL\\000inside\\001 "
-               b"TEXTLAYER-NUL) Tj T* " + _cyr_pdf_string("Жалоба потребителя Петрова") +
-               b" Tj ET")
-    pdf = _pdf([b"<< /Type /Catalog /Pages 2 0 R >>",
-                b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-                b"/Resources << /Font << /F1 5 0 R >> >> >>",
-                _stream(content), font])
-    return _made(_with_file(pdf, "application/pdf", "nul.pdf"),
-                 Expect(KEPT, "NUL characters in a PDF's text layer (PostgreSQL refuses NUL)"))
+    content = (
+        b"BT /F1 12 Tf 72 770 Td 16 TL (Zhaloba potrebitelya NUL\\000inside\\001 "
+        b"TEXTLAYER-NUL) Tj T* " + _cyr_pdf_string("Жалоба потребителя Петрова") + b" Tj ET"
+    )
+    pdf = _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            _stream(content),
+            font,
+        ]
+    )
+    return _made(
+        _with_file(pdf, "application/pdf", "nul.pdf"),
+        Expect(KEPT, "NUL characters in a PDF's text layer (PostgreSQL refuses NUL)"),
+    )
 
 
 @hostile("nul_in_body")
 def nul_in_body() -> Made:
-    raw = _hdr("Жалоба\x00с NUL".encode(), ctype=b"text/plain; charset=utf-8") + \
-        "Жалоба\x00 потребителя\x00\r\n".encode() + b"\x00" * 100
+    raw = (
+        _hdr("Жалоба\x00с NUL".encode(), ctype=b"text/plain; charset=utf-8")
+        + "Жалоба\x00 потребителя\x00\r\n".encode()
+        + b"\x00" * 100
+    )
     return _made(raw, Expect(REGISTERED, "NUL bytes in Subject and body"))
 
 
 @hostile("mixed_line_endings")
 def bare_lf_and_cr() -> Made:
-    raw = (_hdr("Жалоба (смешанные переводы строк)", ctype=b"text/plain; charset=utf-8") +
-           "строка 1\rстрока 2\nстрока 3\r\n".encode()).replace(b"\r\nTo:", b"\nTo:")
+    raw = (
+        _hdr("Жалоба (смешанные переводы строк)", ctype=b"text/plain; charset=utf-8")
+        + "строка 1\rстрока 2\nстрока 3\r\n".encode()
+    ).replace(b"\r\nTo:", b"\nTo:")
     return _made(raw, Expect(REGISTERED, "bare CR, bare LF and CRLF mixed"))
 
 

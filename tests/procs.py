@@ -5,6 +5,7 @@
 Uses the stand-in recognizer (plus an optional delay per message, which widens
 the windows a kill can land in) so these tests exercise the flow, not OCR.
 """
+
 from __future__ import annotations
 
 import logging

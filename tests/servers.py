@@ -17,6 +17,7 @@ delayed (`defer(address)`) — back to senders in the Dovecot's domain.
 
 Nothing here depends on pytest; `tests/conftest.py` wraps these in fixtures.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -76,8 +77,9 @@ def free_port(host: str = HOST) -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(host: str, port: int, timeout: float = 10.0,
-                  alive: Callable[[], bool] | None = None) -> None:
+def wait_for_port(
+    host: str, port: int, timeout: float = 10.0, alive: Callable[[], bool] | None = None
+) -> None:
     """Block until host:port accepts a TCP connection.
 
     `alive` is polled meanwhile; when it returns False (the server process
@@ -196,8 +198,15 @@ class Dovecot:
 
     _tags = itertools.count(1)
 
-    def __init__(self, root: str | Path | None = None, *, domain: str = DOMAIN,
-                 tls: bool = False, binary: str | None = None, host: str = HOST):
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        *,
+        domain: str = DOMAIN,
+        tls: bool = False,
+        binary: str | None = None,
+        host: str = HOST,
+    ):
         self.binary = binary or dovecot_binary()
         if not self.binary:
             raise DovecotError("dovecot is not installed (apt-get install dovecot-imapd dovecot-lmtpd)")
@@ -226,8 +235,9 @@ class Dovecot:
             self.uid, self.gid = os.getuid(), os.getgid()
             me = pwd.getpwuid(self.uid).pw_name
             group = grp.getgrgid(self.gid).gr_name
-            self._user_settings = (f"default_login_user = {me}\ndefault_internal_user = {me}\n"
-                                   f"default_internal_group = {group}")
+            self._user_settings = (
+                f"default_login_user = {me}\ndefault_internal_user = {me}\ndefault_internal_group = {group}"
+            )
         for sub in ("base", "state", "mail"):
             d = self.root / sub
             d.mkdir(exist_ok=True)
@@ -271,10 +281,29 @@ class Dovecot:
             raise DovecotError("openssl is needed for a TLS-enabled test Dovecot")
         cert, key = self.root / "cert.pem", self.root / "key.pem"
         subprocess.run(
-            [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
-             "-addext", f"subjectAltName=DNS:localhost,IP:{self.host}"],
-            check=True, capture_output=True)
+            [
+                openssl,
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                f"subjectAltName=DNS:localhost,IP:{self.host}",
+            ],
+            check=True,
+            capture_output=True,
+        )
         key.chmod(0o600)
         self.tls_cert = cert
 
@@ -282,15 +311,29 @@ class Dovecot:
         ssl_files = ""
         if self.tls:
             self._make_cert()
-            ssl_files = (f"ssl_cert = <{self.tls_cert}\nssl_key = <{self.root / 'key.pem'}\n"
-                         "ssl_min_protocol = TLSv1.2")
-        self.config_file.write_text(_CONFIG.format(
-            host=self.host, base_dir=self.root / "base", state_dir=self.root / "state",
-            log=self.log_file, tag=self.tag, users=self._user_settings,
-            ssl="yes" if self.tls else "no", ssl_files=ssl_files,
-            uid=self.uid, gid=self.gid, mail_root=self.mail_root, passwd=self.passwd_dir,
-            imap_port=self.imap_port, imaps_port=self.imaps_port or 0,
-            lmtp_port=self.lmtp_port, domain=self.domain))
+            ssl_files = (
+                f"ssl_cert = <{self.tls_cert}\nssl_key = <{self.root / 'key.pem'}\nssl_min_protocol = TLSv1.2"
+            )
+        self.config_file.write_text(
+            _CONFIG.format(
+                host=self.host,
+                base_dir=self.root / "base",
+                state_dir=self.root / "state",
+                log=self.log_file,
+                tag=self.tag,
+                users=self._user_settings,
+                ssl="yes" if self.tls else "no",
+                ssl_files=ssl_files,
+                uid=self.uid,
+                gid=self.gid,
+                mail_root=self.mail_root,
+                passwd=self.passwd_dir,
+                imap_port=self.imap_port,
+                imaps_port=self.imaps_port or 0,
+                lmtp_port=self.lmtp_port,
+                domain=self.domain,
+            )
+        )
 
     def start(self, attempts: int = 3) -> Dovecot:
         """Start (or restart on the same ports after stop()). Raises DovecotError."""
@@ -305,8 +348,11 @@ class Dovecot:
             self._write_config()
             self.proc = subprocess.Popen(
                 [self.binary, "-F", "-c", str(self.config_file)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                start_new_session=True)  # its own process group, killed as one
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # its own process group, killed as one
             try:
                 for port in (self.imap_port, self.lmtp_port, self.imaps_port):
                     if port:
@@ -418,9 +464,11 @@ class Dovecot:
     def connect(self, user: str, folder: str | None = None, *, tls: bool = False):
         """A logged-in imapclient.IMAPClient (caller closes it; usable as `with`)."""
         import imapclient
+
         if tls:
-            client = imapclient.IMAPClient(self.host, self.imaps_port, ssl=True,
-                                           ssl_context=self.ssl_context(), timeout=10)
+            client = imapclient.IMAPClient(
+                self.host, self.imaps_port, ssl=True, ssl_context=self.ssl_context(), timeout=10
+            )
         else:
             client = imapclient.IMAPClient(self.host, self.imap_port, ssl=False, timeout=10)
         try:
@@ -438,8 +486,14 @@ class Dovecot:
             raise DovecotError("this Dovecot was started without tls=True")
         return ssl.create_default_context(cafile=str(self.tls_cert))
 
-    def append(self, user: str, raw: bytes, folder: str = "INBOX", flags: Iterable[str] = (),
-               msg_time: dt.datetime | None = None) -> int:
+    def append(
+        self,
+        user: str,
+        raw: bytes,
+        folder: str = "INBOX",
+        flags: Iterable[str] = (),
+        msg_time: dt.datetime | None = None,
+    ) -> int:
         """IMAP APPEND; returns the new UID (from APPENDUID). Creates `folder` if needed."""
         with self.connect(user) as c:
             if not c.folder_exists(folder):
@@ -479,8 +533,13 @@ class Dovecot:
         with self.connect(user) as c:
             return c.folder_status(folder, ["UIDVALIDITY"])[b"UIDVALIDITY"]
 
-    def wait_for(self, user: str, predicate: Callable[[list[bytes]], bool] | None = None,
-                 timeout: float = 5.0, folder: str = "INBOX") -> list[bytes]:
+    def wait_for(
+        self,
+        user: str,
+        predicate: Callable[[list[bytes]], bool] | None = None,
+        timeout: float = 5.0,
+        folder: str = "INBOX",
+    ) -> list[bytes]:
         """Poll `folder` until predicate(messages) is true (default: not empty).
 
         Returns the messages; raises TimeoutError describing what was there.
@@ -492,23 +551,34 @@ class Dovecot:
             if predicate(msgs):
                 return msgs
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.address(user)} {folder}: condition not met within "
-                                   f"{timeout} s; {len(msgs)} message(s) there")
+                raise TimeoutError(
+                    f"{self.address(user)} {folder}: condition not met within "
+                    f"{timeout} s; {len(msgs)} message(s) there"
+                )
             time.sleep(0.05)
 
     # -- mailflow configuration for a test user
     def endpoint(self, user: str, folder: str = "INBOX", *, tls: bool = False):
         from mailflow.config import Endpoint
-        return Endpoint("imaps" if tls else "imap", self.host,
-                        self.imaps_port if tls else self.imap_port,
-                        _local(user), folder, self.password(user))
 
-    def mailbox_config(self, user: str, folder: str = "INBOX", *, name: str | None = None,
-                       tls: bool = False, **overrides):
+        return Endpoint(
+            "imaps" if tls else "imap",
+            self.host,
+            self.imaps_port if tls else self.imap_port,
+            _local(user),
+            folder,
+            self.password(user),
+        )
+
+    def mailbox_config(
+        self, user: str, folder: str = "INBOX", *, name: str | None = None, tls: bool = False, **overrides
+    ):
         """A MailboxConfig watching `folder` of `user` (overrides: poll_interval, idle, …)."""
         from mailflow.config import MailboxConfig
-        return MailboxConfig(name=name or _local(user),
-                             endpoint=self.endpoint(user, folder, tls=tls), **overrides)
+
+        return MailboxConfig(
+            name=name or _local(user), endpoint=self.endpoint(user, folder, tls=tls), **overrides
+        )
 
     def url(self, user: str, folder: str = "INBOX") -> str:
         return f"imap://{_local(user)}@{self.host}:{self.imap_port}/{folder}"
@@ -577,8 +647,9 @@ def _dsn_problem(key: str, value: str | bool) -> str | None:
         return "ENVID must be xtext of at most 100 characters"
     if key == "NOTIFY":
         words = value.upper().split(",")
-        if words != ["NEVER"] and (not set(words) <= {"SUCCESS", "FAILURE", "DELAY"}
-                                   or len(set(words)) != len(words)):
+        if words != ["NEVER"] and (
+            not set(words) <= {"SUCCESS", "FAILURE", "DELAY"} or len(set(words)) != len(words)
+        ):
             return "NOTIFY must be NEVER or a list of SUCCESS,FAILURE,DELAY"
     if key == "ORCPT":
         kind, semi, addr = value.partition(";")
@@ -710,10 +781,17 @@ class _Handler:
             if isinstance(auth_user, bytes):
                 auth_user = auth_user.decode()
         rec = ReceivedEnvelope(
-            mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos),
-            mail_options=list(envelope.mail_options), rcpt_options=[list(o) for o in per],
-            content=bytes(content), queue_id=queue_id, helo=session.host_name,
-            peer=session.peer, auth_user=auth_user, smtp_utf8=envelope.smtp_utf8)
+            mail_from=envelope.mail_from,
+            rcpt_tos=list(envelope.rcpt_tos),
+            mail_options=list(envelope.mail_options),
+            rcpt_options=[list(o) for o in per],
+            content=bytes(content),
+            queue_id=queue_id,
+            helo=session.host_name,
+            peer=session.peer,
+            auth_user=auth_user,
+            smtp_utf8=envelope.smtp_utf8,
+        )
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(None, self.server._deliver, rec)
@@ -735,10 +813,18 @@ class SmtpServer:
     delivered recipient whose NOTIFY includes SUCCESS.
     """
 
-    def __init__(self, dovecot: Dovecot | None = None, *, host: str = HOST,
-                 auth: tuple[str, str] | None = ("mailflow", "smtp-secret"),
-                 require_auth: bool = False, dsn: bool = True, catch_all: str | None = None,
-                 send_dsn: bool = False, hostname: str = "smtp.mailflow.test"):
+    def __init__(
+        self,
+        dovecot: Dovecot | None = None,
+        *,
+        host: str = HOST,
+        auth: tuple[str, str] | None = ("mailflow", "smtp-secret"),
+        require_auth: bool = False,
+        dsn: bool = True,
+        catch_all: str | None = None,
+        send_dsn: bool = False,
+        hostname: str = "smtp.mailflow.test",
+    ):
         self.dovecot = dovecot
         self.host = host
         self.port = 0
@@ -769,25 +855,31 @@ class SmtpServer:
     def endpoint(self, *, with_auth: bool = True):
         """mailflow's Endpoint for this server (with the AUTH credential if any)."""
         from mailflow.config import Endpoint
-        user, password = (self.auth if (with_auth and self.auth) else ("", None))
+
+        user, password = self.auth if (with_auth and self.auth) else ("", None)
         return Endpoint("smtp", self.host, self.port, user, "", password)
 
     def smtp_config(self, sender: str = f"mailflow@{DOMAIN}", *, with_auth: bool = True, **kw):
         """mailflow's SmtpConfig for sending through this server (kw: starttls, timeout)."""
         from mailflow.config import SmtpConfig
+
         return SmtpConfig(self.endpoint(with_auth=with_auth), sender, **kw)
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data):
         from aiosmtpd.smtp import AuthResult
-        ok = (self.auth is not None
-              and auth_data.login.decode(errors="replace") == self.auth[0]
-              and auth_data.password.decode(errors="replace") == self.auth[1])
+
+        ok = (
+            self.auth is not None
+            and auth_data.login.decode(errors="replace") == self.auth[0]
+            and auth_data.password.decode(errors="replace") == self.auth[1]
+        )
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
     def start(self, attempts: int = 3) -> SmtpServer:
         import warnings
 
         from aiosmtpd.controller import Controller
+
         smtp_class = _build_smtp_class()
         server = self
 
@@ -798,11 +890,17 @@ class SmtpServer:
                     warnings.simplefilter("ignore", UserWarning)
                     return smtp_class(self.handler, **self.SMTP_kwargs)
 
-        kwargs = dict(hostname=self.host, server_hostname=self.hostname,
-                      decode_data=False, enable_SMTPUTF8=True, ready_timeout=10)
+        kwargs = dict(
+            hostname=self.host,
+            server_hostname=self.hostname,
+            decode_data=False,
+            enable_SMTPUTF8=True,
+            ready_timeout=10,
+        )
         if self.auth:
-            kwargs.update(authenticator=self._authenticate, auth_require_tls=False,
-                          auth_required=self.require_auth)
+            kwargs.update(
+                authenticator=self._authenticate, auth_require_tls=False, auth_required=self.require_auth
+            )
         last: Exception | None = None
         for _ in range(attempts):
             self.port = free_port(self.host)
@@ -832,8 +930,7 @@ class SmtpServer:
         self.stop()
 
     # -- test controls
-    def fail_next(self, n: int = 1, code: int = 451, stage: str = "MAIL",
-                  message: str | None = None) -> None:
+    def fail_next(self, n: int = 1, code: int = 451, stage: str = "MAIL", message: str | None = None) -> None:
         """Refuse the next `n` MAIL (or RCPT, or DATA) commands with `code`.
 
         4xx codes are temporary (the client should retry later), 5xx permanent.
@@ -842,8 +939,11 @@ class SmtpServer:
         if stage not in ("MAIL", "RCPT", "DATA"):
             raise ValueError("stage must be MAIL, RCPT or DATA")
         if message is None:
-            message = ("4.3.0 Try again later (test failure)" if 400 <= code < 500
-                       else "5.7.1 Rejected (test failure)")
+            message = (
+                "4.3.0 Try again later (test failure)"
+                if 400 <= code < 500
+                else "5.7.1 Rejected (test failure)"
+            )
         with self._cond:
             self._failures.extend([(stage, f"{code} {message}")] * n)
 
@@ -887,8 +987,9 @@ class SmtpServer:
             return
         with smtplib.LMTP(self.dovecot.host, self.dovecot.lmtp_port, timeout=30) as lmtp:
             opts = ["BODY=8BITMIME"] if any(b > 127 for b in rec.content) else []
-            refused = lmtp.sendmail(rec.mail_from or "<>", sorted(set(targets.values())),
-                                    rec.content, mail_options=opts)
+            refused = lmtp.sendmail(
+                rec.mail_from or "<>", sorted(set(targets.values())), rec.content, mail_options=opts
+            )
         for rcpt, target in targets.items():
             if target in refused:
                 code, text = refused[target]
@@ -902,8 +1003,11 @@ class SmtpServer:
         sender_target = self._target(rec.mail_from) if rec.mail_from else None
         if not sender_target or not self.dovecot.has_user(sender_target):
             return
-        notified = [(r, p) for r, p in zip(rec.rcpt_tos, rec.rcpt_params)
-                    if r in rec.delivered and "SUCCESS" in str(p.get("NOTIFY", "")).upper()]
+        notified = [
+            (r, p)
+            for r, p in zip(rec.rcpt_tos, rec.rcpt_params)
+            if r in rec.delivered and "SUCCESS" in str(p.get("NOTIFY", "")).upper()
+        ]
         if not notified:
             return
         dsn = build_success_dsn(rec, notified, self.hostname)
@@ -911,10 +1015,10 @@ class SmtpServer:
             lmtp.sendmail("<>", [sender_target], dsn)
 
 
-def build_success_dsn(rec: ReceivedEnvelope, recipients: list[tuple[str, dict]],
-                      reporting_mta: str) -> bytes:
+def build_success_dsn(rec: ReceivedEnvelope, recipients: list[tuple[str, dict]], reporting_mta: str) -> bytes:
     """An RFC 3464 delivery-status notification saying `recipients` got `rec`."""
     from email.utils import format_datetime, make_msgid
+
     boundary = "dsn-" + secrets.token_hex(8)
     now = format_datetime(dt.datetime.now(dt.UTC))
     envid = rec.mail_params.get("ENVID")
@@ -927,8 +1031,13 @@ def build_success_dsn(rec: ReceivedEnvelope, recipients: list[tuple[str, dict]],
         lines = []
         if isinstance(params.get("ORCPT"), str):
             lines.append(f"Original-Recipient: {params['ORCPT']}")
-        lines += [f"Final-Recipient: rfc822; {rcpt}", "Action: delivered", "Status: 2.0.0",
-                  f"Remote-MTA: dns; {reporting_mta}", f"Last-Attempt-Date: {now}"]
+        lines += [
+            f"Final-Recipient: rfc822; {rcpt}",
+            "Action: delivered",
+            "Status: 2.0.0",
+            f"Remote-MTA: dns; {reporting_mta}",
+            f"Last-Attempt-Date: {now}",
+        ]
         blocks.append("\r\n".join(lines))
     status = "\r\n".join(per_msg) + "\r\n\r\n" + "\r\n\r\n".join(blocks) + "\r\n"
     ret = rec.mail_params.get("RET")
@@ -937,27 +1046,33 @@ def build_success_dsn(rec: ReceivedEnvelope, recipients: list[tuple[str, dict]],
     else:
         head = rec.content.split(b"\r\n\r\n", 1)[0] + b"\r\n"
         returned_type, returned = "text/rfc822-headers", head
-    text = ("This is the mail system at host " + reporting_mta + ".\r\n\r\n"
-            "Your message was successfully delivered to the destination(s) listed below.\r\n\r\n"
-            + "".join(f"<{r}>: delivery via LMTP: 250 2.0.0 Saved\r\n" for r, _ in recipients))
+    text = (
+        "This is the mail system at host " + reporting_mta + ".\r\n\r\n"
+        "Your message was successfully delivered to the destination(s) listed below.\r\n\r\n"
+        + "".join(f"<{r}>: delivery via LMTP: 250 2.0.0 Saved\r\n" for r, _ in recipients)
+    )
     out = (
-        f"From: Mail Delivery System <MAILER-DAEMON@{reporting_mta}>\r\n"
-        f"To: {rec.mail_from}\r\n"
-        f"Subject: Successful Mail Delivery Report\r\n"
-        f"Date: {now}\r\n"
-        f"Message-ID: {make_msgid(domain=reporting_mta)}\r\n"
-        f"Auto-Submitted: auto-replied\r\n"
-        f"MIME-Version: 1.0\r\n"
-        f"Content-Type: multipart/report; report-type=delivery-status;\r\n"
-        f"\tboundary=\"{boundary}\"\r\n"
-        f"\r\n"
-        f"--{boundary}\r\n"
-        f"Content-Type: text/plain; charset=us-ascii\r\n\r\n{text}\r\n"
-        f"--{boundary}\r\n"
-        f"Content-Type: message/delivery-status\r\n\r\n{status}\r\n"
-        f"--{boundary}\r\n"
-        f"Content-Type: {returned_type}\r\n\r\n"
-    ).encode() + returned + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f"From: Mail Delivery System <MAILER-DAEMON@{reporting_mta}>\r\n"
+            f"To: {rec.mail_from}\r\n"
+            f"Subject: Successful Mail Delivery Report\r\n"
+            f"Date: {now}\r\n"
+            f"Message-ID: {make_msgid(domain=reporting_mta)}\r\n"
+            f"Auto-Submitted: auto-replied\r\n"
+            f"MIME-Version: 1.0\r\n"
+            f"Content-Type: multipart/report; report-type=delivery-status;\r\n"
+            f'\tboundary="{boundary}"\r\n'
+            f"\r\n"
+            f"--{boundary}\r\n"
+            f"Content-Type: text/plain; charset=us-ascii\r\n\r\n{text}\r\n"
+            f"--{boundary}\r\n"
+            f"Content-Type: message/delivery-status\r\n\r\n{status}\r\n"
+            f"--{boundary}\r\n"
+            f"Content-Type: {returned_type}\r\n\r\n"
+        ).encode()
+        + returned
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return out
 
 
@@ -1239,12 +1354,21 @@ class Postfix:
 
     _tags = itertools.count(1)
 
-    def __init__(self, dovecot: Dovecot, root: str | Path | None = None, *, host: str = HOST,
-                 hostname: str | None = None, outside: str = "bounce",
-                 queue_lifetime: str = "60s", bounce_lifetime: str | None = None,
-                 delay_warning: str | None = "1s",
-                 notify_classes: str = "resource, software, 2bounce",
-                 binary: str | None = None, extra: dict[str, str] | None = None):
+    def __init__(
+        self,
+        dovecot: Dovecot,
+        root: str | Path | None = None,
+        *,
+        host: str = HOST,
+        hostname: str | None = None,
+        outside: str = "bounce",
+        queue_lifetime: str = "60s",
+        bounce_lifetime: str | None = None,
+        delay_warning: str | None = "1s",
+        notify_classes: str = "resource, software, 2bounce",
+        binary: str | None = None,
+        extra: dict[str, str] | None = None,
+    ):
         self.binary = binary or postfix_binary()
         if not self.binary:
             raise PostfixError("postfix is not installed (apt-get install postfix)")
@@ -1308,8 +1432,9 @@ class Postfix:
         return str(Path(self.binary).with_name(name))
 
     def _run(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
-        return subprocess.run(list(args), stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=timeout)
+        return subprocess.run(
+            list(args), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
+        )
 
     def _postfix(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
         return self._run(self.binary, "-c", str(self.config_dir), *args, timeout=timeout)
@@ -1319,8 +1444,10 @@ class Postfix:
         out = self._run(self._tool("postconf"), "-c", str(self.config_dir), "-x", *names)
         if out.returncode:
             raise PostfixError(out.stderr.strip())
-        return dict(line.split(" = ", 1) if " = " in line else (line.rstrip(" ="), "")
-                    for line in out.stdout.splitlines())
+        return dict(
+            line.split(" = ", 1) if " = " in line else (line.rstrip(" ="), "")
+            for line in out.stdout.splitlines()
+        )
 
     # -- configuration
     def _defaults(self) -> dict[str, str]:
@@ -1340,19 +1467,32 @@ class Postfix:
     def _write_config(self) -> None:
         etc = self.config_dir
         main = _POSTFIX_MAIN.format(
-            queue=self.queue_dir, data=self.data_dir, name=self.name, maillog=self.maillog_file,
-            root=self.root, hostname=self.hostname, domain=self.domain,
-            lmtp_host=self.dovecot.host, lmtp_port=self.dovecot.lmtp_port,
+            queue=self.queue_dir,
+            data=self.data_dir,
+            name=self.name,
+            maillog=self.maillog_file,
+            root=self.root,
+            hostname=self.hostname,
+            domain=self.domain,
+            lmtp_host=self.dovecot.host,
+            lmtp_port=self.dovecot.lmtp_port,
             transport=self.transport_file,
-            relay_restrictions=("permit_mynetworks, reject_unauth_destination"
-                                if self.outside == "bounce" else "reject_unauth_destination"),
-            queue_lifetime=self.queue_lifetime, bounce_lifetime=self.bounce_lifetime,
-            delay_warning=self.delay_warning or "0s", notify_classes=self.notify_classes,
+            relay_restrictions=(
+                "permit_mynetworks, reject_unauth_destination"
+                if self.outside == "bounce"
+                else "reject_unauth_destination"
+            ),
+            queue_lifetime=self.queue_lifetime,
+            bounce_lifetime=self.bounce_lifetime,
+            delay_warning=self.delay_warning or "0s",
+            notify_classes=self.notify_classes,
             bounce_templates=etc / "bounce.cf",
-            **self._defaults())
+            **self._defaults(),
+        )
         if self.extra:
             main += "\n# extra settings of this test\n" + "".join(
-                f"{k} = {v}\n" for k, v in self.extra.items())
+                f"{k} = {v}\n" for k, v in self.extra.items()
+            )
         (etc / "main.cf").write_text(main)
         (etc / "master.cf").write_text(_POSTFIX_MASTER.format(host=self.host, port=self.port))
         (etc / "bounce.cf").write_text(_POSTFIX_BOUNCE_TEMPLATES)
@@ -1402,6 +1542,7 @@ class Postfix:
         such stragglers are SIGKILLed after 0.2 s, as `postfix stop` does
         after its own grace period (Postfix's queue is crash-safe).
         """
+
         def wait(alive: Callable[[], bool], seconds: float) -> bool:
             deadline = time.monotonic() + seconds
             while alive():
@@ -1526,14 +1667,19 @@ class Postfix:
         sender, and recipients [{address, delay_reason?}].
         """
         import json
+
         out = self._run(self._tool("postqueue"), "-c", str(self.config_dir), "-j")
         if out.returncode:
             raise PostfixError(f"postqueue -j failed: {(out.stdout + out.stderr).strip()}")
         queued = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
         if address is not None:
             a = address.lower()
-            queued = [q for q in queued if q.get("sender", "").lower() == a
-                      or any(r.get("address", "").lower() == a for r in q.get("recipients", ()))]
+            queued = [
+                q
+                for q in queued
+                if q.get("sender", "").lower() == a
+                or any(r.get("address", "").lower() == a for r in q.get("recipients", ()))
+            ]
         return queued
 
     def queue_empty(self, address: str | None = None) -> bool:
@@ -1585,9 +1731,11 @@ class Postfix:
     def endpoint(self):
         """mailflow's Endpoint for this server (no AUTH: loopback is trusted)."""
         from mailflow.config import Endpoint
+
         return Endpoint("smtp", self.host, self.port, "", "", None)
 
     def smtp_config(self, sender: str = f"mailflow@{DOMAIN}", **kw):
         """mailflow's SmtpConfig for sending through this MTA (kw: starttls, timeout)."""
         from mailflow.config import SmtpConfig
+
         return SmtpConfig(self.endpoint(), sender, **kw)

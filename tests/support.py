@@ -1,4 +1,5 @@
 """Helpers shared by the tests: a data home, messages, a stand-in recognizer."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,10 +31,17 @@ def load_rules():
     return rules_mod.load(REPO / "rules")
 
 
-def text_appeal(frm: str = "ayyrtau-res@sevkaz.example", subject: str = "Жалоба потребителя",
-                body: str = "Направляю жалобу потребителя Иванова И.И.", *, charset: str = "utf-8",
-                message_id: str | None = None, date: dt.datetime | None = None,
-                attachments: list[tuple[str, str, bytes]] = (), headers: dict | None = None) -> bytes:
+def text_appeal(
+    frm: str = "ayyrtau-res@sevkaz.example",
+    subject: str = "Жалоба потребителя",
+    body: str = "Направляю жалобу потребителя Иванова И.И.",
+    *,
+    charset: str = "utf-8",
+    message_id: str | None = None,
+    date: dt.datetime | None = None,
+    attachments: list[tuple[str, str, bytes]] = (),
+    headers: dict | None = None,
+) -> bytes:
     msg = EmailMessage()
     msg["From"] = frm
     msg["To"] = "kanc@sevkaz.example"
@@ -51,17 +59,28 @@ def text_appeal(frm: str = "ayyrtau-res@sevkaz.example", subject: str = "Жал�
 
 def fake_recognizer(calls: list | None = None):
     """Stands in for OCR in tests of the flow around it: reads nothing, invents nothing."""
+
     def recognize(msg, sender, channel):
         if calls is not None:
             calls.append(msg.message_id)
         email = "consumer@example.kz" if "consumer@example.kz" in msg.body_text else None
-        stems = {"жалоб": "жалоба", "претенз": "претензия", "отзыв": "отзыв",
-                 "предлож": "предложение", "заявлен": "заявление"}
+        stems = {
+            "жалоб": "жалоба",
+            "претенз": "претензия",
+            "отзыв": "отзыв",
+            "предлож": "предложение",
+            "заявлен": "заявление",
+        }
         kind = next((k for stem, k in stems.items() if stem in msg.body_text.lower()), None)
-        return Recognition(kind=kind,
-                           group=1, consumer=Consumer(last_name="Иванов", email=email),
-                           origin_unit=sender.unit if sender else None,
-                           needs_review=("first_name",), text=msg.body_text)
+        return Recognition(
+            kind=kind,
+            group=1,
+            consumer=Consumer(last_name="Иванов", email=email),
+            origin_unit=sender.unit if sender else None,
+            needs_review=("first_name",),
+            text=msg.body_text,
+        )
+
     return recognize
 
 
@@ -84,6 +103,7 @@ def pg_available() -> str | None:
     """None when PostgreSQL answers; otherwise why not."""
     try:
         import psycopg
+
         with psycopg.connect(PG_ADMIN, connect_timeout=3):
             return None
     except Exception as exc:  # no server, no driver, no role
@@ -95,17 +115,20 @@ class PgDatabase:
 
     def __init__(self):
         import uuid
+
         self.name = f"mf_test_{uuid.uuid4().hex[:10]}"
         self.url = f"postgresql+psycopg://root@127.0.0.1:5432/{self.name}"
 
     def __enter__(self):
         import psycopg
+
         with psycopg.connect(PG_ADMIN, autocommit=True) as c:
             c.execute(f'CREATE DATABASE "{self.name}"')
         return self
 
     def __exit__(self, *exc):
         import psycopg
+
         with psycopg.connect(PG_ADMIN, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
@@ -126,6 +149,7 @@ def database_urls(tmp_path: Path, kind: str):
             pytest.skip(why)
         with PgDatabase() as db:
             yield db.url
+
     return ctx()
 
 
@@ -139,8 +163,13 @@ class Office:
     def __init__(self, tmp_path, rules=None):
         self.cfg, self.rules = home_config(tmp_path), rules or load_rules()
         self.n = 0
-        self.send(text_appeal(frm=CHIEF, body="Направляю жалобу потребителя",
-                              attachments=[("скан.pdf", "application/pdf", b"%PDF-1.4 scan")]))
+        self.send(
+            text_appeal(
+                frm=CHIEF,
+                body="Направляю жалобу потребителя",
+                attachments=[("скан.pdf", "application/pdf", b"%PDF-1.4 scan")],
+            )
+        )
         [self.mgmt] = self.sent("management")
         self.number = self.mgmt["X-Mailflow-Number"]
 
@@ -151,13 +180,22 @@ class Office:
 
     def sent(self, kind: str | None = None) -> list:
         folder = self.cfg.home / "outbox" / "new"
-        msgs = [email.message_from_bytes(f.read_bytes(), policy=policy.default)
-                for f in sorted(folder.glob("*"))]
+        msgs = [
+            email.message_from_bytes(f.read_bytes(), policy=policy.default) for f in sorted(folder.glob("*"))
+        ]
         return [m for m in msgs if kind is None or m["X-Mailflow-Kind"] == kind]
 
-    def reply(self, body: str, *, frm: str = DIRECTOR, in_reply_to: str | None = "auto",
-              subject: str | None = None, headers: dict | None = None, to_message=None,
-              attachments: list[tuple[str, str, bytes]] = ()) -> bytes:
+    def reply(
+        self,
+        body: str,
+        *,
+        frm: str = DIRECTOR,
+        in_reply_to: str | None = "auto",
+        subject: str | None = None,
+        headers: dict | None = None,
+        to_message=None,
+        attachments: list[tuple[str, str, bytes]] = (),
+    ) -> bytes:
         """`frm` answering `to_message` (default: "на резолюцию") from a phone, quoting it."""
         original = to_message if to_message is not None else self.mgmt
         msg = email.message.EmailMessage()

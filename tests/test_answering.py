@@ -4,6 +4,7 @@ Each step is a reply the test writes as the person would (quoting the mail
 mailflow sent them, from a phone), and the journal is checked after it.
 Forged, misplaced and automatic replies change nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -86,24 +87,36 @@ def test_a_whole_case_from_draft_to_closing(tmp_path):
     c.step(DIRECTOR, to_mgmt, "Утверждаю")
     assert c.answer()[1].stage == "approved"
 
-    o = c.step(SIDORENKO, c.last("stage", SIDORENKO),
-               "ОТПРАВЛЕНО: Казпочта, РПО № RR123456789KZ, исх. № 12-3/45 от 20.04.2026",
-               [("ответ подписанный.pdf", "application/pdf", b"%PDF-1.4 signed copy")])
+    o = c.step(
+        SIDORENKO,
+        c.last("stage", SIDORENKO),
+        "ОТПРАВЛЕНО: Казпочта, РПО № RR123456789KZ, исх. № 12-3/45 от 20.04.2026",
+        [("ответ подписанный.pdf", "application/pdf", b"%PDF-1.4 signed copy")],
+    )
     assert o.status == "moved"
     a, doc = c.answer()
     assert (doc.stage, doc.status) == ("closed", "closed") and doc.closed_at
     assert (a.dispatch_channel, a.tracking, a.outgoing_number, a.outgoing_date) == (
-        "kazpost", "RR123456789KZ", "12-3/45", dt.date(2026, 4, 20))
+        "kazpost",
+        "RR123456789KZ",
+        "12-3/45",
+        dt.date(2026, 4, 20),
+    )
     engine, s = c.db()
     with s:
         rec = export.document_record(s, doc)
         moves = s.exec(select(Move).order_by(Move.id)).all()
     engine.dispose()
     assert [(m.from_stage, m.to_stage) for m in moves] == [
-        ("draft", "head_review"), ("head_review", "draft"), ("draft", "head_review"),
-        ("head_review", "head_approved"), ("head_approved", "legal_review"),
-        ("legal_review", "management_approval"), ("management_approval", "approved"),
-        ("approved", "closed")]
+        ("draft", "head_review"),
+        ("head_review", "draft"),
+        ("draft", "head_review"),
+        ("head_review", "head_approved"),
+        ("head_approved", "legal_review"),
+        ("legal_review", "management_approval"),
+        ("management_approval", "approved"),
+        ("approved", "closed"),
+    ]
     assert all(m.sha256 for m in moves if m.filename) and moves[0].filename == "ответ-проект-1.docx"
     ans = rec["answer"]
     assert ans["stage"] == "closed" and ans["tracking"] == "RR123456789KZ" and ans["copy_sha256"]
@@ -116,8 +129,13 @@ def test_a_whole_case_from_draft_to_closing(tmp_path):
     with Session(engine) as s:
         assert s.exec(select(Chase).where(Chase.document_id == doc.id)).all() == []
     engine.dispose()
-    show = subprocess.run([sys.executable, "-m", "mailflow", "--home", str(c.cfg.home), "journal",
-                           "show", c.number], cwd=REPO, capture_output=True, text=True, timeout=120)
+    show = subprocess.run(
+        [sys.executable, "-m", "mailflow", "--home", str(c.cfg.home), "journal", "show", c.number],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "approved → closed  «ОТПРАВЛЕНО»" in show.stdout and "RR123456789KZ" in show.stdout
 
 
@@ -166,8 +184,12 @@ def test_words_not_understood_get_a_clear_reply(tmp_path):
 
 def test_co_executor_contributions_go_to_the_responsible_one(tmp_path):
     c = Case(tmp_path)
-    o = c.step(IVANOV, c.last("forward", IVANOV), "Справка по начислениям во вложении",
-               [("справка.pdf", "application/pdf", b"%PDF-1.4 spravka")])
+    o = c.step(
+        IVANOV,
+        c.last("forward", IVANOV),
+        "Справка по начислениям во вложении",
+        [("справка.pdf", "application/pdf", b"%PDF-1.4 spravka")],
+    )
     assert o.status == "contribution"
     to_her = c.last("stage", SIDORENKO)
     assert "Материалы соисполнителя" in to_her.get_body(("plain",)).get_content()
@@ -228,11 +250,26 @@ def test_meeting_day_lists_what_to_hand_over_and_handover_records_it(tmp_path):
         [mail] = s.exec(select(Outbox).where(Outbox.kind == "handover")).all()
     import email
     from email import policy
+
     text = email.message_from_bytes(mail.raw, policy=policy.default).get_content()
     assert c.number in text and "Айыртауский РЭС" in text
-    r = subprocess.run([sys.executable, "-m", "mailflow", "--home", str(c.cfg.home), "handover",
-                        c.number, "--to", "Айыртауский РЭС"], cwd=REPO, capture_output=True,
-                       text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailflow",
+            "--home",
+            str(c.cfg.home),
+            "handover",
+            c.number,
+            "--to",
+            "Айыртауский РЭС",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     chasing.sweep(engine, c.rules, "mailflow@localhost", now=at + dt.timedelta(days=7))
     with Session(engine) as s:
@@ -240,21 +277,30 @@ def test_meeting_day_lists_what_to_hand_over_and_handover_records_it(tmp_path):
     engine.dispose()
 
 
-@pytest.mark.parametrize("stage,text,subject,want", [
-    ("head_review", "СОГЛАСОВАНО", "Re: [ВХ-1] Проверка", "head_approved"),
-    ("head_review", "Не согласовано: перепишите второй абзац", "", "draft"),
-    ("head_review", "на доработку", "", "draft"),
-    ("head_review", "Келісілді", "", "head_approved"),
-    ("head_review", "Пысықтауға", "", "draft"),
-    ("draft", "Жоба қоса беріліп отыр", "", "head_review"),
-    ("head_approved", "", "ЮРИСТУ Re: [ВХ-1] Завизировано; … юристу или руководству #abc", "legal_review"),
-    ("head_approved", "Басшылыққа", "", "management_approval"),
-    ("management_approval", "Бекітемін", "", "approved"),
-    ("approved", "Жіберілді, Қазпошта", "", "dispatched"),
-])
+@pytest.mark.parametrize(
+    "stage,text,subject,want",
+    [
+        ("head_review", "СОГЛАСОВАНО", "Re: [ВХ-1] Проверка", "head_approved"),
+        ("head_review", "Не согласовано: перепишите второй абзац", "", "draft"),
+        ("head_review", "на доработку", "", "draft"),
+        ("head_review", "Келісілді", "", "head_approved"),
+        ("head_review", "Пысықтауға", "", "draft"),
+        ("draft", "Жоба қоса беріліп отыр", "", "head_review"),
+        (
+            "head_approved",
+            "",
+            "ЮРИСТУ Re: [ВХ-1] Завизировано; … юристу или руководству #abc",
+            "legal_review",
+        ),
+        ("head_approved", "Басшылыққа", "", "management_approval"),
+        ("management_approval", "Бекітемін", "", "approved"),
+        ("approved", "Жіберілді, Қазпошта", "", "dispatched"),
+    ],
+)
 def test_words_in_russian_and_kazakh(stage, text, subject, want):
     from mailflow.answering import find_move
     from tests.support import load_rules
+
     wf = load_rules().workflow
     move, _ = find_move(wf.moves_from(stage), subject, text)
     assert move.to == want
@@ -263,19 +309,31 @@ def test_words_in_russian_and_kazakh(stage, text, subject, want):
 def test_our_own_subject_is_not_read_as_the_senders_words():
     from mailflow.answering import find_move
     from tests.support import load_rules
+
     wf = load_rules().workflow
-    subject = "Re: [ВХ-2026-000001] Завизировано; исполнитель направляет юристу или руководству #abcdefghijklmnop"
+    subject = (
+        "Re: [ВХ-2026-000001] Завизировано; исполнитель направляет юристу или руководству #abcdefghijklmnop"
+    )
     assert find_move(wf.moves_from("head_approved"), subject, "Спасибо") is None
 
 
-@pytest.mark.parametrize("text,channel,tracking,number,date", [
-    ("ОТПРАВЛЕНО: Казпочта, РПО № RR123456789KZ, исх. № 12-3/45 от 20.04.2026",
-     "kazpost", "RR123456789KZ", "12-3/45", dt.date(2026, 4, 20)),
-    ("Отправлено нарочным, исх.№ 301/08 от 11.03.2026", "courier", None, "301/08", dt.date(2026, 3, 11)),
-    ("Отправлено", None, None, None, None),
-])
+@pytest.mark.parametrize(
+    "text,channel,tracking,number,date",
+    [
+        (
+            "ОТПРАВЛЕНО: Казпочта, РПО № RR123456789KZ, исх. № 12-3/45 от 20.04.2026",
+            "kazpost",
+            "RR123456789KZ",
+            "12-3/45",
+            dt.date(2026, 4, 20),
+        ),
+        ("Отправлено нарочным, исх.№ 301/08 от 11.03.2026", "courier", None, "301/08", dt.date(2026, 3, 11)),
+        ("Отправлено", None, None, None, None),
+    ],
+)
 def test_dispatch_details(text, channel, tracking, number, date):
     from mailflow.answering import parse_dispatch
+
     d = parse_dispatch(text)
     assert (d.channel, d.tracking, d.outgoing_number, d.outgoing_date) == (channel, tracking, number, date)
 
@@ -284,12 +342,38 @@ def test_the_clerk_closes_a_case_from_a_paper_copy(tmp_path):
     c = Case(tmp_path)
     scan = tmp_path / "копия ответа.pdf"
     scan.write_bytes(b"%PDF-1.4 paper copy")
-    r = subprocess.run([sys.executable, "-m", "mailflow", "--home", str(c.cfg.home), "close", c.number,
-                        "--copy", str(scan), "--sent", "нарочным, исх. № 5/1 от 02.04.2026"],
-                       cwd=REPO, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailflow",
+            "--home",
+            str(c.cfg.home),
+            "close",
+            c.number,
+            "--copy",
+            str(scan),
+            "--sent",
+            "нарочным, исх. № 5/1 от 02.04.2026",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     a, doc = c.answer()
-    assert (doc.stage, doc.status, a.dispatch_channel, a.outgoing_number) == ("closed", "closed", "courier", "5/1")
-    again = subprocess.run([sys.executable, "-m", "mailflow", "--home", str(c.cfg.home), "close", c.number,
-                            "--copy", str(scan)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert (doc.stage, doc.status, a.dispatch_channel, a.outgoing_number) == (
+        "closed",
+        "closed",
+        "courier",
+        "5/1",
+    )
+    again = subprocess.run(
+        [sys.executable, "-m", "mailflow", "--home", str(c.cfg.home), "close", c.number, "--copy", str(scan)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 1 and "в состоянии «закрыто»" in again.stderr

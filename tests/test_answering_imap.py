@@ -6,6 +6,7 @@ Dovecot mailbox the test reads like each person's inbox. Each step is the
 person's reply sent by SMTP into the chancellery mailbox, and the journal is
 checked after it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,10 +32,13 @@ class Post:
         self.kanc, self.staff = dovecot.address(dovecot.add_user()), None
         self.rules = load_rules()
         home = tmp_path / "home"
-        self.cfg = config.Config(home=home, database=f"sqlite:///{home / 'journal.db'}",
-                                 rules_dir=REPO / "rules",
-                                 mailboxes=(dovecot.mailbox_config(self.kanc, name="kanc"),),
-                                 smtp=smtp.smtp_config(sender=self.kanc))
+        self.cfg = config.Config(
+            home=home,
+            database=f"sqlite:///{home / 'journal.db'}",
+            rules_dir=REPO / "rules",
+            mailboxes=(dovecot.mailbox_config(self.kanc, name="kanc"),),
+            smtp=smtp.smtp_config(sender=self.kanc),
+        )
 
     def send(self, raw: bytes, frm: str) -> None:
         before = len(self.dovecot.fetch_all(self.kanc))
@@ -50,8 +54,9 @@ class Post:
         """The newest message of `kind` that mailflow sent to `who` (the staff's mailbox)."""
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            msgs = [email.message_from_bytes(r, policy=policy.default)
-                    for r in self.dovecot.fetch_all(self.staff)]
+            msgs = [
+                email.message_from_bytes(r, policy=policy.default) for r in self.dovecot.fetch_all(self.staff)
+            ]
             found = [m for m in msgs if m["X-Mailflow-Kind"] == kind and who in m["To"]]
             if found:
                 return found[-1]
@@ -92,8 +97,11 @@ def test_whole_case_over_imap_and_smtp(tmp_path, dovecot, make_smtp_server):
     assert [o.status for o in p.reply(DIRECTOR, mgmt, "Сидоренко — подготовить ответ.")] == ["resolution"]
     assert p.stage() == "draft"
 
-    docx = ("проект.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            "Проект ответа".encode())
+    docx = (
+        "проект.docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "Проект ответа".encode(),
+    )
     steps = [
         (SIDORENKO, "forward", "ПРОЕКТ", [docx], "head_review"),
         (PETROV, "stage", "НА ДОРАБОТКУ: приложите акт", [], "draft"),
@@ -103,8 +111,13 @@ def test_whole_case_over_imap_and_smtp(tmp_path, dovecot, make_smtp_server):
         (SIDORENKO, "stage", "ЮРИСТУ", [], "legal_review"),
         (LEGAL, "stage", "СОГЛАСОВАНО", [], "management_approval"),
         (DIRECTOR, "stage", "УТВЕРЖДАЮ", [], "approved"),
-        (SIDORENKO, "stage", "ОТПРАВЛЕНО: Казпочта, РПО № RR987654321KZ, исх. № 7/1 от 21.04.2026",
-         [("копия.pdf", "application/pdf", b"%PDF-1.4 signed")], "closed"),
+        (
+            SIDORENKO,
+            "stage",
+            "ОТПРАВЛЕНО: Казпочта, РПО № RR987654321KZ, исх. № 7/1 от 21.04.2026",
+            [("копия.pdf", "application/pdf", b"%PDF-1.4 signed")],
+            "closed",
+        ),
     ]
     holder_msg = None
     for who, kind, text, files, want in steps:

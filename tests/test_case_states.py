@@ -1,5 +1,6 @@
 """The case's state table: every allowed act applied, every other one refused with
 nothing changed, and random sequences of acts whose events replay to the row."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,8 +40,7 @@ NOW = dt.datetime(2026, 4, 20, 10, tzinfo=dt.UTC)
 
 
 def _engine() -> sa.Engine:
-    engine = sa.create_engine("sqlite://", poolclass=StaticPool,
-                              connect_args={"check_same_thread": False})
+    engine = sa.create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
     SQLModel.metadata.create_all(engine)
     with Session(engine) as s:
         s.add(ChainHead())
@@ -50,10 +50,23 @@ def _engine() -> sa.Engine:
 
 def _doc(s: Session, state: State, stage: str | None = None) -> Document:
     if stage is None and state in STAGED:
-        stage = {State.IN_WORK: WF.start, State.ANSWERED: WF.stage_of(State.ANSWERED),
-                 State.CLOSED: WF.stage_of(State.CLOSED)}[state]
-    doc = Document(journal="dp", year=2026, seq=1, number="ВХ-2026-000001", registered_at=NOW,
-                   received_at=NOW, channel="res", sha256="0" * 64, status=state.value, stage=stage)
+        stage = {
+            State.IN_WORK: WF.start,
+            State.ANSWERED: WF.stage_of(State.ANSWERED),
+            State.CLOSED: WF.stage_of(State.CLOSED),
+        }[state]
+    doc = Document(
+        journal="dp",
+        year=2026,
+        seq=1,
+        number="ВХ-2026-000001",
+        registered_at=NOW,
+        received_at=NOW,
+        channel="res",
+        sha256="0" * 64,
+        status=state.value,
+        stage=stage,
+    )
     s.add(doc)
     s.commit()
     return doc
@@ -69,8 +82,13 @@ def _apply(engine, doc_id: int, act: Act, by: Actor = EVERYONE, to_stage: str | 
 def _snapshot(engine, doc_id: int):
     with Session(engine) as s:
         d = s.get(Document, doc_id)
-        return (d.status, d.stage, d.answered_at, d.closed_at,
-                s.exec(select(func.count()).select_from(Event)).one())
+        return (
+            d.status,
+            d.stage,
+            d.answered_at,
+            d.closed_at,
+            s.exec(select(func.count()).select_from(Event)).one(),
+        )
 
 
 def _first_move_from(stage: str) -> str | None:
@@ -152,9 +170,11 @@ def test_a_move_follows_the_answer_workflow():
 
 
 def test_replay_refuses_a_history_that_does_not_follow():
-    ok = [{"state": ["registered", "on_resolution"], "stage": [None, None]},
-          {"type": "not a step"},
-          {"state": ["on_resolution", "in_work"], "stage": [None, "draft"]}]
+    ok = [
+        {"state": ["registered", "on_resolution"], "stage": [None, None]},
+        {"type": "not a step"},
+        {"state": ["on_resolution", "in_work"], "stage": [None, "draft"]},
+    ]
     assert replay(ok) == (State.IN_WORK, "draft")
     with pytest.raises(ValueError):
         replay([ok[0], {"state": ["in_work", "answered"], "stage": ["approved", "dispatched"]}])

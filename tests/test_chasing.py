@@ -1,4 +1,5 @@
 """Reminders, escalation, the 30-minute Book rule and extensions, on a frozen clock."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,33 +23,70 @@ def _engine(url):
     return engine
 
 
-def _case(engine, *, due: dt.date, registered: dt.datetime, executors=("petrov@sevkaz.example",
-                                                                         "sidorenko@sevkaz.example"),
-          number="ВХ-2026-000001", **doc_fields) -> int:
+def _case(
+    engine,
+    *,
+    due: dt.date,
+    registered: dt.datetime,
+    executors=("petrov@sevkaz.example", "sidorenko@sevkaz.example"),
+    number="ВХ-2026-000001",
+    **doc_fields,
+) -> int:
     """A registered appeal with a resolution, written straight into the journal."""
     rules = load_rules()
     with Session(engine) as s, s.begin():
         seq = int(number.rsplit("-", 1)[1])
-        doc = Document(journal="dp", year=registered.year, seq=seq, number=number,
-                       registered_at=registered, received_at=registered, kind="жалоба", grp=1,
-                       channel=doc_fields.pop("channel", "res"), sha256="0" * 64, due_date=due,
-                       status="in_work", stage="draft", last_name="Омаров", **doc_fields)
+        doc = Document(
+            journal="dp",
+            year=registered.year,
+            seq=seq,
+            number=number,
+            registered_at=registered,
+            received_at=registered,
+            kind="жалоба",
+            grp=1,
+            channel=doc_fields.pop("channel", "res"),
+            sha256="0" * 64,
+            due_date=due,
+            status="in_work",
+            stage="draft",
+            last_name="Омаров",
+            **doc_fields,
+        )
         s.add(doc)
         s.flush()
         if executors:
-            res = Resolution(document_id=doc.id, text="рассмотреть, подготовить ответ", due_date=due,
-                             due_source="resolution", author="director@sevkaz.example",
-                             source="email", created_at=registered)
+            res = Resolution(
+                document_id=doc.id,
+                text="рассмотреть, подготовить ответ",
+                due_date=due,
+                due_source="resolution",
+                author="director@sevkaz.example",
+                source="email",
+                created_at=registered,
+            )
             s.add(res)
             s.flush()
             for i, e in enumerate(executors, 1):
-                s.add(Assignment(resolution_id=res.id, document_id=doc.id, position=i, email=e,
-                                 name=rules.staff.by_email(e).name))
+                s.add(
+                    Assignment(
+                        resolution_id=res.id,
+                        document_id=doc.id,
+                        position=i,
+                        email=e,
+                        name=rules.staff.by_email(e).name,
+                    )
+                )
         return doc.id
 
 
-def _walk(url, start: dt.datetime, end: dt.datetime, step=dt.timedelta(minutes=30),
-          restart_every=dt.timedelta(days=3)):
+def _walk(
+    url,
+    start: dt.datetime,
+    end: dt.datetime,
+    step=dt.timedelta(minutes=30),
+    restart_every=dt.timedelta(days=3),
+):
     """Sweep at every step, as a daemon would; a fresh engine ("restart") now and then."""
     rules = load_rules()
     engine, started, t, queued = _engine(url), start, start, 0
@@ -88,15 +126,20 @@ def test_a_month_of_reminders_on_a_frozen_clock(tmp_path, kind):
         ("2026-W14", dt.datetime(2026, 4, 6, 9, 0, tzinfo=KZ)),
         ("2026-W15", dt.datetime(2026, 4, 13, 9, 0, tzinfo=KZ)),
         ("2026-W16", dt.datetime(2026, 4, 20, 9, 0, tzinfo=KZ)),
-        ("2026-W17", dt.datetime(2026, 4, 27, 9, 0, tzinfo=KZ))]
+        ("2026-W17", dt.datetime(2026, 4, 27, 9, 0, tzinfo=KZ)),
+    ]
     assert len(reports) == 5 and all(b"monitoring-2026-W1" in r.raw for r in reports)
     got = sorted((c.kind, c.created_at.astimezone(KZ).date()) for c in chases)
     # 15 April 2026 is a Wednesday; April has no holidays in Kazakhstan.
     # Before: 5 working days (8 Apr), 2 (13 Apr), 1 (14 Apr); on the day; then each
     # working day overdue up to 30 April; escalation once, on the first overdue day.
     overdue = [16, 17, 20, 21, 22, 23, 24, 27, 28, 29, 30]
-    want = sorted([("before", D(2026, 4, d)) for d in (8, 13, 14)] + [("due", D(2026, 4, 15))]
-                  + [("overdue", D(2026, 4, d)) for d in overdue] + [("escalation", D(2026, 4, 16))])
+    want = sorted(
+        [("before", D(2026, 4, d)) for d in (8, 13, 14)]
+        + [("due", D(2026, 4, 15))]
+        + [("overdue", D(2026, 4, d)) for d in overdue]
+        + [("escalation", D(2026, 4, 16))]
+    )
     assert got == want
     for c in chases:  # never at night, never on a weekend
         local = c.created_at.astimezone(KZ)
@@ -111,8 +154,12 @@ def test_a_month_of_reminders_on_a_frozen_clock(tmp_path, kind):
 def test_escalation_goes_to_the_executors_unit_head_and_pr(tmp_path):
     url = f"sqlite:///{tmp_path / 'j.db'}"
     engine = _engine(url)
-    _case(engine, due=D(2026, 4, 15), registered=dt.datetime(2026, 3, 25, 10, tzinfo=KZ),
-          executors=("sidorenko@sevkaz.example",))
+    _case(
+        engine,
+        due=D(2026, 4, 15),
+        registered=dt.datetime(2026, 3, 25, 10, tzinfo=KZ),
+        executors=("sidorenko@sevkaz.example",),
+    )
     chasing.sweep(engine, load_rules(), "kanc@sevkaz.example", now=dt.datetime(2026, 4, 17, 10, tzinfo=KZ))
     with Session(engine) as s:
         esc = s.exec(select(Outbox).where(Outbox.kind == "escalation")).one()
@@ -126,10 +173,12 @@ def test_nothing_outside_working_hours_or_on_holidays(tmp_path):
     engine = _engine(url)
     _case(engine, due=D(2026, 3, 20), registered=dt.datetime(2026, 3, 2, 10, tzinfo=KZ))
     rules = load_rules()
-    for t in (dt.datetime(2026, 3, 19, 8, 59, tzinfo=KZ),   # before 9:00
-              dt.datetime(2026, 3, 19, 18, 0, tzinfo=KZ),   # after hours
-              dt.datetime(2026, 3, 23, 11, 0, tzinfo=KZ),   # Nauryz
-              dt.datetime(2026, 3, 22, 11, 0, tzinfo=KZ)):  # Sunday
+    for t in (
+        dt.datetime(2026, 3, 19, 8, 59, tzinfo=KZ),  # before 9:00
+        dt.datetime(2026, 3, 19, 18, 0, tzinfo=KZ),  # after hours
+        dt.datetime(2026, 3, 23, 11, 0, tzinfo=KZ),  # Nauryz
+        dt.datetime(2026, 3, 22, 11, 0, tzinfo=KZ),
+    ):  # Sunday
         assert chasing.sweep(engine, rules, "kanc@sevkaz.example", now=t) == 0
     chasing.sweep(engine, rules, "kanc@sevkaz.example", now=dt.datetime(2026, 3, 19, 9, 0, tzinfo=KZ))
     with Session(engine) as s:  # Thursday 9:00, due Friday: one day before, and the week's report
@@ -142,9 +191,16 @@ def test_book_entries_at_5_25_45_minutes_give_one_breach(tmp_path):
     engine = _engine(url)
     entry = dt.datetime(2026, 4, 6, 10, 0, tzinfo=KZ)
     for i, minutes in enumerate((5, 25, 45), 1):
-        _case(engine, due=D(2026, 4, 27), registered=entry + dt.timedelta(minutes=minutes),
-              number=f"ВХ-2026-00000{i}", channel="book", book_entry_at=entry,
-              pr_forwarded_at=entry + dt.timedelta(minutes=minutes), executors=())
+        _case(
+            engine,
+            due=D(2026, 4, 27),
+            registered=entry + dt.timedelta(minutes=minutes),
+            number=f"ВХ-2026-00000{i}",
+            channel="book",
+            book_entry_at=entry,
+            pr_forwarded_at=entry + dt.timedelta(minutes=minutes),
+            executors=(),
+        )
     now = dt.datetime(2026, 4, 6, 11, 30, tzinfo=KZ)
     chasing.sweep(engine, load_rules(), "kanc@sevkaz.example", now=now)
     assert chasing.sweep(engine, load_rules(), "kanc@sevkaz.example", now=now) == 0
@@ -158,6 +214,7 @@ def test_book_entries_at_5_25_45_minutes_give_one_breach(tmp_path):
     assert set(json.loads(mail.recipients)) == {"kanc-sbyt@sevkaz.example", "pr@sevkaz.example"}
     import email
     from email import policy
+
     assert "через 45 мин" in email.message_from_bytes(mail.raw, policy=policy.default).get_content()
 
 
@@ -172,16 +229,40 @@ def test_extension_moves_the_due_date_within_two_months(tmp_path):
         head = journal.lock(s)
         doc = s.get(Document, doc_id)
         with pytest.raises(extension.Refused, match="не более"):
-            extension.extend(s, head, rules, doc, until=D(2026, 5, 26), reason="экспертиза",
-                             by=actor(rules, "director@sevkaz.example"), sender_addr="kanc@sevkaz.example",
-                             today=today)
+            extension.extend(
+                s,
+                head,
+                rules,
+                doc,
+                until=D(2026, 5, 26),
+                reason="экспертиза",
+                by=actor(rules, "director@sevkaz.example"),
+                sender_addr="kanc@sevkaz.example",
+                today=today,
+            )
         with pytest.raises(extension.Refused, match="причина"):
-            extension.extend(s, head, rules, doc, until=D(2026, 5, 20), reason=" ",
-                             by=actor(rules, "director@sevkaz.example"), sender_addr="kanc@sevkaz.example",
-                             today=today)
-        done = extension.extend(s, head, rules, doc, until=D(2026, 5, 25), reason="нужна экспертиза",
-                                by=actor(rules, "director@sevkaz.example"), sender_addr="kanc@sevkaz.example",
-                                today=today)
+            extension.extend(
+                s,
+                head,
+                rules,
+                doc,
+                until=D(2026, 5, 20),
+                reason=" ",
+                by=actor(rules, "director@sevkaz.example"),
+                sender_addr="kanc@sevkaz.example",
+                today=today,
+            )
+        done = extension.extend(
+            s,
+            head,
+            rules,
+            doc,
+            until=D(2026, 5, 25),
+            reason="нужна экспертиза",
+            by=actor(rules, "director@sevkaz.example"),
+            sender_addr="kanc@sevkaz.example",
+            today=today,
+        )
     assert done.old_due == D(2026, 4, 15) and done.new_due == D(2026, 5, 25)
     assert done.tell_applicant_by == D(2026, 4, 15) and done.applicant_mailed
     with Session(engine) as s:

@@ -1,4 +1,5 @@
 """The `mailflow` command as a clerk uses it."""
+
 from __future__ import annotations
 
 import csv
@@ -14,15 +15,37 @@ import pytest
 from tests.support import REPO, text_appeal
 
 corpusgen = pytest.importorskip("corpusgen")
-EXPORT_KEYS = {"incoming_number", "journal", "registered_at", "received_at", "kind", "group",
-               "channel", "origin_unit", "consumer", "book_entry_at", "source", "attachments",
-               "needs_review", "status", "resolution", "executors", "due_date", "deliveries",
-               "answer"}
+EXPORT_KEYS = {
+    "incoming_number",
+    "journal",
+    "registered_at",
+    "received_at",
+    "kind",
+    "group",
+    "channel",
+    "origin_unit",
+    "consumer",
+    "book_entry_at",
+    "source",
+    "attachments",
+    "needs_review",
+    "status",
+    "resolution",
+    "executors",
+    "due_date",
+    "deliveries",
+    "answer",
+}
 
 
 def mf(home, *args, check=True):
-    r = subprocess.run([sys.executable, "-m", "mailflow", "--home", str(home), *args], cwd=REPO,
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "mailflow", "--home", str(home), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if check:
         assert r.returncode == 0, r.stderr
     return r
@@ -30,15 +53,20 @@ def mf(home, *args, check=True):
 
 def test_register_paper_scan_and_eml_then_list_show_export_verify(tmp_path):
     home = tmp_path / "home"
-    case = corpusgen.Case(doc="form", sender="kanc@sevkaz.example", kind="заявление", fmt="jpeg",
-                          dpi=200)
+    case = corpusgen.Case(doc="form", sender="kanc@sevkaz.example", kind="заявление", fmt="jpeg", dpi=200)
     raw, truth, _ = corpusgen.build(case, 0, random.Random(11), dt.date(2026, 4, 1))
     from mailflow import mime
+
     scan = tmp_path / "скан заявления.jpg"
     scan.write_bytes(mime.parse(raw).attachments[0].data)
     eml = tmp_path / "letter.eml"
-    eml.write_bytes(text_appeal(frm="office@client.example", subject="Исх. № 12/3 от 01.04.2026",
-                                body="Просим произвести перерасчёт. ТОО «Ромашка»"))
+    eml.write_bytes(
+        text_appeal(
+            frm="office@client.example",
+            subject="Исх. № 12/3 от 01.04.2026",
+            body="Просим произвести перерасчёт. ТОО «Ромашка»",
+        )
+    )
 
     r = mf(home, "register", str(scan), str(eml))
     numbers = [line.rsplit(" ", 1)[-1] for line in r.stdout.splitlines() if "входящий номер" in line]

@@ -1,4 +1,5 @@
 """Configuration and rules: the embedded default, and errors that name file and key."""
+
 from __future__ import annotations
 
 import shutil
@@ -14,8 +15,14 @@ from tests.support import REPO
 
 
 def _run(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "mailflow", *args], cwd=REPO, capture_output=True,
-                          text=True, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "mailflow", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 def test_embedded_default_layout(tmp_path):
@@ -30,7 +37,8 @@ def test_full_config_file(tmp_path, monkeypatch):
     monkeypatch.setenv("IMAP_PW", "секрет")
     (tmp_path / "smtp.pw").write_text("s3cret\n")
     f = tmp_path / "mailflow.toml"
-    f.write_text('''
+    f.write_text(
+        """
 home = "data"
 database = "postgresql+psycopg://u@127.0.0.1/mf"
 rules = "%s"
@@ -46,28 +54,42 @@ url = "maildir:spool"
 url = "smtp://relay.example:587"
 password_file = "smtp.pw"
 sender = "kanc@sevkaz.example"
-''' % (REPO / "rules"), encoding="utf-8")
+"""
+        % (REPO / "rules"),
+        encoding="utf-8",
+    )
     cfg = config.load(f)
     imap = cfg.mailboxes[0].endpoint
     assert (imap.scheme, imap.host, imap.port, imap.user, imap.path, imap.password) == (
-        "imaps", "mail.example", 10993, "kanc@sevkaz.example", "Входящие", "секрет")
+        "imaps",
+        "mail.example",
+        10993,
+        "kanc@sevkaz.example",
+        "Входящие",
+        "секрет",
+    )
     assert cfg.mailboxes[0].journal == "sbyt"
     assert cfg.mailboxes[1].endpoint.path == str(tmp_path / "spool")
     assert cfg.smtp.endpoint.password == "s3cret" and cfg.smtp.endpoint.port == 587
     assert cfg.home == tmp_path / "data"
 
 
-@pytest.mark.parametrize("body,key", [
-    ('database = "mysql://x"\n[[mailbox]]\nname="a"\nurl="maildir:/x"', "database"),
-    ('[[mailbox]]\nname="a"\nurl="pop3://h/INBOX"', "mailbox[0].url"),
-    ('[[mailbox]]\nname="a"\nurl="imap://h/INBOX"\npassword="x"', "mailbox[0].password"),
-    ('[[mailbox]]\nname="a"\nurl="imap://h/INBOX"\npassword_env="NO_SUCH_VAR_MF"',
-     "mailbox[0].password_env"),
-    ('[[mailbox]]\nurl="maildir:/x"', "mailbox[0].name"),
-    ('colour = "blue"\n[[mailbox]]\nname="a"\nurl="maildir:/x"', "colour"),
-    ('[[mailbox]]\nname="a"\nurl="maildir:/x"\n[smtp]\nurl="smtp://h"\nsender="nobody"', "smtp.sender"),
-    ('this is not toml', "-"),
-])
+@pytest.mark.parametrize(
+    "body,key",
+    [
+        ('database = "mysql://x"\n[[mailbox]]\nname="a"\nurl="maildir:/x"', "database"),
+        ('[[mailbox]]\nname="a"\nurl="pop3://h/INBOX"', "mailbox[0].url"),
+        ('[[mailbox]]\nname="a"\nurl="imap://h/INBOX"\npassword="x"', "mailbox[0].password"),
+        (
+            '[[mailbox]]\nname="a"\nurl="imap://h/INBOX"\npassword_env="NO_SUCH_VAR_MF"',
+            "mailbox[0].password_env",
+        ),
+        ('[[mailbox]]\nurl="maildir:/x"', "mailbox[0].name"),
+        ('colour = "blue"\n[[mailbox]]\nname="a"\nurl="maildir:/x"', "colour"),
+        ('[[mailbox]]\nname="a"\nurl="maildir:/x"\n[smtp]\nurl="smtp://h"\nsender="nobody"', "smtp.sender"),
+        ("this is not toml", "-"),
+    ],
+)
 def test_config_errors_name_the_key(tmp_path, body, key):
     f = tmp_path / "bad.toml"
     f.write_text(body)
@@ -84,17 +106,28 @@ def test_cli_exits_2_and_names_file_and_key(tmp_path):
     assert str(f) in r.stderr and "mailbox[0].url" in r.stderr
 
 
-@pytest.mark.parametrize("file,old,new,key", [
-    ("staff.toml", 'roles = ["director"]', 'roles = ["emperor"]', "roles"),
-    ("staff.toml", 'email = "pr@sevkaz.example"', 'email = "director@sevkaz.example"', "email"),
-    ("journals.toml", 'default = "dp"', 'default = "nope"', "default"),
-    ("journals.toml", 'number_format = "{prefix}-{year}-{seq:06d}"',
-     'number_format = "{prefix}-{yaer}"', "number_format"),
-    ("intake.toml", 'res_chief = "res"', 'res_chief = "pigeon"', "channels.res_chief"),
-    ("intake.toml", "max_pages_per_message = 20", "max_pages_per_message = -1",
-     "limits.max_pages_per_message"),
-    ("templates/talon.txt.j2", "{{ number }}", "{{ number }", "line"),
-])
+@pytest.mark.parametrize(
+    "file,old,new,key",
+    [
+        ("staff.toml", 'roles = ["director"]', 'roles = ["emperor"]', "roles"),
+        ("staff.toml", 'email = "pr@sevkaz.example"', 'email = "director@sevkaz.example"', "email"),
+        ("journals.toml", 'default = "dp"', 'default = "nope"', "default"),
+        (
+            "journals.toml",
+            'number_format = "{prefix}-{year}-{seq:06d}"',
+            'number_format = "{prefix}-{yaer}"',
+            "number_format",
+        ),
+        ("intake.toml", 'res_chief = "res"', 'res_chief = "pigeon"', "channels.res_chief"),
+        (
+            "intake.toml",
+            "max_pages_per_message = 20",
+            "max_pages_per_message = -1",
+            "limits.max_pages_per_message",
+        ),
+        ("templates/talon.txt.j2", "{{ number }}", "{{ number }", "line"),
+    ],
+)
 def test_rules_errors_name_file_and_key(tmp_path, file, old, new, key):
     rules_dir = tmp_path / "rules"
     shutil.copytree(REPO / "rules", rules_dir)

@@ -4,6 +4,7 @@ Every message must be registered; the journal export is compared, field by
 field, with truth.jsonl and the accuracy printed. Skips when the corpus is
 absent (a clone of this project alone has none).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,9 @@ from mailflow.extract.evaluate import CONSUMER, FIELDS, expected, normalise
 from tests.support import CORPUS, home_config, load_rules
 
 APPEALS = CORPUS / "appeals"
-pytestmark = pytest.mark.skipif(not (APPEALS / "truth.jsonl").exists(),
-                                reason="../shared/corpus/appeals is not here")
+pytestmark = pytest.mark.skipif(
+    not (APPEALS / "truth.jsonl").exists(), reason="../shared/corpus/appeals is not here"
+)
 
 
 def _exported(rec: dict) -> dict:

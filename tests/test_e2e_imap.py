@@ -4,6 +4,7 @@ A district chief's scanned complaint is sent by SMTP into the chancellery's
 IMAP mailbox; mailflow registers it (real OCR) and the talon, with its number,
 is fetched by IMAP from the chief's own inbox.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,9 +29,12 @@ CHIEF = "ayyrtau-res@sevkaz.example"  # in rules/staff.toml: Айыртауск�
 def _config(tmp_path, dovecot, kanc, smtp, **box):
     home = tmp_path / "home"
     return config.Config(
-        home=home, database=f"sqlite:///{home / 'journal.db'}", rules_dir=REPO / "rules",
+        home=home,
+        database=f"sqlite:///{home / 'journal.db'}",
+        rules_dir=REPO / "rules",
         mailboxes=(dovecot.mailbox_config(kanc, name="kanc", **box),),
-        smtp=smtp.smtp_config(sender=dovecot.address(kanc)))
+        smtp=smtp.smtp_config(sender=dovecot.address(kanc)),
+    )
 
 
 def _send(smtp, raw: bytes, to: str) -> None:
@@ -50,8 +54,9 @@ def _talons(dovecot, user):
 def test_scanned_complaint_registered_and_talon_fetched_by_imap(tmp_path, dovecot, make_smtp_server):
     kanc, chief_box = dovecot.add_user(), dovecot.add_user()
     smtp = make_smtp_server(catch_all=chief_box)  # mail for @sevkaz.example lands here
-    case = corpusgen.Case(doc="form", sender=CHIEF, kind="жалоба", fmt="pdf", dpi=200,
-                          family="DejaVu Serif", skew=0.8)
+    case = corpusgen.Case(
+        doc="form", sender=CHIEF, kind="жалоба", fmt="pdf", dpi=200, family="DejaVu Serif", skew=0.8
+    )
     raw, truth, _ = corpusgen.build(case, 0, random.Random(5), dt.date(2026, 4, 1))
     _send(smtp, raw, kanc)
     dovecot.wait_for(kanc)
@@ -82,8 +87,9 @@ def test_daemon_with_idle_answers_new_mail_while_running(tmp_path, dovecot, make
     smtp = make_smtp_server(catch_all=chief_box)
     cfg = _config(tmp_path, dovecot, kanc, smtp, poll_interval=60)  # so only IDLE can be quick
     stop = threading.Event()
-    t = threading.Thread(target=daemon.run_forever, args=(cfg, load_rules()),
-                         kwargs={"stop": stop}, daemon=True)
+    t = threading.Thread(
+        target=daemon.run_forever, args=(cfg, load_rules()), kwargs={"stop": stop}, daemon=True
+    )
     t.start()
     try:
         time.sleep(1.5)  # connected and idling

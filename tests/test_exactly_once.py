@@ -1,4 +1,5 @@
 """SIGKILL the daemon at random moments while it works; nothing lost, nothing twice."""
+
 from __future__ import annotations
 
 import collections
@@ -25,6 +26,7 @@ N_KILLS = 10
 def _wait_for_progress(inbox, timeout: float) -> None:
     def waiting():
         return len(list((inbox / "new").iterdir())) + len(list((inbox / "cur").iterdir()))
+
     before, deadline = waiting(), time.monotonic() + timeout
     while waiting() == before and before and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -43,9 +45,12 @@ def test_sigkill_loop_registers_each_message_exactly_once(tmp_path, kind):
             deliver(cfg.home / "inbox", raw, f"m{i:03d}")
         kills = 0
         for _ in range(N_KILLS):
-            p = subprocess.Popen([sys.executable, "-m", "tests.procs", "daemon", str(cfg.home), url,
-                                  "0.02"], cwd=REPO, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+            p = subprocess.Popen(
+                [sys.executable, "-m", "tests.procs", "daemon", str(cfg.home), url, "0.02"],
+                cwd=REPO,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             if rnd.random() < 0.5:  # at any moment, start-up and migrations included
                 time.sleep(rnd.uniform(0.1, 1.6))
             else:  # in the middle of the work (start-up is slow on a busy machine)
@@ -56,8 +61,13 @@ def test_sigkill_loop_registers_each_message_exactly_once(tmp_path, kind):
                 kills += 1
             p.wait()
         # a last, uninterrupted pass finishes whatever is left
-        done = subprocess.run([sys.executable, "-m", "tests.procs", "once", str(cfg.home), url],
-                              cwd=REPO, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.procs", "once", str(cfg.home), url],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
         last_pass = done.stdout.split().count("registered")
         assert last_pass < N_MESSAGES, "the killed daemons did no work: the test proved nothing"
@@ -82,9 +92,11 @@ def test_sigkill_loop_registers_each_message_exactly_once(tmp_path, kind):
                 sent[(m["X-Mailflow-Number"], m["To"])] += 1
         assert len(sent) == N_MESSAGES, "a talon was never sent"
         twice = sum(1 for c in sent.values() if c > 1)
-        print(f"\n[{kind}] {kills} SIGKILLs during {N_MESSAGES} messages: all registered once, "
-              f"numbers gap-free ({N_MESSAGES - last_pass} before the last pass); "
-              f"talons sent twice: {twice}")
+        print(
+            f"\n[{kind}] {kills} SIGKILLs during {N_MESSAGES} messages: all registered once, "
+            f"numbers gap-free ({N_MESSAGES - last_pass} before the last pass); "
+            f"talons sent twice: {twice}"
+        )
 
 
 def test_sigterm_finishes_the_message_in_hand_and_exits(tmp_path):
@@ -92,8 +104,12 @@ def test_sigterm_finishes_the_message_in_hand_and_exits(tmp_path):
         cfg = home_config(tmp_path, url)
         for i in range(30):
             deliver(cfg.home / "inbox", text_appeal(body=f"Жалоба {i}"), f"m{i:03d}")
-        p = subprocess.Popen([sys.executable, "-m", "tests.procs", "daemon", str(cfg.home), url,
-                              "0.2"], cwd=REPO, stderr=subprocess.PIPE, text=True)
+        p = subprocess.Popen(
+            [sys.executable, "-m", "tests.procs", "daemon", str(cfg.home), url, "0.2"],
+            cwd=REPO,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(2.5)
         p.send_signal(signal.SIGTERM)
         _, err = p.communicate(timeout=30)

@@ -9,6 +9,7 @@ case allows, and, with the real recognizer, the OCR work it caused stayed
 within the limits of the rules (a test copy with small limits, so the suite
 stays fast: 3 pages per message, 10 Mpx per page, 5 MB per attachment).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -166,8 +167,21 @@ def _run(tmp: Path, database: str, kind: str) -> Run:
             chain_ok = journal.verify(s).ok
     finally:
         daemon.close(parts)
-    return Run(cfg, rules, cases, uids, outcomes, seconds, recognize is not None, seen,
-               inbound, docs, atts, chain_ok, kind)
+    return Run(
+        cfg,
+        rules,
+        cases,
+        uids,
+        outcomes,
+        seconds,
+        recognize is not None,
+        seen,
+        inbound,
+        docs,
+        atts,
+        chain_ok,
+        kind,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -223,7 +237,8 @@ def test_case_is_archived_and_accounted_for(run, name):
     assert Archive(run.cfg.archive_dir).get(sha) == case.raw  # byte for byte
     assert inb.status in case.expect.statuses, (
         f"{name}: {inb.status} ({inb.reason}); expected one of {sorted(case.expect.statuses)} "
-        f"because: {case.expect.why}")
+        f"because: {case.expect.why}"
+    )
     box = run.cfg.home / "inbox"
     folder = ".Quarantine" if inb.status == "quarantined" else ".Processed"
     assert any(p.name.startswith(run.uids[name]) for p in (box / folder / "cur").iterdir())
@@ -277,9 +292,11 @@ def test_ocr_work_is_bounded_by_the_limits(run, name):
     assert seen.seconds <= lim.max_pages_per_message * lim.ocr_timeout_seconds + 10
 
 
-CHECKED = {c.name: c.expect.check for c in (H.HOSTILE[n]() for n in H.HOSTILE
-                                            if n not in ("attachment_40mb",))
-           if c.expect.check}
+CHECKED = {
+    c.name: c.expect.check
+    for c in (H.HOSTILE[n]() for n in H.HOSTILE if n not in ("attachment_40mb",))
+    if c.expect.check
+}
 
 
 @pytest.mark.parametrize("name", sorted(CHECKED))

@@ -1,4 +1,5 @@
 """ImapMailbox against a real Dovecot, plus unit tests at the imapclient seam."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,10 +18,12 @@ from mailflow.values import Source
 
 
 def _raw(n: int, subject: str = "Обращение") -> bytes:
-    return (f"From: res{n}@example.kz\r\nTo: kanc@example.kz\r\n"
-            f"Subject: {subject} {n}\r\nMessage-ID: <m{n}.{time.time_ns()}@example.kz>\r\n"
-            "Content-Type: text/plain; charset=utf-8\r\n\r\n"
-            f"Текст обращения {n}\r\n").encode()
+    return (
+        f"From: res{n}@example.kz\r\nTo: kanc@example.kz\r\n"
+        f"Subject: {subject} {n}\r\nMessage-ID: <m{n}.{time.time_ns()}@example.kz>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"Текст обращения {n}\r\n"
+    ).encode()
 
 
 @pytest.fixture
@@ -35,6 +38,7 @@ def _later(delay: float, fn, *args) -> threading.Thread:
     def run():
         time.sleep(delay)
         fn(*args)
+
     t = threading.Thread(target=run, daemon=True)
     t.start()
     return t
@@ -282,12 +286,14 @@ def test_open_raises_oserror_when_unreachable_and_backs_off():
 
 def test_login_refused(dovecot, mail_user):
     cfg = dovecot.mailbox_config(mail_user)
-    bad = MailboxConfig(cfg.name, Endpoint("imap", cfg.endpoint.host, cfg.endpoint.port,
-                                           cfg.endpoint.user, "INBOX", "wrong"))
+    bad = MailboxConfig(
+        cfg.name, Endpoint("imap", cfg.endpoint.host, cfg.endpoint.port, cfg.endpoint.user, "INBOX", "wrong")
+    )
     with pytest.raises(ImapAuthError, match="refused"):
         ImapMailbox(bad).open()
-    nopw = MailboxConfig(cfg.name, Endpoint("imap", cfg.endpoint.host, cfg.endpoint.port,
-                                            cfg.endpoint.user, "INBOX", None))
+    nopw = MailboxConfig(
+        cfg.name, Endpoint("imap", cfg.endpoint.host, cfg.endpoint.port, cfg.endpoint.user, "INBOX", None)
+    )
     with pytest.raises(ImapAuthError, match="no password"):
         ImapMailbox(nopw).open()
 
@@ -323,8 +329,7 @@ class FakeServer:
     def add(self, raw: bytes, flags=()) -> int:
         box = self.folders["INBOX"]
         uid = max(box, default=0) + 1
-        box[uid] = {"raw": raw, "flags": set(flags),
-                    "date": dt.datetime(2026, 1, 5, 10, 0, tzinfo=dt.UTC)}
+        box[uid] = {"raw": raw, "flags": set(flags), "date": dt.datetime(2026, 1, 5, 10, 0, tzinfo=dt.UTC)}
         return uid
 
     def factory(self, host, port, *, ssl, ssl_context, timeout):
@@ -371,8 +376,12 @@ class FakeClient:
         for u in uids:
             if u in box:
                 m = box[u]
-                out[u] = {b"SEQ": 1, b"FLAGS": tuple(m["flags"]), b"BODY[]": m["raw"],
-                          b"INTERNALDATE": m["date"]}
+                out[u] = {
+                    b"SEQ": 1,
+                    b"FLAGS": tuple(m["flags"]),
+                    b"BODY[]": m["raw"],
+                    b"INTERNALDATE": m["date"],
+                }
         return out
 
     def folder_exists(self, folder):
@@ -513,7 +522,12 @@ def test_fake_transparent_reconnect_once():
     assert server.connections == 3
 
     # lost again right after reconnecting: the call fails and backoff starts
-    server.fail = [ConnectionResetError(), None, None, ConnectionResetError()]  # SEARCH, LOGIN, SELECT, SEARCH
+    server.fail = [
+        ConnectionResetError(),
+        None,
+        None,
+        ConnectionResetError(),
+    ]  # SEARCH, LOGIN, SELECT, SEARCH
     with pytest.raises(ImapError, match="lost again"):
         mb.pending()
     assert server.connections == 4
@@ -524,8 +538,9 @@ def test_fake_backoff_doubles_to_a_minute_with_jitter():
     server = FakeServer()
     server.refuse_connections = True
     now = [1000.0]
-    mb = ImapMailbox(_fake_cfg(), client_factory=server.factory, clock=lambda: now[0],
-                     rng=lambda: 0.5)  # jitter factor exactly 1
+    mb = ImapMailbox(
+        _fake_cfg(), client_factory=server.factory, clock=lambda: now[0], rng=lambda: 0.5
+    )  # jitter factor exactly 1
     delays = []
     for _ in range(9):
         with pytest.raises(OSError):
@@ -536,8 +551,7 @@ def test_fake_backoff_doubles_to_a_minute_with_jitter():
         now[0] += mb.retry_in
     assert delays == [1, 2, 4, 8, 16, 32, 60, 60, 60]
 
-    jittery = ImapMailbox(_fake_cfg(), client_factory=server.factory, clock=lambda: now[0],
-                          rng=lambda: 0.0)
+    jittery = ImapMailbox(_fake_cfg(), client_factory=server.factory, clock=lambda: now[0], rng=lambda: 0.0)
     with pytest.raises(OSError):
         jittery.open()
     assert jittery.retry_in == 0.75
@@ -598,6 +612,7 @@ def test_imaps_uses_tls_with_the_given_context():
         return FakeClient(FakeServer())
 
     import ssl as ssl_lib
+
     ctx = ssl_lib.create_default_context()
     cfg = MailboxConfig("tls", Endpoint("imaps", "imap.example", 993, "u", "INBOX", "pw"))
     ImapMailbox(cfg, client_factory=factory, ssl_context=ctx).open()

@@ -1,4 +1,5 @@
 """The journal on SQLite and on PostgreSQL: numbers, the hash chain, two daemons."""
+
 from __future__ import annotations
 
 import json
@@ -45,14 +46,18 @@ def test_verify_finds_the_first_tampered_event(tmp_path, kind):
             ids = [e.id for e in s.exec(select(Event).order_by(Event.id))]
             assert journal.verify(s).checked == len(ids) >= 4
         with engine.begin() as c:  # someone edits the third event's content
-            c.execute(sa.text("UPDATE event SET data = :d WHERE id = :i"),
-                      {"d": json.dumps({"number": "forged"}), "i": ids[2]})
+            c.execute(
+                sa.text("UPDATE event SET data = :d WHERE id = :i"),
+                {"d": json.dumps({"number": "forged"}), "i": ids[2]},
+            )
         with Session(engine) as s:
             v = journal.verify(s)
             assert not v.ok and v.first_bad_id == ids[2] and v.checked == 2
         with engine.begin() as c:  # ... or removes the last event instead
-            c.execute(sa.text("UPDATE event SET data = (SELECT data FROM event WHERE id = :j) "
-                              "WHERE id = :i"), {"i": ids[2], "j": ids[2]})
+            c.execute(
+                sa.text("UPDATE event SET data = (SELECT data FROM event WHERE id = :j) WHERE id = :i"),
+                {"i": ids[2], "j": ids[2]},
+            )
         engine.dispose()
 
 
@@ -81,8 +86,13 @@ def test_numbers_restart_each_year_per_journal(tmp_path, kind):
             got = [journal.allocate(s, rules.journal("dp"), 2026) for _ in range(3)]
             got.append(journal.allocate(s, rules.journal("dp"), 2027))
             got.append(journal.allocate(s, rules.journal("sbyt"), 2026))
-        assert [g[1] for g in got] == ["ВХ-2026-000001", "ВХ-2026-000002", "ВХ-2026-000003",
-                                       "ВХ-2027-000001", "ВХС-2026-000001"]
+        assert [g[1] for g in got] == [
+            "ВХ-2026-000001",
+            "ВХ-2026-000002",
+            "ВХ-2026-000003",
+            "ВХ-2027-000001",
+            "ВХС-2026-000001",
+        ]
         with Session(engine) as s:
             assert len(s.exec(select(Counter)).all()) == 3
         engine.dispose()
@@ -97,9 +107,16 @@ def test_two_processes_on_one_postgresql_and_one_mailbox(tmp_path):
             deliver(cfg.home / "inbox", text_appeal(body=f"Жалоба {i}"), f"m{i:03d}")
         engine = db.make_engine(url)
         db.migrate(engine)  # so neither process is still migrating when the other registers
-        procs = [subprocess.Popen([sys.executable, "-m", "tests.procs", "once", str(cfg.home), url,
-                                   "0.01"], cwd=REPO, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.procs", "once", str(cfg.home), url, "0.01"],
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         outs = [p.communicate(timeout=120) for p in procs]
         for p, (_out, err) in zip(procs, outs):
             assert p.returncode == 0, err

@@ -1,6 +1,7 @@
 """The layers of README's "Where things live" point one way: a module imports
 only from its own layer or the ones below. Policy and storage never import
 reporting; reporting reads through the case module."""
+
 from __future__ import annotations
 
 import ast
@@ -17,8 +18,22 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("storage", ("models", "db", "journal", "archive", "migrations")),
     ("case", ("case",)),
     ("reading", ("mime", "automatic", "extract", "receipts", "resolution_text")),
-    ("acts", ("registration", "routing", "resolution", "answering", "extension", "proof", "scans",
-              "talon", "notices", "outbox", "replies")),
+    (
+        "acts",
+        (
+            "registration",
+            "routing",
+            "resolution",
+            "answering",
+            "extension",
+            "proof",
+            "scans",
+            "talon",
+            "notices",
+            "outbox",
+            "replies",
+        ),
+    ),
     ("intake", ("mailbox", "triage", "intake")),
     ("reporting", ("digest", "digest_render", "export")),
     ("sweeps", ("chasing", "sweeps")),
@@ -60,7 +75,8 @@ def imports(path: Path, source: str | None = None) -> set[str]:
             for alias in node.names:
                 dotted = ".".join([*target, alias.name])
                 is_module = (ROOT / Path(*target, alias.name)).with_suffix(".py").exists() or (
-                    ROOT / Path(*target, alias.name)).is_dir()
+                    ROOT / Path(*target, alias.name)
+                ).is_dir()
                 found.add(dotted if is_module else ".".join(target))
         elif isinstance(node, ast.Import):
             found.update(a.name.split(".", 1)[1] for a in node.names if a.name.startswith("mailflow."))
@@ -78,8 +94,11 @@ def _runtime_nodes(node: ast.AST):
 def violations(path: Path, source: str | None = None) -> list[str]:
     me = _module_name(path)
     mine = level(me)
-    return [f"mailflow.{me} ({LAYERS[mine][0]}) imports mailflow.{dep} ({LAYERS[level(dep)][0]})"
-            for dep in sorted(imports(path, source)) if level(dep) > mine]
+    return [
+        f"mailflow.{me} ({LAYERS[mine][0]}) imports mailflow.{dep} ({LAYERS[level(dep)][0]})"
+        for dep in sorted(imports(path, source))
+        if level(dep) > mine
+    ]
 
 
 def test_every_module_imports_only_downwards():
@@ -89,14 +108,23 @@ def test_every_module_imports_only_downwards():
     assert problems == []
 
 
-@pytest.mark.parametrize("source, bad", [
-    ("from ..digest import weekly\n", True),
-    ("from .. import digest_render\n", True),
-    ("import mailflow.export\n", True),
-    ("from ..vocabulary import KINDS\n", False),
-    ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..digest import Weekly\n", False),
-])
+@pytest.mark.parametrize(
+    "source, bad",
+    [
+        ("from ..digest import weekly\n", True),
+        ("from .. import digest_render\n", True),
+        ("import mailflow.export\n", True),
+        ("from ..vocabulary import KINDS\n", False),
+        ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..digest import Weekly\n", False),
+    ],
+)
 def test_an_upward_import_is_caught(source, bad):
     # a storage module importing reporting is the kind of import this guards against
-    assert bool(violations(ROOT / "journal.py", source) if source.startswith("import")
-                else violations(ROOT / "case" / "queries.py", source)) is bad
+    assert (
+        bool(
+            violations(ROOT / "journal.py", source)
+            if source.startswith("import")
+            else violations(ROOT / "case" / "queries.py", source)
+        )
+        is bad
+    )

@@ -1,4 +1,5 @@
 """Alembic migrations build exactly the schema the models describe."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,6 +27,7 @@ def test_migrations_match_models(tmp_path, kind):
 def _upgrade(engine, revision: str) -> None:
     from alembic import command
     from alembic.config import Config as AlembicConfig
+
     with engine.begin() as conn:
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(db.MIGRATIONS))
@@ -40,15 +42,22 @@ def test_old_statuses_become_case_states(tmp_path, kind):
     import datetime as dt
 
     import sqlalchemy as sa
+
     (tmp_path / "home").mkdir()
     t0 = dt.datetime(2026, 4, 1, 5, tzinfo=dt.UTC)
     sent = dt.datetime(2026, 4, 10, 6, tzinfo=dt.UTC)
     shut = dt.datetime(2026, 4, 12, 7, tzinfo=dt.UTC)
     # number: (old status, answer stage or None, dispatched_at, closed_at)
-    old = {1: ("registered", None, None, None), 2: ("on_resolution", None, None, None),
-           3: ("resolved", None, None, None), 4: ("forwarded", "head_review", None, None),
-           5: ("forwarded", "dispatched", sent, None), 6: ("closed", "closed", sent, shut),
-           7: ("closed", "closed", None, shut), 8: ("forwarded", None, None, None)}
+    old = {
+        1: ("registered", None, None, None),
+        2: ("on_resolution", None, None, None),
+        3: ("resolved", None, None, None),
+        4: ("forwarded", "head_review", None, None),
+        5: ("forwarded", "dispatched", sent, None),
+        6: ("closed", "closed", sent, shut),
+        7: ("closed", "closed", None, shut),
+        8: ("forwarded", None, None, None),
+    }
     with database_urls(tmp_path, kind) as url:
         engine = db.make_engine(url)
         _upgrade(engine, "0008")
@@ -56,21 +65,31 @@ def test_old_statuses_become_case_states(tmp_path, kind):
 
         def ts(v):
             return v if v is None or pg else v.replace(tzinfo=None)
+
         with engine.begin() as c:
             for n, (status, stage, dispatched, closed) in old.items():
-                c.execute(sa.text(
-                    "INSERT INTO document (id, journal, year, seq, number, registered_at, received_at, "
-                    "channel, sha256, needs_review, confidence, status, closed_at, talon, text) VALUES "
-                    "(:n, 'dp', 2026, :n, :num, :t, :t, 'res', 'x', '[]', '{}', :st, :closed, true, '')"),
-                    dict(n=n, num=f"ВХ-2026-{n:06d}", t=ts(t0), st=status, closed=ts(closed)))
+                c.execute(
+                    sa.text(
+                        "INSERT INTO document (id, journal, year, seq, number, registered_at, received_at, "
+                        "channel, sha256, needs_review, confidence, status, closed_at, talon, text) VALUES "
+                        "(:n, 'dp', 2026, :n, :num, :t, :t, 'res', 'x', '[]', '{}', :st, :closed, true, '')"
+                    ),
+                    dict(n=n, num=f"ВХ-2026-{n:06d}", t=ts(t0), st=status, closed=ts(closed)),
+                )
                 if stage:
-                    c.execute(sa.text(
-                        "INSERT INTO answer (document_id, stage, updated_at, dispatched_at) "
-                        "VALUES (:n, :stage, :t, :d)"), dict(n=n, stage=stage, t=ts(t0), d=ts(dispatched)))
+                    c.execute(
+                        sa.text(
+                            "INSERT INTO answer (document_id, stage, updated_at, dispatched_at) "
+                            "VALUES (:n, :stage, :t, :d)"
+                        ),
+                        dict(n=n, stage=stage, t=ts(t0), d=ts(dispatched)),
+                    )
         db.migrate(engine)
         with engine.connect() as c:
-            rows = {r.id: r for r in c.execute(sa.text(
-                "SELECT id, status, stage, answered_at, closed_at FROM document"))}
+            rows = {
+                r.id: r
+                for r in c.execute(sa.text("SELECT id, status, stage, answered_at, closed_at FROM document"))
+            }
             answer_cols = {col["name"] for col in sa.inspect(c).get_columns("answer")}
         engine.dispose()
 
@@ -78,9 +97,16 @@ def test_old_statuses_become_case_states(tmp_path, kind):
         if isinstance(v, str):
             v = dt.datetime.fromisoformat(v)
         return None if v is None else (v if v.tzinfo else v.replace(tzinfo=dt.UTC))
+
     got = {n: (r.status, r.stage, utc(r.answered_at)) for n, r in rows.items()}
-    assert got == {1: ("registered", None, None), 2: ("on_resolution", None, None),
-                   3: ("in_work", None, None), 4: ("in_work", "head_review", None),
-                   5: ("answered", "dispatched", sent), 6: ("closed", "closed", sent),
-                   7: ("closed", "closed", shut), 8: ("in_work", None, None)}
+    assert got == {
+        1: ("registered", None, None),
+        2: ("on_resolution", None, None),
+        3: ("in_work", None, None),
+        4: ("in_work", "head_review", None),
+        5: ("answered", "dispatched", sent),
+        6: ("closed", "closed", sent),
+        7: ("closed", "closed", shut),
+        8: ("in_work", None, None),
+    }
     assert "stage" not in answer_cols

@@ -1,4 +1,5 @@
 """mime.parse at the byte level: Cyrillic survives, nothing raises, names are safe."""
+
 from __future__ import annotations
 
 import base64
@@ -29,10 +30,21 @@ def q(s: str, cs: str = "utf-8") -> str:
 
 def storable(p: ParsedMessage) -> None:
     """Every string a database will be given: no NUL or controls, no lone surrogates."""
-    texts = [p.subject, p.from_addr, p.from_name, p.body_text, p.content_type,
-             p.message_id or "", p.reply_to or "", p.in_reply_to or "", *p.to, *p.references,
-             *p.defects, *(a.filename for a in p.attachments),
-             *(a.content_type for a in p.attachments)]
+    texts = [
+        p.subject,
+        p.from_addr,
+        p.from_name,
+        p.body_text,
+        p.content_type,
+        p.message_id or "",
+        p.reply_to or "",
+        p.in_reply_to or "",
+        *p.to,
+        *p.references,
+        *p.defects,
+        *(a.filename for a in p.attachments),
+        *(a.content_type for a in p.attachments),
+    ]
     for t in texts:
         t.encode("utf-8")  # raises on a lone surrogate
         assert "\x00" not in t
@@ -79,8 +91,12 @@ def test_subject_mixed_raw_and_encoded_and_glued_punctuation():
 
 @pytest.mark.parametrize("cs", ["utf-8", "cp1251", "koi8-r"])
 def test_raw_8bit_subject_and_from(cs):
-    raw = msg(b"From: " + "Иван Петров".encode(cs) + b" <ivan@example.kz>\nSubject: " +
-              SUBJECT.replace("—", "-").encode(cs))
+    raw = msg(
+        b"From: "
+        + "Иван Петров".encode(cs)
+        + b" <ivan@example.kz>\nSubject: "
+        + SUBJECT.replace("—", "-").encode(cs)
+    )
     p = mime.parse(raw)
     assert p.subject == SUBJECT.replace("—", "-")
     assert p.from_name == "Иван Петров" and p.from_addr == "ivan@example.kz"
@@ -88,8 +104,10 @@ def test_raw_8bit_subject_and_from(cs):
 
 def test_encoded_display_name_with_comma():
     name = "Петров, Иван"
-    raw = msg(f"From: =?utf-8?B?{b64(name)}?= <Ivan@Example.KZ>\nTo: x@y.kz, =?utf-8?B?"
-              f"{b64('Канцелярия')}?= <kanc@sevkaz.example>\nSubject: x".encode())
+    raw = msg(
+        f"From: =?utf-8?B?{b64(name)}?= <Ivan@Example.KZ>\nTo: x@y.kz, =?utf-8?B?"
+        f"{b64('Канцелярия')}?= <kanc@sevkaz.example>\nSubject: x".encode()
+    )
     p = mime.parse(raw)
     assert (p.from_name, p.from_addr) == (name, "ivan@example.kz")
     assert p.to == ("x@y.kz", "kanc@sevkaz.example")
@@ -108,27 +126,32 @@ PDF = b"%PDF-1.4\n% test\n"
 
 
 def attachment_msg(disposition: bytes, ctype_extra: bytes = b"") -> bytes:
-    return msg(b'From: a@b.kz\nSubject: s\nMIME-Version: 1.0\nContent-Type: multipart/mixed; '
-               b'boundary="B"', b"--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n"
-               b"--B\r\nContent-Type: application/pdf" + ctype_extra + b"\r\n"
-               b"Content-Disposition: " + disposition + b"\r\n"
-               b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.b64encode(PDF) +
-               b"\r\n--B--\r\n")
+    return msg(
+        b'From: a@b.kz\nSubject: s\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="B"',
+        b"--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n"
+        b"--B\r\nContent-Type: application/pdf" + ctype_extra + b"\r\n"
+        b"Content-Disposition: " + disposition + b"\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.b64encode(PDF) + b"\r\n--B--\r\n",
+    )
 
 
-@pytest.mark.parametrize("disposition", [
-    f'attachment; filename="=?utf-8?B?{b64(NAME)}?="'.encode(),
-    f'attachment; filename="=?windows-1251?Q?{q(NAME, "cp1251")}?="'.encode(),
-    f"attachment; filename*=utf-8''{''.join(f'%{b:02X}' for b in NAME.encode())}".encode(),
-    f"attachment; filename*=windows-1251'ru'{''.join(f'%{b:02X}' for b in NAME.encode('cp1251'))}"
-    .encode(),
-    b"attachment;\r\n filename*0*=utf-8''" + "".join(f"%{b:02X}" for b in NAME.encode()[:12])
-    .encode() + b";\r\n filename*1*=" + "".join(f"%{b:02X}" for b in NAME.encode()[12:]).encode(),
-    b'attachment; filename="' + NAME.encode() + b'"',
-    b'attachment; filename="' + NAME.encode("cp1251") + b'"',
-    b'attachment; filename="' + NAME.encode("koi8-r") + b'"',
-], ids=["2047-b", "2047-q-1251", "2231", "2231-1251", "2231-continued", "raw-utf8", "raw-1251",
-        "raw-koi8r"])
+@pytest.mark.parametrize(
+    "disposition",
+    [
+        f'attachment; filename="=?utf-8?B?{b64(NAME)}?="'.encode(),
+        f'attachment; filename="=?windows-1251?Q?{q(NAME, "cp1251")}?="'.encode(),
+        f"attachment; filename*=utf-8''{''.join(f'%{b:02X}' for b in NAME.encode())}".encode(),
+        f"attachment; filename*=windows-1251'ru'{''.join(f'%{b:02X}' for b in NAME.encode('cp1251'))}".encode(),
+        b"attachment;\r\n filename*0*=utf-8''"
+        + "".join(f"%{b:02X}" for b in NAME.encode()[:12]).encode()
+        + b";\r\n filename*1*="
+        + "".join(f"%{b:02X}" for b in NAME.encode()[12:]).encode(),
+        b'attachment; filename="' + NAME.encode() + b'"',
+        b'attachment; filename="' + NAME.encode("cp1251") + b'"',
+        b'attachment; filename="' + NAME.encode("koi8-r") + b'"',
+    ],
+    ids=["2047-b", "2047-q-1251", "2231", "2231-1251", "2231-continued", "raw-utf8", "raw-1251", "raw-koi8r"],
+)
 def test_cyrillic_file_names(disposition):
     p = mime.parse(attachment_msg(disposition))
     [a] = p.attachments
@@ -145,10 +168,23 @@ def test_encoded_word_inside_quoted_filename_with_text_after_it():
     assert [a.filename for a in mime.parse(raw).attachments] == ["Contract 25 04 2020.docx"]
 
 
-EVIL_NAMES = [b"../../../../etc/passwd", b"/etc/shadow", b"..\\..\\boot.ini", b".bashrc",
-              b"....//....//x.pdf", b"a\x00b.pdf", b"\x1b[2Jclear.txt", b"...", b"..", b"/",
-              b"  .  ", b"=?utf-8?B?Li4vLi4vZXRjL3Bhc3N3ZA==?=", b"C:\\Windows\\evil.exe",
-              "\u202egnp.exe".encode(), b"x" * 5000 + b".pdf"]
+EVIL_NAMES = [
+    b"../../../../etc/passwd",
+    b"/etc/shadow",
+    b"..\\..\\boot.ini",
+    b".bashrc",
+    b"....//....//x.pdf",
+    b"a\x00b.pdf",
+    b"\x1b[2Jclear.txt",
+    b"...",
+    b"..",
+    b"/",
+    b"  .  ",
+    b"=?utf-8?B?Li4vLi4vZXRjL3Bhc3N3ZA==?=",
+    b"C:\\Windows\\evil.exe",
+    "\u202egnp.exe".encode(),
+    b"x" * 5000 + b".pdf",
+]
 
 
 @pytest.mark.parametrize("name", EVIL_NAMES, ids=range(len(EVIL_NAMES)))
@@ -159,8 +195,9 @@ def test_hostile_file_names_are_made_safe(name):
     storable(p)
 
 
-@pytest.mark.parametrize("name", ["../x", "/abs", ".hidden", "a/b/../../c", "\x00\x01", "",
-                                  "..\\..\\y", "\u202eevil"])
+@pytest.mark.parametrize(
+    "name", ["../x", "/abs", ".hidden", "a/b/../../c", "\x00\x01", "", "..\\..\\y", "\u202eevil"]
+)
 def test_safe_filename_function(name):
     safe(mime.safe_filename(name))
 
@@ -174,12 +211,20 @@ BODY = "Прошу разобраться: счёт за электроэнер�
 @pytest.mark.parametrize("cs", ["windows-1251", "koi8-r", "utf-8"])
 @pytest.mark.parametrize("label", ["declared", "none", "lies-utf8", "lies-latin1", "unknown"])
 def test_bodies_in_any_cyrillic_charset(cs, label):
-    declared = {"declared": f"; charset={cs}", "none": "", "lies-utf8": "; charset=utf-8",
-                "lies-latin1": "; charset=iso-8859-1", "unknown": "; charset=x-unknown"}[label]
+    declared = {
+        "declared": f"; charset={cs}",
+        "none": "",
+        "lies-utf8": "; charset=utf-8",
+        "lies-latin1": "; charset=iso-8859-1",
+        "unknown": "; charset=x-unknown",
+    }[label]
     if cs == "utf-8" and label == "lies-latin1":
         pytest.skip("UTF-8 labelled latin-1 is mojibake no reader can undo safely")
-    raw = msg(f"From: a@b.kz\nSubject: s\nContent-Type: text/plain{declared}\n"
-              f"Content-Transfer-Encoding: 8bit".encode(), BODY.encode(cs))
+    raw = msg(
+        f"From: a@b.kz\nSubject: s\nContent-Type: text/plain{declared}\n"
+        f"Content-Transfer-Encoding: 8bit".encode(),
+        BODY.encode(cs),
+    )
     assert mime.parse(raw).body_text == BODY
 
 
@@ -187,22 +232,28 @@ def test_bodies_in_any_cyrillic_charset(cs, label):
 def test_encoded_cp1251_body(cte):
     data = BODY.encode("cp1251")
     enc = base64.encodebytes(data) if cte == "base64" else q(BODY, "cp1251").encode()
-    raw = msg(f"From: a@b.kz\nSubject: s\nContent-Type: text/plain; charset=windows-1251\n"
-              f"Content-Transfer-Encoding: {cte}".encode(), enc)
+    raw = msg(
+        f"From: a@b.kz\nSubject: s\nContent-Type: text/plain; charset=windows-1251\n"
+        f"Content-Transfer-Encoding: {cte}".encode(),
+        enc,
+    )
     assert mime.parse(raw).body_text == BODY
 
 
 def test_html_body_is_text_without_scripts():
-    html = ("<html><head><style>b{}</style><script>var x='<p>';</script></head><body>"
-            "<p>Жалоба&nbsp;потребителя</p><p>a &lt; b, 3 < 5</p><!-- hidden --></body></html>")
+    html = (
+        "<html><head><style>b{}</style><script>var x='<p>';</script></head><body>"
+        "<p>Жалоба&nbsp;потребителя</p><p>a &lt; b, 3 < 5</p><!-- hidden --></body></html>"
+    )
     raw = msg(b"From: a@b.kz\nSubject: s\nContent-Type: text/html; charset=utf-8", html.encode())
     text = mime.parse(raw).body_text
     assert "Жалоба потребителя" in text and "a < b, 3 < 5" in text
     assert "var x" not in text and "hidden" not in text and "b{}" not in text
 
 
-@pytest.mark.parametrize("evil", ["<a " * 30000, '<a b="' * 30000, "<!--" * 30000,
-                                  "<script>" * 30000, "&" * 100000, "<" * 100000])
+@pytest.mark.parametrize(
+    "evil", ["<a " * 30000, '<a b="' * 30000, "<!--" * 30000, "<script>" * 30000, "&" * 100000, "<" * 100000]
+)
 def test_html_to_text_is_linear(evil):
     t = time.monotonic()
     mime.html_to_text(evil)
@@ -215,13 +266,16 @@ def test_html_to_text_is_linear(evil):
 
 def rfc822(inner: bytes, subject: str, *, name: str | None = None) -> bytes:
     disp = f'\nContent-Disposition: attachment; filename="{name}"' if name else ""
-    return msg(f"From: chief@sevkaz.example\nSubject: =?utf-8?B?{b64(subject)}?=\n"
-               f"Message-ID: <{abs(hash(subject))}@t>\nMIME-Version: 1.0\n"
-               f'Content-Type: multipart/mixed; boundary="{abs(hash(subject))}"'.encode(),
-               f"--{abs(hash(subject))}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-               f"Пересылаю: {subject}\r\n--{abs(hash(subject))}\r\n"
-               f"Content-Type: message/rfc822{disp}\r\n\r\n".encode() + inner +
-               f"\r\n--{abs(hash(subject))}--\r\n".encode())
+    return msg(
+        f"From: chief@sevkaz.example\nSubject: =?utf-8?B?{b64(subject)}?=\n"
+        f"Message-ID: <{abs(hash(subject))}@t>\nMIME-Version: 1.0\n"
+        f'Content-Type: multipart/mixed; boundary="{abs(hash(subject))}"'.encode(),
+        f"--{abs(hash(subject))}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"Пересылаю: {subject}\r\n--{abs(hash(subject))}\r\n"
+        f"Content-Type: message/rfc822{disp}\r\n\r\n".encode()
+        + inner
+        + f"\r\n--{abs(hash(subject))}--\r\n".encode(),
+    )
 
 
 def test_nested_forwarded_messages_are_reached():
@@ -249,15 +303,18 @@ def test_missing_message_id_is_none():
     assert mime.parse(msg(b"From: a@b.kz\nMessage-ID: <a@b>\nSubject: s")).message_id == "<a@b>"
 
 
-@pytest.mark.parametrize("value,addr", [
-    ("ayyrtau-res@sevkaz.example <attacker@evil.example>", "attacker@evil.example"),
-    ('"Chief <ayyrtau-res@sevkaz.example>" <attacker@evil.example>', "attacker@evil.example"),
-    ("ayyrtau-res@sevkaz.example)<attacker@evil.example>", "attacker@evil.example"),
-    ("a@b.kz, c@d.kz", ""),  # two authors: no single sender to trust
-    ("Петров, Иван <Ivan@Mail.RU>", "ivan@mail.ru"),
-    ("ivan@mail.ru (Иван Петров)", "ivan@mail.ru"),
-    ("Ivan Petrov ivan@mail.ru", "ivan@mail.ru"),
-])
+@pytest.mark.parametrize(
+    "value,addr",
+    [
+        ("ayyrtau-res@sevkaz.example <attacker@evil.example>", "attacker@evil.example"),
+        ('"Chief <ayyrtau-res@sevkaz.example>" <attacker@evil.example>', "attacker@evil.example"),
+        ("ayyrtau-res@sevkaz.example)<attacker@evil.example>", "attacker@evil.example"),
+        ("a@b.kz, c@d.kz", ""),  # two authors: no single sender to trust
+        ("Петров, Иван <Ivan@Mail.RU>", "ivan@mail.ru"),
+        ("ivan@mail.ru (Иван Петров)", "ivan@mail.ru"),
+        ("Ivan Petrov ivan@mail.ru", "ivan@mail.ru"),
+    ],
+)
 def test_from_address_is_the_one_in_angle_brackets(value, addr):
     p = mime.parse(msg(b"From: " + value.encode() + b"\nSubject: s"))
     assert p.from_addr == addr
@@ -290,10 +347,12 @@ def test_conflicting_content_types_follow_the_body():
 
 
 def test_report_type_inferred_when_parameter_missing():
-    raw = msg(b'From: postmaster@x.kz\nSubject: s\nContent-Type: multipart/report; boundary="R"',
-              b"--R\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--R\r\n"
-              b"Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\n"
-              b"Final-Recipient: rfc822; a@b.kz\r\nAction: failed\r\nStatus: 5.1.1\r\n--R--\r\n")
+    raw = msg(
+        b'From: postmaster@x.kz\nSubject: s\nContent-Type: multipart/report; boundary="R"',
+        b"--R\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--R\r\n"
+        b"Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\n"
+        b"Final-Recipient: rfc822; a@b.kz\r\nAction: failed\r\nStatus: 5.1.1\r\n--R--\r\n",
+    )
     p = mime.parse(raw)
     assert p.report_type == "delivery-status"
     assert "Status: 5.1.1" in p.body_text and "Action: failed" in p.body_text
@@ -301,7 +360,8 @@ def test_report_type_inferred_when_parameter_missing():
 
 def test_generic_type_of_a_pdf_is_sniffed():
     raw = attachment_msg(b'attachment; filename="scan.pdf"').replace(
-        b"Content-Type: application/pdf", b"Content-Type: application/octet-stream")
+        b"Content-Type: application/pdf", b"Content-Type: application/octet-stream"
+    )
     [a] = mime.parse(raw).attachments
     assert a.content_type == "application/pdf"
 
@@ -348,8 +408,10 @@ def test_hostile_cases_parse_to_storable_values(name):
 
 def test_mutated_messages_never_raise():
     """Bit flips, cuts and splices of a realistic message: 300 variants, no exception."""
-    base = [H.HOSTILE[n]().raw for n in ("rfc2231_cyrillic_name", "cp1251_headers",
-                                         "dsn_with_returned_scan", "tiff")]
+    base = [
+        H.HOSTILE[n]().raw
+        for n in ("rfc2231_cyrillic_name", "cp1251_headers", "dsn_with_returned_scan", "tiff")
+    ]
     rnd = random.Random(20260406)
     for _ in range(300):
         raw = bytearray(rnd.choice(base))
@@ -358,10 +420,23 @@ def test_mutated_messages_never_raise():
             if op < 0.4:
                 raw[pos] = rnd.randrange(256)
             elif op < 0.6:
-                del raw[pos:pos + rnd.randint(1, 200)]
+                del raw[pos : pos + rnd.randint(1, 200)]
             elif op < 0.8:
-                raw[pos:pos] = rnd.choice([b"\r\n--", b"=?", b"?=", b"\x00", b"\r\n\r\n", b";",
-                                           b'"', b"\\", b"boundary=", b"\xd0", b"=\r\n"])
+                raw[pos:pos] = rnd.choice(
+                    [
+                        b"\r\n--",
+                        b"=?",
+                        b"?=",
+                        b"\x00",
+                        b"\r\n\r\n",
+                        b";",
+                        b'"',
+                        b"\\",
+                        b"boundary=",
+                        b"\xd0",
+                        b"=\r\n",
+                    ]
+                )
             else:
                 raw = raw[:pos]
                 break
@@ -392,8 +467,9 @@ def _facts_attachments(facts: str) -> list[str] | None:
 
 
 SUBJECT_ROWS = sorted(k for k, r in MANIFEST.items() if _facts_subject(r["expected_facts"]))
-ATTACHMENT_ROWS = sorted(k for k, r in MANIFEST.items()
-                         if _facts_attachments(r["expected_facts"]) is not None)
+ATTACHMENT_ROWS = sorted(
+    k for k, r in MANIFEST.items() if _facts_attachments(r["expected_facts"]) is not None
+)
 
 
 @pytest.mark.skipif(not MANIFEST, reason="../shared/corpus/real absent")
@@ -413,8 +489,7 @@ def test_corpus_attachment_names(path):
 # the facts written in prose rather than as subject=/attachments=
 PROSE_FACTS = [
     ("malformed/stalwart__017.eml", "image001.png", ["image001.png"]),
-    ("cyrillic/imaptools__attachment_7bit.eml", "'Contract 25 04 2020.docx'",
-     ["Contract 25 04 2020.docx"]),
+    ("cyrillic/imaptools__attachment_7bit.eml", "'Contract 25 04 2020.docx'", ["Contract 25 04 2020.docx"]),
     ("cyrillic/imaptools__attachment_8bit.eml", "filename='Message01.eml'", ["Message01.eml"]),
 ]
 

@@ -1,4 +1,5 @@
 """The outbox sender: retries with backoff, never drops, marks permanent refusals."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,9 +33,15 @@ def _engine(tmp_path):
 
 
 def _queue(engine, key="talon:1:a@example.kz"):
-    out = outbox.compose(sender="kanc@sevkaz.example", to=("a@example.kz",),
-                         subject="[ВХ-2026-000001] Талон", body="Входящий номер ВХ-2026-000001",
-                         kind="talon", key=key, number="ВХ-2026-000001")
+    out = outbox.compose(
+        sender="kanc@sevkaz.example",
+        to=("a@example.kz",),
+        subject="[ВХ-2026-000001] Талон",
+        body="Входящий номер ВХ-2026-000001",
+        kind="talon",
+        key=key,
+        number="ВХ-2026-000001",
+    )
     with Session(engine) as s, s.begin():
         outbox.queue(s, out)
     return out
@@ -69,6 +76,7 @@ def test_temporary_failures_back_off_then_send(tmp_path):
     assert to == ("a@example.kz",)
     import email
     from email import policy
+
     msg = email.message_from_bytes(raw, policy=policy.default)
     assert msg["Subject"] == "[ВХ-2026-000001] Талон" and msg["Auto-Submitted"] == "auto-generated"
 
@@ -77,7 +85,8 @@ def test_permanent_refusal_is_kept_marked_and_journalled(tmp_path):
     engine = _engine(tmp_path)
     _queue(engine)
     refused = aiosmtplib.SMTPRecipientsRefused(
-        [aiosmtplib.SMTPRecipientRefused(550, "5.1.1 no such user", "a@example.kz")])
+        [aiosmtplib.SMTPRecipientRefused(550, "5.1.1 no such user", "a@example.kz")]
+    )
     sender = outbox.Sender(engine, FlakyTransport(1, refused), "kanc@sevkaz.example")
     assert sender.flush() == 0
     with Session(engine) as s:
@@ -90,6 +99,7 @@ def test_permanent_refusal_is_kept_marked_and_journalled(tmp_path):
 def test_a_cause_cannot_queue_its_mail_twice(tmp_path):
     import pytest
     from sqlalchemy.exc import IntegrityError
+
     engine = _engine(tmp_path)
     _queue(engine)
     with pytest.raises(IntegrityError):
@@ -111,15 +121,18 @@ def test_two_senders_do_not_both_send_a_row(tmp_path):
 
 def test_lease_of_a_killed_sender_is_taken_over(tmp_path):
     import socket
+
     engine = _engine(tmp_path)
     _queue(engine)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)
     with engine.begin() as c:  # leased by a process on this host that no longer exists
-        c.execute(sa.update(Outbox).values(next_attempt_at=later,
-                                           claimed_by=f"{socket.gethostname()}:999999:12345"))
+        c.execute(
+            sa.update(Outbox).values(next_attempt_at=later, claimed_by=f"{socket.gethostname()}:999999:12345")
+        )
     t = FlakyTransport(0, None)
     assert outbox.Sender(engine, t, "kanc@sevkaz.example").flush() == 1
     with engine.begin() as c:  # ...but a lease held by another host is respected
-        c.execute(sa.update(Outbox).values(status="pending", next_attempt_at=later,
-                                           claimed_by="otherhost:1:1"))
+        c.execute(
+            sa.update(Outbox).values(status="pending", next_attempt_at=later, claimed_by="otherhost:1:1")
+        )
     assert outbox.Sender(engine, t, "kanc@sevkaz.example").flush() == 0

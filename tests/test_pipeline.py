@@ -1,4 +1,5 @@
 """The flow from a Maildir to a registered appeal and a talon, on SQLite."""
+
 from __future__ import annotations
 
 import email
@@ -56,8 +57,9 @@ def test_resent_copy_is_linked_not_registered(tmp_path):
     cfg, rules = home_config(tmp_path), load_rules()
     scan = b"%PDF-1.4 fake scan bytes"
     first = text_appeal(body="Жалоба", attachments=[("скан.pdf", "application/pdf", scan)])
-    again = text_appeal(subject="Fwd: Жалоба", body="Пересылаю ещё раз",
-                        attachments=[("скан.pdf", "application/pdf", scan)])
+    again = text_appeal(
+        subject="Fwd: Жалоба", body="Пересылаю ещё раз", attachments=[("скан.pdf", "application/pdf", scan)]
+    )
     deliver(cfg.home / "inbox", first, "a")
     deliver(cfg.home / "inbox", first, "b")  # the very same bytes twice
     deliver(cfg.home / "inbox", again, "c")  # the same scan in a new message
@@ -73,6 +75,7 @@ def test_crash_before_move_only_moves_next_time(tmp_path):
     deliver(cfg.home / "inbox", raw, "x")
     parts = daemon.build(cfg, rules, recognize=fake_recognizer())
     from mailflow.mailbox import open_mailbox
+
     box = open_mailbox(cfg.mailboxes[0])
     box.open()
     [src] = box.pending()
@@ -89,10 +92,20 @@ def test_crash_before_move_only_moves_next_time(tmp_path):
 
 def test_auto_reply_and_our_own_mail_are_recorded_not_answered(tmp_path):
     cfg, rules = home_config(tmp_path), load_rules()
-    deliver(cfg.home / "inbox", text_appeal(frm="someone@example.kz", subject="Автоответ: жалоба",
-                                            headers={"Auto-Submitted": "auto-replied"}), "1")
-    deliver(cfg.home / "inbox", text_appeal(frm="kanc@sevkaz.example", subject="[ВХ-2026-000001] Талон",
-                                            headers={"X-Mailflow-Kind": "talon"}), "2")
+    deliver(
+        cfg.home / "inbox",
+        text_appeal(
+            frm="someone@example.kz", subject="Автоответ: жалоба", headers={"Auto-Submitted": "auto-replied"}
+        ),
+        "1",
+    )
+    deliver(
+        cfg.home / "inbox",
+        text_appeal(
+            frm="kanc@sevkaz.example", subject="[ВХ-2026-000001] Талон", headers={"X-Mailflow-Kind": "talon"}
+        ),
+        "2",
+    )
     outcomes = daemon.run_once(cfg, rules, recognize=fake_recognizer())
     assert sorted(o.status for o in outcomes) == ["recorded", "recorded"]
     assert [f for k in ("talon", "review", "quarantine") for f in _outbox_files(cfg, k)] == []
@@ -105,8 +118,11 @@ def test_auto_reply_and_our_own_mail_are_recorded_not_answered(tmp_path):
 
 def test_unrecognisable_mail_goes_to_clerk_review(tmp_path):
     cfg, rules = home_config(tmp_path), load_rules()
-    deliver(cfg.home / "inbox", text_appeal(frm="news@shop.example", subject="Скидки недели",
-                                            body="Только сегодня"), "1")
+    deliver(
+        cfg.home / "inbox",
+        text_appeal(frm="news@shop.example", subject="Скидки недели", body="Только сегодня"),
+        "1",
+    )
     [o] = daemon.run_once(cfg, rules, recognize=fake_recognizer())
     assert o.status == "review"
     [notice] = _outbox_files(cfg, "review")
@@ -137,6 +153,7 @@ def test_recognizer_crash_quarantines_and_tells_clerk(tmp_path):
 def test_backlog_mail_is_registered_without_talon(tmp_path):
     import os
     import time
+
     cfg, rules = home_config(tmp_path), load_rules()
     path = deliver(cfg.home / "inbox", text_appeal(body="Жалоба"), "old")  # nothing is sent for it
     old = time.time() - 90 * 86400
@@ -170,10 +187,14 @@ def test_quarantine_survives_headers_the_database_refuses(tmp_path, monkeypatch)
     from mailflow import mime
     from mailflow.mailbox import Fetched
     from mailflow.values import Source
+
     raw = text_appeal(body="Жалоба")
-    out = parts.intake.quarantine(Fetched(Source("inbox", "maildir", "q1"), raw,
-                                          dt.datetime.now(dt.UTC)),
-                                  parts.archive.put(raw), mime.parse(raw), "test reason")
+    out = parts.intake.quarantine(
+        Fetched(Source("inbox", "maildir", "q1"), raw, dt.datetime.now(dt.UTC)),
+        parts.archive.put(raw),
+        mime.parse(raw),
+        "test reason",
+    )
     assert out.status == "quarantined" and calls == [True, False]
     with Session(parts.engine) as s:
         inb = s.exec(select(Inbound)).one()
@@ -185,13 +206,20 @@ def test_a_thank_you_to_the_talon_is_not_a_new_appeal(tmp_path):
     cfg, rules = home_config(tmp_path), load_rules()
     deliver(cfg.home / "inbox", text_appeal(body="Жалоба потребителя"), "1")
     daemon.run_once(cfg, rules, recognize=fake_recognizer())
-    [talon] = [email.message_from_bytes(f.read_bytes(), policy=policy.default)
-               for f in _outbox_files(cfg, "talon")]
-    thanks = text_appeal(subject="Re: " + talon["Subject"], body="Спасибо, жалобу получили.",
-                         headers={"In-Reply-To": talon["Message-ID"]})
-    with_scan = text_appeal(subject="Re: " + talon["Subject"], body="Ещё одна жалоба во вложении",
-                            headers={"In-Reply-To": talon["Message-ID"]},
-                            attachments=[("скан2.pdf", "application/pdf", b"%PDF-1.4 other")])
+    [talon] = [
+        email.message_from_bytes(f.read_bytes(), policy=policy.default) for f in _outbox_files(cfg, "talon")
+    ]
+    thanks = text_appeal(
+        subject="Re: " + talon["Subject"],
+        body="Спасибо, жалобу получили.",
+        headers={"In-Reply-To": talon["Message-ID"]},
+    )
+    with_scan = text_appeal(
+        subject="Re: " + talon["Subject"],
+        body="Ещё одна жалоба во вложении",
+        headers={"In-Reply-To": talon["Message-ID"]},
+        attachments=[("скан2.pdf", "application/pdf", b"%PDF-1.4 other")],
+    )
     deliver(cfg.home / "inbox", thanks, "2")
     deliver(cfg.home / "inbox", with_scan, "3")
     outcomes = daemon.run_once(cfg, rules, recognize=fake_recognizer())
@@ -207,16 +235,23 @@ def test_an_appeal_costs_two_database_sessions(tmp_path):
 
     from mailflow.mailbox import Fetched
     from mailflow.values import Source
+
     cfg, rules = home_config(tmp_path), load_rules()
     parts = daemon.build(cfg, rules, recognize=fake_recognizer())
     checkouts = []
     sa.event.listen(parts.engine, "checkout", lambda *a: checkouts.append(1))
-    for i, raw in enumerate([
+    for i, raw in enumerate(
+        [
             text_appeal(body="Жалоба на отключение"),
-            text_appeal(body="Жалоба, скан во вложении",
-                        attachments=[("скан.pdf", "application/pdf", b"%PDF-1.4 scan")]),
-            text_appeal(subject="Re: [ВХ-2026-000001]", body="Ещё жалоба",
-                        headers={"In-Reply-To": "<unknown@x>"})]):
+            text_appeal(
+                body="Жалоба, скан во вложении",
+                attachments=[("скан.pdf", "application/pdf", b"%PDF-1.4 scan")],
+            ),
+            text_appeal(
+                subject="Re: [ВХ-2026-000001]", body="Ещё жалоба", headers={"In-Reply-To": "<unknown@x>"}
+            ),
+        ]
+    ):
         checkouts.clear()
         out = parts.intake.process(Fetched(Source("inbox", "1", str(i)), raw, dt.datetime.now(dt.UTC)))
         assert out.status == "registered"

@@ -5,6 +5,7 @@ Postfix's RFC 3464 reports (Action, Status, Original-Envelope-Id, returned
 headers), when they come, and what survives the trip (Cyrillic, SMTPUTF8).
 They skip when Postfix is not installed or the tests do not run as root.
 """
+
 from __future__ import annotations
 
 import email
@@ -22,8 +23,9 @@ import pytest
 from servers import postfix_unusable
 
 _UNUSABLE = postfix_unusable()
-pytestmark = pytest.mark.skipif(_UNUSABLE is not None,
-                                reason=f"{_UNUSABLE}; skipping tests that need a real Postfix MTA")
+pytestmark = pytest.mark.skipif(
+    _UNUSABLE is not None, reason=f"{_UNUSABLE}; skipping tests that need a real Postfix MTA"
+)
 
 STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 SUBJECT = "Жалоба: отключение электроэнергии / Шағым"
@@ -33,8 +35,14 @@ BODY = "Прошу разобраться с отключением.\nӨтіні
 # ---------------------------------------------------------------- helpers
 
 
-def _message(sender: str, to: str, *, subject: str = "Resolution 01-02/117",
-             body: str = "Please see the resolution.\n", cte: str | None = None) -> EmailMessage:
+def _message(
+    sender: str,
+    to: str,
+    *,
+    subject: str = "Resolution 01-02/117",
+    body: str = "Please see the resolution.\n",
+    cte: str | None = None,
+) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
@@ -53,9 +61,18 @@ def _envid() -> str:
     return f"Case-{secrets.token_hex(5)}.x"
 
 
-def _send(postfix, sender: str, recipients: list[str], raw: bytes, *, ret: str | None = "HDRS",
-          envid: str | None = None, notify: str | list[str | None] | None = "SUCCESS,FAILURE,DELAY",
-          orcpt: bool = True, mail_options: tuple[str, ...] = ()) -> str:
+def _send(
+    postfix,
+    sender: str,
+    recipients: list[str],
+    raw: bytes,
+    *,
+    ret: str | None = "HDRS",
+    envid: str | None = None,
+    notify: str | list[str | None] | None = "SUCCESS,FAILURE,DELAY",
+    orcpt: bool = True,
+    mail_options: tuple[str, ...] = (),
+) -> str:
     """One SMTP transaction through Postfix; returns the queue id from the DATA reply.
 
     `notify` is one NOTIFY value for every recipient, or one per recipient
@@ -98,11 +115,13 @@ class Dsn:
         # message/delivery-status into sub-messages, so read the text itself.
         text = status.as_bytes(policy=email.policy.compat32).decode("utf-8", "replace")
         text = text.replace("\r\n", "\n").split("\n\n", 1)[1]  # past the part's header
-        blocks = [email.parser.HeaderParser().parsestr(b.strip("\n") + "\n")
-                  for b in re.split(r"\n\s*\n", text) if b.strip()]
+        blocks = [
+            email.parser.HeaderParser().parsestr(b.strip("\n") + "\n")
+            for b in re.split(r"\n\s*\n", text)
+            if b.strip()
+        ]
         self.fields = {k.lower(): " ".join(v.split()) for k, v in blocks[0].items()}
-        self.recipients = [{k.lower(): " ".join(v.split()) for k, v in b.items()}
-                           for b in blocks[1:]]
+        self.recipients = [{k.lower(): " ".join(v.split()) for k, v in b.items()} for b in blocks[1:]]
         self.returned = self.parts[-1] if len(self.parts) > 2 else None
 
     def recipient(self, address: str) -> dict[str, str]:
@@ -192,8 +211,9 @@ def test_restart_keeps_port_and_queue_dir(make_postfix):
 def test_success_dsn_says_delivered(postfix, dovecot, sender, addressee):
     msg = _message(sender, addressee)
     envid = _envid()
-    queue_id = _send(postfix, sender, [addressee], msg.as_bytes(policy=email.policy.SMTP),
-                     ret="HDRS", envid=envid)
+    queue_id = _send(
+        postfix, sender, [addressee], msg.as_bytes(policy=email.policy.SMTP), ret="HDRS", envid=envid
+    )
 
     (got,) = dovecot.wait_for(addressee, timeout=10)
     delivered = email.message_from_bytes(got, policy=email.policy.default)
@@ -227,8 +247,7 @@ def test_no_success_dsn_unless_asked(postfix, dovecot, sender, addressee):
     """Default NOTIFY (none given) and NOTIFY=FAILURE: delivered, and no report."""
     other = dovecot.add_user(addressee.split("@")[0] + "2")
     msg = _message(sender, addressee)
-    _send(postfix, sender, [addressee, other], msg.as_bytes(), envid=_envid(),
-          notify=[None, "FAILURE,DELAY"])
+    _send(postfix, sender, [addressee, other], msg.as_bytes(), envid=_envid(), notify=[None, "FAILURE,DELAY"])
     dovecot.wait_for(addressee)
     dovecot.wait_for(other)
     postfix.wait_queue_empty(address=sender)
@@ -274,8 +293,14 @@ def test_mixed_recipients_get_one_report_each(postfix, dovecot, sender, addresse
     nobody, silent = _unknown(dovecot), _unknown(dovecot)
     msg = _message(sender, addressee)
     envid = _envid()
-    _send(postfix, sender, [addressee, nobody, silent], msg.as_bytes(), envid=envid,
-          notify=["SUCCESS,FAILURE", "SUCCESS,FAILURE,DELAY", "NEVER"])
+    _send(
+        postfix,
+        sender,
+        [addressee, nobody, silent],
+        msg.as_bytes(),
+        envid=envid,
+        notify=["SUCCESS,FAILURE", "SUCCESS,FAILURE,DELAY", "NEVER"],
+    )
     dovecot.wait_for(addressee)
     postfix.wait_queue_empty(address=sender)
     reports = _reports(dovecot, sender, 2)
@@ -340,8 +365,7 @@ def test_deferred_then_delivered(postfix, dovecot, sender, addressee):
     postfix.wait_queue_empty(address=sender)
 
 
-def test_deferred_until_expiry_fails_with_the_last_temporary_status(make_postfix, dovecot,
-                                                                     sender, addressee):
+def test_deferred_until_expiry_fails_with_the_last_temporary_status(make_postfix, dovecot, sender, addressee):
     """After maximal_queue_lifetime Postfix gives up: Action "failed", but Status
     stays the last 4.x.x. A reader must trust Action, not the status class."""
     mta = make_postfix(queue_lifetime="2s")
@@ -367,8 +391,9 @@ def test_cyrillic_subject_and_8bit_body_survive(postfix, dovecot, sender, addres
     msg = _message(sender, addressee, subject=SUBJECT, body=BODY, cte="8bit")
     raw = msg.as_bytes(policy=email.policy.SMTP)
     assert raw.isascii() is False and b"=?utf-8?" in raw
-    _send(postfix, sender, [addressee], raw, ret=None, notify=None, orcpt=False,
-          mail_options=("BODY=8BITMIME",))
+    _send(
+        postfix, sender, [addressee], raw, ret=None, notify=None, orcpt=False, mail_options=("BODY=8BITMIME",)
+    )
     (got,) = dovecot.wait_for(addressee)
     delivered = email.message_from_bytes(got, policy=email.policy.default)
     assert delivered["Subject"] == SUBJECT
@@ -379,8 +404,15 @@ def test_cyrillic_subject_and_8bit_body_survive(postfix, dovecot, sender, addres
 def test_smtputf8_requested_with_ascii_headers_is_delivered(postfix, dovecot, sender, addressee):
     """SMTPUTF8 asked but not needed (headers are RFC 2047): Postfix delivers."""
     msg = _message(sender, addressee, subject=SUBJECT, body=BODY, cte="8bit")
-    _send(postfix, sender, [addressee], msg.as_bytes(policy=email.policy.SMTP), ret=None,
-          notify=None, mail_options=("SMTPUTF8", "BODY=8BITMIME"))
+    _send(
+        postfix,
+        sender,
+        [addressee],
+        msg.as_bytes(policy=email.policy.SMTP),
+        ret=None,
+        notify=None,
+        mail_options=("SMTPUTF8", "BODY=8BITMIME"),
+    )
     (got,) = dovecot.wait_for(addressee)
     delivered = email.message_from_bytes(got, policy=email.policy.default)
     assert delivered["Subject"] == SUBJECT and _text(delivered.get_content()) == BODY
@@ -390,8 +422,7 @@ def test_raw_utf8_headers_without_smtputf8_pass_through(postfix, dovecot, sender
     msg = _message(sender, addressee, subject=SUBJECT, body=BODY, cte="8bit")
     raw = msg.as_bytes(policy=email.policy.SMTPUTF8)
     assert SUBJECT.encode() in raw
-    _send(postfix, sender, [addressee], raw, ret=None, notify=None,
-          mail_options=("BODY=8BITMIME",))
+    _send(postfix, sender, [addressee], raw, ret=None, notify=None, mail_options=("BODY=8BITMIME",))
     (got,) = dovecot.wait_for(addressee)
     assert b"Subject: " + SUBJECT.encode() + b"\r\n" in got
 
@@ -413,8 +444,7 @@ def test_raw_utf8_headers_with_smtputf8_bounce_at_dovecot(postfix, dovecot, send
     msg = _message(sender, addressee, subject=SUBJECT, body=BODY, cte="8bit")
     raw = msg.as_bytes(policy=email.policy.SMTPUTF8)
     envid = _envid()
-    _send(postfix, sender, [addressee], raw, ret=ret, envid=envid,
-          mail_options=("SMTPUTF8", "BODY=8BITMIME"))
+    _send(postfix, sender, [addressee], raw, ret=ret, envid=envid, mail_options=("SMTPUTF8", "BODY=8BITMIME"))
     if _lmtp_offers_smtputf8(dovecot):  # a newer Dovecot: it just works
         (got,) = dovecot.wait_for(addressee)
         assert SUBJECT.encode() in got
@@ -422,8 +452,11 @@ def test_raw_utf8_headers_with_smtputf8_bounce_at_dovecot(postfix, dovecot, send
     postfix.wait_queue_empty(address=sender)
     postfix.wait_queue_empty(address=addressee)
     log = postfix.maillog_text()
-    assert re.search(rf"to=<{re.escape(addressee)}>.*dsn=5\.6\.7, status=bounced "
-                     r"\(SMTPUTF8 is required, but was not offered by host", log)
+    assert re.search(
+        rf"to=<{re.escape(addressee)}>.*dsn=5\.6\.7, status=bounced "
+        r"\(SMTPUTF8 is required, but was not offered by host",
+        log,
+    )
     assert dovecot.fetch_all(addressee) == []
     if ret == "FULL":
         assert dovecot.fetch_all(sender) == []
@@ -446,10 +479,12 @@ def test_mailflow_smtp_transport_through_postfix(postfix, dovecot, sender, addre
     """mailflow's SmtpTransport, configured by postfix.smtp_config(), asks for
     DSNs with its envelope id and gets Postfix's real "delivered" report."""
     from mailflow.outbox import SmtpTransport
+
     msg = _message(sender, addressee, subject=SUBJECT, body=BODY)
     envid = secrets.token_hex(16)
     result = SmtpTransport(postfix.smtp_config(sender)).send(
-        sender, [addressee], msg.as_bytes(), envelope_id=envid)
+        sender, [addressee], msg.as_bytes(), envelope_id=envid
+    )
     assert result.code == 250
     dovecot.wait_for(addressee)
     (dsn,) = _reports(dovecot, sender, 1)

@@ -16,6 +16,7 @@ Two sources of reports:
 At the end of the module the number of reports parsed of each kind, and how
 many carried usable matching evidence, is printed.
 """
+
 from __future__ import annotations
 
 import collections
@@ -48,11 +49,13 @@ def _summary(request):
         for kind in ("dsn", "text-bounce", "mdn"):
             n = STATS[(source, kind)]
             if n:
-                lines.append(f"  {source:9} {kind:11} {n:3} parsed, "
-                             f"{STATS[(source, kind, 'usable')]:3} with an envelope id or message id "
-                             f"({STATS[(source, kind, 'returned')]} by message id), "
-                             f"{STATS[(source, kind, 'thread')]:2} with only In-Reply-To/References, "
-                             f"{STATS[(source, kind, 'none')]:2} with no identifier")
+                lines.append(
+                    f"  {source:9} {kind:11} {n:3} parsed, "
+                    f"{STATS[(source, kind, 'usable')]:3} with an envelope id or message id "
+                    f"({STATS[(source, kind, 'returned')]} by message id), "
+                    f"{STATS[(source, kind, 'thread')]:2} with only In-Reply-To/References, "
+                    f"{STATS[(source, kind, 'none')]:2} with no identifier"
+                )
     capture = request.config.pluginmanager.getplugin("capturemanager")
     reporter = request.config.pluginmanager.getplugin("terminalreporter")
     if capture is not None and reporter is not None:
@@ -112,10 +115,12 @@ def manifest_facts(facts: str) -> dict:
     m = re.search(r"disposition=([\w-]+)/([\w-]+);\s*(\w+)", facts)
     if m:
         mdn = {"mode": m.group(1), "sending": m.group(2), "disposition": m.group(3)}
-        for key, pattern in (("original_message_id", r"original-message-id=(<[^>]+>)"),
-                             ("final", r"final-recipient=\s*rfc822;\s*" + ADDR),
-                             ("original", r"original-recipient=\s*rfc822;\s*" + ADDR),
-                             ("reporting_ua", r"reporting-ua=([^|]+?)\s*(?:\|\||$)")):
+        for key, pattern in (
+            ("original_message_id", r"original-message-id=(<[^>]+>)"),
+            ("final", r"final-recipient=\s*rfc822;\s*" + ADDR),
+            ("original", r"original-recipient=\s*rfc822;\s*" + ADDR),
+            ("reporting_ua", r"reporting-ua=([^|]+?)\s*(?:\|\||$)"),
+        ):
             found = re.search(pattern, facts, re.I)
             if found:
                 mdn[key] = found.group(1).strip()
@@ -124,18 +129,29 @@ def manifest_facts(facts: str) -> dict:
         if head.upper().startswith("NO MESSAGE/DELIVERY-STATUS"):
             out["text_bounce"] = True
             hint = head.lower()
-            out["detector"] = ("qmail" if "qmail" in hint else "exim" if "exim" in hint else
-                               "gmail_text" if "gmail" in hint else "gmx" if "gmx" in hint else None)
+            out["detector"] = (
+                "qmail"
+                if "qmail" in hint
+                else "exim"
+                if "exim" in hint
+                else "gmail_text"
+                if "gmail" in hint
+                else "gmx"
+                if "gmx" in hint
+                else None
+            )
             head = sections[1] if len(sections) > 1 else ""
         for chunk in re.split(r"\s\|\s", head):
             r: dict = {}
-            for key, pattern in (("action", r"\baction\s*[=: ]\s*([A-Za-z]+)"),
-                                 ("status", r"\bstatus\s*[=:]\s*([245]\.\d{1,3}\.\d{1,3})"),
-                                 ("final", r"final-recipient\s*[=: ]\s*(?:rfc822;)?\s*" + ADDR),
-                                 ("original", r"original-recipient\s*[=: ]\s*(?:rfc822;)?\s*" + ADDR),
-                                 ("final", r"(?<![-\w])recipient=" + ADDR),
-                                 ("remote_mta", r"remote-mta=([A-Za-z0-9.-]+)"),
-                                 ("diagnostic", r"diagnostic '([^']+)'")):
+            for key, pattern in (
+                ("action", r"\baction\s*[=: ]\s*([A-Za-z]+)"),
+                ("status", r"\bstatus\s*[=:]\s*([245]\.\d{1,3}\.\d{1,3})"),
+                ("final", r"final-recipient\s*[=: ]\s*(?:rfc822;)?\s*" + ADDR),
+                ("original", r"original-recipient\s*[=: ]\s*(?:rfc822;)?\s*" + ADDR),
+                ("final", r"(?<![-\w])recipient=" + ADDR),
+                ("remote_mta", r"remote-mta=([A-Za-z0-9.-]+)"),
+                ("diagnostic", r"diagnostic '([^']+)'"),
+            ):
                 found = re.search(pattern, chunk, re.I)
                 if found and key not in r:
                     r[key] = found.group(1).lower() if key == "action" else found.group(1)
@@ -193,16 +209,29 @@ def test_manifest_parser_reads_the_notation():
     facts = manifest_facts(
         "action=failed; status=5.1.1; final-recipient=rfc822;sabineko@example.co.jp | action=failed; "
         "status=5.2.2; final-recipient=rfc822;mikeneko@example.co.jp || returned "
-        "Message-ID=<BLU436@phx.gbl>")
+        "Message-ID=<BLU436@phx.gbl>"
+    )
     assert [(r["action"], r["status"], r["final"]) for r in facts["recipients"]] == [
-        ("failed", "5.1.1", "sabineko@example.co.jp"), ("failed", "5.2.2", "mikeneko@example.co.jp")]
+        ("failed", "5.1.1", "sabineko@example.co.jp"),
+        ("failed", "5.2.2", "mikeneko@example.co.jp"),
+    ]
     assert facts["message_id"] == "<BLU436@phx.gbl>"
-    facts = manifest_facts("NO message/delivery-status (Exim plain-text bounce) || recipient=k@example.ed.jp; "
-                           "permanent; 550 5.7.0 after MAIL FROM || returned Message-Id=<E1@e1.example.org> "
-                           "(DISTRACTOR: a second 'Message-Id: <hoge@example.jp>' appears later)")
+    facts = manifest_facts(
+        "NO message/delivery-status (Exim plain-text bounce) || recipient=k@example.ed.jp; "
+        "permanent; 550 5.7.0 after MAIL FROM || returned Message-Id=<E1@e1.example.org> "
+        "(DISTRACTOR: a second 'Message-Id: <hoge@example.jp>' appears later)"
+    )
     assert facts["detector"] == "exim" and facts["distractor"] == "<hoge@example.jp>"
-    assert facts["recipients"] == [{"final": "k@example.ed.jp", "status": "5.7.0", "permanent": True,
-                                    "no_status": False, "no_final": False, "no_action": False}]
+    assert facts["recipients"] == [
+        {
+            "final": "k@example.ed.jp",
+            "status": "5.7.0",
+            "permanent": True,
+            "no_status": False,
+            "no_final": False,
+            "no_action": False,
+        }
+    ]
 
 
 @NEEDS_CORPUS
@@ -228,8 +257,11 @@ def test_real_corpus(local, kind):
         mdn = facts["mdn"]
         report = receipt.report
         assert isinstance(report, ReadReceipt)
-        assert (report.mode, report.sending, report.disposition) == \
-            (mdn["mode"], mdn["sending"], mdn["disposition"])
+        assert (report.mode, report.sending, report.disposition) == (
+            mdn["mode"],
+            mdn["sending"],
+            mdn["disposition"],
+        )
         assert report.original_message_id == mdn["original_message_id"]
         assert ev.original_message_ids[0] == mdn["original_message_id"]
         assert report.final_recipient == mdn["final"]
@@ -298,12 +330,15 @@ def test_every_corpus_report_file_has_manifest_facts():
 
 
 @NEEDS_CORPUS
-@pytest.mark.parametrize("local,detector,status", [
-    ("dsn/sisimai__lhost-exchange2007-01.eml", exchange_text, "5.1.1"),
-    ("dsn/sisimai__lhost-office365-06.eml", exchange_text, "5.4.312"),
-    ("dsn/flanker__office365.eml", exchange_text, "5.1.10"),
-    ("dsn/sisimai__lhost-yandex-01.eml", postfix_text, "5.1.1"),
-])
+@pytest.mark.parametrize(
+    "local,detector,status",
+    [
+        ("dsn/sisimai__lhost-exchange2007-01.eml", exchange_text, "5.1.1"),
+        ("dsn/sisimai__lhost-office365-06.eml", exchange_text, "5.4.312"),
+        ("dsn/flanker__office365.eml", exchange_text, "5.1.10"),
+        ("dsn/sisimai__lhost-yandex-01.eml", postfix_text, "5.1.1"),
+    ],
+)
 def test_text_detectors_read_the_human_part_of_real_reports(local, detector, status):
     """The text detectors, run on real reports' human-readable parts, agree with their DSN part."""
     path = REAL / local
@@ -313,8 +348,9 @@ def test_text_detectors_read_the_human_part_of_real_reports(local, detector, sta
     from_text = detector.detect(msg)
     from_dsn = receipts.parse(path.read_bytes()).report
     assert from_text is not None
-    assert [r.final_recipient for r in from_text.recipients] == \
-        [r.final_recipient for r in from_dsn.recipients]
+    assert [r.final_recipient for r in from_text.recipients] == [
+        r.final_recipient for r in from_dsn.recipients
+    ]
     assert from_text.recipients[0].status == status == from_dsn.recipients[0].status
     assert from_text.recipients[0].permanent is True
 
@@ -325,8 +361,9 @@ def test_postfix_text_reads_a_real_relayed_notice_as_relayed():
     if not path.is_file():
         pytest.skip("dsn_relayed not present")
     report = postfix_text.detect(_mime.parse_bytes(path.read_bytes()))
-    assert [(r.final_recipient, r.action, r.remote_mta) for r in report.recipients] == \
-        [("anon_2@gmx.at", "relayed", "mx00.emig.gmx.net")]
+    assert [(r.final_recipient, r.action, r.remote_mta) for r in report.recipients] == [
+        ("anon_2@gmx.at", "relayed", "mx00.emig.gmx.net")
+    ]
 
 
 @NEEDS_CORPUS
@@ -341,11 +378,20 @@ ORIG = G.ORIGINAL
 
 
 def test_postfix_success_delivered():
-    receipt = parsed(G.postfix_dsn([G.Rcpt(action="delivered", status="2.0.0",
-                                           diagnostic="smtp; 250 2.0.0 Ok: queued as 4F2B6")]))
-    r, = receipt.report.recipients
+    receipt = parsed(
+        G.postfix_dsn(
+            [G.Rcpt(action="delivered", status="2.0.0", diagnostic="smtp; 250 2.0.0 Ok: queued as 4F2B6")]
+        )
+    )
+    (r,) = receipt.report.recipients
     assert receipt.kind == "dsn" and receipt.report.detector == "rfc3464"
-    assert (r.action, r.status, r.permanent, r.delivered, r.failed) == ("delivered", "2.0.0", None, True, False)
+    assert (r.action, r.status, r.permanent, r.delivered, r.failed) == (
+        "delivered",
+        "2.0.0",
+        None,
+        True,
+        False,
+    )
     assert receipt.report.envelope_id == receipt.evidence.envelope_id == "RES-000123-1"
     assert receipt.report.reporting_mta == "mx.sevkaz.example"
     assert receipt.report.arrival_date == ORIG.date
@@ -356,42 +402,73 @@ def test_postfix_success_delivered():
 
 
 def test_postfix_success_relayed_is_not_delivery():
-    receipt = parsed(G.postfix_dsn([G.Rcpt(action="relayed", status="2.0.0",
-                                           diagnostic="smtp; 250 Requested mail action okay")]))
-    r, = receipt.report.recipients
+    receipt = parsed(
+        G.postfix_dsn(
+            [G.Rcpt(action="relayed", status="2.0.0", diagnostic="smtp; 250 Requested mail action okay")]
+        )
+    )
+    (r,) = receipt.report.recipients
     assert r.action == "relayed" and r.status == "2.0.0"
     assert not r.delivered and not r.failed and r.permanent is None
 
 
 def test_postfix_delayed():
-    receipt = parsed(G.postfix_dsn([G.Rcpt(action="delayed", status="4.4.1",
-                                           diagnostic="X-Postfix; connect to mx: Connection timed out")]))
-    r, = receipt.report.recipients
+    receipt = parsed(
+        G.postfix_dsn(
+            [
+                G.Rcpt(
+                    action="delayed",
+                    status="4.4.1",
+                    diagnostic="X-Postfix; connect to mx: Connection timed out",
+                )
+            ]
+        )
+    )
+    (r,) = receipt.report.recipients
     assert (r.action, r.status, r.permanent, r.failed) == ("delayed", "4.4.1", False, False)
 
 
 def test_postfix_multi_recipient_in_order():
-    rcpts = [G.Rcpt(final="a@res-north.example", action="delivered", status="2.0.0", diagnostic="smtp; 250 ok"),
-             G.Rcpt(final="b@res-south.example", action="failed", status="5.2.2",
-                    diagnostic="smtp; 552 5.2.2 Mailbox full", original="b.alias@res-south.example"),
-             G.Rcpt(final="c@res-east.example", action="delayed", status="4.4.7", diagnostic=None,
-                    remote_mta=None),
-             G.Rcpt(final="d@list.example", action="expanded", status="2.0.0", diagnostic=None)]
+    rcpts = [
+        G.Rcpt(final="a@res-north.example", action="delivered", status="2.0.0", diagnostic="smtp; 250 ok"),
+        G.Rcpt(
+            final="b@res-south.example",
+            action="failed",
+            status="5.2.2",
+            diagnostic="smtp; 552 5.2.2 Mailbox full",
+            original="b.alias@res-south.example",
+        ),
+        G.Rcpt(
+            final="c@res-east.example", action="delayed", status="4.4.7", diagnostic=None, remote_mta=None
+        ),
+        G.Rcpt(final="d@list.example", action="expanded", status="2.0.0", diagnostic=None),
+    ]
     report = parsed(G.postfix_dsn(rcpts, returned="message")).report
     assert [(r.final_recipient, r.action, r.status, r.permanent) for r in report.recipients] == [
         ("a@res-north.example", "delivered", "2.0.0", None),
         ("b@res-south.example", "failed", "5.2.2", True),
         ("c@res-east.example", "delayed", "4.4.7", False),
-        ("d@list.example", "expanded", "2.0.0", None)]
+        ("d@list.example", "expanded", "2.0.0", None),
+    ]
     assert report.recipients[1].original_recipient == "b.alias@res-south.example"
     assert report.recipients[2].remote_mta is None and report.recipients[2].diagnostic is None
 
 
-@pytest.mark.parametrize("layout", ["no-blank-lines", "many-blank-lines", "no-blank-between-recipients",
-                                    "crlf-and-tabs", "fields-in-odd-order"])
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "no-blank-lines",
+        "many-blank-lines",
+        "no-blank-between-recipients",
+        "crlf-and-tabs",
+        "fields-in-odd-order",
+    ],
+)
 def test_delivery_status_layouts(layout):
-    pm = "Reporting-MTA: dns; mx.sevkaz.example\nOriginal-Envelope-Id: ENV-42\nArrival-Date: " \
-         "Mon, 16 Mar 2026 10:15:00 +0500\n"
+    pm = (
+        "Reporting-MTA: dns; mx.sevkaz.example\nOriginal-Envelope-Id: ENV-42\nArrival-Date: "
+        "Mon, 16 Mar 2026 10:15:00 +0500\n"
+    )
     r1 = "Final-Recipient: rfc822; a@x.example\nAction: failed\nStatus: 5.1.1\n"
     r2 = "Final-Recipient: rfc822; b@x.example\nAction: delayed\nStatus: 4.2.2 (mailbox full)\n"
     body = {
@@ -399,41 +476,52 @@ def test_delivery_status_layouts(layout):
         "many-blank-lines": "\n\n" + pm + "\n\n\n" + r1 + "\n\n\n\n" + r2 + "\n\n",
         "no-blank-between-recipients": pm + "\n" + r1 + r2,
         "crlf-and-tabs": (pm + "\n" + r1 + "Diagnostic-Code: smtp; 550 5.1.1\n\tuser unknown\n\n" + r2),
-        "fields-in-odd-order": pm + "\nStatus: 5.1.1\nAction: failed\nFinal-Recipient: rfc822; a@x.example\n\n"
-                               "Action: delayed\nFinal-Recipient: rfc822; b@x.example\nStatus: 4.2.2\n",
+        "fields-in-odd-order": pm
+        + "\nStatus: 5.1.1\nAction: failed\nFinal-Recipient: rfc822; a@x.example\n\n"
+        "Action: delayed\nFinal-Recipient: rfc822; b@x.example\nStatus: 4.2.2\n",
     }[layout]
     report = parsed(G.postfix_dsn(dsn_body=body, crlf=layout == "crlf-and-tabs", kind="failed")).report
     assert [(r.final_recipient, r.action, r.status) for r in report.recipients] == [
-        ("a@x.example", "failed", "5.1.1"), ("b@x.example", "delayed", "4.2.2")]
+        ("a@x.example", "failed", "5.1.1"),
+        ("b@x.example", "delayed", "4.2.2"),
+    ]
     assert report.envelope_id == "ENV-42"
     if layout == "crlf-and-tabs":
         assert report.recipients[0].diagnostic == "smtp; 550 5.1.1 user unknown"
 
 
 def test_missing_status_and_final_recipient():
-    body = ("Reporting-MTA: dns; mx\n\nFinal-Recipient: rfc822; a@x.example\nAction: failed\n"
-            "Diagnostic-Code: smtp; 550 5.7.1 relaying denied\n\n"
-            "Final-Recipient: rfc822; b@x.example\nAction: failed\nDiagnostic-Code: X-LOCAL; 500 no such user\n\n"
-            "Original-Recipient: rfc822; c@x.example\nStatus: 4.0.0\n")
+    body = (
+        "Reporting-MTA: dns; mx\n\nFinal-Recipient: rfc822; a@x.example\nAction: failed\n"
+        "Diagnostic-Code: smtp; 550 5.7.1 relaying denied\n\n"
+        "Final-Recipient: rfc822; b@x.example\nAction: failed\nDiagnostic-Code: X-LOCAL; 500 no such user\n\n"
+        "Original-Recipient: rfc822; c@x.example\nStatus: 4.0.0\n"
+    )
     rs = parsed(G.postfix_dsn(dsn_body=body, kind="failed")).report.recipients
     assert [(r.final_recipient, r.original_recipient, r.action, r.status, r.permanent) for r in rs] == [
         ("a@x.example", None, "failed", "5.7.1", True),  # the code in the diagnostic
         ("b@x.example", None, "failed", None, True),  # no code anywhere: unknown
-        (None, "c@x.example", None, "4.0.0", False)]
+        (None, "c@x.example", None, "4.0.0", False),
+    ]
 
 
-@pytest.mark.parametrize("variant", ["base64", "quoted-printable-8bit", "unclosed", "preamble", "crlf",
-                                     "report-type-quoted"])
+@pytest.mark.parametrize(
+    "variant", ["base64", "quoted-printable-8bit", "unclosed", "preamble", "crlf", "report-type-quoted"]
+)
 def test_mime_variants(variant):
-    kwargs = {"base64": dict(dsn_cte="base64"),
-              "quoted-printable-8bit": dict(dsn_cte="8bit"),
-              "unclosed": dict(close=False, returned="message"),
-              "preamble": dict(preamble="This is a MIME-encapsulated message.\n\nFinal-Recipient: rfc822; "
-                                        "decoy@preamble.example\nAction: delivered\n"),
-              "crlf": dict(crlf=True),
-              "report-type-quoted": dict(report_type='"delivery-status"')}[variant]
+    kwargs = {
+        "base64": dict(dsn_cte="base64"),
+        "quoted-printable-8bit": dict(dsn_cte="8bit"),
+        "unclosed": dict(close=False, returned="message"),
+        "preamble": dict(
+            preamble="This is a MIME-encapsulated message.\n\nFinal-Recipient: rfc822; "
+            "decoy@preamble.example\nAction: delivered\n"
+        ),
+        "crlf": dict(crlf=True),
+        "report-type-quoted": dict(report_type='"delivery-status"'),
+    }[variant]
     receipt = parsed(G.postfix_dsn(**kwargs))
-    r, = receipt.report.recipients
+    (r,) = receipt.report.recipients
     assert (r.final_recipient, r.action, r.status) == ("ivanov@res-north.example", "failed", "5.1.1")
     assert receipt.evidence.original_message_ids == (ORIG.message_id,)
 
@@ -452,13 +540,13 @@ def test_returned_original_forms(returned):
 
 def test_mislabelled_delivery_status_part_in_a_delivery_status_report():
     raw = G.postfix_dsn().replace(b"Content-Type: message/delivery-status", b"Content-Type: text/plain")
-    r, = parsed(raw).report.recipients
+    (r,) = parsed(raw).report.recipients
     assert (r.final_recipient, r.action) == ("ivanov@res-north.example", "failed")
 
 
 def test_global_dsn_utf8_addresses():
     receipt = parsed(G.global_dsn())
-    r, = receipt.report.recipients
+    (r,) = receipt.report.recipients
     assert r.final_recipient == "иванов@сев-рэс.example"
     assert r.original_recipient == "иванов@сев-рэс.example"  # unitext \x{…} decoded
     assert receipt.report.envelope_id == "RES-000777-1"
@@ -487,17 +575,31 @@ def test_mdn_displayed_manual():
     assert receipt.evidence.original_subject == ORIG.subject
 
 
-@pytest.mark.parametrize("disposition,expected", [
-    ("automatic-action/MDN-sent-automatically; processed",
-     ("processed", "automatic-action", "MDN-sent-automatically", ())),
-    ("manual-action/MDN-sent-automatically; deleted", ("deleted", "manual-action", "MDN-sent-automatically", ())),
-    ("automatic-action/MDN-sent-automatically; dispatched",
-     ("dispatched", "automatic-action", "MDN-sent-automatically", ())),
-    ("Manual-Action/mdn-sent-manually;Displayed/error", ("displayed", "manual-action", "MDN-sent-manually",
-                                                          ("error",))),
-    ("  automatic-action / MDN-sent-automatically ;  displayed (comment) ",
-     ("displayed", "automatic-action", "MDN-sent-automatically", ())),
-])
+@pytest.mark.parametrize(
+    "disposition,expected",
+    [
+        (
+            "automatic-action/MDN-sent-automatically; processed",
+            ("processed", "automatic-action", "MDN-sent-automatically", ()),
+        ),
+        (
+            "manual-action/MDN-sent-automatically; deleted",
+            ("deleted", "manual-action", "MDN-sent-automatically", ()),
+        ),
+        (
+            "automatic-action/MDN-sent-automatically; dispatched",
+            ("dispatched", "automatic-action", "MDN-sent-automatically", ()),
+        ),
+        (
+            "Manual-Action/mdn-sent-manually;Displayed/error",
+            ("displayed", "manual-action", "MDN-sent-manually", ("error",)),
+        ),
+        (
+            "  automatic-action / MDN-sent-automatically ;  displayed (comment) ",
+            ("displayed", "automatic-action", "MDN-sent-automatically", ()),
+        ),
+    ],
+)
 def test_mdn_dispositions(disposition, expected):
     rr = parsed(G.mdn(disposition=disposition, enclose="none")).report
     assert (rr.disposition, rr.mode, rr.sending, rr.modifiers) == expected
@@ -560,17 +662,24 @@ def test_automatic_deleted_exchange_receipt():
     assert (rr.disposition, rr.mode, rr.sending) == ("deleted", "automatic-action", "MDN-sent-automatically")
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("Monday, March 16, 2026 10:15:00 AM (UTC+05:00) Astana", dt.datetime(2026, 3, 16, 10, 15, tzinfo=G.KZ)),
-    ("16 марта 2026 г. 22:15:07 (UTC+05:00) Астана", dt.datetime(2026, 3, 16, 22, 15, 7, tzinfo=G.KZ)),
-    ("понедельник, 4 мая 2026 г. 9:05", dt.datetime(2026, 5, 4, 9, 5)),
-    ("16.03.2026 10:15", dt.datetime(2026, 3, 16, 10, 15)),
-    ("3/16/2026 12:15 PM", dt.datetime(2026, 3, 16, 12, 15)),
-    ("Mon, 16 Mar 2026 10:15:00 +0500", dt.datetime(2026, 3, 16, 10, 15, tzinfo=G.KZ)),
-    ("when the moon is blue", None),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "Monday, March 16, 2026 10:15:00 AM (UTC+05:00) Astana",
+            dt.datetime(2026, 3, 16, 10, 15, tzinfo=G.KZ),
+        ),
+        ("16 марта 2026 г. 22:15:07 (UTC+05:00) Астана", dt.datetime(2026, 3, 16, 22, 15, 7, tzinfo=G.KZ)),
+        ("понедельник, 4 мая 2026 г. 9:05", dt.datetime(2026, 5, 4, 9, 5)),
+        ("16.03.2026 10:15", dt.datetime(2026, 3, 16, 10, 15)),
+        ("3/16/2026 12:15 PM", dt.datetime(2026, 3, 16, 12, 15)),
+        ("Mon, 16 Mar 2026 10:15:00 +0500", dt.datetime(2026, 3, 16, 10, 15, tzinfo=G.KZ)),
+        ("when the moon is blue", None),
+    ],
+)
 def test_outlook_dates(text, expected):
     from mailflow.receipts.evidence import parse_loose_date
+
     assert parse_loose_date(text) == expected
 
 
@@ -579,28 +688,32 @@ def test_outlook_dates(text, expected):
 RCPT = "ivanov@res-north.example"
 
 
-@pytest.mark.parametrize("name,raw,detector,action,status", [
-    ("qmail", G.qmail_bounce(), "qmail", "failed", "5.1.1"),
-    ("exim", G.exim_bounce(), "exim", "failed", "5.1.1"),
-    ("exim-headers-only", G.exim_bounce(headers_only=True), "exim", "failed", "5.1.1"),
-    ("exim-delayed", G.exim_bounce(delayed=True), "exim", "delayed", "4.7.1"),
-    ("mailru", G.exim_bounce(mailru=True), "exim", "failed", "5.1.1"),
-    ("gmail-text", G.gmail_text_bounce(), "gmail_text", "failed", "5.1.1"),
-    ("gmail-text-delayed", G.gmail_text_bounce(delayed=True), "gmail_text", "delayed", None),
-    ("gmx", G.gmx_bounce(), "gmx", "failed", "5.1.1"),
-    ("postfix-text", G.postfix_text_bounce(), "postfix_text", "failed", "5.1.1"),
-    ("postfix-text-delayed", G.postfix_text_bounce(kind="delayed"), "postfix_text", "delayed", None),
-    ("postfix-text-success", G.postfix_text_bounce(kind="success"), "postfix_text", "delivered", None),
-    ("exchange-text-en", G.exchange_text_bounce(lang="en"), "exchange_text", "failed", "5.1.1"),
-    ("exchange-text-ru", G.exchange_text_bounce(lang="ru"), "exchange_text", "failed", "5.1.1"),
-    ("russian-koi8r", G.russian_bounce(), "generic_text", "failed", "5.2.1"),
-], ids=lambda v: v if isinstance(v, str) and len(v) < 30 else "")
+@pytest.mark.parametrize(
+    "name,raw,detector,action,status",
+    [
+        ("qmail", G.qmail_bounce(), "qmail", "failed", "5.1.1"),
+        ("exim", G.exim_bounce(), "exim", "failed", "5.1.1"),
+        ("exim-headers-only", G.exim_bounce(headers_only=True), "exim", "failed", "5.1.1"),
+        ("exim-delayed", G.exim_bounce(delayed=True), "exim", "delayed", "4.7.1"),
+        ("mailru", G.exim_bounce(mailru=True), "exim", "failed", "5.1.1"),
+        ("gmail-text", G.gmail_text_bounce(), "gmail_text", "failed", "5.1.1"),
+        ("gmail-text-delayed", G.gmail_text_bounce(delayed=True), "gmail_text", "delayed", None),
+        ("gmx", G.gmx_bounce(), "gmx", "failed", "5.1.1"),
+        ("postfix-text", G.postfix_text_bounce(), "postfix_text", "failed", "5.1.1"),
+        ("postfix-text-delayed", G.postfix_text_bounce(kind="delayed"), "postfix_text", "delayed", None),
+        ("postfix-text-success", G.postfix_text_bounce(kind="success"), "postfix_text", "delivered", None),
+        ("exchange-text-en", G.exchange_text_bounce(lang="en"), "exchange_text", "failed", "5.1.1"),
+        ("exchange-text-ru", G.exchange_text_bounce(lang="ru"), "exchange_text", "failed", "5.1.1"),
+        ("russian-koi8r", G.russian_bounce(), "generic_text", "failed", "5.2.1"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 30 else "",
+)
 def test_text_bounces(name, raw, detector, action, status):
     receipt = parsed(raw)
     assert receipt is not None and receipt.kind == "dsn"
     report = receipt.report
     assert report.detector == detector
-    r, = report.recipients
+    (r,) = report.recipients
     assert (r.final_recipient, r.action, r.status) == (RCPT, action, status)
     assert r.permanent is {"failed": True, "delayed": False}.get(action)
     ev = receipt.evidence
@@ -622,10 +735,12 @@ def test_mailru_subject_with_encoded_word_before_a_dot():
 
 
 def test_a_forwarded_bounce_is_not_a_bounce():
-    raw = G.exim_bounce().replace(b"Return-path: <>\nX-Failed-Recipients: ivanov@res-north.example\n"
-                                  b"Auto-Submitted: auto-replied\nFrom: Mail Delivery System "
-                                  b"<Mailer-Daemon@mx.sevkaz.example>",
-                                  b"From: Petrov <petrov@sevkaz.example>")
+    raw = G.exim_bounce().replace(
+        b"Return-path: <>\nX-Failed-Recipients: ivanov@res-north.example\n"
+        b"Auto-Submitted: auto-replied\nFrom: Mail Delivery System "
+        b"<Mailer-Daemon@mx.sevkaz.example>",
+        b"From: Petrov <petrov@sevkaz.example>",
+    )
     raw = raw.replace(b"Subject: Mail delivery", b"Subject: Fwd: Mail delivery")
     assert receipts.parse(raw) is None
 
@@ -643,26 +758,38 @@ ORDINARY = [
     b"Content-Type: multipart/report; report-type=disposition-notification; boundary=x\n\n--x\n"
     b"Content-Type: message/disposition-notification\nContent-Transfer-Encoding: base64\n\n!!!!\n--x--\n",
     b"Subject: " + b"=?utf-8?B?" + b"A" * 5000 + b"?=\n\n" + b"x" * 100_000,
-    ("From: Иванов <ivanov@res-north.example>\nTo: kanc@sevkaz.example\nSubject: Жалоба на отключение\n"
-     "Content-Type: text/plain; charset=utf-8\n\nПрошу разобраться. Письмо не доставлено соседу, "
-     "action: failed, Status: 5.1.1\n").encode(),
-    ("From: ivanov@res-north.example\nSubject: Re: [ВХ-2026-000123] Резолюция\nIn-Reply-To: <a@b>\n"
-     "Content-Type: text/plain; charset=utf-8\n\nПринято к исполнению.\n").encode(),
-    ("From: ivanov@res-north.example\nSubject: Автоответ: Резолюция\nAuto-Submitted: auto-replied\n"
-     "Content-Type: text/plain; charset=utf-8\n\nЯ в отпуске до 20 марта.\n").encode(),
+    (
+        "From: Иванов <ivanov@res-north.example>\nTo: kanc@sevkaz.example\nSubject: Жалоба на отключение\n"
+        "Content-Type: text/plain; charset=utf-8\n\nПрошу разобраться. Письмо не доставлено соседу, "
+        "action: failed, Status: 5.1.1\n"
+    ).encode(),
+    (
+        "From: ivanov@res-north.example\nSubject: Re: [ВХ-2026-000123] Резолюция\nIn-Reply-To: <a@b>\n"
+        "Content-Type: text/plain; charset=utf-8\n\nПринято к исполнению.\n"
+    ).encode(),
+    (
+        "From: ivanov@res-north.example\nSubject: Автоответ: Резолюция\nAuto-Submitted: auto-replied\n"
+        "Content-Type: text/plain; charset=utf-8\n\nЯ в отпуске до 20 марта.\n"
+    ).encode(),
 ]
 
 
 ORDINARY += [
     # a web form's notice: Auto-Submitted, a consumer's words about something "not delivered"
-    ("From: Сайт <noreply@sevkaz.example>\nTo: kanc@sevkaz.example\nAuto-Submitted: auto-generated\n"
-     "Subject: Обратная связь: квитанция не доставлена\nContent-Type: text/plain; charset=utf-8\n\n"
-     "ФИО: Петров П.П.\nE-mail: petrov@example.kz\nТекст: квитанция за март не доставлена.\n").encode(),
+    (
+        "From: Сайт <noreply@sevkaz.example>\nTo: kanc@sevkaz.example\nAuto-Submitted: auto-generated\n"
+        "Subject: Обратная связь: квитанция не доставлена\nContent-Type: text/plain; charset=utf-8\n\n"
+        "ФИО: Петров П.П.\nE-mail: petrov@example.kz\nТекст: квитанция за март не доставлена.\n"
+    ).encode(),
     # a person's reply that says their message was read
-    ("From: ivanov@res-north.example\nSubject: Re: Резолюция\nContent-Type: text/plain; charset=utf-8\n\n"
-     "Ваше сообщение было прочитано, приступаю.\n").encode(),
-    (b"From: ivanov@res-north.example\nSubject: Read: the report\nContent-Type: text/plain\n\n"
-     b"I have read the report, thanks. It was read on Monday by the whole team.\n"),
+    (
+        "From: ivanov@res-north.example\nSubject: Re: Резолюция\nContent-Type: text/plain; charset=utf-8\n\n"
+        "Ваше сообщение было прочитано, приступаю.\n"
+    ).encode(),
+    (
+        b"From: ivanov@res-north.example\nSubject: Read: the report\nContent-Type: text/plain\n\n"
+        b"I have read the report, thanks. It was read on Monday by the whole team.\n"
+    ),
 ]
 
 
@@ -692,13 +819,15 @@ def _mutations(raw: bytes, rng: random.Random, n: int):
         choice = rng.randrange(4)
         data = bytearray(raw)
         if choice == 0 and data:
-            del data[rng.randrange(len(data)):]  # truncated
+            del data[rng.randrange(len(data)) :]  # truncated
         elif choice == 1 and data:
             for _ in range(rng.randrange(1, 20)):
                 data[rng.randrange(len(data))] = rng.randrange(256)
         elif choice == 2 and data:
             at = rng.randrange(len(data))
-            data[at:at] = rng.choice([b"\n\n", b"\r", b"--", b"=?utf-8?q?", b"\x00", b":"]) * rng.randrange(1, 5)
+            data[at:at] = rng.choice([b"\n\n", b"\r", b"--", b"=?utf-8?q?", b"\x00", b":"]) * rng.randrange(
+                1, 5
+            )
         else:
             lines = bytes(data).split(b"\n")
             rng.shuffle(lines)
@@ -710,8 +839,12 @@ def test_parse_never_raises_on_mangled_reports():
     rng = random.Random(20260316)
     sources = [build() for build in G.BUILDERS.values()]
     if MANIFEST.is_file():
-        sources += [p.read_bytes() for folder in ("dsn", "mdn", "malformed")
-                    for p in sorted((REAL / folder).glob("*")) if p.is_file()]
+        sources += [
+            p.read_bytes()
+            for folder in ("dsn", "mdn", "malformed")
+            for p in sorted((REAL / folder).glob("*"))
+            if p.is_file()
+        ]
     for raw in sources:
         for mangled in _mutations(raw, rng, 15):
             result = receipts.parse(mangled)
@@ -725,24 +858,30 @@ def test_reportgen_builders_all_parse():
 
 HOSTILE = {
     "long token": b"Return-Path: <>\nFrom: MAILER-DAEMON@x.example\nSubject: Undelivered Mail\n\n"
-                  b"delivery failed " + b"a" * 300_000 + b"\n",
+    b"delivery failed " + b"a" * 300_000 + b"\n",
     "unclosed tags": b"Return-Path: <>\nFrom: MAILER-DAEMON@x.example\nSubject: Undelivered\n"
-                     b"Content-Type: text/html\n\n" + b"<script " * 40_000,
+    b"Content-Type: text/html\n\n" + b"<script " * 40_000,
     "spaces in a header": b"Subject: " + b" " * 300_000 + b"x\nFrom: a@b\n\nhi\n",
     "folded diagnostic": b"Content-Type: multipart/report; report-type=delivery-status; boundary=x\n\n--x\n"
-                         b"Content-Type: message/delivery-status\n\nFinal-Recipient: rfc822; a@b.example\n"
-                         b"Action: failed\nDiagnostic-Code: smtp; 550\n" + b" more\n" * 100_000 + b"--x--\n",
+    b"Content-Type: message/delivery-status\n\nFinal-Recipient: rfc822; a@b.example\n"
+    b"Action: failed\nDiagnostic-Code: smtp; 550\n" + b" more\n" * 100_000 + b"--x--\n",
     "dash lines": b"Return-Path: <>\nFrom: MAILER-DAEMON@x.example\nSubject: failure notice\n\n"
-                  + (b"-" * 5000 + b"\n") * 60,
+    + (b"-" * 5000 + b"\n") * 60,
     "at signs": b"Return-Path: <>\nFrom: MAILER-DAEMON@x.example\nSubject: Undelivered\n\n" + b"a@" * 150_000,
     "spaces under an Exchange heading": b"From: postmaster@x.example\nSubject: Undeliverable: x\n\n"
-                                        b"Delivery has failed to these recipients or groups:\n"
-                                        + b" " * 300_000 + b"x\n",
+    b"Delivery has failed to these recipients or groups:\n" + b" " * 300_000 + b"x\n",
     "long receipt lines": b"From: a@x.example\nSubject: Read: x\nContent-Type: text/plain\n\nYour message\n"
-                          b"  Sent: " + b"a" * 3000 + b" " * 3000 + b"1\n  To: " + b" x" * 100_000
-                          + b"\nwas read on " + b"Monday" * 50_000 + b"\n",
-    "deep nesting": b"".join(b"Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n" % (i, i)
-                             for i in range(2000)),
+    b"  Sent: "
+    + b"a" * 3000
+    + b" " * 3000
+    + b"1\n  To: "
+    + b" x" * 100_000
+    + b"\nwas read on "
+    + b"Monday" * 50_000
+    + b"\n",
+    "deep nesting": b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n" % (i, i) for i in range(2000)
+    ),
 }
 
 
@@ -751,6 +890,7 @@ def test_hostile_input_is_read_in_linear_time(name):
     """No regular expression backtracks quadratically on a long line (a guard, not a benchmark:
     the bound is 30x what it takes)."""
     import time
+
     start = time.perf_counter()
     result = receipts.parse(HOSTILE[name])
     assert result is None or isinstance(result, Receipt)

@@ -5,6 +5,7 @@ is given the delivery it would belong to (the Message-ID that MANIFEST.tsv
 says the report names, to the recipient it names), and the matcher must find
 it. Reports that name no Message-ID must stay unmatched and go to the clerk.
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,8 +20,9 @@ from mailflow.models import Delivery
 from tests.support import CORPUS
 
 REAL = CORPUS / "real"
-pytestmark = pytest.mark.skipif(not (REAL / "MANIFEST.tsv").exists(),
-                                reason="../shared/corpus/real is not here")
+pytestmark = pytest.mark.skipif(
+    not (REAL / "MANIFEST.tsv").exists(), reason="../shared/corpus/real is not here"
+)
 _ID = re.compile(r"(?:returned (?:headers )?Message-I[Dd]|original-message-id)=(<[^>\s]+>)")
 
 
@@ -42,8 +44,17 @@ def test_real_reports_find_their_delivery(tmp_path):
             receipt = receipts.parse((REAL / name).read_bytes())
             assert receipt is not None, name
             if mid:
-                s.add(Delivery(document_id=i, outbox_id=i, to_addr=f"x{i}@example.kz",
-                               envelope_id=f"env{i}", message_id=mid, subject="s", created_at=now))
+                s.add(
+                    Delivery(
+                        document_id=i,
+                        outbox_id=i,
+                        to_addr=f"x{i}@example.kz",
+                        envelope_id=f"env{i}",
+                        message_id=mid,
+                        subject="s",
+                        created_at=now,
+                    )
+                )
                 s.flush()
             found = proof.match(s, receipt)
             if mid:

@@ -7,6 +7,7 @@ mailbox gets it and Postfix returns a "delivered" DSN; the other addressee
 does not exist and Postfix returns a "failed" DSN → mailflow records both and
 tells the clerk about the failure.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,37 +37,40 @@ def _staff(dovecot) -> dict[str, str]:
 def _rules(tmp_path, who: dict[str, str]):
     rules_dir = tmp_path / "rules"
     shutil.copytree(REPO / "rules", rules_dir)
-    (rules_dir / "staff.toml").write_text(f'''
+    (rules_dir / "staff.toml").write_text(
+        f'''
 [[person]]
 name = "Начальник Айыртауского РЭС"
-email = "{who['chief']}"
+email = "{who["chief"]}"
 roles = ["res_chief"]
 unit = "Айыртауский РЭС"
 
 [[person]]
 name = "Жумабаев Ерлан Серикович"
-email = "{who['director']}"
+email = "{who["director"]}"
 roles = ["director"]
 unit = "Руководство"
 
 [[person]]
 name = "Петров Алексей Сергеевич"
-email = "{who['petrov']}"
+email = "{who["petrov"]}"
 roles = ["unit_head"]
 unit = "Служба распределительных сетей"
 
 [[person]]
 name = "Сидоренко Ольга Викторовна"
-email = "{who['sidorenko']}"
+email = "{who["sidorenko"]}"
 roles = ["executor"]
 unit = "Служба распределительных сетей"
 
 [[person]]
 name = "Канцелярия"
-email = "{who['clerk']}"
+email = "{who["clerk"]}"
 roles = ["clerk"]
 unit = "Канцелярия"
-''', encoding="utf-8")
+''',
+        encoding="utf-8",
+    )
     return rules_mod.load(rules_dir)
 
 
@@ -74,8 +78,7 @@ def _wait(dovecot, user, kind_or_pred, timeout=20.0, folder="INBOX"):
     pred = kind_or_pred if callable(kind_or_pred) else (lambda m: m["X-Mailflow-Kind"] == kind_or_pred)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        msgs = [email.message_from_bytes(r, policy=policy.default)
-                for r in dovecot.fetch_all(user, folder)]
+        msgs = [email.message_from_bytes(r, policy=policy.default) for r in dovecot.fetch_all(user, folder)]
         found = [m for m in msgs if pred(m)]
         if found:
             return found
@@ -87,12 +90,19 @@ def test_forward_through_postfix_then_delivered_and_failed_dsns_are_recorded(tmp
     who = _staff(dovecot)
     rules = _rules(tmp_path, who)
     home = tmp_path / "home"
-    cfg = config.Config(home=home, database=f"sqlite:///{home / 'journal.db'}",
-                        rules_dir=rules.dir, mailboxes=(dovecot.mailbox_config(who["kanc"], name="kanc"),),
-                        smtp=postfix.smtp_config(sender=who["kanc"]))
+    cfg = config.Config(
+        home=home,
+        database=f"sqlite:///{home / 'journal.db'}",
+        rules_dir=rules.dir,
+        mailboxes=(dovecot.mailbox_config(who["kanc"], name="kanc"),),
+        smtp=postfix.smtp_config(sender=who["kanc"]),
+    )
     smtp = smtplib.SMTP(postfix.host, postfix.port)
-    smtp.sendmail(who["chief"], [who["kanc"]],
-                  text_appeal(frm=who["chief"], body="Направляю жалобу потребителя Омарова А."))
+    smtp.sendmail(
+        who["chief"],
+        [who["kanc"]],
+        text_appeal(frm=who["chief"], body="Направляю жалобу потребителя Омарова А."),
+    )
     dovecot.wait_for(who["kanc"])
     [o] = daemon.run_once(cfg, rules)
     assert o.status == "registered"

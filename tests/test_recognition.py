@@ -6,6 +6,7 @@ several fonts, skewed, blurred and noisy; a website form; a handwritten Book
 entry) and check the fields against the generator's truth. The rest checks
 the helpers, the limits, and that bad input is reported, never raised.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,11 +31,16 @@ from mailflow.values import Attachment, ParsedMessage
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-LIMITS = Limits(max_message_bytes=50 << 20, max_attachment_bytes=30 << 20,
-                max_pages_per_message=20, max_pixels_per_page=60_000_000, render_dpi=300,
-                ocr_timeout_seconds=60, ocr_languages="rus+kaz")
-RES = Person("Начальник Есильского РЭС", "esil-res@sevkaz.example", frozenset({"res_chief"}),
-             "Есильский РЭС")
+LIMITS = Limits(
+    max_message_bytes=50 << 20,
+    max_attachment_bytes=30 << 20,
+    max_pages_per_message=20,
+    max_pixels_per_page=60_000_000,
+    render_dpi=300,
+    ocr_timeout_seconds=60,
+    ocr_languages="rus+kaz",
+)
+RES = Person("Начальник Есильского РЭС", "esil-res@sevkaz.example", frozenset({"res_chief"}), "Есильский РЭС")
 
 
 @pytest.fixture(scope="module")
@@ -45,22 +51,59 @@ def pool():
 
 # --- a small generated corpus, end to end ----------------------------------
 
+
 def _cases() -> list[corpusgen.Case]:
     C = corpusgen.Case
     fams = corpusgen.installed_families()
     fam = lambda name: name if name in fams else "DejaVu Sans"  # noqa: E731
     return [
-        C(doc="form", sender="esil-res@sevkaz.example", kind="претензия", fmt="pdf", dpi=200,
-          family=fam("Liberation Serif"), skew=2.2, blur=0.5, noise=4, charset="windows-1251"),
-        C(doc="form", sender="sc2@sevkaz.example", kind="предложение", fmt="jpeg", dpi=200,
-          family=fam("PT Sans"), skew=-1.6, pen=True, noise=8, charset="koi8-r", body_style=2),
-        C(doc="form", sender=corpusgen.CLERK, kind="заявление", fmt="png1", dpi=300,
-          family=fam("DejaVu Serif"), skew=0.8, meta={"book": True}),
-        C(doc="letter", sender="office7@client.example", kind="жалоба", fmt="pdf", dpi=200,
-          family=fam("Carlito"), skew=-1.0, blur=0.5),
+        C(
+            doc="form",
+            sender="esil-res@sevkaz.example",
+            kind="претензия",
+            fmt="pdf",
+            dpi=200,
+            family=fam("Liberation Serif"),
+            skew=2.2,
+            blur=0.5,
+            noise=4,
+            charset="windows-1251",
+        ),
+        C(
+            doc="form",
+            sender="sc2@sevkaz.example",
+            kind="предложение",
+            fmt="jpeg",
+            dpi=200,
+            family=fam("PT Sans"),
+            skew=-1.6,
+            pen=True,
+            noise=8,
+            charset="koi8-r",
+            body_style=2,
+        ),
+        C(
+            doc="form",
+            sender=corpusgen.CLERK,
+            kind="заявление",
+            fmt="png1",
+            dpi=300,
+            family=fam("DejaVu Serif"),
+            skew=0.8,
+            meta={"book": True},
+        ),
+        C(
+            doc="letter",
+            sender="office7@client.example",
+            kind="жалоба",
+            fmt="pdf",
+            dpi=200,
+            family=fam("Carlito"),
+            skew=-1.0,
+            blur=0.5,
+        ),
         C(doc="website", sender=corpusgen.WEBSITE, kind="отзыв", fmt="none"),
-        C(doc="handwritten", sender=corpusgen.CLERK, kind="жалоба", fmt="jpeg", dpi=200,
-          meta={"book": True}),
+        C(doc="handwritten", sender=corpusgen.CLERK, kind="жалоба", fmt="jpeg", dpi=200, meta={"book": True}),
     ]
 
 
@@ -101,8 +144,16 @@ def test_generator_is_deterministic(tmp_path):
 def test_fields_of_generated_corpus_are_right_or_none(small_result):
     res = small_result
     assert res["wrong_nonnull"] == 0, res["errors"]
-    for f in ("kind", "group", "channel", "origin_unit", "book_entry_at", "org_name",
-              "outgoing_number", "outgoing_date"):
+    for f in (
+        "kind",
+        "group",
+        "channel",
+        "origin_unit",
+        "book_entry_at",
+        "org_name",
+        "outgoing_number",
+        "outgoing_date",
+    ):
         # the handwritten entry may be missing kind and group, nothing else
         c, n = res["counts"][f]
         assert c >= n - (1 if f in ("kind", "group") else 0), (f, res["errors"])
@@ -131,8 +182,15 @@ def test_pages_of_one_message_use_both_workers(small_corpus, pool):
     a = Image.new("L", (1654, 2339), 255)
     corpusgen.Sheet  # noqa: B018 - the generator draws real pages below
     p = corpusgen.make_person(__import__("random").Random(1))
-    pages = corpusgen.render_form(p, "жалоба", dt.date(2026, 3, 2), dpi=200, family="DejaVu Sans",
-                                  rng=__import__("random").Random(2), pages=2)
+    pages = corpusgen.render_form(
+        p,
+        "жалоба",
+        dt.date(2026, 3, 2),
+        dpi=200,
+        family="DejaVu Sans",
+        rng=__import__("random").Random(2),
+        pages=2,
+    )
     pdf = corpusgen.encode(pages, "pdf", 200, __import__("random").Random(3))[0][0]
     res = pool.run([PageTask("pdf", pdf, 0), PageTask("pdf", pdf, 1)])
     assert all(r.source == "ocr" for r in res)
@@ -142,13 +200,25 @@ def test_pages_of_one_message_use_both_workers(small_corpus, pool):
 
 # --- limits and bad input: reported, never raised --------------------------
 
+
 def _msg(*atts: tuple[str, str, bytes], body: str = "", subject: str = "скан") -> ParsedMessage:
     return ParsedMessage(
-        message_id="<t@x>", subject=subject, from_addr="esil-res@sevkaz.example", from_name="",
-        reply_to=None, to=("kanc@sevkaz.example",), date=None, in_reply_to=None, references=(),
-        auto_submitted=None, precedence=None, content_type="multipart/mixed", body_text=body,
+        message_id="<t@x>",
+        subject=subject,
+        from_addr="esil-res@sevkaz.example",
+        from_name="",
+        reply_to=None,
+        to=("kanc@sevkaz.example",),
+        date=None,
+        in_reply_to=None,
+        references=(),
+        auto_submitted=None,
+        precedence=None,
+        content_type="multipart/mixed",
+        body_text=body,
         attachments=tuple(Attachment(n, ct, d, hashlib.sha256(d).hexdigest()) for n, ct, d in atts),
-        defects=())
+        defects=(),
+    )
 
 
 def _png_claiming(width: int, height: int) -> bytes:
@@ -168,19 +238,22 @@ ENCRYPTED_PDF = (
     b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\n"
     b"4 0 obj<</Filter/Standard/V 1/R 2/O<" + b"11" * 32 + b">/U<" + b"22" * 32 + b">/P -4>>endobj\n"
     b"trailer<</Root 1 0 R/Size 5/Encrypt 4 0 R/ID[<00112233445566778899aabbccddeeff>"
-    b"<00112233445566778899aabbccddeeff>]>>\n%%EOF\n")
+    b"<00112233445566778899aabbccddeeff>]>>\n%%EOF\n"
+)
 
 
 def test_bad_attachments_are_noted_not_raised(pool):
     small = Limits(**{**LIMITS.__dict__, "max_attachment_bytes": 10_000})
-    msg = _msg(("big.jpg", "image/jpeg", b"\xff\xd8\xff" + b"0" * 20_000),
-               ("a.zip", "application/zip", b"PK\x03\x04" + b"0" * 100),
-               ("winmail.dat", "application/ms-tnef", b"\x78\x9f\x3e\x22" + b"0" * 50),
-               ("письмо.docx", "application/octet-stream", b"PK\x03\x04" + b"1" * 100),
-               ("bomb.png", "image/png", _png_claiming(100_000, 100_000)),
-               ("locked.pdf", "application/pdf", ENCRYPTED_PDF),
-               ("broken.pdf", "application/pdf", b"%PDF-1.4\n garbage"),
-               ("odd.bin", "application/octet-stream", b"\x00\x01\x02"))
+    msg = _msg(
+        ("big.jpg", "image/jpeg", b"\xff\xd8\xff" + b"0" * 20_000),
+        ("a.zip", "application/zip", b"PK\x03\x04" + b"0" * 100),
+        ("winmail.dat", "application/ms-tnef", b"\x78\x9f\x3e\x22" + b"0" * 50),
+        ("письмо.docx", "application/octet-stream", b"PK\x03\x04" + b"1" * 100),
+        ("bomb.png", "image/png", _png_claiming(100_000, 100_000)),
+        ("locked.pdf", "application/pdf", ENCRYPTED_PDF),
+        ("broken.pdf", "application/pdf", b"%PDF-1.4\n garbage"),
+        ("odd.bin", "application/octet-stream", b"\x00\x01\x02"),
+    )
     rec = recognize(msg, sender=RES, channel="res", limits=small, pool=pool)
     info = {a.filename: a for a in rec.attachments}
     assert len(info) == 8
@@ -199,28 +272,37 @@ def test_bad_attachments_are_noted_not_raised(pool):
 def test_truncated_pdf_and_page_limit(pool):
     rng = __import__("random").Random(4)
     p = corpusgen.make_person(rng)
-    pages = corpusgen.render_form(p, "заявление", dt.date(2026, 3, 2), dpi=150,
-                                  family="DejaVu Sans", rng=rng, pages=2)
+    pages = corpusgen.render_form(
+        p, "заявление", dt.date(2026, 3, 2), dpi=150, family="DejaVu Sans", rng=rng, pages=2
+    )
     pdf = corpusgen.encode(pages, "pdf", 150, rng)[0][0]
     one_page = Limits(**{**LIMITS.__dict__, "max_pages_per_message": 1})
-    rec = recognize(_msg(("скан.pdf", "application/pdf", pdf)), sender=RES, channel="res",
-                    limits=one_page, pool=pool)
+    rec = recognize(
+        _msg(("скан.pdf", "application/pdf", pdf)), sender=RES, channel="res", limits=one_page, pool=pool
+    )
     a = rec.attachments[0]
     assert a.pages == 2 and a.text_source == "ocr" and "not read" in a.note
     assert "attachments" in rec.needs_review
     assert rec.consumer.last_name == p.last_name  # the first page was read
-    cut = recognize(_msg(("cut.pdf", "application/pdf", pdf[: len(pdf) // 2])), sender=RES,
-                    channel="res", limits=LIMITS, pool=pool)
+    cut = recognize(
+        _msg(("cut.pdf", "application/pdf", pdf[: len(pdf) // 2])),
+        sender=RES,
+        channel="res",
+        limits=LIMITS,
+        pool=pool,
+    )
     assert len(cut.attachments) == 1  # whatever pdfium makes of it, it is reported
 
 
 def test_text_layer_pdf_is_not_ocred(pool):
     content = b"BT /F1 14 Tf 72 700 Td (Contact phone: +7 702 757 22 33, outgoing letter 12) Tj ET"
-    objs = [b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-            b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R"
-            b"/Resources<</Font<</F1 5 0 R>>>>>>",
-            b"<</Length %d>>stream\n" % len(content) + content + b"\nendstream",
-            b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>"]
+    objs = [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
+        b"<</Length %d>>stream\n" % len(content) + content + b"\nendstream",
+        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
+    ]
     out, offsets = io.BytesIO(), []
     out.write(b"%PDF-1.4\n")
     for i, o in enumerate(objs, 1):
@@ -231,21 +313,31 @@ def test_text_layer_pdf_is_not_ocred(pool):
     for off in offsets:
         out.write(b"%010d 00000 n \n" % off)
     out.write(b"trailer<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref))
-    rec = recognize(_msg(("letter.pdf", "application/pdf", out.getvalue())), sender=None,
-                    channel="email", limits=LIMITS, pool=pool)
+    rec = recognize(
+        _msg(("letter.pdf", "application/pdf", out.getvalue())),
+        sender=None,
+        channel="email",
+        limits=LIMITS,
+        pool=pool,
+    )
     a = rec.attachments[0]
     assert a.text_source == "text-layer" and a.ocr_confidence is None
     assert "+7 702 757 22 33" in rec.text
 
 
 def test_website_form_body():
-    body = ("Новое сообщение с сайта\n\nТип обращения: жалоба\nФИО: Әбенова Әлия Серікқызы\n"
-            "Адрес: г. Петропавловск, ул. Абая, д. 5, кв. 7\nТелефон: 8 (705) 123-45-67\n"
-            "E-mail: a.abenova@mail.example\n\nТекст сообщения:\nНет света.")
+    body = (
+        "Новое сообщение с сайта\n\nТип обращения: жалоба\nФИО: Әбенова Әлия Серікқызы\n"
+        "Адрес: г. Петропавловск, ул. Абая, д. 5, кв. 7\nТелефон: 8 (705) 123-45-67\n"
+        "E-mail: a.abenova@mail.example\n\nТекст сообщения:\nНет света."
+    )
     f = read_labelled(body)
     assert f["kind"].value == "жалоба"
-    assert (f["last_name"].value, f["first_name"].value, f["patronymic"].value) == \
-        ("Әбенова", "Әлия", "Серікқызы")
+    assert (f["last_name"].value, f["first_name"].value, f["patronymic"].value) == (
+        "Әбенова",
+        "Әлия",
+        "Серікқызы",
+    )
     assert f["phone"].value == "+77051234567"
     assert f["address"].value == "г. Петропавловск, ул. Абая, д. 5, кв. 7"
     assert f["email"].value == "a.abenova@mail.example"
@@ -253,17 +345,21 @@ def test_website_form_body():
 
 # --- helpers ------------------------------------------------------------------
 
-@pytest.mark.parametrize("text,expected", [
-    ("+7 747 543 87 10", "+77475438710"),
-    ("--7 702 692 60 92", "+77026926092"),
-    ("8 (771) 623-64-88", "+77716236488"),
-    ("+7(702)1234567", "+77021234567"),
-    ("8 (775): 520-05-93", "+77755200593"),
-    ("8 (7152) 46-12-34", "+77152461234"),
-    ("+7 747 543 87", None),  # too short
-    ("+7 123 456 78 90", None),  # not a Kazakh number
-    ("+7 747 543 87 10 5", None),
-])
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("+7 747 543 87 10", "+77475438710"),
+        ("--7 702 692 60 92", "+77026926092"),
+        ("8 (771) 623-64-88", "+77716236488"),
+        ("+7(702)1234567", "+77021234567"),
+        ("8 (775): 520-05-93", "+77755200593"),
+        ("8 (7152) 46-12-34", "+77152461234"),
+        ("+7 747 543 87", None),  # too short
+        ("+7 123 456 78 90", None),  # not a Kazakh number
+        ("+7 747 543 87 10 5", None),
+    ],
+)
 def test_parse_phone(text, expected):
     assert parse_phone(text) == expected
 
@@ -299,11 +395,13 @@ def test_book_time_takes_the_offset_of_the_clerks_clock():
 
 def test_page_on_its_side_is_turned():
     from mailflow.extract.page import init_worker, run_page
+
     init_worker()
     rng = __import__("random").Random(5)
     p = corpusgen.make_person(rng)
-    page = corpusgen.render_form(p, "жалоба", dt.date(2026, 3, 3), dpi=150, family="DejaVu Serif",
-                                 rng=rng)[0].rotate(270, expand=True, fillcolor=255)
+    page = corpusgen.render_form(p, "жалоба", dt.date(2026, 3, 3), dpi=150, family="DejaVu Serif", rng=rng)[
+        0
+    ].rotate(270, expand=True, fillcolor=255)
     buf = io.BytesIO()
     page.save(buf, format="PNG")
     r = run_page(PageTask("image", buf.getvalue(), 0))
@@ -315,8 +413,7 @@ def test_page_on_its_side_is_turned():
 def test_skew_estimate():
     rng = __import__("random").Random(9)
     p = corpusgen.make_person(rng)
-    page = corpusgen.render_form(p, "отзыв", dt.date(2026, 3, 2), dpi=150, family="DejaVu Sans",
-                                 rng=rng)[0]
+    page = corpusgen.render_form(p, "отзыв", dt.date(2026, 3, 2), dpi=150, family="DejaVu Sans", rng=rng)[0]
     for angle in (-4.0, -1.5, 0.0, 2.5):
         tilted = page.rotate(angle, expand=True, fillcolor=255)
         assert abs(estimate_skew(tilted) + angle) <= 0.3
@@ -324,8 +421,10 @@ def test_skew_estimate():
 
 # --- the shared sample corpus, when it is there ----------------------------------
 
-@pytest.mark.skipif(not (SHARED / "appeals" / "truth.jsonl").is_file(),
-                    reason="../shared/corpus is not beside the repository")
+
+@pytest.mark.skipif(
+    not (SHARED / "appeals" / "truth.jsonl").is_file(), reason="../shared/corpus is not beside the repository"
+)
 def test_shared_appeals_corpus(pool):
     res = ev.evaluate(SHARED / "appeals", pool=pool)
     assert res["wrong_recognition"] == 0, res["errors"]
@@ -336,6 +435,7 @@ def test_shared_appeals_corpus(pool):
 
 
 # --- digits vouched for by the English model (a 3 read as a 5) -------------------------------
+
 
 def test_digits_confirmed_by_another_model():
     from mailflow.extract.fields import digits_confirmed

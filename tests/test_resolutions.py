@@ -4,6 +4,7 @@ Regulation 1.5–1.8, 1.11–1.12: each test drives the daemon the way people
 would: mail lands in the inbox, `run --once` handles it, and what it sent is
 read back from the outbound Maildir.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,8 +40,9 @@ def _unchanged(office: Office) -> None:
 def test_resolution_by_reply_is_confirmed_and_forwarded_with_receipts(tmp_path):
     office = Office(tmp_path)
     due = _future(10)
-    [o] = office.send(office.reply(f"Петрову А.С., Сидоренко — рассмотреть, подготовить ответ. "
-                                   f"Срок до {due:%d.%m.%Y}"))
+    [o] = office.send(
+        office.reply(f"Петрову А.С., Сидоренко — рассмотреть, подготовить ответ. Срок до {due:%d.%m.%Y}")
+    )
     assert o.status == "resolution" and o.number == office.number
     [ok] = office.sent("resolution_ok")
     assert ok["To"] == DIRECTOR and ok["In-Reply-To"]
@@ -105,18 +107,29 @@ def test_unclear_names_are_asked_about_and_nothing_changes(tmp_path):
     assert o.status == "resolution"
 
 
-@pytest.mark.parametrize("forgery", [
-    "outsider", "executor", "auto_reply", "used_twice", "expired", "dkim_fail", "no_link",
-])
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        "outsider",
+        "executor",
+        "auto_reply",
+        "used_twice",
+        "expired",
+        "dkim_fail",
+        "no_link",
+    ],
+)
 def test_forged_or_invalid_replies_change_nothing_and_the_clerk_is_told(tmp_path, forgery):
     rules = load_rules()
     if forgery == "dkim_fail":
         rules_dir = tmp_path / "rules"
         shutil.copytree(REPO / "rules", rules_dir)
         f = rules_dir / "routing.toml"
-        f.write_text(f.read_text().replace("trusted_authserv_ids = []",
-                                           'trusted_authserv_ids = ["mx.sevkaz.example"]'))
+        f.write_text(
+            f.read_text().replace("trusted_authserv_ids = []", 'trusted_authserv_ids = ["mx.sevkaz.example"]')
+        )
         from mailflow import rules as rules_mod
+
         rules = rules_mod.load(rules_dir)
     office = Office(tmp_path / "home", rules)
     text = "Сидоренко — рассмотреть."
@@ -132,14 +145,21 @@ def test_forged_or_invalid_replies_change_nothing_and_the_clerk_is_told(tmp_path
     elif forgery == "expired":
         engine, s = office.db()
         with s, s.begin():
-            s.execute(sa.update(Token).where(Token.purpose == "resolution").values(expires_at=dt.datetime.now(dt.UTC)
-                                              - dt.timedelta(days=1)))
+            s.execute(
+                sa.update(Token)
+                .where(Token.purpose == "resolution")
+                .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+            )
         engine.dispose()
         raw = office.reply(text)
     elif forgery == "dkim_fail":  # our server says DKIM and SPF failed; a forged "pass" header is ignored
-        raw = office.reply(text, headers={
-            "Authentication-Results": "mx.sevkaz.example; dkim=fail header.d=sevkaz.example; "
-                                      "spf=fail smtp.mailfrom=sevkaz.example"})
+        raw = office.reply(
+            text,
+            headers={
+                "Authentication-Results": "mx.sevkaz.example; dkim=fail header.d=sevkaz.example; "
+                "spf=fail smtp.mailfrom=sevkaz.example"
+            },
+        )
         raw = b"Authentication-Results: evil.example; dkim=pass header.d=sevkaz.example\r\n" + raw
     else:  # a fresh message that only names the number: not an answer to ours, no token
         raw = office.reply(text, in_reply_to=None, subject=f"Резолюция по {office.number}")
@@ -165,20 +185,27 @@ def test_dkim_pass_from_trusted_server_is_accepted(tmp_path):
     rules_dir = tmp_path / "rules"
     shutil.copytree(REPO / "rules", rules_dir)
     f = rules_dir / "routing.toml"
-    f.write_text(f.read_text().replace("trusted_authserv_ids = []",
-                                       'trusted_authserv_ids = ["mx.sevkaz.example"]'))
+    f.write_text(
+        f.read_text().replace("trusted_authserv_ids = []", 'trusted_authserv_ids = ["mx.sevkaz.example"]')
+    )
     from mailflow import rules as rules_mod
+
     office = Office(tmp_path / "home", rules_mod.load(rules_dir))
-    [o] = office.send(office.reply("Сидоренко — рассмотреть.", headers={
-        "Authentication-Results": "mx.sevkaz.example; dkim=pass header.d=sevkaz.example"}))
+    [o] = office.send(
+        office.reply(
+            "Сидоренко — рассмотреть.",
+            headers={"Authentication-Results": "mx.sevkaz.example; dkim=pass header.d=sevkaz.example"},
+        )
+    )
     assert o.status == "resolution"
 
 
 def test_token_in_subject_alone_is_enough(tmp_path):
     office = Office(tmp_path)
     token = office.mgmt["Subject"].rsplit("#", 1)[1]
-    [o] = office.send(office.reply("Сидоренко — рассмотреть.", in_reply_to=None,
-                                   subject=f"резолюция #{token}"))
+    [o] = office.send(
+        office.reply("Сидоренко — рассмотреть.", in_reply_to=None, subject=f"резолюция #{token}")
+    )
     assert o.status == "resolution"
 
 
@@ -188,8 +215,9 @@ def _forward(office: Office, to: str):
     with s:
         d = s.exec(select(Delivery).where(Delivery.to_addr == to)).one()
     engine.dispose()
-    orig = reportgen.Original(message_id=m["Message-ID"], subject=m["Subject"],
-                              from_="mailflow@localhost", to=to)
+    orig = reportgen.Original(
+        message_id=m["Message-ID"], subject=m["Subject"], from_="mailflow@localhost", to=to
+    )
     return m, d, orig
 
 
@@ -201,12 +229,22 @@ def test_delivery_reports_and_read_receipts_climb_the_proof_ladder(tmp_path):
     _, d3, o3 = _forward(office, "ivanova@sevkaz.example")
     rg = reportgen
     results = [
-        office.send(rg.postfix_dsn([rg.Rcpt(final=o1.to, action="relayed", status="2.0.0",
-                                            diagnostic="smtp; 250 ok")],
-                                   envid=d1.envelope_id, original=o1, kind="success")),
-        office.send(rg.postfix_dsn([rg.Rcpt(final=o1.to, action="delivered", status="2.0.0",
-                                            diagnostic="smtp; 250 ok")],
-                                   envid=d1.envelope_id, original=o1, kind="success")),
+        office.send(
+            rg.postfix_dsn(
+                [rg.Rcpt(final=o1.to, action="relayed", status="2.0.0", diagnostic="smtp; 250 ok")],
+                envid=d1.envelope_id,
+                original=o1,
+                kind="success",
+            )
+        ),
+        office.send(
+            rg.postfix_dsn(
+                [rg.Rcpt(final=o1.to, action="delivered", status="2.0.0", diagnostic="smtp; 250 ok")],
+                envid=d1.envelope_id,
+                original=o1,
+                kind="success",
+            )
+        ),
         office.send(rg.mdn(reader=o1.to, original=o1, original_message_id=o1.message_id)),
         # Exchange: no Original-Message-ID, no envelope id, matched by the reader and subject
         office.send(rg.outlook_receipt(reader=o2.to, original=o2, in_reply_to=False)),
@@ -236,9 +274,14 @@ def test_relayed_alone_is_not_delivery_and_unproven_deliveries_are_reported_once
     office.send(office.reply("Петрову — рассмотреть."))
     _, d, o = _forward(office, "petrov@sevkaz.example")
     rg = reportgen
-    office.send(rg.postfix_dsn([rg.Rcpt(final=o.to, action="relayed", status="2.0.0",
-                                        diagnostic="smtp; 250 ok")],
-                               envid=d.envelope_id, original=o, kind="success"))
+    office.send(
+        rg.postfix_dsn(
+            [rg.Rcpt(final=o.to, action="relayed", status="2.0.0", diagnostic="smtp; 250 ok")],
+            envid=d.envelope_id,
+            original=o,
+            kind="success",
+        )
+    )
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=25)
     engine, _ = office.db()
     assert sweeps.unproven_deliveries(engine, office.rules, "mailflow@localhost", now=later) == 1
@@ -266,8 +309,12 @@ def test_addressee_reply_is_the_last_rung(tmp_path):
     office = Office(tmp_path)
     office.send(office.reply("Петрову — рассмотреть."))
     fwd, d, _ = _forward(office, "petrov@sevkaz.example")
-    answer = text_appeal(frm="petrov@sevkaz.example", subject="Re: " + fwd["Subject"],
-                         body="Принято в работу.", headers={"In-Reply-To": fwd["Message-ID"]})
+    answer = text_appeal(
+        frm="petrov@sevkaz.example",
+        subject="Re: " + fwd["Subject"],
+        body="Принято в работу.",
+        headers={"In-Reply-To": fwd["Message-ID"]},
+    )
     [o] = office.send(answer)
     assert o.status == "unclear"  # an acknowledgement, not a step of the answer: he is told so
     [told] = office.sent("stage_unclear")
@@ -282,17 +329,51 @@ def test_addressee_reply_is_the_last_rung(tmp_path):
 def test_paper_resolution_by_the_clerk(tmp_path):
     import subprocess
     import sys
+
     office = Office(tmp_path)
-    r = subprocess.run([sys.executable, "-m", "mailflow", "--home", str(office.cfg.home), "resolve",
-                        office.number, "Сидоренко, Петрову — подготовить ответ", "--by", DIRECTOR],
-                       cwd=REPO, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailflow",
+            "--home",
+            str(office.cfg.home),
+            "resolve",
+            office.number,
+            "Сидоренко, Петрову — подготовить ответ",
+            "--by",
+            DIRECTOR,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert "Сидоренко Ольга Викторовна" in r.stdout
-    show = subprocess.run([sys.executable, "-m", "mailflow", "--home", str(office.cfg.home), "journal",
-                           "show", office.number], cwd=REPO, capture_output=True, text=True, timeout=120)
+    show = subprocess.run(
+        [sys.executable, "-m", "mailflow", "--home", str(office.cfg.home), "journal", "show", office.number],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "Сидоренко Ольга Викторовна (ответственный)" in show.stdout
     assert "sidorenko@sevkaz.example: принято сервером" in show.stdout
-    bad = subprocess.run([sys.executable, "-m", "mailflow", "--home", str(office.cfg.home), "resolve",
-                          office.number, "Петрушкину"], cwd=REPO, capture_output=True, text=True,
-                         timeout=120)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailflow",
+            "--home",
+            str(office.cfg.home),
+            "resolve",
+            office.number,
+            "Петрушкину",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 1 and "Петрушкин" in bad.stderr

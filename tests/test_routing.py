@@ -1,4 +1,5 @@
 """Regulation 1.5, 1.7, 2.1–2.4: management, the PR specialist, monitoring numbers."""
+
 from __future__ import annotations
 
 import email
@@ -19,8 +20,10 @@ def _run(tmp_path, *messages):
     for i, raw in enumerate(messages):
         deliver(cfg.home / "inbox", raw, f"m{i:02d}")
     outcomes = daemon.run_once(cfg, rules, recognize=fake_recognizer())
-    sent = [email.message_from_bytes(f.read_bytes(), policy=policy.default)
-            for f in sorted((cfg.home / "outbox" / "new").glob("*"))]
+    sent = [
+        email.message_from_bytes(f.read_bytes(), policy=policy.default)
+        for f in sorted((cfg.home / "outbox" / "new").glob("*"))
+    ]
     return cfg, outcomes, sent
 
 
@@ -30,11 +33,19 @@ def _kind(sent, kind):
 
 def test_complaint_goes_to_management_with_token_and_scan_and_to_pr(tmp_path):
     scan = b"%PDF-1.4 scan"
-    cfg, [o], sent = _run(tmp_path, text_appeal(frm=CHIEF, body="Направляю жалобу потребителя",
-                                                attachments=[("скан.pdf", "application/pdf", scan)]))
+    cfg, [o], sent = _run(
+        tmp_path,
+        text_appeal(
+            frm=CHIEF,
+            body="Направляю жалобу потребителя",
+            attachments=[("скан.pdf", "application/pdf", scan)],
+        ),
+    )
     [mgmt] = _kind(sent, "management")
-    assert set(a.strip() for a in mgmt["To"].split(",")) == {"director@sevkaz.example",
-                                                             "deputy@sevkaz.example"}
+    assert set(a.strip() for a in mgmt["To"].split(",")) == {
+        "director@sevkaz.example",
+        "deputy@sevkaz.example",
+    }
     assert o.number in mgmt["Subject"] and "На резолюцию" in mgmt["Subject"]
     [att] = list(mgmt.iter_attachments())
     assert att.get_filename() == "скан.pdf" and att.get_content() == scan
@@ -63,7 +74,8 @@ def test_book_entries_get_monitoring_numbers_per_register(tmp_path):
         text_appeal(frm=CLERK, subject="Книга отзывов: запись", body="Запись: отзыв о работе"),
         text_appeal(frm=CLERK, subject="Книга отзывов: запись", body="Запись: жалоба на кассира"),
         text_appeal(frm=CLERK, subject="Книга отзывов: запись", body="Запись: предложение"),
-        text_appeal(frm=CLERK, subject="Книга отзывов: запись", body="Запись неразборчива"))
+        text_appeal(frm=CLERK, subject="Книга отзывов: запись", body="Запись неразборчива"),
+    )
     engine = db.make_engine(cfg.database)
     with Session(engine) as s:
         rows = {(m.register_key, m.seq) for m in s.exec(select(Monitoring))}

@@ -1,4 +1,5 @@
 """The test servers themselves: SMTP in, LMTP into Dovecot, IMAP out."""
+
 from __future__ import annotations
 
 import email
@@ -50,9 +51,13 @@ def test_smtp_with_dsn_arrives_in_imap_inbox(dovecot, smtp_server, mail_user):
         assert smtp.has_extn("dsn") and smtp.has_extn("8bitmime") and smtp.has_extn("smtputf8")
         assert "PLAIN" in smtp.esmtp_features["auth"] and "LOGIN" in smtp.esmtp_features["auth"]
         smtp.login(smtp_server.user, smtp_server.password)
-        smtp.send_message(msg, from_addr="mailflow@example.kz", to_addrs=[mail_user],
-                          mail_options=["RET=HDRS", "ENVID=Case-000123.x"],
-                          rcpt_options=["NOTIFY=SUCCESS,FAILURE,DELAY", f"ORCPT=rfc822;{mail_user}"])
+        smtp.send_message(
+            msg,
+            from_addr="mailflow@example.kz",
+            to_addrs=[mail_user],
+            mail_options=["RET=HDRS", "ENVID=Case-000123.x"],
+            rcpt_options=["NOTIFY=SUCCESS,FAILURE,DELAY", f"ORCPT=rfc822;{mail_user}"],
+        )
         code, reply = smtp.noop()
     assert code == 250
 
@@ -94,9 +99,11 @@ def test_queue_id_in_reply(smtp_server, mail_user):
 
 
 def test_eight_bit_body_and_smtputf8(dovecot, smtp_server, mail_user):
-    raw = ("From: a@example.org\r\nTo: " + mail_user + "\r\nSubject: =?utf-8?b?"
-           "0J/RgNC40LLQtdGC?=\r\nContent-Type: text/plain; charset=utf-8\r\n"
-           "Content-Transfer-Encoding: 8bit\r\n\r\nТекст жалобы\r\n").encode()
+    raw = (
+        "From: a@example.org\r\nTo: " + mail_user + "\r\nSubject: =?utf-8?b?"
+        "0J/RgNC40LLQtdGC?=\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\nТекст жалобы\r\n"
+    ).encode()
     with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=10) as smtp:
         smtp.sendmail("a@example.org", [mail_user], raw, mail_options=["BODY=8BITMIME", "SMTPUTF8"])
     (env,) = smtp_server.wait_for(1)
@@ -110,8 +117,9 @@ def test_unknown_local_user_is_refused_and_other_domains_recorded(smtp_server, m
         with pytest.raises(smtplib.SMTPRecipientsRefused) as info:
             smtp.sendmail("a@example.org", ["nobody-here@mailflow.test"], b"Subject: x\r\n\r\nx\r\n")
         assert info.value.recipients["nobody-here@mailflow.test"][0] == 550
-        refused = smtp.sendmail("a@example.org", [mail_user, "consumer@example.kz"],
-                                b"Subject: x\r\n\r\nx\r\n")
+        refused = smtp.sendmail(
+            "a@example.org", [mail_user, "consumer@example.kz"], b"Subject: x\r\n\r\nx\r\n"
+        )
     assert refused == {}
     (env,) = smtp_server.received
     assert env.rcpt_tos == [mail_user, "consumer@example.kz"]
@@ -136,8 +144,7 @@ def test_fail_next_is_temporary(smtp_server, mail_user, stage):
             with pytest.raises(smtplib.SMTPException) as info:
                 smtp.sendmail("a@example.org", [mail_user], b"Subject: x\r\n\r\nx\r\n")
             err = info.value
-            code = (err.smtp_code if hasattr(err, "smtp_code")
-                    else next(iter(err.recipients.values()))[0])
+            code = err.smtp_code if hasattr(err, "smtp_code") else next(iter(err.recipients.values()))[0]
             assert code == 451
     with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=10) as smtp:
         smtp.sendmail("a@example.org", [mail_user], b"Subject: x\r\n\r\nx\r\n")
@@ -164,9 +171,13 @@ def test_success_dsn_is_returned_to_a_local_sender(dovecot, make_smtp_server, ma
     server = make_smtp_server(send_dsn=True)
     with smtplib.SMTP(server.host, server.port, timeout=10) as smtp:
         smtp.ehlo()
-        smtp.sendmail(sender, [mail_user], _message(mail_user).as_bytes(),
-                      mail_options=["RET=HDRS", "ENVID=q1"],
-                      rcpt_options=["NOTIFY=SUCCESS", f"ORCPT=rfc822;{mail_user}"])
+        smtp.sendmail(
+            sender,
+            [mail_user],
+            _message(mail_user).as_bytes(),
+            mail_options=["RET=HDRS", "ENVID=q1"],
+            rcpt_options=["NOTIFY=SUCCESS", f"ORCPT=rfc822;{mail_user}"],
+        )
     (raw,) = dovecot.wait_for(sender)
     report = email.message_from_bytes(raw, policy=email.policy.default)
     assert report.get_content_type() == "multipart/report"
@@ -199,8 +210,11 @@ def test_dovecot_with_tls(make_dovecot):
 
 def test_mailflow_configs_point_at_the_servers(dovecot, smtp_server, mail_user):
     box = dovecot.mailbox_config(mail_user, "INBOX", idle=False)
-    assert (box.endpoint.scheme, box.endpoint.port, box.endpoint.user) == ("imap", dovecot.imap_port,
-                                                                         mail_user.split("@")[0])
+    assert (box.endpoint.scheme, box.endpoint.port, box.endpoint.user) == (
+        "imap",
+        dovecot.imap_port,
+        mail_user.split("@")[0],
+    )
     assert box.endpoint.password == dovecot.password(mail_user) and box.idle is False
     out = smtp_server.smtp_config("robot@mailflow.test")
     assert (out.endpoint.host, out.endpoint.port) == (smtp_server.host, smtp_server.port)

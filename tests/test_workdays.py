@@ -1,4 +1,5 @@
 """The working-day calendar and statutory deadlines, around real Kazakh holidays."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,12 +18,12 @@ def cal():
 
 
 def test_weekends_and_public_holidays(cal):
-    assert cal.is_working_day(D(2026, 3, 20))          # a Friday
-    assert not cal.is_working_day(D(2026, 3, 21))      # Nauryz, a Saturday
-    assert not cal.is_working_day(D(2026, 3, 23))      # Nauryz
-    assert not cal.is_working_day(D(2026, 3, 25))      # Nauryz, observed
+    assert cal.is_working_day(D(2026, 3, 20))  # a Friday
+    assert not cal.is_working_day(D(2026, 3, 21))  # Nauryz, a Saturday
+    assert not cal.is_working_day(D(2026, 3, 23))  # Nauryz
+    assert not cal.is_working_day(D(2026, 3, 25))  # Nauryz, observed
     assert cal.is_working_day(D(2026, 3, 26))
-    assert not cal.is_working_day(D(2026, 12, 16))     # Independence Day
+    assert not cal.is_working_day(D(2026, 12, 16))  # Independence Day
 
 
 def test_government_transfers_of_days_off(cal):
@@ -63,6 +64,7 @@ def test_statutory_default_deadline():
 
 def test_counting_across_years_agrees_with_walking_day_by_day(cal):
     import random
+
     rnd = random.Random(3)
     for _ in range(200):
         a = D(2015, 1, 1) + dt.timedelta(days=rnd.randrange(0, 365 * 13))
@@ -77,14 +79,19 @@ def test_a_kind_can_have_its_own_term(tmp_path):
 
     from mailflow import rules as rules_mod
     from tests.support import REPO
+
     shutil.copytree(REPO / "rules", tmp_path / "rules")
     f = tmp_path / "rules" / "deadlines.toml"
-    f.write_text(f.read_text(encoding="utf-8") + '''
+    f.write_text(
+        f.read_text(encoding="utf-8")
+        + """
 [kind."претензия"]
 days = 30
 count = "calendar"
 source = "договор энергоснабжения, п. 7.3"
-''', encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     rules = rules_mod.load(tmp_path / "rules")
     # 30 calendar days from Thursday 19 March 2026 end on Saturday 18 April: moved to Monday 20
     assert rules.deadlines.due("претензия", D(2026, 3, 19), rules.calendar) == D(2026, 4, 20)
@@ -98,10 +105,12 @@ def test_a_term_without_a_source_is_refused(tmp_path):
     from mailflow import rules as rules_mod
     from mailflow.config import ConfigError
     from tests.support import REPO
+
     shutil.copytree(REPO / "rules", tmp_path / "rules")
     f = tmp_path / "rules" / "deadlines.toml"
-    f.write_text(f.read_text(encoding="utf-8") + '\n[kind."отзыв"]\ndays = 10\ncount = "working"\n',
-                 encoding="utf-8")
+    f.write_text(
+        f.read_text(encoding="utf-8") + '\n[kind."отзыв"]\ndays = 10\ncount = "working"\n', encoding="utf-8"
+    )
     with pytest.raises(ConfigError) as e:
         rules_mod.load(tmp_path / "rules")
     assert e.value.key == "kind.отзыв.source"

@@ -5,6 +5,7 @@ head) and, once a case has a resolution, from the case's team (its executor,
 the executor's unit head, the lawyers, management). The state table names
 capacities, never people, so one table serves e-mail, the CLI and the web.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,8 +40,12 @@ def capacities(rules: Rules, person: Person | None, team: Team | None = None) ->
         if UNIT_HEAD in person.roles:
             out.add(Capacity.UNIT_HEAD)
         return frozenset(out)
-    for cap, who in ((Capacity.EXECUTOR, (team.executor,)), (Capacity.UNIT_HEAD, team.unit_head),
-                     (Capacity.LEGAL, team.legal), (Capacity.MANAGEMENT, team.management)):
+    for cap, who in (
+        (Capacity.EXECUTOR, (team.executor,)),
+        (Capacity.UNIT_HEAD, team.unit_head),
+        (Capacity.LEGAL, team.legal),
+        (Capacity.MANAGEMENT, team.management),
+    ):
         if person.email in who:
             out.add(cap)
     return frozenset(out)

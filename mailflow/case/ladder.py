@@ -6,6 +6,7 @@ answered); failed when a report or the relay refused it. Each rung is a
 timestamp column of `Delivery`, written by `climb`; `level` says the
 highest reached, `weakest_sql` ranks a case's deliveries for reports.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,13 +21,23 @@ QUEUED = "queued"
 # Weakest first, to show a case by its worst-proven addressee: failed is worse than queued.
 STRENGTH = ("failed", "queued", "accepted", "relayed", "delivered", "displayed", "replied")
 LABELS = {
-    "queued": "в очереди на отправку", "accepted": "принято почтовым сервером",
-    "relayed": "передано дальше (без отчёта)", "delivered": "доставлено",
-    "failed": "не доставлено", "displayed": "прочитано", "replied": "получен ответ адресата",
+    "queued": "в очереди на отправку",
+    "accepted": "принято почтовым сервером",
+    "relayed": "передано дальше (без отчёта)",
+    "delivered": "доставлено",
+    "failed": "не доставлено",
+    "displayed": "прочитано",
+    "replied": "получен ответ адресата",
 }
 # What a report's action sets (RFC 3464 actions, RFC 8098 "displayed").
-_ACTION_COLUMN = {"delivered": "delivered_at", "relayed": "relayed_at", "expanded": "relayed_at",
-                  "delayed": "delayed_at", "failed": "failed_at", "displayed": "displayed_at"}
+_ACTION_COLUMN = {
+    "delivered": "delivered_at",
+    "relayed": "relayed_at",
+    "expanded": "relayed_at",
+    "delayed": "delayed_at",
+    "failed": "failed_at",
+    "displayed": "displayed_at",
+}
 
 
 def _column(rung: str) -> str:
@@ -44,8 +55,10 @@ def label(rung: str | None) -> str:
 
 def weakest_sql() -> sa.ColumnElement[int]:
     """Per delivery, its rung's index in STRENGTH (the same precedence as `level`)."""
-    return sa.case(*((getattr(Delivery, _column(r)).is_not(None), STRENGTH.index(r))
-                     for r in PRECEDENCE), else_=STRENGTH.index(QUEUED))
+    return sa.case(
+        *((getattr(Delivery, _column(r)).is_not(None), STRENGTH.index(r)) for r in PRECEDENCE),
+        else_=STRENGTH.index(QUEUED),
+    )
 
 
 def climb(d: Delivery, action: str | None, status: str | None, now: dt.datetime) -> None:

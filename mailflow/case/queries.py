@@ -6,6 +6,7 @@
 - `team`: who is executor, co-executor, unit head, lawyer, management for a case;
 - `is_open`: the open-cases predicate, as the partial indexes are written.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -47,22 +48,27 @@ def current_resolution(s: Session, document_id: int) -> tuple[Resolution | None,
     res = s.exec(select(Resolution).where(Resolution.document_id == document_id, IS_CURRENT)).first()
     if res is None:
         return None, []
-    people = s.exec(select(Assignment).where(Assignment.resolution_id == res.id)
-                    .order_by(col(Assignment.position))).all()
+    people = s.exec(
+        select(Assignment).where(Assignment.resolution_id == res.id).order_by(col(Assignment.position))
+    ).all()
     return res, list(people)
 
 
-def current_resolutions(s: Session, ids: Sequence[int]
-                        ) -> dict[int, tuple[Resolution, list[Assignment]]]:
+def current_resolutions(s: Session, ids: Sequence[int]) -> dict[int, tuple[Resolution, list[Assignment]]]:
     """`current_resolution` of many documents in two queries."""
     if not ids:
         return {}
-    res = {r.document_id: r for r in s.exec(select(Resolution).where(
-        col(Resolution.document_id).in_(list(ids)), IS_CURRENT))}
+    res = {
+        r.document_id: r
+        for r in s.exec(select(Resolution).where(col(Resolution.document_id).in_(list(ids)), IS_CURRENT))
+    }
     people: dict[int, list[Assignment]] = {}
     if res:
-        for a in s.exec(select(Assignment).where(col(Assignment.resolution_id).in_(
-                [r.id for r in res.values()])).order_by(col(Assignment.position))):
+        for a in s.exec(
+            select(Assignment)
+            .where(col(Assignment.resolution_id).in_([r.id for r in res.values()]))
+            .order_by(col(Assignment.position))
+        ):
             people.setdefault(a.document_id, []).append(a)
     return {d: (r, people.get(d, [])) for d, r in res.items()}
 
@@ -71,8 +77,9 @@ def is_open() -> sa.ColumnElement[bool]:
     """Open cases (states.OPEN), the values written into the SQL as the partial
     indexes' predicate (models.OPEN_SQL) is, so generic plans use them too."""
     values = sorted(s.value for s in OPEN)
-    return col(Document.status).in_(sa.bindparam("open_states", values, unique=True, expanding=True,
-                                                 literal_execute=True))
+    return col(Document.status).in_(
+        sa.bindparam("open_states", values, unique=True, expanding=True, literal_execute=True)
+    )
 
 
 @dataclass(frozen=True)
@@ -87,25 +94,37 @@ class Team:
 
     def of(self, holder: str) -> tuple[str, ...]:
         """The addresses of a holder named as rules/answer.toml names them (vocabulary.HOLDERS)."""
-        return {"executor": (self.executor,), "unit_head": self.unit_head, "legal": self.legal,
-                "management": self.management}.get(holder, ())
+        return {
+            "executor": (self.executor,),
+            "unit_head": self.unit_head,
+            "legal": self.legal,
+            "management": self.management,
+        }.get(holder, ())
 
     @property
     def everyone(self) -> frozenset[str]:
-        return frozenset({self.executor, *self.co_executors, *self.unit_head, *self.legal,
-                          *self.management})
+        return frozenset({self.executor, *self.co_executors, *self.unit_head, *self.legal, *self.management})
 
 
 def management(rules: Rules) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(p.email for p in rules.staff.people
-                               if p.roles & rules.routing.management_roles))
+    return tuple(
+        dict.fromkeys(p.email for p in rules.staff.people if p.roles & rules.routing.management_roles)
+    )
 
 
 def team(rules: Rules, assignments: Sequence[Assignment]) -> Team:
     first = assignments[0].email
     executor = rules.staff.by_email(first)
-    heads = tuple(p.email for p in rules.staff.with_role(UNIT_HEAD)
-                  if executor and p.unit == executor.unit and p.email != first)
+    heads = tuple(
+        p.email
+        for p in rules.staff.with_role(UNIT_HEAD)
+        if executor and p.unit == executor.unit and p.email != first
+    )
     mgmt = management(rules)
-    return Team(first, tuple(a.email for a in assignments[1:]), heads or mgmt,
-                tuple(p.email for p in rules.staff.with_role(LEGAL)), mgmt)
+    return Team(
+        first,
+        tuple(a.email for a in assignments[1:]),
+        heads or mgmt,
+        tuple(p.email for p in rules.staff.with_role(LEGAL)),
+        mgmt,
+    )

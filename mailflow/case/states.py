@@ -18,6 +18,7 @@ answer.toml, in_work when absent), so a new plain stage needs no code.
 stages); `transition.apply` writes it. Each row names who may act (as a
 Capacity, relative to the case) and the event type it writes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -96,8 +97,9 @@ class Transition:
     title: str  # Russian, for the journal and error messages
 
 
-def _t(act: Act, sources: Iterable[State], target: State | None, by: Iterable[Capacity], event: str,
-       title: str) -> Transition:
+def _t(
+    act: Act, sources: Iterable[State], target: State | None, by: Iterable[Capacity], event: str, title: str
+) -> Transition:
     return Transition(act, frozenset(sources), target, frozenset(by), event, title)
 
 
@@ -105,20 +107,56 @@ C, S = Capacity, State
 TABLE: tuple[Transition, ...] = (
     _t(Act.ROUTE, {S.REGISTERED}, S.ON_RESOLUTION, {C.SYSTEM}, "routed", "передача на резолюцию"),
     _t(Act.RESOLVE, OPEN, S.IN_WORK, {C.MANAGEMENT, C.CLERK}, "resolution", "резолюция"),
-    _t(Act.MOVE, {S.IN_WORK}, None, {C.EXECUTOR, C.UNIT_HEAD, C.LEGAL, C.MANAGEMENT},
-       "answer_move", "этап подготовки ответа"),
-    _t(Act.DISPATCH, {S.IN_WORK}, S.ANSWERED, {C.EXECUTOR, C.CLERK}, "dispatched",
-       "отправка ответа заявителю"),
-    _t(Act.FILE_COPY, {S.IN_WORK, S.ANSWERED}, S.CLOSED, {C.EXECUTOR, C.CLERK}, "closed",
-       "копия ответа в канцелярии"),
+    _t(
+        Act.MOVE,
+        {S.IN_WORK},
+        None,
+        {C.EXECUTOR, C.UNIT_HEAD, C.LEGAL, C.MANAGEMENT},
+        "answer_move",
+        "этап подготовки ответа",
+    ),
+    _t(
+        Act.DISPATCH,
+        {S.IN_WORK},
+        S.ANSWERED,
+        {C.EXECUTOR, C.CLERK},
+        "dispatched",
+        "отправка ответа заявителю",
+    ),
+    _t(
+        Act.FILE_COPY,
+        {S.IN_WORK, S.ANSWERED},
+        S.CLOSED,
+        {C.EXECUTOR, C.CLERK},
+        "closed",
+        "копия ответа в канцелярии",
+    ),
     _t(Act.EXTEND, OPEN, None, {C.MANAGEMENT, C.UNIT_HEAD}, "extension", "продление срока"),
-    _t(Act.REDIRECT, OPEN, S.REDIRECTED, {C.CLERK, C.MANAGEMENT}, "redirected",
-       "перенаправление по компетенции"),
-    _t(Act.NOT_CONSIDER, {S.REGISTERED, S.ON_RESOLUTION}, S.NOT_CONSIDERED, {C.CLERK},
-       "not_considered", "оставление без рассмотрения"),
+    _t(
+        Act.REDIRECT,
+        OPEN,
+        S.REDIRECTED,
+        {C.CLERK, C.MANAGEMENT},
+        "redirected",
+        "перенаправление по компетенции",
+    ),
+    _t(
+        Act.NOT_CONSIDER,
+        {S.REGISTERED, S.ON_RESOLUTION},
+        S.NOT_CONSIDERED,
+        {C.CLERK},
+        "not_considered",
+        "оставление без рассмотрения",
+    ),
     _t(Act.WITHDRAW, OPEN, S.WITHDRAWN, {C.CLERK}, "withdrawn", "отзыв обращения"),
-    _t(Act.MERGE, {S.REGISTERED, S.ON_RESOLUTION}, S.MERGED, {C.CLERK}, "merged",
-       "объединение с первым обращением"),
+    _t(
+        Act.MERGE,
+        {S.REGISTERED, S.ON_RESOLUTION},
+        S.MERGED,
+        {C.CLERK},
+        "merged",
+        "объединение с первым обращением",
+    ),
 )
 BY_ACT: dict[Act, Transition] = {t.act: t for t in TABLE}
 
@@ -136,8 +174,14 @@ class Step:
     to_stage: str | None
 
 
-def decide(state: State | str, stage: str | None, act: Act, by: frozenset[Capacity],
-           workflow: Workflow, to_stage: str | None = None) -> Step:
+def decide(
+    state: State | str,
+    stage: str | None,
+    act: Act,
+    by: frozenset[Capacity],
+    workflow: Workflow,
+    to_stage: str | None = None,
+) -> Step:
     """The step `act` makes from (state, stage), or IllegalTransition.
 
     `to_stage` names the answer stage a MOVE goes to; DISPATCH and FILE_COPY
@@ -148,16 +192,19 @@ def decide(state: State | str, stage: str | None, act: Act, by: frozenset[Capaci
     if state not in t.sources:
         raise IllegalTransition(f"«{t.title}» невозможно: дело в состоянии «{state.label}»")
     if not by & t.by:
-        raise IllegalTransition(f"«{t.title}» может выполнить только: "
-                                + ", ".join(sorted(c.value for c in t.by)))
+        raise IllegalTransition(
+            f"«{t.title}» может выполнить только: " + ", ".join(sorted(c.value for c in t.by))
+        )
     target = t.target or state
     current = (stage or workflow.start) if state in STAGED else None
     if act is Act.MOVE:
         if to_stage is None or to_stage not in workflow.stages:
             raise IllegalTransition(f"нет такого этапа: {to_stage}")
         if workflow.stages[to_stage].state is not State.IN_WORK:
-            raise IllegalTransition(f"этап «{to_stage}» означает «{workflow.stages[to_stage].state.label}»,"
-                                    " это не переход между этапами")
+            raise IllegalTransition(
+                f"этап «{to_stage}» означает «{workflow.stages[to_stage].state.label}»,"
+                " это не переход между этапами"
+            )
         if not any(current in m.from_stages and m.to == to_stage for m in workflow.moves):
             raise IllegalTransition(f"из этапа «{current}» нельзя перейти в «{to_stage}»")
         new_stage: str | None = to_stage
@@ -183,7 +230,8 @@ def replay(events: Iterable[dict[str, Any]]) -> tuple[State, str | None]:
             continue
         (frm, to), (stage_from, stage_to) = data["state"], data["stage"]
         if State(frm) is not state or (stage is not None and stage_from != stage):
-            raise ValueError(f"step {frm}/{stage_from} -> {to}/{stage_to} does not follow "
-                             f"{state.value}/{stage}")
+            raise ValueError(
+                f"step {frm}/{stage_from} -> {to}/{stage_to} does not follow {state.value}/{stage}"
+            )
         state, stage = State(to), stage_to
     return state, stage

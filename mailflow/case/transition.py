@@ -6,6 +6,7 @@ and stage and writes the act's hash-chained event with both, so the events
 replayed give the row (`states.replay`). An illegal act raises
 `IllegalTransition` before anything is written.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,9 +22,19 @@ from .actors import Actor
 from .states import Act, State, Step, decide, replay
 
 
-def apply(s: Session, head: ChainHead, doc: Document, act: Act, by: Actor, workflow: Workflow, *,
-          now: dt.datetime, to_stage: str | None = None, inbound_id: int | None = None,
-          **data: Any) -> Step:
+def apply(
+    s: Session,
+    head: ChainHead,
+    doc: Document,
+    act: Act,
+    by: Actor,
+    workflow: Workflow,
+    *,
+    now: dt.datetime,
+    to_stage: str | None = None,
+    inbound_id: int | None = None,
+    **data: Any,
+) -> Step:
     step = decide(doc.status, doc.stage, act, by.capacities, workflow, to_stage)
     doc.status, doc.stage = step.to_state.value, step.to_stage
     if step.to_state is State.ANSWERED or (step.to_state is State.CLOSED and doc.answered_at is None):
@@ -31,10 +42,18 @@ def apply(s: Session, head: ChainHead, doc: Document, act: Act, by: Actor, workf
     if step.to_state is State.CLOSED:
         doc.closed_at = now
     s.add(doc)
-    journal.append(s, head, step.transition.event, document_id=doc.id, inbound_id=inbound_id,
-                   act=act.value, by=by.address,
-                   state=[step.from_state.value, step.to_state.value],
-                   stage=[step.from_stage, step.to_stage], **data)
+    journal.append(
+        s,
+        head,
+        step.transition.event,
+        document_id=doc.id,
+        inbound_id=inbound_id,
+        act=act.value,
+        by=by.address,
+        state=[step.from_state.value, step.to_state.value],
+        stage=[step.from_stage, step.to_stage],
+        **data,
+    )
     return step
 
 

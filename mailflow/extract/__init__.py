@@ -11,6 +11,7 @@ reader is sure of, or None with the field's name in `needs_review`.
 recognize() never raises on what a message contains: unreadable, oversized,
 encrypted or unknown attachments are reported in `AttachmentInfo.note`.
 """
+
 from __future__ import annotations
 
 import io
@@ -42,20 +43,41 @@ log = logging.getLogger(__name__)
 
 # A value is kept only when its confidence reaches the field's bar.
 ACCEPT = {
-    "kind": 0.70, "group": 0.50, "origin_unit": 0.5, "book_entry_at": 0.5,
-    "last_name": 0.80, "first_name": 0.80, "patronymic": 0.80, "address": 0.80,
-    "phone": 0.80, "email": 0.80, "org_name": 0.80, "outgoing_number": 0.80,
+    "kind": 0.70,
+    "group": 0.50,
+    "origin_unit": 0.5,
+    "book_entry_at": 0.5,
+    "last_name": 0.80,
+    "first_name": 0.80,
+    "patronymic": 0.80,
+    "address": 0.80,
+    "phone": 0.80,
+    "email": 0.80,
+    "org_name": 0.80,
+    "outgoing_number": 0.80,
     "outgoing_date": 0.80,
 }
-CONSUMER_FIELDS = ("last_name", "first_name", "patronymic", "address", "phone", "email",
-                   "org_name", "outgoing_number", "outgoing_date")
+CONSUMER_FIELDS = (
+    "last_name",
+    "first_name",
+    "patronymic",
+    "address",
+    "phone",
+    "email",
+    "org_name",
+    "outgoing_number",
+    "outgoing_date",
+)
 PERSON_FIELDS = ("last_name", "first_name", "patronymic", "address")
 ORG_FIELDS = ("org_name", "outgoing_number", "outgoing_date")
 
 _SKIP_TYPES = {
-    "application/zip": "archive", "application/x-zip-compressed": "archive",
-    "application/x-rar-compressed": "archive", "application/x-7z-compressed": "archive",
-    "application/ms-tnef": "winmail.dat (TNEF)", "application/vnd.ms-tnef": "winmail.dat (TNEF)",
+    "application/zip": "archive",
+    "application/x-zip-compressed": "archive",
+    "application/x-rar-compressed": "archive",
+    "application/x-7z-compressed": "archive",
+    "application/ms-tnef": "winmail.dat (TNEF)",
+    "application/vnd.ms-tnef": "winmail.dat (TNEF)",
     "message/rfc822": "attached message (its files are read on their own)",
 }
 
@@ -81,9 +103,16 @@ class _Doc:
             ocr = r.source == "ocr"
             for i, w in enumerate(r.words):
                 alt = r.alt.get(i)
-                toks.append(Tok(w.text, w.conf / 100.0, line0 + w.line, block0 + w.block,
-                                (alt[0], alt[1] + 1000 * pno, alt[2], alt[3] / 100.0)
-                                if alt else None, r.digits.get(i, ()) if ocr else None))
+                toks.append(
+                    Tok(
+                        w.text,
+                        w.conf / 100.0,
+                        line0 + w.line,
+                        block0 + w.block,
+                        (alt[0], alt[1] + 1000 * pno, alt[2], alt[3] / 100.0) if alt else None,
+                        r.digits.get(i, ()) if ocr else None,
+                    )
+                )
                 lmax, bmax = max(lmax, w.line + 1), max(bmax, w.block + 1)
             line0 += lmax + 1
             block0 += bmax + 1
@@ -92,8 +121,9 @@ class _Doc:
         return split_glued(toks), under
 
 
-def recognize(msg: ParsedMessage, *, sender: Person | None, channel: str,
-              limits: Limits, pool: OcrPool) -> Recognition:
+def recognize(
+    msg: ParsedMessage, *, sender: Person | None, channel: str, limits: Limits, pool: OcrPool
+) -> Recognition:
     docs = [_plan(a, limits) for a in msg.attachments]
     budget = limits.max_pages_per_message
     over_limit = False
@@ -104,19 +134,29 @@ def recognize(msg: ParsedMessage, *, sender: Person | None, channel: str,
         n = min(d.pages, max(0, budget))
         if n < d.pages:
             over_limit = True
-            d.note.append(f"pages {n + 1}-{d.pages} not read: limit of "
-                          f"{limits.max_pages_per_message} pages per message")
+            d.note.append(
+                f"pages {n + 1}-{d.pages} not read: limit of {limits.max_pages_per_message} pages per message"
+            )
         budget -= n
-        d.tasks = [PageTask(d.kind, d.att.data, i, limits.render_dpi, limits.ocr_languages,
-                            limits.ocr_timeout_seconds, limits.max_pixels_per_page)
-                   for i in range(n)]
+        d.tasks = [
+            PageTask(
+                d.kind,
+                d.att.data,
+                i,
+                limits.render_dpi,
+                limits.ocr_languages,
+                limits.ocr_timeout_seconds,
+                limits.max_pixels_per_page,
+            )
+            for i in range(n)
+        ]
         tasks.extend(d.tasks)
     t0 = time.monotonic()
     results = pool.run(tasks) if tasks else []
     ocr_seconds = time.monotonic() - t0 if tasks else 0.0
     pos = 0
     for d in docs:
-        d.results = results[pos:pos + len(d.tasks)]
+        d.results = results[pos : pos + len(d.tasks)]
         pos += len(d.tasks)
         for r in d.results:
             if r.note:
@@ -129,29 +169,43 @@ def recognize(msg: ParsedMessage, *, sender: Person | None, channel: str,
         rec = _read_fields(msg, docs, sender=sender, channel=channel)
     except Exception:  # a reader's bug must not lose the message: a clerk reads it
         log.exception("field reading failed for %s", msg.message_id)
-        rec = {"kind": None, "group": None, "consumer": Consumer(), "origin_unit": None,
-               "book_entry_at": None, "confidence": {},
-               "_review": ["kind", "group", "last_name", "first_name", "address", "phone"]}
+        rec = {
+            "kind": None,
+            "group": None,
+            "consumer": Consumer(),
+            "origin_unit": None,
+            "book_entry_at": None,
+            "confidence": {},
+            "_review": ["kind", "group", "last_name", "first_name", "address", "phone"],
+        }
     review = list(rec.pop("_review"))
     if over_limit and "attachments" not in review:
         review.append("attachments")
     texts = [msg.body_text] + [d.text for d in docs if d.text]
     return Recognition(
-        kind=rec["kind"], group=rec["group"], consumer=rec["consumer"],
-        book_entry_at=rec["book_entry_at"], origin_unit=rec["origin_unit"],
-        attachments=infos, text="\n\n".join(t for t in texts if t),
-        confidence=rec["confidence"], needs_review=tuple(review), ocr_seconds=ocr_seconds,
+        kind=rec["kind"],
+        group=rec["group"],
+        consumer=rec["consumer"],
+        book_entry_at=rec["book_entry_at"],
+        origin_unit=rec["origin_unit"],
+        attachments=infos,
+        text="\n\n".join(t for t in texts if t),
+        confidence=rec["confidence"],
+        needs_review=tuple(review),
+        ocr_seconds=ocr_seconds,
     )
 
 
 # --- attachments ---------------------------------------------------------
 
+
 def _sniff(data: bytes, ctype: str, name: str) -> str:
     head = data[:16]
     if data[:1024].lstrip().startswith(b"%PDF") or b"%PDF-" in data[:1024]:
         return "pdf"
-    if head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*",
-                        b"GIF87a", b"GIF89a", b"BM")) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+    if head.startswith(
+        (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*", b"GIF87a", b"GIF89a", b"BM")
+    ) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
         return "image"
     if head.startswith(b"PK\x03\x04"):
         return "zip"
@@ -167,8 +221,11 @@ def _plan(att: Attachment, limits: Limits) -> _Doc:
     name = att.filename or ""
     if len(att.data) > limits.max_attachment_bytes:
         mb = limits.max_attachment_bytes / (1024 * 1024)
-        return _Doc(att, "skip", note=[f"not read: {len(att.data) / 1048576:.1f} MB is over the "
-                                       f"{mb:g} MB attachment limit"])
+        return _Doc(
+            att,
+            "skip",
+            note=[f"not read: {len(att.data) / 1048576:.1f} MB is over the {mb:g} MB attachment limit"],
+        )
     kind = _sniff(att.data, ctype, name)  # the bytes decide, not the declared type
     if kind == "pdf":
         return _plan_pdf(att)
@@ -179,13 +236,19 @@ def _plan(att: Attachment, limits: Limits) -> _Doc:
     if kind == "unknown" and (ctype.startswith("image/") or ctype == "application/pdf"):
         return _Doc(att, "skip", note=[f"not read: the data is not a readable {ctype}"])
     if kind == "zip":
-        what = "Office document" if re.search(r"\.(docx|xlsx|pptx|odt|ods)$", name, re.I) \
-            or "officedocument" in ctype or "opendocument" in ctype else "archive"
+        what = (
+            "Office document"
+            if re.search(r"\.(docx|xlsx|pptx|odt|ods)$", name, re.I)
+            or "officedocument" in ctype
+            or "opendocument" in ctype
+            else "archive"
+        )
         return _Doc(att, "skip", note=[f"not read: {what}"])
     if kind == "tnef":
         return _Doc(att, "skip", note=["not read: winmail.dat (TNEF)"])
     if kind == "text":
         from mailflow.mime import decode_text, html_to_text
+
         text = decode_text(att.data, None)
         if ctype == "text/html":
             text = html_to_text(text)
@@ -228,8 +291,12 @@ def _plan_image(att: Attachment, limits: Limits) -> _Doc:
     except Exception as exc:
         return _Doc(att, "skip", note=[f"not read: broken image ({type(exc).__name__})"])
     if w * h > limits.max_pixels_per_page:
-        return _Doc(att, "skip", pages=frames, note=[
-            f"not read: {w}x{h} px is over the limit of {limits.max_pixels_per_page} px per page"])
+        return _Doc(
+            att,
+            "skip",
+            pages=frames,
+            note=[f"not read: {w}x{h} px is over the limit of {limits.max_pixels_per_page} px per page"],
+        )
     return _Doc(att, "image", pages=frames)
 
 
@@ -252,16 +319,20 @@ def _info(d: _Doc) -> AttachmentInfo:
             d.note.append("no text found")
     confs = [r.mean_conf for r in d.results if r.source == "ocr" and r.mean_conf is not None]
     return AttachmentInfo(
-        filename=a.filename, sha256=a.sha256, content_type=a.content_type, pages=d.pages,
+        filename=a.filename,
+        sha256=a.sha256,
+        content_type=a.content_type,
+        pages=d.pages,
         ocr_confidence=round(sum(confs) / len(confs), 1) if confs else None,
-        text_source=source, note="; ".join(dict.fromkeys(d.note)) or None,
+        text_source=source,
+        note="; ".join(dict.fromkeys(d.note)) or None,
     )
 
 
 # --- fields --------------------------------------------------------------
 
-def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
-                 channel: str) -> dict:
+
+def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None, channel: str) -> dict:
     found: dict[str, Found] = {}
     group: Found = Found(None, 0.0, True)
     pair = None
@@ -284,9 +355,17 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
                 continue
             shift = (toks[-1].line + 2) if toks else 0
             bshift = (toks[-1].block + 2) if toks else 0
-            toks.extend(Tok(x.text, x.conf, x.line + shift, x.block + bshift,
-                            (x.alt[0], x.alt[1] + 100000 * (shift + 1), x.alt[2], x.alt[3])
-                            if x.alt else None, x.check) for x in t)
+            toks.extend(
+                Tok(
+                    x.text,
+                    x.conf,
+                    x.line + shift,
+                    x.block + bshift,
+                    (x.alt[0], x.alt[1] + 100000 * (shift + 1), x.alt[2], x.alt[3]) if x.alt else None,
+                    x.check,
+                )
+                for x in t
+            )
             for k, v in u.items():
                 under[k] = max(under.get(k, 0.0), v)
         if toks:
@@ -355,6 +434,7 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
 
     if msg.reply_to and channel == "website" and not (found.get("email") and found["email"].value):
         from .fields import clean_email
+
         e = clean_email(msg.reply_to)
         if e:
             found["email"] = Found(e, 0.9)
@@ -378,9 +458,15 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
             if values.get(name) is None and name not in review:
                 review.append(name)
     consumer = Consumer(**{f: values[f] for f in CONSUMER_FIELDS})
-    return {"kind": values["kind"], "group": values["group"], "consumer": consumer,
-            "origin_unit": values["origin_unit"], "book_entry_at": values["book_entry_at"],
-            "confidence": confidence, "_review": review}
+    return {
+        "kind": values["kind"],
+        "group": values["group"],
+        "consumer": consumer,
+        "origin_unit": values["origin_unit"],
+        "book_entry_at": values["book_entry_at"],
+        "confidence": confidence,
+        "_review": review,
+    }
 
 
 def _same_surname(ocr: str, body: str) -> bool:
@@ -398,6 +484,7 @@ def _check_subject_number(subject: str, found: dict[str, Found]) -> None:
     """The letter's "Исх. № … от …" against the same words in the subject
     (which may give the number alone)."""
     from .fields import _OUT_NUM_RE, parse_date
+
     m = _OUT_RE.search(subject or "")
     if m:
         num, date = m.group(1).strip(".,"), parse_date(m.group(2))

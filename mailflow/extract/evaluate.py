@@ -6,6 +6,7 @@ Prints per-field exact-match accuracy, the share of wrong non-null values
 among all fields, seconds per page and the machine. Returns 0 (a measurement,
 not a test), 2 when the folder cannot be read.
 """
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -18,11 +19,33 @@ import sys
 import time
 from pathlib import Path
 
-FIELDS = ("kind", "group", "channel", "last_name", "first_name", "patronymic", "phone",
-          "address", "email", "org_name", "outgoing_number", "outgoing_date", "origin_unit",
-          "book_entry_at")
-CONSUMER = ("last_name", "first_name", "patronymic", "phone", "address", "email", "org_name",
-            "outgoing_number", "outgoing_date")
+FIELDS = (
+    "kind",
+    "group",
+    "channel",
+    "last_name",
+    "first_name",
+    "patronymic",
+    "phone",
+    "address",
+    "email",
+    "org_name",
+    "outgoing_number",
+    "outgoing_date",
+    "origin_unit",
+    "book_entry_at",
+)
+CONSUMER = (
+    "last_name",
+    "first_name",
+    "patronymic",
+    "phone",
+    "address",
+    "email",
+    "org_name",
+    "outgoing_number",
+    "outgoing_date",
+)
 
 
 def _rules_dir() -> Path:
@@ -57,8 +80,13 @@ def normalise(field: str, value):
 
 
 def predicted(rec, channel: str) -> dict:
-    out = {"kind": rec.kind, "group": rec.group, "channel": channel,
-           "origin_unit": rec.origin_unit, "book_entry_at": rec.book_entry_at}
+    out = {
+        "kind": rec.kind,
+        "group": rec.group,
+        "channel": channel,
+        "origin_unit": rec.origin_unit,
+        "book_entry_at": rec.book_entry_at,
+    }
     for f in CONSUMER:
         out[f] = getattr(rec.consumer, f)
     return out
@@ -84,8 +112,7 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def evaluate(corpus_dir: str | Path, *, workers: int = 0, rules_dir: Path | None = None,
-             pool=None) -> dict:
+def evaluate(corpus_dir: str | Path, *, workers: int = 0, rules_dir: Path | None = None, pool=None) -> dict:
     """Run recognize() over the corpus; the numbers as a dict (see main for printing)."""
     from mailflow import mime
     from mailflow import rules as rules_mod
@@ -101,6 +128,7 @@ def evaluate(corpus_dir: str | Path, *, workers: int = 0, rules_dir: Path | None
     files = sorted(corpus.glob("*.eml"))
     own_pool = pool is None
     import resource
+
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     pool = pool or OcrPool(workers)
 
@@ -152,14 +180,24 @@ def evaluate(corpus_dir: str | Path, *, workers: int = 0, rules_dir: Path | None
                         wrong_rec += 1
                     errors.append(f"{path.name}: {f}: WRONG {got[f]!r} (truth {exp[f]!r})")
                 else:
-                    errors.append(f"{path.name}: {f}: none (truth {exp[f]!r})"
-                                  f"{' [review]' if f in rec.needs_review else ''}")
+                    errors.append(
+                        f"{path.name}: {f}: none (truth {exp[f]!r})"
+                        f"{' [review]' if f in rec.needs_review else ''}"
+                    )
     return {
-        "messages": len(runs), "pages": pages, "wall": wall,
+        "messages": len(runs),
+        "pages": pages,
+        "wall": wall,
         "per_field": {f: (c / n if n else 0.0) for f, (c, n) in per_field.items()},
-        "counts": per_field, "wrong_nonnull": wrong_nonnull, "wrong_recognition": wrong_rec, "slots": total_slots,
-        "errors": errors, "workers": pool.workers, "machine": machine(),
-        "latency": [r[4] for r in runs], "cpu_seconds": cpu,
+        "counts": per_field,
+        "wrong_nonnull": wrong_nonnull,
+        "wrong_recognition": wrong_rec,
+        "slots": total_slots,
+        "errors": errors,
+        "workers": pool.workers,
+        "machine": machine(),
+        "latency": [r[4] for r in runs],
+        "cpu_seconds": cpu,
         "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
 
@@ -171,18 +209,24 @@ def report(res: dict, out=sys.stdout) -> None:
         c, n = res["counts"][f]
         p(f"  {f:16s} {100 * c / n if n else 0:6.1f}%  ({c}/{n})")
     share = res["wrong_nonnull"] / res["slots"] if res["slots"] else 0.0
-    p(f"wrong non-null: {res['wrong_nonnull']}/{res['slots']} = {100 * share:.2f}% of all fields "
-      f"({res['wrong_recognition']} of them outside `channel`, which the staff directory decides)")
+    p(
+        f"wrong non-null: {res['wrong_nonnull']}/{res['slots']} = {100 * share:.2f}% of all fields "
+        f"({res['wrong_recognition']} of them outside `channel`, which the staff directory decides)"
+    )
     spp = res["wall"] / res["pages"] if res["pages"] else 0.0
     lat = sorted(res["latency"])
     med = lat[len(lat) // 2] if lat else 0.0
-    p(f"time: {res['wall']:.1f} s wall, {spp:.2f} s/page end to end "
-      f"({res['workers']} OCR workers, messages read {res['workers']} at a time; "
-      f"median {med:.2f} s per message)")
+    p(
+        f"time: {res['wall']:.1f} s wall, {spp:.2f} s/page end to end "
+        f"({res['workers']} OCR workers, messages read {res['workers']} at a time; "
+        f"median {med:.2f} s per message)"
+    )
     if res.get("cpu_seconds") and res["pages"]:
-        p(f"cpu: {res['cpu_seconds'] / res['pages']:.2f} CPU-s per page in the OCR workers and "
-          f"tesseract (so {res['cpu_seconds'] / res['pages'] / res['workers']:.2f} s/page on "
-          f"{res['workers']} idle cores)")
+        p(
+            f"cpu: {res['cpu_seconds'] / res['pages']:.2f} CPU-s per page in the OCR workers and "
+            f"tesseract (so {res['cpu_seconds'] / res['pages'] / res['workers']:.2f} s/page on "
+            f"{res['workers']} idle cores)"
+        )
     load = f", load average {res['load']:.1f} during the run" if res.get("load") is not None else ""
     p(f"machine: {res['machine']}{load}")
     if res["errors"]:

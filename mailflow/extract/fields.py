@@ -10,6 +10,7 @@ Confidence of a value read by OCR is the lowest word confidence among its
 words, lowered when the value fails its own checks (a phone that is not a
 valid Kazakh number, a name that is not three capitalised words...).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,14 +36,55 @@ from .text import (
 )
 
 KINDS = ("заявление", "жалоба", "претензия", "отзыв", "предложение", "обращение")
-_KIND_STEMS = (("заявлен", "заявление"), ("жалоб", "жалоба"), ("претенз", "претензия"),
-               ("отзыв", "отзыв"), ("предложен", "предложение"))
-_KZ_KIND = {"өтініш": "заявление", "шағым": "жалоба", "арыз": "претензия",
-            "пікір": "отзыв", "ұсыныс": "предложение"}
+_KIND_STEMS = (
+    ("заявлен", "заявление"),
+    ("жалоб", "жалоба"),
+    ("претенз", "претензия"),
+    ("отзыв", "отзыв"),
+    ("предложен", "предложение"),
+)
+_KZ_KIND = {
+    "өтініш": "заявление",
+    "шағым": "жалоба",
+    "арыз": "претензия",
+    "пікір": "отзыв",
+    "ұсыныс": "предложение",
+}
 PAIRS = (("ЖАЛОБА", "ПРЕТЕНЗИЯ"), ("ОТЗЫВ", "ПРЕДЛОЖЕНИЕ"))
-ORG_TYPES = ("ТОО", "АО", "ИП", "КГУ", "КХ", "ГУ", "КГП", "ГКП", "РГП", "РГУ", "ОО", "ПК",
-             "ЧУ", "ОФ", "КСК", "ПКСК", "ОСИ", "ТДО", "ЖШС", "АҚ", "ЖК", "ШҚ", "КТ", "ПТ",
-             "ФХ", "СПК", "МКБ", "НАО", "ОЮЛ", "ЧК", "ПАО", "ООО")
+ORG_TYPES = (
+    "ТОО",
+    "АО",
+    "ИП",
+    "КГУ",
+    "КХ",
+    "ГУ",
+    "КГП",
+    "ГКП",
+    "РГП",
+    "РГУ",
+    "ОО",
+    "ПК",
+    "ЧУ",
+    "ОФ",
+    "КСК",
+    "ПКСК",
+    "ОСИ",
+    "ТДО",
+    "ЖШС",
+    "АҚ",
+    "ЖК",
+    "ШҚ",
+    "КТ",
+    "ПТ",
+    "ФХ",
+    "СПК",
+    "МКБ",
+    "НАО",
+    "ОЮЛ",
+    "ЧК",
+    "ПАО",
+    "ООО",
+)
 OWN_ORGS = ("севказэнерго", "севказэнергосбыт")
 
 
@@ -55,9 +97,26 @@ class Found:
 
 # --- small readers -------------------------------------------------------
 
-_DIGIT_FIX = str.maketrans({"О": "0", "о": "0", "O": "0", "o": "0", "З": "3", "з": "3",
-                            "б": "6", "l": "1", "I": "1", "|": "1", "!": "1", "S": "5",
-                            "В": "8", "Б": "6", "Ч": "4", "ч": "4"})
+_DIGIT_FIX = str.maketrans(
+    {
+        "О": "0",
+        "о": "0",
+        "O": "0",
+        "o": "0",
+        "З": "3",
+        "з": "3",
+        "б": "6",
+        "l": "1",
+        "I": "1",
+        "|": "1",
+        "!": "1",
+        "S": "5",
+        "В": "8",
+        "Б": "6",
+        "Ч": "4",
+        "ч": "4",
+    }
+)
 
 
 def parse_phone(text: str) -> str | None:
@@ -104,8 +163,7 @@ def name_parts(toks: list[Tok]) -> tuple[list[str], list[float], bool]:
 
     A word one letter away from a common name is doubted (see names.py).
     """
-    toks = trailing_junk([t for t in drop_junk(toks, single_below=1.01)
-                          if any(c.isalpha() for c in t.text)])
+    toks = trailing_junk([t for t in drop_junk(toks, single_below=1.01) if any(c.isalpha() for c in t.text)])
     words, confs = [], []
     for t in toks:
         w = fix_lookalikes(t.text.strip(".,;:()«»\"'_|"))
@@ -123,7 +181,7 @@ def name_parts(toks: list[Tok]) -> tuple[list[str], list[float], bool]:
     if ok and len(words) == 2 and _PATRONYMIC.search(words[1]):
         ok = False  # "Иванова Болатовна": the first name is missing
     if ok:
-        for i, field in enumerate(("last_name", "first_name", "patronymic")[:len(words)]):
+        for i, field in enumerate(("last_name", "first_name", "patronymic")[: len(words)]):
             verdict = lexicon.check(words[i], field)
             if verdict == "near":
                 confs[i] = min(confs[i], 0.5)
@@ -132,24 +190,49 @@ def name_parts(toks: list[Tok]) -> tuple[list[str], list[float], bool]:
     return words, confs, ok
 
 
-_ABBR = ("г", "с", "п", "пос", "ул", "д", "кв", "мкр", "пр", "просп", "пер", "р-н", "обл",
-         "корп", "стр", "а", "ауыл", "мкрн", "туп", "б-р", "ш", "пгт", "рп", "уч")
+_ABBR = (
+    "г",
+    "с",
+    "п",
+    "пос",
+    "ул",
+    "д",
+    "кв",
+    "мкр",
+    "пр",
+    "просп",
+    "пер",
+    "р-н",
+    "обл",
+    "корп",
+    "стр",
+    "а",
+    "ауыл",
+    "мкрн",
+    "туп",
+    "б-р",
+    "ш",
+    "пгт",
+    "рп",
+    "уч",
+)
 
 
 def clean_address(s: str) -> str:
     s = re.sub(r"\s+", " ", s).strip(" ,;:_")
     s = re.sub(r"(?<=\d)\.$", "", s)  # "кв. 93." - a speck or the end of a sentence
-    s = re.sub(rf"(?<![{CYR}A-Za-z])(г|с|п|ул|д|кв|мкр|пр|пер)(?:\.\.+|[:;]|\.,)(?=\s|[{CYR}\d])",
-               r"\1.", s)  # "ул:" "с.." "ул.," for "ул."
+    s = re.sub(
+        rf"(?<![{CYR}A-Za-z])(г|с|п|ул|д|кв|мкр|пр|пер)(?:\.\.+|[:;]|\.,)(?=\s|[{CYR}\d])", r"\1.", s
+    )  # "ул:" "с.." "ул.," for "ул."
     s = re.sub(rf"(?<![{CYR}A-Za-z])(д|кв)\s*,\s*(?=\d)", r"\1. ", s)  # "д, 88": a comma for the dot
     s = re.sub(rf"(?<=[{CYR}\d]);(?=\s)", ",", s)  # a semicolon is a misread comma
     # OCR confuses the case of К/к, В/в, Д/д...: abbreviations are lower case
-    s = re.sub(rf"(?<![{CYR}A-Za-z])(КВ|Кв|Д|УЛ|Ул|ПР|ПОС|МКР|Мкр|ПЕР)\.",
-               lambda m: m.group(1).lower() + ".", s)
+    s = re.sub(
+        rf"(?<![{CYR}A-Za-z])(КВ|Кв|Д|УЛ|Ул|ПР|ПОС|МКР|Мкр|ПЕР)\.", lambda m: m.group(1).lower() + ".", s
+    )
     s = re.sub(r"\s+([,.;])", r"\1", s)
     s = re.sub(r",(?=\S)", ", ", s)
-    s = re.sub(rf"(?<![{CYR}A-Za-z])({'|'.join(re.escape(a) for a in _ABBR)})\.(?=[{CYR}\d])",
-               r"\1. ", s)
+    s = re.sub(rf"(?<![{CYR}A-Za-z])({'|'.join(re.escape(a) for a in _ABBR)})\.(?=[{CYR}\d])", r"\1. ", s)
     s = re.sub(r"(\d)\s*-\s*(\d)", r"\1-\2", s)
     return s.strip()
 
@@ -167,9 +250,11 @@ def _address_conf(toks: list[Tok]) -> float:
 def trailing_junk(toks: list[Tok], odd: bool = False) -> list[Tok]:
     """Specks at the end of a value read as a doubtful scrap ("ын,", "22.", "-.")."""
     toks = list(toks)
-    while toks and (toks[-1].conf < 0.35 or
-                    (toks[-1].conf < 0.6 and sum(c.isalnum() for c in toks[-1].text) <= 3) or
-                    (odd and re.search(r"[%^*=<>{}\[\]@#$&+~|\\]", toks[-1].text))):
+    while toks and (
+        toks[-1].conf < 0.35
+        or (toks[-1].conf < 0.6 and sum(c.isalnum() for c in toks[-1].text) <= 3)
+        or (odd and re.search(r"[%^*=<>{}\[\]@#$&+~|\\]", toks[-1].text))
+    ):
         toks.pop()
     return toks
 
@@ -181,8 +266,9 @@ def address_ok(s: str) -> bool:
         for m in re.finditer(rf"(?<![{CYR}A-Za-z])([{CYR}A-Za-z]{{1,4}})\.\s*\d", s):
             if m.group(1) not in _ABBR + ("пом", "оф", "к"):
                 return False  # "А. 4": a misread house abbreviation
-    has_place = re.search(rf"(^|[\s,])(г|с|п|пос|ауыл|а|мкр|пгт)\.\s*[{CYR_UP}\d]", s) or \
-        re.search(r"(город|село|посёлок|поселок|аул)\s", s, re.I)
+    has_place = re.search(rf"(^|[\s,])(г|с|п|пос|ауыл|а|мкр|пгт)\.\s*[{CYR_UP}\d]", s) or re.search(
+        r"(город|село|посёлок|поселок|аул)\s", s, re.I
+    )
     has_street_or_no = re.search(r"(ул|пр|просп|мкр|пер|б-р|ш)\.\s*\S", s) or re.search(r"д\.\s*\d", s)
     return bool(has_place and has_street_or_no) and len(s) <= 200
 
@@ -204,8 +290,20 @@ def parse_date(s: str) -> dt.date | None:
             return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
         except ValueError:
             return None
-    months = {"январ": 1, "феврал": 2, "март": 3, "апрел": 4, "ма": 5, "июн": 6, "июл": 7,
-              "август": 8, "сентябр": 9, "октябр": 10, "ноябр": 11, "декабр": 12}
+    months = {
+        "январ": 1,
+        "феврал": 2,
+        "март": 3,
+        "апрел": 4,
+        "ма": 5,
+        "июн": 6,
+        "июл": 7,
+        "август": 8,
+        "сентябр": 9,
+        "октябр": 10,
+        "ноябр": 11,
+        "декабр": 12,
+    }
     m = re.search(rf"«?(\d{{1,2}})»?\s+([{CYR_LO}]+)\s+(\d{{4}})", s)
     if m:
         for stem, n in months.items():
@@ -226,8 +324,18 @@ _LABEL_WORDS = {
     "email": ("эл", "пошта", "почта", "email"),
 }
 _LABEL_KEY = {"name": "потребителя", "address": "адресу", "phone": "телефон", "email": "почта"}
-_HEADINGS = ("ӨТІНІШ", "ЗАЯВЛЕНИЕ", "ШАҒЫМ", "АРЫЗ", "ЖАЛОБА", "ПРЕТЕНЗИЯ", "ПІКІР",
-             "ҰСЫНЫС", "ОТЗЫВ", "ПРЕДЛОЖЕНИЕ")
+_HEADINGS = (
+    "ӨТІНІШ",
+    "ЗАЯВЛЕНИЕ",
+    "ШАҒЫМ",
+    "АРЫЗ",
+    "ЖАЛОБА",
+    "ПРЕТЕНЗИЯ",
+    "ПІКІР",
+    "ҰСЫНЫС",
+    "ОТЗЫВ",
+    "ПРЕДЛОЖЕНИЕ",
+)
 
 
 def _parts(text: str) -> list[str]:
@@ -280,12 +388,19 @@ def find_labels(toks: list[Tok]) -> dict[str, tuple[int, int]] | None:
         if j >= len(toks) or j - i > 60:
             continue
         start = j
-        while start - 1 >= i and toks[start - 1].line == toks[j].line and \
-                _is_label_token(toks[start - 1].text, field):
+        while (
+            start - 1 >= i
+            and toks[start - 1].line == toks[j].line
+            and _is_label_token(toks[start - 1].text, field)
+        ):
             start -= 1
         end = j
-        while end + 1 < len(toks) and toks[end + 1].line == toks[j].line and \
-                _is_label_token(toks[end + 1].text, field) and not _heading_word(toks[end + 1]):
+        while (
+            end + 1 < len(toks)
+            and toks[end + 1].line == toks[j].line
+            and _is_label_token(toks[end + 1].text, field)
+            and not _heading_word(toks[end + 1])
+        ):
             end += 1
         found[field] = (start, end)
         i = end + 1
@@ -359,21 +474,44 @@ _KZ_FOLD = str.maketrans("ҒғӘәҚқҢңӨөҰұҮүҺһІі", "ГгАаКкН
 def _same(a: str | None, b: str | None) -> bool:
     """Two readings agree, but for Kazakh letters (the re-reading model is
     weaker on those; the page's own reading keeps them)."""
-    return bool(a and b) and a.translate(_KZ_FOLD).replace("ё", "е") == \
-        b.translate(_KZ_FOLD).replace("ё", "е")
+    return bool(a and b) and a.translate(_KZ_FOLD).replace("ё", "е") == b.translate(_KZ_FOLD).replace(
+        "ё", "е"
+    )
 
 
 _NAME_FIELDS = ("last_name", "first_name", "patronymic")
 
 
-_KZ_PAIRS = {frozenset(p) for p in ("ЭӘ", "АӘ", "ГҒ", "КҚ", "НҢ", "ОӨ", "УҰ", "УҮ", "ХҺ", "ИІ",
-                                     "эә", "аә", "гғ", "кқ", "нң", "оө", "уұ", "уү", "хһ", "иі")}
+_KZ_PAIRS = {
+    frozenset(p)
+    for p in (
+        "ЭӘ",
+        "АӘ",
+        "ГҒ",
+        "КҚ",
+        "НҢ",
+        "ОӨ",
+        "УҰ",
+        "УҮ",
+        "ХҺ",
+        "ИІ",
+        "эә",
+        "аә",
+        "гғ",
+        "кқ",
+        "нң",
+        "оө",
+        "уұ",
+        "уү",
+        "хһ",
+        "иі",
+    )
+}
 
 
 def _kz_variant(a: str, b: str) -> bool:
     """The same word but for Kazakh letters read as their Russian look-alikes."""
-    return a != b and len(a) == len(b) and all(x == y or frozenset((x, y)) in _KZ_PAIRS
-                                               for x, y in zip(a, b))
+    return a != b and len(a) == len(b) and all(x == y or frozenset((x, y)) in _KZ_PAIRS for x, y in zip(a, b))
 
 
 def _vote_name(name_toks: list[Tok]) -> dict[str, Found]:
@@ -384,23 +522,28 @@ def _vote_name(name_toks: list[Tok]) -> dict[str, Found]:
         return {f: Found(None, 0.0, True) for f in _NAME_FIELDS}
     alt = alt_reading(name_toks, "name")
     others: list[list[str]] = []
-    for r in (alt[0] if alt else []):
+    for r in alt[0] if alt else []:
         w2, _, ok2 = name_parts(_text_tokens(r))
         if ok2 and len(w2) == len(words):
             others.append(w2)
     for i in range(len(words)):
         seen = [o[i] for o in others]
         for b in seen:  # "Элия" here, "Әлия" there: the name list decides
-            if _kz_variant(words[i], b) and lexicon.check(b, _NAME_FIELDS[i]) == "known" \
-                    and lexicon.check(words[i], _NAME_FIELDS[i]) != "known":
+            if (
+                _kz_variant(words[i], b)
+                and lexicon.check(b, _NAME_FIELDS[i]) == "known"
+                and lexicon.check(words[i], _NAME_FIELDS[i]) != "known"
+            ):
                 words[i], confs[i] = b, 0.88
         if any(_same(words[i], b) for b in seen):
             confs[i] = max(confs[i], 0.9) if confs[i] > 0.5 else confs[i]  # a near miss stays doubted
         elif seen:
             confs[i] = min(confs[i], _CAP)  # other readings, another word
-    return {"last_name": Found(words[0], confs[0]), "first_name": Found(words[1], confs[1]),
-            "patronymic": Found(words[2] if len(words) == 3 else None,
-                                confs[2] if len(words) == 3 else 0.9)}
+    return {
+        "last_name": Found(words[0], confs[0]),
+        "first_name": Found(words[1], confs[1]),
+        "patronymic": Found(words[2] if len(words) == 3 else None, confs[2] if len(words) == 3 else 0.9),
+    }
 
 
 def _clean_address_text(reading: str) -> str | None:
@@ -447,9 +590,9 @@ def _digit_verdict(word: str, reading: str) -> str:
     core = word.strip(".,;:()«»\"'“”„_|")
     if len(got) > len(mine) and mine and core:
         if not core[0].isdigit():
-            got = got[-len(mine):]
+            got = got[-len(mine) :]
         elif not core[-1].isdigit():
-            got = got[:len(mine)]
+            got = got[: len(mine)]
     if got == mine:
         return "agree"
     if len(got) == len(mine) and all(len(a) == len(b) for a, b in zip(got, mine)):
@@ -546,8 +689,26 @@ def read_phone(toks: list[Tok]) -> Found:
     return Found(None, 0.0, True)  # the readings disagree
 
 
-_LOCAL_WORDS = {"info", "mail", "user", "admin", "office", "post", "kz", "zh", "test", "support",
-                "sales", "buh", "priem", "kanc", "client", "manager", "director", "secretary"}
+_LOCAL_WORDS = {
+    "info",
+    "mail",
+    "user",
+    "admin",
+    "office",
+    "post",
+    "kz",
+    "zh",
+    "test",
+    "support",
+    "sales",
+    "buh",
+    "priem",
+    "kanc",
+    "client",
+    "manager",
+    "director",
+    "secretary",
+}
 
 
 def _ambiguous_local(email: str) -> bool:
@@ -590,7 +751,7 @@ def form_kind(toks: list[Tok], heading_at: int | None, underlines: dict[str, flo
     if heading_at is None:
         return Found(None, 0.0, True)
     heads = []
-    for t in toks[heading_at:heading_at + 8]:
+    for t in toks[heading_at : heading_at + 8]:
         h = _heading_word(t)
         if h:
             heads.append((h, t))
@@ -601,8 +762,12 @@ def form_kind(toks: list[Tok], heading_at: int | None, underlines: dict[str, flo
         conf = max(t.conf for h, t in heads if h in ("ЗАЯВЛЕНИЕ", "ӨТІНІШ"))
         return Found("заявление", max(conf, 0.9))
     for a, b in PAIRS:
-        if a in names or b in names or (a == "ЖАЛОБА" and names & {"ШАҒЫМ", "АРЫЗ"}) or \
-                (a == "ОТЗЫВ" and names & {"ПІКІР", "ҰСЫНЫС"}):
+        if (
+            a in names
+            or b in names
+            or (a == "ЖАЛОБА" and names & {"ШАҒЫМ", "АРЫЗ"})
+            or (a == "ОТЗЫВ" and names & {"ПІКІР", "ҰСЫНЫС"})
+        ):
             sa, sb = underlines.get(a, 0.0), underlines.get(b, 0.0)
             hi, lo = max(sa, sb), min(sa, sb)
             if (hi >= 0.6 and lo <= 0.45) or (hi >= 0.85 and hi - lo >= 0.35):
@@ -625,20 +790,22 @@ def form_pair(toks: list[Tok]) -> tuple[str, str] | None:
 # --- an organisation's letter --------------------------------------------
 
 _ORG_RE = re.compile(
-    rf"(?<![{CYR}A-Za-z])({'|'.join(ORG_TYPES)})\s*[«\"'“„<]{{1,2}}\s*([^«»\"“”<>]{{2,80}}?)\s*[»\"'”>]{{1,2}}")
+    rf"(?<![{CYR}A-Za-z])({'|'.join(ORG_TYPES)})\s*[«\"'“„<]{{1,2}}\s*([^«»\"“”<>]{{2,80}}?)\s*[»\"'”>]{{1,2}}"
+)
 _OUT_RE = re.compile(
     r"(?:Исх|исх|ИСХ)[.,:]?\s*(?:[№#]|[NМM][%oо°ºsgeО]?)?\s*[.:]?\s*([0-9A-Za-zА-Яа-я][0-9A-Za-zА-Яа-я\-/.]*?)"
-    r"[.,]?\s+(?:от|ОТ|оm)\s+(\d{1,2}\s*[.,:]\s*\d{1,2}\s*[.,:]\s*\d{4}|«?\d{1,2}»?\s+[а-я]+\s+\d{4})")
+    r"[.,]?\s+(?:от|ОТ|оm)\s+(\d{1,2}\s*[.,:]\s*\d{1,2}\s*[.,:]\s*\d{4}|«?\d{1,2}»?\s+[а-я]+\s+\d{4})"
+)
 
 
 # the subject's "Исх. № 36-1" without the date
 _OUT_NUM_RE = re.compile(
     r"(?:Исх|исх|ИСХ)[.,:]?\s*(?:[№#]|[NМM][%oо°ºsgeО]?)?\s*[.:]?\s*(?=[^\s]*\d)"
-    r"([0-9A-Za-zА-Яа-я][0-9A-Za-zА-Яа-я\-/.]*)")
+    r"([0-9A-Za-zА-Яа-я][0-9A-Za-zА-Яа-я\-/.]*)"
+)
 
 
-_ORG_FIX = str.maketrans({"0": "О", "O": "О", "o": "О", "T": "Т", "A": "А", "K": "К",
-                          "Y": "У", "X": "Х"})
+_ORG_FIX = str.maketrans({"0": "О", "O": "О", "o": "О", "T": "Т", "A": "А", "K": "К", "Y": "У", "X": "Х"})
 
 
 def _span_toks(line: list[Tok], start: int, end: int) -> list[Tok]:
@@ -659,8 +826,11 @@ def read_letter(toks: list[Tok]) -> dict[str, Found] | None:
     outno: Found | None = None
     sure = (False, False)  # are the number's and the date's digits confirmed
     for ln in lines:
-        text = re.sub(r"(?<![\w])([ТTАAИKКГ][О0OОoКKУYХXП]{0,3})(?=\s*[«\"“„<])",
-                      lambda m: m.group(1).translate(_ORG_FIX), join(ln))
+        text = re.sub(
+            r"(?<![\w])([ТTАAИKКГ][О0OОoКKУYХXП]{0,3})(?=\s*[«\"“„<])",
+            lambda m: m.group(1).translate(_ORG_FIX),
+            join(ln),
+        )
         low = text.lower()
         if org is None:
             for m in _ORG_RE.finditer(text):
@@ -679,8 +849,10 @@ def read_letter(toks: list[Tok]) -> dict[str, Found] | None:
                 number = m.group(1).strip(".,")
                 outno = Found((number, date), min_conf(cov))
                 # each part's digits as the English model reads them alone
-                sure = (digits_confirmed(_span_toks(ln, m.start(1), m.end(1))),
-                        digits_confirmed(_span_toks(ln, m.start(2), m.end(2))))
+                sure = (
+                    digits_confirmed(_span_toks(ln, m.start(1), m.end(1))),
+                    digits_confirmed(_span_toks(ln, m.start(2), m.end(2))),
+                )
     if org is None and outno is None:
         return None
     out["org_name"] = org or Found(None, 0.0, True)
@@ -803,8 +975,9 @@ def read_labelled(text: str) -> dict[str, Found]:
         if "fio" in vals:
             toks = [Tok(w, 1.0, 0) for w in vals["fio"].split()]
         else:
-            toks = [Tok(vals.get(k, ""), 1.0, 0) for k in ("last_name", "first_name", "patronymic")
-                    if vals.get(k)]
+            toks = [
+                Tok(vals.get(k, ""), 1.0, 0) for k in ("last_name", "first_name", "patronymic") if vals.get(k)
+            ]
         words, _, ok = name_parts(toks)
         if ok:
             out["last_name"] = Found(words[0], 1.0)
@@ -824,16 +997,22 @@ def read_labelled(text: str) -> dict[str, Found]:
         out["email"] = Found(e, 1.0) if e else Found(None, 0.0, bool(vals["email"].strip()))
     if vals.get("org_name"):
         m = _ORG_RE.search(vals["org_name"])
-        out["org_name"] = Found(f"{m.group(1)} «{m.group(2).strip()}»" if m else vals["org_name"].strip(), 1.0)
+        out["org_name"] = Found(
+            f"{m.group(1)} «{m.group(2).strip()}»" if m else vals["org_name"].strip(), 1.0
+        )
     return out
 
 
 # --- what the covering e-mail says ---------------------------------------
 
+
 def body_consumer(text: str) -> tuple[str | None, str | None]:
     """'... потребителя Омаров А., ...' -> ('Омаров', 'А')."""
-    m = re.search(rf"потребител[яюь][ \t]+([{CYR_UP}][{CYR_LO}]+(?:-[{CYR_UP}][{CYR_LO}]+)?)"
-                  rf"(?:\s+([{CYR_UP}])\.)?", text)
+    m = re.search(
+        rf"потребител[яюь][ \t]+([{CYR_UP}][{CYR_LO}]+(?:-[{CYR_UP}][{CYR_LO}]+)?)"
+        rf"(?:\s+([{CYR_UP}])\.)?",
+        text,
+    )
     if not m:
         return None, None
     return m.group(1), m.group(2)
@@ -851,8 +1030,11 @@ def book_time(subject: str, body: str, sent: dt.datetime | None) -> tuple[dt.dat
     for src in (subject, body):
         for m in rx.finditer(src or ""):
             try:
-                found.append(dt.datetime(int(m.group(3)), int(m.group(2)), int(m.group(1)),
-                                         int(m.group(4)), int(m.group(5))))
+                found.append(
+                    dt.datetime(
+                        int(m.group(3)), int(m.group(2)), int(m.group(1)), int(m.group(4)), int(m.group(5))
+                    )
+                )
             except ValueError:
                 continue
     if not found:

@@ -5,6 +5,7 @@ A read name that is one letter away from a common name ("Акметова" next 
 name, so its confidence is lowered and a clerk looks at it. These lists never
 supply a value: a name that is in no list is read as it stands.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -57,8 +58,15 @@ SURNAMES = """
 
 
 def _female(s: str) -> str | None:
-    for a, b in (("ский", "ская"), ("цкий", "цкая"), ("ов", "ова"), ("ев", "ева"), ("ёв", "ёва"),
-                 ("ин", "ина"), ("ын", "ына")):
+    for a, b in (
+        ("ский", "ская"),
+        ("цкий", "цкая"),
+        ("ов", "ова"),
+        ("ев", "ева"),
+        ("ёв", "ёва"),
+        ("ин", "ина"),
+        ("ын", "ына"),
+    ):
         if s.endswith(a):
             return s[: -len(a)] + b
     return None
@@ -66,9 +74,14 @@ def _female(s: str) -> str | None:
 
 def _patronymics(name: str) -> tuple[str, ...]:
     n = name
-    special = {"Илья": ("Ильич", "Ильинична"), "Никита": ("Никитич", "Никитична"),
-               "Лев": ("Львович", "Львовна"), "Пётр": ("Петрович", "Петровна"),
-               "Павел": ("Павлович", "Павловна"), "Петр": ("Петрович", "Петровна")}
+    special = {
+        "Илья": ("Ильич", "Ильинична"),
+        "Никита": ("Никитич", "Никитична"),
+        "Лев": ("Львович", "Львовна"),
+        "Пётр": ("Петрович", "Петровна"),
+        "Павел": ("Павлович", "Павловна"),
+        "Петр": ("Петрович", "Петровна"),
+    }
     if n in special:
         return special[n]
     if n.endswith("ий"):

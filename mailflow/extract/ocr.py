@@ -10,6 +10,7 @@ several messages are read at once.
 A page that hangs or kills its worker never takes the caller down: it comes
 back as a `PageResult` with a note, and the pool is rebuilt.
 """
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -106,7 +107,7 @@ class OcrPool:
             if self._closed or self._ex is not broken:
                 return
             self._ex = self._start()
-        procs = list(getattr(broken, "_processes", {}) .values())
+        procs = list(getattr(broken, "_processes", {}).values())
         for p in procs:  # a hung worker would otherwise block shutdown forever
             try:
                 p.kill()

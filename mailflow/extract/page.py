@@ -10,6 +10,7 @@ rendered (pypdfium2) or decoded (Pillow), deskewed, and read by the tesseract
 binary with OMP_THREAD_LIMIT=1 (one core per page; the pool gives parallelism).
 Nothing here raises: a page that cannot be read comes back with `note` set.
 """
+
 from __future__ import annotations
 
 import io
@@ -128,6 +129,7 @@ def _run_page(task: PageTask) -> PageResult:
 
 # --- sources -------------------------------------------------------------
 
+
 def _has_text(task: PageTask) -> bool:
     """pdfium's quick answer: are there letters on this page at all?"""
     import pypdfium2 as pdfium
@@ -159,8 +161,14 @@ def _text_layer(task: PageTask) -> PageResult | None:
         if letters < 20:
             return _pdfium_layer(task)
         words = _layer_lines(raw)
-        res = PageResult("text-layer", words=words, width=int(page.width),
-                         height=int(page.height), dpi=72.0, mean_conf=100.0)
+        res = PageResult(
+            "text-layer",
+            words=words,
+            width=int(page.width),
+            height=int(page.height),
+            dpi=72.0,
+            mean_conf=100.0,
+        )
         res.underlines = _layer_underlines(page, words)
         return res
 
@@ -192,8 +200,14 @@ def _pdfium_layer(task: PageTask) -> PageResult | None:
                 cur["bottom"] = max(cur["bottom"], box["bottom"])
         if sum(1 for w in raw for c in w["text"] if c.isalpha()) < 20:
             return None
-        return PageResult("text-layer", words=_layer_lines(raw), width=int(page.get_width()),
-                          height=int(height), dpi=72.0, mean_conf=100.0)
+        return PageResult(
+            "text-layer",
+            words=_layer_lines(raw),
+            width=int(page.get_width()),
+            height=int(height),
+            dpi=72.0,
+            mean_conf=100.0,
+        )
     finally:
         pdf.close()
 
@@ -221,8 +235,15 @@ def _layer_lines(raw: list[dict]) -> list[Word]:
             block += 1
         prev_bottom = max(w["bottom"] for w in ln)
         for w in ln:
-            words.append(Word(w["text"], 100.0, (int(w["x0"]), int(w["top"]),
-                                                int(w["x1"]) + 1, int(w["bottom"]) + 1), i, block))
+            words.append(
+                Word(
+                    w["text"],
+                    100.0,
+                    (int(w["x0"]), int(w["top"]), int(w["x1"]) + 1, int(w["bottom"]) + 1),
+                    i,
+                    block,
+                )
+            )
     return words
 
 
@@ -308,6 +329,7 @@ def _image_dpi(im: Image.Image) -> float:
 
 # --- OCR -----------------------------------------------------------------
 
+
 def ocr_image(img: Image.Image, dpi: float, langs: str, timeout: float) -> PageResult:
     if dpi > 400:  # tesseract is no better above ~300 dpi, only slower
         f = 300.0 / dpi
@@ -327,11 +349,13 @@ def ocr_image(img: Image.Image, dpi: float, langs: str, timeout: float) -> PageR
             if abs(a2) >= 0.3:
                 img2 = img2.rotate(a2, resample=Image.BILINEAR, expand=True, fillcolor=255)
             words2 = tesseract_words(img2, dpi, langs, timeout)
-            if _quality(words2) > _quality(words) or (_upright(words) and not _upright(words2)
-                                                       and _quality(words2) > 0.8 * _quality(words)):
+            if _quality(words2) > _quality(words) or (
+                _upright(words) and not _upright(words2) and _quality(words2) > 0.8 * _quality(words)
+            ):
                 img, words, rotation, angle = img2, words2, rot, a2
-    res = PageResult("ocr", words=words, width=img.width, height=img.height, dpi=dpi,
-                     angle=angle, rotation=rotation)
+    res = PageResult(
+        "ocr", words=words, width=img.width, height=img.height, dpi=dpi, angle=angle, rotation=rotation
+    )
     confs = [w.conf for w in words if w.conf >= 0]
     res.mean_conf = sum(confs) / len(confs) if confs else 0.0
     words = second_look(img, words, dpi, langs, timeout)
@@ -347,8 +371,7 @@ def _upright(words: list[Word]) -> bool:
     """Tesseract reads a page lying on its side on its own, but its word boxes
     then stand upright, and underlines are not under their words."""
     wordy = [w for w in words if len(w.text) >= 4]
-    return bool(wordy) and sum((w.box[3] - w.box[1]) > (w.box[2] - w.box[0])
-                               for w in wordy) > len(wordy) / 2
+    return bool(wordy) and sum((w.box[3] - w.box[1]) > (w.box[2] - w.box[0]) for w in wordy) > len(wordy) / 2
 
 
 def _weak(words: list[Word]) -> bool:
@@ -372,8 +395,9 @@ def _has_ink(img: Image.Image) -> bool:
 
 def _run_tesseract(args: list[str], png: bytes, timeout: float) -> str:
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
-    proc = subprocess.run(["tesseract", "stdin", "stdout", *args], input=png,
-                          capture_output=True, timeout=timeout, env=env)
+    proc = subprocess.run(
+        ["tesseract", "stdin", "stdout", *args], input=png, capture_output=True, timeout=timeout, env=env
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"tesseract failed: {proc.stderr.decode('utf-8', 'replace')[-200:]}")
     return proc.stdout.decode("utf-8", "replace")
@@ -390,10 +414,10 @@ def _encoded(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def tesseract_words(img: Image.Image, dpi: float, langs: str, timeout: float,
-                    psm: int = 3) -> list[Word]:
-    tsv = _run_tesseract(["-l", langs, "--dpi", str(int(round(dpi))), "--psm", str(psm), "tsv"],
-                         _encoded(img), timeout)
+def tesseract_words(img: Image.Image, dpi: float, langs: str, timeout: float, psm: int = 3) -> list[Word]:
+    tsv = _run_tesseract(
+        ["-l", langs, "--dpi", str(int(round(dpi))), "--psm", str(psm), "tsv"], _encoded(img), timeout
+    )
     return parse_tsv(tsv)
 
 
@@ -433,6 +457,7 @@ def detect_rotation(img: Image.Image, dpi: float, timeout: float) -> int:
 
 
 # --- picture analysis ----------------------------------------------------
+
 
 def estimate_skew(img: Image.Image, width: int = 640, limit: int = 15) -> float:
     """Angle (degrees, PIL's counter-clockwise sense) that levels the text lines.
@@ -490,8 +515,24 @@ def otsu(img: Image.Image) -> int:
 
 
 def _norm_upper(s: str) -> str:
-    tr = str.maketrans({"A": "А", "B": "В", "E": "Е", "K": "К", "M": "М", "H": "Н", "O": "О",
-                        "P": "Р", "C": "С", "T": "Т", "X": "Х", "Y": "У", "3": "З", "0": "О"})
+    tr = str.maketrans(
+        {
+            "A": "А",
+            "B": "В",
+            "E": "Е",
+            "K": "К",
+            "M": "М",
+            "H": "Н",
+            "O": "О",
+            "P": "Р",
+            "C": "С",
+            "T": "Т",
+            "X": "Х",
+            "Y": "У",
+            "3": "З",
+            "0": "О",
+        }
+    )
     return s.upper().translate(tr)
 
 
@@ -506,7 +547,7 @@ def _near(a: str, b: str) -> bool:
         return sum(x != y for x, y in zip(a, b)) <= 1
     s, t = (a, b) if len(a) < len(b) else (b, a)
     for i in range(len(t)):
-        if t[:i] + t[i + 1:] == s:
+        if t[:i] + t[i + 1 :] == s:
             return True
     return False
 
@@ -525,8 +566,8 @@ def _kind_parts(words: list[Word]):
         if len(parts) == 1:  # the slash misread as a letter
             n = _norm_upper(t)
             for a, b in (("ЖАЛОБА", "ПРЕТЕНЗИЯ"), ("ОТЗЫВ", "ПРЕДЛОЖЕНИЕ")):
-                if len(n) == len(a) + len(b) + 1 and _near(n[:len(a)], a) and _near(n[len(a) + 1:], b):
-                    parts = [t[:len(a)], t[len(a) + 1:]]
+                if len(n) == len(a) + len(b) + 1 and _near(n[: len(a)], a) and _near(n[len(a) + 1 :], b):
+                    parts = [t[: len(a)], t[len(a) + 1 :]]
         total = sum(len(p) for p in parts) + (len(parts) - 1)
         x0, y0, x1, y1 = w.box
         pos = 0
@@ -558,12 +599,13 @@ def underline_scores(img: Image.Image, words: list[Word], threshold: int) -> dic
         crop = img.crop((bx0, by0, bx1, by1))
         data = crop.tobytes()
         cw = crop.width
-        rows = [bytes(1 if v <= threshold else 0 for v in data[r * cw:(r + 1) * cw])
-                for r in range(crop.height)]
+        rows = [
+            bytes(1 if v <= threshold else 0 for v in data[r * cw : (r + 1) * cw]) for r in range(crop.height)
+        ]
         best = 0
         max_gap = 1 if h < 40 else 2  # wider, and serifs on the baseline join up
         for r in range(len(rows)):
-            pooled = [max(c) for c in zip(*rows[max(0, r - 1):r + 2])]
+            pooled = [max(c) for c in zip(*rows[max(0, r - 1) : r + 2])]
             run = gap = longest = 0
             for v in pooled:
                 if v:
@@ -580,8 +622,15 @@ def underline_scores(img: Image.Image, words: list[Word], threshold: int) -> dic
     return out
 
 
-def second_look(img: Image.Image, words: list[Word], dpi: float, langs: str, timeout: float,
-                limit: int = 40, below: float = 85.0) -> list[Word]:
+def second_look(
+    img: Image.Image,
+    words: list[Word],
+    dpi: float,
+    langs: str,
+    timeout: float,
+    limit: int = 40,
+    below: float = 85.0,
+) -> list[Word]:
     """Read doubtful words again, each cut out on its own line.
 
     In its line a word can be misread where alone it is clear (a lone "110"
@@ -590,8 +639,9 @@ def second_look(img: Image.Image, words: list[Word], dpi: float, langs: str, tim
     A second reading replaces the first only when it is surer; two readings
     that disagree keep the surer one a little less sure.
     """
-    idx = [i for i, w in enumerate(words) if w.conf < below and "@" not in w.text
-           and (w.box[3] - w.box[1]) >= 8]
+    idx = [
+        i for i, w in enumerate(words) if w.conf < below and "@" not in w.text and (w.box[3] - w.box[1]) >= 8
+    ]
     idx = sorted(idx, key=lambda i: words[i].conf)[:limit]
     if not idx:
         return words
@@ -599,8 +649,19 @@ def second_look(img: Image.Image, words: list[Word], dpi: float, langs: str, tim
     for i in sorted(idx):
         x0, y0, x1, y1 = words[i].box
         h = y1 - y0
-        crops.append((i, img.crop((max(0, x0 - h // 4), max(0, y0 - h // 3),
-                                   min(img.width, x1 + h // 4), min(img.height, y1 + h // 3)))))
+        crops.append(
+            (
+                i,
+                img.crop(
+                    (
+                        max(0, x0 - h // 4),
+                        max(0, y0 - h // 3),
+                        min(img.width, x1 + h // 4),
+                        min(img.height, y1 + h // 3),
+                    )
+                ),
+            )
+        )
     gap = max(c.height for _, c in crops)
     width = max(c.width for _, c in crops) + 2 * gap
     height = sum(c.height + gap for _, c in crops) + gap
@@ -665,23 +726,35 @@ def value_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]
             field = "email" if _EMAIL_LABEL.search(text) else "phone" if _PHONE_LABEL.search(text) else None
             if not field:
                 continue
-            if k + 1 < len(idx) and (_EMAIL_LABEL.search(words[idx[k + 1]].text) or
-                                     _PHONE_LABEL.search(words[idx[k + 1]].text)):
+            if k + 1 < len(idx) and (
+                _EMAIL_LABEL.search(words[idx[k + 1]].text) or _PHONE_LABEL.search(words[idx[k + 1]].text)
+            ):
                 continue  # the label goes on ("эл. пошта/эл. почта")
-            seg = list(idx[k + 1:])
-            if not any(sum(c.isalnum() for c in words[j].text) >= 1 and
-                       (words[j].conf >= 30 or len(words[j].text) > 2) for j in seg):
+            seg = list(idx[k + 1 :])
+            if not any(
+                sum(c.isalnum() for c in words[j].text) >= 1
+                and (words[j].conf >= 30 or len(words[j].text) > 2)
+                for j in seg
+            ):
                 seg = []  # only specks after the label
             following = lines.get(nxt.get(ln, -1), [])
             if field == "email" and not seg and following:
                 texts = [words[j].text for j in following]
                 joined = "".join(texts)
-                if "@" in joined or (len(following) <= 3 and len(joined) >= 8 and
-                                     sum(c.isalnum() for c in joined) >= 6 and
-                                     not any(t.isupper() and len(t) > 3 for t in texts)):
+                if "@" in joined or (
+                    len(following) <= 3
+                    and len(joined) >= 8
+                    and sum(c.isalnum() for c in joined) >= 6
+                    and not any(t.isupper() and len(t) > 3 for t in texts)
+                ):
                     seg = list(following)
-            if field == "phone" and seg and following and sum(c.isdigit() for c in "".join(
-                    words[j].text for j in seg)) < 11 and words[following[0]].text[:1] in "0123456789(-+":
+            if (
+                field == "phone"
+                and seg
+                and following
+                and sum(c.isdigit() for c in "".join(words[j].text for j in seg)) < 11
+                and words[following[0]].text[:1] in "0123456789(-+"
+            ):
                 seg += list(following)
             seg = [j for j in seg if j not in used]
             if seg:
@@ -695,12 +768,15 @@ def value_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]
             k = same.index(i)
             h = max(8, w.box[3] - w.box[1])
             lo = hi = k
-            while lo > 0 and words[same[lo]].box[0] - words[same[lo - 1]].box[2] < 0.8 * h \
-                    and not _EMAIL_LABEL.search(words[same[lo - 1]].text):
+            while (
+                lo > 0
+                and words[same[lo]].box[0] - words[same[lo - 1]].box[2] < 0.8 * h
+                and not _EMAIL_LABEL.search(words[same[lo - 1]].text)
+            ):
                 lo -= 1
             while hi + 1 < len(same) and words[same[hi + 1]].box[0] - words[same[hi]].box[2] < 0.8 * h:
                 hi += 1
-            seg = [j for j in same[lo:hi + 1] if j not in used]
+            seg = [j for j in same[lo : hi + 1] if j not in used]
             out.append(("email", seg, None))
             used.update(seg)
     return out
@@ -724,11 +800,10 @@ def text_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]:
             if not hit:
                 continue
             label = idx[hit[0]]
-            seg = list(idx[hit[0] + 1:])
-            for nxt in order[pos + 1:pos + 4]:
+            seg = list(idx[hit[0] + 1 :])
+            for nxt in order[pos + 1 : pos + 4]:
                 texts = [words[i].text for i in lines[nxt]]
-                if any(_ANY_LABEL.search(t) for t in texts) or \
-                        any(t.isupper() and len(t) > 4 for t in texts):
+                if any(_ANY_LABEL.search(t) for t in texts) or any(t.isupper() and len(t) > 4 for t in texts):
                     break
                 seg += lines[nxt]
             if seg:
@@ -749,8 +824,11 @@ def digit_words(words: list[Word], limit: int = 16) -> list[int]:
             idx += [j for j in seg if any(c.isdigit() for c in words[j].text)]
     for i, w in enumerate(words):
         if _OUT_WORD.match(w.text):
-            idx += [j for j, v in enumerate(words) if v.line == w.line and j > i
-                    and any(c.isdigit() for c in v.text)]
+            idx += [
+                j
+                for j, v in enumerate(words)
+                if v.line == w.line and j > i and any(c.isdigit() for c in v.text)
+            ]
             break
     return list(dict.fromkeys(idx))[:limit]
 
@@ -763,13 +841,13 @@ DIGIT_READS = (("bin", 40.0), ("grey", 36.0))
 def _digit_crops(img: Image.Image, w: Word) -> list[Image.Image]:
     x0, y0, x1, y1 = w.box
     h = max(8, y1 - y0)
-    crop = img.crop((max(0, x0 - h // 3), max(0, y0 - h // 3),
-                     min(img.width, x1 + h // 3), min(img.height, y1 + h // 3)))
+    crop = img.crop(
+        (max(0, x0 - h // 3), max(0, y0 - h // 3), min(img.width, x1 + h // 3), min(img.height, y1 + h // 3))
+    )
     out = []
     for how, target in DIGIT_READS:
         scale = min(3.0, max(0.5, target / h))
-        c = crop.resize((max(1, int(crop.width * scale)), max(1, int(crop.height * scale))),
-                        Image.LANCZOS)
+        c = crop.resize((max(1, int(crop.width * scale)), max(1, int(crop.height * scale))), Image.LANCZOS)
         if how == "bin":
             t = otsu(c)
             c = c.point(lambda v, t=t: 0 if v <= t else 255)
@@ -777,8 +855,9 @@ def _digit_crops(img: Image.Image, w: Word) -> list[Image.Image]:
     return out
 
 
-def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float,
-                 langs: str = "rus+kaz") -> tuple[dict, dict]:
+def field_reread(
+    img: Image.Image, words: list[Word], dpi: float, timeout: float, langs: str = "rus+kaz"
+) -> tuple[dict, dict]:
     """Read e-mail addresses, phone numbers, names and addresses again, and
     the digits of addresses and outgoing numbers with the English model.
 
@@ -819,8 +898,12 @@ def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float
                     x0 = min(x0, lb[2] + 2)
                 else:  # on a line of its own: from where the label's line begins
                     x0 = min([x0] + [w.box[0] for w in words if w.line == words[label].line])
-            box = (max(0, x0 - h // 2), max(0, y0 - h // 3),
-                   min(img.width, x1 + h // 2), min(img.height, y1 + h // 3))
+            box = (
+                max(0, x0 - h // 2),
+                max(0, y0 - h // 3),
+                min(img.width, x1 + h // 2),
+                min(img.height, y1 + h // 3),
+            )
             crop = img.crop(box)
             draw = ImageDraw.Draw(crop)
             for k, w in enumerate(words):  # other words that reach into the cut
@@ -829,16 +912,18 @@ def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float
                 bx0, by0, bx1, by1 = w.box
                 if bx1 < box[0] or bx0 > box[2] or by1 < box[1] or by0 > box[3]:
                     continue
-                draw.rectangle([bx0 - box[0] - 1, by0 - box[1] - 1, bx1 - box[0] + 1,
-                                by1 - box[1] + 1], fill=255)
+                draw.rectangle(
+                    [bx0 - box[0] - 1, by0 - box[1] - 1, bx1 - box[0] + 1, by1 - box[1] + 1], fill=255
+                )
             if model == "eng":
                 plan = [("eng", 30.0), ("eng", 50.0), ("eng", 40.0)]
             else:  # two more of the page's model; the address's numbers once in English too
                 plan = [(langs, 34.0), (kaz_first, 48.0)] + ([("eng", 40.0)] if field == "address" else [])
             for which, (m, target) in enumerate(plan):  # word boxes 30-50 px high
                 scale = min(3.0, max(0.5, target / h))
-                c = crop.resize((max(1, int(crop.width * scale)), max(1, int(crop.height * scale))),
-                                Image.LANCZOS)
+                c = crop.resize(
+                    (max(1, int(crop.width * scale)), max(1, int(crop.height * scale))), Image.LANCZOS
+                )
                 pieces[m].append((("seg", seg_id), which, c))
     for j in digits:
         for which, c in enumerate(_digit_crops(img, words[j])):
@@ -876,6 +961,7 @@ def field_reread(img: Image.Image, words: list[Word], dpi: float, timeout: float
         for j in seg:
             if j not in out:
                 out[j] = (field, seg_id, reads, confs.get(seg_id, 0.0))
-    again = {j: tuple(" ".join(texts.get((("word", j), k), [])) for k in range(len(DIGIT_READS)))
-             for j in digits}
+    again = {
+        j: tuple(" ".join(texts.get((("word", j), k), [])) for k in range(len(DIGIT_READS))) for j in digits
+    }
     return out, again

@@ -1,4 +1,5 @@
 """Small text helpers shared by the field readers: tokens, look-alikes, labels."""
+
 from __future__ import annotations
 
 import re
@@ -10,20 +11,78 @@ CYR_LO = CYR_UP.lower()
 CYR = CYR_UP + CYR_LO
 
 # Latin letters that OCR puts into Cyrillic words (and the reverse).
-LAT2CYR = str.maketrans({
-    "A": "А", "B": "В", "C": "С", "E": "Е", "H": "Н", "K": "К", "M": "М", "O": "О",
-    "P": "Р", "T": "Т", "X": "Х", "Y": "У", "a": "а", "c": "с", "e": "е", "o": "о",
-    "p": "р", "x": "х", "y": "у", "k": "к", "i": "і", "I": "І",
-    # Cyrillic letters of other languages that OCR offers for Russian/Kazakh ones
-    "Ҡ": "К", "ҡ": "к", "Ԛ": "Қ", "ԛ": "қ", "Ӄ": "К", "ӄ": "к", "Ӈ": "Ң", "ӈ": "ң",
-    "Ҙ": "З", "ҙ": "з", "Ҫ": "С", "ҫ": "с", "Ӧ": "О", "ӧ": "о", "Ӱ": "Ү", "ӱ": "ү",
-    "Ј": "J", "ј": "j",
-})
-CYR2LAT = str.maketrans({
-    "А": "A", "В": "B", "С": "C", "Е": "E", "Н": "H", "К": "K", "М": "M", "О": "O",
-    "Р": "P", "Т": "T", "Х": "X", "У": "Y", "а": "a", "с": "c", "е": "e", "о": "o",
-    "р": "p", "х": "x", "у": "y", "к": "k", "і": "i", "І": "I", "т": "m",
-})
+LAT2CYR = str.maketrans(
+    {
+        "A": "А",
+        "B": "В",
+        "C": "С",
+        "E": "Е",
+        "H": "Н",
+        "K": "К",
+        "M": "М",
+        "O": "О",
+        "P": "Р",
+        "T": "Т",
+        "X": "Х",
+        "Y": "У",
+        "a": "а",
+        "c": "с",
+        "e": "е",
+        "o": "о",
+        "p": "р",
+        "x": "х",
+        "y": "у",
+        "k": "к",
+        "i": "і",
+        "I": "І",
+        # Cyrillic letters of other languages that OCR offers for Russian/Kazakh ones
+        "Ҡ": "К",
+        "ҡ": "к",
+        "Ԛ": "Қ",
+        "ԛ": "қ",
+        "Ӄ": "К",
+        "ӄ": "к",
+        "Ӈ": "Ң",
+        "ӈ": "ң",
+        "Ҙ": "З",
+        "ҙ": "з",
+        "Ҫ": "С",
+        "ҫ": "с",
+        "Ӧ": "О",
+        "ӧ": "о",
+        "Ӱ": "Ү",
+        "ӱ": "ү",
+        "Ј": "J",
+        "ј": "j",
+    }
+)
+CYR2LAT = str.maketrans(
+    {
+        "А": "A",
+        "В": "B",
+        "С": "C",
+        "Е": "E",
+        "Н": "H",
+        "К": "K",
+        "М": "M",
+        "О": "O",
+        "Р": "P",
+        "Т": "T",
+        "Х": "X",
+        "У": "Y",
+        "а": "a",
+        "с": "c",
+        "е": "e",
+        "о": "o",
+        "р": "p",
+        "х": "x",
+        "у": "y",
+        "к": "k",
+        "і": "i",
+        "І": "I",
+        "т": "m",
+    }
+)
 
 
 @dataclass

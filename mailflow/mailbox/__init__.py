@@ -5,6 +5,7 @@ a message to the Processed (or Quarantine) folder only after the transaction
 that recorded it has committed; a crash in between leaves it in place, and
 the next pass finds it already recorded and only moves it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -55,6 +56,8 @@ class Mailbox(Protocol):
 def open_mailbox(cfg: MailboxConfig) -> Mailbox:
     if cfg.endpoint.scheme == "maildir":
         from .maildir import MaildirMailbox
+
         return MaildirMailbox(cfg)
     from .imap import ImapMailbox
+
     return ImapMailbox(cfg)

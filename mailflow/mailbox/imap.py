@@ -19,6 +19,7 @@ for network trouble: it sleeps through the backoff (waking at once when
 
 One ImapMailbox is used by one thread at a time.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -66,8 +67,8 @@ ClientFactory = Callable[..., Any]
 
 def _default_factory(host: str, port: int, *, ssl: bool, ssl_context, timeout):
     import imapclient
-    return imapclient.IMAPClient(host, port=port, ssl=ssl, ssl_context=ssl_context,
-                                 timeout=timeout)
+
+    return imapclient.IMAPClient(host, port=port, ssl=ssl, ssl_context=ssl_context, timeout=timeout)
 
 
 def _timeout(connect: float, read: float):
@@ -91,8 +92,7 @@ def _has_new_mail(responses) -> bool:
 
 
 def _flags(item: dict) -> set[bytes]:
-    return {f.lower() if isinstance(f, bytes) else str(f).encode().lower()
-            for f in item.get(b"FLAGS", ())}
+    return {f.lower() if isinstance(f, bytes) else str(f).encode().lower() for f in item.get(b"FLAGS", ())}
 
 
 def _utc(value) -> dt.datetime:
@@ -111,11 +111,19 @@ class ImapMailbox:
     an imapclient.IMAPClient-like object; `clock` and `rng` drive backoff.
     """
 
-    def __init__(self, cfg: MailboxConfig, *, ssl_context: ssl_lib.SSLContext | None = None,
-                 client_factory: ClientFactory | None = None, connect_timeout: float = 15.0,
-                 read_timeout: float = 60.0, backoff_initial: float = 1.0,
-                 backoff_max: float = 60.0, clock: Callable[[], float] = time.monotonic,
-                 rng: Callable[[], float] = random.random):
+    def __init__(
+        self,
+        cfg: MailboxConfig,
+        *,
+        ssl_context: ssl_lib.SSLContext | None = None,
+        client_factory: ClientFactory | None = None,
+        connect_timeout: float = 15.0,
+        read_timeout: float = 60.0,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ):
         ep = cfg.endpoint
         if ep.scheme not in ("imap", "imaps"):
             raise ValueError(f"{cfg.name}: not an IMAP endpoint: {ep.scheme}")
@@ -215,8 +223,13 @@ class ImapMailbox:
         if tls and context is None:
             context = self._ssl_context = ssl_lib.create_default_context()
         try:
-            client = self._factory(ep.host, ep.port, ssl=tls, ssl_context=context if tls else None,
-                                   timeout=_timeout(self._connect_timeout, self._read_timeout))
+            client = self._factory(
+                ep.host,
+                ep.port,
+                ssl=tls,
+                ssl_context=context if tls else None,
+                timeout=_timeout(self._connect_timeout, self._read_timeout),
+            )
         except (OSError, imaplib.IMAP4.error) as exc:
             self._failed()
             raise ImapError(f"{self.where}: cannot connect: {exc}") from exc
@@ -224,8 +237,10 @@ class ImapMailbox:
             if hasattr(client, "normalise_times"):
                 client.normalise_times = False  # keep INTERNALDATE's zone
             if ep.password is None:
-                raise ImapAuthError(f"{self.where}: no password configured for {ep.user!r} "
-                                    "(set password_env or password_file)")
+                raise ImapAuthError(
+                    f"{self.where}: no password configured for {ep.user!r} "
+                    "(set password_env or password_file)"
+                )
             try:
                 client.login(ep.user, ep.password)
             except imaplib.IMAP4.abort:
@@ -239,8 +254,10 @@ class ImapMailbox:
             except imaplib.IMAP4.error as exc:
                 raise ImapError(f"{self.where}: cannot select folder {self.folder!r}: {exc}") from exc
             uidvalidity = int(info[b"UIDVALIDITY"])
-            caps = frozenset(c.decode("ascii", "replace").upper() if isinstance(c, bytes) else str(c).upper()
-                             for c in client.capabilities())
+            caps = frozenset(
+                c.decode("ascii", "replace").upper() if isinstance(c, bytes) else str(c).upper()
+                for c in client.capabilities()
+            )
         except ImapError:
             self._failed()
             self._shutdown(client)
@@ -250,8 +267,12 @@ class ImapMailbox:
             self._shutdown(client)
             raise ImapError(f"{self.where}: connection failed during login: {exc}") from exc
         if self._uidvalidity is not None and uidvalidity != self._uidvalidity:
-            log.warning("%s: UIDVALIDITY changed from %s to %s; messages get new identities",
-                        self.where, self._uidvalidity, uidvalidity)
+            log.warning(
+                "%s: UIDVALIDITY changed from %s to %s; messages get new identities",
+                self.where,
+                self._uidvalidity,
+                uidvalidity,
+            )
             self._listed = set()
         self._client, self._caps, self._uidvalidity = client, caps, uidvalidity
         self._folders = set()
@@ -320,10 +341,12 @@ class ImapMailbox:
         if source.uidvalidity != str(self._uidvalidity):
             raise UidValidityChanged(
                 f"{self.where}: UIDVALIDITY is now {self._uidvalidity}, not {source.uidvalidity}: "
-                f"UID {source.uid} no longer names the same message; list the folder again")
+                f"UID {source.uid} no longer names the same message; list the folder again"
+            )
 
     def pending(self) -> list[Source]:
         """UIDs in the watched folder not flagged \\Deleted, oldest (lowest UID) first."""
+
         def op(c):
             c.noop()  # servers (Dovecot) show new arrivals to SEARCH only after a sync
             return sorted(int(u) for u in c.search(["NOT", "DELETED"]))

@@ -5,6 +5,7 @@ name before ":2,"), which stays the message's for its whole life. Processed and
 Quarantine are Maildir++ subfolders (`.Processed`), so an IMAP server serving
 the same Maildir shows them as folders.
 """
+
 from __future__ import annotations
 
 import datetime as dt

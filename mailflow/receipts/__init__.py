@@ -9,6 +9,7 @@ a delivery is someone else's job.
     >>> receipt.kind, receipt.report.recipients[0].action, receipt.evidence.original_message_ids
     ('dsn', 'failed', ('<id@host>',))
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,18 @@ from .detectors import DETECTORS, rfc3464
 from .evidence import extract
 from .model import ACTIONS, DISPOSITIONS, DeliveryReport, Evidence, ReadReceipt, Receipt, RecipientStatus
 
-__all__ = ["parse", "detect", "ACTIONS", "DISPOSITIONS", "DeliveryReport", "Evidence",
-           "ReadReceipt", "Receipt", "RecipientStatus", "DETECTORS"]
+__all__ = [
+    "parse",
+    "detect",
+    "ACTIONS",
+    "DISPOSITIONS",
+    "DeliveryReport",
+    "Evidence",
+    "ReadReceipt",
+    "Receipt",
+    "RecipientStatus",
+    "DETECTORS",
+]
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +70,15 @@ def parse(raw: bytes) -> Receipt | None:
         evidence = extract(msg, report, dsn_ids)
     except Exception:  # noqa: BLE001 - a report without evidence is still a report
         log.debug("receipt evidence failed", exc_info=True)
-        evidence = Evidence(envelope_id=getattr(report, "envelope_id", None),
-                            original_message_ids=(), in_reply_to=None, references=(),
-                            original_subject=None, original_from=None, original_to=(),
-                            original_date=None)
+        evidence = Evidence(
+            envelope_id=getattr(report, "envelope_id", None),
+            original_message_ids=(),
+            in_reply_to=None,
+            references=(),
+            original_subject=None,
+            original_from=None,
+            original_to=(),
+            original_date=None,
+        )
     kind = "mdn" if isinstance(report, ReadReceipt) else "dsn"
     return Receipt(kind=kind, report=report, evidence=evidence)

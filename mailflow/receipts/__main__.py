@@ -1,4 +1,5 @@
 """``python -m mailflow.receipts FILE...``: print what each file's receipt says."""
+
 from __future__ import annotations
 
 import sys

@@ -3,6 +3,7 @@
 Nothing here raises on bad input where a value can simply be unknown: the
 helpers return None or empty values instead, so detectors stay short.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,11 +19,17 @@ from email.utils import getaddresses, parsedate_to_datetime
 # structure and any transfer encoding) and parse message/* parts as nested
 # messages (losing a returned copy that starts with a blank line); these types
 # are therefore parsed as opaque leaves and read from their decoded bytes.
-OPAQUE_TYPES = frozenset({
-    "message/delivery-status", "message/global-delivery-status",
-    "message/disposition-notification", "message/global-disposition-notification",
-    "message/rfc822", "message/global", "message/global-headers",
-})
+OPAQUE_TYPES = frozenset(
+    {
+        "message/delivery-status",
+        "message/global-delivery-status",
+        "message/disposition-notification",
+        "message/global-disposition-notification",
+        "message/rfc822",
+        "message/global",
+        "message/global-headers",
+    }
+)
 _OPAQUE_STANDIN = "application/x-mailflow-report-body"
 
 DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
@@ -31,8 +38,13 @@ MDN_TYPES = ("message/disposition-notification", "message/global-disposition-not
 # the start of the returned copy are near the top; the rest is the original.
 MAX_TEXT = 256 * 1024
 
-RETURNED_TYPES = ("text/rfc822-headers", "message/rfc822", "message/global",
-                  "message/global-headers", "text/rfc822-header")
+RETURNED_TYPES = (
+    "text/rfc822-headers",
+    "message/rfc822",
+    "message/global",
+    "message/global-headers",
+    "text/rfc822-header",
+)
 
 
 class ReportMessage(Message):
@@ -56,9 +68,16 @@ def parse_bytes(raw: bytes) -> Message:
 
 # -- decoding ---------------------------------------------------------------
 
-_CHARSET_ALIASES = {"unicode-1-1-utf-7": "utf-7", "x-unknown": "utf-8", "unknown-8bit": "utf-8",
-                    "utf8": "utf-8", "win-1251": "cp1251", "windows-1251": "cp1251",
-                    "ks_c_5601-1987": "cp949", "x-user-defined": "cp1251"}
+_CHARSET_ALIASES = {
+    "unicode-1-1-utf-7": "utf-7",
+    "x-unknown": "utf-8",
+    "unknown-8bit": "utf-8",
+    "utf8": "utf-8",
+    "win-1251": "cp1251",
+    "windows-1251": "cp1251",
+    "ks_c_5601-1987": "cp949",
+    "x-user-defined": "cp1251",
+}
 
 
 def bytes_to_text(data: bytes, charset: str | None = None) -> str:
@@ -133,6 +152,7 @@ def part_text(part: Message) -> str:
 def html_to_text(markup: str) -> str:
     """Text of an HTML part: the intake's linear reader (no backtracking on hostile markup)."""
     from ..mime import html_to_text as visible_text
+
     return visible_text(markup)
 
 
@@ -147,7 +167,7 @@ def leaves(msg: Message):
 
 
 def is_attachment(part: Message) -> bool:
-    disposition = (part.get("Content-Disposition") or "")
+    disposition = part.get("Content-Disposition") or ""
     return str(disposition).strip().lower().startswith("attachment")
 
 
@@ -201,7 +221,7 @@ def strip_type(value: str | None) -> str | None:
             value = re.sub(r"\\x\{([0-9A-Fa-f]{1,6})\}", lambda m: chr(int(m.group(1), 16)), value)
     value = value.strip()
     if value.endswith(")") and "(" in value:  # a trailing comment: 'a@b (Jane)'
-        value = value[:value.rindex("(")].rstrip()
+        value = value[: value.rindex("(")].rstrip()
     value = value.strip("<>").strip()
     return value or None
 

@@ -13,6 +13,7 @@ bounces, from the header block right after a "copy of the message" marker.
 Only that header block counts: a Message-ID further down (in a quoted SMTP
 transcript or the body) is not the original's.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,7 +41,8 @@ COPY_MARKER = re.compile(
     r"|Заголовки (?:исходного|оригинального) сообщения).*"
     r"|Исходные заголовки сообщения:?"
     r"|Заголовки исходного сообщения:?",
-    re.I)
+    re.I,
+)
 
 
 def split_copy(text: str) -> tuple[str, str | None]:
@@ -99,11 +101,19 @@ def returned_headers(msg: Message) -> Message | None:
 # -- Outlook / Exchange receipt text -----------------------------------------
 
 _RECEIPT_LINE = re.compile(
-    r"^[ \t]*(To|Кому|Subject|Тема|Sent|Отправлено|Date|Дата|Дата отправки)[ \t]*:[ \t]*(.+)$",
-    re.I | re.M)
-_RECEIPT_KEYS = {"to": "to", "кому": "to", "subject": "subject", "тема": "subject",
-                 "sent": "date", "отправлено": "date", "date": "date", "дата": "date",
-                 "дата отправки": "date"}
+    r"^[ \t]*(To|Кому|Subject|Тема|Sent|Отправлено|Date|Дата|Дата отправки)[ \t]*:[ \t]*(.+)$", re.I | re.M
+)
+_RECEIPT_KEYS = {
+    "to": "to",
+    "кому": "to",
+    "subject": "subject",
+    "тема": "subject",
+    "sent": "date",
+    "отправлено": "date",
+    "date": "date",
+    "дата": "date",
+    "дата отправки": "date",
+}
 
 
 def receipt_text_fields(text: str) -> dict[str, str]:
@@ -117,10 +127,30 @@ def receipt_text_fields(text: str) -> dict[str, str]:
 
 
 _MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8,
-    "sep": 9, "oct": 10, "nov": 11, "dec": 12,
-    "янв": 1, "фев": 2, "мар": 3, "апр": 4, "ма": 5, "июн": 6, "июл": 7, "авг": 8,
-    "сен": 9, "окт": 10, "ноя": 11, "дек": 12,
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+    "янв": 1,
+    "фев": 2,
+    "мар": 3,
+    "апр": 4,
+    "ма": 5,
+    "июн": 6,
+    "июл": 7,
+    "авг": 8,
+    "сен": 9,
+    "окт": 10,
+    "ноя": 11,
+    "дек": 12,
 }
 _MONTH_WORD = r"([A-Za-zА-Яа-яЁё]{3,})\.?"
 
@@ -141,8 +171,9 @@ def parse_loose_date(value: str | None) -> dt.datetime | None:
     if not value:
         return None
     text = value.strip()[:200]
-    if re.search(r"(?:[+-]\d{4}|\b(?:GMT|UT|UTC|[ECMP][SD]T|Z))\s*(?:\([^()]*\))?\s*$", text) \
-            and not re.search(r"\((?:UTC|GMT)[^)]*\)", text):
+    if re.search(
+        r"(?:[+-]\d{4}|\b(?:GMT|UT|UTC|[ECMP][SD]T|Z))\s*(?:\([^()]*\))?\s*$", text
+    ) and not re.search(r"\((?:UTC|GMT)[^)]*\)", text):
         rfc = _mime.parse_date(text)  # an RFC 5322 date: 'Mon, 16 Mar 2026 10:15:00 +0500'
         if rfc is not None:
             return rfc
@@ -155,11 +186,12 @@ def parse_loose_date(value: str | None) -> dt.datetime | None:
         tz = dt.UTC
     date = None
     for pattern, order in (
-            (_MONTH_WORD + r"\s+(\d{1,2}),?\s+(\d{4})", "mdy"),
-            (r"(\d{1,2})\s+" + _MONTH_WORD + r"\s+(\d{4})", "dmy"),
-            (r"(\d{4})-(\d{1,2})-(\d{1,2})", "ymd"),
-            (r"(\d{1,2})\.(\d{1,2})\.(\d{4})", "dmy"),
-            (r"(\d{1,2})/(\d{1,2})/(\d{4})", "mdy")):
+        (_MONTH_WORD + r"\s+(\d{1,2}),?\s+(\d{4})", "mdy"),
+        (r"(\d{1,2})\s+" + _MONTH_WORD + r"\s+(\d{4})", "dmy"),
+        (r"(\d{4})-(\d{1,2})-(\d{1,2})", "ymd"),
+        (r"(\d{1,2})\.(\d{1,2})\.(\d{4})", "dmy"),
+        (r"(\d{1,2})/(\d{1,2})/(\d{4})", "mdy"),
+    ):
         m = re.search(pattern, text)
         if not m:
             continue
@@ -171,7 +203,7 @@ def parse_loose_date(value: str | None) -> dt.datetime | None:
             date = dt.date(int(parts["y"]), month, int(parts["d"]))
         except ValueError:
             continue
-        rest = text[m.end():]
+        rest = text[m.end() :]
         break
     if date is None:
         return _mime.parse_date(text)
@@ -196,11 +228,13 @@ _MDN_SUBJECT = re.compile(
     r"^\s*(?:(?:not read|read|прочитано|прочтено|не прочитано|оқылды|gelesen|lu)\s*:"
     r"|return receipt\s*(?:\([^)]*\))?\s*-"
     r"|(?:уведомление о прочтении|read receipt|read-receipt)\s*(?:\([^)]*\))?\s*[-:])\s*(.+)$",
-    re.I)
+    re.I,
+)
 _DSN_SUBJECT = re.compile(
     r"^\s*(?:undeliverable|undelivered|недоставляемое|недоставленное сообщение|не доставлено"
     r"|unzustellbar|non remis|delivery delayed|доставка задерживается|delayed)\s*:\s*(.+)$",
-    re.I)
+    re.I,
+)
 
 
 def _original_subject_from_report(msg: Message, kind: str) -> str | None:
@@ -235,15 +269,19 @@ def extract(msg: Message, report: DeliveryReport | ReadReceipt, dsn_message_ids=
             ids.append(mid)
         subject = _mime.header(returned, "Subject")
         from_ = _mime.address(_mime.header(returned, "From"))
-        to = _mime.addresses(", ".join(filter(None, (_mime.header(returned, "To"),
-                                                     _mime.header(returned, "Cc")))))
+        to = _mime.addresses(
+            ", ".join(filter(None, (_mime.header(returned, "To"), _mime.header(returned, "Cc"))))
+        )
         date = _mime.parse_date(_mime.header(returned, "Date"))
     if kind == "mdn" and (subject is None or not to or date is None):
         fields = receipt_text_fields(_mime.notification_text(msg))
         subject = subject or fields.get("subject")
         if not to and fields.get("to"):
-            to = _mime.addresses(fields["to"]) if "@" in fields["to"] else \
-                tuple(n.strip() for n in fields["to"].split(";") if n.strip())
+            to = (
+                _mime.addresses(fields["to"])
+                if "@" in fields["to"]
+                else tuple(n.strip() for n in fields["to"].split(";") if n.strip())
+            )
         date = date or parse_loose_date(fields.get("date"))
     subject = subject or _original_subject_from_report(msg, kind)
     return Evidence(

@@ -14,6 +14,7 @@ Vocabulary (RFC 3464 section 2.3.3, RFC 8098 section 3.2.6):
   when it is still trying (Action delayed; or, with no Action, a 4.x.x
   status), ``None`` for success actions or when nothing says.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -104,8 +105,7 @@ class Evidence:
     @property
     def usable(self) -> bool:
         """Carries an identifier that matches exactly: an envelope id or a message id."""
-        return bool(self.envelope_id or self.original_message_ids or self.in_reply_to
-                    or self.references)
+        return bool(self.envelope_id or self.original_message_ids or self.in_reply_to or self.references)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ them at once, and the caller asks the manager instead of acting.
 
 Pure functions: no I/O, no clock (the caller passes `today`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,39 +38,49 @@ class Addressee:
 
 @dataclass(frozen=True)
 class Understood:
-    addressees: tuple[Addressee, ...]   # in the order written; the first is responsible
-    due: dt.date | None                 # None: no date written (see days; else the statutory default)
-    due_text: str | None                # the words that gave the deadline
-    days: int | None                    # for "N дней" / "N рабочих дней"
+    addressees: tuple[Addressee, ...]  # in the order written; the first is responsible
+    due: dt.date | None  # None: no date written (see days; else the statutory default)
+    due_text: str | None  # the words that gave the deadline
+    days: int | None  # for "N дней" / "N рабочих дней"
     working_days: bool | None
-    instruction: str                    # the text without names and deadline
+    instruction: str  # the text without names and deadline
 
 
 @dataclass(frozen=True)
 class Unclear:
-    problems: tuple[str, ...]           # Russian sentences for the manager
+    problems: tuple[str, ...]  # Russian sentences for the manager
 
 
 MANAGEMENT = frozenset({"director", "deputy_director"})
-MAX_CHARS = 10_000          # a resolution is a few lines; more is a reply that was not stripped
+MAX_CHARS = 10_000  # a resolution is a few lines; more is a reply that was not stripped
 
 _SIGNOFF_ANYWHERE = re.compile(
-    r"(?<![\w])(?:с\s+уважением|с\s+ув\.|best\s+regards|kind\s+regards|құрметпен|курметпен)(?![\w])",
-    re.I)
+    r"(?<![\w])(?:с\s+уважением|с\s+ув\.|best\s+regards|kind\s+regards|құрметпен|курметпен)(?![\w])", re.I
+)
 _SIGNOFF_LINE = re.compile(
-    r"^[ \t]*(?:спасибо|благодарю|заранее\s+спасибо|рахмет|regards|thanks)(?![\w])", re.I | re.M)
+    r"^[ \t]*(?:спасибо|благодарю|заранее\s+спасибо|рахмет|regards|thanks)(?![\w])", re.I | re.M
+)
 _GREETING = re.compile(
     r"^\s*(?:(?:добрый\s+(?:день|вечер)|доброе\s+утро|доброго\s+дня|здравствуйте|приветствую|привет"
     r"|сәлеметсіз\s+бе|салеметсиз\s+бе|сәлем|салем|уважаемые\s+коллеги|коллеги"
-    r"|уважаем(?:ый|ая|ые))(?![\w])[\s!,.]*)+", re.I)
-_JOINERS = re.compile(r"\x00(?:[ \t\n,;/+—–\-]*(?:\bи\b|\bа\s+также\b|\bсовместно\s+с\b|\bвместе\s+с\b)?"
-                      r"[ \t\n,;/+—–\-]*)\x00", re.I)
+    r"|уважаем(?:ый|ая|ые))(?![\w])[\s!,.]*)+",
+    re.I,
+)
+_JOINERS = re.compile(
+    r"\x00(?:[ \t\n,;/+—–\-]*(?:\bи\b|\bа\s+также\b|\bсовместно\s+с\b|\bвместе\s+с\b)?"
+    r"[ \t\n,;/+—–\-]*)\x00",
+    re.I,
+)
 _AROUND = re.compile(r"[ \t\n,;:.!?—–\-]*\x00[ \t\n,;:.!?—–\-]*")
 
-NO_ADDRESSEE = ("Не указан исполнитель. Напишите фамилию сотрудника, например: "
-                "«Петрову А.С. — рассмотреть, подготовить ответ».")
-EMPTY = ("Текст резолюции не найден. Напишите, например: «Петрову А.С., Сидоренко — "
-         "рассмотреть, подготовить ответ. Срок до 15.04.2026».")
+NO_ADDRESSEE = (
+    "Не указан исполнитель. Напишите фамилию сотрудника, например: "
+    "«Петрову А.С. — рассмотреть, подготовить ответ»."
+)
+EMPTY = (
+    "Текст резолюции не найден. Напишите, например: «Петрову А.С., Сидоренко — "
+    "рассмотреть, подготовить ответ. Срок до 15.04.2026»."
+)
 
 
 def parse_resolution(text: str, staff: Staff, *, today: dt.date) -> Understood | Unclear:
@@ -79,8 +90,12 @@ def parse_resolution(text: str, staff: Staff, *, today: dt.date) -> Understood |
     if not re.search(r"\w", body):
         return Unclear((EMPTY,))
     if len(body) > MAX_CHARS:
-        return Unclear((f"Текст резолюции слишком длинный ({len(body)} знаков). Напишите только "
-                        "резолюцию, например: «Петрову А.С. — рассмотреть. Срок до 15.04.2026».",))
+        return Unclear(
+            (
+                f"Текст резолюции слишком длинный ({len(body)} знаков). Напишите только "
+                "резолюцию, например: «Петрову А.С. — рассмотреть. Срок до 15.04.2026».",
+            )
+        )
     greeting = _GREETING.match(body)
     greeting_span = [(0, greeting.end())] if greeting and greeting.end() else []
 
@@ -98,12 +113,16 @@ def parse_resolution(text: str, staff: Staff, *, today: dt.date) -> Understood |
 
     responsible = list(dict.fromkeys(m.entry.person for m in acting if m.responsible and m.entry))
     if len(responsible) > 1:
-        problems.append("Ответственным отмечено несколько сотрудников: "
-                        + ", ".join(_short(p, mentions) for p in responsible)
-                        + ". Ответственный — один, первый в списке; уточните, пожалуйста.")
-    ordered = ([m for m in acting if m.responsible]
-               + [m for m in acting if not m.responsible and m.context == "addressee"]
-               + [m for m in acting if not m.responsible and m.context == "control"])
+        problems.append(
+            "Ответственным отмечено несколько сотрудников: "
+            + ", ".join(_short(p, mentions) for p in responsible)
+            + ". Ответственный — один, первый в списке; уточните, пожалуйста."
+        )
+    ordered = (
+        [m for m in acting if m.responsible]
+        + [m for m in acting if not m.responsible and m.context == "addressee"]
+        + [m for m in acting if not m.responsible and m.context == "control"]
+    )
     addressees: list[Addressee] = []
     seen: set[str] = set()
     for m in ordered:
@@ -148,7 +167,7 @@ def _cut_signoff(body: str) -> str:
     m = _SIGNOFF_ANYWHERE.search(body)
     end = m.start() if m else len(body)
     for line in _SIGNOFF_LINE.finditer(body[:end]):
-        if re.search(r"\w", body[:line.start()]):
+        if re.search(r"\w", body[: line.start()]):
             end = line.start()
             break
     return body[:end]
@@ -163,8 +182,11 @@ def _line_span(body: str, pos: int) -> tuple[int, int]:
 def _signature(body: str, tokens, mentions, masked) -> _names.Mention | None:
     """A last line that is only a manager's name in the nominative («Жумабаев Е.С.»,
     perhaps with today's date) signs the resolution; it names no addressee."""
-    lines = [(s, e) for s, e in (_line_span(body, m.start()) for m in re.finditer(r"[^\n]+", body))
-             if body[s:e].strip()]
+    lines = [
+        (s, e)
+        for s, e in (_line_span(body, m.start()) for m in re.finditer(r"[^\n]+", body))
+        if body[s:e].strip()
+    ]
     if len(lines) < 2:
         return None
     start, end = lines[-1]
@@ -172,8 +194,11 @@ def _signature(body: str, tokens, mentions, masked) -> _names.Mention | None:
     if len(on_line) != 1:
         return None
     m = on_line[0]
-    rest = [t for t in tokens if start <= t.start < end and t.kind in ("word", "init", "num")
-            and not (m.start <= t.start < m.end)]
+    rest = [
+        t
+        for t in tokens
+        if start <= t.start < end and t.kind in ("word", "init", "num") and not (m.start <= t.start < m.end)
+    ]
     if rest or m.entry is None or not (m.entry.person.roles & MANAGEMENT) or not m.nominative:
         return None
     return m
@@ -202,7 +227,7 @@ def _instruction(body: str, removed: list[tuple[int, int]]) -> str:
         if m.start() == 0 or m.end() == len(m.string):
             return ""
         around = m.group(0)
-        end = next((c for c in ".!?" if c in around), "")   # a sentence end next to the name stays
+        end = next((c for c in ".!?" if c in around), "")  # a sentence end next to the name stays
         if "\n" in around:
             return end + "\n"
         if end:

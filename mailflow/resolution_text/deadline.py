@@ -13,6 +13,7 @@ earlier, ignored), a reference («от 01.03.2026», «№ 12 от …», ignore
 — when it lies ahead — a question for the manager: a bare future date may
 be a deadline or a date in the instruction, and mailflow does not guess.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -21,12 +22,33 @@ import re
 from dataclasses import dataclass
 
 RU_MONTHS = (
-    ("январ", "янв"), ("феврал", "фев"), ("март", "мар"), ("апрел", "апр"), ("мая", "май"),
-    ("июн",), ("июл",), ("август", "авг"), ("сентябр", "сен", "сент"), ("октябр", "окт"),
-    ("ноябр", "ноя", "нояб"), ("декабр", "дек"),
+    ("январ", "янв"),
+    ("феврал", "фев"),
+    ("март", "мар"),
+    ("апрел", "апр"),
+    ("мая", "май"),
+    ("июн",),
+    ("июл",),
+    ("август", "авг"),
+    ("сентябр", "сен", "сент"),
+    ("октябр", "окт"),
+    ("ноябр", "ноя", "нояб"),
+    ("декабр", "дек"),
 )
-KZ_MONTHS = ("қаңтар", "ақпан", "наурыз", "сәуір", "мамыр", "маусым", "шілде", "тамыз",
-             "қыркүйек", "қазан", "қараша", "желтоқсан")
+KZ_MONTHS = (
+    "қаңтар",
+    "ақпан",
+    "наурыз",
+    "сәуір",
+    "мамыр",
+    "маусым",
+    "шілде",
+    "тамыз",
+    "қыркүйек",
+    "қазан",
+    "қараша",
+    "желтоқсан",
+)
 _KZ_PLAIN = str.maketrans("әғқңөұүһі", "агкноууhи")
 
 
@@ -45,73 +67,155 @@ def _month_number(word: str) -> int | None:
     return None
 
 
-_RU_MONTH_RE = r"(?:январ[ья]|феврал[ья]|марта?|апрел[ья]|ма[йя]|июн[ья]|июл[ья]|августа?|" \
-               r"сентябр[ья]|октябр[ья]|ноябр[ья]|декабр[ья]|" \
-               r"янв|фев|февр|мар|апр|июн|июл|авг|сен|сент|окт|ноя|нояб|дек)\.?"
-_KZ_MONTH_RE = "(?:" + "|".join(
-    sorted({s for m in KZ_MONTHS for s in (m, m.translate(_KZ_PLAIN))}, key=len, reverse=True)
-) + r")\w{0,4}"
+_RU_MONTH_RE = (
+    r"(?:январ[ья]|феврал[ья]|марта?|апрел[ья]|ма[йя]|июн[ья]|июл[ья]|августа?|"
+    r"сентябр[ья]|октябр[ья]|ноябр[ья]|декабр[ья]|"
+    r"янв|фев|февр|мар|апр|июн|июл|авг|сен|сент|окт|ноя|нояб|дек)\.?"
+)
+_KZ_MONTH_RE = (
+    "(?:"
+    + "|".join(sorted({s for m in KZ_MONTHS for s in (m, m.translate(_KZ_PLAIN))}, key=len, reverse=True))
+    + r")\w{0,4}"
+)
 _YEAR_WORD = r"(?:\s*(?:г\.|года|год|г|ж\.|жылғы|жылы|жыл|жылға)(?![\w]))?"
 
 DATE = re.compile(
     r"(?<![\d./-])(?:"
     r"(?P<d>\d{1,2})\s?[./]\s?(?P<m>\d{1,2})(?:\s?[./]\s?(?P<y>\d{4}|\d{2})|\s(?P<sy>20\d\d))?(?![\d])"
-    + _YEAR_WORD + "|"
+    + _YEAR_WORD
+    + "|"
     r"(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})(?!\d)|"
-    r"(?:(?P<ky>\d{4})" + _YEAR_WORD + r"\s+)?(?P<wd>\d{1,2})(?:-?го)?\s+(?P<mon>" + _RU_MONTH_RE + "|"
-    + _KZ_MONTH_RE + r")(?![\w])(?:\s+(?P<wy>\d{4})" + _YEAR_WORD + ")?"
+    r"(?:(?P<ky>\d{4})"
+    + _YEAR_WORD
+    + r"\s+)?(?P<wd>\d{1,2})(?:-?го)?\s+(?P<mon>"
+    + _RU_MONTH_RE
+    + "|"
+    + _KZ_MONTH_RE
+    + r")(?![\w])(?:\s+(?P<wy>\d{4})"
+    + _YEAR_WORD
+    + ")?"
     r")(?:\s*(?:в|до|к)?\s*\d{1,2}:\d{2}(?:\s*ч\.?)?)?",
-    re.I)
+    re.I,
+)
 
 _DEADLINE_WORD = r"(?<![\w])(?:срок\w*|мерзім\w*|дата\s+исполнения)"
 _LEAD = _DEADLINE_WORD + r"(?:\s+(?:исполнения|исп\.|ответа|рассмотрения))?\s*[:\-–—]?\s*"
 _BEFORE_DATE = re.compile(
     r"(?:" + _LEAD + r"(?:(?<![\w])(?:до|не\s+позднее|не\s+позже|к|по)\s+)?"
-    r"|(?<![\w])(?:в\s+срок\s+)?(?:до|не\s+позднее|не\s+позже|к)\s+)$", re.I)
+    r"|(?<![\w])(?:в\s+срок\s+)?(?:до|не\s+позднее|не\s+позже|к)\s+)$",
+    re.I,
+)
 # a count of days after these words measures something, it sets no deadline
 _NOT_A_TERM = re.compile(
     r"(?<![\w])(?:на|уже|более|свыше|около|почти|менее|от|из|после|спустя|прошло|прошли|"
-    r"просрочен\w*|просрочк\w*|задерж\w*|опоздан\w*|превышен\w*)\s*$", re.I)
+    r"просрочен\w*|просрочк\w*|задерж\w*|опоздан\w*|превышен\w*)\s*$",
+    re.I,
+)
 _AFTER_DATE = re.compile(r"^\s*-?\s*(?:ге|ға|ке|қа)?\s*(?:дейін|дейин|шейін|шейин)(?![\w])", re.I)
 _INCLUSIVE = re.compile(r"^\s*\(?\s*включительно\s*\)?", re.I)
 _REFERENCE = re.compile(r"(?:\bот|№\s*\S+\s+от|\bвх\.?|\bисх\.?|№)\s*$", re.I)
 
 _NUMBER_WORDS = {
-    "один": 1, "одного": 1, "одной": 1, "одних": 1, "два": 2, "двух": 2, "две": 2, "три": 3,
-    "трех": 3, "четыре": 4, "четырех": 4, "пять": 5, "пяти": 5, "шесть": 6, "шести": 6,
-    "семь": 7, "семи": 7, "восемь": 8, "восьми": 8, "девять": 9, "девяти": 9, "десять": 10,
-    "десяти": 10, "четырнадцать": 14, "четырнадцати": 14, "пятнадцать": 15, "пятнадцати": 15,
-    "двадцать": 20, "двадцати": 20, "тридцать": 30, "тридцати": 30,
-    "бір": 1, "екі": 2, "үш": 3, "төрт": 4, "бес": 5, "алты": 6, "жеті": 7, "сегіз": 8,
-    "тоғыз": 9, "он": 10, "он бес": 15, "жиырма": 20, "отыз": 30,
+    "один": 1,
+    "одного": 1,
+    "одной": 1,
+    "одних": 1,
+    "два": 2,
+    "двух": 2,
+    "две": 2,
+    "три": 3,
+    "трех": 3,
+    "четыре": 4,
+    "четырех": 4,
+    "пять": 5,
+    "пяти": 5,
+    "шесть": 6,
+    "шести": 6,
+    "семь": 7,
+    "семи": 7,
+    "восемь": 8,
+    "восьми": 8,
+    "девять": 9,
+    "девяти": 9,
+    "десять": 10,
+    "десяти": 10,
+    "четырнадцать": 14,
+    "четырнадцати": 14,
+    "пятнадцать": 15,
+    "пятнадцати": 15,
+    "двадцать": 20,
+    "двадцати": 20,
+    "тридцать": 30,
+    "тридцати": 30,
+    "бір": 1,
+    "екі": 2,
+    "үш": 3,
+    "төрт": 4,
+    "бес": 5,
+    "алты": 6,
+    "жеті": 7,
+    "сегіз": 8,
+    "тоғыз": 9,
+    "он": 10,
+    "он бес": 15,
+    "жиырма": 20,
+    "отыз": 30,
 }
-_NUM = r"(?P<n>\d{1,3}|" + "|".join(sorted((re.escape(w) for w in _NUMBER_WORDS), key=len, reverse=True)) \
-    .replace("е", "[её]") + ")"
-_WORKING = (r"рабоч(?:их|ий|их\s+дн\.?)\s+(?:дн(?:ей|я)|день)|рабочих\s+дн\.?|раб\.?\s*(?:дн(?:ей|я|\.)?|д\.?)"
-            r"|р\.\s?дн?\.?|р\.?\s?д\.|рд|р/д|жұмыс\s+күн\w*|жумыс\s+кун\w*")
-_CALENDAR = (r"календарн(?:ых|ый)\s+(?:дн(?:ей|я)|день)|кал\.?\s*дн(?:ей|я|\.)?|к\.\s?д\.?|кд"
-             r"|дн(?:ей|я)|день|дн\.|суток|сутки|сут\.|күн\w*|кун")
+_NUM = (
+    r"(?P<n>\d{1,3}|"
+    + "|".join(sorted((re.escape(w) for w in _NUMBER_WORDS), key=len, reverse=True)).replace("е", "[её]")
+    + ")"
+)
+_WORKING = (
+    r"рабоч(?:их|ий|их\s+дн\.?)\s+(?:дн(?:ей|я)|день)|рабочих\s+дн\.?|раб\.?\s*(?:дн(?:ей|я|\.)?|д\.?)"
+    r"|р\.\s?дн?\.?|р\.?\s?д\.|рд|р/д|жұмыс\s+күн\w*|жумыс\s+кун\w*"
+)
+_CALENDAR = (
+    r"календарн(?:ых|ый)\s+(?:дн(?:ей|я)|день)|кал\.?\s*дн(?:ей|я|\.)?|к\.\s?д\.?|кд"
+    r"|дн(?:ей|я)|день|дн\.|суток|сутки|сут\.|күн\w*|кун"
+)
 _WEEKS = r"недел[ьиюяе]\w*|нед\."
 _MONTHS = r"месяц(?:а|ев)?|мес\."
 DURATION = re.compile(
-    r"(?P<pre>(?:" + _LEAD + r")?(?:в\s+течени[еи]\s+|в\s+срок\s+|за\s+|через\s+)?)"
-    + r"(?<![\w])" + _NUM + r"(?:-?(?:х|ти|и|ми|ух|ех|ёх))?(?:\s*\([^()\n]{1,20}\))?\s?-?\s?(?:(?P<work>" + _WORKING + r")|(?P<cal>" + _CALENDAR + r")|(?P<week>" + _WEEKS
-    + r")|(?P<month>" + _MONTHS + r"))(?![\w])(?:\s+(?:ішінде|ишинде|дейін|дейин))?",
-    re.I)
+    r"(?P<pre>(?:"
+    + _LEAD
+    + r")?(?:в\s+течени[еи]\s+|в\s+срок\s+|за\s+|через\s+)?)"
+    + r"(?<![\w])"
+    + _NUM
+    + r"(?:-?(?:х|ти|и|ми|ух|ех|ёх))?(?:\s*\([^()\n]{1,20}\))?\s?-?\s?(?:(?P<work>"
+    + _WORKING
+    + r")|(?P<cal>"
+    + _CALENDAR
+    + r")|(?P<week>"
+    + _WEEKS
+    + r")|(?P<month>"
+    + _MONTHS
+    + r"))(?![\w])(?:\s+(?:ішінде|ишинде|дейін|дейин))?",
+    re.I,
+)
 _N_DAY_TERM = re.compile(
     r"(?:" + _LEAD + r")?(?:в\s+)?(?P<n>\d{1,3})\s?-?\s?(?:х|ти|и|ми|ух)?\s?-?\s?дневн\w*\s+срок\w*"
-    r"|(?:" + _LEAD + r")?(?:в\s+)?(?P<w>одно|двух|двух|тр[её]х|пяти|семи|десяти|пятнадцати)дневн\w*\s+срок\w*", re.I)
+    r"|(?:"
+    + _LEAD
+    + r")?(?:в\s+)?(?P<w>одно|двух|двух|тр[её]х|пяти|семи|десяти|пятнадцати)дневн\w*\s+срок\w*",
+    re.I,
+)
 _WITHIN_ONE = re.compile(
     r"(?:" + _LEAD + r")?в\s+течени[еи]\s+(?P<u>дня|суток|недели|месяца)(?![\w])"
-    r"|" + _LEAD + r"(?:одна\s+|одну\s+)?(?P<u2>неделя|неделю|месяц|сутки)(?![\w])", re.I)
+    r"|" + _LEAD + r"(?:одна\s+|одну\s+)?(?P<u2>неделя|неделю|месяц|сутки)(?![\w])",
+    re.I,
+)
 _RELATIVE = re.compile(
     r"(?:" + _LEAD + r"(?:(?:до|к|на)\s+)?|(?<![\w])(?:до|к)\s+)"
     r"(?P<w>сегодня|завтра|послезавтра|конца\s+(?:рабочего\s+)?(?:дня|недели|месяца|года)"
     r"|понедельника|вторника|среды|четверга|пятницы|субботы|воскресенья"
     r"|понедельник|вторник|среду|четверг|пятницу|субботу|воскресенье)(?![\w])"
-    r"|(?P<bare>(?<![\w])(?:сегодня\s+же|сегодня|завтра)(?![\w]))", re.I)
+    r"|(?P<bare>(?<![\w])(?:сегодня\s+же|сегодня|завтра)(?![\w]))",
+    re.I,
+)
 _DEADLINE_WORD_ALONE = re.compile(
-    r"(?<![\w])(?:срок|мерзімі)(?![\w])\s*(?:[:\-–—]|до\b|исполнения|ответа)", re.I)
+    r"(?<![\w])(?:срок|мерзімі)(?![\w])\s*(?:[:\-–—]|до\b|исполнения|ответа)", re.I
+)
 _AGO = re.compile(r"^\s*(?:тому\s+)?назад", re.I)
 _WEEKDAYS = ("понедельник", "вторник", "сред", "четверг", "пятниц", "суббот", "воскресень")
 
@@ -132,8 +236,8 @@ class Deadline:
 @dataclass(frozen=True)
 class Found:
     deadlines: tuple[Deadline, ...]
-    ignored: tuple[tuple[int, int], ...]     # dates that are no deadline: leave in the text
-    dropped: tuple[tuple[int, int], ...]     # the resolution's own date on its own line: remove
+    ignored: tuple[tuple[int, int], ...]  # dates that are no deadline: leave in the text
+    dropped: tuple[tuple[int, int], ...]  # the resolution's own date on its own line: remove
     problems: tuple[str, ...]
     spans: tuple[tuple[int, int], ...] = ()  # every deadline-like span, understood or not
 
@@ -199,8 +303,7 @@ def _check_date(text: str, due: dt.date, today: dt.date) -> str | None:
 
 
 def _past(text: str, today: dt.date) -> str:
-    return (f"«{text}» — эта дата уже прошла (сегодня {_fmt(today)}). "
-            "Укажите другой срок, пожалуйста.")
+    return f"«{text}» — эта дата уже прошла (сегодня {_fmt(today)}). Укажите другой срок, пожалуйста."
 
 
 def _overlaps(a: tuple[int, int], spans) -> bool:
@@ -228,18 +331,28 @@ def find(text: str, today: dt.date) -> Found:
 
     # counts of days, weeks, months
     for m in _N_DAY_TERM.finditer(text):
-        n = int(m.group("n")) if m.group("n") else {
-            "одно": 1, "двух": 2, "трех": 3, "трёх": 3, "пяти": 5, "семи": 7, "десяти": 10,
-            "пятнадцати": 15}[m.group("w").lower()]
+        n = (
+            int(m.group("n"))
+            if m.group("n")
+            else {
+                "одно": 1,
+                "двух": 2,
+                "трех": 3,
+                "трёх": 3,
+                "пяти": 5,
+                "семи": 7,
+                "десяти": 10,
+                "пятнадцати": 15,
+            }[m.group("w").lower()]
+        )
         add(m.start(), m.end(), days=n, working_days=False)
     for m in DURATION.finditer(text):
-        if _overlaps((m.start(), m.end()), taken) or _AGO.match(text[m.end():]):
+        if _overlaps((m.start(), m.end()), taken) or _AGO.match(text[m.end() :]):
             continue
-        if not m.group("pre") and _NOT_A_TERM.search(text[max(0, m.start() - 40):m.start()]):
+        if not m.group("pre") and _NOT_A_TERM.search(text[max(0, m.start() - 40) : m.start()]):
             continue
         raw = m.group("n").lower().replace("ё", "е")
-        n = int(raw) if raw.isdigit() else _NUMBER_WORDS.get(raw, _NUMBER_WORDS.get(
-            raw.replace("е", "ё"), 0))
+        n = int(raw) if raw.isdigit() else _NUMBER_WORDS.get(raw, _NUMBER_WORDS.get(raw.replace("е", "ё"), 0))
         start = m.start() if m.group("pre") else m.start("n")
         if m.group("month"):
             add(start, m.end(), due=_add_months(today, n))
@@ -266,10 +379,10 @@ def find(text: str, today: dt.date) -> Found:
         span = (m.start(), m.end())
         if _overlaps(span, taken):
             continue
-        before = text[max(0, m.start() - 60):m.start()]
-        after = _AFTER_DATE.match(text[m.end():])
+        before = text[max(0, m.start() - 60) : m.start()]
+        after = _AFTER_DATE.match(text[m.end() :])
         marker = _BEFORE_DATE.search(before)
-        raw = text[m.start():m.end()]
+        raw = text[m.start() : m.end()]
         due, why = _date_of(m, today)
         if marker or after:
             start = m.start() - len(marker.group(0)) if marker else m.start()
@@ -294,14 +407,16 @@ def find(text: str, today: dt.date) -> Found:
         line_end = text.find("\n", m.end())
         line_end = len(text) if line_end < 0 else line_end
         if due <= today or why == "past":
-            if not text[line_start:m.start()].strip(" \t,.-–—") and \
-                    not text[m.end():line_end].strip(" \t,.-–—"):
+            if not text[line_start : m.start()].strip(" \t,.-–—") and not text[m.end() : line_end].strip(
+                " \t,.-–—"
+            ):
                 dropped.append((line_start, line_end))
             else:
                 ignored.append(span)
             continue
-        problems.append(f"«{_clean(raw)}» — это срок исполнения? Если да, напишите "
-                        f"«срок до {_clean(raw)}», пожалуйста.")
+        problems.append(
+            f"«{_clean(raw)}» — это срок исполнения? Если да, напишите «срок до {_clean(raw)}», пожалуйста."
+        )
         ignored.append(span)
 
     # today, tomorrow, weekdays, "до конца …"
@@ -309,7 +424,7 @@ def find(text: str, today: dt.date) -> Found:
         if _overlaps((m.start(), m.end()), taken):
             continue
         w = (m.group("w") or m.group("bare")).lower().replace("ё", "е")
-        written = _clean(text[m.start():m.end()])
+        written = _clean(text[m.start() : m.end()])
         if w.startswith("сегодня") or w in ("конца дня", "конца рабочего дня"):
             add(m.start(), m.end(), due=today)
         elif w == "завтра":
@@ -317,20 +432,26 @@ def find(text: str, today: dt.date) -> Found:
         elif w == "послезавтра":
             add(m.start(), m.end(), due=today + dt.timedelta(days=2))
         elif w == "конца месяца":
-            add(m.start(), m.end(), due=dt.date(today.year, today.month,
-                                                calendar.monthrange(today.year, today.month)[1]))
+            add(
+                m.start(),
+                m.end(),
+                due=dt.date(today.year, today.month, calendar.monthrange(today.year, today.month)[1]),
+            )
         elif w == "конца года":
             add(m.start(), m.end(), due=dt.date(today.year, 12, 31))
         elif w.startswith("конца"):
-            problems.append(f"Срок «{written}» можно понять по-разному. "
-                            "Напишите дату, например «срок до 15.04.2026».")
+            problems.append(
+                f"Срок «{written}» можно понять по-разному. Напишите дату, например «срок до 15.04.2026»."
+            )
             taken.append((m.start(), m.end()))
         else:
             wd = next(i for i, s in enumerate(_WEEKDAYS) if w.startswith(s))
             ahead = (wd - today.weekday()) % 7
             if ahead == 0:
-                problems.append(f"Срок «{written}»: сегодня тоже {_weekday_name(wd)} — "
-                                "сегодня или через неделю? Напишите дату, пожалуйста.")
+                problems.append(
+                    f"Срок «{written}»: сегодня тоже {_weekday_name(wd)} — "
+                    "сегодня или через неделю? Напишите дату, пожалуйста."
+                )
                 taken.append((m.start(), m.end()))
             else:
                 add(m.start(), m.end(), due=today + dt.timedelta(days=ahead))
@@ -339,9 +460,11 @@ def find(text: str, today: dt.date) -> Found:
     for m in _DEADLINE_WORD_ALONE.finditer(text):
         if not _overlaps((m.start(), m.end() + 1), taken + [(s, e) for s, e in ignored]):
             line_end = text.find("\n", m.start())
-            shown = _clean(text[m.start():len(text) if line_end < 0 else line_end])[:60]
-            problems.append(f"Не понял срок: «{shown}». Напишите, например, «срок до 15.04.2026» "
-                            "или «срок 10 рабочих дней».")
+            shown = _clean(text[m.start() : len(text) if line_end < 0 else line_end])[:60]
+            problems.append(
+                f"Не понял срок: «{shown}». Напишите, например, «срок до 15.04.2026» "
+                "или «срок 10 рабочих дней»."
+            )
             taken.append((m.start(), m.end()))
 
     for d in deadlines:
@@ -356,8 +479,7 @@ def find(text: str, today: dt.date) -> Found:
         shown = ", ".join(f"«{d.text}»" for d in sorted(deadlines, key=lambda d: d.start))
         problems.append(f"Указано несколько сроков: {shown}. Оставьте один, пожалуйста.")
     deadlines.sort(key=lambda d: d.start)
-    return Found(tuple(deadlines), tuple(ignored), tuple(dropped), tuple(problems),
-                 tuple(sorted(taken)))
+    return Found(tuple(deadlines), tuple(ignored), tuple(dropped), tuple(problems), tuple(sorted(taken)))
 
 
 def _weekday_name(i: int) -> str:

@@ -6,6 +6,7 @@ exactly like Петров, and an indeclinable one (Сидоренко, Нурл
 grows an ending. Every function returns {case: {forms}} over the six cases
 nom gen dat acc ins loc, in key spelling (see morph.key).
 """
+
 from __future__ import annotations
 
 CASES = ("nom", "gen", "dat", "acc", "ins", "loc")
@@ -21,8 +22,14 @@ def _same(word: str) -> Forms:
 
 def _table(nom: str, stem: str, endings: tuple[str, str, str, str, str]) -> Forms:
     gen, dat, acc, ins, loc = endings
-    return {"nom": {nom}, "gen": {stem + gen}, "dat": {stem + dat}, "acc": {stem + acc},
-            "ins": {stem + ins}, "loc": {stem + loc}}
+    return {
+        "nom": {nom},
+        "gen": {stem + gen},
+        "dat": {stem + dat},
+        "acc": {stem + acc},
+        "ins": {stem + ins},
+        "loc": {stem + loc},
+    }
 
 
 def _first_declension(word: str) -> Forms:
@@ -68,8 +75,11 @@ def surname(word: str, gender: str) -> Forms:
     if gender == "m":
         if w.endswith(("ов", "ев", "ин", "ын")):
             return _table(w, w, ("а", "у", "а", "ым", "е"))
-        if w.endswith(("ский", "цкий", "ской", "цкой")) or w.endswith(("ый", "ой")) or \
-                (w.endswith("ий") and w[-3:-2] in VELAR_HUSHING):
+        if (
+            w.endswith(("ский", "цкий", "ской", "цкой"))
+            or w.endswith(("ый", "ой"))
+            or (w.endswith("ий") and w[-3:-2] in VELAR_HUSHING)
+        ):
             stem = w[:-2]
             ins = "им" if stem[-1:] in VELAR_HUSHING else "ым"
             return _table(w, stem, ("ого", "ому", "ого", ins, "ом"))
@@ -85,7 +95,7 @@ def surname(word: str, gender: str) -> Forms:
         return _table(w, stem, ("ой", "ой", "ую", "ой", "ой"))
     if w[-1:] in "ая":
         return _first_declension(w)
-    return _same(w)        # a woman's consonant-final surname does not decline
+    return _same(w)  # a woman's consonant-final surname does not decline
 
 
 def first_name(word: str, gender: str) -> Forms:
@@ -118,8 +128,9 @@ def patronymic(word: str) -> Forms:
     return _same(w)
 
 
-def gender_of(surname_key: str, first_key: str | None, patronymic_key: str | None,
-              first_name_gender: str | None = None) -> str:
+def gender_of(
+    surname_key: str, first_key: str | None, patronymic_key: str | None, first_name_gender: str | None = None
+) -> str:
     if patronymic_key:
         if patronymic_key.endswith(("на", "кызы")):
             return "f"

@@ -9,6 +9,7 @@ unit ("Айыртаускому РЭС"). Aliases are read the same way: "Жум
 adds a surname with initials, "Бауыржан Ерланович" a first name and
 patronymic, anything else a phrase.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,8 @@ _INITIALS = re.compile(rf"^([{morph.LETTERS}])\.\s*(?:([{morph.LETTERS}])\.?)?$"
 @dataclass(eq=False)
 class Entry:
     person: Person
-    short: str                          # "Петров А.С."; a post's own name
-    surname: str | None = None          # keys, nominative
+    short: str  # "Петров А.С."; a post's own name
+    surname: str | None = None  # keys, nominative
     first: str | None = None
     patronymic: str | None = None
     gender: str | None = None
@@ -46,9 +47,9 @@ class Entry:
 
 @dataclass(frozen=True)
 class Phrase:
-    words: tuple[frozenset[str], ...]   # lemma keys of each word
+    words: tuple[frozenset[str], ...]  # lemma keys of each word
     entry: Entry
-    unit: bool                          # from the unit: only nominative/dative readings count
+    unit: bool  # from the unit: only nominative/dative readings count
 
 
 @dataclass
@@ -91,11 +92,11 @@ def _person_parts(name: str) -> tuple[str, str | None, str | None, tuple[str, ..
         if _is_patronymic(keys[0]) or not _is_patronymic(keys[2]) and _is_patronymic(keys[1]):
             return None
         if _is_patronymic(keys[1]) and not _is_patronymic(keys[2]):
-            return keys[2], keys[0], keys[1], ()          # Алексей Сергеевич Петров
+            return keys[2], keys[0], keys[1], ()  # Алексей Сергеевич Петров
         return keys[0], keys[1], keys[2], ()
     if len(words) == 2:
         if _is_patronymic(keys[1]):
-            return "", keys[0], keys[1], ()               # Бауыржан Ерланович
+            return "", keys[0], keys[1], ()  # Бауыржан Ерланович
         return keys[0], keys[1], None, ()
     return keys[0], None, None, ()
 
@@ -150,8 +151,9 @@ def build(staff: Staff) -> Index:
         if parts and parts[0]:
             surname, first, patronymic, inits = parts
             gender = declension.gender_of(surname, first, patronymic, _name_gender(first))
-            entry = Entry(person, _short(surname, first, patronymic, person.name),
-                          surname, first, patronymic, gender)
+            entry = Entry(
+                person, _short(surname, first, patronymic, person.name), surname, first, patronymic, gender
+            )
             if inits and not first:
                 entry.first, entry.patronymic = inits[0], (inits[1] if len(inits) > 1 else None)
                 entry.short = f"{person.name.split()[0]} " + "".join(f"{i.upper()}." for i in inits)
@@ -173,8 +175,14 @@ def build(staff: Staff) -> Index:
             surname, first, patronymic, inits = a
             if surname and surname != entry.surname:
                 _add(ix.surnames, declension.surname(surname, entry.gender or "m"), entry)
-            if first and first != entry.first and len(first) > 1 or \
-                    patronymic and patronymic != entry.patronymic and len(patronymic) > 1:
+            if (
+                first
+                and first != entry.first
+                and len(first) > 1
+                or patronymic
+                and patronymic != entry.patronymic
+                and len(patronymic) > 1
+            ):
                 # an alias naming the person otherwise: its first name/patronymic count too
                 _names(ix, entry, first, patronymic)
     ix.phrases.sort(key=lambda p: -len(p.words))
@@ -198,5 +206,15 @@ def _names(ix: Index, entry: Entry, first: str | None = None, patronymic: str | 
         entry.patronymic_forms |= _add(ix.patronymics, declension.patronymic(patronymic), entry)
 
 
-_CASE = {"nomn": "nom", "gent": "gen", "datv": "dat", "accs": "acc", "ablt": "ins", "loct": "loc",
-         "voct": "nom", "gen2": "gen", "acc2": "acc", "loc2": "loc"}
+_CASE = {
+    "nomn": "nom",
+    "gent": "gen",
+    "datv": "dat",
+    "accs": "acc",
+    "ablt": "ins",
+    "loct": "loc",
+    "voct": "nom",
+    "gen2": "gen",
+    "acc2": "acc",
+    "loc2": "loc",
+}

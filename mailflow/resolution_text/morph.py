@@ -5,6 +5,7 @@ the Kazakh letters as the Russian ones a phone without a Kazakh keyboard
 types instead (Нұрлан = Нурлан), and Latin look-alikes inside a Cyrillic
 word as Cyrillic (a Latin "А" typed into "Aхметов").
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -12,6 +12,7 @@ place in the sentence says they are something else: a consumer («жалобу
 Смирновой», «гр. Сидоровой»), a place («ул. Абая», «в Тайыншинский РЭС»),
 someone to report to («доложить Ахметову»). Those stay in the instruction.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -27,9 +28,9 @@ _TOKEN = re.compile(
     rf"|(?P<word>[{L}]+(?:[-'’][{L}]+)*)"
     r"|(?P<num>\d+)"
     r"|(?P<nl>\n)"
-    r"|(?P<punct>\S)")
-_TOKEN_NO_INIT = re.compile(
-    rf"(?P<word>[{L}]+(?:[-'’][{L}]+)*)|(?P<num>\d+)|(?P<nl>\n)|(?P<punct>\S)")
+    r"|(?P<punct>\S)"
+)
+_TOKEN_NO_INIT = re.compile(rf"(?P<word>[{L}]+(?:[-'’][{L}]+)*)|(?P<num>\d+)|(?P<nl>\n)|(?P<punct>\S)")
 _NOT_INITIALS = frozenset({"т.е", "т.д", "т.п", "т.к", "и.о", "р.д", "к.д", "н.в", "т.ч", "с.г", "п.п"})
 
 QUOTES = "«»\"“”„'"
@@ -37,28 +38,34 @@ BOUNDARY = ".!?;"
 SOFT = ":—–-(" + QUOTES
 
 # lemma keys after which a name is not an addressee but part of the instruction
-_ASIDE_AFTER = frozenset("""
+_ASIDE_AFTER = frozenset(
+    """
     гр гражданин гражданка заявитель заявительница потребитель абонент житель жительница
     жалоба обращение заявление письмо претензия запрос семья ип
     доложить сообщить информировать проинформировать уведомить известить
     от о об обо у в во на из по при за про через к ко без после
     улица проспект поселок посёлок микрорайон село город аул дом район р-н область имени станция
-""".split())
+""".split()
+)
 # abbreviations with a dot after which a capital is a place or a consumer: «ул. Абая», «с. Бесколь»
 _ASIDE_ABBREV = frozenset("гр ул пр просп пос мкр с г д кв обл им ст".split())
 _CONSUMERS = frozenset("заявитель заявительница потребитель абонент гражданин гражданка".split())
 _ASIDE_AFTER_WITH = frozenset("согласовать связаться созвониться встретиться обсудить".split())
 _ACCUSATIVE_VERBS = frozenset("просить обязать обязывать назначить назначать ознакомить привлечь".split())
-_LABELS = frozenset("""исполнитель исполнители исп соисполнитель соисполнители соисп кому адресат
+_LABELS = frozenset(
+    """исполнитель исполнители исп соисполнитель соисполнители соисп кому адресат
     адресаты ответственный ответственная ответственные отв ответств
-    г-ну г-же господину госпоже тов""".split())
-_RESPONSIBLE = frozenset({"отв", "ответств", "ответственный", "ответственная", "ответственному",
-                          "ответственной", "ответственным"})
+    г-ну г-же господину госпоже тов""".split()
+)
+_RESPONSIBLE = frozenset(
+    {"отв", "ответств", "ответственный", "ответственная", "ответственному", "ответственной", "ответственным"}
+)
 _EQUIPMENT = frozenset("пс тп ктп ктпн рп зтп мтп вл кл ф фидер подстанция подстанции".split())
 _PLACE_NOUNS = frozenset("район района району области область город города".split())
 
 # words a resolution is made of; never reported as an unknown name
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
     вы вас вам вами ваш ваша ваше ваши вашего вашей
     добрый доброе здравствуйте уважаемый уважаемая уважаемые коллеги привет приветствую спасибо
     благодарю пожалуйста прошу срочно контроль ознакомить ознакомиться ознакомлен согласен
@@ -70,13 +77,14 @@ STOPWORDS = frozenset("""
     шағым өтініш хабарлау хабарлаңыз бойынша және жұмысқа жұмыс күні күн ішінде
     аким акима акиму акимом акимат акимата акимату акиматом акимате акиматы акиматов
     энергонадзор энергонадзора госэнергонадзор госэнергонадзора
-""".split())
+""".split()
+)
 _STOPKEYS = frozenset(morph.key(w) for w in STOPWORDS)
 
 
 @dataclass
 class Token:
-    kind: str          # init word num nl punct mask
+    kind: str  # init word num nl punct mask
     text: str
     start: int
     end: int
@@ -90,14 +98,14 @@ class Token:
 class Mention:
     start: int
     end: int
-    first: int                      # token indices, inclusive
+    first: int  # token indices, inclusive
     last: int
     text: str
     entries: tuple[Entry, ...] = ()
     problem: str | None = None
-    context: str = "addressee"      # addressee | aside | control
+    context: str = "addressee"  # addressee | aside | control
     responsible: bool = False
-    remove: list[tuple[int, int]] = field(default_factory=list)   # label/marker spans
+    remove: list[tuple[int, int]] = field(default_factory=list)  # label/marker spans
     nominative: bool = False
 
     @property
@@ -128,7 +136,7 @@ def tokenize(text: str, masked: list[tuple[int, int]], mode: str) -> list[Token]
         span = next(((s, e) for s, e in masked if t.start < e and s < t.end), None)
         if span:
             if not result or result[-1].kind != "mask" or result[-1].start != span[0]:
-                result.append(Token("mask", text[span[0]:span[1]], span[0], span[1]))
+                result.append(Token("mask", text[span[0] : span[1]], span[0], span[1]))
             continue
         result.append(t)
     return result
@@ -163,9 +171,10 @@ class _Finder:
         a, b = self.tok(i), self.tok(j)
         if a is None or b is None:
             return False
-        gap = self.text[a.end:b.start]
+        gap = self.text[a.end : b.start]
         return all(c in " \t" + allow for c in gap) and all(
-            self.toks[k].kind == "punct" and self.toks[k].text in allow for k in range(i + 1, j))
+            self.toks[k].kind == "punct" and self.toks[k].text in allow for k in range(i + 1, j)
+        )
 
     def is_word(self, i: int) -> bool:
         t = self.tok(i)
@@ -192,10 +201,17 @@ class _Finder:
         k = i - 1
         while k >= 0:
             t = self.toks[k]
-            if t.kind in ("nl", "mask") or (t.kind == "punct" and t.text in BOUNDARY and not (
-                    t.text == "." and self.is_word(k - 1) and self.adjacent(k - 1, k, ".")
-                    and self.toks[k - 1].key in ("гр", "ул", "пр", "просп", "пос", "мкр", "обл", "им",
-                                                 "исп", "отв", "ответств"))):
+            if t.kind in ("nl", "mask") or (
+                t.kind == "punct"
+                and t.text in BOUNDARY
+                and not (
+                    t.text == "."
+                    and self.is_word(k - 1)
+                    and self.adjacent(k - 1, k, ".")
+                    and self.toks[k - 1].key
+                    in ("гр", "ул", "пр", "просп", "пос", "мкр", "обл", "им", "исп", "отв", "ответств")
+                )
+            ):
                 return k + 1
             k -= 1
         return 0
@@ -203,7 +219,7 @@ class _Finder:
     def in_quotes(self, i: int) -> bool:
         t = self.toks[i]
         line_start = self.text.rfind("\n", 0, t.start) + 1
-        before = self.text[line_start:t.start]
+        before = self.text[line_start : t.start]
         return before.count("«") > before.count("»") or before.count('"') % 2 == 1
 
     # --- name-likeness of words no entry matched -------------------------
@@ -217,7 +233,7 @@ class _Finder:
         if self._initials_next_to(i):
             return True
         if t.text.isupper() and self.mode == "mixed":
-            return False                   # РЭС, ТОО, ВЛ: abbreviations
+            return False  # РЭС, ТОО, ВЛ: abbreviations
         if self._place_adjective(i) or self._after_equipment(i):
             return False
         score = morph.name_score(t.text)
@@ -236,7 +252,8 @@ class _Finder:
         if score > 0 or not morph.is_known(t.text):
             return True
         return self._listed_after_name(i) and any(
-            p.tag.POS == "NOUN" and p.score >= 0.3 for p in morph.parses(t.text))
+            p.tag.POS == "NOUN" and p.score >= 0.3 for p in morph.parses(t.text)
+        )
 
     def _listed_after_name(self, i: int) -> bool:
         k = i - 1
@@ -255,8 +272,12 @@ class _Finder:
     def _after_equipment(self, i: int) -> bool:
         """«ПС Бесколь», «ТП Северная»: the name of a substation, not a person."""
         p = self.tok(i - 1)
-        return p is not None and p.kind == "word" and self.adjacent(i - 1, i) and (
-            p.key in _EQUIPMENT or (self.mode == "mixed" and p.text.isupper() and len(p.text) > 1))
+        return (
+            p is not None
+            and p.kind == "word"
+            and self.adjacent(i - 1, i)
+            and (p.key in _EQUIPMENT or (self.mode == "mixed" and p.text.isupper() and len(p.text) > 1))
+        )
 
     def _initials_next_to(self, i: int) -> bool:
         """Initials no earlier name took stand right before or after the word."""
@@ -264,9 +285,12 @@ class _Finder:
         if self.mode == "mixed" and not t.text[0].isupper():
             return False
         before, after = self.tok(i - 1), self.tok(i + 1)
-        return (before is not None and before.kind == "init" and i - 1 not in self.used
-                and self.adjacent(i - 1, i)) or \
-               (after is not None and after.kind == "init" and self.adjacent(i, i + 1))
+        return (
+            before is not None
+            and before.kind == "init"
+            and i - 1 not in self.used
+            and self.adjacent(i - 1, i)
+        ) or (after is not None and after.kind == "init" and self.adjacent(i, i + 1))
 
     # --- matching ----------------------------------------------------------
     def find(self) -> list[Mention]:
@@ -299,8 +323,12 @@ class _Finder:
                 break
             j, last, ok = i, -1, True
             for n, lemmas in enumerate(ph.words):
-                while n and self.tok(j) is not None and self.toks[j].kind == "punct" and \
-                        self.toks[j].text in QUOTES + "№":
+                while (
+                    n
+                    and self.tok(j) is not None
+                    and self.toks[j].kind == "punct"
+                    and self.toks[j].text in QUOTES + "№"
+                ):
                     j += 1
                 t = self.tok(j)
                 if t is None or t.kind not in ("word", "num") or not (morph.lemmas(t.text) & lemmas):
@@ -320,7 +348,7 @@ class _Finder:
                 found.append(ph.entry)
         if not found:
             return None
-        opened = self.text[self.toks[i].start:self.toks[best_last].end].count("«")
+        opened = self.text[self.toks[i].start : self.toks[best_last].end].count("«")
         while opened > 0 and self.tok(best_last + 1) is not None and self.toks[best_last + 1].text == "»":
             best_last, opened = best_last + 1, opened - 1
         m = self._mention(i, best_last, entries=tuple(found))
@@ -347,18 +375,30 @@ class _Finder:
                 first, j = j, j + 1
                 if self.is_word(j) and self.adjacent(j - 1, j) and self._patr_like(j):
                     patr, j = j, j + 1
-            elif pre is None and self.tok(j) is not None and self.adjacent(j - 1, j) and \
-                    (self.toks[j].kind == "init" or self._bare_initials(j)):
+            elif (
+                pre is None
+                and self.tok(j) is not None
+                and self.adjacent(j - 1, j)
+                and (self.toks[j].kind == "init" or self._bare_initials(j))
+            ):
                 post, j = j, j + 1
-        elif self._may_be_name(j) and self.is_word(j + 1) and self.adjacent(j, j + 1) \
-                and w.key in ix.firsts and self.toks[j + 1].key in ix.patronymics:
+        elif (
+            self._may_be_name(j)
+            and self.is_word(j + 1)
+            and self.adjacent(j, j + 1)
+            and w.key in ix.firsts
+            and self.toks[j + 1].key in ix.patronymics
+        ):
             first, patr, j = j, j + 1, j + 2
             nxt = self.tok(j)
-            if nxt is not None and nxt.kind == "word" and self.adjacent(j - 1, j) and \
-                    nxt.key in ix.surnames:
+            if nxt is not None and nxt.kind == "word" and self.adjacent(j - 1, j) and nxt.key in ix.surnames:
                 sur, j = (j, ix.surnames[nxt.key]), j + 1
-        elif self._may_be_name(j) and (w.key in ix.firsts or w.key in ix.patronymics) \
-                and (w.text[0].isupper() or self.mode != "mixed") and pre is None:
+        elif (
+            self._may_be_name(j)
+            and (w.key in ix.firsts or w.key in ix.patronymics)
+            and (w.text[0].isupper() or self.mode != "mixed")
+            and pre is None
+        ):
             # a first name or patronymic alone: not enough to know who is meant
             cands = [e for e, _ in ix.firsts.get(w.key, []) + ix.patronymics.get(w.key, [])]
             m = self._mention(j, j, entries=tuple(dict.fromkeys(cands)))
@@ -367,8 +407,12 @@ class _Finder:
             return m
         elif pre is not None or self.looks_like_name(j):
             j += 1
-            if pre is None and self.tok(j) is not None and self.toks[j].kind == "init" \
-                    and self.adjacent(j - 1, j):
+            if (
+                pre is None
+                and self.tok(j) is not None
+                and self.toks[j].kind == "init"
+                and self.adjacent(j - 1, j)
+            ):
                 j += 1
             m = self._mention(i, j - 1)
             m.problem = self._unknown(m.text, w)
@@ -383,12 +427,21 @@ class _Finder:
         """«Иванову С —», «Петрову АС,»: capitals without dots right after a surname,
         followed by no word (so «Иванову В работу» keeps its preposition)."""
         t = self.toks[j]
-        if t.kind != "word" or len(t.text) > 2 or not t.text.isupper() or t.key in _EQUIPMENT \
-                or t.key in ("дп", "ао", "ип") or (len(t.text) == 2 and self.mode == "upper"):
+        if (
+            t.kind != "word"
+            or len(t.text) > 2
+            or not t.text.isupper()
+            or t.key in _EQUIPMENT
+            or t.key in ("дп", "ао", "ип")
+            or (len(t.text) == 2 and self.mode == "upper")
+        ):
             return False
         nxt = self.tok(j + 1)
-        return nxt is None or nxt.kind in ("nl", "mask") or (
-            nxt.kind == "punct" and nxt.text not in "." and nxt.text not in QUOTES)
+        return (
+            nxt is None
+            or nxt.kind in ("nl", "mask")
+            or (nxt.kind == "punct" and nxt.text not in "." and nxt.text not in QUOTES)
+        )
 
     def _may_be_name(self, j: int) -> bool:
         """A lower-case word in mixed-case text is a name only if it cannot be a common word."""
@@ -402,12 +455,12 @@ class _Finder:
         if t.key in self.ix.firsts:
             return True
         return (t.text[0].isupper() or self.mode != "mixed") and any(
-            "Name" in p.tag.grammemes and p.score >= 0.3 for p in morph.parses(t.text))
+            "Name" in p.tag.grammemes and p.score >= 0.3 for p in morph.parses(t.text)
+        )
 
     def _patr_like(self, j: int) -> bool:
         t = self.toks[j]
-        return t.key in self.ix.patronymics or any(
-            "Patr" in p.tag.grammemes for p in morph.parses(t.text))
+        return t.key in self.ix.patronymics or any("Patr" in p.tag.grammemes for p in morph.parses(t.text))
 
     def resolve(self, m: Mention, sur, first, patr, init) -> None:
         ix = self.ix
@@ -427,8 +480,10 @@ class _Finder:
             cands = [e for e in cands if k in e.patronymic_forms]
         if not cands:
             if sur is not None:
-                m.problem = (f"«{m.text}»: имя и отчество не совпадают со справочником "
-                             f"({_or(e.full for e in dict.fromkeys(by_surname))}). Уточните, пожалуйста.")
+                m.problem = (
+                    f"«{m.text}»: имя и отчество не совпадают со справочником "
+                    f"({_or(e.full for e in dict.fromkeys(by_surname))}). Уточните, пожалуйста."
+                )
             else:
                 m.problem = self._unknown(m.text, self.toks[m.first])
             return
@@ -436,8 +491,10 @@ class _Finder:
             letters = _initial_letters(self.toks[init])
             matching = [e for e in cands if _initials_fit(e, letters)]
             if not matching:
-                m.problem = (f"«{m.text}»: инициалы не совпадают со справочником "
-                             f"({_or(e.short for e in cands)}). Уточните, пожалуйста.")
+                m.problem = (
+                    f"«{m.text}»: инициалы не совпадают со справочником "
+                    f"({_or(e.short for e in cands)}). Уточните, пожалуйста."
+                )
                 m.entries = tuple(cands)
                 return
             cands = matching
@@ -477,9 +534,15 @@ class _Finder:
         while prev >= 0 and self.toks[prev].kind == "punct" and self.toks[prev].text in QUOTES:
             prev -= 1
         p = self.tok(prev)
-        if p is not None and p.kind == "punct" and p.text == "." and self.is_word(prev - 1) \
-                and self.adjacent(prev - 1, prev, ".") and self.toks[prev - 1].key in _ASIDE_ABBREV \
-                and (self.toks[prev - 1].text.islower() or self.mode != "mixed"):
+        if (
+            p is not None
+            and p.kind == "punct"
+            and p.text == "."
+            and self.is_word(prev - 1)
+            and self.adjacent(prev - 1, prev, ".")
+            and self.toks[prev - 1].key in _ASIDE_ABBREV
+            and (self.toks[prev - 1].text.islower() or self.mode != "mixed")
+        ):
             m.context = "aside"
             return
         if p is not None and p.kind == "word" and self.adjacent(prev, i, QUOTES):
@@ -487,8 +550,11 @@ class _Finder:
             if lem & _ASIDE_AFTER and not (p.key == "за" and self._in_control_clause(i)):
                 m.context = "aside"
                 return
-            if p.key in ("с", "со") and self.is_word(prev - 1) and \
-                    morph.lemmas(self.toks[prev - 1].text) & _ASIDE_AFTER_WITH:
+            if (
+                p.key in ("с", "со")
+                and self.is_word(prev - 1)
+                and morph.lemmas(self.toks[prev - 1].text) & _ASIDE_AFTER_WITH
+            ):
                 m.context = "aside"
                 return
         if self._consumer_after(m):
@@ -500,8 +566,10 @@ class _Finder:
 
     def _in_control_clause(self, i: int) -> bool:
         """«Контроль: Ахметов Н.К.», «Контроль за Ахметовым»: who watches, named last."""
-        return any(t.kind == "word" and (t.key.startswith("контрол") or t.key.startswith("бакылау"))
-                   for t in self.toks[self.clause_start(i):i])
+        return any(
+            t.kind == "word" and (t.key.startswith("контрол") or t.key.startswith("бакылау"))
+            for t in self.toks[self.clause_start(i) : i]
+        )
 
     def _consumer_after(self, m: Mention) -> bool:
         """«Иванову С.П. (заявителю)»: the consumer, not the executor."""
@@ -509,8 +577,9 @@ class _Finder:
         while self.tok(k) is not None and self.toks[k].kind == "punct" and self.toks[k].text in "(,—–-":
             k += 1
         t = self.tok(k)
-        return t is not None and t.kind == "word" and k <= m.last + 2 and \
-            bool(morph.lemmas(t.text) & _CONSUMERS)
+        return (
+            t is not None and t.kind == "word" and k <= m.last + 2 and bool(morph.lemmas(t.text) & _CONSUMERS)
+        )
 
     def _labels(self, m: Mention) -> None:
         """«Исполнитель:», «Отв.», «(отв.)» around a name: removed from the
@@ -522,12 +591,21 @@ class _Finder:
             if t.kind == "punct" and t.text in ".:—–-":
                 k -= 1
                 continue
-            if t.kind == "word" and t.key in ("с", "со") and self.is_word(k - 1) and \
-                    self.toks[k - 1].key in ("совместно", "вместе") and self.adjacent(k - 1, k) \
-                    and self.adjacent(k, k + 1):
+            if (
+                t.kind == "word"
+                and t.key in ("с", "со")
+                and self.is_word(k - 1)
+                and self.toks[k - 1].key in ("совместно", "вместе")
+                and self.adjacent(k - 1, k)
+                and self.adjacent(k, k + 1)
+            ):
                 first_label = k - 1
                 break
-            if t.kind == "word" and t.key in _LABELS and self.text[t.end:self.toks[k + 1].start].find("\n") < 0:
+            if (
+                t.kind == "word"
+                and t.key in _LABELS
+                and self.text[t.end : self.toks[k + 1].start].find("\n") < 0
+            ):
                 first_label = k
                 if t.key.startswith("отв"):
                     m.responsible = True
@@ -543,8 +621,11 @@ class _Finder:
         w = self.tok(j)
         if w is not None and w.kind == "word" and w.key in _RESPONSIBLE and opened:
             end = j
-            while self.tok(end + 1) is not None and self.toks[end + 1].kind == "punct" and \
-                    self.toks[end + 1].text in ".)":
+            while (
+                self.tok(end + 1) is not None
+                and self.toks[end + 1].kind == "punct"
+                and self.toks[end + 1].text in ".)"
+            ):
                 end += 1
                 if self.toks[end].text == ")":
                     break

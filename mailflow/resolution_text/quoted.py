@@ -9,6 +9,7 @@ attribution line ("On … wrote:", "… написал(а):", "пн, 16 мар. 
 such mark on is the original, not the reply. Phone footers ("Отправлено с
 iPhone") and a "-- " signature end the reply too.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,9 @@ _SEPARATOR = re.compile(
                   бастапқы\s+хабар\w*)\s*-{2,}
       | (?:begin\s+forwarded\s+message|начало\s+переадресованного\s+сообщения)\s*:
       | _{10,}
-    )\s*$""", re.I | re.X)
+    )\s*$""",
+    re.I | re.X,
+)
 
 _FOOTER = re.compile(
     r"""^\s*(?:
@@ -29,29 +32,35 @@ _FOOTER = re.compile(
       | get\s+outlook\s+for\s+\S.*
       | (?:скачайте|загрузите)\s+.*(?:почт|mail).*
       | iphone\s*-?\s*(?:тен|арқылы)\s+жіберілді.*
-    )$""", re.I | re.X)
+    )$""",
+    re.I | re.X,
+)
 
-_WROTE = re.compile(
-    r"(?:\bwrote|\bнаписал(?:а|\(а\))?|\bпишет|\bжазды|\bschrieb)\s*:\s*$", re.I)
+_WROTE = re.compile(r"(?:\bwrote|\bнаписал(?:а|\(а\))?|\bпишет|\bжазды|\bschrieb)\s*:\s*$", re.I)
 _ADDRESS_COLON = re.compile(r"<[^<>@\s]+@[^<>\s]+>\s*:?\s*$|\S+@\S+\s*\)?\s*:\s*$")
 _DATEISH = re.compile(r"\d{1,2}[:.]\d{2}|\d{4}|\b\d{1,2}\s+\w{3}", re.I)
 _HEADER = re.compile(r"^\s*(?:from|от|кімнен)\s*:\s*\S", re.I)
 _HEADER_NEXT = re.compile(
-    r"^\s*(?:sent|date|to|subject|cc|отправлено|дата|кому|тема|копия|жіберілді|кімге|тақырыбы)\s*:",
-    re.I)
+    r"^\s*(?:sent|date|to|subject|cc|отправлено|дата|кому|тема|копия|жіберілді|кімге|тақырыбы)\s*:", re.I
+)
 _SIGNATURE = re.compile(r"^--\s*$")
 
 
 _ATTRIBUTION_START = re.compile(
     r"^\s*(?:on\s|в\s|\d|(?:пн|вт|ср|чт|пт|сб|вс|mon|tue|wed|thu|fri|sat|sun)\w*[,.]|"
-    r"(?:понедельник|вторник|среда|четверг|пятница|суббота|воскресенье)\b)|[<@]", re.I)
+    r"(?:понедельник|вторник|среда|четверг|пятница|суббота|воскресенье)\b)|[<@]",
+    re.I,
+)
 
 
 def _attribution(line: str, nxt: str) -> bool:
     texts = [line]
-    if nxt.strip() and _ATTRIBUTION_START.search(line) and (
-            len(nxt.strip()) <= 20 or not _attribution(nxt, "")):
-        texts.append(f"{line} {nxt}")   # an attribution wrapped onto two lines
+    if (
+        nxt.strip()
+        and _ATTRIBUTION_START.search(line)
+        and (len(nxt.strip()) <= 20 or not _attribution(nxt, ""))
+    ):
+        texts.append(f"{line} {nxt}")  # an attribution wrapped onto two lines
     for text in texts:
         t = text.strip()
         if not t.endswith(":") or len(t) > 300:
@@ -74,7 +83,7 @@ def strip_quoted(body: str) -> str:
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
         if _SEPARATOR.match(line) or _FOOTER.match(line) or _SIGNATURE.match(line):
             break
-        if _HEADER.match(line) and any(_HEADER_NEXT.match(x) for x in lines[i + 1:i + 4]):
+        if _HEADER.match(line) and any(_HEADER_NEXT.match(x) for x in lines[i + 1 : i + 4]):
             break
         if not line.lstrip().startswith(">") and _attribution(line, nxt):
             break

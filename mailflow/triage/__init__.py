@@ -13,6 +13,7 @@ of what mailflow sent and registered (a fake of it is the one seam unit
 tests need). Intake classifies once and acts on the verdict; it never
 decides again.
 """
+
 from .chain import CHAIN, classify
 from .message import Hit, Journal, Message, Verdict
 

@@ -1,4 +1,5 @@
 """The triage chain: rules in the order they are asked; the first match decides."""
+
 from __future__ import annotations
 
 from ..values import Disposition
@@ -20,19 +21,19 @@ from .rules import (
 )
 
 CHAIN = (
-    receipt,            # a delivery report or read receipt one of receipts/detectors reads
+    receipt,  # a delivery report or read receipt one of receipts/detectors reads
     unreadable_report,  # looks like one, but no detector can read it: the clerk looks
-    own_mail,           # our own mail came back
-    mail_loop,          # too many Received headers
-    case_reply,         # a reply carrying a case's token: a resolution or an answer step
-    delivery_reply,     # an addressee answered a forwarded resolution (the ladder's last rung)
-    auto_reply,         # out-of-office, lists, bulk: recorded, never answered
+    own_mail,  # our own mail came back
+    mail_loop,  # too many Received headers
+    case_reply,  # a reply carrying a case's token: a resolution or an answer step
+    delivery_reply,  # an addressee answered a forwarded resolution (the ladder's last rung)
+    auto_reply,  # out-of-office, lists, bulk: recorded, never answered
     reply_to_our_mail,  # "спасибо" to a talon: no new document
-    intake_sender,      # a chief, the clerk, the website form: an appeal
-    other_staff,        # staff, but not a reply mailflow understands
+    intake_sender,  # a chief, the clerk, the website form: an appeal
+    other_staff,  # staff, but not a reply mailflow understands
     no_sender,
-    document,           # a scan or letter from an outside sender
-    appeal_words,       # an appeal written in the message itself
+    document,  # a scan or letter from an outside sender
+    appeal_words,  # an appeal written in the message itself
 )
 NOTHING = ("nothing_matched", Disposition.REVIEW, "neither a document nor the wording of an appeal")
 
@@ -44,6 +45,13 @@ def classify(message: Message, journal: Journal | None = None) -> Verdict:
         if found is None:
             continue
         hit = found if isinstance(found, Hit) else Hit(found)
-        return Verdict(hit.disposition or rule.DISPOSITION, hit.reason, rule.NAME, hit.receipt, hit.reply, hit.delivery_id)
+        return Verdict(
+            hit.disposition or rule.DISPOSITION,
+            hit.reason,
+            rule.NAME,
+            hit.receipt,
+            hit.reply,
+            hit.delivery_id,
+        )
     name, disposition, reason = NOTHING
     return Verdict(disposition, reason, name)

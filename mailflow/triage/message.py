@@ -1,4 +1,5 @@
 """What the triage rules look at, and what they answer."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ class Message:
     def scans(self) -> bool:
         """It carries a scan or PDF (a document), not only words."""
         from ..scans import is_scan
+
         return any(is_scan(a.content_type) for a in self.parsed.attachments)
 
 
@@ -77,5 +79,5 @@ class Verdict:
 
     @property
     def why(self) -> str:
-        """"rule: reason", as the journal shows it."""
+        """ "rule: reason", as the journal shows it."""
         return f"{self.rule}: {self.reason}"

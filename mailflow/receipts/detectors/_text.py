@@ -1,4 +1,5 @@
 """Shared pieces of the plain-text bounce detectors (no delivery-status part)."""
+
 from __future__ import annotations
 
 import re
@@ -8,22 +9,31 @@ from .. import _mime
 from ..evidence import split_copy
 from ..model import DeliveryReport, RecipientStatus
 
-_DAEMON = re.compile(r"^(mailer-daemon|mailerdaemon|mail-daemon|mail\.daemon|postmaster|"
-                     r"mail-?delivery(-?(system|subsystem))?|mdaemon|bounces?|nobody)@", re.I)
+_DAEMON = re.compile(
+    r"^(mailer-daemon|mailerdaemon|mail-daemon|mail\.daemon|postmaster|"
+    r"mail-?delivery(-?(system|subsystem))?|mdaemon|bounces?|nobody)@",
+    re.I,
+)
 _FORWARD = re.compile(r"^\s*(fwd?|fw|пересл|пересылка|tr|wg)\s*:", re.I)
 
 # An address in running text. The look-behind makes a match start only where a
 # run of address characters starts, so a long run without '@' is scanned once.
-ADDRESS = (r"(?<![^\s<>\"'(),;:@\[\]])[^\s<>\"'(),;:@\[\]]+"
-           r"@[A-Za-z0-9\[\]][A-Za-z0-9.\-\[\]:]*[A-Za-z0-9\]]")
+ADDRESS = (
+    r"(?<![^\s<>\"'(),;:@\[\]])[^\s<>\"'(),;:@\[\]]+"
+    r"@[A-Za-z0-9\[\]][A-Za-z0-9.\-\[\]:]*[A-Za-z0-9\]]"
+)
 
 DELAY_WORDS = re.compile(
     r"has not yet been delivered|has been delayed|delivery (is |has been )?delayed|"
     r"will (keep|continue) trying|will be retried|still (trying|undelivered)|"
-    r"warning message only|this is a warning|задерж|будут продолжены|повторн\w+ попытк", re.I)
+    r"warning message only|this is a warning|задерж|будут продолжены|повторн\w+ попытк",
+    re.I,
+)
 PERMANENT_WORDS = re.compile(
     r"permanent(ly)? (error|failure|fatal)|failed permanently|permanent fatal|"
-    r"постоянн\w+ ошибк", re.I)
+    r"постоянн\w+ ошибк",
+    re.I,
+)
 
 
 def is_automated(msg: Message) -> bool:
@@ -52,8 +62,9 @@ def from_mail_system(msg: Message) -> bool:
     if _DAEMON.match(_mime.address(_mime.header(msg, "From")) or ""):
         return True
     return_path = _mime.header(msg, "Return-Path")
-    return (return_path is not None and return_path.strip() in ("<>", "")) or \
-        bool(msg.get("X-Failed-Recipients"))
+    return (return_path is not None and return_path.strip() in ("<>", "")) or bool(
+        msg.get("X-Failed-Recipients")
+    )
 
 
 def notice(msg: Message) -> str:
@@ -68,21 +79,23 @@ def failed_recipients_header(msg: Message) -> tuple[str, ...]:
 
 
 def remote_host(text: str | None) -> str | None:
-    for pattern in (r"\bhost:?\s+([A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,})\b",
-                    r"\bremote host\s+([A-Za-z0-9][A-Za-z0-9.:-]*[A-Za-z0-9])\s+said",
-                    r"\bConnected to\s+([A-Za-z0-9][A-Za-z0-9.:-]*[A-Za-z0-9])\b",
-                    r"\bhost\s+(\d{1,3}(?:\.\d{1,3}){3})\b",
-                    r"\bdelivery via\s+([A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,})\[",
-                    r"\bServer at\s+([A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}) returned",
-                    ):
+    for pattern in (
+        r"\bhost:?\s+([A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,})\b",
+        r"\bremote host\s+([A-Za-z0-9][A-Za-z0-9.:-]*[A-Za-z0-9])\s+said",
+        r"\bConnected to\s+([A-Za-z0-9][A-Za-z0-9.:-]*[A-Za-z0-9])\b",
+        r"\bhost\s+(\d{1,3}(?:\.\d{1,3}){3})\b",
+        r"\bdelivery via\s+([A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,})\[",
+        r"\bServer at\s+([A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}) returned",
+    ):
         m = re.search(pattern, text or "", re.I)
         if m:
             return m.group(1).rstrip(".")
     return None
 
 
-def recipient(address: str, diagnostic: str | None, action: str,
-              original: str | None = None, status: str | None = None) -> RecipientStatus:
+def recipient(
+    address: str, diagnostic: str | None, action: str, original: str | None = None, status: str | None = None
+) -> RecipientStatus:
     diagnostic = _mime.collapse(diagnostic)
     status = status or _mime.find_status(diagnostic)
     return RecipientStatus(
@@ -107,13 +120,19 @@ def dedupe(recipients: list[RecipientStatus]) -> tuple[RecipientStatus, ...]:
     return tuple(chosen.values())
 
 
-def report(recipients: list[RecipientStatus], detector: str,
-           reporting_mta: str | None = None) -> DeliveryReport | None:
+def report(
+    recipients: list[RecipientStatus], detector: str, reporting_mta: str | None = None
+) -> DeliveryReport | None:
     recipients = [r for r in recipients if r.final_recipient and "@" in r.final_recipient]
     if not recipients:
         return None
-    return DeliveryReport(recipients=dedupe(recipients), envelope_id=None,
-                          reporting_mta=reporting_mta, arrival_date=None, detector=detector)
+    return DeliveryReport(
+        recipients=dedupe(recipients),
+        envelope_id=None,
+        reporting_mta=reporting_mta,
+        arrival_date=None,
+        detector=detector,
+    )
 
 
 def indented_blocks(text: str, address_line: re.Pattern[str]):

@@ -18,6 +18,7 @@ returned '550 5.1.10 ...'" and Russian ("Не удалось доставить 
 администраторов", "Создающий сервер") texts. "Delivery is delayed to these
 recipients" / "задерживается" gives Action delayed.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,22 +35,34 @@ _INTRO = re.compile(
     r"Diagnostic information for administrators|"
     r"Не удалось доставить сообщение следующим получателям|"
     r"Доставка следующим получателям или группам задерживается|"
-    r"Диагностические сведения для администраторов", re.I)
-_DIAG_HEAD = re.compile(r"Diagnostic information for administrators:?|"
-                        r"Диагностические сведения для администраторов:?", re.I)
+    r"Диагностические сведения для администраторов",
+    re.I,
+)
+_DIAG_HEAD = re.compile(
+    r"Diagnostic information for administrators:?|"
+    r"Диагностические сведения для администраторов:?",
+    re.I,
+)
 _SERVER = re.compile(r"(?:Generating server|Создающий сервер|Сервер создания)\s*:\s*(\S+)", re.I)
 _ADDRESS_LINE = re.compile(r"^\s*<?(" + _text.ADDRESS + r")>?\s*$")
-_LISTED = re.compile(r"^(?:[^<\n]*<mailto:(" + _text.ADDRESS + r")>|\s*<?(" + _text.ADDRESS +
-                     r")>?)\s*$")
-_YOUR_MESSAGE = re.compile(r"Your message to <?(" + _text.ADDRESS + r")>? couldn't be delivered|"
-                           r"(?:сообщение|письмо) для <?(" + _text.ADDRESS + r")>? (?:не удалось "
-                           r"доставить|не (?:может быть |было )?доставлено)", re.I)
-_REPORTED = (re.compile(r"^\s*(?:Reported error|Сообщение об ошибке)\s*:\s*(.+)$", re.I | re.M),
-             re.compile(r"^\s*(?:Status code|Код состояния)\s*:\s*(.+)$", re.I | re.M))
-_FAILED_LIST = re.compile(r"Delivery has failed to these recipients or (?:groups|distribution lists):?|"
-                          r"Delivery is delayed to these recipients or (?:groups|distribution lists):?|"
-                          r"Не удалось доставить сообщение следующим получателям или группам:?|"
-                          r"Доставка следующим получателям или группам задерживается:?", re.I)
+_LISTED = re.compile(r"^(?:[^<\n]*<mailto:(" + _text.ADDRESS + r")>|\s*<?(" + _text.ADDRESS + r")>?)\s*$")
+_YOUR_MESSAGE = re.compile(
+    r"Your message to <?(" + _text.ADDRESS + r")>? couldn't be delivered|"
+    r"(?:сообщение|письмо) для <?(" + _text.ADDRESS + r")>? (?:не удалось "
+    r"доставить|не (?:может быть |было )?доставлено)",
+    re.I,
+)
+_REPORTED = (
+    re.compile(r"^\s*(?:Reported error|Сообщение об ошибке)\s*:\s*(.+)$", re.I | re.M),
+    re.compile(r"^\s*(?:Status code|Код состояния)\s*:\s*(.+)$", re.I | re.M),
+)
+_FAILED_LIST = re.compile(
+    r"Delivery has failed to these recipients or (?:groups|distribution lists):?|"
+    r"Delivery is delayed to these recipients or (?:groups|distribution lists):?|"
+    r"Не удалось доставить сообщение следующим получателям или группам:?|"
+    r"Доставка следующим получателям или группам задерживается:?",
+    re.I,
+)
 
 
 def _diag_code(line: str) -> bool:
@@ -61,12 +74,12 @@ def _from_diagnostic_section(text: str, action: str):
     if not head:
         return []
     found = []
-    lines = text[head.end():].split("\n")
+    lines = text[head.end() :].split("\n")
     for i, line in enumerate(lines):
         m = _ADDRESS_LINE.match(line)
         if not m:
             continue
-        diag = next((ln.strip() for ln in lines[i + 1:i + 4] if ln.strip()), "")
+        diag = next((ln.strip() for ln in lines[i + 1 : i + 4] if ln.strip()), "")
         if _diag_code(diag):
             found.append(_text.recipient(m.group(1), diag, action))
     return found
@@ -77,8 +90,9 @@ def _from_summary(text: str, action: str):
     found = []
     reported = _REPORTED[0].search(text) or _REPORTED[1].search(text)
     for m in _YOUR_MESSAGE.finditer(text):
-        found.append(_text.recipient(m.group(1) or m.group(2), reported.group(1) if reported else None,
-                                     action))
+        found.append(
+            _text.recipient(m.group(1) or m.group(2), reported.group(1) if reported else None, action)
+        )
     return found
 
 
@@ -88,7 +102,7 @@ def _from_list(text: str, action: str):
     if not head:
         return []
     found = []
-    for line in _DIAG_HEAD.split(text[head.end():], maxsplit=1)[0].split("\n"):
+    for line in _DIAG_HEAD.split(text[head.end() :], maxsplit=1)[0].split("\n"):
         m = _LISTED.match(line)
         if m:
             found.append(_text.recipient(m.group(1) or m.group(2), None, action))
@@ -101,8 +115,11 @@ def detect(msg: Message):
         return None
     delayed = bool(re.search(r"Delivery is delayed|задерживается|has been delayed", text, re.I))
     action = "delayed" if delayed else "failed"
-    recipients = (_from_diagnostic_section(text, action) or _from_summary(text, action)
-                  or _from_list(text, action)
-                  or [_text.recipient(a, None, action) for a in _text.failed_recipients_header(msg)])
+    recipients = (
+        _from_diagnostic_section(text, action)
+        or _from_summary(text, action)
+        or _from_list(text, action)
+        or [_text.recipient(a, None, action) for a in _text.failed_recipients_header(msg)]
+    )
     server = _SERVER.search(text) or re.search(r"DSN generated by\s*:\s*(\S+)", text, re.I)
     return _text.report(recipients, NAME, server.group(1) if server else None)

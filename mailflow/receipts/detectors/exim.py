@@ -16,6 +16,7 @@ Mail.ru puts a Russian paragraph ("К сожалению, Ваше письмо 
 address is reported once. A delay warning ("has not yet been delivered ...
 Delivery attempts will continue") gives Action delayed.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,9 +26,12 @@ from . import _text
 
 NAME = "exim"
 
-_INTRO = re.compile(r"This message was created automatically by mail delivery software|"
-                    r"письмо создано автоматически|"
-                    r"(Ваше|ваше) (письмо|сообщение) не может быть доставлено", re.I)
+_INTRO = re.compile(
+    r"This message was created automatically by mail delivery software|"
+    r"письмо создано автоматически|"
+    r"(Ваше|ваше) (письмо|сообщение) не может быть доставлено",
+    re.I,
+)
 _RECIPIENT = re.compile(r"^[ \t]{1,8}<?(?P<addr>" + _text.ADDRESS + r")>?:?[ \t]*$")
 _GENERATED = re.compile(r"\(?generated (?:from|by) <?(" + _text.ADDRESS + r")>?\)?", re.I)
 
@@ -36,14 +40,19 @@ def detect(msg: Message):
     text = _text.notice(msg)
     if not _INTRO.search(text) or not _text.is_automated(msg):
         return None
-    delayed = bool(re.search(r"has not yet been delivered|Delivery attempts will continue|"
-                             r"ещё не доставлено|еще не доставлено", text, re.I))
+    delayed = bool(
+        re.search(
+            r"has not yet been delivered|Delivery attempts will continue|"
+            r"ещё не доставлено|еще не доставлено",
+            text,
+            re.I,
+        )
+    )
     action = "delayed" if delayed else "failed"
     recipients = []
     for addr, block in _text.indented_blocks(text, _RECIPIENT):
         gen = _GENERATED.search(block)
-        recipients.append(_text.recipient(addr, block, action,
-                                          original=gen.group(1) if gen else None))
+        recipients.append(_text.recipient(addr, block, action, original=gen.group(1) if gen else None))
     if not recipients:
         recipients = [_text.recipient(a, None, action) for a in _text.failed_recipients_header(msg)]
     return _text.report(recipients, NAME)

@@ -5,6 +5,7 @@ forms send it too) whose subject or text says delivery failed (or is delayed). R
 the addresses in the notice (before the copy of the original), leaving out
 the report's own sender and addressee and mail-system addresses.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,9 +24,13 @@ _SAYS_BOUNCE = re.compile(
     r"message not delivered|mail failure|unzustellbar|"
     r"недоставлен|не доставлен|недоставк|не может быть доставлен|не удалось доставить|"
     r"ошибка доставки|возвращ[её]нное (письмо|сообщение)|доставка задерживается|жеткізілмеді",
-    re.I)
-_SYSTEM = re.compile(r"^(mailer-daemon|mailerdaemon|postmaster|mail-daemon|noreply|no-reply|"
-                     r"bounces?|root|abuse|hostmaster)@", re.I)
+    re.I,
+)
+_SYSTEM = re.compile(
+    r"^(mailer-daemon|mailerdaemon|postmaster|mail-daemon|noreply|no-reply|"
+    r"bounces?|root|abuse|hostmaster)@",
+    re.I,
+)
 _ADDRESS_RE = re.compile(_text.ADDRESS)
 
 
@@ -40,9 +45,22 @@ def detect(msg: Message):
     action = "delayed" if delayed else "failed"
     addresses = list(_text.failed_recipients_header(msg))
     if not addresses:
-        exclude = {a.lower() for a in _mime.addresses(", ".join(filter(None, (
-            _mime.header(msg, "From"), _mime.header(msg, "To"), _mime.header(msg, "Cc"),
-            _mime.header(msg, "Sender")))))}
+        exclude = {
+            a.lower()
+            for a in _mime.addresses(
+                ", ".join(
+                    filter(
+                        None,
+                        (
+                            _mime.header(msg, "From"),
+                            _mime.header(msg, "To"),
+                            _mime.header(msg, "Cc"),
+                            _mime.header(msg, "Sender"),
+                        ),
+                    )
+                )
+            )
+        }
         original = returned_headers(msg)
         if original is not None:
             exclude |= {a.lower() for a in _mime.addresses(_mime.header(original, "From"))}
@@ -57,7 +75,6 @@ def detect(msg: Message):
     recipients = []
     for addr in addresses:
         at = next((i for i, p in enumerate(paragraphs) if addr in p), None)
-        said = "\n".join(paragraphs[at:at + 2]) if at is not None else ""
-        recipients.append(_text.recipient(addr, said[:600], action,
-                                          status=_mime.find_status(said)))
+        said = "\n".join(paragraphs[at : at + 2]) if at is not None else ""
+        recipients.append(_text.recipient(addr, said[:600], action, status=_mime.find_status(said)))
     return _text.report(recipients, NAME)

@@ -13,6 +13,7 @@
 
 "has been delayed" / "temporary failure" gives Action delayed.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,11 +23,13 @@ from . import _text
 
 NAME = "gmail_text"
 
-_INTRO = re.compile(r"Delivery to the following recipients? (?:failed permanently|has been delayed|"
-                    r"failed temporarily|failed)\s*:?", re.I)
+_INTRO = re.compile(
+    r"Delivery to the following recipients? (?:failed permanently|has been delayed|"
+    r"failed temporarily|failed)\s*:?",
+    re.I,
+)
 _ADDRESS_LINE = re.compile(r"^\s+<?(" + _text.ADDRESS + r")>?\s*$")
-_ERROR = re.compile(r"The error that the other server returned was:\s*\n(.*?)(?:\n\s*\n|\Z)",
-                    re.I | re.S)
+_ERROR = re.compile(r"The error that the other server returned was:\s*\n(.*?)(?:\n\s*\n|\Z)", re.I | re.S)
 
 
 def detect(msg: Message):
@@ -34,11 +37,12 @@ def detect(msg: Message):
     intro = _INTRO.search(text)
     if not intro or not _text.is_automated(msg):
         return None
-    delayed = bool(re.search(r"has been delayed|temporary failure|failed temporarily|will be retried",
-                             text, re.I))
+    delayed = bool(
+        re.search(r"has been delayed|temporary failure|failed temporarily|will be retried", text, re.I)
+    )
     action = "delayed" if delayed else "failed"
     addresses = []
-    for line in text[intro.end():].split("\n"):
+    for line in text[intro.end() :].split("\n"):
         m = _ADDRESS_LINE.match(line)
         if m:
             addresses.append(m.group(1))

@@ -11,6 +11,7 @@
 
 Exim-like wording, but the address sits at the start of the line with a colon.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,8 @@ def detect(msg: Message):
     text = _text.notice(msg)
     if not re.search(r"could not be delivered|has not yet been delivered|failed:", text, re.I):
         return None
-    action = "delayed" if re.search(r"has not yet been delivered|will continue", text, re.I) \
-        else "failed"
-    recipients = [_text.recipient(addr, block, action)
-                  for addr, block in _text.indented_blocks(text, _RECIPIENT)]
+    action = "delayed" if re.search(r"has not yet been delivered|will continue", text, re.I) else "failed"
+    recipients = [
+        _text.recipient(addr, block, action) for addr, block in _text.indented_blocks(text, _RECIPIENT)
+    ]
     return _text.report(recipients, NAME)

@@ -15,6 +15,7 @@ prefix and the "Your message / Ваше сообщение" wording are required
 person's reply that happens to say "was read" is not a receipt. The mode and
 sending mode are unknown (None); the reader is the receipt's From address.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,9 @@ def detect(msg: Message) -> ReadReceipt | None:
     deleted = bool(_DELETED.search(text))
     if not (deleted or _READ.search(text)):
         return None
-    if not _SUBJECT.match(subject) or \
-            not re.search(r"^\s*(Your message|Ваше сообщение)\b", text, re.I | re.M):
+    if not _SUBJECT.match(subject) or not re.search(
+        r"^\s*(Your message|Ваше сообщение)\b", text, re.I | re.M
+    ):
         return None  # both the receipt's subject and its wording, or a person's reply
     return ReadReceipt(
         disposition="deleted" if deleted else "displayed",

@@ -11,6 +11,7 @@ for more than") and success notices ("successfully delivered"): per recipient
 'delivered to mailbox/command/... service' is ``delivered``, 'alias expanded'
 is ``expanded``, 'delivery via host: 250 ...' is ``relayed``.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,17 +21,19 @@ from . import _text
 
 NAME = "postfix_text"
 
-_INTRO = re.compile(r"This is the (?:mail system|Postfix program) at host ([A-Za-z0-9.-]+?)\.?\s*$",
-                    re.I | re.M)
-_RECIPIENT = re.compile(r"^<(?P<addr>" + _text.ADDRESS + r")>(?:\s*\(expanded from <(?P<orig>[^>]+)>\))?"
-                        r":\s*(?P<rest>.*)$")
+_INTRO = re.compile(
+    r"This is the (?:mail system|Postfix program) at host ([A-Za-z0-9.-]+?)\.?\s*$", re.I | re.M
+)
+_RECIPIENT = re.compile(
+    r"^<(?P<addr>" + _text.ADDRESS + r")>(?:\s*\(expanded from <(?P<orig>[^>]+)>\))?"
+    r":\s*(?P<rest>.*)$"
+)
 
 
 def _success_action(block: str) -> str:
     if re.search(r"alias expanded|expanded", block, re.I):
         return "expanded"
-    if re.search(r"delivered (to|via \S+ service)|delivered to (mailbox|command|file|maildir)",
-                 block, re.I):
+    if re.search(r"delivered (to|via \S+ service)|delivered to (mailbox|command|file|maildir)", block, re.I):
         return "delivered"
     return "relayed"
 
@@ -42,8 +45,12 @@ def detect(msg: Message):
         return None
     if re.search(r"successfully delivered", text, re.I):
         kind = "success"
-    elif re.search(r"THIS IS A WARNING ONLY|could not be delivered for more than|"
-                   r"will be retried until", text, re.I):
+    elif re.search(
+        r"THIS IS A WARNING ONLY|could not be delivered for more than|"
+        r"will be retried until",
+        text,
+        re.I,
+    ):
         kind = "delayed"
     else:
         kind = "failed"
@@ -54,7 +61,7 @@ def detect(msg: Message):
         if not m:
             continue
         block = [m.group("rest")]
-        for nxt in lines[i + 1:]:
+        for nxt in lines[i + 1 :]:
             if not nxt.strip() or not nxt[0].isspace():
                 break
             block.append(nxt.strip())

@@ -12,6 +12,7 @@
 qmail's own code '(#5.5.0)' is the status; qmail never sends delay
 warnings, so every recipient here has failed.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,11 @@ from . import _text
 
 NAME = "qmail"
 
-_INTRO = re.compile(r"This is the qmail-send program|I'm afraid I wasn't able to deliver your "
-                    r"message|qmail-send program at", re.I)
+_INTRO = re.compile(
+    r"This is the qmail-send program|I'm afraid I wasn't able to deliver your "
+    r"message|qmail-send program at",
+    re.I,
+)
 _RECIPIENT = re.compile(r"^<(?P<addr>" + _text.ADDRESS + r")>:\s*(?P<rest>.*)$")
 _QMAIL_CODE = re.compile(r"\(#([245]\.\d{1,3}\.\d{1,3})\)")
 _HOST = re.compile(r"qmail-send program at ([A-Za-z0-9.-]+?)\.?\s*$", re.I | re.M)
@@ -35,7 +39,6 @@ def detect(msg: Message):
     recipients = []
     for addr, block in _text.indented_blocks(text, _RECIPIENT):
         code = _QMAIL_CODE.search(block)
-        recipients.append(_text.recipient(addr, block, "failed",
-                                          status=code.group(1) if code else None))
+        recipients.append(_text.recipient(addr, block, "failed", status=code.group(1) if code else None))
     host = _HOST.search(text)
     return _text.report(recipients, NAME, host.group(1) if host else None)

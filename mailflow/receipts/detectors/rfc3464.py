@@ -7,6 +7,7 @@ bend the format: extra blank lines between groups, none at all between the
 per-message and per-recipient fields, fields in any order, missing Status or
 Final-Recipient, a Status with a comment after the code.
 """
+
 from __future__ import annotations
 
 from email.message import Message
@@ -16,8 +17,16 @@ from ..model import DeliveryReport, RecipientStatus
 
 NAME = "rfc3464"
 
-PER_MESSAGE = frozenset({"original-envelope-id", "reporting-mta", "dsn-gateway",
-                         "received-from-mta", "arrival-date", "x-original-message-id"})
+PER_MESSAGE = frozenset(
+    {
+        "original-envelope-id",
+        "reporting-mta",
+        "dsn-gateway",
+        "received-from-mta",
+        "arrival-date",
+        "x-original-message-id",
+    }
+)
 RECIPIENT_KEYS = frozenset({"final-recipient", "original-recipient", "action", "status"})
 
 
@@ -26,8 +35,9 @@ def dsn_parts(msg: Message) -> list[Message]:
     if parts:
         return parts
     # Mislabelled: a text part of a delivery-status report that reads like one.
-    if msg.get_content_type() == "multipart/report" and \
-            (msg.get_param("report-type") or "").lower().endswith("delivery-status"):
+    if msg.get_content_type() == "multipart/report" and (msg.get_param("report-type") or "").lower().endswith(
+        "delivery-status"
+    ):
         for part in _mime.leaves(msg):
             if part.get_content_maintype() != "text" or part is msg:
                 continue

@@ -6,6 +6,7 @@ message/global-disposition-notification) part carries
 Outlook leave out Original-Message-ID; the evidence module then falls back to
 In-Reply-To/References and the human-readable text.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,7 @@ from ..model import ReadReceipt
 NAME = "rfc8098"
 
 _MODES = {"manual-action": "manual-action", "automatic-action": "automatic-action"}
-_SENDING = {"mdn-sent-manually": "MDN-sent-manually",
-            "mdn-sent-automatically": "MDN-sent-automatically"}
+_SENDING = {"mdn-sent-manually": "MDN-sent-manually", "mdn-sent-automatically": "MDN-sent-automatically"}
 
 
 def parse_disposition(value: str) -> tuple[str | None, str | None, str | None, tuple[str, ...]]:
@@ -26,8 +26,9 @@ def parse_disposition(value: str) -> tuple[str | None, str | None, str | None, t
     ('manual-action', 'MDN-sent-manually', 'displayed', ('error',))."""
     mode_part, sep, type_part = value.partition(";")
     if not sep:  # 'displayed' alone, or the parts swapped
-        mode_part, type_part = ("", value) if "/" not in value or "action" not in value.lower() \
-            else (value, "")
+        mode_part, type_part = (
+            ("", value) if "/" not in value or "action" not in value.lower() else (value, "")
+        )
     mode_words = [w.strip() for w in mode_part.split("/")]
     mode = _MODES.get(mode_words[0].lower(), mode_words[0] or None) if mode_words else None
     sending = None

@@ -1,5 +1,6 @@
 """An appeal written in the message itself: the words that name a kind of
 appeal (vocabulary.KINDS, Russian and Kazakh) or ask for something."""
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,9 @@ from ..message import Journal, Message
 NAME = "appeal_words"
 DISPOSITION = Disposition.APPEAL
 
-_WORDS = re.compile("|".join([*(s for k in KINDS for s in (*k.stems, *k.kazakh)),
-                              "прошу", "просим", r"исх\.?\s*№"]), re.I)
+_WORDS = re.compile(
+    "|".join([*(s for k in KINDS for s in (*k.stems, *k.kazakh)), "прошу", "просим", r"исх\.?\s*№"]), re.I
+)
 
 
 def check(m: Message, journal: Journal) -> str | None:

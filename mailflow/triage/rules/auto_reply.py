@@ -1,4 +1,5 @@
 """Auto-replies, bulk and list mail: recorded, never answered."""
+
 from __future__ import annotations
 
 from ...automatic import why

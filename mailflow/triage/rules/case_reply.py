@@ -1,6 +1,7 @@
 """A reply carrying one of our tokens: a resolution (1.6) or a step of the
 answer (section 3). Whether it may change the case is decided when it is
 acted on (replies.authorize), under the journal lock."""
+
 from __future__ import annotations
 
 from ...values import Disposition

@@ -1,5 +1,6 @@
 """An addressee answered the forwarded resolution without a new document:
 proof that they have it (the ladder's last rung), and the clerk reads it."""
+
 from __future__ import annotations
 
 from ...values import Disposition

@@ -1,4 +1,5 @@
 """A document (scan, PDF, Word/RTF/ODT letter) from an outside sender is an appeal."""
+
 from __future__ import annotations
 
 import re
@@ -12,12 +13,21 @@ DISPOSITION = Disposition.APPEAL
 # A stranger's picture smaller than this is a logo, an icon or a tracking pixel
 # of a newsletter, not a scan: a scanned page is tens of kilobytes at least.
 MIN_SCAN_BYTES = 8 * 1024
-_DOCUMENT_EXTRA = ("application/msword", "application/rtf", "text/rtf",
-                   "application/vnd.openxmlformats-officedocument.wordprocessingml",
-                   "application/vnd.oasis.opendocument.text")
+_DOCUMENT_EXTRA = (
+    "application/msword",
+    "application/rtf",
+    "text/rtf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml",
+    "application/vnd.oasis.opendocument.text",
+)
 _DOCUMENT_NAME = re.compile(r"\.(pdf|jpe?g|png|tiff?|bmp|gif|heic|webp|docx?|rtf|odt)$", re.I)
-_GENERIC = ("application/octet-stream", "application/x-download", "binary/octet-stream",
-            "application/download", "application/force-download")
+_GENERIC = (
+    "application/octet-stream",
+    "application/x-download",
+    "binary/octet-stream",
+    "application/download",
+    "application/force-download",
+)
 
 
 def check(m: Message, journal: Journal) -> str | None:

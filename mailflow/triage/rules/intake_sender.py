@@ -1,5 +1,6 @@
 """Mail from a district chief, the clerk, the website form or the contact
 centre is an appeal to register (1.1, 1.9, 2.2)."""
+
 from __future__ import annotations
 
 from ...values import Disposition

@@ -1,4 +1,5 @@
 """A message that went round too many servers: a mail loop."""
+
 from __future__ import annotations
 
 from ...values import Disposition

@@ -1,4 +1,5 @@
 """No readable sender address: nobody to answer, the clerk reads it."""
+
 from __future__ import annotations
 
 from ...values import Disposition

@@ -1,5 +1,6 @@
 """Staff who do not bring appeals, writing something that is not a reply
 mailflow understands: the clerk reads it."""
+
 from __future__ import annotations
 
 from ...values import Disposition

@@ -1,4 +1,5 @@
 """Our own mail came back (a loop through a forward or an alias)."""
+
 from __future__ import annotations
 
 from ...values import Disposition

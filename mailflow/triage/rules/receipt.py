@@ -1,5 +1,6 @@
 """A delivery report (DSN) or read receipt (MDN) that a detector in
 receipts/detectors reads: a new report format needs only its detector."""
+
 from __future__ import annotations
 
 from ... import receipts
@@ -16,5 +17,8 @@ def check(m: Message, journal: Journal) -> Hit | None:
         return None
     mdn = found.kind == "mdn"
     what = "read receipt" if mdn else "delivery status notification"
-    return Hit(f"{what} ({found.report.detector})", receipt=found,
-               disposition=Disposition.MDN if mdn else Disposition.DSN)
+    return Hit(
+        f"{what} ({found.report.detector})",
+        receipt=found,
+        disposition=Disposition.MDN if mdn else Disposition.DSN,
+    )

@@ -1,5 +1,6 @@
 """A reply to mailflow's own message ("спасибо" to a talon) with no new
 document is not a new appeal; a new scan in the thread is."""
+
 from __future__ import annotations
 
 from ...values import Disposition

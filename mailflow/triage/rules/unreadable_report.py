@@ -1,5 +1,6 @@
 """Worded like a bounce or a read receipt, but no detector could read it: not
 proof of anything, so the clerk looks at it (never registered as an appeal)."""
+
 from __future__ import annotations
 
 import re
@@ -12,15 +13,20 @@ NAME = "unreadable_report"
 DISPOSITION = Disposition.REVIEW
 
 _DAEMON_FROM = re.compile(r"^(mailer-daemon|mailerdaemon|mail-daemon|mail\.daemon)@", re.I)
-_BOUNCE_FROM = re.compile(r"^(mailer-daemon|mailerdaemon|mail-daemon|postmaster|"
-                          r"mail-?delivery(-?system)?|bounces?)@", re.I)
+_BOUNCE_FROM = re.compile(
+    r"^(mailer-daemon|mailerdaemon|mail-daemon|postmaster|"
+    r"mail-?delivery(-?system)?|bounces?)@",
+    re.I,
+)
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|undelivered|non-?deliver|delivery (status|failure|has failed|failed|"
     r"notification|problem|report|delayed)|returned mail|returning message|failure notice|"
     r"mail delivery (failed|failure|system)|delivery status notification|could not send message|"
     r"mail system error|message not delivered|delayed mail|mail failure|unzustellbar|"
     r"недоставлен|не доставлен|недоставк|не может быть доставлен|не удалось доставить|"
-    r"ошибка доставки|возвращ[её]нное (письмо|сообщение)|жеткізілмеді", re.I)
+    r"ошибка доставки|возвращ[её]нное (письмо|сообщение)|жеткізілмеді",
+    re.I,
+)
 _BOUNCE_BODY = re.compile(
     r"this is the mail system at host|created automatically by mail delivery software|"
     r"this is the qmail-send program|i'm afraid i wasn't able to deliver|"
@@ -28,11 +34,16 @@ _BOUNCE_BODY = re.compile(
     r"the following message to <[^>]*> was undeliverable|"
     r"could not be delivered to one or more recipients|"
     r"письмо создано автоматически|сообщение не (может быть|было) доставлено|"
-    r"не удалось доставить", re.I)
+    r"не удалось доставить",
+    re.I,
+)
 _FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|пересл|пересылка|fw)\s*:", re.I)
 _MDN_SUBJECT = re.compile(r"^\s*(not read|read|прочитано|прочтено|не прочитано|оқылды)\s*:", re.I)
-_MDN_BODY = re.compile(r"was read on|was deleted without being read|"
-                       r"(было|был[оа]?)\s+(прочитано|прочтено)|удалено без прочтения", re.I)
+_MDN_BODY = re.compile(
+    r"was read on|was deleted without being read|"
+    r"(было|был[оа]?)\s+(прочитано|прочтено)|удалено без прочтения",
+    re.I,
+)
 
 
 def check(m: Message, journal: Journal) -> str | None:
@@ -59,7 +70,10 @@ def _dsn(msg: ParsedMessage) -> str | None:
 def _mdn(msg: ParsedMessage) -> str | None:
     if msg.report_type in ("disposition-notification", "global-disposition-notification"):
         return "read receipt (message disposition notification)"
-    if _MDN_SUBJECT.match(msg.subject) and _MDN_BODY.search(msg.body_text[:5000]) \
-            and not any(is_document(a) for a in msg.attachments):
+    if (
+        _MDN_SUBJECT.match(msg.subject)
+        and _MDN_BODY.search(msg.body_text[:5000])
+        and not any(is_document(a) for a in msg.attachments)
+    ):
         return "read receipt (plain text)"
     return None
