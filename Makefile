@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 PYTHON ?= python3
 OCR_PKGS := tesseract-ocr tesseract-ocr-rus tesseract-ocr-kaz tesseract-ocr-osd
 TEST_PKGS := $(OCR_PKGS) dovecot-imapd dovecot-lmtpd postfix fonts-dejavu-core fonts-liberation2 \
-             fonts-crosextra-carlito fonts-paratype poppler-utils
+             fonts-crosextra-carlito fonts-paratype poppler-utils chromium chromium-driver
 
 .PHONY: demo test test-fast lint sysdeps-demo sysdeps-test venv test-venv clean-demo
 

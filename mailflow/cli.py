@@ -135,6 +135,14 @@ def _parser() -> argparse.ArgumentParser:
     rc = rsub.add_parser("check", help="validate rules/ and the config")
     rc.set_defaults(func=cmd_rules_check)
 
+    w = sub.add_parser("web", help="the workplace: journal, case cards, REST API")
+    w.add_argument("--listen", default="127.0.0.1:8025", help="HOST:PORT (default 127.0.0.1:8025)")
+    w.add_argument(
+        "--base-url",
+        help="the address people open, for sign-in links (behind TLS: https://…); default http://LISTEN",
+    )
+    w.set_defaults(func=cmd_web)
+
     d = sub.add_parser("doctor", help="check the database, mailboxes and SMTP relay")
     d.set_defaults(func=cmd_doctor)
 
@@ -156,6 +164,32 @@ def cmd_run(args, cfg, rules) -> int:
         print(f"Обработано писем: {len(outcomes)} ({summary})")
         return 0
     daemon.run_forever(cfg, rules)
+    return 0
+
+
+def cmd_web(args, cfg, rules) -> int:
+    import uvicorn
+
+    from . import daemon
+
+    host, _, port = args.listen.rpartition(":")
+    if not host or not port.isdigit():
+        print(f"--listen: ожидается HOST:PORT, получено {args.listen!r}", file=sys.stderr)
+        return 2
+    base = args.base_url or f"http://{args.listen}"
+    app, parts = daemon.web(cfg, rules, base)
+    log.info("the workplace at %s (sign-in links point there)", base)
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=int(port),
+            log_level="warning",
+            proxy_headers=True,
+            forwarded_allow_ips="127.0.0.1",
+        )
+    finally:
+        daemon.close(parts)
     return 0
 
 

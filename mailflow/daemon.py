@@ -82,6 +82,26 @@ def build(
     return Parts(engine, archive, intake, sender, services, closers)
 
 
+def web(cfg: Config, rules: Rules, base_url: str):
+    """The workplace's ASGI app and the parts it runs on (close them when it stops)."""
+    from .web.app import Web, create_app
+
+    parts = build(cfg, rules)
+    app = create_app(
+        Web(
+            engine=parts.engine,
+            rules=rules,
+            services=parts.services,
+            archive=parts.archive,
+            cache=cfg.home / "cache" / "pages",
+            sender_addr=cfg.smtp.sender,
+            base_url=base_url,
+            flush=parts.sender.flush,
+        )
+    )
+    return app, parts
+
+
 def journal_engine(cfg: Config) -> sa.Engine:
     """The journal's engine, migrated, for commands that only read it."""
     engine = db.make_engine(cfg.database)

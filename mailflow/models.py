@@ -135,6 +135,7 @@ class Document(SQLModel, table=True):
     chased_on: dt.date | None = None  # the day the reminder sweep last planned it (a cache)
     talon: bool = True  # False when registered in backlog mode
     text: str = ""
+    search: str = Field(default="", sa_type=sa.Text)  # case.search.search_text: folded fields, kept with them
 
 
 class DocAttachment(SQLModel, table=True):
@@ -409,3 +410,30 @@ class Handover(SQLModel, table=True):
     unit: str = Field(max_length=200)
     at: dt.datetime = _ts()
     by: str = Field(max_length=320)
+
+
+class WebLogin(SQLModel, table=True):
+    """A one-time sign-in link mailed to a staff member (the token is kept hashed)."""
+
+    __tablename__ = "web_login"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    email: str = Field(max_length=320, index=True)
+    created_at: dt.datetime = _ts()
+    expires_at: dt.datetime = _ts()
+    used_at: dt.datetime | None = _ts(default=None, nullable=True)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser (or API client): the cookie's hash, who, until when."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    csrf: str = Field(max_length=64)
+    email: str = Field(max_length=320, index=True)
+    created_at: dt.datetime = _ts()
+    expires_at: dt.datetime = _ts()
+    ended_at: dt.datetime | None = _ts(default=None, nullable=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from . import journal, outbox, routing, talon
+from .case.search import search_text
 from .models import ChainHead, DocAttachment, Document
 from .rules import Journal, Person, Rules
 from .sanitize import clean
@@ -110,7 +111,7 @@ def _attachments(reg: Registration) -> list[AttachmentInfo]:
 
 def _document(reg: Registration, seq: int, number: str, year: int, now: dt.datetime) -> Document:
     rec, c, msg = reg.recognition, reg.recognition.consumer, reg.message
-    return Document(
+    doc = Document(
         journal=reg.journal.key,
         year=year,
         seq=seq,
@@ -140,3 +141,5 @@ def _document(reg: Registration, seq: int, number: str, year: int, now: dt.datet
         talon=reg.talon,
         text=clean(rec.text, 200_000),
     )
+    doc.search = search_text(doc)
+    return doc

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import deadlines, workdays
+from . import access, deadlines, workdays
 from .case.states import STAGED, State
 from .config import ConfigError, read_toml
 from .deadlines import DeadlineRules
@@ -39,6 +39,7 @@ TEMPLATES = (
     "stage_unclear",
     "copy_missing",
     "handover",
+    "signin",
 )
 REPORT_TEMPLATES = ("weekly.html.j2", "weekly.subject.j2")
 
@@ -177,6 +178,7 @@ class Rules:
     routing: Routing
     chasing: Chasing
     workflow: Workflow
+    access: access.Access
 
     def journal(self, key: str | None) -> Journal:
         return self.journals[key or self.default_journal]
@@ -226,6 +228,7 @@ def load(rules_dir: Path) -> Rules:
         routing=_routing(rules_dir / "routing.toml"),
         chasing=_chasing(rules_dir / "reminders.toml"),
         workflow=_workflow(rules_dir / "answer.toml"),
+        access=access.load(rules_dir / "access.toml"),
     )
     return rules
 

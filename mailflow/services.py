@@ -10,16 +10,17 @@ Russian, and writes nothing. Built by the composition root (daemon.build).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from . import answering, extension, journal, resolution, resolution_text
+from . import answering, correction, extension, journal, resolution, resolution_text
 from .archive import Archive
 from .case.actors import CHANCELLERY, Actor, actor
+from .case.queries import case_version
 from .case.states import Capacity, IllegalTransition
 from .models import ChainHead, Document, Handover, id_of
 from .rules import Rules
@@ -38,6 +39,18 @@ class NotFound(Refused):
 
 class NotAllowed(Refused):
     """The person named is not in the staff directory with the right to do it."""
+
+
+class Conflict(Refused):
+    """The case changed since the person looked at it (its version moved on)."""
+
+
+class Invalid(Refused):
+    """A value that cannot be stored; `field` names it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -146,6 +159,31 @@ class Services:
             )
 
         self._act(number, act)
+
+    def may(self, address: str, action: str) -> bool:
+        """Whether the staff member at `address` has `action` in rules/access.toml."""
+        person = self.rules.staff.by_email(address)
+        rights = self.rules.access.rights(person.roles) if person else None
+        return rights is not None and action in rights.may
+
+    def correct(
+        self, number: str, values: Mapping[str, object], *, by: str, version: int | None = None
+    ) -> list[correction.Change]:
+        """A person corrects fields of a registered document; `version` (the case's
+        last event, as they saw it) guards against overwriting someone else's change."""
+        if not self.may(by, "correct"):
+            raise NotAllowed(f"{by}: нет права исправлять карточки")
+        try:
+            clean = correction.validate(values)
+        except correction.BadValue as exc:
+            raise Invalid(exc.field, exc.message) from None
+
+        def act(s: Session, head: ChainHead, doc: Document) -> list[correction.Change]:
+            if version is not None and version != case_version(s, id_of(doc)):
+                raise Conflict(f"{number}: карточку изменили, пока вы её смотрели; откройте её заново")
+            return correction.correct(s, head, doc, clean, actor(self.rules, by))
+
+        return self._act(number, act)
 
     def handover(self, numbers: list[str], *, unit: str, by: str) -> int:
         """Paper handed over at a unit's reporting meeting (1.13, 2.12), all or none."""

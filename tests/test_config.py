@@ -126,6 +126,17 @@ def test_cli_exits_2_and_names_file_and_key(tmp_path):
             "limits.max_pages_per_message",
         ),
         ("templates/talon.txt.j2", "{{ number }}", "{{ number }", "line"),
+        ("access.toml", "[role.pr_specialist]", "[role.pr_specalist]", "role.pr_specalist"),
+        (
+            "access.toml",
+            'may = ["registers", "report"]',
+            'may = ["registers", "delete"]',
+            "role.pr_specialist.may",
+        ),
+        ("access.toml", 'see = "own"', 'see = "mine"', "role.unit_head.see"),
+        ("access.toml", 'see = "own"', 'see = "own"\nsea = "all"', "role.unit_head.sea"),
+        ("access.toml", "link_minutes = 15", "link_minutes = 0", "sign_in.link_minutes"),
+        ("access.toml", "session_hours = 8", 'session_hours = "8h"', "sign_in.session_hours"),
     ],
 )
 def test_rules_errors_name_file_and_key(tmp_path, file, old, new, key):

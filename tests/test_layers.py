@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1] / "mailflow"
 # Bottom first. Keep in step with README.md, "Where things live".
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("words", ("vocabulary", "values", "sanitize", "case.states")),
-    ("policy", ("config", "rules", "workdays", "deadlines")),
+    ("policy", ("config", "access", "rules", "workdays", "deadlines")),
     ("storage", ("models", "db", "journal", "archive", "migrations")),
     ("case", ("case",)),
     ("reading", ("mime", "automatic", "extract", "receipts", "resolution_text")),
@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "extension",
             "proof",
             "scans",
+            "correction",
             "talon",
             "notices",
             "outbox",
@@ -38,7 +39,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("reporting", ("digest", "digest_render", "export")),
     ("sweeps", ("chasing", "sweeps")),
     ("services", ("services",)),
-    ("entry", ("daemon", "cli", "__main__", "__init__")),
+    ("entry", ("daemon", "cli", "web", "__main__", "__init__")),
 )
 _LEVEL = {name: i for i, (_, names) in enumerate(LAYERS) for name in names}
 

@@ -4,7 +4,8 @@
 - `current_resolution` / `current_resolutions`: the resolution in force and its
   addressees, the first responsible (3.3); `IS_CURRENT` for queries that join it;
 - `team`: who is executor, co-executor, unit head, lawyer, management for a case;
-- `is_open`: the open-cases predicate, as the partial indexes are written.
+- `is_open`: the open-cases predicate, as the partial indexes are written;
+- `case_version`: the last event of a case, to refuse a change made on a stale view.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from ..models import Assignment, Document, Resolution
+from ..models import Assignment, Document, Event, Resolution
 from ..rules import Rules
 from ..vocabulary import LEGAL, LEGAL_ENTITY, UNIT_HEAD
 from .states import OPEN
@@ -41,6 +42,12 @@ def consumer_name(c: _Named, group: int | None = None) -> str | None:
 
 
 IS_CURRENT = Resolution.current == sa.true()
+
+
+def case_version(s: Session, document_id: int) -> int:
+    """The case's version: its last event's id (0 before any), which every change moves on."""
+    last = s.exec(select(sa.func.max(Event.id)).where(Event.document_id == document_id)).one()
+    return int(last or 0)
 
 
 def current_resolution(s: Session, document_id: int) -> tuple[Resolution | None, list[Assignment]]:

@@ -1,0 +1,146 @@
+"""Finding a case the way a caller names it: surname, phone in any format,
+address, organisation, number, outgoing number or a word of the letter.
+
+Each document keeps `search`, a folded copy of those fields (lower case, ё→е,
+Kazakh letters to their Russian neighbours, the phone's digits), written
+whenever the fields are (registration, correction). A query is folded the
+same way and every word of it must occur. Folding in Python rather than in
+SQL makes SQLite and PostgreSQL agree: SQLite's LIKE folds only ASCII, and
+PostgreSQL's `lower()` depends on the database's locale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from ..models import Assignment, Document, Resolution
+from .queries import IS_CURRENT, is_open
+
+TEXT_LIMIT = 4000  # characters of the recognised letter kept for search
+_FOLD = str.maketrans("ёәғқңөұүһі", "еагкноуухи")
+_NOT_DIGIT = re.compile(r"\D+")
+_PHONE_LIKE = re.compile(r"^[+\d][\d\s()\-.]{3,}$")
+
+
+class _Searchable(Protocol):
+    number: str
+    last_name: str | None
+    first_name: str | None
+    patronymic: str | None
+    address: str | None
+    phone: str | None
+    email: str | None
+    org_name: str | None
+    outgoing_number: str | None
+    text: str
+
+
+def fold(text: str) -> str:
+    return " ".join(text.casefold().translate(_FOLD).split())
+
+
+def search_text(doc: _Searchable) -> str:
+    """What `matches` looks in, for one document."""
+    words = (
+        doc.number,
+        doc.last_name,
+        doc.first_name,
+        doc.patronymic,
+        doc.org_name,
+        doc.address,
+        doc.email,
+        doc.outgoing_number,
+    )
+    phone = _NOT_DIGIT.sub("", doc.phone or "")
+    return fold(" ".join(w for w in (*words, phone, (doc.text or "")[:TEXT_LIMIT]) if w))
+
+
+def terms(query: str) -> list[str]:
+    """The query's words, folded; a phone number in any format becomes its digits
+    (8 7xx … → 7 7xx …, as the journal keeps numbers in E.164)."""
+    query = query.strip()
+    if _PHONE_LIKE.match(query):
+        digits = _NOT_DIGIT.sub("", query)
+        if len(digits) == 11 and digits.startswith("8"):
+            digits = "7" + digits[1:]
+        return [digits]
+    return [t for t in fold(query).split() if t]
+
+
+def matches(query: str) -> sa.ColumnElement[bool]:
+    """Documents whose searchable text holds every word of `query`."""
+    conds = [col(Document.search).contains(t, autoescape=True) for t in terms(query)]
+    return sa.and_(sa.true(), *conds)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What the journal screen, the API and `journal list` narrow cases by."""
+
+    q: str = ""
+    journal: str | None = None
+    year: int | None = None
+    kind: str | None = None
+    channel: str | None = None
+    unit: str | None = None
+    state: str | None = None
+    stage: str | None = None
+    executor: str | None = None  # an e-mail address of the current resolution
+    overdue: bool = False
+    needs_review: bool = False
+    since: dt.date | None = None  # registered on or after (Kazakhstan's date)
+    until: dt.date | None = None  # registered on or before
+
+
+def where(f: Filter, *, today: dt.date, tz: dt.tzinfo) -> list[sa.ColumnElement[bool]]:
+    """The conditions of `f` on Document."""
+    conds: list[sa.ColumnElement[bool]] = []
+    if f.q.strip():
+        conds.append(matches(f.q))
+    for value, column in (
+        (f.journal, Document.journal),
+        (f.year, Document.year),
+        (f.kind, Document.kind),
+        (f.channel, Document.channel),
+        (f.unit, Document.origin_unit),
+        (f.state, Document.status),
+        (f.stage, Document.stage),
+    ):
+        if value not in (None, ""):
+            conds.append(col(column) == value)
+    if f.executor:
+        conds.append(_assigned(frozenset({f.executor.lower()})))
+    if f.overdue:
+        conds += [is_open(), col(Document.due_date) < today]
+    if f.needs_review:
+        conds.append(col(Document.needs_review) != "[]")
+    if f.since:
+        conds.append(col(Document.registered_at) >= dt.datetime.combine(f.since, dt.time(), tz))
+    if f.until:
+        conds.append(
+            col(Document.registered_at) < dt.datetime.combine(f.until + dt.timedelta(days=1), dt.time(), tz)
+        )
+    return conds
+
+
+def visible_to(addresses: frozenset[str]) -> sa.ColumnElement[bool]:
+    """Cases whose current resolution names one of `addresses` (a person's "own" cases)."""
+    return _assigned(addresses)
+
+
+def _assigned(addresses: frozenset[str]) -> sa.ColumnElement[bool]:
+    return sa.exists(
+        select(Assignment.id)
+        .join(Resolution, col(Resolution.id) == col(Assignment.resolution_id))
+        .where(
+            col(Assignment.document_id) == col(Document.id),
+            IS_CURRENT,
+            col(Assignment.email).in_(sorted(addresses)),
+        )
+    )

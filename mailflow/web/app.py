@@ -1,0 +1,443 @@
+"""The workplace as an ASGI application (FastAPI, Jinja2 templates, plain forms).
+
+Built by `create_app(Web(...))` from the composition root (`mailflow web`).
+Every request finds its person from the session cookie; every change needs
+the session's CSRF token (a form's hidden field, or the `X-CSRF-Token`
+header the API sends from the `csrftoken` cookie) and goes through
+`mailflow.services`, which writes the hash-chained event naming the person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from fastapi import BackgroundTasks, FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
+
+from .. import services
+from ..archive import Archive
+from ..case.search import Filter
+from ..case.states import State
+from ..rules import Rules
+from ..values import KZ_TZ
+from ..vocabulary import CHANNELS, GROUPS, KINDS, channel_label
+from . import cases, pages, signin
+
+log = logging.getLogger("mailflow.web")
+HERE = Path(__file__).parent
+SESSION, CSRF = "mf_session", "csrftoken"
+CONSUMER_FIELDS = (
+    "last_name",
+    "first_name",
+    "patronymic",
+    "address",
+    "phone",
+    "email",
+    "org_name",
+    "outgoing_number",
+    "outgoing_date",
+)
+FIELD_LABELS = {
+    "last_name": "Фамилия",
+    "first_name": "Имя",
+    "patronymic": "Отчество",
+    "address": "Адрес",
+    "phone": "Телефон",
+    "email": "E-mail",
+    "org_name": "Организация",
+    "outgoing_number": "Исх. номер",
+    "outgoing_date": "Исх. дата",
+    "kind": "Вид обращения",
+    "group": "Группа потребителей",
+}
+
+
+@dataclass(frozen=True)
+class Web:
+    engine: sa.Engine
+    rules: Rules
+    services: services.Services
+    archive: Archive
+    cache: Path  # rendered page images
+    sender_addr: str
+    base_url: str  # as people reach it (behind the TLS proxy: https://…)
+    flush: Callable[[], object]  # send what the outbox holds now (the sign-in link)
+
+    @property
+    def secure(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class _Unsigned(Exception):
+    pass
+
+
+class _Forbidden(Exception):
+    pass
+
+
+class _BadCsrf(Exception):
+    pass
+
+
+def create_app(web: Web) -> FastAPI:
+    app = FastAPI(title="mailflow", docs_url=None, redoc_url=None, openapi_url=None)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals.update(
+        channel_label=channel_label,
+        labels=FIELD_LABELS,
+        kinds=[k.key for k in KINDS],
+        groups=GROUPS,
+        channels=CHANNELS,
+        tz=KZ_TZ,
+    )
+
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, context, status_code=status)
+
+    def who(request: Request) -> signin.Signed:
+        found = signin.signed(web.engine, web.rules, request.cookies.get(SESSION), now=_now())
+        if found is None:
+            raise _Unsigned()
+        return found
+
+    def check_csrf(request: Request, signed: signin.Signed, sent: str | None) -> None:
+        if not sent or not secrets.compare_digest(sent, signed.csrf):
+            raise _BadCsrf()
+
+    def is_api(request: Request) -> bool:
+        return request.url.path.startswith(("/api/", "/pages/"))  # no sign-in form for these
+
+    @app.exception_handler(_Unsigned)
+    async def unsigned(request: Request, exc: _Unsigned) -> Response:
+        if is_api(request):
+            return JSONResponse({"error": "нужно войти"}, status_code=401)
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(_BadCsrf)
+    async def bad_csrf(request: Request, exc: _BadCsrf) -> Response:
+        msg = "запрос без действительного CSRF-токена: обновите страницу"
+        if is_api(request):
+            return JSONResponse({"error": msg}, status_code=403)
+        return HTMLResponse(msg, status_code=403)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'none'; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")  # sign-in links stay out of logs
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    # -- sign-in ------------------------------------------------------------
+
+    def ask_link(address: str, tasks: BackgroundTasks) -> None:
+        if signin.request_link(
+            web.engine,
+            web.rules,
+            address.strip(),
+            base_url=web.base_url,
+            sender_addr=web.sender_addr,
+            now=_now(),
+        ):
+            tasks.add_task(web.flush)
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request) -> Response:
+        return page(request, "login.html")
+
+    @app.post("/login", response_class=HTMLResponse)
+    async def login_post(request: Request, tasks: BackgroundTasks) -> Response:
+        form = await request.form()
+        address = str(form.get("email") or "")
+        if "@" not in address or len(address) > 320:
+            return page(request, "login.html", 400, error="Введите адрес электронной почты.", email=address)
+        ask_link(address, tasks)
+        return page(request, "login_sent.html", email=address)
+
+    @app.post("/api/login", status_code=202)
+    async def api_login(request: Request, tasks: BackgroundTasks) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        address = body.get("email") if isinstance(body, dict) else None
+        if not isinstance(address, str) or "@" not in address or len(address) > 320:
+            return JSONResponse({"error": 'ожидается {"email": адрес}', "field": "email"}, status_code=400)
+        ask_link(address, tasks)
+        # the same answer whether or not the address may sign in
+        return JSONResponse({"status": "если адрес есть в справочнике, ссылка отправлена"}, status_code=202)
+
+    @app.get("/login/{token}")
+    def login_link(request: Request, token: str) -> Response:
+        got = signin.redeem(web.engine, web.rules, token, now=_now())
+        if got is None:
+            return page(
+                request,
+                "login.html",
+                400,
+                error="Ссылка для входа недействительна: она устарела или уже использована. Запросите новую.",
+            )
+        session_token, csrf = got
+        if request.headers.get("sec-fetch-site", "none") in ("none", "same-origin"):
+            response: Response = RedirectResponse("/", status_code=303)
+        else:
+            # followed from a mail client's page: a SameSite=Strict cookie is not sent on a
+            # cross-site redirect, so the journal is opened from our own page instead
+            response = page(request, "signed_in.html")
+        age = web.rules.access.session_hours * 3600
+        response.set_cookie(
+            SESSION, session_token, max_age=age, httponly=True, secure=web.secure, samesite="strict"
+        )
+        response.set_cookie(CSRF, csrf, max_age=age, httponly=False, secure=web.secure, samesite="strict")
+        return response
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        signed = who(request)
+        form = await request.form()
+        check_csrf(request, signed, str(form.get("csrf") or ""))
+        signin.end(web.engine, request.cookies.get(SESSION), now=_now())
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION)
+        response.delete_cookie(CSRF)
+        return response
+
+    # -- the journal --------------------------------------------------------
+
+    def filter_of(request: Request) -> tuple[Filter, int]:
+        p = request.query_params
+
+        def date(key: str) -> dt.date | None:
+            try:
+                return dt.date.fromisoformat(p.get(key, ""))
+            except ValueError:
+                return None
+
+        def number(key: str) -> int | None:
+            v = p.get(key, "")
+            return int(v) if v.isdigit() else None
+
+        f = Filter(
+            q=p.get("q", "")[:200],
+            journal=p.get("journal") or None,
+            year=number("year"),
+            kind=p.get("kind") or None,
+            channel=p.get("channel") or None,
+            unit=p.get("unit") or None,
+            state=p.get("state") or None,
+            stage=p.get("stage") or None,
+            executor=p.get("executor") or None,
+            overdue=p.get("overdue") in ("1", "true", "on"),
+            needs_review=p.get("needs_review") in ("1", "true", "on"),
+            since=date("since"),
+            until=date("until"),
+        )
+        return f, number("page") or 1
+
+    @app.get("/", response_class=HTMLResponse)
+    def journal_page(request: Request) -> Response:
+        signed = who(request)
+        f, n = filter_of(request)
+        with Session(web.engine) as s:
+            found = cases.listing(s, web.rules, signed, f, n)
+        query = {k: v for k, v in request.query_params.items() if k != "page"}
+        return page(
+            request,
+            "journal.html",
+            me=signed,
+            f=f,
+            found=found,
+            query=urlencode(query),
+            states=list(State),
+            stages=list(web.rules.workflow.stages),
+        )
+
+    @app.get("/api/cases")
+    def api_cases(request: Request) -> Response:
+        signed = who(request)
+        f, n = filter_of(request)
+        with Session(web.engine) as s:
+            found = cases.listing(s, web.rules, signed, f, n)
+            items = [cases.api_record(s, r.doc) for r in found.rows]
+        return JSONResponse({"items": items, "total": found.total, "page": found.page, "pages": found.pages})
+
+    # -- the card -----------------------------------------------------------
+
+    def card(
+        request: Request, signed: signin.Signed, number: str, status: int = 200, **extra: Any
+    ) -> Response:
+        with Session(web.engine) as s:
+            doc = cases.find(s, web.rules, signed, number)
+            if doc is None:
+                return page(request, "missing.html", 404, me=signed, number=number)
+            rec = cases.api_record(s, doc)
+            context = dict(
+                me=signed,
+                doc=doc,
+                rec=rec,
+                pages=cases.pages(s, doc),
+                events=cases.history(s, doc),
+                may_correct="correct" in signed.rights.may,
+                state_label=State(doc.status).label,
+                confidence=_json(doc.confidence),
+                fields=CONSUMER_FIELDS,
+            )
+        context.update(extra)
+        return page(request, "card.html", status, **context)
+
+    @app.get("/cases/{number}", response_class=HTMLResponse)
+    def card_page(request: Request, number: str) -> Response:
+        return card(request, who(request), number, saved=request.query_params.get("saved"))
+
+    @app.post("/cases/{number}", response_class=HTMLResponse)
+    async def card_post(request: Request, number: str) -> Response:
+        signed = who(request)
+        form = await request.form()
+        check_csrf(request, signed, str(form.get("csrf") or ""))
+        with Session(web.engine) as s:
+            doc = cases.find(s, web.rules, signed, number)
+            current = cases.api_record(s, doc) if doc else None
+        if current is None:
+            return card(request, signed, number)
+        shown = {**current["consumer"], "kind": current["kind"], "group": current["group"]}
+        changed = {
+            k: str(form.get(k, ""))
+            for k in (*CONSUMER_FIELDS, "kind", "group")
+            if k in form and str(form.get(k, "")).strip() != _shown(shown.get(k))
+        }
+        version = str(form.get("version") or "")
+        try:
+            web.services.correct(
+                number, changed, by=signed.email, version=int(version) if version.isdigit() else None
+            )
+        except services.Invalid as exc:
+            return card(request, signed, number, 400, error=str(exc), bad_field=exc.field, typed=changed)
+        except services.Conflict as exc:
+            return card(request, signed, number, 409, error=str(exc))
+        except services.NotAllowed as exc:
+            return card(request, signed, number, 403, error=str(exc))
+        except services.Refused as exc:
+            return card(request, signed, number, 400, error=str(exc))
+        return RedirectResponse(f"/cases/{number}?saved=1", status_code=303)
+
+    @app.get("/api/cases/{number}")
+    def api_case(request: Request, number: str) -> Response:
+        signed = who(request)
+        with Session(web.engine) as s:
+            doc = cases.find(s, web.rules, signed, number)
+            if doc is None:
+                return JSONResponse({"error": f"документ {number} не найден"}, status_code=404)
+            rec = cases.api_record(s, doc)
+            rec["events"] = [
+                {"at": e.at.isoformat(), "type": e.type, "data": e.data} for e in cases.history(s, doc)
+            ]
+            rec["pages"] = [p.url for p in cases.pages(s, doc)]
+        return JSONResponse(rec)
+
+    @app.patch("/api/cases/{number}")
+    async def api_patch(request: Request, number: str) -> Response:
+        signed = who(request)
+        check_csrf(request, signed, request.headers.get("x-csrf-token"))
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "тело запроса — не JSON"}, status_code=400)
+        try:
+            values, version = _patch_values(body)
+        except services.Invalid as exc:
+            return JSONResponse({"error": str(exc), "field": exc.field}, status_code=400)
+        with Session(web.engine) as s:
+            if cases.find(s, web.rules, signed, number) is None:
+                return JSONResponse({"error": f"документ {number} не найден"}, status_code=404)
+        try:
+            web.services.correct(number, values, by=signed.email, version=version)
+        except services.Invalid as exc:
+            return JSONResponse({"error": str(exc), "field": exc.field}, status_code=400)
+        except services.NotAllowed as exc:
+            return JSONResponse({"error": str(exc)}, status_code=403)
+        except services.Conflict as exc:
+            return JSONResponse({"error": str(exc)}, status_code=409)
+        except services.NotFound as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        with Session(web.engine) as s:
+            doc = cases.find(s, web.rules, signed, number)
+            assert doc is not None
+            return JSONResponse(cases.api_record(s, doc))
+
+    @app.get("/pages/{sha256}/{n}.png")
+    def page_image(request: Request, sha256: str, n: int) -> Response:
+        signed = who(request)
+        with Session(web.engine) as s:
+            att = cases.attachment(s, web.rules, signed, sha256)
+        if att is None or n < 1:
+            return Response("нет такой страницы", status_code=404)
+        try:
+            path = pages.page_png(web.archive, web.cache, att.sha256, att.content_type, n - 1)
+        except (pages.NoPage, FileNotFoundError) as exc:
+            return Response(f"страница не показывается: {exc}", status_code=404)
+        return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
+
+    @app.get("/static/app.css")
+    def css() -> Response:
+        return FileResponse(HERE / "static" / "app.css", media_type="text/css")
+
+    return app
+
+
+def _patch_values(body: object) -> tuple[dict[str, Any], int | None]:
+    """A partial export object as correctable fields, and the version it was read at."""
+    if not isinstance(body, dict):
+        raise services.Invalid("body", "ожидается объект JSON")
+    values: dict[str, Any] = {}
+    version = None
+    for key, v in body.items():
+        if key == "consumer":
+            if not isinstance(v, dict):
+                raise services.Invalid("consumer", "ожидается объект")
+            for field, value in v.items():
+                if field not in CONSUMER_FIELDS:
+                    raise services.Invalid(f"consumer.{field}", "это поле нельзя исправить")
+                values[field] = value
+        elif key in ("kind", "group"):
+            values[key] = v
+        elif key == "version":
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise services.Invalid("version", "ожидается число")
+            version = v
+        else:
+            raise services.Invalid(key, "это поле нельзя исправить")
+    return values, version  # validated by services.correct, as every correction is
+
+
+def _shown(v: object) -> str:
+    return "" if v is None else str(v)
+
+
+def _json(text: str) -> dict[str, Any]:
+    import json
+
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}

@@ -1,0 +1,142 @@
+"""Cases as a signed-in person may see them: the journal's page and one card.
+
+Reads only; changes go through `mailflow.services`. A person whose roles
+see "own" cases sees those whose current resolution names them, and a unit
+head those of the people of their unit (rules/access.toml).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from .. import export, scans
+from ..case.queries import case_version, consumer_name
+from ..case.search import Filter, visible_to, where
+from ..case.states import OPEN, State
+from ..models import DocAttachment, Document, Event
+from ..rules import Rules
+from ..values import KZ_TZ
+from ..vocabulary import UNIT_HEAD
+from .signin import Signed
+
+PAGE_SIZE = 50
+
+
+def own_addresses(rules: Rules, who: Signed) -> frozenset[str]:
+    """Whose cases are "own" to this person: their own, and their unit's if they head it."""
+    mine = {who.email}
+    if UNIT_HEAD in who.person.roles and who.person.unit:
+        mine |= {p.email for p in rules.staff.people if p.unit == who.person.unit}
+    return frozenset(mine)
+
+
+def _scope(rules: Rules, who: Signed) -> list[sa.ColumnElement[bool]]:
+    return [] if who.rights.see_all else [visible_to(own_addresses(rules, who))]
+
+
+@dataclass(frozen=True)
+class Row:
+    doc: Document
+    name: str
+    state: str
+    overdue: bool
+    review: list[str]
+
+
+@dataclass(frozen=True)
+class Listing:
+    rows: list[Row]
+    total: int
+    page: int
+    pages: int
+
+
+def listing(s: Session, rules: Rules, who: Signed, f: Filter, page: int = 1) -> Listing:
+    today = dt.datetime.now(KZ_TZ).date()
+    conds = where(f, today=today, tz=KZ_TZ) + _scope(rules, who)
+    total = s.exec(select(sa.func.count()).select_from(Document).where(*conds)).one()
+    pages = max(1, -(-int(total) // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    docs = s.exec(
+        select(Document)
+        .where(*conds)
+        .order_by(col(Document.registered_at).desc(), col(Document.id).desc())
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    ).all()
+    rows = [
+        Row(
+            d,
+            consumer_name(d) or "—",
+            State(d.status).label,
+            bool(d.due_date and d.due_date < today and State(d.status) in OPEN),
+            json.loads(d.needs_review),
+        )
+        for d in docs
+    ]
+    return Listing(rows, int(total), page, pages)
+
+
+def find(s: Session, rules: Rules, who: Signed, number: str) -> Document | None:
+    """The document `number` if this person may see it (None either way, so a number
+    outside one's cases looks the same as one that does not exist)."""
+    return s.exec(select(Document).where(col(Document.number) == number, *_scope(rules, who))).first()
+
+
+def api_record(s: Session, doc: Document) -> dict[str, Any]:
+    """The export object (DESIGN §4) plus the case's state, stage and version."""
+    rec = export.document_record(s, doc)
+    rec["state"] = doc.status
+    rec["stage"] = doc.stage
+    rec["version"] = case_version(s, doc.id or 0)
+    return rec
+
+
+@dataclass(frozen=True)
+class PageRef:
+    sha256: str
+    filename: str
+    index: int  # from 0
+
+    @property
+    def url(self) -> str:
+        return f"/pages/{self.sha256}/{self.index + 1}.png"
+
+
+def pages(s: Session, doc: Document) -> list[PageRef]:
+    atts = s.exec(
+        select(DocAttachment).where(DocAttachment.document_id == doc.id).order_by(col(DocAttachment.id))
+    ).all()
+    return [
+        PageRef(a.sha256, a.filename, i)
+        for a in atts
+        if scans.is_scan(a.content_type)
+        for i in range(max(1, a.pages))
+    ]
+
+
+def attachment(s: Session, rules: Rules, who: Signed, sha256: str) -> DocAttachment | None:
+    """An attachment of a case this person may see."""
+    return s.exec(
+        select(DocAttachment)
+        .join(Document, col(Document.id) == col(DocAttachment.document_id))
+        .where(col(DocAttachment.sha256) == sha256, *_scope(rules, who))
+    ).first()
+
+
+@dataclass(frozen=True)
+class Happened:
+    at: dt.datetime
+    type: str
+    data: dict[str, Any]
+
+
+def history(s: Session, doc: Document) -> list[Happened]:
+    rows = s.exec(select(Event).where(Event.document_id == doc.id).order_by(col(Event.id))).all()
+    return [Happened(e.at.astimezone(KZ_TZ), e.type, json.loads(e.data)) for e in rows]
