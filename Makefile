@@ -17,6 +17,10 @@ demo: sysdeps-demo venv
 	done
 	$(VENV)/bin/mailflow run --once
 	$(VENV)/bin/mailflow journal list
+	@echo
+	@echo "The workplace: $(VENV)/bin/mailflow web   (then open http://127.0.0.1:8025)"
+	@echo "Sign in as the clerk: type kanc@sevkaz.example; the link is mailed into storage/outbox/new/,"
+	@echo "or mail it and print it at once: $(VENV)/bin/mailflow web --print-link kanc@sevkaz.example"
 
 # Everything: lint, types, unit and integration tests (real Dovecot, Postfix, PostgreSQL).
 test: sysdeps-test test-venv lint

@@ -141,6 +141,11 @@ def _parser() -> argparse.ArgumentParser:
         "--base-url",
         help="the address people open, for sign-in links (behind TLS: https://…); default http://LISTEN",
     )
+    w.add_argument(
+        "--print-link",
+        metavar="EMAIL",
+        help="mail a sign-in link to EMAIL, print it too, and exit (the demo, or a relay that is down)",
+    )
     w.set_defaults(func=cmd_web)
 
     d = sub.add_parser("doctor", help="check the database, mailboxes and SMTP relay")
@@ -177,6 +182,8 @@ def cmd_web(args, cfg, rules) -> int:
         print(f"--listen: ожидается HOST:PORT, получено {args.listen!r}", file=sys.stderr)
         return 2
     base = args.base_url or f"http://{args.listen}"
+    if args.print_link:
+        return _print_link(cfg, rules, args.print_link, base)
     app, parts = daemon.web(cfg, rules, base)
     log.info("the workplace at %s (sign-in links point there)", base)
     try:
@@ -190,6 +197,36 @@ def cmd_web(args, cfg, rules) -> int:
         )
     finally:
         daemon.close(parts)
+    return 0
+
+
+def _print_link(cfg, rules, address: str, base: str) -> int:
+    import datetime as dt
+
+    from . import daemon
+    from .web import signin
+
+    parts = daemon.build(cfg, rules)
+    try:
+        link = signin.request_link(
+            parts.engine,
+            rules,
+            address,
+            base_url=base,
+            sender_addr=cfg.smtp.sender,
+            now=dt.datetime.now(dt.UTC),
+        )
+        if link is None:
+            print(
+                f"{address}: ссылка не выдана — адреса нет в справочнике с правом входа "
+                "(rules/staff.toml, rules/access.toml), или ссылка уже отправлена менее минуты назад",
+                file=sys.stderr,
+            )
+            return 2
+        parts.sender.flush()
+    finally:
+        daemon.close(parts)
+    print(link)
     return 0
 
 

@@ -173,6 +173,7 @@ _PROCESS_MODULES = frozenset(
         "test_servers",
         "test_imap_mailbox",
         "test_hostile",
+        "test_web_browser",
     }
 )
 

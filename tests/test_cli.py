@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import email
+import email.policy
 import io
 import json
 import random
@@ -106,3 +108,60 @@ def test_unknown_number_and_missing_file_are_clear_errors(tmp_path):
 def test_usage_error_exits_2(tmp_path):
     r = mf(tmp_path, "journal", "frobnicate", check=False)
     assert r.returncode == 2
+
+
+def test_web_serves_the_sign_in_page_and_mails_a_link_into_the_outbox(tmp_path):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home = tmp_path / "home"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailflow", "--home", str(home), "web", "--listen", f"127.0.0.1:{port}"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline, page = time.monotonic() + 30, None
+        while time.monotonic() < deadline and page is None:
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2).read().decode()
+            except OSError:
+                time.sleep(0.2)
+        assert page is not None and "Вход в журнал обращений" in page, proc.stderr.read1().decode()
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/login",
+            data=json.dumps({"email": "kanc@sevkaz.example"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        assert urllib.request.urlopen(req, timeout=5).status == 202
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not list((home / "outbox" / "new").glob("*")):
+            time.sleep(0.1)
+        [mail] = list((home / "outbox" / "new").glob("*"))
+        msg = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
+        assert f"http://127.0.0.1:{port}/login/" in msg.get_body(("plain",)).get_content()
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    assert proc.returncode in (0, -15)
+
+
+def test_web_print_link_mails_and_prints_a_link_for_staff_only(tmp_path):
+    home = tmp_path / "home"
+    r = mf(home, "web", "--print-link", "kanc@sevkaz.example")
+    assert r.stdout.startswith("http://127.0.0.1:8025/login/")
+    [mail] = list((home / "outbox" / "new").glob("*"))
+    msg = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
+    assert r.stdout.strip() in msg.get_body(("plain",)).get_content()
+    refused = mf(home, "web", "--print-link", "stranger@example.com", check=False)
+    assert refused.returncode == 2 and "/login/" not in refused.stdout
+
+
+def test_web_refuses_a_bad_listen_address(tmp_path):
+    r = mf(tmp_path / "home", "web", "--listen", "8025", check=False)
+    assert r.returncode == 2 and "HOST:PORT" in r.stderr

@@ -59,6 +59,7 @@ FIELD_LABELS = {
     "outgoing_date": "Исх. дата",
     "kind": "Вид обращения",
     "group": "Группа потребителей",
+    "attachments": "Вложения",
 }
 
 
@@ -104,6 +105,7 @@ def create_app(web: Web) -> FastAPI:
         groups=GROUPS,
         channels=CHANNELS,
         tz=KZ_TZ,
+        stage_titles={k: st.title for k, st in web.rules.workflow.stages.items()},
     )
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:

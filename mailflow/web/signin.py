@@ -45,12 +45,12 @@ def digest(token: str) -> str:
 
 def request_link(
     engine: sa.Engine, rules: Rules, address: str, *, base_url: str, sender_addr: str, now: dt.datetime
-) -> bool:
-    """Queue a sign-in link to `address` if it may sign in; True when a mail was queued."""
+) -> str | None:
+    """Queue a sign-in link to `address` if it may sign in; the link when a mail was queued."""
     person = rules.staff.by_email(address)
     if person is None or rules.access.rights(person.roles) is None:
         log.info("sign-in asked for an address that may not sign in")
-        return False
+        return None
     token = secrets.token_urlsafe(32)
     with Session(engine) as s, s.begin():
         head = journal.lock(s)
@@ -62,7 +62,7 @@ def request_link(
             )
         ).first()
         if recent is not None:
-            return False  # a link went a moment ago: no mail bombing through this form
+            return None  # a link went a moment ago: no mail bombing through this form
         login = WebLogin(
             token_hash=digest(token),
             email=person.email,
@@ -71,10 +71,11 @@ def request_link(
         )
         s.add(login)
         s.flush()
+        link = f"{base_url.rstrip('/')}/login/{token}"
         subject, body = rules.render(
             "signin",
             person=person.name,
-            link=f"{base_url.rstrip('/')}/login/{token}",
+            link=link,
             minutes=rules.access.link_minutes,
         )
         out = outbox.compose(
@@ -87,7 +88,7 @@ def request_link(
         )
         outbox.queue(s, out)
         journal.append(s, head, "signin_link", email=person.email)
-    return True
+    return link
 
 
 def redeem(engine: sa.Engine, rules: Rules, token: str, *, now: dt.datetime) -> tuple[str, str] | None:

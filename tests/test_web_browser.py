@@ -1,0 +1,135 @@
+"""The workplace in a real browser: Debian's chromium driven by Selenium.
+
+Signs in through the mailed link, searches a surname, opens the card, sees
+the scan, corrects a field and finds the change in the history. Screenshots
+of the journal and the card go to tests/output/screenshots/ (or
+$MAILFLOW_SCREENSHOTS) to be looked at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_web import CLERK, Workplace
+
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+SHOTS = Path(os.environ.get("MAILFLOW_SCREENSHOTS", Path(__file__).parent / "output" / "screenshots"))
+
+pytestmark = pytest.mark.skipif(
+    not (Path(CHROMIUM).exists() and Path(DRIVER).exists()) or shutil.which("chromium") is None,
+    reason="chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path):
+    import uvicorn
+
+    from mailflow import daemon
+
+    port = _free_port()
+    w = Workplace(tmp_path, None)
+    daemon.close(w.parts)
+    w.app, w.parts = daemon.web(w.cfg, w.rules, f"http://127.0.0.1:{port}")
+    server = uvicorn.Server(uvicorn.Config(w.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    w.url = f"http://127.0.0.1:{port}"
+    try:
+        yield w
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        daemon.close(w.parts)
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1500,1000",
+        "--lang=ru-RU",
+    ):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver.implicitly_wait(5)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _link(w, base: str) -> str:
+    return base + w.link_for(CLERK).replace("http://testserver", "")
+
+
+def test_clerk_signs_in_finds_a_case_and_corrects_it(served, browser):
+    from selenium.webdriver.common.by import By
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    w = served
+    browser.get(w.url + "/")
+    assert "Вход в журнал" in browser.page_source  # not signed in: the sign-in form
+    browser.find_element(By.NAME, "email").send_keys(CLERK)
+    browser.find_element(By.CSS_SELECTOR, "form button").click()
+    assert "Проверьте почту" in browser.page_source
+    mails = [m for m in w.link_mails() if m["To"] == CLERK]
+    assert mails, "the sign-in link was not mailed into outbox/"
+    text = mails[-1].get_body(("plain",)).get_content()
+    link = next(word for word in text.split() if word.startswith(w.url + "/login/"))
+
+    browser.get(link)
+    assert browser.find_element(By.ID, "journal")
+    browser.save_screenshot(str(SHOTS / "journal.png"))
+
+    box = browser.find_element(By.NAME, "q")
+    box.send_keys("иванов")
+    box.submit()
+    assert browser.find_element(By.ID, "total").text == "2"
+    browser.find_element(By.LINK_TEXT, w.number).click()
+
+    img = browser.find_element(By.CSS_SELECTOR, ".scans img")
+    deadline = time.monotonic() + 10
+    while (
+        browser.execute_script("return arguments[0].naturalWidth", img) == 0 and time.monotonic() < deadline
+    ):
+        time.sleep(0.1)
+    assert browser.execute_script("return arguments[0].naturalWidth", img) > 0, "the scan did not load"
+    assert "needs" in browser.find_element(By.ID, "field-first_name").find_element(
+        By.XPATH, ".."
+    ).get_attribute("class")
+    browser.save_screenshot(str(SHOTS / "card.png"))
+
+    field = browser.find_element(By.ID, "field-first_name")
+    field.clear()
+    field.send_keys("Болат")
+    browser.find_element(By.ID, "save").click()
+    assert "Исправления сохранены" in browser.find_element(By.ID, "saved").text
+    history = browser.find_element(By.ID, "history").text
+    assert "corrected" in history and "Болат" in history and CLERK in history
+    browser.save_screenshot(str(SHOTS / "card-corrected.png"))
+    assert w.doc().first_name == "Болат"
