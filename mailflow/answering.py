@@ -198,6 +198,17 @@ def handle_reply(
     )
     sender = msg.from_addr
     if sender in crew.co_executors and sender != crew.executor:
+        if ctx.token.holder != sender:  # their material comes as a reply to their own forward
+            return _refuse(
+                s,
+                head,
+                rules,
+                doc,
+                msg,
+                inbound_id,
+                sender_addr,
+                "это письмо было отправлено не вам, а другому сотруднику",
+            )
         return _contribution(r)
     found = find_move(rules.workflow.moves_from(r.stage), msg.subject, r.text)
     stage = rules.workflow.stages[r.stage]
@@ -344,6 +355,17 @@ def _contribution(r: CaseReply) -> ReplyResult:
         tuple(a for a, _ in kept),
         comment=r.text[:1000],
         headline=f"Материалы соисполнителя ({name}) для ответа",
+    )
+    # every token is good for one act: the co-executor gets a fresh one to add more
+    r.token.used_at, r.token.used_by = r.now, r.msg.from_addr
+    r.s.add(r.token)
+    _send_stage(
+        r,
+        r.stage,
+        (r.msg.from_addr,),
+        (),
+        comment="Ваши материалы переданы ответственному исполнителю. Чтобы дополнить их, ответьте на это письмо.",
+        headline="Материалы приняты",
     )
     return ReplyResult("contribution", r.doc.number, f"from {r.msg.from_addr}")
 

@@ -9,6 +9,7 @@ import argparse
 import json
 import logging
 import mimetypes
+import os
 import sys
 from pathlib import Path
 
@@ -52,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 1
+    except BrokenPipeError:  # `mailflow journal export | head`: the reader had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        return 0
     except Exception as exc:
         log.exception("failed")
         print(f"mailflow: ошибка / error: {exc}", file=sys.stderr)
@@ -411,6 +415,7 @@ def cmd_export(args, cfg, rules) -> int:
         else:
             for line in export.jsonl(recs):
                 print(line)
+    sys.stdout.flush()  # a closed pipe is found here, inside main, not at interpreter exit
     return 0
 
 

@@ -7,6 +7,7 @@ $CREDENTIALS_DIRECTORY, which a relative `password_file` is resolved against).
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -108,13 +109,42 @@ def read_toml(path: Path) -> dict:
         raise ConfigError(path, "-", f"not valid TOML: {exc}") from None
 
 
+def _known(t: dict, known: set[str], path: Path, where: str = "") -> None:
+    """A typo is an error, not a silently ignored key (`poll_intervall`, `pasword_env`)."""
+    for key in t:
+        if key not in known:
+            near = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f" (known: {', '.join(sorted(known))})"
+            raise ConfigError(path, f"{where}.{key}" if where else key, f"unknown key{hint}")
+
+
+def _bool(t: dict, key: str, path: Path, where: str, default: bool) -> bool:
+    value = t.get(key, default)
+    if not isinstance(value, bool):  # "no" would be true
+        raise ConfigError(path, f"{where}.{key}" if where else key, "must be true or false (without quotes)")
+    return value
+
+
+def _seconds(t: dict, key: str, path: Path, where: str, default: float) -> float:
+    value = t.get(key, default)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(path, f"{where}.{key}", 'must be a positive number of seconds (30, not "30s")')
+    return float(value)
+
+
+def redact(url: str) -> str:
+    """A URL as it may be shown: without the password of its user part."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
+
+
 def _from_file(path: Path, home_override, rules_override) -> Config:
     data = read_toml(path)
     base = path.parent.resolve()
-    known = {"home", "database", "rules", "mailbox", "smtp", "ocr_workers", "watchdog"}
-    for key in data:
-        if key not in known:
-            raise ConfigError(path, key, f"unknown key (known: {', '.join(sorted(known))})")
+    _known(data, {"home", "database", "rules", "mailbox", "smtp", "ocr_workers", "watchdog"}, path)
     home = Path(home_override or _str(data, "home", path, "storage"))
     home = (base / home).resolve() if not home.is_absolute() else home
     rules_dir = Path(rules_override or _str(data, "rules", path, "rules"))
@@ -133,29 +163,44 @@ def _from_file(path: Path, home_override, rules_override) -> Config:
     workers = data.get("ocr_workers", 0)
     if not isinstance(workers, int) or workers < 0:
         raise ConfigError(path, "ocr_workers", "must be a whole number ≥ 0")
-    return Config(home, database, rules_dir, mailboxes, smtp, path, workers, bool(data.get("watchdog", True)))
+    watchdog = _bool(data, "watchdog", path, "", True)
+    return Config(home, database, rules_dir, mailboxes, smtp, path, workers, watchdog)
 
 
 def _mailbox(t, i: int, path: Path, base: Path) -> MailboxConfig:
     where = f"mailbox[{i}]"
     if not isinstance(t, dict):
         raise ConfigError(path, where, "must be a table")
+    _known(
+        t,
+        {
+            "name",
+            "url",
+            "password",
+            "password_env",
+            "password_file",
+            "journal",
+            "poll_interval",
+            "idle",
+            "processed_folder",
+            "quarantine_folder",
+        },
+        path,
+        where,
+    )
     name = _str(t, "name", path, None, where)
     ep = parse_url(
         _str(t, "url", path, None, where), path, f"{where}.url", ("imap", "imaps", "maildir"), base
     )
     ep = _with_password(ep, t, path, where)
-    poll = t.get("poll_interval", 30)
-    if not isinstance(poll, (int, float)) or poll <= 0:
-        raise ConfigError(path, f"{where}.poll_interval", "must be a positive number of seconds")
     return MailboxConfig(
         name=name,
         endpoint=ep,
-        journal=t.get("journal"),
-        poll_interval=float(poll),
-        idle=bool(t.get("idle", True)),
-        processed_folder=str(t.get("processed_folder", "Processed")),
-        quarantine_folder=str(t.get("quarantine_folder", "Quarantine")),
+        journal=_str(t, "journal", path, None, where) if "journal" in t else None,
+        poll_interval=_seconds(t, "poll_interval", path, where, 30),
+        idle=_bool(t, "idle", path, where, True),
+        processed_folder=_str(t, "processed_folder", path, "Processed", where),
+        quarantine_folder=_str(t, "quarantine_folder", path, "Quarantine", where),
     )
 
 
@@ -164,16 +209,24 @@ def _smtp(t, path: Path, base: Path, home: Path) -> SmtpConfig:
         return SmtpConfig(Endpoint("maildir", path=str(home / "outbox")), DEFAULT_SENDER)
     if not isinstance(t, dict):
         raise ConfigError(path, "smtp", "must be a table")
+    _known(
+        t, {"url", "password", "password_env", "password_file", "sender", "starttls", "timeout"}, path, "smtp"
+    )
     ep = parse_url(_str(t, "url", path, None, "smtp"), path, "smtp.url", ("smtp", "smtps", "maildir"), base)
     ep = _with_password(ep, t, path, "smtp")
     sender = _str(t, "sender", path, None, "smtp")
     if "@" not in sender:
         raise ConfigError(path, "smtp.sender", f"not an e-mail address: {sender!r}")
-    return SmtpConfig(ep, sender, t.get("starttls"), float(t.get("timeout", 30)))
+    starttls = _bool(t, "starttls", path, "smtp", False) if "starttls" in t else None
+    return SmtpConfig(ep, sender, starttls, _seconds(t, "timeout", path, "smtp", 30))
 
 
 def parse_url(url: str, path, key: str, schemes: tuple[str, ...], base: Path) -> Endpoint:
     parts = urlsplit(url)
+    if parts.password is not None:
+        raise ConfigError(
+            path, key, f"a password in the URL {redact(url)!r}: remove it, use password_env or password_file"
+        )
     scheme = parts.scheme.lower()
     if scheme not in schemes:
         raise ConfigError(path, key, f"scheme must be one of {', '.join(schemes)}: {url!r}")

@@ -208,8 +208,21 @@ def to_csv(recs: Iterable[dict]) -> str:
             "subject": r["source"]["subject"],
             "needs_review": ";".join(r["needs_review"]),
         }
-        w.writerow(["" if flat.get(c) is None else flat[c] for c in CSV_COLUMNS])
+        w.writerow([neutral(flat.get(c)) for c in CSV_COLUMNS])
     return buf.getvalue()
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutral(value: object) -> object:
+    """A CSV cell that a spreadsheet will not run (OWASP CSV injection: a cell that
+    starts like a formula gets a leading apostrophe; "+7 705…" shows as text too)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def inbound_rows(s: Session, status: str | None = None) -> list[Inbound]:

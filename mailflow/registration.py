@@ -11,11 +11,12 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, select
 
 from . import journal, outbox, routing, talon
 from .case.search import search_text
-from .models import ChainHead, DocAttachment, Document
+from .models import ChainHead, DocAttachment, Document, Outbox
 from .rules import Journal, Person, Rules
 from .sanitize import clean
 from .values import KZ_TZ, Attachment, AttachmentInfo, ParsedMessage, Recognition
@@ -65,6 +66,9 @@ def register(
             )
         )
     to = talon.recipients(reg.message, reg.sender, reg.recognition, rules.own_addresses) if reg.talon else ()
+    stranger = reg.message is not None and reg.sender is None
+    held = [a for a in to if stranger and _talons_today(session, a, now) >= rules.talon_daily_limit]
+    to = tuple(a for a in to if a not in held)
     journal.append(
         session,
         head,
@@ -78,6 +82,7 @@ def register(
         sha256=reg.sha256,
         needs_review=list(reg.recognition.needs_review),
         talon_to=list(to),
+        talon_held=held,  # over the day's limit for one stranger's address
         backlog=not reg.talon,
     )
     for address in to:
@@ -91,6 +96,7 @@ def register(
             sender_addr=sender_addr,
             msg=reg.message,
             rec=reg.recognition,
+            quote=not stranger,
         )
         outbox.queue(session, out, document_id=doc.id, inbound_id=inbound_id)
     if reg.talon:
@@ -143,3 +149,13 @@ def _document(reg: Registration, seq: int, number: str, year: int, now: dt.datet
     )
     doc.search = search_text(doc)
     return doc
+
+
+def _talons_today(s: Session, address: str, now: dt.datetime) -> int:
+    """Talons queued to `address` in the last 24 hours."""
+    since = now - dt.timedelta(days=1)
+    return s.exec(
+        select(sa.func.count())
+        .select_from(Outbox)
+        .where(Outbox.kind == "talon", Outbox.recipients == json.dumps([address]), Outbox.created_at >= since)
+    ).one()

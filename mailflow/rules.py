@@ -53,13 +53,26 @@ class Person:
     aliases: tuple[str, ...] = ()
 
 
+def address_key(address: str | None) -> str | None:
+    """An address as staff addresses are compared: ASCII only, then lower case.
+
+    Lower-casing Unicode first would turn look-alikes into staff addresses
+    (KELVIN SIGN "\u212a".lower() is "k"); an internationalised domain
+    arrives IDNA-encoded (xn--…) in real mail, so nothing genuine is lost.
+    """
+    address = (address or "").strip()
+    if not address or not address.isascii():
+        return None
+    return address.lower()
+
+
 @dataclass(frozen=True)
 class Staff:
     people: tuple[Person, ...]
 
     def by_email(self, address: str | None) -> Person | None:
-        address = (address or "").strip().lower()
-        return next((p for p in self.people if p.email == address), None)
+        key = address_key(address)
+        return next((p for p in self.people if p.email == key), None) if key else None
 
     def with_role(self, role: str) -> tuple[Person, ...]:
         return tuple(p for p in self.people if role in p.roles)
@@ -169,6 +182,7 @@ class Rules:
     default_journal: str
     limits: Limits
     talon_max_age_days: int
+    talon_daily_limit: int  # talons to one stranger's address per 24 hours
     channels: dict[str, str]
     own_addresses: frozenset[str]
     max_received_headers: int
@@ -219,6 +233,9 @@ def load(rules_dir: Path) -> Rules:
         default_journal=default,
         limits=limits,
         talon_max_age_days=_int(backlog, "talon_max_age_days", intake_file, "backlog", 14),
+        talon_daily_limit=_int(
+            _table(intake, "talons", intake_file), "max_per_stranger_per_day", intake_file, "talons", 3
+        ),
         channels=channels,
         own_addresses=frozenset(a.lower() for a in own),
         max_received_headers=_int(loops, "max_received_headers", intake_file, "loops", 30),
@@ -257,9 +274,13 @@ def _staff(path: Path) -> Staff:
         for key in ("name", "email"):
             if not isinstance(t.get(key), str) or not t[key].strip():
                 raise ConfigError(path, f"{where}.{key}", "is required")
-        email = t["email"].strip().lower()
+        email = address_key(t["email"]) or ""
         if "@" not in email:
-            raise ConfigError(path, f"{where}.email", f"not an e-mail address: {t['email']!r}")
+            raise ConfigError(
+                path,
+                f"{where}.email",
+                f"not an ASCII e-mail address (IDNA-encode the domain): {t['email']!r}",
+            )
         if email in seen:
             raise ConfigError(path, f"{where}.email", f"{email} is listed twice")
         seen.add(email)

@@ -16,14 +16,22 @@ NO_REPLY = ("noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon"
 def recipients(
     msg: ParsedMessage | None, sender: Person | None, rec: Recognition, own: frozenset[str]
 ) -> tuple[str, ...]:
-    """The sender (or whom the sender asks replies to go to) and the consumer's e-mail."""
+    """Who gets the talon.
+
+    Mail from staff: the sender and the consumer's e-mail read from the form
+    (the utility's own chiefs brought it); the website form: its Reply-To.
+    Mail from a stranger: their From address alone, never a Reply-To or an
+    address written in the body, so nobody can make mailflow write to a third
+    party.
+    """
     out: list[str] = []
     if msg is not None:
         if sender and WEBSITE_FORM in sender.roles:
             out.append(msg.reply_to or "")
         else:
-            out.append(msg.reply_to if msg.reply_to and not sender else msg.from_addr)
-    out.append(rec.consumer.email or "")
+            out.append(msg.from_addr)
+    if sender is not None or msg is None:
+        out.append(rec.consumer.email or "")
     seen: list[str] = []
     for a in (x.strip().lower() for x in out):
         if "@" in a and a not in seen and a not in own and not a.split("@")[0].startswith(NO_REPLY):
@@ -47,7 +55,9 @@ def compose_talon(
     sender_addr: str,
     msg: ParsedMessage | None,
     rec: Recognition,
+    quote: bool = True,
 ) -> Outgoing:
+    """`quote`: name the letter's subject (not for strangers: their words are not repeated)."""
     subject, body = rules.render(
         "talon",
         number=number,
@@ -56,7 +66,7 @@ def compose_talon(
         organisation=journal.organisation,
         kind=rec.kind,
         consumer_name=consumer_name(rec.consumer, rec.group),
-        source_subject=msg.subject if msg else None,
+        source_subject=msg.subject if msg and quote else None,
         source_date=msg.date if msg else None,
     )
     return compose(

@@ -197,6 +197,31 @@ def test_co_executor_contributions_go_to_the_responsible_one(tmp_path):
     assert c.answer()[1].stage == "draft"  # she still holds it
 
 
+def test_a_co_executors_token_is_used_once_and_a_fresh_one_comes_back(tmp_path):
+    c = Case(tmp_path)
+    forward = c.last("forward", IVANOV)
+    assert c.step(IVANOV, forward, "Справка во вложении", [draft(1)]).status == "contribution"
+    assert c.step(IVANOV, forward, "Ещё одна справка", [draft(2)]).status == "refused"
+    receipt = c.last("stage", IVANOV)
+    assert "Материалы приняты" in receipt.get_body(("plain",)).get_content()
+    assert c.step(IVANOV, receipt, "Ещё одна справка", [draft(3)]).status == "contribution"
+
+
+@pytest.mark.parametrize("whose", [IVANOV, SIDORENKO])
+def test_someone_elses_token_cannot_move_the_case(tmp_path, whose):
+    """The unit head answers with the forward a co-executor (or the executor) got: refused."""
+    c = Case(tmp_path)
+    if whose == IVANOV:  # at head_review, where Petrov's word would move it
+        c.step(SIDORENKO, c.last("forward", SIDORENKO), "ПРОЕКТ", [draft(1)])
+    before = c.answer()[1].stage
+    o = c.step(PETROV, c.last("forward", whose), "СОГЛАСОВАНО")
+    assert o.status == "refused", o
+    assert c.answer()[1].stage == before
+    # and a co-executor cannot speak with the responsible executor's token either
+    o = c.step(IVANOV, c.last("forward", SIDORENKO), "Справка", [draft(4)])
+    assert o.status == "refused" and c.answer()[1].stage == before
+
+
 def test_missing_copy_after_one_working_day_is_chased(tmp_path):
     c = Case(tmp_path)
     c.step(SIDORENKO, c.last("forward", SIDORENKO), "ПРОЕКТ", [draft(1)])

@@ -165,3 +165,25 @@ def test_web_print_link_mails_and_prints_a_link_for_staff_only(tmp_path):
 def test_web_refuses_a_bad_listen_address(tmp_path):
     r = mf(tmp_path / "home", "web", "--listen", "8025", check=False)
     assert r.returncode == 2 and "HOST:PORT" in r.stderr
+
+
+def test_export_into_a_closed_pipe_ends_quietly(tmp_path, capsys):
+    import os
+
+    from mailflow import cli, daemon
+    from tests.support import deliver, fake_recognizer, home_config, load_rules
+
+    cfg = home_config(tmp_path)
+    for i in range(3):
+        deliver(cfg.home / "inbox", text_appeal(body=f"Жалоба {i}"), f"m{i}")
+    daemon.run_once(cfg, load_rules(), recognize=fake_recognizer())
+    r, w = os.pipe()
+    os.close(r)  # `| head` that has already gone
+    saved = sys.stdout
+    sys.stdout = os.fdopen(w, "w")
+    try:
+        code = cli.main(["--home", str(cfg.home), "--rules", str(REPO / "rules"), "journal", "export"])
+    finally:
+        sys.stdout = saved
+    assert code == 0
+    assert "Traceback" not in capsys.readouterr().err

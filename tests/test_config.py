@@ -88,6 +88,25 @@ sender = "kanc@sevkaz.example"
         ('colour = "blue"\n[[mailbox]]\nname="a"\nurl="maildir:/x"', "colour"),
         ('[[mailbox]]\nname="a"\nurl="maildir:/x"\n[smtp]\nurl="smtp://h"\nsender="nobody"', "smtp.sender"),
         ("this is not toml", "-"),
+        # typos and wrong types are errors, not silently ignored or misread
+        ('[[mailbox]]\nname="a"\nurl="maildir:/x"\npoll_intervall=5', "mailbox[0].poll_intervall"),
+        ('[[mailbox]]\nname="a"\nurl="imap://h/INBOX"\npasword_env="X"', "mailbox[0].pasword_env"),
+        ('[[mailbox]]\nname="a"\nurl="maildir:/x"\nidle="no"', "mailbox[0].idle"),
+        ('[[mailbox]]\nname="a"\nurl="maildir:/x"\npoll_interval="30s"', "mailbox[0].poll_interval"),
+        ('[[mailbox]]\nname="a"\nurl="maildir:/x"\njournal=1', "mailbox[0].journal"),
+        (
+            '[[mailbox]]\nname="a"\nurl="maildir:/x"\n[smtp]\nurl="smtp://h"\nsender="a@b.c"\ntimeout="30s"',
+            "smtp.timeout",
+        ),
+        (
+            '[[mailbox]]\nname="a"\nurl="maildir:/x"\n[smtp]\nurl="smtp://h"\nsender="a@b.c"\nstarttls="yes"',
+            "smtp.starttls",
+        ),
+        (
+            '[[mailbox]]\nname="a"\nurl="maildir:/x"\n[smtp]\nurl="smtp://h"\nsender="a@b.c"\nsendr="x"',
+            "smtp.sendr",
+        ),
+        ('watchdog="off"\n[[mailbox]]\nname="a"\nurl="maildir:/x"', "watchdog"),
     ],
 )
 def test_config_errors_name_the_key(tmp_path, body, key):
@@ -156,3 +175,24 @@ def test_shipped_rules_are_valid(tmp_path):
     r = _run("--home", str(tmp_path / "h"), "rules", "check")
     assert r.returncode == 0, r.stderr
     assert "Правила в порядке" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "url", ["imap://kanc:S3cr3t-pw@mail.example/INBOX", "imaps://kanc:S3cr3t-pw@mail.example:993/INBOX"]
+)
+def test_a_password_in_a_url_is_refused_and_never_printed(tmp_path, url):
+    f = tmp_path / "bad.toml"
+    f.write_text(f'[[mailbox]]\nname="a"\nurl="{url}"')
+    with pytest.raises(ConfigError) as e:
+        config.load(f)
+    assert e.value.key == "mailbox[0].url" and "S3cr3t-pw" not in str(e.value) and "***" in str(e.value)
+    r = _run("--config", str(f), "rules", "check")
+    assert r.returncode == 2 and "S3cr3t-pw" not in r.stdout + r.stderr
+
+
+def test_a_typo_suggests_the_key_meant(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text('[[mailbox]]\nname="a"\nurl="maildir:/x"\npoll_intervall=5')
+    with pytest.raises(ConfigError) as e:
+        config.load(f)
+    assert "poll_interval" in e.value.message

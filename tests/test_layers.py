@@ -17,7 +17,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("policy", ("config", "access", "rules", "workdays", "deadlines")),
     ("storage", ("models", "db", "journal", "archive", "migrations")),
     ("case", ("case",)),
-    ("reading", ("mime", "automatic", "extract", "receipts", "resolution_text")),
+    ("reading", ("mime", "automatic", "authentication", "extract", "receipts", "resolution_text")),
     (
         "acts",
         (

@@ -200,6 +200,52 @@ def test_dkim_pass_from_trusted_server_is_accepted(tmp_path):
     assert o.status == "resolution"
 
 
+def _trusting(tmp_path):
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules_dir)
+    f = rules_dir / "routing.toml"
+    f.write_text(
+        f.read_text().replace("trusted_authserv_ids = []", 'trusted_authserv_ids = ["mx.sevkaz.example"]')
+    )
+    from mailflow import rules as rules_mod
+
+    return rules_mod.load(rules_dir)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        # our server's fail on top, the sender's own "pass" with our id right below it
+        [
+            "mx.sevkaz.example; dkim=fail header.d=sevkaz.example; spf=fail smtp.mailfrom=sevkaz.example",
+            "mx.sevkaz.example; dkim=pass header.d=sevkaz.example",
+        ],
+        # our server did not stamp it at all (configured but absent): fail closed
+        [],
+        ["relay.example; none", "mx.sevkaz.example; dkim=pass header.d=sevkaz.example"],
+    ],
+)
+def test_a_forged_directors_resolution_is_not_applied(tmp_path, headers):
+    office = Office(tmp_path / "home", _trusting(tmp_path))
+    raw = office.reply("Сидоренко — рассмотреть.")
+    for h in reversed(headers):  # the first in the list ends on top, as a server prepends
+        raw = f"Authentication-Results: {h}\r\n".encode() + raw
+    [o] = office.send(raw)
+    assert o.status == "refused", o
+    _unchanged(office)
+
+
+def test_a_real_opendkim_header_is_accepted(tmp_path):
+    office = Office(tmp_path / "home", _trusting(tmp_path))
+    raw = office.reply("Сидоренко — рассмотреть.")
+    raw = (
+        b"Authentication-Results: mx.sevkaz.example; dkim=pass (2048-bit key; unprotected) "
+        b"header.d=sevkaz.example header.i=@sevkaz.example header.b=AbCd\r\n" + raw
+    )
+    [o] = office.send(raw)
+    assert o.status == "resolution", o
+
+
 def test_token_in_subject_alone_is_enough(tmp_path):
     office = Office(tmp_path)
     token = office.mgmt["Subject"].rsplit("#", 1)[1]
