@@ -139,6 +139,22 @@ def _parser() -> argparse.ArgumentParser:
     rc = rsub.add_parser("check", help="validate rules/ and the config")
     rc.set_defaults(func=cmd_rules_check)
 
+    ob = sub.add_parser("outbox", help="mail waiting to be sent, sent, failed")
+    obsub = ob.add_subparsers(dest="outbox_command", required=True)
+    obl = obsub.add_parser("list", help="the outbox as a table")
+    obl.add_argument("--status", choices=("pending", "failed", "sent", "cancelled"))
+    obl.set_defaults(func=cmd_outbox_list)
+    obr = obsub.add_parser("retry", help="queue failed mail again (after fixing the relay)")
+    obr.add_argument("ids", nargs="*", type=int, help="outbox numbers; none with --failed")
+    obr.add_argument("--failed", action="store_true", help="every failed message")
+    obr.add_argument("--by", default="operator", help="who asks (for the journal)")
+    obr.set_defaults(func=cmd_outbox_retry)
+    obc = obsub.add_parser("cancel", help="cancel mail that must not go")
+    obc.add_argument("ids", nargs="+", type=int)
+    obc.add_argument("--reason", required=True)
+    obc.add_argument("--by", default="operator")
+    obc.set_defaults(func=cmd_outbox_cancel)
+
     w = sub.add_parser("web", help="the workplace: journal, case cards, REST API")
     w.add_argument("--listen", default="127.0.0.1:8025", help="HOST:PORT (default 127.0.0.1:8025)")
     w.add_argument(
@@ -174,6 +190,49 @@ def cmd_run(args, cfg, rules) -> int:
         return 0
     daemon.run_forever(cfg, rules)
     return 0
+
+
+def cmd_outbox_list(args, cfg, rules) -> int:
+    from .models import Outbox
+
+    with _session(cfg) as s:
+        q = select(Outbox).order_by(Outbox.id)
+        if args.status:
+            q = q.where(Outbox.status == args.status)
+        rows = [
+            (
+                r.id,
+                r.kind,
+                r.status,
+                r.attempts,
+                ", ".join(json.loads(r.recipients)),
+                r.created_at.astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M"),
+                (r.last_error or r.smtp_reply or "")[:60],
+            )
+            for r in s.exec(q)
+        ]
+    if not rows:
+        print("Писем нет.")
+        return 0
+    print(_table(("№", "Вид", "Состояние", "Попыток", "Кому", "Создано", "Ответ сервера"), rows))
+    return 0
+
+
+def cmd_outbox_retry(args, cfg, rules) -> int:
+    if bool(args.ids) == args.failed:
+        print("Укажите номера писем или --failed (одно из двух).", file=sys.stderr)
+        return 2
+    return _acting(
+        cfg,
+        rules,
+        lambda sv: f"Снова в очереди: {sv.outbox_retry(args.ids or None, by=args.by)}.",
+    )
+
+
+def cmd_outbox_cancel(args, cfg, rules) -> int:
+    return _acting(
+        cfg, rules, lambda sv: f"Отменено: {sv.outbox_cancel(args.ids, reason=args.reason, by=args.by)}."
+    )
 
 
 def cmd_web(args, cfg, rules) -> int:

@@ -233,7 +233,7 @@ class Outbox(SQLModel, table=True):
     recipients: str  # JSON list
     message_id: str = Field(max_length=998, index=True)
     raw: bytes = Field(sa_type=sa.LargeBinary)
-    status: str = Field(default="pending", max_length=16)  # pending|sent|failed
+    status: str = Field(default="pending", max_length=16)  # pending|sent|failed|cancelled
     attempts: int = 0
     next_attempt_at: dt.datetime = _ts(index=True)
     claimed_by: str | None = Field(default=None, max_length=255)  # host:pid:start of the sender

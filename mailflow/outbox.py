@@ -274,12 +274,22 @@ def _alive(owner: str) -> bool:
 
 
 def _permanent(exc: Exception) -> bool:
-    """A 5xx reply for every recipient: retrying cannot help."""
+    """A 5xx for every recipient, or for this message's content: retrying cannot help.
+
+    Everything else — a 535 for our login, a refused connection, TLS, a 5xx to
+    our MAIL FROM, any 4xx — is about the relay or our account, not this
+    message: it waits and is retried.
+    """
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         return all(500 <= r.code < 600 for r in exc.recipients)
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
+    if isinstance(exc, aiosmtplib.SMTPDataError):
         return 500 <= exc.code < 600
     return False
+
+
+def _about_this_message(exc: Exception) -> bool:
+    """A refusal of recipients or of the content, as opposed to the relay being unusable."""
+    return isinstance(exc, aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPDataError)
 
 
 def make_transport(cfg: SmtpConfig) -> Transport:
@@ -303,6 +313,9 @@ class Sender:
         self.retry_base = retry_base
         self.on_refused = on_refused  # (session, delivery, error): tell the clerk
         self.owner = _owner(os.getpid())
+        # while the relay itself is unusable (login refused, down, TLS): pause, tell once
+        self.outage_failures = 0
+        self.paused_until = 0.0  # time.monotonic()
 
     def flush(self, limit: int = 1000, budget: float | None = None) -> int:
         """Send what is due; return how many went out.
@@ -311,13 +324,34 @@ class Sender:
         watchdog ping) is never held up for long by a slow relay.
         """
         sent, start = 0, time.monotonic()
+        if start < self.paused_until:
+            return 0
         self._reclaim_from_the_dead()
         for row_id in self._due(limit):
             if budget is not None and time.monotonic() - start > budget:
                 break
             if self._claim(row_id):
                 sent += self._send(row_id)
+            if time.monotonic() < self.paused_until:
+                break  # the relay is unusable: the rest would fail the same way
         return sent
+
+    def _relay_failed(self, exc: Exception) -> None:
+        self.outage_failures += 1
+        delay = min(MAX_BACKOFF.total_seconds(), self.retry_base * 2 ** min(self.outage_failures - 1, 10))
+        self.paused_until = time.monotonic() + delay
+        if self.outage_failures == 1:  # once per outage, not once per message
+            log.error(
+                "the SMTP relay cannot be used (%s: %s); mail waits in the outbox and is retried "
+                "with backoff, nothing is marked failed",
+                type(exc).__name__,
+                exc,
+            )
+
+    def _relay_works(self) -> None:
+        if self.outage_failures:
+            log.warning("the SMTP relay takes mail again after %d failed attempt(s)", self.outage_failures)
+        self.outage_failures, self.paused_until = 0, 0.0
 
     def pending(self) -> int:
         with Session(self.engine) as s:
@@ -374,7 +408,10 @@ class Sender:
             result = self.transport.send(self.envelope_from, recipients, raw, envid)
         except Exception as exc:  # any failure: back off and try again later
             self._failed(row_id, exc, permanent=_permanent(exc))
+            if not _about_this_message(exc):
+                self._relay_failed(exc)
             return 0
+        self._relay_works()
         now = dt.datetime.now(dt.UTC)
         with Session(self.engine) as s, s.begin():
             deliveries = s.exec(select(Delivery).where(Delivery.outbox_id == row_id)).all()

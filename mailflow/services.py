@@ -22,7 +22,7 @@ from .archive import Archive
 from .case.actors import CHANCELLERY, Actor, actor
 from .case.queries import case_version
 from .case.states import Capacity, IllegalTransition
-from .models import ChainHead, Document, Handover, id_of
+from .models import ChainHead, Delivery, Document, Handover, Outbox, id_of
 from .rules import Rules
 from .values import KZ_TZ, Attachment
 
@@ -184,6 +184,57 @@ class Services:
             return correction.correct(s, head, doc, clean, actor(self.rules, by))
 
         return self._act(number, act)
+
+    def outbox_retry(self, ids: list[int] | None, *, by: str) -> int:
+        """Failed mail queued again (`None`: all failed), e.g. after the relay's login was fixed."""
+        now = dt.datetime.now(dt.UTC)
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            head = journal.lock(s)
+            q = select(Outbox).where(Outbox.status == "failed")
+            if ids is not None:
+                q = q.where(col(Outbox.id).in_(ids))
+            rows = s.exec(q).all()
+            if ids is not None and len(rows) != len(set(ids)):
+                missing = sorted(set(ids) - {r.id for r in rows})
+                raise NotFound(f"нет неотправленных писем с номерами {missing}; ничего не изменено")
+            for row in rows:
+                row.status, row.next_attempt_at, row.claimed_by = "pending", now, None
+                for d in s.exec(select(Delivery).where(Delivery.outbox_id == row.id)).all():
+                    d.failed_at = None  # the attempt's refusal stays in the journal
+                    s.add(d)
+                s.add(row)
+                journal.append(
+                    s, head, "outbox_retried", document_id=row.document_id, outbox_id=row.id, by=by
+                )
+        return len(rows)
+
+    def outbox_cancel(self, ids: list[int], *, reason: str, by: str) -> int:
+        """Mail that must not go (pending or failed) is cancelled, with the reason."""
+        if not reason.strip():
+            raise Refused("укажите причину отмены (--reason)")
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            head = journal.lock(s)
+            rows = s.exec(
+                select(Outbox).where(col(Outbox.id).in_(ids), col(Outbox.status).in_(("pending", "failed")))
+            ).all()
+            if len(rows) != len(set(ids)):
+                missing = sorted(set(ids) - {r.id for r in rows})
+                raise NotFound(
+                    f"нет ожидающих или неотправленных писем с номерами {missing}; ничего не изменено"
+                )
+            for row in rows:
+                row.status, row.claimed_by = "cancelled", None
+                s.add(row)
+                journal.append(
+                    s,
+                    head,
+                    "outbox_cancelled",
+                    document_id=row.document_id,
+                    outbox_id=row.id,
+                    by=by,
+                    reason=reason,
+                )
+        return len(rows)
 
     def handover(self, numbers: list[str], *, unit: str, by: str) -> int:
         """Paper handed over at a unit's reporting meeting (1.13, 2.12), all or none."""

@@ -187,3 +187,16 @@ def test_export_into_a_closed_pipe_ends_quietly(tmp_path, capsys):
         sys.stdout = saved
     assert code == 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_outbox_list_retry_and_cancel_from_the_command_line(tmp_path):
+    home = tmp_path / "home"
+    mf(home, "web", "--print-link", "kanc@sevkaz.example")  # one mail in the outbox, sent
+    listed = mf(home, "outbox", "list").stdout
+    assert "signin" in listed and "sent" in listed and "kanc@sevkaz.example" in listed
+    assert "Писем нет" in mf(home, "outbox", "list", "--status", "failed").stdout
+    assert "Снова в очереди: 0" in mf(home, "outbox", "retry", "--failed").stdout
+    both = mf(home, "outbox", "retry", "1", "--failed", check=False)
+    assert both.returncode == 2
+    sent = mf(home, "outbox", "cancel", "1", "--reason", "по ошибке", check=False)
+    assert sent.returncode == 1 and "ничего не изменено" in sent.stderr

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import aiosmtplib
+import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
@@ -66,8 +68,10 @@ def test_temporary_failures_back_off_then_send(tmp_path):
     assert sender.flush() == 0  # not due yet: nothing tried
     assert t.n == 1
     _make_due(engine)
+    sender.paused_until = 0.0  # as if the backoff had passed
     assert sender.flush() == 0
     _make_due(engine)
+    sender.paused_until = 0.0
     assert sender.flush() == 1
     with Session(engine) as s:
         row = s.exec(select(Outbox)).one()
@@ -136,3 +140,82 @@ def test_lease_of_a_killed_sender_is_taken_over(tmp_path):
             sa.update(Outbox).values(status="pending", next_attempt_at=later, claimed_by="otherhost:1:1")
         )
     assert outbox.Sender(engine, t, "kanc@sevkaz.example").flush() == 0
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        aiosmtplib.SMTPAuthenticationError(535, "5.7.8 Error: authentication failed"),
+        aiosmtplib.SMTPSenderRefused(553, "5.7.1 sender not owned by user", "kanc@sevkaz.example"),
+        aiosmtplib.SMTPConnectError("connection refused"),
+        aiosmtplib.SMTPServerDisconnected("lost"),
+        aiosmtplib.SMTPHeloError(501, "bad helo"),
+        ConnectionRefusedError("relay down"),
+    ],
+)
+def test_a_relay_that_refuses_us_marks_nothing_failed_and_is_told_once(tmp_path, caplog, exc):
+    engine = _engine(tmp_path)
+    for i in range(3):
+        _queue(engine, key=f"talon:{i}:a@example.kz")
+    t = FlakyTransport(2, exc)
+    sender = outbox.Sender(engine, t, "kanc@sevkaz.example", retry_base=0.05)
+    with caplog.at_level("ERROR", logger="mailflow.outbox"):
+        assert sender.flush() == 0
+        with Session(engine) as s:
+            rows = s.exec(select(Outbox).order_by(Outbox.id)).all()
+            assert [r.status for r in rows] == ["pending"] * 3
+            assert [r.attempts for r in rows] == [1, 0, 0]  # one try, then the sender pauses
+            assert s.exec(select(Event).where(Event.type == "outbox_failed")).all() == []
+        assert sender.flush() == 0  # paused: nothing tried
+        assert t.n == 1
+        time.sleep(0.06)
+        _make_due(engine)
+        assert sender.flush() == 0
+        time.sleep(0.12)
+        _make_due(engine)
+        assert sender.flush() == 3
+    assert len([r for r in caplog.records if r.levelname == "ERROR"]) == 1
+
+
+def test_a_message_the_relay_refuses_for_its_content_is_failed_for_good(tmp_path):
+    engine = _engine(tmp_path)
+    _queue(engine)
+    sender = outbox.Sender(engine, FlakyTransport(1, aiosmtplib.SMTPDataError(554, "5.7.1 spam")), "k@x.kz")
+    assert sender.flush() == 0
+    with Session(engine) as s:
+        assert s.exec(select(Outbox)).one().status == "failed"
+
+
+def test_failed_mail_is_queued_again_or_cancelled_with_a_reason(tmp_path):
+    from mailflow.archive import Archive
+    from mailflow.services import NotFound, Refused, Services
+    from tests.support import load_rules
+
+    engine = _engine(tmp_path)
+    refused = aiosmtplib.SMTPRecipientsRefused(
+        [aiosmtplib.SMTPRecipientRefused(550, "no such user", "a@example.kz")]
+    )
+    for i in range(3):
+        _queue(engine, key=f"talon:{i}:a@example.kz")
+    t = FlakyTransport(1, refused)
+    sender = outbox.Sender(engine, t, "kanc@sevkaz.example")
+    assert sender.flush() == 2  # the first is refused for good, the others go
+    sv = Services(engine, load_rules(), Archive(tmp_path / "archive"), "kanc@sevkaz.example")
+    with pytest.raises(NotFound):
+        sv.outbox_retry([2], by="operator")  # sent, not failed: nothing changes
+    assert sv.outbox_retry(None, by="operator") == 1
+    assert sender.flush() == 1
+    with Session(engine) as s:
+        assert [r.status for r in s.exec(select(Outbox).order_by(Outbox.id))] == ["sent"] * 3
+        assert len(s.exec(select(Event).where(Event.type == "outbox_retried")).all()) == 1
+    _queue(engine, key="talon:9:a@example.kz")
+    with pytest.raises(Refused):
+        sv.outbox_cancel([4], reason=" ", by="operator")
+    with pytest.raises(NotFound):
+        sv.outbox_cancel([4, 1], reason="дубль", by="operator")  # 1 was sent: all or nothing
+    assert sv.outbox_cancel([4], reason="дубль", by="operator") == 1
+    assert sender.flush() == 0
+    with Session(engine) as s:
+        assert s.get(Outbox, 4).status == "cancelled"
+        [ev] = s.exec(select(Event).where(Event.type == "outbox_cancelled")).all()
+        assert "дубль" in ev.data
