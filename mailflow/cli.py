@@ -139,6 +139,13 @@ def _parser() -> argparse.ArgumentParser:
     rc = rsub.add_parser("check", help="validate rules/ and the config")
     rc.set_defaults(func=cmd_rules_check)
 
+    rd = sub.add_parser("redirect", help="outside competence: send the appeal to the competent body")
+    rd.add_argument("number")
+    rd.add_argument("--to", required=True, help="the organisation, its address or e-mail")
+    rd.add_argument("--reason", required=True)
+    rd.add_argument("--by", required=True, help="the clerk or manager deciding it (e-mail)")
+    rd.set_defaults(func=cmd_redirect)
+
     ob = sub.add_parser("outbox", help="mail waiting to be sent, sent, failed")
     obsub = ob.add_subparsers(dest="outbox_command", required=True)
     obl = obsub.add_parser("list", help="the outbox as a table")
@@ -190,6 +197,23 @@ def cmd_run(args, cfg, rules) -> int:
         return 0
     daemon.run_forever(cfg, rules)
     return 0
+
+
+def cmd_redirect(args, cfg, rules) -> int:
+    def act(services) -> str:
+        done = services.redirect(args.number, to=args.to, reason=args.reason, by=args.by)
+        lines = [
+            f"{done.number} перенаправлено"
+            + (f" (срок {done.due:%d.%m.%Y} пропущен)" if done.late else "")
+            + "."
+        ]
+        if done.mailed:
+            lines.append("По e-mail: " + ", ".join(done.mailed) + ".")
+        if done.to_post:
+            lines.append("Отправить почтой: " + "; ".join(done.to_post) + ".")
+        return "\n".join(lines)
+
+    return _acting(cfg, rules, act)
 
 
 def cmd_outbox_list(args, cfg, rules) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from . import answering, journal, notices, outbox, replies, resolution_text, routing, scans
+from . import answering, journal, notices, outbox, redirect, replies, resolution_text, routing, scans
 from .archive import Archive
 from .case import transition
 from .case.actors import Actor, actor
@@ -210,6 +210,41 @@ def handle_reply(
     if not trust.ok:
         return _refused(s, head, rules, msg, doc, inbound_id, sender_addr, ctx, trust.reason)
     text = resolution_text.strip_quoted(msg.body_text)
+    asked = redirect.parse_reply(text)
+    if asked is not None:  # «ПЕРЕНАПРАВИТЬ: …»: outside competence (АППК art. 76 p. 3)
+        try:
+            done = redirect.redirect(
+                s,
+                head,
+                rules,
+                doc,
+                to=asked[0],
+                reason=asked[1],
+                by=actor(rules, trust.person.email),
+                sender_addr=sender_addr,
+                archive=archive,
+                now=now,
+                inbound_id=inbound_id,
+            )
+        except (redirect.Refused, IllegalTransition) as exc:
+            return _refused(s, head, rules, msg, doc, inbound_id, sender_addr, ctx, str(exc))
+        ctx.token.used_at, ctx.token.used_by = now, msg.from_addr
+        s.add(ctx.token)
+        _answer(
+            s,
+            rules,
+            "notice",
+            msg,
+            doc,
+            sender_addr,
+            inbound_id,
+            title="Обращение перенаправлено",
+            text=f"{doc.number} перенаправлено по компетенции: {asked[0].text}.",
+            details=[("Причина", asked[1])]
+            + ([("Отправлено по e-mail", ", ".join(done.mailed))] if done.mailed else [])
+            + ([("Канцелярия отправит почтой", "; ".join(done.to_post))] if done.to_post else []),
+        )
+        return ReplyResult("redirected", doc.number, asked[0].text)
     understood = resolution_text.parse_resolution(text, rules.staff, today=now.astimezone(KZ_TZ).date())
     if isinstance(understood, resolution_text.Unclear):
         journal.append(

@@ -40,6 +40,8 @@ TEMPLATES = (
     "copy_missing",
     "handover",
     "signin",
+    "redirect_cover",
+    "redirect_notice",
 )
 REPORT_TEMPLATES = ("weekly.html.j2", "weekly.subject.j2")
 

@@ -17,7 +17,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from . import answering, correction, extension, journal, resolution, resolution_text
+from . import answering, correction, extension, journal, redirect, resolution, resolution_text
 from .archive import Archive
 from .case.actors import CHANCELLERY, Actor, actor
 from .case.queries import case_version
@@ -182,6 +182,29 @@ class Services:
             if version is not None and version != case_version(s, id_of(doc)):
                 raise Conflict(f"{number}: карточку изменили, пока вы её смотрели; откройте её заново")
             return correction.correct(s, head, doc, clean, actor(self.rules, by))
+
+        return self._act(number, act)
+
+    def redirect(self, number: str, *, to: str, reason: str, by: str) -> redirect.Redirected:
+        """Outside competence: to the competent body, the applicant told (АППК art. 76 p. 3)."""
+        who = self.staff_actor(by, "перенаправлять обращения", Capacity.CLERK, Capacity.MANAGEMENT)
+
+        def act(s: Session, head: ChainHead, doc: Document) -> redirect.Redirected:
+            try:
+                return redirect.redirect(
+                    s,
+                    head,
+                    self.rules,
+                    doc,
+                    to=redirect.target(to),
+                    reason=reason,
+                    by=who,
+                    sender_addr=self.sender_addr,
+                    archive=self.archive,
+                    now=dt.datetime.now(dt.UTC),
+                )
+            except redirect.Refused as exc:
+                raise Refused(str(exc)) from None
 
         return self._act(number, act)
 

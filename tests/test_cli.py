@@ -200,3 +200,52 @@ def test_outbox_list_retry_and_cancel_from_the_command_line(tmp_path):
     assert both.returncode == 2
     sent = mf(home, "outbox", "cancel", "1", "--reason", "по ошибке", check=False)
     assert sent.returncode == 1 and "ничего не изменено" in sent.stderr
+
+
+def test_redirect_from_the_command_line(tmp_path):
+    from mailflow import daemon
+    from tests.support import deliver, fake_recognizer, home_config, load_rules
+
+    cfg = home_config(tmp_path)
+    deliver(cfg.home / "inbox", text_appeal(body="Жалоба на связь"), "m1")
+    [o] = daemon.run_once(cfg, load_rules(), recognize=fake_recognizer())
+    home = cfg.home
+    r = mf(
+        home,
+        "redirect",
+        o.number,
+        "--to",
+        "Акимат, ул. Ленина, 5",
+        "--reason",
+        "не электроснабжение",
+        "--by",
+        "kanc@sevkaz.example",
+    )
+    assert "перенаправлено" in r.stdout and "Отправить почтой" in r.stdout
+    assert "перенаправлено по компетенции" in mf(home, "journal", "list").stdout
+    again = mf(
+        home,
+        "redirect",
+        o.number,
+        "--to",
+        "Акимат",
+        "--reason",
+        "x",
+        "--by",
+        "kanc@sevkaz.example",
+        check=False,
+    )
+    assert again.returncode == 1 and "невозможно" in again.stderr
+    wrong = mf(
+        home,
+        "redirect",
+        o.number,
+        "--to",
+        "Акимат",
+        "--reason",
+        "x",
+        "--by",
+        "ivanov@sevkaz.example",
+        check=False,
+    )
+    assert wrong.returncode == 2

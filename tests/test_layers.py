@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "proof",
             "scans",
             "correction",
+            "redirect",
             "talon",
             "notices",
             "outbox",
