@@ -65,7 +65,7 @@ def rows(n: int, rnd: random.Random):
         # the last month's appeals are mostly in work; a few old ones are stuck, overdue
         open_ = reg > NOW - dt.timedelta(days=30) and rnd.random() < 0.6 or rnd.random() < 0.0005
         due = (reg + dt.timedelta(days=21)).date()
-        status = rnd.choice(["forwarded", "resolved"]) if open_ else "closed"
+        status = "in_work" if open_ else "closed"  # case.states
         closed = None if open_ else reg + dt.timedelta(days=rnd.randint(3, 25))
         kind, channel = rnd.choice(KINDS), rnd.choice(CHANNELS)
         book = reg - dt.timedelta(minutes=rnd.randint(5, 50)) if channel == "book" else None

@@ -21,7 +21,15 @@ def test_migrations_match_models(tmp_path, kind):
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
         engine.dispose()
-        assert diff == []
+        assert [d for d in diff if not _search_structure(d)] == []
+
+
+def _search_structure(diff) -> bool:
+    """The search index of migration 0011 lives outside the models on purpose: a
+    pg_trgm GIN index, or an FTS5 table (and its shadow tables) on SQLite."""
+    obj = diff[1] if isinstance(diff, tuple) and len(diff) > 1 else None
+    name = getattr(obj, "name", "") or ""
+    return name == "ix_document_search_trgm" or name.startswith("document_fts")
 
 
 def _upgrade(engine, revision: str) -> None:

@@ -409,3 +409,15 @@ def test_pages_carry_a_strict_content_security_policy(wp):
     r = wp.client().get("/login")
     assert "script-src 'none'" in r.headers["content-security-policy"]
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_huge_result_is_counted_up_to_a_cap(wp, monkeypatch):
+    from mailflow.web import cases
+
+    monkeypatch.setattr(cases, "COUNT_CAP", 1)
+    c = wp.sign_in(CLERK)
+    body = c.get("/api/cases").json()
+    assert body["total"] == 1 and body["more"] is True and len(body["items"]) == 2  # the page still shows
+    assert "более 1" in c.get("/").text
+    narrow = c.get("/api/cases", params={"q": wp.number}).json()
+    assert narrow["total"] == 1 and narrow["more"] is False

@@ -97,7 +97,9 @@ def test_clerk_signs_in_finds_a_case_and_corrects_it(served, browser):
     browser.find_element(By.NAME, "email").send_keys(CLERK)
     browser.find_element(By.CSS_SELECTOR, "form button").click()
     assert "Проверьте почту" in browser.page_source
-    mails = [m for m in w.link_mails() if m["To"] == CLERK]
+    deadline = time.monotonic() + 10  # the mail goes out just after the page (a background task)
+    while not (mails := [m for m in w.link_mails() if m["To"] == CLERK]) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert mails, "the sign-in link was not mailed into outbox/"
     text = mails[-1].get_body(("plain",)).get_content()
     link = next(word for word in text.split() if word.startswith(w.url + "/login/"))

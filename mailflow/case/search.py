@@ -73,9 +73,25 @@ def terms(query: str) -> list[str]:
     return [t for t in fold(query).split() if t]
 
 
-def matches(query: str) -> sa.ColumnElement[bool]:
-    """Documents whose searchable text holds every word of `query`."""
-    conds = [col(Document.search).contains(t, autoescape=True) for t in terms(query)]
+# SQLite's FTS5 trigram index of `document.search` (migration 0011)
+_FTS = sa.table("document_fts", sa.column("rowid"), sa.column("search"))
+_LIKE_SPECIAL = re.compile(r"[%_/]")
+
+
+def matches(query: str, dialect: str = "postgresql") -> sa.ColumnElement[bool]:
+    """Documents whose searchable text holds every word of `query`.
+
+    PostgreSQL answers the LIKE from its pg_trgm index; SQLite asks the FTS5
+    trigram table, which serves LIKE for three characters or more (without an
+    ESCAPE clause, so terms with LIKE's own characters are matched directly).
+    """
+    conds: list[sa.ColumnElement[bool]] = []
+    for t in terms(query):
+        direct = col(Document.search).contains(t, autoescape=True)
+        if dialect == "sqlite" and len(t) >= 3 and not _LIKE_SPECIAL.search(t):
+            conds.append(col(Document.id).in_(sa.select(_FTS.c.rowid).where(_FTS.c.search.like(f"%{t}%"))))
+        else:
+            conds.append(direct)
     return sa.and_(sa.true(), *conds)
 
 
@@ -98,11 +114,13 @@ class Filter:
     until: dt.date | None = None  # registered on or before
 
 
-def where(f: Filter, *, today: dt.date, tz: dt.tzinfo) -> list[sa.ColumnElement[bool]]:
+def where(
+    f: Filter, *, today: dt.date, tz: dt.tzinfo, dialect: str = "postgresql"
+) -> list[sa.ColumnElement[bool]]:
     """The conditions of `f` on Document."""
     conds: list[sa.ColumnElement[bool]] = []
     if f.q.strip():
-        conds.append(matches(f.q))
+        conds.append(matches(f.q, dialect))
     for value, column in (
         (f.journal, Document.journal),
         (f.year, Document.year),

@@ -281,7 +281,15 @@ def create_app(web: Web) -> FastAPI:
         with Session(web.engine) as s:
             found = cases.listing(s, web.rules, signed, f, n)
             items = [cases.api_record(s, r.doc) for r in found.rows]
-        return JSONResponse({"items": items, "total": found.total, "page": found.page, "pages": found.pages})
+        return JSONResponse(
+            {
+                "items": items,
+                "total": found.total,
+                "more": found.more,
+                "page": found.page,
+                "pages": found.pages,
+            }
+        )
 
     # -- the card -----------------------------------------------------------
 
