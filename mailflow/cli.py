@@ -146,6 +146,15 @@ def _parser() -> argparse.ArgumentParser:
     rd.add_argument("--by", required=True, help="the clerk or manager deciding it (e-mail)")
     rd.set_defaults(func=cmd_redirect)
 
+    an = sub.add_parser("anonymous", help="decide on an appeal flagged as anonymous")
+    an.add_argument("number")
+    how = an.add_mutually_exclusive_group(required=True)
+    how.add_argument("--not-considered", action="store_true", help="anonymous: not considered")
+    how.add_argument("--exception", action="store_true", help="a report of a crime or a threat: considered")
+    an.add_argument("--reason", required=True)
+    an.add_argument("--by", required=True, help="the clerk (e-mail)")
+    an.set_defaults(func=cmd_anonymous)
+
     ob = sub.add_parser("outbox", help="mail waiting to be sent, sent, failed")
     obsub = ob.add_subparsers(dest="outbox_command", required=True)
     obl = obsub.add_parser("list", help="the outbox as a table")
@@ -212,6 +221,18 @@ def cmd_redirect(args, cfg, rules) -> int:
         if done.to_post:
             lines.append("Отправить почтой: " + "; ".join(done.to_post) + ".")
         return "\n".join(lines)
+
+    return _acting(cfg, rules, act)
+
+
+def cmd_anonymous(args, cfg, rules) -> int:
+    def act(services) -> str:
+        services.anonymous(args.number, consider=args.exception, reason=args.reason, by=args.by)
+        return (
+            f"{args.number}: рассматривается как обычное обращение (исключение для анонимных)."
+            if args.exception
+            else f"{args.number}: не рассматривается (анонимное)."
+        )
 
     return _acting(cfg, rules, act)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from . import journal, outbox, routing, talon
+from . import anonymity, journal, outbox, routing, talon
 from .case.search import search_text
 from .models import ChainHead, DocAttachment, Document, Outbox
 from .rules import Journal, Person, Rules
@@ -99,6 +99,8 @@ def register(
             quote=not stranger,
         )
         outbox.queue(session, out, document_id=doc.id, inbound_id=inbound_id)
+    if anonymity.is_anonymous(rules.anonymity, reg.recognition.consumer, reg.recognition.needs_review):
+        anonymity.flag(session, head, rules, doc, sender_addr=sender_addr)
     if reg.talon:
         routing.route(session, head, rules, routing.Case(doc, reg.recognition, reg.files), sender_addr)
     return doc

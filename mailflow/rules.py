@@ -80,6 +80,18 @@ class Staff:
         return tuple(p for p in self.people if role in p.roles)
 
 
+ANONYMITY_FIELDS = ("last_name", "first_name", "patronymic", "org_name", "address", "email", "phone")
+
+
+@dataclass(frozen=True)
+class Anonymity:
+    """When an appeal is flagged as anonymous (intake.toml [anonymous]; see mailflow.anonymity)."""
+
+    name_fields: tuple[str, ...] = ("last_name", "org_name")
+    reply_fields: tuple[str, ...] = ("address", "email")
+    flag_when: str = "both"  # both | either
+
+
 @dataclass(frozen=True)
 class Journal:
     key: str
@@ -185,6 +197,7 @@ class Rules:
     limits: Limits
     talon_max_age_days: int
     talon_daily_limit: int  # talons to one stranger's address per 24 hours
+    anonymity: Anonymity
     channels: dict[str, str]
     own_addresses: frozenset[str]
     max_received_headers: int
@@ -239,6 +252,7 @@ def load(rules_dir: Path) -> Rules:
             _table(intake, "talons", intake_file), "max_per_stranger_per_day", intake_file, "talons", 3
         ),
         channels=channels,
+        anonymity=_anonymity(intake_file, _table(intake, "anonymous", intake_file)),
         own_addresses=frozenset(a.lower() for a in own),
         max_received_headers=_int(loops, "max_received_headers", intake_file, "loops", 30),
         templates=_templates(rules_dir / "templates"),
@@ -250,6 +264,24 @@ def load(rules_dir: Path) -> Rules:
         access=access.load(rules_dir / "access.toml"),
     )
     return rules
+
+
+def _anonymity(path: Path, t: dict) -> Anonymity:
+    out = {}
+    for key in ("name_fields", "reply_fields"):
+        value = t.get(key, list(getattr(Anonymity, key)))
+        if not isinstance(value, list) or not value or any(v not in ANONYMITY_FIELDS for v in value):
+            raise ConfigError(
+                path, f"anonymous.{key}", f"a list of fields from: {', '.join(ANONYMITY_FIELDS)}"
+            )
+        out[key] = tuple(value)
+    flag_when = t.get("flag_when", "both")
+    if flag_when not in ("both", "either"):
+        raise ConfigError(path, "anonymous.flag_when", 'must be "both" or "either"')
+    unknown = sorted(set(t) - {"name_fields", "reply_fields", "flag_when"})
+    if unknown:
+        raise ConfigError(path, f"anonymous.{unknown[0]}", "unknown key")
+    return Anonymity(out["name_fields"], out["reply_fields"], flag_when)
 
 
 def _table(data: dict, key: str, path: Path) -> dict:

@@ -17,7 +17,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from . import answering, correction, extension, journal, redirect, resolution, resolution_text
+from . import anonymity, answering, correction, extension, journal, redirect, resolution, resolution_text
 from .archive import Archive
 from .case.actors import CHANCELLERY, Actor, actor
 from .case.queries import case_version
@@ -207,6 +207,27 @@ class Services:
                 raise Refused(str(exc)) from None
 
         return self._act(number, act)
+
+    def anonymous(self, number: str, *, consider: bool, reason: str, by: str) -> None:
+        """The clerk's decision on an appeal flagged as anonymous."""
+        who = self.staff_actor(by, "решать об анонимных обращениях", Capacity.CLERK)
+
+        def act(s: Session, head: ChainHead, doc: Document) -> None:
+            try:
+                anonymity.decide(
+                    s,
+                    head,
+                    self.rules,
+                    doc,
+                    consider=consider,
+                    reason=reason,
+                    by=who,
+                    now=dt.datetime.now(dt.UTC),
+                )
+            except anonymity.Refused as exc:
+                raise Refused(str(exc)) from None
+
+        self._act(number, act)
 
     def outbox_retry(self, ids: list[int] | None, *, by: str) -> int:
         """Failed mail queued again (`None`: all failed), e.g. after the relay's login was fixed."""

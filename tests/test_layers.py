@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "scans",
             "correction",
             "redirect",
+            "anonymity",
             "talon",
             "notices",
             "outbox",

@@ -5,7 +5,7 @@
         └──────── resolve ─────┴───────────────────────┘  └ resolve (a correction restarts the answer)
     open states ──redirect──▶ redirected      (outside competence, АППК art. 76)
     open states ──withdraw──▶ withdrawn       (the applicant withdrew it)
-    registered, on_resolution ──not_consider──▶ not_considered   (anonymous)
+    open states ──not_consider──▶ not_considered   (anonymous, confirmed by the clerk)
     registered, on_resolution ──merge──▶ merged                  (a repeat of another case)
     in_work ──file_copy──▶ closed             (dispatch with the signed copy, or the clerk's copy)
 
@@ -142,7 +142,7 @@ TABLE: tuple[Transition, ...] = (
     ),
     _t(
         Act.NOT_CONSIDER,
-        {S.REGISTERED, S.ON_RESOLUTION},
+        OPEN,  # the clerk's confirmation may come after a manager already resolved it
         S.NOT_CONSIDERED,
         {C.CLERK},
         "not_considered",

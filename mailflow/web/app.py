@@ -60,6 +60,7 @@ FIELD_LABELS = {
     "kind": "Вид обращения",
     "group": "Группа потребителей",
     "attachments": "Вложения",
+    "anonymous": "Анонимное?",
 }
 
 
