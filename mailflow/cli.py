@@ -22,6 +22,7 @@ from .case import ladder
 from .case.queries import consumer_name
 from .case.states import State
 from .config import ConfigError
+from .db import NoJournal
 from .models import Document, Event
 from .values import KZ_TZ, Consumer
 
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 1
+    except NoJournal as exc:
+        print(f"mailflow: {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `mailflow journal export | head`: the reader had enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
         return 0
@@ -184,6 +188,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     w.set_defaults(func=cmd_web)
 
+    mg = sub.add_parser("migrate", help="create the journal or bring its schema up to date")
+    mg.set_defaults(func=cmd_migrate)
+
     d = sub.add_parser("doctor", help="check the database, mailboxes and SMTP relay")
     d.set_defaults(func=cmd_doctor)
 
@@ -235,6 +242,13 @@ def cmd_anonymous(args, cfg, rules) -> int:
         )
 
     return _acting(cfg, rules, act)
+
+
+def cmd_migrate(args, cfg, rules) -> int:
+    from . import daemon
+
+    print(f"Схема журнала актуальна: {daemon.migrate(cfg)}")
+    return 0
 
 
 def cmd_outbox_list(args, cfg, rules) -> int:

@@ -103,10 +103,19 @@ def web(cfg: Config, rules: Rules, base_url: str):
 
 
 def journal_engine(cfg: Config) -> sa.Engine:
-    """The journal's engine, migrated, for commands that only read it."""
+    """The journal's engine for commands that only read it: not created, not migrated."""
+    return db.reading_engine(cfg.database)
+
+
+def migrate(cfg: Config) -> str:
+    """Create or bring the journal's schema up to date (`mailflow migrate`); the revision."""
+    cfg.home.mkdir(parents=True, exist_ok=True)
     engine = db.make_engine(cfg.database)
-    db.migrate(engine)
-    return engine
+    try:
+        db.migrate(engine)
+        return db.schema_revision(engine)[0] or ""
+    finally:
+        engine.dispose()
 
 
 def _recognizer(cfg: Config, rules: Rules):

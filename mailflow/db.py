@@ -46,6 +46,46 @@ def make_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+class NoJournal(Exception):
+    """A command that only reads found no journal, or one whose schema is behind."""
+
+
+def schema_revision(engine: sa.Engine) -> tuple[str | None, str]:
+    """(the database's migration, the newest migration this mailflow knows)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head() or ""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision(), head
+
+
+def reading_engine(url: str) -> sa.Engine:
+    """The journal's engine for commands that only read: never creates or migrates it.
+
+    A mistyped --home must not quietly make a new empty journal ("Журнал пуст").
+    """
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:" and not Path(path).exists():
+            raise NoJournal(f"журнала нет: {path} (проверьте --home или --config; его создаёт mailflow run)")
+    engine = make_engine(url)
+    try:
+        current, head = schema_revision(engine)
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        raise NoJournal(f"журнал недоступен: {exc.orig}") from None
+    if current is None:
+        engine.dispose()
+        raise NoJournal("в базе нет журнала mailflow (его создаёт mailflow run или mailflow migrate)")
+    if current != head:
+        engine.dispose()
+        raise NoJournal(f"схема журнала устарела ({current}, нужна {head}): выполните mailflow migrate")
+    return engine
+
+
 def migrate(engine: sa.Engine) -> None:
     """Bring the schema to the newest migration."""
     with _migration_lock(engine):

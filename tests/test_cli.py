@@ -99,10 +99,27 @@ def test_register_paper_scan_and_eml_then_list_show_export_verify(tmp_path):
 
 def test_unknown_number_and_missing_file_are_clear_errors(tmp_path):
     home = tmp_path / "home"
+    mf(home, "migrate")
     r = mf(home, "journal", "show", "ВХ-1999-000001", check=False)
     assert r.returncode == 1 and "не найден" in r.stderr
     r = mf(home, "register", str(tmp_path / "нет такого.pdf"), check=False)
     assert r.returncode == 1 and "не удалось прочитать" in r.stderr
+
+
+def test_read_only_commands_never_create_or_migrate_a_journal(tmp_path):
+    import sqlite3
+
+    home = tmp_path / "hmoe"  # a typo in --home
+    for args in (("journal", "list"), ("journal", "export"), ("journal", "verify"), ("outbox", "list")):
+        r = mf(home, *args, check=False)
+        assert r.returncode == 2 and "журнала нет" in r.stderr, (args, r.stderr)
+    assert not (home / "journal.db").exists()
+    assert "Схема журнала актуальна" in mf(home, "migrate").stdout
+    assert "Журнал пуст" in mf(home, "journal", "list").stdout
+    with sqlite3.connect(home / "journal.db") as c:
+        c.execute("UPDATE alembic_version SET version_num = '0010'")
+    r = mf(home, "journal", "list", check=False)
+    assert r.returncode == 2 and "mailflow migrate" in r.stderr
 
 
 def test_usage_error_exits_2(tmp_path):
