@@ -6,6 +6,7 @@ Messages for the clerk are in Russian; errors name the file and key at fault.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import mimetypes
@@ -90,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     js.add_argument("--json", action="store_true", help="the export record as JSON")
     js.set_defaults(func=cmd_show)
     je = jsub.add_parser("export", help="export the journal")
-    je.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    je.add_argument("--format", choices=("jsonl", "csv", "xlsx"), default="jsonl")
+    je.add_argument("--out", help="write to this file (required for xlsx at a terminal)")
     je.add_argument("--journal")
     je.set_defaults(func=cmd_export)
     jv = jsub.add_parser("verify", help="check the hash chain of journal events")
@@ -526,14 +528,24 @@ def _describe(r: dict) -> list[str]:
 
 
 def cmd_export(args, cfg, rules) -> int:
-    with _session(cfg) as s:
+    if args.format == "xlsx" and not args.out and sys.stdout.isatty():
+        print("xlsx — двоичный файл: укажите --out FILE или перенаправьте вывод", file=sys.stderr)
+        return 2
+    with (
+        _session(cfg) as s,
+        open(args.out, "wb") if args.out else contextlib.nullcontext(sys.stdout.buffer) as out,
+    ):
         recs = export.records(s, args.journal)
-        if args.format == "csv":
-            sys.stdout.write(export.to_csv(recs))
+        if args.format == "xlsx":
+            out.write(export.to_xlsx(recs))
+        elif args.format == "csv":
+            out.write(export.to_csv(recs).encode("utf-8"))
         else:
-            for line in export.jsonl(recs):
-                print(line)
-    sys.stdout.flush()  # a closed pipe is found here, inside main, not at interpreter exit
+            for line in export.jsonl(recs):  # streamed: a journal of years is not held in memory
+                out.write(line.encode("utf-8") + b"\n")
+        out.flush()  # a closed pipe is found here, inside main, not at interpreter exit
+    if args.out:
+        print(f"Записано: {args.out}")
     return 0
 
 

@@ -196,19 +196,49 @@ def jsonl(recs: Iterable[dict]) -> Iterator[str]:
         yield json.dumps(r, ensure_ascii=False)
 
 
+def _row(r: dict) -> list:
+    """One export object as the flat columns of CSV_COLUMNS."""
+    flat = {
+        **r,
+        **r["consumer"],
+        "from": r["source"]["from"],
+        "subject": r["source"]["subject"],
+        "needs_review": ";".join(r["needs_review"]),
+    }
+    return [flat.get(c) for c in CSV_COLUMNS]
+
+
 def to_csv(recs: Iterable[dict]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
     for r in recs:
-        flat = {
-            **r,
-            **r["consumer"],
-            "from": r["source"]["from"],
-            "subject": r["source"]["subject"],
-            "needs_review": ";".join(r["needs_review"]),
-        }
-        w.writerow([neutral(flat.get(c)) for c in CSV_COLUMNS])
+        w.writerow([neutral(v) for v in _row(r)])
+    return buf.getvalue()
+
+
+def to_xlsx(recs: Iterable[dict]) -> bytes:
+    """The journal as an Excel workbook; every text is a text cell, so nothing a
+    consumer wrote ("=HYPERLINK(…)") becomes a formula."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Журнал")
+    ws.append(list(CSV_COLUMNS))
+    for r in recs:
+        cells = []
+        for v in _row(r):
+            cell = WriteOnlyCell(
+                ws, value=ILLEGAL_CHARACTERS_RE.sub("", v)[:32000] if isinstance(v, str) else v
+            )
+            if isinstance(v, str):
+                cell.data_type = "s"
+            cells.append(cell)
+        ws.append(cells)
+    buf = io.BytesIO()
+    wb.save(buf)
     return buf.getvalue()
 
 

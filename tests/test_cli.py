@@ -266,3 +266,23 @@ def test_redirect_from_the_command_line(tmp_path):
         check=False,
     )
     assert wrong.returncode == 2
+
+
+def test_export_as_xlsx_keeps_text_as_text(tmp_path):
+    from openpyxl import load_workbook
+
+    from mailflow import daemon
+    from tests.support import deliver, fake_recognizer, home_config, load_rules
+
+    cfg = home_config(tmp_path)
+    deliver(cfg.home / "inbox", text_appeal(subject='=HYPERLINK("http://evil.example","жми")'), "m1")
+    [o] = daemon.run_once(cfg, load_rules(), recognize=fake_recognizer())
+    out = tmp_path / "journal.xlsx"
+    assert "Записано" in mf(cfg.home, "journal", "export", "--format", "xlsx", "--out", str(out)).stdout
+    ws = load_workbook(out)["Журнал"]
+    header = [c.value for c in ws[1]]
+    row = {h: c for h, c in zip(header, ws[2])}
+    assert row["incoming_number"].value == o.number and row["last_name"].value == "Иванов"
+    assert row["subject"].value.startswith("=HYPERLINK") and row["subject"].data_type == "s"
+    jsonl = mf(cfg.home, "journal", "export").stdout.splitlines()
+    assert len(jsonl) == 1 and o.number in jsonl[0]
