@@ -26,6 +26,7 @@ from .config import ConfigError
 from .db import NoJournal
 from .models import Document, Event
 from .values import KZ_TZ, Consumer
+from .vocabulary import PAPER_CHANNELS, WRITTEN
 
 log = logging.getLogger("mailflow")
 
@@ -104,6 +105,10 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("register", help="register paper mail scanned in the chancellery")
     g.add_argument("files", nargs="+", type=Path)
     g.add_argument("--journal")
+    g.add_argument(
+        "--channel", choices=PAPER_CHANNELS, default=WRITTEN, help="posted, handed in at a visit, written"
+    )
+    g.add_argument("--received", help="the day it came (ДД.ММ.ГГГГ or YYYY-MM-DD), if not today")
     g.set_defaults(func=cmd_register)
 
     rv = sub.add_parser("resolve", help="enter or correct a resolution (a paper one)")
@@ -594,6 +599,17 @@ def cmd_register(args, cfg, rules) -> int:
     from .mailbox import Fetched
     from .values import Source
 
+    received = None
+    if args.received:
+        try:
+            day = _day(args.received)
+        except ValueError:
+            print(f"--received: дата в виде ДД.ММ.ГГГГ, получено {args.received!r}", file=sys.stderr)
+            return 2
+        if day > dt.datetime.now(KZ_TZ).date():
+            print(f"--received: {day:%d.%m.%Y} ещё не наступило", file=sys.stderr)
+            return 2
+        received = dt.datetime.combine(day, dt.time(9, 0), KZ_TZ)  # the working day's start
     parts = daemon.build(cfg, rules)
     failed = 0
     try:
@@ -610,7 +626,9 @@ def cmd_register(args, cfg, rules) -> int:
                 out = parts.intake.process(fetched, args.journal)
             else:
                 ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                out = parts.intake.register_paper(path.name, data, ctype, args.journal)
+                out = parts.intake.register_paper(
+                    path.name, data, ctype, args.journal, channel=args.channel, received_at=received
+                )
             if out.number:
                 print(f"{path}: зарегистрировано, входящий номер {out.number}")
             else:
@@ -620,6 +638,15 @@ def cmd_register(args, cfg, rules) -> int:
     finally:
         daemon.close(parts)
     return 1 if failed else 0
+
+
+def _day(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return dt.datetime.strptime(text, "%d.%m.%Y").date()
 
 
 def cmd_doctor(args, cfg, rules) -> int:

@@ -143,9 +143,17 @@ class Intake:
         return self._run(Incoming(fetched, journal_key))
 
     def register_paper(
-        self, filename: str, data: bytes, content_type: str, journal_key: str | None = None
+        self,
+        filename: str,
+        data: bytes,
+        content_type: str,
+        journal_key: str | None = None,
+        *,
+        channel: str = WRITTEN,
+        received_at: dt.datetime | None = None,
     ) -> Outcome:
-        """Paper mail scanned in the chancellery (`mailflow register`): channel "written"."""
+        """Paper scanned in the chancellery (`mailflow register`): posted, handed in at a
+        visit, or written; `received_at` when it came, if not today."""
         sha = self.archive.put(data, suffix=".bin")
         att = Attachment(mime.safe_filename(filename), content_type, data, sha)
         parsed = ParsedMessage(
@@ -165,13 +173,13 @@ class Intake:
             attachments=(att,),
             defects=(),
         )
-        fetched = Fetched(Source("paper", "file", sha), data, dt.datetime.now(dt.UTC))
+        fetched = Fetched(Source("paper", "file", sha), data, received_at or dt.datetime.now(dt.UTC))
         return self._run(
             Incoming(
                 fetched,
                 journal_key,
                 parsed=parsed,
-                channel=WRITTEN,
+                channel=channel,
                 paper=True,
                 verdict=Verdict(Disposition.APPEAL, "paper mail registered by the clerk", "paper"),
             )

@@ -61,12 +61,15 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("book", "Книга отзывов и предложений"),
     Channel("website", "Сайт (обратная связь)"),
     Channel("written", "Письменно (канцелярия)"),
+    Channel("post", "Почтой"),
+    Channel("visit", "Личный приём"),
     Channel("contact_center", "Контакт-центр"),
     Channel("email", "Электронная почта"),
 )
 CHANNEL_KEYS: tuple[str, ...] = tuple(c.key for c in CHANNELS)
 BOOK = "book"  # the Book of reviews and suggestions: its 30 minutes are measured (2.1)
 WRITTEN = "written"  # paper registered in the chancellery
+PAPER_CHANNELS: tuple[str, ...] = (WRITTEN, "post", "visit")  # what `mailflow register --channel` takes
 
 
 def channel_label(key: str | None) -> str:

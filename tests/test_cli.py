@@ -286,3 +286,20 @@ def test_export_as_xlsx_keeps_text_as_text(tmp_path):
     assert row["subject"].value.startswith("=HYPERLINK") and row["subject"].data_type == "s"
     jsonl = mf(cfg.home, "journal", "export").stdout.splitlines()
     assert len(jsonl) == 1 and o.number in jsonl[0]
+
+
+def test_register_a_visit_or_posted_letter_with_its_day(tmp_path):
+    from PIL import Image
+
+    home = tmp_path / "home"
+    scan = tmp_path / "заявление.pdf"
+    Image.new("RGB", (850, 1100), "white").save(scan, "PDF", resolution=100)
+    out = mf(home, "register", str(scan), "--channel", "visit", "--received", "01.12.2026").stdout
+    assert "входящий номер" in out
+    [rec] = [json.loads(line) for line in mf(home, "journal", "export").stdout.splitlines()]
+    assert rec["channel"] == "visit" and rec["received_at"].startswith("2026-12-01T09:00")
+    for bad in ("31.02.2026", "вчера", "01.01.2099"):
+        r = mf(home, "register", str(scan), "--received", bad, check=False)
+        assert r.returncode == 2 and "--received" in r.stderr
+    r = mf(home, "register", str(scan), "--channel", "pigeon", check=False)
+    assert r.returncode == 2
