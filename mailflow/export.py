@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from .case import ladder
 from .case.queries import current_resolution
 from .models import Answer, Delivery, DocAttachment, Document, Handover, Inbound, Move, Outbox
-from .values import KZ_TZ
+from .values import CONSUMER_FIELDS, KZ_TZ
 
 CSV_COLUMNS = (
     "incoming_number",
@@ -23,15 +23,7 @@ CSV_COLUMNS = (
     "group",
     "channel",
     "origin_unit",
-    "last_name",
-    "first_name",
-    "patronymic",
-    "address",
-    "phone",
-    "email",
-    "org_name",
-    "outgoing_number",
-    "outgoing_date",
+    *CONSUMER_FIELDS,
     "book_entry_at",
     "from",
     "subject",

@@ -92,6 +92,10 @@ class Consumer:
         return out
 
 
+# The applicant's fields, as the export names them (one owner: the dataclass above).
+CONSUMER_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Consumer))
+
+
 @dataclass(frozen=True)
 class AttachmentInfo:
     """An attachment as the journal records it."""

@@ -22,7 +22,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from mailflow.rules import Limits, Person
-from mailflow.values import Attachment, AttachmentInfo, Consumer, ParsedMessage, Recognition
+from mailflow.values import CONSUMER_FIELDS, Attachment, AttachmentInfo, Consumer, ParsedMessage, Recognition
 
 from .fields import (
     _OUT_RE,
@@ -57,17 +57,6 @@ ACCEPT = {
     "outgoing_number": 0.80,
     "outgoing_date": 0.80,
 }
-CONSUMER_FIELDS = (
-    "last_name",
-    "first_name",
-    "patronymic",
-    "address",
-    "phone",
-    "email",
-    "org_name",
-    "outgoing_number",
-    "outgoing_date",
-)
 PERSON_FIELDS = ("last_name", "first_name", "patronymic", "address")
 ORG_FIELDS = ("org_name", "outgoing_number", "outgoing_date")
 

@@ -29,24 +29,13 @@ from ..archive import Archive
 from ..case.search import Filter
 from ..case.states import State
 from ..rules import Rules
-from ..values import KZ_TZ
+from ..values import CONSUMER_FIELDS, KZ_TZ
 from ..vocabulary import CHANNELS, GROUPS, KINDS, channel_label
 from . import cases, pages, signin
 
 log = logging.getLogger("mailflow.web")
 HERE = Path(__file__).parent
 SESSION, CSRF = "mf_session", "csrftoken"
-CONSUMER_FIELDS = (
-    "last_name",
-    "first_name",
-    "patronymic",
-    "address",
-    "phone",
-    "email",
-    "org_name",
-    "outgoing_number",
-    "outgoing_date",
-)
 FIELD_LABELS = {
     "last_name": "Фамилия",
     "first_name": "Имя",
