@@ -174,6 +174,7 @@ _PROCESS_MODULES = frozenset(
         "test_imap_mailbox",
         "test_hostile",
         "test_web_browser",
+        "test_journal_db",  # two processes on one database
     }
 )
 
