@@ -10,6 +10,7 @@ header the API sends from the `csrftoken` cookie) and goes through
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import secrets
 from collections.abc import Callable
@@ -434,8 +435,6 @@ def _shown(v: object) -> str:
 
 
 def _json(text: str) -> dict[str, Any]:
-    import json
-
     try:
         found = json.loads(text)
     except ValueError:
