@@ -68,12 +68,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mailflow")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mailflow", description="Consumer appeals over e-mail.")
     p.add_argument("--config", help="TOML config file (or $MAILFLOW_CONFIG)")
     p.add_argument("--home", help="data home for the embedded default (or $MAILFLOW_HOME)")
     p.add_argument("--rules", help="rules folder (default ./rules)")
     p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--version", action="version", version=f"mailflow {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run the daemon")
@@ -652,7 +662,13 @@ def _day(text: str):
 def cmd_doctor(args, cfg, rules) -> int:
     from .mailbox import open_mailbox
 
-    checks = [("база данных / database", lambda: _session(cfg).close())]
+    checks = [
+        ("база данных / database", lambda: _session(cfg).close()),
+        (
+            f"tesseract ({rules.limits.ocr_languages}, osd, eng)",
+            lambda: _tesseract_probe(rules.limits.ocr_languages),
+        ),
+    ]
     for m in cfg.mailboxes:
         checks.append((f"ящик / mailbox {m.name}", lambda m=m: _open_close(open_mailbox(m))))
     if cfg.smtp.endpoint.scheme != "maildir":
@@ -666,6 +682,26 @@ def cmd_doctor(args, cfg, rules) -> int:
             bad += 1
             print(f"  СБОЙ  {name}: {exc}")
     return 1 if bad else 0
+
+
+def _tesseract_probe(languages: str) -> None:
+    """The OCR program and every language data file recognition uses."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True, timeout=30)
+    except FileNotFoundError:
+        raise RuntimeError("tesseract не установлен (apt-get install tesseract-ocr)") from None
+    have = set(out.stdout.split()[1:] if out.stdout else ())
+    missing = [lang for lang in (*languages.split("+"), "osd", "eng") if lang not in have]
+    if missing:
+        raise RuntimeError(
+            "нет языковых данных: "
+            + ", ".join(missing)
+            + " (apt-get install "
+            + " ".join(f"tesseract-ocr-{m}" for m in missing)
+            + ")"
+        )
 
 
 def _open_close(box) -> None:

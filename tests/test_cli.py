@@ -303,3 +303,27 @@ def test_register_a_visit_or_posted_letter_with_its_day(tmp_path):
         assert r.returncode == 2 and "--received" in r.stderr
     r = mf(home, "register", str(scan), "--channel", "pigeon", check=False)
     assert r.returncode == 2
+
+
+def test_version_and_doctor_checks_the_ocr_languages(tmp_path):
+    import shutil
+
+    r = subprocess.run(
+        [sys.executable, "-m", "mailflow", "--version"], cwd=REPO, capture_output=True, text=True
+    )
+    assert r.returncode == 0 and r.stdout.startswith("mailflow ")
+    home = tmp_path / "home"
+    mf(home, "migrate")
+    assert "ok    tesseract (rus+kaz" in mf(home, "doctor").stdout
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    f = rules / "intake.toml"
+    f.write_text(f.read_text().replace('ocr_languages = "rus+kaz"', 'ocr_languages = "rus+xyz"'))
+    r = subprocess.run(
+        [sys.executable, "-m", "mailflow", "--home", str(home), "--rules", str(rules), "doctor"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 1 and "СБОЙ  tesseract" in r.stdout and "tesseract-ocr-xyz" in r.stdout
