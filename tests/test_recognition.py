@@ -452,3 +452,35 @@ def test_digits_confirmed_by_another_model():
     assert not digits_confirmed([Tok("д.35", 0.97, 0, 0, None, ())])  # nobody read it again
     assert digits_confirmed([Tok("д.35", 0.97, 0, 0, None, None)])  # typed text: no doubt
     assert digits_confirmed([tok("улица", "")])  # no digits: nothing to vouch for
+
+
+@pytest.mark.parametrize(
+    "frm, sender, body, email",
+    [
+        # a consumer writing from their own mailbox: that is their address
+        (
+            "Ахметов Болат <bolat.77@mail.example>",
+            None,
+            "Жалоба на отключение света. Ахметов Б.С.",
+            "bolat.77@mail.example",
+        ),
+        # an organisation's letter is not a person's e-mail
+        (
+            "ТОО Береке <office@bereke.example>",
+            None,
+            "ТОО «Береке» просит пересчитать счёт. Исх. № 12 от 01.12.2026",
+            None,
+        ),
+        # a district chief forwards a form: the chief's address is not the consumer's
+        ("esil-res@sevkaz.example", RES, "Направляю заявление потребителя", None),
+    ],
+)
+def test_a_consumers_own_mailbox_is_their_email(frm, sender, body, email, pool):
+    raw = (
+        f"From: {frm}\r\nTo: kanc@sevkaz.example\r\nSubject: =?utf-8?b?0JbQsNC70L7QsdCw?=\r\n"
+        "Message-ID: <own@x>\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n"
+    ).encode() + body.encode()
+    msg = mime.parse(raw)
+    rec = recognize(msg, sender=sender, channel="res" if sender else "email", limits=LIMITS, pool=pool)
+    assert rec.consumer.email == email

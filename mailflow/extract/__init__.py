@@ -427,6 +427,22 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
         e = clean_email(msg.reply_to)
         if e:
             found["email"] = Found(e, 0.9)
+    has_org, has_email = (bool(found.get(n) and found[n].value) for n in ("org_name", "email"))
+    if (
+        sender is None
+        and msg.from_addr
+        and group.value != 2
+        and not has_org
+        and not has_email
+        and not _organisation_writes(msg.from_name, body)
+    ):
+        # a consumer writing from their own mailbox: that address is theirs to be answered at
+        # (an organisation's letter is not a person's e-mail)
+        from .fields import clean_email
+
+        e = clean_email(msg.from_addr)
+        if e:
+            found["email"] = Found(e, 0.95)
 
     values: dict[str, object] = {}
     confidence: dict[str, float] = {}
@@ -456,6 +472,17 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
         "confidence": confidence,
         "_review": review,
     }
+
+
+def _organisation_writes(from_name: str, body: str) -> bool:
+    """An organisation's letter (ТОО «…», ИП …) rather than a person's own e-mail."""
+    from .fields import ORG_TYPES
+
+    words = from_name.replace("«", " ").replace('"', " ").split()
+    if words and words[0].upper() in ORG_TYPES:
+        return True
+    kinds = "|".join(ORG_TYPES)
+    return re.search(rf"(?<!\w)(?:{kinds})\s*[«\"“]", body[:1500]) is not None
 
 
 def _same_surname(ocr: str, body: str) -> bool:
