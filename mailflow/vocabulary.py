@@ -25,12 +25,20 @@ class Kind:
     stems: tuple[str, ...]  # lower-case Russian stems that name it in a text
     kazakh: tuple[str, ...] = ()  # Kazakh words that name it
     specific: bool = True  # False: the general word, which never decides a kind by itself
+    # Kazakh words that name it in a letter, where they differ from the form's heading
+    kazakh_text: tuple[str, ...] | None = None
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """What names this kind in free text: the Russian stems and the Kazakh words."""
+        return (*self.stems, *(self.kazakh if self.kazakh_text is None else self.kazakh_text))
 
 
 KINDS: tuple[Kind, ...] = (
     Kind("заявление", ("заявлен",), ("өтініш",)),
     Kind("жалоба", ("жалоб",), ("шағым",)),
-    Kind("претензия", ("претенз",), ("арыз",)),
+    # on the forms «АРЫЗ» stands beside «ПРЕТЕНЗИЯ»; in a letter "арыз" is any application, "талап" the demand
+    Kind("претензия", ("претенз",), ("арыз",), kazakh_text=("талап",)),
     Kind("отзыв", ("отзыв",), ("пікір",)),
     Kind("предложение", ("предложен",), ("ұсыныс",)),
     Kind("обращение", ("обращен",), (), specific=False),

@@ -484,3 +484,20 @@ def test_a_consumers_own_mailbox_is_their_email(frm, sender, body, email, pool):
     msg = mime.parse(raw)
     rec = recognize(msg, sender=sender, channel="res" if sender else "email", limits=LIMITS, pool=pool)
     assert rec.consumer.email == email
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("Шағым", "жалоба"),
+        ("Өтініш: Құлжанова", "заявление"),
+        ("Ұсыныс: Қасымов", "предложение"),
+        ("Пікір", "отзыв"),
+        ("Талап: ақшаны қайтаруды талап етемін", "претензия"),
+        ("Жалоба / Шағым", "жалоба"),  # both languages, one kind
+        ("Шағым және ұсыныс", None),  # two kinds compete: the card asks, nothing is guessed
+        ("Арыз", None),  # in a letter "арыз" is any application, not a claim
+    ],
+)
+def test_kazakh_words_name_the_kind(text, kind):
+    assert kind_in_text(text)[0] == kind

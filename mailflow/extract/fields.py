@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from ..vocabulary import KINDS as VOCABULARY_KINDS
 from . import names as lexicon
 from .text import (
     CYR,
@@ -35,21 +36,10 @@ from .text import (
     squash,
 )
 
-KINDS = ("заявление", "жалоба", "претензия", "отзыв", "предложение", "обращение")
-_KIND_STEMS = (
-    ("заявлен", "заявление"),
-    ("жалоб", "жалоба"),
-    ("претенз", "претензия"),
-    ("отзыв", "отзыв"),
-    ("предложен", "предложение"),
-)
-_KZ_KIND = {
-    "өтініш": "заявление",
-    "шағым": "жалоба",
-    "арыз": "претензия",
-    "пікір": "отзыв",
-    "ұсыныс": "предложение",
-}
+KINDS = tuple(k.key for k in VOCABULARY_KINDS)
+# (stem or Kazakh word, kind) as free text names a kind; the general word apart
+_KIND_STEMS = tuple((w, k.key) for k in VOCABULARY_KINDS if k.specific for w in k.words)
+_GENERAL_STEMS = tuple((w, k.key) for k in VOCABULARY_KINDS if not k.specific for w in k.words)
 PAIRS = (("ЖАЛОБА", "ПРЕТЕНЗИЯ"), ("ОТЗЫВ", "ПРЕДЛОЖЕНИЕ"))
 ORG_TYPES = (
     "ТОО",
@@ -930,7 +920,7 @@ def letter_kind(lines: list[list[Tok]]) -> Found:
         if not words or len(words) > 6:
             continue
         head = words[0]
-        for stem, k in _KIND_STEMS + (("обращен", "обращение"),):
+        for stem, k in _KIND_STEMS + _GENERAL_STEMS:
             if head.startswith(stem) and len(head) <= len(k) + 1:
                 if len(words) == 1 or words[1] in ("о", "об", "на", "по", "в"):
                     return Found(k, min(1.0, ln[0].conf + 0.05))
