@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from . import notices, outbox
+from . import notices
 from .case import transition
 from .case.actors import Actor
 from .case.states import Act, IllegalTransition
@@ -120,28 +120,15 @@ def extend(
 def _tell_applicant(
     s: Session, rules: Rules, doc: Document, until: dt.date, reason: str, sender_addr: str
 ) -> bool:
-    if not doc.email:
-        return False
-    j = rules.journal(doc.journal)
-    subject, body = rules.render(
+    return notices.to_applicant(
+        s,
+        rules,
         "extension",
-        number=doc.number,
+        doc=doc,
+        key=f"extension-applicant:{doc.id}:{until}",
+        sender_addr=sender_addr,
         new_due=until,
         reason=reason.strip(),
         source="п. 2 ст. 76 АППК РК",
-        organisation=j.organisation,
+        organisation=rules.journal(doc.journal).organisation,
     )
-    outbox.queue(
-        s,
-        outbox.compose(
-            sender=sender_addr,
-            to=(doc.email,),
-            subject=subject,
-            body=body,
-            kind="extension",
-            key=f"extension-applicant:{doc.id}:{until}",
-            number=doc.number,
-        ),
-        document_id=doc.id,
-    )
-    return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from . import outbox
+from .models import Document
 from .rules import Rules
 
 
@@ -62,4 +63,24 @@ def send(
         sender=sender_addr, to=to, subject=subject, body=body, kind=template, key=key, number=number
     )
     outbox.queue(s, out, document_id=document_id, inbound_id=inbound_id)
+    return True
+
+
+def to_applicant(
+    s: Session, rules: Rules, template: str, *, doc: Document, key: str, sender_addr: str, **context
+) -> bool:
+    """Queue the message `template` to the applicant's e-mail; False when it is not known."""
+    if not doc.email:
+        return False
+    subject, body = rules.render(template, number=doc.number, **context)
+    out = outbox.compose(
+        sender=sender_addr,
+        to=(doc.email,),
+        subject=subject,
+        body=body,
+        kind=template,
+        key=key,
+        number=doc.number,
+    )
+    outbox.queue(s, out, document_id=doc.id)
     return True

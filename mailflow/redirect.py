@@ -147,21 +147,16 @@ def redirect(
         mailed.append(to.email)
     else:
         to_post.append(f"сопроводительное письмо и обращение: {to.text}")
-    if doc.email:
-        subject, body = rules.render("redirect_notice", **context)
-        outbox.queue(
-            s,
-            outbox.compose(
-                sender=sender_addr,
-                to=(doc.email,),
-                subject=subject,
-                body=body,
-                kind="redirect_notice",
-                key=f"redirect-notice:{doc.id}",
-                number=doc.number,
-            ),
-            document_id=doc.id,
-        )
+    notice = {k: v for k, v in context.items() if k != "number"}
+    if notices.to_applicant(
+        s,
+        rules,
+        "redirect_notice",
+        doc=doc,
+        key=f"redirect-notice:{doc.id}",
+        sender_addr=sender_addr,
+        **notice,
+    ):
         mailed.append(doc.email)
     else:
         to_post.append(
