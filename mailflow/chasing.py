@@ -10,7 +10,6 @@ missed ones. Nothing is sent outside working hours of working days.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from . import journal, outbox
+from . import db, journal, outbox
 from .case.queries import IS_CURRENT, consumer_name, current_resolutions, is_open
 from .case.states import State
 from .models import Answer, Assignment, Chase, Document, Handover, Resolution
@@ -128,7 +127,16 @@ def _context(rules: Rules, case: OpenCase, due: dt.date, left: int, late: int) -
         executor=first.name if first else "не назначен (нет резолюции)",
         unit=executor.unit if executor else None,
         token=None,
+        awaited=_awaited(rules, case),
     )
+
+
+def _awaited(rules: Rules, case: OpenCase) -> str:
+    """What the case waits for, as the day's letter names it."""
+    if case.resolution is None:
+        return "резолюция руководства"
+    stage = rules.workflow.stages.get(case.doc.stage or "")
+    return stage.title if stage else "проект ответа (раздел 3 Регламента)"
 
 
 def plan_book(docs: list[Document], rules: Rules, now: dt.datetime) -> list[Planned]:
@@ -182,13 +190,21 @@ def weekly_due(rules: Rules, now: dt.datetime):
     return week
 
 
-def send_weekly(s: Session, head, rules: Rules, week, sender_addr: str, now: dt.datetime) -> bool:
-    """Build, render and queue the weekly report under its unique key; False if already sent."""
+def weekly_key(week) -> str:
+    return f"weekly:{week.label}"
+
+
+@dataclass(frozen=True)
+class WeeklyLetter:
+    week_label: str
+    message: outbox.Outgoing
+    facts: dict  # for the journal event
+
+
+def build_weekly(s: Session, rules: Rules, week, sender_addr: str, now: dt.datetime) -> WeeklyLetter | None:
+    """Build and render the weekly report (a read); None when nobody is to get it."""
     from . import digest, digest_render
 
-    key = f"weekly:{week.label}"
-    if s.exec(select(Chase).where(Chase.key == key)).first():
-        return False
     to = tuple(
         dict.fromkeys(
             p.email
@@ -198,7 +214,7 @@ def send_weekly(s: Session, head, rules: Rules, week, sender_addr: str, now: dt.
         )
     )
     if not to:
-        return False
+        return None
     report = digest.build(s, rules, week, now)
     xlsx = digest_render.xlsx(report)
     sheet = Attachment(
@@ -207,24 +223,17 @@ def send_weekly(s: Session, head, rules: Rules, week, sender_addr: str, now: dt.
         xlsx,
         hashlib.sha256(xlsx).hexdigest(),
     )
-    s.add(Chase(key=key, kind="weekly", slot=week.label, created_at=now))
-    outbox.queue(
-        s,
-        outbox.compose(
-            sender=sender_addr,
-            to=to,
-            subject=digest_render.subject(report, rules),
-            body=digest_render.text(report),
-            html=digest_render.html(report, rules),
-            kind="weekly",
-            key=key,
-            attachments=(sheet,),
-        ),
+    message = outbox.compose(
+        sender=sender_addr,
+        to=to,
+        subject=digest_render.subject(report, rules),
+        body=digest_render.text(report),
+        html=digest_render.html(report, rules),
+        kind="weekly",
+        key=weekly_key(week),
+        attachments=(sheet,),
     )
-    journal.append(
-        s,
-        head,
-        "weekly_report",
+    facts = dict(
         week=week.label,
         to=list(to),
         new=report.new,
@@ -232,6 +241,17 @@ def send_weekly(s: Session, head, rules: Rules, week, sender_addr: str, now: dt.
         book_breaches=len(report.book_breaches),
         xlsx_sha256=sheet.sha256,
     )
+    return WeeklyLetter(week.label, message, facts)
+
+
+def queue_weekly(s: Session, head, letter: WeeklyLetter, now: dt.datetime) -> bool:
+    """Queue the report under its unique key, in the writer's transaction; False if already sent."""
+    key = letter.message.key
+    if s.exec(select(Chase).where(Chase.key == key)).first():
+        return False
+    s.add(Chase(key=key, kind="weekly", slot=letter.week_label, created_at=now))
+    outbox.queue(s, letter.message)
+    journal.append(s, head, "weekly_report", **letter.facts)
     return True
 
 
@@ -262,6 +282,7 @@ def plan_copies(answers: list[tuple[Answer, Document, str]], rules: Rules, today
                     ),
                     tracking=answer.tracking,
                     executor=person.name if person else executor,
+                    awaited="копия подписанного ответа в канцелярию (ответ «КОПИЯ» со сканом)",
                 ),
             )
         )
@@ -304,78 +325,228 @@ def plan_meetings(docs: list[Document], rules: Rules, today: dt.date) -> list[Pl
     return out
 
 
+BATCH_ROWS = 200  # chase rows per writing transaction: the writer lock is held for milliseconds
+URGENCY = {
+    "overdue": 0,
+    "escalation": 1,
+    "due": 2,
+    "book_breach": 3,
+    "copy_missing": 4,
+    "before": 5,
+    "handover": 6,
+}
+SECTIONS = (  # a day's letter to one person, most urgent section first
+    ("reminders", ("overdue", "due", "before"), "Ваши обращения: сроки ответа (п. 3.3)"),
+    ("escalations", ("escalation",), "Просрочены ответы у исполнителей (п. 3.2)"),
+    ("copies", ("copy_missing",), "Нет копии отправленного ответа (п. 3.8)"),
+    ("book", ("book_breach",), "Книга жалоб: запись передана позже 30 минут (п. 2.1)"),
+    ("handover", ("handover",), "Передать на отчётном совещании (пп. 1.13, 2.12)"),
+)
+
+
+@dataclass(frozen=True)
+class Letter:
+    """What one person is told by one sweep: one message however many cases."""
+
+    to: str
+    items: tuple[Planned, ...]  # most urgent first
+
+    @property
+    def key(self) -> str:
+        digest = hashlib.sha256("\n".join(p.key for p in self.items).encode()).hexdigest()[:20]
+        return f"chase:{self.to}:{digest}"
+
+
+def letters(planned: list[Planned], own: frozenset[str] | set[str]) -> list[Letter]:
+    """Group the chases due now by person (pure). Keys stay per case: a case that
+    becomes due later in the day gets a letter of its own then."""
+    by: dict[str, list[Planned]] = {}
+    for p in planned:
+        for addr in p.to:
+            if addr not in own:
+                by.setdefault(addr, []).append(p)
+    return [Letter(addr, tuple(sorted(items, key=_urgency))) for addr, items in by.items()]
+
+
+def _urgency(p: Planned) -> tuple:
+    ctx = p.context
+    return (
+        URGENCY.get(p.kind, 9),
+        -(ctx.get("overdue_days") or 0),
+        ctx.get("due_date") or dt.date.max,
+        p.key,
+    )
+
+
+def render(rules: Rules, letter: Letter) -> tuple[str, str]:
+    """One case: its own template (subject with the number, as before); several: the day's list."""
+    if len(letter.items) == 1:
+        p = letter.items[0]
+        return rules.render(p.template, **p.context)
+    sections = []
+    for name, kinds, title in SECTIONS:
+        items = [p for p in letter.items if p.kind in kinds]
+        if items:
+            sections.append(dict(name=name, title=title, items=[_line(rules, p) for p in items]))
+    counts = {k: sum(1 for p in letter.items if p.kind == k) for k in URGENCY}
+    return rules.render("chase_day", sections=sections, counts=counts, total=len(letter.items))
+
+
+def _line(rules: Rules, p: Planned) -> dict:
+    ctx = p.context
+    return dict(
+        kind=p.kind,
+        number=ctx.get("number"),
+        who=ctx.get("consumer_name") or "",
+        due_date=ctx.get("due_date"),
+        days_left=ctx.get("days_left"),
+        overdue_days=ctx.get("overdue_days"),
+        awaited=ctx.get("awaited") or "",
+        context=ctx,
+    )
+
+
 def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | None = None) -> int:
-    """Queue the chases due now; return how many were queued."""
+    """Queue the chases due now; return how many were queued.
+
+    Planned from a plain read (no writer lock: registration never waits on the
+    planning), then written in short transactions that take the lock, re-check
+    the chase keys and commit at most BATCH_ROWS chases each.
+    """
     now = now or dt.datetime.now(dt.UTC)
     if not working_now(rules, now):
         return 0
-    reports = 0
-    week = weekly_due(rules, now)
-    if week is not None:
-        with Session(engine, expire_on_commit=False) as s, s.begin():
-            head = journal.lock(s)
-            if send_weekly(s, head, rules, week, sender_addr, now):
-                log.info("weekly report %s queued", week.label)
-                reports = 1
+    reports = _weekly(engine, rules, sender_addr, now)
     today = now.astimezone(KZ_TZ).date()
-    with Session(engine, expire_on_commit=False) as s, s.begin():
-        head = journal.lock(s)
+    with Session(db.reader(engine), expire_on_commit=False) as s:
         cases = _open_cases(s, today)
         planned = (
             plan_deadlines(cases, rules, today)
             + plan_book(_book_entries(s, now), rules, now)
-            + plan_copies(_awaiting_copy(s), rules, today)
+            + plan_copies(_awaiting_copy(s, now), rules, today)
             + plan_meetings(_not_handed_over(s, rules), rules, today)
         )
-        done = (
-            set(s.exec(select(Chase.key).where(Chase.key.in_([p.key for p in planned]))).all())
-            if planned
-            else set()
-        )
-        own = rules.own_addresses | {sender_addr.lower()}
-        fresh = [
-            dataclasses.replace(p, to=tuple(a for a in p.to if a not in own))
-            for p in planned
-            if p.key not in done
-        ]
-        fresh = [p for p in fresh if p.to]
-        for p in fresh:
-            _queue(s, head, rules, p, sender_addr, now)
-        if cases:  # planned for today: tomorrow, or a new resolution or due date, plans again
-            s.execute(
-                sa.update(Document).where(Document.id.in_([c.doc.id for c in cases])).values(chased_on=today)
+        done = _done(s, [p.key for p in planned])
+    own = rules.own_addresses | {sender_addr.lower()}
+    todo = letters([p for p in planned if p.key not in done], own)
+    queued = sent = 0
+    for batch in _batches(todo):
+        with Session(engine, expire_on_commit=False) as s, s.begin():
+            head = journal.lock(s)
+            done = _done(s, [p.key for letter in batch for p in letter.items])  # another daemon's?
+            written: set[str] = set()
+            for letter in batch:
+                fresh = tuple(p for p in letter.items if p.key not in done)
+                if fresh:
+                    queued += _queue(s, head, rules, Letter(letter.to, fresh), sender_addr, now, written)
+                    sent += 1
+    _planned_today(engine, cases, today)
+    if queued:
+        log.info("queued %d chase(s) in %d letter(s)", queued, sent)
+    return queued + reports
+
+
+def _batches(todo: list[Letter]) -> list[list[Letter]]:
+    out: list[list[Letter]] = [[]]
+    rows = 0
+    for letter in todo:
+        if rows and rows + len(letter.items) > BATCH_ROWS:
+            out.append([])
+            rows = 0
+        out[-1].append(letter)
+        rows += len(letter.items)
+    return [b for b in out if b]
+
+
+def _done(s: Session, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(keys), 500):
+        found.update(s.exec(select(Chase.key).where(col(Chase.key).in_(keys[i : i + 500]))).all())
+    return found
+
+
+def _queue(
+    s: Session, head, rules: Rules, letter: Letter, sender_addr: str, now: dt.datetime, written: set[str]
+) -> int:
+    """Write the letter's chase rows (each key once: a case can be in several
+    people's letters), its mail and one event per case and person."""
+    new = 0
+    for p in letter.items:
+        if p.key not in written:
+            written.add(p.key)
+            s.add(
+                Chase(
+                    key=p.key,
+                    kind=p.kind,
+                    document_id=p.doc.id if p.doc else None,
+                    slot=p.slot,
+                    created_at=now,
+                )
             )
-    if fresh:
-        log.info("queued %d reminder(s)/notice(s)", len(fresh))
-    return len(fresh) + reports
-
-
-def _queue(s: Session, head, rules: Rules, p: Planned, sender_addr: str, now: dt.datetime) -> None:
-    doc_id, number = (p.doc.id, p.doc.number) if p.doc else (None, None)
-    s.add(Chase(key=p.key, kind=p.kind, document_id=doc_id, slot=p.slot, created_at=now))
-    subject, body = rules.render(p.template, **p.context)
+            new += 1
+        journal.append(
+            s,
+            head,
+            p.kind,
+            document_id=p.doc.id if p.doc else None,
+            to=[letter.to],
+            slot=p.slot,
+            due_date=str(p.doc.due_date) if p.doc else None,
+        )
+    one = letter.items[0] if len(letter.items) == 1 else None
+    subject, body = render(rules, letter)
     outbox.queue(
         s,
         outbox.compose(
             sender=sender_addr,
-            to=p.to,
+            to=(letter.to,),
             subject=subject,
             body=body,
-            kind=p.kind,
-            key=f"chase:{p.key}",
-            number=number,
+            kind=one.kind if one else "chase_day",
+            key=letter.key,
+            number=one.doc.number if one and one.doc else None,
         ),
-        document_id=doc_id,
+        document_id=one.doc.id if one and one.doc else None,
     )
-    journal.append(
-        s,
-        head,
-        p.kind,
-        document_id=doc_id,
-        to=list(p.to),
-        slot=p.slot,
-        due_date=str(p.doc.due_date) if p.doc else None,
-    )
+    return new
+
+
+def _planned_today(engine: sa.Engine, cases: list[OpenCase], today: dt.date) -> None:
+    """Mark the cases planned for today (a cache: tomorrow, or a new resolution or
+    due date, plans again). Only where the due date is still the one planned with:
+    a resolution that moved it meanwhile reset chased_on and must be planned anew."""
+    by_due: dict[dt.date, list[int]] = {}
+    for c in cases:
+        if c.doc.id is not None and c.doc.due_date is not None:
+            by_due.setdefault(c.doc.due_date, []).append(c.doc.id)
+    for due, ids in by_due.items():
+        for i in range(0, len(ids), 500):
+            with Session(engine) as s, s.begin():
+                journal.lock(s)
+                s.execute(
+                    sa.update(Document)
+                    .where(col(Document.id).in_(ids[i : i + 500]), Document.due_date == due)
+                    .values(chased_on=today)
+                )
+
+
+def _weekly(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime) -> int:
+    """The weekly report, built from a read; only queuing it takes the writer lock."""
+    week = weekly_due(rules, now)
+    if week is None:
+        return 0
+    with Session(db.reader(engine), expire_on_commit=False) as s:
+        if s.exec(select(Chase).where(Chase.key == weekly_key(week))).first():
+            return 0
+        letter = build_weekly(s, rules, week, sender_addr, now)
+    if letter is None:
+        return 0
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        head = journal.lock(s)
+        if not queue_weekly(s, head, letter, now):
+            return 0
+    log.info("weekly report %s queued", week.label)
+    return 1
 
 
 def _open_cases(s: Session, today: dt.date) -> list[OpenCase]:
@@ -395,28 +566,51 @@ def _open_cases(s: Session, today: dt.date) -> list[OpenCase]:
     return cases
 
 
-def _awaiting_copy(s: Session) -> list[tuple[Answer, Document, str]]:
-    """Answers sent (3.7) whose copy has not reached the clerk (3.8)."""
-    rows = s.exec(
-        select(Answer, Document)
-        .join(Document, Document.id == Answer.document_id)
-        .where(Document.status == State.ANSWERED.value, col(Answer.dispatched_at).is_not(None))
-    ).all()
-    return [(a, d, a.holder or "") for a, d in rows]
+COPY_WINDOW = dt.timedelta(days=90)  # 3.8's few working days, and a daemon down for weeks
+
+
+def _awaiting_copy(s: Session, now: dt.datetime) -> list[tuple[Answer, Document, str]]:
+    """Answers sent (3.7) whose copy has not reached the clerk (3.8), sent lately:
+    the copy is chased once, a few working days after dispatch, so an answer
+    sent months ago has had its reminder (or predates mailflow) and is history.
+    Two indexed queries, the recent documents first, so no planner starts from
+    the answers of ten years."""
+    docs = {
+        d.id: d
+        for d in s.exec(
+            select(Document).where(
+                Document.status == State.ANSWERED.value, col(Document.answered_at) >= now - COPY_WINDOW
+            )
+        )
+    }
+    if not docs:
+        return []
+    answers = s.exec(
+        select(Answer).where(col(Answer.document_id).in_(list(docs)), col(Answer.dispatched_at).is_not(None))
+    )
+    return [(a, docs[a.document_id], a.holder or "") for a in answers]
 
 
 def _not_handed_over(s: Session, rules: Rules) -> list[Document]:
-    """Resolved appeals from units with meetings whose paper has not been handed over."""
+    """Resolved appeals from units with meetings whose paper has not been handed over.
+
+    Only open cases: 1.13/2.12 hand the copy with the resolution to the unit's
+    chief at his reporting meeting so that his people can answer it; once the
+    answer is sent (or the case left by another exit) there is nothing left to
+    hand over for, and ten years of closed cases are not today's work.
+    """
     units = list(rules.workflow.meetings)
     if not units:
         return []
-    handed = select(Handover.document_id)
-    resolved = select(Resolution.document_id).where(IS_CURRENT)
+    # EXISTS, not IN: PostgreSQL cannot turn NOT IN (subquery) into an anti-join
+    # and would hash every hand-over of the journal's history each minute
+    resolved = sa.exists().where(col(Resolution.document_id) == col(Document.id), IS_CURRENT)
+    handed = sa.exists().where(col(Handover.document_id) == col(Document.id))
     return list(
         s.exec(
             select(Document)
-            .where(Document.origin_unit.in_(units), Document.id.in_(resolved), Document.id.not_in(handed))
-            .order_by(Document.id)
+            .where(is_open(), col(Document.origin_unit).in_(units), resolved, ~handed)
+            .order_by(col(Document.id))
         )
     )
 

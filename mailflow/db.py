@@ -22,6 +22,15 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATE_LOCK = 720_514  # PostgreSQL advisory lock id for migrations
 
 
+READ = "mailflow_read"
+
+
+def reader(engine: sa.Engine) -> sa.Engine:
+    """The same engine for a transaction that only reads: on SQLite a deferred
+    BEGIN (a WAL snapshot, no write lock); on PostgreSQL reads never lock anyway."""
+    return engine.execution_options(**{READ: True})
+
+
 def make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -40,7 +49,9 @@ def make_engine(url: str) -> sa.Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # writers take SQLite's write lock up front (no upgrade deadlocks);
+            # a reader's snapshot (WAL) takes none, so planning never blocks a writer
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ) else "BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)

@@ -10,7 +10,7 @@ import logging
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from . import journal, notices
+from . import db, journal, notices
 from .models import Delivery, Document
 from .rules import Rules
 from .values import KZ_TZ
@@ -18,49 +18,79 @@ from .values import KZ_TZ
 log = logging.getLogger("mailflow.sweeps")
 
 
+BATCH_ROWS = 200  # per writing transaction: the writer lock is held for milliseconds
+
+
 def unproven_deliveries(
     engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | None = None
 ) -> int:
-    """Regulation 1.12: forwarded resolutions with no delivery or read report in time."""
+    """Regulation 1.12: forwarded resolutions with no delivery or read report in time.
+
+    Found by a plain read over the deliveries still awaiting proof (a partial
+    index: history with its proof is never read); each batch is then written
+    under the writer lock, re-checked there, so a report that arrived meanwhile
+    or another daemon's sweep is never told twice."""
     now = now or dt.datetime.now(dt.UTC)
     cutoff = now - dt.timedelta(hours=rules.routing.unproven_after_hours)
-    with Session(engine) as s, s.begin():
-        head = journal.lock(s)
-        late = s.exec(
-            select(Delivery).where(
-                col(Delivery.accepted_at).is_not(None),
-                Delivery.accepted_at < cutoff,
-                col(Delivery.delivered_at).is_(None),
-                col(Delivery.displayed_at).is_(None),
-                col(Delivery.failed_at).is_(None),
-                col(Delivery.replied_at).is_(None),
-                col(Delivery.unproven_reported_at).is_(None),
-            )
-        ).all()
-        for d in late:
-            doc = s.get(Document, d.document_id)
-            d.unproven_reported_at = now
-            s.add(d)
-            journal.append(
-                s, head, "delivery_unproven", document_id=d.document_id, delivery_id=d.id, to=d.to_addr
-            )
-            notices.tell(
-                s,
-                rules,
-                sender_addr=sender_addr,
-                role="clerk",
-                key=f"unproven:{d.id}",
-                title="Нет подтверждения получения резолюции",
-                text=f"Письмо по {doc.number} для {d.to_addr} принято сервером "
-                f"{d.accepted_at.astimezone(KZ_TZ):%d.%m.%Y %H:%M}, но ни отчёта о "
-                "доставке, ни отчёта о прочтении нет. Убедитесь, что адресат получил "
-                "документ (п. 1.12 Регламента).",
-                details=[
-                    ("Последний статус", "передано дальше (relayed)" if d.relayed_at else "принято сервером")
-                ],
-                number=doc.number,
-                document_id=doc.id,
-            )
-    if late:
-        log.info("%d delivery(ies) without proof reported to the clerk", len(late))
-    return len(late)
+    with Session(db.reader(engine)) as s:
+        ids = list(
+            s.exec(
+                select(Delivery.id)
+                .where(
+                    *_awaiting_proof(),
+                    col(Delivery.accepted_at).is_not(None),
+                    col(Delivery.accepted_at) < cutoff,
+                )
+                .order_by(col(Delivery.id))
+            ).all()
+        )
+    told = 0
+    for i in range(0, len(ids), BATCH_ROWS):
+        with Session(engine) as s, s.begin():
+            head = journal.lock(s)
+            late = s.exec(
+                select(Delivery).where(col(Delivery.id).in_(ids[i : i + BATCH_ROWS]), *_awaiting_proof())
+            ).all()
+            for d in late:
+                _tell(s, head, rules, sender_addr, d, now)
+            told += len(late)
+    if told:
+        log.info("%d delivery(ies) without proof reported to the clerk", told)
+    return told
+
+
+def _awaiting_proof() -> tuple[sa.ColumnElement[bool], ...]:
+    """models.AWAITING_PROOF_SQL as a query says it (so the partial index applies)."""
+    return tuple(
+        col(c).is_(None)
+        for c in (
+            Delivery.delivered_at,
+            Delivery.displayed_at,
+            Delivery.replied_at,
+            Delivery.failed_at,
+            Delivery.unproven_reported_at,
+        )
+    )
+
+
+def _tell(s: Session, head, rules: Rules, sender_addr: str, d: Delivery, now: dt.datetime) -> None:
+    doc = s.get(Document, d.document_id)
+    assert doc is not None and d.accepted_at is not None
+    d.unproven_reported_at = now
+    s.add(d)
+    journal.append(s, head, "delivery_unproven", document_id=d.document_id, delivery_id=d.id, to=d.to_addr)
+    notices.tell(
+        s,
+        rules,
+        sender_addr=sender_addr,
+        role="clerk",
+        key=f"unproven:{d.id}",
+        title="Нет подтверждения получения резолюции",
+        text=f"Письмо по {doc.number} для {d.to_addr} принято сервером "
+        f"{d.accepted_at.astimezone(KZ_TZ):%d.%m.%Y %H:%M}, но ни отчёта о "
+        "доставке, ни отчёта о прочтении нет. Убедитесь, что адресат получил "
+        "документ (п. 1.12 Регламента).",
+        details=[("Последний статус", "передано дальше (relayed)" if d.relayed_at else "принято сервером")],
+        number=doc.number,
+        document_id=doc.id,
+    )

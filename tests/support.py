@@ -221,3 +221,63 @@ class Office:
     def db(self):
         engine = db.make_engine(self.cfg.database)
         return engine, Session(engine)
+
+
+def resolved_case(
+    engine,
+    *,
+    due: dt.date,
+    registered: dt.datetime,
+    executors: tuple[str, ...] = ("petrov@sevkaz.example", "sidorenko@sevkaz.example"),
+    number: str = "ВХ-2026-000001",
+    status: str = "in_work",
+    **doc_fields,
+):
+    """An appeal with its resolution, written straight into the journal (the
+    sweeps' input, not intake's); returns the Document."""
+    from mailflow.models import Assignment, Document, Resolution
+
+    rules = load_rules()
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        doc_fields.setdefault("last_name", "Омаров")
+        doc = Document(
+            journal="dp",
+            year=registered.year,
+            seq=int(number.rsplit("-", 1)[1]),
+            number=number,
+            registered_at=registered,
+            received_at=registered,
+            kind="жалоба",
+            grp=1,
+            channel=doc_fields.pop("channel", "res"),
+            sha256="0" * 64,
+            due_date=due,
+            status=status,
+            stage="draft" if status in ("in_work", "answered", "closed") else None,
+            **doc_fields,
+        )
+        s.add(doc)
+        s.flush()
+        if executors:
+            res = Resolution(
+                document_id=doc.id,
+                text="рассмотреть, подготовить ответ",
+                due_date=due,
+                due_source="resolution",
+                author="director@sevkaz.example",
+                source="email",
+                created_at=registered,
+            )
+            s.add(res)
+            s.flush()
+            for i, e in enumerate(executors, 1):
+                s.add(
+                    Assignment(
+                        resolution_id=res.id,
+                        document_id=doc.id,
+                        position=i,
+                        email=e,
+                        name=rules.staff.by_email(e).name,
+                    )
+                )
+        return doc

@@ -8,6 +8,7 @@ Forged, misplaced and automatic replies change nothing.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 
@@ -242,7 +243,8 @@ def test_missing_copy_after_one_working_day_is_chased(tmp_path):
     chasing.sweep(engine, c.rules, "mailflow@localhost", now=day_after)
     chasing.sweep(engine, c.rules, "mailflow@localhost", now=day_after + dt.timedelta(hours=2))
     with Session(engine) as s:
-        [mail] = s.exec(select(Outbox).where(Outbox.kind == "copy_missing")).all()
+        mails = s.exec(select(Outbox).where(Outbox.kind == "copy_missing")).all()
+        [copy_chase] = s.exec(select(Chase).where(Chase.kind == "copy_missing")).all()
     # the answer is sent: the law's term is met, so no reminder on the due day or after it
     for day in (doc.due_date, cal.add_working_days(doc.due_date, 1), cal.add_working_days(doc.due_date, 3)):
         chasing.sweep(engine, c.rules, "mailflow@localhost", now=dt.datetime.combine(day, dt.time(11), KZ))
@@ -252,7 +254,10 @@ def test_missing_copy_after_one_working_day_is_chased(tmp_path):
     engine.dispose()
     assert kinds == {"copy_missing"}  # no before/due/overdue/escalation
     assert (report.answered, report.answered_on_time, report.overdue_total) == (1, 1, 0)
-    assert SIDORENKO in mail.recipients and "kanc" in mail.recipients
+    # one chase, a letter to the executor and one to the clerk
+    assert copy_chase.document_id == doc.id
+    to = sorted(r for m in mails for r in json.loads(m.recipients))
+    assert len(mails) == 2 and SIDORENKO in to and any("kanc" in r for r in to)
     # she answers mailflow's acknowledgement of the dispatch with the signed copy
     ask = c.last("stage", SIDORENKO)
     assert "КОПИЯ" in ask.get_body(("plain",)).get_content()

@@ -1,0 +1,332 @@
+"""The minute sweeps cost today's work, not history; one letter per person per day;
+planning never holds the writer lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import json
+import sqlite3
+from email import policy
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlmodel import Session, select
+
+from mailflow import chasing, db, journal, sweeps
+from mailflow.models import Answer, Assignment, Chase, Delivery, Document, Handover, Outbox, Resolution
+from tests.support import database_urls, load_rules, resolved_case
+
+KZ = dt.timezone(dt.timedelta(hours=5))
+D = dt.date
+NOW = dt.datetime(2026, 4, 23, 10, 30, tzinfo=KZ)  # a Thursday: Есильский and Кызылжарский РЭС meet
+PETROV, SIDORENKO, IVANOV = "petrov@sevkaz.example", "sidorenko@sevkaz.example", "ivanov@sevkaz.example"
+SENDER = "kanc@sevkaz.example"
+
+
+def _engine(url: str) -> sa.Engine:
+    engine = db.make_engine(url)
+    db.migrate(engine)
+    return engine
+
+
+class Journal:
+    """Numbers cases one after another."""
+
+    def __init__(self, engine: sa.Engine):
+        self.engine, self.seq = engine, 0
+
+    def case(
+        self,
+        *,
+        due: dt.date,
+        executors: tuple[str, ...] = (PETROV,),
+        registered: dt.datetime = NOW - dt.timedelta(days=20),
+        **fields,
+    ) -> Document:
+        self.seq += 1
+        return resolved_case(
+            self.engine,
+            due=due,
+            executors=executors,
+            registered=registered,
+            number=f"ВХ-2026-{self.seq:06d}",
+            **fields,
+        )
+
+
+def _today(j: Journal) -> None:
+    """A day's open work of every kind the sweeps chase."""
+    j.case(due=D(2026, 4, 20), last_name="Ахметов")  # overdue 3 working days
+    j.case(due=D(2026, 4, 23), last_name="Болатов")  # due today
+    j.case(due=D(2026, 4, 27), last_name="Ветров")  # 2 working days left
+    j.case(due=D(2026, 4, 21), executors=(SIDORENKO,), last_name="Гусев")  # overdue: escalated to Петров
+    j.case(due=D(2026, 5, 20), executors=(IVANOV,), origin_unit="Есильский РЭС")  # to hand over today
+    answered = j.case(due=D(2026, 5, 5), status="answered", answered_at=NOW - dt.timedelta(days=5))
+    late_book = NOW - dt.timedelta(hours=2)
+    j.case(
+        due=D(2026, 5, 20),
+        executors=(),
+        status="registered",
+        channel="book",
+        book_entry_at=late_book,
+        registered=late_book + dt.timedelta(minutes=50),
+        pr_forwarded_at=late_book + dt.timedelta(minutes=50),
+    )
+    with Session(j.engine) as s, s.begin():
+        s.add(
+            Answer(
+                document_id=answered.id,
+                updated_at=NOW - dt.timedelta(days=5),
+                dispatched_at=NOW - dt.timedelta(days=5),
+                dispatch_channel="courier",
+                holder=PETROV,
+            )
+        )
+        s.add(_delivery(answered.id, NOW - dt.timedelta(days=3), proven=False))
+
+
+def _delivery(doc_id: int, at: dt.datetime, *, proven: bool, failed: bool = False) -> Delivery:
+    return Delivery(
+        document_id=doc_id,
+        outbox_id=0,
+        to_addr=PETROV,
+        envelope_id=f"env-{doc_id}-{at.timestamp()}-{proven}-{failed}",
+        message_id=f"<{doc_id}@x>",
+        subject="s",
+        created_at=at,
+        accepted_at=at,
+        delivered_at=at if proven else None,
+        failed_at=at if failed else None,
+    )
+
+
+def _history(engine: sa.Engine, n: int) -> None:
+    """Ten years of closed cases, bulk-loaded, from the units that meet: every row a
+    careless sweep would read (resolved, never handed over; answered without a copy;
+    deliveries proven, failed or reported; Book entries)."""
+    start = NOW - dt.timedelta(days=3650)
+    docs, res, asg, dels, answers, handed = [], [], [], [], [], []
+    for i in range(1, n + 1):
+        reg = start + dt.timedelta(minutes=250 * i)
+        status = "answered" if i % 10 == 0 else "closed"
+        docs.append(
+            dict(
+                id=100_000 + i,
+                journal="dp",
+                year=reg.year,
+                seq=100_000 + i,
+                number=f"ИСТ-{i:07d}",
+                registered_at=reg,
+                received_at=reg,
+                kind="жалоба",
+                grp=1,
+                channel="book" if i % 7 == 0 else "res",
+                book_entry_at=reg - dt.timedelta(hours=2) if i % 7 == 0 else None,
+                origin_unit="Есильский РЭС" if i % 2 else "Кызылжарский РЭС",
+                sha256="0" * 64,
+                needs_review="[]",
+                confidence="{}",
+                status=status,
+                stage="dispatched",
+                due_date=(reg + dt.timedelta(days=21)).date(),
+                answered_at=reg + dt.timedelta(days=10),
+                closed_at=None if status == "answered" else reg + dt.timedelta(days=12),
+                talon=False,
+                text="",
+                search="",
+            )
+        )
+        res.append(
+            dict(
+                id=100_000 + i,
+                document_id=100_000 + i,
+                text="рассмотреть",
+                instruction="",
+                due_date=(reg + dt.timedelta(days=21)).date(),
+                due_source="resolution",
+                author="director@sevkaz.example",
+                source="email",
+                created_at=reg,
+                current=True,
+            )
+        )
+        asg.append(
+            dict(resolution_id=100_000 + i, document_id=100_000 + i, position=1, email=PETROV, name="П")
+        )
+        if status == "answered":
+            answers.append(
+                dict(document_id=100_000 + i, updated_at=reg, dispatched_at=reg + dt.timedelta(days=10))
+            )
+        if i % 3 == 0:
+            handed.append(
+                dict(document_id=100_000 + i, unit="Есильский РЭС", at=reg, by="kanc@sevkaz.example")
+            )
+        d = _delivery(100_000 + i, reg, proven=i % 5 != 0, failed=i % 5 == 0).model_dump(exclude={"id"})
+        if i % 10 == 5:  # reported long ago as unproven
+            d.update(failed_at=None, unproven_reported_at=reg + dt.timedelta(days=2))
+        dels.append(d)
+    with engine.begin() as c:
+        for model, rows in (
+            (Document, docs),
+            (Resolution, res),
+            (Assignment, asg),
+            (Answer, answers),
+            (Handover, handed),
+            (Delivery, dels),
+        ):
+            c.execute(sa.insert(model), rows)
+
+
+class Reads:
+    """Rows SQLite hands to mailflow, and the virtual-machine steps it took to find
+    them (a scan of history shows in the steps even where no row is returned)."""
+
+    def __init__(self, engine: sa.Engine):
+        self.rows = self.steps = 0
+        reads = self
+
+        class Cursor(sqlite3.Cursor):
+            def fetchone(self):
+                row = super().fetchone()
+                reads.rows += row is not None
+                return row
+
+            def fetchmany(self, size=None):
+                rows = super().fetchmany(size if size is not None else self.arraysize)
+                reads.rows += len(rows)
+                return rows
+
+            def fetchall(self):
+                rows = super().fetchall()
+                reads.rows += len(rows)
+                return rows
+
+        class Connection(sqlite3.Connection):
+            def cursor(self, factory=Cursor):  # type: ignore[override]
+                return super().cursor(factory)
+
+        def tick() -> int:
+            reads.steps += 1
+            return 0
+
+        @event.listens_for(engine, "do_connect")
+        def _connect(dialect, rec, cargs, cparams):
+            cparams["factory"] = Connection
+
+        @event.listens_for(engine, "connect")
+        def _progress(dbapi_conn, rec):
+            dbapi_conn.set_progress_handler(tick, 100)
+
+    def take(self) -> tuple[int, int]:
+        out = (self.rows, self.steps)
+        self.rows = self.steps = 0
+        return out
+
+
+def _sweep_reads(tmp_path, history: int) -> tuple[tuple[int, int], tuple[int, int], int]:
+    url = f"sqlite:///{tmp_path / f'h{history}.db'}"
+    engine = _engine(url)
+    if history:
+        _history(engine, history)
+    _today(Journal(engine))
+    engine.dispose()
+    engine = db.make_engine(url)
+    reads = Reads(engine)
+    rules = load_rules()
+
+    def both():
+        return sweeps.unproven_deliveries(engine, rules, SENDER, now=NOW) + chasing.sweep(
+            engine, rules, SENDER, now=NOW
+        )
+
+    queued = both()
+    first = reads.take()
+    assert both() == 0
+    steady = reads.take()
+    engine.dispose()
+    return first, steady, queued
+
+
+def test_sweeps_read_the_same_with_twenty_thousand_closed_cases_of_history(tmp_path):
+    (first, steady, queued), (first_h, steady_h, queued_h) = (
+        _sweep_reads(tmp_path, 0),
+        _sweep_reads(tmp_path, 20_000),
+    )
+    # today's work: 4 reminders, 2 escalations, 1 copy, 1 Book breach, 1 hand-over,
+    # 1 unproven delivery, the weekly report
+    assert queued == queued_h == 11
+    assert first_h[0] == first[0] and steady_h[0] == steady[0]  # rows read: the same
+    # and the work behind them: a scan of 20,000 rows would be thousands of steps more
+    assert first_h[1] <= first[1] * 1.2 + 50, (first, first_h)
+    assert steady_h[1] <= steady[1] * 1.2 + 20, (steady, steady_h)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_one_letter_per_person_listing_the_most_urgent_first(tmp_path, kind):
+    with database_urls(tmp_path, kind) as url:
+        (tmp_path / "home").mkdir(exist_ok=True)
+        engine = _engine(url)
+        j = Journal(engine)
+        _today(j)
+        rules = load_rules()
+        chasing.sweep(engine, rules, SENDER, now=NOW)
+        with Session(engine) as s:
+            mails = s.exec(select(Outbox).where(Outbox.kind != "weekly")).all()
+            chases = s.exec(select(Chase).where(Chase.kind != "weekly")).all()
+        by_person: dict[str, list[Outbox]] = {}
+        for m in mails:
+            [to] = json.loads(m.recipients)
+            by_person.setdefault(to, []).append(m)
+        assert all(len(v) == 1 for v in by_person.values()), {k: len(v) for k, v in by_person.items()}
+        petrov = email.message_from_bytes(by_person[PETROV][0].raw, policy=policy.default)
+        body = petrov.get_content()
+        # his three cases, overdue first, then due today, then soon; then Сидоренко's overdue
+        # case escalated to him as her unit head, then the answer whose copy is missing
+        order = [body.index(n) for n in ("Ахметов", "Болатов", "Ветров", "Гусев", "ВХ-2026-000006")]
+        assert order == sorted(order), body
+        assert "ПРОСРОЧЕНО на 3 раб. дн." in body and "Просрочены ответы у исполнителей" in body
+        assert "Контроль сроков" in str(petrov["Subject"]) and "(5)" in str(petrov["Subject"])
+        # keys stay per case: one chase per case and kind, even where two people were told
+        keys = [c.key for c in chases]
+        assert len(keys) == len(set(keys)) == 9
+        # later that day a case falls due: a letter of its own; the others are not told again
+        late = j.case(due=D(2026, 4, 23), last_name="Дюсенов")
+        assert chasing.sweep(engine, rules, SENDER, now=NOW + dt.timedelta(hours=2)) == 1
+        assert chasing.sweep(engine, rules, SENDER, now=NOW + dt.timedelta(hours=3)) == 0
+        with Session(engine) as s:
+            [new] = s.exec(select(Outbox).where(Outbox.document_id == late.id)).all()
+            assert journal.verify(s).ok
+        engine.dispose()
+    assert new.kind == "due" and json.loads(new.recipients) == [PETROV]
+    assert "[ВХ-2026-000008]" in str(email.message_from_bytes(new.raw, policy=policy.default)["Subject"])
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_planning_does_not_hold_the_writer_lock(tmp_path, kind, monkeypatch):
+    """While the sweep plans, a registration takes the lock and commits at once."""
+    with database_urls(tmp_path, kind) as url:
+        (tmp_path / "home").mkdir(exist_ok=True)
+        engine = _engine(url)
+        _today(Journal(engine))
+        other = db.make_engine(url)
+        seen: list[str] = []
+        plan = chasing.plan_deadlines
+
+        def planning(*args, **kw):
+            with other.connect() as c:
+                if kind == "sqlite":
+                    c.exec_driver_sql("PRAGMA busy_timeout=300")
+                else:
+                    c.exec_driver_sql("SET lock_timeout = '300ms'")
+                with Session(bind=c) as s, s.begin():
+                    journal.lock(s)  # raises if the sweep held it
+                    seen.append("locked")
+            return plan(*args, **kw)
+
+        monkeypatch.setattr(chasing, "plan_deadlines", planning)
+        assert chasing.sweep(engine, load_rules(), SENDER, now=NOW) > 0
+        other.dispose()
+        engine.dispose()
+    assert seen == ["locked"]
