@@ -57,6 +57,29 @@ def make_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+def constraint_of(exc: sa.exc.IntegrityError) -> str:
+    """The name of the constraint an IntegrityError broke (PostgreSQL names it;
+    SQLite names the columns, which are looked up in the models' constraints)."""
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None and getattr(diag, "constraint_name", None):
+        return str(diag.constraint_name)
+    text = str(exc.orig)
+    if ":" not in text:
+        return text
+    columns = [c.strip() for c in text.split(":", 1)[1].split(",")]
+    table = columns[0].split(".", 1)[0]
+    names = {c.split(".", 1)[-1] for c in columns}
+    from sqlmodel import SQLModel
+
+    t = SQLModel.metadata.tables.get(table)
+    if t is not None:
+        for con in [*t.constraints, *t.indexes]:
+            if isinstance(con, (sa.UniqueConstraint, sa.Index)) and {c.name for c in con.columns} == names:
+                if con.name:
+                    return str(con.name)
+    return text.split(":", 1)[1].strip()
+
+
 class NoJournal(Exception):
     """A command that only reads found no journal, or one whose schema is behind."""
 

@@ -33,10 +33,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from . import answering, journal, mime, notices, proof, registration, replies, resolution, scans, talon
+from . import answering, db, journal, mime, notices, proof, registration, replies, resolution, scans, talon
 from .archive import Archive
 from .mailbox import Fetched
-from .models import ChainHead, Delivery, DocAttachment, Document, Inbound, Outbox, Token, id_of
+from .models import INBOUND_KEY, ChainHead, Delivery, DocAttachment, Document, Inbound, Outbox, Token, id_of
 from .rules import Person, Rules
 from .sanitize import clean
 from .triage import Message, Verdict, classify
@@ -343,8 +343,22 @@ class Intake:
                 s.add(inb)
                 s.flush()
                 return act(s, head, inb)
-        except IntegrityError:  # another daemon recorded the same UID first
-            return Outcome("lost-race", None, None, "another process took it")
+        except IntegrityError as exc:
+            name = db.constraint_of(exc)
+            if name == INBOUND_KEY:  # another daemon recorded the same UID first
+                return Outcome("lost-race", None, None, "another process took it")
+            # anything else is the journal refusing this message (a number taken
+            # twice, a counter behind the journal): never retried in silence
+            log.error("the journal refused %s: constraint %s: %s", fetched.source, name, exc.orig)
+            if verdict.rule == "quarantine":
+                raise
+            return self.quarantine(
+                fetched,
+                sha,
+                parsed,
+                f"журнал отказал в записи: нарушено ограничение {name} ({exc.orig})",
+                traceback.format_exc(),
+            )
 
     # -- quarantine -------------------------------------------------------------
 

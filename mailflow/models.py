@@ -40,6 +40,7 @@ class AwareDateTime(TypeDecorator):
 # Open cases (case.states.OPEN), with literal values so that PostgreSQL matches
 # the partial indexes below under generic (prepared) plans too.
 OPEN_SQL = "status IN (" + ", ".join(f"'{s.value}'" for s in sorted(OPEN, key=lambda s: s.value)) + ")"
+INBOUND_KEY = "uq_inbound_key"  # a message seen twice: the one IntegrityError that is a lost race
 UNPROVEN_SQL = "delivered_at IS NULL AND displayed_at IS NULL AND replied_at IS NULL"
 # still to be reported as unproven (1.12): the sweep's whole working set, however long the history
 AWAITING_PROOF_SQL = UNPROVEN_SQL + " AND failed_at IS NULL AND unproven_reported_at IS NULL"
@@ -64,7 +65,7 @@ class Inbound(SQLModel, table=True):
     """Every message fetched from a mailbox, whatever became of it."""
 
     __tablename__ = "inbound"
-    __table_args__ = (sa.UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_inbound_key"),)
+    __table_args__ = (sa.UniqueConstraint("mailbox", "uidvalidity", "uid", name=INBOUND_KEY),)
 
     id: int | None = Field(default=None, primary_key=True)
     mailbox: str = Field(max_length=200)

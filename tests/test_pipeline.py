@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import json
 from email import policy
 
+import pytest
 from sqlmodel import Session, select
 
 from mailflow import daemon, journal
@@ -257,3 +259,81 @@ def test_an_appeal_costs_two_database_sessions(tmp_path):
         assert out.status == "registered"
         assert len(checkouts) == 2, (i, len(checkouts))
     daemon.close(parts)
+
+
+def test_a_counter_behind_the_journal_quarantines_and_tells_the_clerk(tmp_path, caplog):
+    """Only the inbound key's IntegrityError is a lost race; any other is named,
+    logged at ERROR, and the message goes to quarantine with the reason."""
+    import logging
+
+    import sqlalchemy as sa
+
+    from mailflow.models import Counter
+
+    cfg, rules = home_config(tmp_path), load_rules()
+    deliver(cfg.home / "inbox", text_appeal(body="Жалоба номер 1"), "m1")
+    [first] = daemon.run_once(cfg, rules, recognize=fake_recognizer())
+    parts = daemon.build(cfg, rules, recognize=fake_recognizer())
+    with Session(parts.engine) as s, s.begin():  # as if the year's counter had been reset
+        s.execute(sa.update(Counter).values(last=0))
+    daemon.close(parts)
+    deliver(cfg.home / "inbox", text_appeal(body="Жалоба номер 2"), "m2")
+    with caplog.at_level(logging.ERROR, logger="mailflow"):
+        [second] = daemon.run_once(cfg, rules, recognize=fake_recognizer())
+    assert first.status == "registered" and second.status == "quarantined"
+    assert "uq_document_number" in second.reason or "document.number" in second.reason
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR and "constraint" in r.getMessage()]
+    assert errors and any(n in errors[0].getMessage() for n in ("uq_document_number", "document.number"))
+    # out of the inbox, into quarantine; the clerk is told; the next pass does not retry it
+    assert not list((cfg.home / "inbox" / "new").iterdir())
+    assert _outbox_files(cfg, "quarantine")
+    assert daemon.run_once(cfg, rules, recognize=fake_recognizer()) == []
+
+
+def test_the_same_message_recorded_by_another_process_is_a_lost_race(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from mailflow import intake
+    from mailflow.mailbox import Fetched
+    from mailflow.values import Source
+
+    cfg, rules = home_config(tmp_path), load_rules()
+    parts = daemon.build(cfg, rules, recognize=fake_recognizer())
+    fetched = Fetched(Source("inbox", "1", "7"), text_appeal(body="Жалоба"), dt.datetime.now(dt.UTC))
+    assert parts.intake.process(fetched).status == "registered"
+    monkeypatch.setattr(intake, "_inbound", lambda s, source: None)  # the other process's row unseen
+    monkeypatch.setattr(intake, "seen", lambda intake_, m: None)
+    out = parts.intake.process(fetched)
+    daemon.close(parts)
+    assert (out.status, out.reason) == ("lost-race", "another process took it")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_constraints_are_named_on_both_databases(tmp_path, kind):
+    import sqlalchemy as sa
+
+    from mailflow import db
+    from mailflow.models import INBOUND_KEY, Inbound
+    from tests.support import database_urls
+
+    at = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    row = dict(
+        mailbox="inbox",
+        uidvalidity="1",
+        uid="5",
+        sha256="0" * 64,
+        status="received",
+        disposition="appeal",
+        received_at=at,
+        fetched_at=at,
+    )
+    with database_urls(tmp_path, kind) as url:
+        (tmp_path / "home").mkdir(exist_ok=True)
+        engine = db.make_engine(url)
+        db.migrate(engine)
+        with engine.begin() as c:
+            c.execute(sa.insert(Inbound), [row])
+        with pytest.raises(sa.exc.IntegrityError) as caught, engine.begin() as c:
+            c.execute(sa.insert(Inbound), [row])
+        engine.dispose()
+    assert db.constraint_of(caught.value) == INBOUND_KEY
