@@ -1,16 +1,27 @@
-"""Journal at scale: the overdue sweep, the weekly report and `journal list --overdue`.
+"""Ten years of journal: import, the minute sweeps, the writer lock, talons meanwhile.
 
     .venv/bin/python bench/journal_scale.py [--pg-docs 1000000] [--sqlite-docs 100000]
 
-Fills a fresh PostgreSQL database (127.0.0.1:5432) and a SQLite file with
-synthetic documents, resolutions, executors and deliveries (bulk-loaded, ten
-years of traffic, most cases closed, a few thousand open), then times each
-operation a few times and prints the median and the machine. Asserts nothing.
+Writes the CSV a chancellery would bring (ten years of appeals, most closed, the
+last month's mostly in work, a few old ones stuck and overdue), loads it with
+`journal import` into a fresh SQLite file and a fresh PostgreSQL database
+(127.0.0.1:5432), then prints, for each:
+
+- import time (and rows/s);
+- the first sweep of the day (today's reminders, escalations, hand-over lists,
+  the weekly report, unproven deliveries) and the steady minute sweep (median of 5);
+- the longest hold of the writer lock (`journal.lock` to commit) by the sweeps;
+- talon latency (p95, max) of text appeals arriving every 0.25 s while the first
+  sweep of the day runs in another thread of the same process (as the daemon's
+  scheduler does), beside the same on an empty journal.
+
+Asserts nothing; prints the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
 import os
 import platform
@@ -18,8 +29,8 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
-import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,21 +39,44 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 import sqlalchemy as sa  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
-from mailflow import chasing, db  # noqa: E402
-from mailflow import rules as rules_mod
+from mailflow import chasing, daemon, db, importing, journal, sweeps  # noqa: E402
+from mailflow import rules as rules_mod  # noqa: E402
+from mailflow.case.queries import is_open  # noqa: E402
+from mailflow.mailbox import Fetched  # noqa: E402
 from mailflow.models import Document  # noqa: E402
+from mailflow.values import Source  # noqa: E402
 
 KZ = dt.timezone(dt.timedelta(hours=5))
-NOW = dt.datetime(2026, 4, 20, 10, 30, tzinfo=KZ)  # a Monday, in working hours
+NOW = dt.datetime(2026, 4, 23, 10, 30, tzinfo=KZ)  # a Thursday (two RES meet), in working hours
+SENDER = "kanc@sevkaz.example"
 KINDS = ["заявление", "жалоба", "претензия", "отзыв", "предложение"]
 CHANNELS = ["res", "service_center", "book", "website", "email", "written"]
-UNITS = ["Айыртауский РЭС", "Тайыншинский РЭС", "Есильский РЭС", "Кызылжарский РЭС", None]
+UNITS = ["Айыртауский РЭС", "Тайыншинский РЭС", "Есильский РЭС", "Кызылжарский РЭС", ""]
 EXECUTORS = [
-    ("petrov@sevkaz.example", "Петров Алексей Сергеевич"),
-    ("sidorenko@sevkaz.example", "Сидоренко Ольга Викторовна"),
-    ("ivanov@sevkaz.example", "Иванов Сергей Петрович"),
-    ("ivanova@sevkaz.example", "Иванова Марина Александровна"),
+    "petrov@sevkaz.example",
+    "sidorenko@sevkaz.example",
+    "ivanov@sevkaz.example",
+    "ivanova@sevkaz.example",
 ]
+SURNAMES = ["Ахметов", "Иванова", "Сатпаев", "Омарова", "Ким", "Петренко", "Жумабаева", "Кузнецов"]
+COLUMNS = (
+    "incoming_number",
+    "registered_at",
+    "kind",
+    "channel",
+    "origin_unit",
+    "last_name",
+    "first_name",
+    "patronymic",
+    "org_name",
+    "address",
+    "phone",
+    "email",
+    "resolution",
+    "executors",
+    "due_date",
+    "closed_at",
+)
 
 
 def machine() -> str:
@@ -57,226 +91,170 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def rows(n: int, rnd: random.Random):
-    """(document, resolution, assignments, deliveries) tuples, as plain column tuples."""
-    start = NOW - dt.timedelta(days=3650)
-    for i in range(1, n + 1):
-        reg = start + dt.timedelta(seconds=int(3650 * 86400 * i / n))
-        # the last month's appeals are mostly in work; a few old ones are stuck, overdue
-        open_ = reg > NOW - dt.timedelta(days=30) and rnd.random() < 0.6 or rnd.random() < 0.0005
-        due = (reg + dt.timedelta(days=21)).date()
-        status = "in_work" if open_ else "closed"  # case.states
-        closed = None if open_ else reg + dt.timedelta(days=rnd.randint(3, 25))
-        kind, channel = rnd.choice(KINDS), rnd.choice(CHANNELS)
-        book = reg - dt.timedelta(minutes=rnd.randint(5, 50)) if channel == "book" else None
-        pr = reg + dt.timedelta(minutes=1) if channel == "book" else None
-        doc = (
-            i,
-            "dp",
-            reg.year,
-            i,
-            f"ВХ-{reg.year}-{i:07d}",
-            reg,
-            reg,
-            kind,
-            rnd.choice([1, 2]),
-            channel,
-            rnd.choice(UNITS),
-            "Фамилия",
-            "Имя",
-            None,
-            "г. Петропавловск",
-            None,
-            None,
-            None,
-            None,
-            None,
-            book,
-            None,
-            None,
-            None,
-            "0" * 64,
-            "[]",
-            "{}",
-            status,
-            True,
-            "",
-            due,
-            closed,
-            pr,
-        )
-        res = (
-            i,
-            i,
-            "рассмотреть, подготовить ответ",
-            "",
-            due,
-            "resolution",
-            "director@sevkaz.example",
-            "Жумабаев Е.С.",
-            "email",
-            None,
-            reg,
-            True,
-        )
-        people = rnd.sample(EXECUTORS, rnd.choice([1, 1, 2]))
-        assigns = [(i, i, pos, e, name) for pos, (e, name) in enumerate(people, 1)]
-        dels = [
-            (
-                i,
-                i,
-                i,
-                e,
-                uuid.uuid4().hex,
-                f"<{uuid.uuid4().hex}@sevkaz.example>",
-                "s",
-                reg,
-                250,
-                "ok",
-                None,
-                reg,
-                None,
-                reg if rnd.random() < 0.9 else None,
-                None,
-                None,
-                reg if rnd.random() < 0.6 else None,
-                None,
-                None,
-                None,
-            )
-            for _, _, _, e, _ in assigns
-        ]
-        yield doc, res, assigns, dels
-
-
-DOC_COLS = (
-    "id, journal, year, seq, number, registered_at, received_at, kind, grp, channel, "
-    "origin_unit, last_name, first_name, patronymic, address, phone, email, org_name, "
-    "outgoing_number, outgoing_date, book_entry_at, source_message_id, source_from, "
-    "source_subject, sha256, needs_review, confidence, status, talon, text, due_date, "
-    "closed_at, pr_forwarded_at"
-)
-RES_COLS = (
-    "id, document_id, text, instruction, due_date, due_source, author, author_name, "
-    "source, inbound_id, created_at, current"
-)
-ASG_COLS = "resolution_id, document_id, position, email, name"
-DEL_COLS = (
-    "document_id, resolution_id, outbox_id, to_addr, envelope_id, message_id, subject, "
-    "created_at, smtp_code, smtp_reply, queue_id, accepted_at, relayed_at, delivered_at, "
-    "delayed_at, failed_at, displayed_at, replied_at, status_code, unproven_reported_at"
-)
-
-
-def load(engine: sa.Engine, n: int) -> None:
+def write_csv(path: Path, n: int) -> None:
+    """The chancellery's journal: n appeals over ten years, numbered per year."""
     rnd = random.Random(7)
-    if engine.dialect.name == "postgresql":
-        return _copy(engine, n, rnd)
-    batch: dict[str, list] = {"document": [], "resolution": [], "assignment": [], "delivery": []}
-    with engine.begin() as c:
-        for doc, res, assigns, dels in rows(n, rnd):
-            batch["document"].append(_sqlite(doc))
-            batch["resolution"].append(_sqlite(res))
-            batch["assignment"] += assigns
-            batch["delivery"] += [_sqlite(d) for d in dels]
-            if len(batch["document"]) >= 20000:
-                _flush_sqlite(c, batch)
-        _flush_sqlite(c, batch)
+    start = NOW - dt.timedelta(days=3650)
+    seq: dict[int, int] = {}
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(COLUMNS)
+        for i in range(1, n + 1):
+            reg = start + dt.timedelta(seconds=int(3650 * 86400 * i / (n + 1)))
+            seq[reg.year] = seq.get(reg.year, 0) + 1
+            recent = reg > NOW - dt.timedelta(days=30)
+            open_ = recent and rnd.random() < 0.6 or rnd.random() < 0.0005
+            due = (reg + dt.timedelta(days=21)).date()
+            closed = "" if open_ else (reg + dt.timedelta(days=rnd.randint(3, 25))).isoformat()
+            w.writerow(
+                (
+                    f"ВХ-{reg.year}-{seq[reg.year]:06d}",
+                    reg.isoformat(),
+                    rnd.choice(KINDS),
+                    rnd.choice(CHANNELS),
+                    rnd.choice(UNITS),
+                    rnd.choice(SURNAMES),
+                    "Болат",
+                    "Серикович",
+                    "",
+                    f"г. Петропавловск, ул. Абая, {rnd.randint(1, 200)}",
+                    f"+7 705 {rnd.randint(100, 999)} {rnd.randint(10, 99)} {rnd.randint(10, 99)}",
+                    "",
+                    "рассмотреть, подготовить ответ",
+                    ", ".join(rnd.sample(EXECUTORS, rnd.choice([1, 1, 2]))),
+                    due.isoformat(),
+                    closed,
+                )
+            )
 
 
-def _sqlite(row):
-    return tuple(v.astimezone(dt.UTC).replace(tzinfo=None) if isinstance(v, dt.datetime) else v for v in row)
+class LockHolds:
+    """Times each writing transaction from `journal.lock` to its end."""
+
+    def __init__(self) -> None:
+        self.holds: list[float] = []
+        self._real = journal.lock
+
+    def __enter__(self) -> LockHolds:
+        real, holds = self._real, self.holds
+
+        def lock(session):
+            head = real(session)
+            t0 = time.perf_counter()
+
+            def done(_s, *_a):
+                holds.append(time.perf_counter() - t0)
+
+            sa.event.listen(session, "after_commit", done, once=True)
+            sa.event.listen(session, "after_rollback", done, once=True)
+            return head
+
+        journal.lock = lock
+        return self
+
+    def __exit__(self, *exc) -> None:
+        journal.lock = self._real
 
 
-def _flush_sqlite(c, batch):
-    for table, cols in (
-        ("document", DOC_COLS),
-        ("resolution", RES_COLS),
-        ("assignment", ASG_COLS),
-        ("delivery", DEL_COLS),
-    ):
-        if batch[table]:
-            marks = ", ".join("?" * len(cols.split(", ")))
-            c.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", batch[table])
-            batch[table].clear()
+def sweep_all(engine: sa.Engine, rules, now: dt.datetime) -> int:
+    return sweeps.unproven_deliveries(engine, rules, SENDER, now=now) + chasing.sweep(
+        engine, rules, SENDER, now=now
+    )
 
 
-def _copy(engine: sa.Engine, n: int, rnd: random.Random) -> None:
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        # one COPY at a time: the same seeded rows are generated again for each table
-        for table, cols, pick in (
-            ("document", DOC_COLS, lambda r: [r[0]]),
-            ("resolution", RES_COLS, lambda r: [r[1]]),
-            ("assignment", ASG_COLS, lambda r: r[2]),
-            ("delivery", DEL_COLS, lambda r: r[3]),
-        ):
-            with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:
-                for r in rows(n, random.Random(7)):
-                    for row in pick(r):
-                        cp.write_row(row)
-        for table in ("document", "resolution"):
-            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {n})")
-        cur.execute("ANALYZE")
-        raw.commit()
-    finally:
-        raw.close()
+def talons_meanwhile(cfg, rules, work, label: str) -> list[float]:
+    """Appeals arriving every 0.25 s while `work()` runs; each one's seconds to its talon."""
+    from support import fake_recognizer, text_appeal
+
+    parts = daemon.build(cfg, rules, recognize=fake_recognizer())
+    latencies: list[float] = []
+    running = threading.Event()
+    running.set()
+    worker = threading.Thread(target=lambda: (work(), running.clear()))
+    worker.start()
+    i = 0
+    next_at = time.perf_counter()
+    while running.is_set() or i < 4:
+        time.sleep(max(0.0, next_at - time.perf_counter()))
+        arrived = time.perf_counter()
+        raw = text_appeal(body=f"Жалоба {label} {i}: нет света третий день")
+        out = parts.intake.process(Fetched(Source("bench", "1", f"{label}-{i}"), raw, dt.datetime.now(dt.UTC)))
+        assert out.status == "registered", out
+        latencies.append(time.perf_counter() - arrived)
+        i += 1
+        next_at = arrived + 0.25
+    worker.join()
+    daemon.close(parts)
+    return latencies
 
 
-def timed(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def measure(label: str, url: str, n: int, work_dir: Path) -> None:
+    from support import home_config
 
-
-def measure(label: str, url: str, n: int) -> None:
+    rules = rules_mod.load(REPO / "rules")
+    cfg = home_config(work_dir / label, database=url)
     engine = db.make_engine(url)
     db.migrate(engine)
+    empty = talons_meanwhile(cfg, rules, lambda: sweep_all(engine, rules, NOW), "empty")
+
+    src = work_dir / f"journal-{label}.csv"
     t0 = time.perf_counter()
-    load(engine, n)
-    loaded = time.perf_counter() - t0
-    rules = rules_mod.load(REPO / "rules")
+    write_csv(src, n)
+    written = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    report = importing.run(engine, rules, src)
+    imported = time.perf_counter() - t0
+    assert report.imported == n, report
     with Session(engine) as s:
-        open_n = s.exec(select(sa.func.count()).select_from(Document).where(chasing.IS_OPEN)).one()
-    first = timed(lambda: chasing.sweep(engine, rules, "kanc@sevkaz.example", now=NOW), repeat=1)
-    steady = timed(lambda: chasing.sweep(engine, rules, "kanc@sevkaz.example", now=NOW))
-    today = NOW.date()
-
-    def overdue_list():
-        with Session(engine) as s:
-            docs = s.exec(
-                select(Document)
-                .where(chasing.IS_OPEN, Document.due_date < today)
-                .order_by(Document.due_date, Document.id)
-            ).all()
-            return len(docs)
-
-    listing = timed(overdue_list)
+        open_n = s.exec(select(sa.func.count()).select_from(Document).where(is_open())).one()
+        overdue = s.exec(
+            select(sa.func.count()).select_from(Document).where(is_open(), Document.due_date < NOW.date())
+        ).one()
     print(
-        f"[{label}] {n:,} documents (loaded in {loaded:.0f} s), {open_n:,} open, {overdue_list():,} overdue"
+        f"[{label}] import: {n:,} rows in {imported:.1f} s ({n / imported:,.0f} rows/s; "
+        f"CSV of {src.stat().st_size / 1e6:.0f} MB written in {written:.1f} s); "
+        f"{open_n:,} open, {overdue:,} overdue"
+    )
+    queued: list[int] = []
+    with LockHolds() as first_holds:
+        t0 = time.perf_counter()
+        during = talons_meanwhile(
+            cfg, rules, lambda: queued.append(sweep_all(engine, rules, NOW)), "sweep"
+        )
+        first = time.perf_counter() - t0
+    steady_times = []
+    with LockHolds() as steady_holds:
+        for k in range(5):
+            t0 = time.perf_counter()
+            sweep_all(engine, rules, NOW + dt.timedelta(minutes=k + 1))
+            steady_times.append(time.perf_counter() - t0)
+    with Session(engine) as s:
+        letters = s.exec(
+            sa.text("SELECT count(*) FROM outbox WHERE kind NOT IN ('talon', 'management', 'forward')")
+        ).one()[0]
+        chases = s.exec(sa.text("SELECT count(*) FROM chase")).one()[0]
+    print(
+        f"[{label}] first sweep of the day: {first:.2f} s wall with appeals arriving "
+        f"({queued[0]} chases and notices in {letters} letters; {chases} chase rows); "
+        f"steady sweep: median {statistics.median(steady_times) * 1000:.1f} ms, "
+        f"max {max(steady_times) * 1000:.1f} ms"
+    )
+    holds = first_holds.holds + steady_holds.holds
+    print(
+        f"[{label}] writer lock held by the sweeps: longest {max(holds) * 1000:.1f} ms over "
+        f"{len(holds)} transactions (first sweep {max(first_holds.holds) * 1000:.1f} ms)"
     )
     print(
-        f"[{label}] overdue sweep: first run (queues today's reminders) {first:.2f} s; "
-        f"steady state {steady:.3f} s"
+        f"[{label}] talon latency while the first sweep runs: p95 {p95(during) * 1000:.0f} ms, "
+        f"max {max(during) * 1000:.0f} ms (n={len(during)}); on an empty journal: "
+        f"p95 {p95(empty) * 1000:.0f} ms, max {max(empty) * 1000:.0f} ms (n={len(empty)})"
     )
-    print(f"[{label}] journal list --overdue (query + rows): {listing:.3f} s")
-    try:
-        from mailflow import digest
-    except ImportError:
-        print(f"[{label}] weekly report: mailflow.digest not available")
-    else:
-        week = digest.Week.previous_of(today)
-
-        def report():
-            with Session(engine) as s:
-                return digest.build(s, rules, week, NOW)
-
-        print(f"[{label}] weekly report {week.label}: {timed(report):.3f} s")
     engine.dispose()
+
+
+def p95(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
 
 
 def main() -> int:
@@ -288,13 +266,15 @@ def main() -> int:
     from support import PgDatabase, pg_available
 
     with tempfile.TemporaryDirectory() as td:
-        measure("sqlite", f"sqlite:///{td}/journal.db", args.sqlite_docs)
-    why = pg_available()
-    if why:
-        print(f"[postgresql] skipped: {why}")
-        return 0
-    with PgDatabase() as pg:
-        measure("postgresql", pg.url, args.pg_docs)
+        if args.sqlite_docs:
+            measure("sqlite", f"sqlite:///{td}/sqlite/journal.db", args.sqlite_docs, Path(td))
+        why = pg_available()
+        if why:
+            print(f"[postgresql] skipped: {why}")
+            return 0
+        if args.pg_docs:
+            with PgDatabase() as pg:
+                measure("postgresql", pg.url, args.pg_docs, Path(td))
     return 0
 
 
