@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -21,10 +22,13 @@ from sqlmodel import Session, col, select
 from . import db, journal, outbox
 from .case.queries import IS_CURRENT, consumer_name, current_resolutions, is_open
 from .case.states import State
-from .models import Answer, Assignment, Chase, Document, Handover, Resolution
-from .rules import Person, Rules
+from .models import Answer, Assignment, ChainHead, Chase, Document, Handover, Resolution, id_of
+from .rules import Chasing, Person, Rules
 from .values import KZ_TZ, Attachment
 from .vocabulary import BOOK, CLERK, UNIT_HEAD
+
+if TYPE_CHECKING:
+    from .digest import Week
 
 log = logging.getLogger("mailflow.chasing")
 LOOKAHEAD = dt.timedelta(days=21)  # covers the longest "before" offset, holidays included
@@ -33,6 +37,7 @@ LOOKAHEAD = dt.timedelta(days=21)  # covers the longest "before" offset, holiday
 @dataclass(frozen=True)
 class OpenCase:
     doc: Document
+    due: dt.date  # in force when planned
     resolution: Resolution | None
     executors: tuple[Assignment, ...]
 
@@ -45,7 +50,7 @@ class Planned:
     doc: Document | None  # None: not about one case (a meeting's list)
     to: tuple[str, ...]
     template: str
-    context: dict = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 def working_now(rules: Rules, now: dt.datetime) -> bool:
@@ -58,7 +63,7 @@ def plan_deadlines(cases: list[OpenCase], rules: Rules, today: dt.date) -> list[
     out: list[Planned] = []
     cal, ch = rules.calendar, rules.chasing
     for case in cases:
-        doc, due = case.doc, case.doc.due_date
+        doc, due = case.doc, case.due
         left = cal.working_days_between(today, due)  # > 0 before, 0 on the day, < 0 overdue
         late = cal.working_days_between(due, today) if left < 0 else 0
         ctx = _context(rules, case, due, left, late)
@@ -86,7 +91,7 @@ def plan_deadlines(cases: list[OpenCase], rules: Rules, today: dt.date) -> list[
     return out
 
 
-def _reminder_slot(left: int, today: dt.date, ch) -> tuple[str | None, str]:
+def _reminder_slot(left: int, today: dt.date, ch: Chasing) -> tuple[str | None, str]:
     if left > 0 and left in ch.before_working_days:
         return "before", f"-{left}"
     if left == 0 and ch.on_due_day:
@@ -111,7 +116,7 @@ def _escalation_to(rules: Rules, first: Assignment | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.email for p in people))
 
 
-def _context(rules: Rules, case: OpenCase, due: dt.date, left: int, late: int) -> dict:
+def _context(rules: Rules, case: OpenCase, due: dt.date, left: int, late: int) -> dict[str, Any]:
     doc = case.doc
     first = case.executors[0] if case.executors else None
     executor = rules.staff.by_email(first.email) if first else None
@@ -147,6 +152,8 @@ def plan_book(docs: list[Document], rules: Rules, now: dt.datetime) -> list[Plan
     )
     out = []
     for doc in docs:
+        if doc.book_entry_at is None:
+            continue
         delay = (doc.pr_forwarded_at or now) - doc.book_entry_at
         if delay <= limit:
             continue
@@ -172,7 +179,7 @@ def plan_book(docs: list[Document], rules: Rules, now: dt.datetime) -> list[Plan
     return out
 
 
-def weekly_due(rules: Rules, now: dt.datetime):
+def weekly_due(rules: Rules, now: dt.datetime) -> Week | None:
     """The week whose report is due by `now` (regulation 2.13), or None.
 
     Due from `send_at` on the report day: the configured weekday (Monday), or
@@ -190,7 +197,7 @@ def weekly_due(rules: Rules, now: dt.datetime):
     return week
 
 
-def weekly_key(week) -> str:
+def weekly_key(week: Week) -> str:
     return f"weekly:{week.label}"
 
 
@@ -198,10 +205,12 @@ def weekly_key(week) -> str:
 class WeeklyLetter:
     week_label: str
     message: outbox.Outgoing
-    facts: dict  # for the journal event
+    facts: dict[str, Any]  # for the journal event
 
 
-def build_weekly(s: Session, rules: Rules, week, sender_addr: str, now: dt.datetime) -> WeeklyLetter | None:
+def build_weekly(
+    s: Session, rules: Rules, week: Week, sender_addr: str, now: dt.datetime
+) -> WeeklyLetter | None:
     """Build and render the weekly report (a read); None when nobody is to get it."""
     from . import digest, digest_render
 
@@ -244,7 +253,7 @@ def build_weekly(s: Session, rules: Rules, week, sender_addr: str, now: dt.datet
     return WeeklyLetter(week.label, message, facts)
 
 
-def queue_weekly(s: Session, head, letter: WeeklyLetter, now: dt.datetime) -> bool:
+def queue_weekly(s: Session, head: ChainHead, letter: WeeklyLetter, now: dt.datetime) -> bool:
     """Queue the report under its unique key, in the writer's transaction; False if already sent."""
     key = letter.message.key
     if s.exec(select(Chase).where(Chase.key == key)).first():
@@ -261,6 +270,8 @@ def plan_copies(answers: list[tuple[Answer, Document, str]], rules: Rules, today
     clerks = tuple(p.email for p in rules.staff.with_role(CLERK))
     out = []
     for answer, doc, executor in answers:
+        if answer.dispatched_at is None:
+            continue
         sent = answer.dispatched_at.astimezone(KZ_TZ).date()
         if rules.calendar.working_days_between(sent, today) <= days:
             continue
@@ -368,7 +379,7 @@ def letters(planned: list[Planned], own: frozenset[str] | set[str]) -> list[Lett
     return [Letter(addr, tuple(sorted(items, key=_urgency))) for addr, items in by.items()]
 
 
-def _urgency(p: Planned) -> tuple:
+def _urgency(p: Planned) -> tuple[int, int, dt.date, str]:
     ctx = p.context
     return (
         URGENCY.get(p.kind, 9),
@@ -387,12 +398,12 @@ def render(rules: Rules, letter: Letter) -> tuple[str, str]:
     for name, kinds, title in SECTIONS:
         items = [p for p in letter.items if p.kind in kinds]
         if items:
-            sections.append(dict(name=name, title=title, items=[_line(rules, p) for p in items]))
+            sections.append(dict(name=name, title=title, items=[_line(p) for p in items]))
     counts = {k: sum(1 for p in letter.items if p.kind == k) for k in URGENCY}
     return rules.render("chase_day", sections=sections, counts=counts, total=len(letter.items))
 
 
-def _line(rules: Rules, p: Planned) -> dict:
+def _line(p: Planned) -> dict[str, Any]:
     ctx = p.context
     return dict(
         kind=p.kind,
@@ -466,7 +477,13 @@ def _done(s: Session, keys: list[str]) -> set[str]:
 
 
 def _queue(
-    s: Session, head, rules: Rules, letter: Letter, sender_addr: str, now: dt.datetime, written: set[str]
+    s: Session,
+    head: ChainHead,
+    rules: Rules,
+    letter: Letter,
+    sender_addr: str,
+    now: dt.datetime,
+    written: set[str],
 ) -> int:
     """Write the letter's chase rows (each key once: a case can be in several
     people's letters), its mail and one event per case and person."""
@@ -517,15 +534,15 @@ def _planned_today(engine: sa.Engine, cases: list[OpenCase], today: dt.date) -> 
     a resolution that moved it meanwhile reset chased_on and must be planned anew."""
     by_due: dict[dt.date, list[int]] = {}
     for c in cases:
-        if c.doc.id is not None and c.doc.due_date is not None:
-            by_due.setdefault(c.doc.due_date, []).append(c.doc.id)
+        if c.doc.id is not None:
+            by_due.setdefault(c.due, []).append(c.doc.id)
     for due, ids in by_due.items():
         for i in range(0, len(ids), 500):
             with Session(engine) as s, s.begin():
                 journal.lock(s)
                 s.execute(
                     sa.update(Document)
-                    .where(col(Document.id).in_(ids[i : i + 500]), Document.due_date == due)
+                    .where(col(Document.id).in_(ids[i : i + 500]), col(Document.due_date) == due)
                     .values(chased_on=today)
                 )
 
@@ -554,15 +571,16 @@ def _open_cases(s: Session, today: dt.date) -> list[OpenCase]:
         select(Document).where(
             is_open(),
             col(Document.due_date).is_not(None),
-            Document.due_date <= today + LOOKAHEAD,
-            sa.or_(col(Document.chased_on).is_(None), Document.chased_on < today),
+            col(Document.due_date) <= today + LOOKAHEAD,
+            sa.or_(col(Document.chased_on).is_(None), col(Document.chased_on) < today),
         )
     ).all()
-    current = current_resolutions(s, [d.id for d in docs])
+    current = current_resolutions(s, [id_of(d) for d in docs])
     cases = []
     for d in docs:
-        res, people = current.get(d.id, (None, []))
-        cases.append(OpenCase(d, res, tuple(people)))
+        assert d.due_date is not None  # the query's
+        res, people = current.get(id_of(d)) or (None, [])
+        cases.append(OpenCase(d, d.due_date, res, tuple(people)))
     return cases
 
 

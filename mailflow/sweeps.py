@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from . import db, journal, notices
-from .models import Delivery, Document
+from .models import ChainHead, Delivery, Document
 from .rules import Rules
 from .values import KZ_TZ
 
@@ -73,7 +73,7 @@ def _awaiting_proof() -> tuple[sa.ColumnElement[bool], ...]:
     )
 
 
-def _tell(s: Session, head, rules: Rules, sender_addr: str, d: Delivery, now: dt.datetime) -> None:
+def _tell(s: Session, head: ChainHead, rules: Rules, sender_addr: str, d: Delivery, now: dt.datetime) -> None:
     doc = s.get(Document, d.document_id)
     assert doc is not None and d.accepted_at is not None
     d.unproven_reported_at = now

@@ -41,7 +41,7 @@ def consumer_name(c: _Named, group: int | None = None) -> str | None:
     return person or c.org_name or None
 
 
-IS_CURRENT = Resolution.current == sa.true()
+IS_CURRENT = col(Resolution.current) == sa.true()
 
 
 def case_version(s: Session, document_id: int) -> int:
