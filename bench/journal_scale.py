@@ -178,7 +178,9 @@ def talons_meanwhile(cfg, rules, work, label: str) -> list[float]:
         time.sleep(max(0.0, next_at - time.perf_counter()))
         arrived = time.perf_counter()
         raw = text_appeal(body=f"Жалоба {label} {i}: нет света третий день")
-        out = parts.intake.process(Fetched(Source("bench", "1", f"{label}-{i}"), raw, dt.datetime.now(dt.UTC)))
+        out = parts.intake.process(
+            Fetched(Source("bench", "1", f"{label}-{i}"), raw, dt.datetime.now(dt.UTC))
+        )
         assert out.status == "registered", out
         latencies.append(time.perf_counter() - arrived)
         i += 1
@@ -218,9 +220,7 @@ def measure(label: str, url: str, n: int, work_dir: Path) -> None:
     queued: list[int] = []
     with LockHolds() as first_holds:
         t0 = time.perf_counter()
-        during = talons_meanwhile(
-            cfg, rules, lambda: queued.append(sweep_all(engine, rules, NOW)), "sweep"
-        )
+        during = talons_meanwhile(cfg, rules, lambda: queued.append(sweep_all(engine, rules, NOW)), "sweep")
         first = time.perf_counter() - t0
     steady_times = []
     with LockHolds() as steady_holds:

@@ -283,6 +283,31 @@ ORGS = [
     ("КХ", "Бірлік"),
     ("ОСИ", "Дом на Абая 12"),
 ]
+# --letters: the legal forms letters come with (issue 13): entrepreneurs with a
+# person's name, state institutions and enterprises, farms, cooperatives, in
+# Russian and Kazakh, written with «», "" or no quotes at all
+LETTER_ORGS = [
+    *ORGS,
+    ("ИП", "Сатпаев А.К."),
+    ("ИП", "Жұмабаев Е.Қ."),
+    ("ИП", "Ким Виктория Олеговна"),
+    ("ЖК", "Омаров Б.С."),
+    ("КГУ", "Отдел образования Есильского района"),
+    ("КГУ", "Центр занятости населения"),
+    ("РГП", "Казводхоз"),
+    ("РГП на ПХВ", "Казгидромет"),
+    ("ГККП", "Ясли-сад Балапан"),
+    ("ГККП", "Дом культуры"),
+    ("АО", "Казпочта"),
+    ("ТОО", "Береке-2030"),
+    ("ТОО", "Қызылжар Құрылыс"),
+    ("ЖШС", "Нұр Ақсу"),
+    ("КХ", "Нұрлы жол"),
+    ("ШҚ", "Әділет"),
+    ("ПК", "Жұлдыз"),
+    ("ПК", "Степной"),
+]
+PERSON_FORMS = ("ИП", "ЖК")
 
 
 @dataclass
@@ -345,13 +370,22 @@ class Org:
     city: str
     email: str | None
 
+    quote: str = "«»"  # how the letterhead writes the name: «», "" or "" (none)
+
     @property
     def org_name(self) -> str:
+        """As the journal keeps it, however the letter wrote it."""
         return f"{self.org_type} «{self.name}»"
 
+    @property
+    def printed(self) -> str:
+        if not self.quote:
+            return f"{self.org_type} {self.name}"
+        return f"{self.org_type} {self.quote[0]}{self.name}{self.quote[1]}"
 
-def make_org(rng: random.Random, when: dt.date) -> Org:
-    t, n = rng.choice(ORGS)
+
+def make_org(rng: random.Random, when: dt.date, varied: bool = False) -> Org:
+    t, n = rng.choice(LETTER_ORGS if varied else ORGS)
     num = rng.choice(
         [
             f"{rng.randint(1, 480)}/{rng.randint(1, 12):02d}",
@@ -363,7 +397,11 @@ def make_org(rng: random.Random, when: dt.date) -> Org:
     date = when - dt.timedelta(days=rng.randint(0, 9))
     phone = "+7" + rng.choice(MOBILE) + f"{rng.randint(0, 9999999):07d}"
     email = f"office{rng.randint(1, 99)}@client.example" if rng.random() < 0.3 else None
-    return Org(t, n, num, date, phone, rng.choice(PLACES)[1], email)
+    quote = "«»"
+    if varied:  # a person's name mostly bare; a company's mostly in quotes
+        weights = (3, 1, 6) if t in PERSON_FORMS else (6, 3, 1)
+        quote = rng.choices(["«»", '""', ""], weights)[0]
+    return Org(t, n, num, date, phone, rng.choice(PLACES)[1], email, quote)
 
 
 # --- drawing -------------------------------------------------------------
@@ -541,7 +579,7 @@ def render_letter(
     size = rng.choice([11, 12, 12, 13])
     s = Sheet(dpi, family, size)
     y = s.px(0.8)
-    _, y = s.centered(4.13, y, o.org_name, size_pt=size + 3)
+    _, y = s.centered(4.13, y, o.printed, size_pt=size + 3)
     _, y = s.centered(4.13, y, f"г. {o.city}, БИН {rng.randint(10**11, 10**12 - 1)}", size_pt=9)
     if rng.random() < 0.3:
         _, y = s.centered(
@@ -867,7 +905,7 @@ def build(case: Case, idx: int, rng: random.Random, base_day: dt.date) -> tuple[
     group = 1
     book = case.meta.get("book") or case.sender == CLERK
     if case.doc == "letter":
-        o = case.org or make_org(rng, day)
+        o = case.org or make_org(rng, day, varied=bool(case.meta.get("varied_org")))
         group = 2
         imgs = render_letter(
             o,
@@ -940,11 +978,11 @@ def build(case: Case, idx: int, rng: random.Random, base_day: dt.date) -> tuple[
                 f"Исх. № {o.number} от {o.date:%d.%m.%Y}",
                 f"Исх. № {o.number}",
                 "Письмо",
-                f"{o.org_name}: письмо",
+                f"{o.printed}: письмо",
                 "Обращение организации",
             ]
         )
-        from_name = o.org_name.replace("«", "").replace("»", "") if rng.random() < 0.6 else ""
+        from_name = o.printed.replace("«", "").replace("»", "").replace('"', "") if rng.random() < 0.6 else ""
     names = _filenames(case, p, written, len(files), rng, channel)
     attachments = [(d, ct, f"{nm}.{ext}") for (d, ct, ext), nm in zip(files, names)]
     if case.extra == "docx":
@@ -1089,6 +1127,25 @@ def _filenames(
     return [base if n == 1 else f"{base} стр{i + 1}" for i in range(n)]
 
 
+def plan_letters(n: int, rng: random.Random, families: list[str] | None = None) -> list[Case]:
+    """Organisations' letters only, of every legal form and quoting (`--letters`)."""
+    families = families or installed_families()
+    cases = []
+    for _ in range(n):
+        kind = rng.choice(["жалоба", "претензия", "претензия", "заявление", "предложение"])
+        c = Case(doc="letter", sender=f"office{rng.randint(1, 99)}@client.example", kind=kind)
+        c.family = rng.choice(families)
+        c.dpi = rng.choice([200, 240, 300, 300])
+        c.fmt = rng.choice(["jpeg", "pdf", "pdf", "png1", "png"])
+        c.skew = rng.uniform(-2.0, 2.0)
+        c.blur = rng.choice([0, 0, 0.5, 0.8])
+        c.noise = rng.choice([0, 4, 8])
+        c.charset = rng.choice(["utf-8", "windows-1251"])
+        c.meta["varied_org"] = True
+        cases.append(c)
+    return cases
+
+
 def generate(
     out_dir: str | Path,
     n: int = 60,
@@ -1118,8 +1175,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out")
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--letters", action="store_true", help="organisations' letters only, every legal form")
     args = ap.parse_args(argv)
-    truths = generate(args.out, args.n, args.seed)
+    cases = plan_letters(args.n, random.Random(args.seed)) if args.letters else None
+    truths = generate(args.out, args.n, args.seed, cases=cases)
     print(f"{len(truths)} messages in {args.out} (fonts: {', '.join(installed_families())})")
     return 0
 

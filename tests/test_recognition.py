@@ -501,3 +501,47 @@ def test_a_consumers_own_mailbox_is_their_email(frm, sender, body, email, pool):
 )
 def test_kazakh_words_name_the_kind(text, kind):
     assert kind_in_text(text)[0] == kind
+
+
+# --- organisations of every legal form, quoted or not (issue 13) ------------------
+
+
+def _letter(*lines: str):
+    from mailflow.extract.text import Tok
+
+    return [Tok(w, 0.95, n, 0, None, None) for n, line in enumerate(lines) for w in line.split()]
+
+
+@pytest.mark.parametrize(
+    ("head", "want"),
+    [
+        ("ИП Сатпаев А.К.", "ИП «Сатпаев А.К.»"),
+        ("ЖК Омаров Б.С.", "ЖК «Омаров Б.С.»"),
+        ("КГУ Центр занятости населения", "КГУ «Центр занятости населения»"),
+        ('РГП на ПХВ "Казгидромет"', "РГП на ПХВ «Казгидромет»"),
+        ("ГККП «Ясли-сад Балапан»", "ГККП «Ясли-сад Балапан»"),
+        ('ПК "Жұлдыз"', "ПК «Жұлдыз»"),
+        ("ТОО Береке-2030, БИН 123456789012", "ТОО «Береке-2030»"),
+        ("ЖШС «Нұр Ақсу»", "ЖШС «Нұр Ақсу»"),
+    ],
+)
+def test_an_organisation_is_read_however_its_letterhead_quotes_it(head, want):
+    from mailflow.extract.fields import read_letter
+
+    got = read_letter(_letter(head, "г. Петропавловск", "Исх. № 12 от 01.03.2026", "Генеральному директору"))
+    assert got is not None and got["org_name"].value == want
+
+
+def test_a_bare_legal_form_further_down_the_letter_is_not_an_organisation():
+    from mailflow.extract.fields import read_letter
+
+    lines = [
+        "Исх. № 12 от 01.03.2026",
+        "Генеральному директору",
+        "АО «СЕВКАЗЭНЕРГО»",
+        "Текст",
+        "ИП Петров А.А. просит",
+    ]
+    got = read_letter(_letter(*lines))
+    assert got is not None and got["org_name"].value is None  # only in the letterhead
+    assert read_letter(_letter("Генеральному директору АО СЕВКАЗЭНЕРГО", "от потребителя")) is None

@@ -42,6 +42,10 @@ _KIND_STEMS = tuple((w, k.key) for k in VOCABULARY_KINDS if k.specific for w in 
 _GENERAL_STEMS = tuple((w, k.key) for k in VOCABULARY_KINDS if not k.specific for w in k.words)
 PAIRS = (("ЖАЛОБА", "ПРЕТЕНЗИЯ"), ("ОТЗЫВ", "ПРЕДЛОЖЕНИЕ"))
 ORG_TYPES = (
+    "РГП на ПХВ",
+    "ГКП на ПХВ",
+    "ГККП",
+    "КГКП",
     "ТОО",
     "АО",
     "ИП",
@@ -76,6 +80,11 @@ ORG_TYPES = (
     "ООО",
 )
 OWN_ORGS = ("севказэнерго", "севказэнергосбыт")
+# forms a letterhead writes with no quotes ("ИП Сатпаев А.К.", "КГУ Центр занятости"):
+# not the two-letter ones, which a speck or a word's start could make
+BARE_ORG_TYPES = tuple(
+    t for t in ORG_TYPES if len(t) >= 3 or t in ("ИП", "ЖК", "АО", "АҚ", "КХ", "ШҚ", "ФХ", "ПК", "ГУ")
+)
 
 
 @dataclass
@@ -782,6 +791,10 @@ def form_pair(toks: list[Tok]) -> tuple[str, str] | None:
 _ORG_RE = re.compile(
     rf"(?<![{CYR}A-Za-z])({'|'.join(ORG_TYPES)})\s*[«\"'“„<]{{1,2}}\s*([^«»\"“”<>]{{2,80}}?)\s*[»\"'”>]{{1,2}}"
 )
+_ORG_BARE_RE = re.compile(
+    rf"^\s*({'|'.join(BARE_ORG_TYPES)})\s+([{CYR_UP}A-Z][^«»\"“”<>,;]{{1,80}}?)\s*(?:[,;].*|\s+БИН.*|\s+ИИН.*)?$"
+)
+_BARE_LINES = 4  # the letterhead: an organisation is named in the first lines or not bare at all
 _OUT_RE = re.compile(
     r"(?:Исх|исх|ИСХ)[.,:]?\s*(?:[№#]|[NМM][%oо°ºsgeО]?)?\s*[.:]?\s*([0-9A-Za-zА-Яа-я][0-9A-Za-zА-Яа-я\-/.]*?)"
     r"[.,]?\s+(?:от|ОТ|оm)\s+(\d{1,2}\s*[.,:]\s*\d{1,2}\s*[.,:]\s*\d{4}|«?\d{1,2}»?\s+[а-я]+\s+\d{4})"
@@ -815,7 +828,7 @@ def read_letter(toks: list[Tok]) -> dict[str, Found] | None:
     org: Found | None = None
     outno: Found | None = None
     sure = (False, False)  # are the number's and the date's digits confirmed
-    for ln in lines:
+    for n_line, ln in enumerate(lines):
         text = re.sub(
             r"(?<![\w])([ТTАAИKКГ][О0OОoКKУYХXП]{0,3})(?=\s*[«\"“„<])",
             lambda m: m.group(1).translate(_ORG_FIX),
@@ -831,6 +844,11 @@ def read_letter(toks: list[Tok]) -> dict[str, Found] | None:
                 name = re.sub(r"(?<=\w)[:;](?=\s)", "", name)  # a speck after a word
                 org = Found(f"{m.group(1)} «{fix_lookalikes_words(name)}»", min_conf(cov))
                 break
+        if org is None and outno is None and n_line < _BARE_LINES:
+            m = _ORG_BARE_RE.match(text)
+            if m and not any(o in squash(m.group(2)) for o in OWN_ORGS) and "директор" not in low:
+                cov = _span_toks(ln, m.start(), m.end(2))
+                org = Found(f"{m.group(1)} «{fix_lookalikes_words(m.group(2).strip())}»", min_conf(cov))
         if outno is None:
             m = _OUT_RE.search(text)
             if m:
