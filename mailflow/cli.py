@@ -176,6 +176,14 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument("--by", required=True, help="the clerk (e-mail)")
     an.set_defaults(func=cmd_anonymous)
 
+    rp = sub.add_parser("repeat", help="link a repeated appeal to its earlier case, or undo the link")
+    rp.add_argument("number")
+    which = rp.add_mutually_exclusive_group(required=True)
+    which.add_argument("--of", help="the earlier case's number")
+    which.add_argument("--not", dest="unlink", action="store_true", help="not a repeat: undo the link")
+    rp.add_argument("--by", required=True, help="the clerk (e-mail)")
+    rp.set_defaults(func=cmd_repeat)
+
     ob = sub.add_parser("outbox", help="mail waiting to be sent, sent, failed")
     obsub = ob.add_subparsers(dest="outbox_command", required=True)
     obl = obsub.add_parser("list", help="the outbox as a table")
@@ -257,6 +265,16 @@ def cmd_anonymous(args, cfg, rules) -> int:
             if args.exception
             else f"{args.number}: не рассматривается (анонимное)."
         )
+
+    return _acting(cfg, rules, act)
+
+
+def cmd_repeat(args, cfg, rules) -> int:
+    def act(services) -> str:
+        first = services.repeat(args.number, of=None if args.unlink else args.of, by=args.by)
+        if args.unlink:
+            return f"{args.number}: больше не считается повторным к {first}."
+        return f"{args.number}: повторное к {first}."
 
     return _acting(cfg, rules, act)
 
@@ -500,6 +518,10 @@ def _describe(r: dict) -> list[str]:
         f"Заявитель: {who or '—'}; {c['address'] or ''} {c['phone'] or ''} {c['email'] or ''}".rstrip(),
         f"Проверить: {', '.join(r['needs_review']) or '—'}",
     ]
+    if r["repeat_of"]:
+        out.append(f"Повторное обращение: ранее {r['repeat_of']} (связь снимает: mailflow repeat … --not)")
+    if r["repeats"]:
+        out.append(f"Повторные обращения по этому делу: {', '.join(r['repeats'])}")
     if r["resolution"]:
         res = r["resolution"]
         out.append(f"Резолюция ({res['author_name'] or res['author']}, {res['source']}): {res['text']}")

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from . import journal
 from .case.actors import Actor
-from .case.search import search_text
+from .case.search import index_fields
 from .extract.fields import clean_email, parse_date, parse_phone
 from .models import ChainHead, Document
 from .sanitize import clean
@@ -149,7 +149,7 @@ def correct(s: Session, head: ChainHead, doc: Document, values: Mapping[str, Any
         return []
     review = [f for f in json.loads(doc.needs_review) if f not in {c.field for c in changes}]
     doc.needs_review = json.dumps(review, ensure_ascii=False)
-    doc.search = search_text(doc)
+    index_fields(doc)
     s.add(doc)
     journal.append(
         s,

@@ -77,7 +77,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from .case import ladder
 from .case.queries import IS_CURRENT, consumer_name, is_open
@@ -241,6 +241,7 @@ class WeeklyReport:
     by_status: dict[str, int]
     by_group: dict[int | None, int]
     new: int
+    repeats: int  # of the new, linked as repeats of an earlier case
     answered: int
     answered_on_time: int
     answered_late: int
@@ -324,6 +325,11 @@ def _counts(s: Session, in_week) -> dict:
         by_status=_ordered(statuses, STATUSES),
         by_group=dict(sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))),
         new=sum(n for *_, n in rows),
+        repeats=s.execute(
+            sa.select(sa.func.count())
+            .select_from(Document)
+            .where(in_week, col(Document.repeat_of).is_not(None))
+        ).scalar_one(),
     )
 
 

@@ -91,6 +91,7 @@ def figures(r: WeeklyReport) -> list[tuple[str, int, bool]]:
     """(label, value, needs attention) — the report's key numbers."""
     return [
         ("Поступило за неделю", r.new, False),
+        ("  из них повторных (тот же заявитель, тот же вопрос)", r.repeats, r.repeats > 0),
         ("Отвечено за неделю", r.answered, False),
         ("  в срок", r.answered_on_time, False),
         ("  с нарушением срока", r.answered_late, r.answered_late > 0),

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlmodel import Session, select
 
+from . import repeats
 from .case import ladder
 from .case.queries import current_resolution
 from .models import Answer, Delivery, DocAttachment, Document, Handover, Inbound, Move, Outbox
@@ -81,7 +82,17 @@ def document_record(s: Session, doc: Document) -> dict:
             if t.kind == "talon"
         ],
         **_resolution(s, doc),
+        **_repeats(s, doc),
         "answer": _answer(s, doc),
+    }
+
+
+def _repeats(s: Session, doc: Document) -> dict:
+    """The earlier case this one repeats, and the later ones that repeat it (numbers)."""
+    first = s.get(Document, doc.repeat_of) if doc.repeat_of else None
+    return {
+        "repeat_of": first.number if first else None,
+        "repeats": [d.number for d in repeats.repeats_of(s, doc)],
     }
 
 

@@ -141,6 +141,11 @@ class Document(SQLModel, table=True):
     talon: bool = True  # False when registered in backlog mode
     text: str = ""
     search: str = Field(default="", sa_type=sa.Text)  # case.search.search_text: folded fields, kept with them
+    # case.search.applicant_key: folded surname and first name, to find the same person's repeats
+    applicant: str | None = Field(default=None, max_length=420, index=True)
+    repeat_of: int | None = Field(
+        default=None, index=True
+    )  # the first case a repeat is linked to (reversible)
 
 
 class DocAttachment(SQLModel, table=True):

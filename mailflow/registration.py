@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from . import anonymity, journal, outbox, routing, talon
-from .case.search import search_text
+from . import anonymity, journal, outbox, repeats, routing, talon
+from .case.actors import SYSTEM
+from .case.search import index_fields
 from .models import ChainHead, DocAttachment, Document, Outbox
 from .rules import Journal, Person, Rules
 from .sanitize import clean
@@ -99,6 +100,9 @@ def register(
             quote=not stranger,
         )
         outbox.queue(session, out, document_id=doc.id, inbound_id=inbound_id)
+    first = repeats.find(session, rules.repeats, doc, now)
+    if first is not None:
+        repeats.link(session, head, doc, first, by=SYSTEM, automatic=True)
     if anonymity.is_anonymous(rules.anonymity, reg.recognition.consumer, reg.recognition.needs_review):
         anonymity.flag(session, head, rules, doc, sender_addr=sender_addr)
     if reg.talon:
@@ -149,7 +153,7 @@ def _document(reg: Registration, seq: int, number: str, year: int, now: dt.datet
         talon=reg.talon,
         text=clean(rec.text, 200_000),
     )
-    doc.search = search_text(doc)
+    index_fields(doc)
     return doc
 
 

@@ -19,7 +19,7 @@ from . import journal, outbox
 from .case import transition
 from .case.actors import SYSTEM
 from .case.queries import consumer_name, management
-from .case.states import Act
+from .case.states import Act, State
 from .models import ChainHead, Document, Monitoring, Token
 from .rules import Rules
 from .values import KZ_TZ, Attachment, Recognition
@@ -63,6 +63,7 @@ def route(s: Session, head: ChainHead, rules: Rules, case: Case, sender_addr: st
         due_date=due,
         due_source=due_source,
         book_entry_at=doc.book_entry_at.astimezone(KZ_TZ) if doc.book_entry_at else None,
+        repeat_of=_repeat_of(s, doc),
     )
     managers = management(rules)
     if managers:
@@ -108,6 +109,18 @@ def route(s: Session, head: ChainHead, rules: Rules, case: Case, sender_addr: st
         )
     else:  # nobody to resolve it: it waits, registered, for a paper resolution
         journal.append(s, head, "routed", document_id=doc.id, **facts)
+
+
+def _repeat_of(s: Session, doc: Document) -> dict[str, str] | None:
+    """The earlier case this appeal repeats, as management's mail names it."""
+    first = s.get(Document, doc.repeat_of) if doc.repeat_of else None
+    if first is None:
+        return None
+    return dict(
+        number=first.number,
+        date=first.registered_at.astimezone(KZ_TZ).strftime("%d.%m.%Y"),
+        state=State(first.status).label,
+    )
 
 
 def _to_management(

@@ -93,6 +93,14 @@ class Anonymity:
 
 
 @dataclass(frozen=True)
+class Repeats:
+    """When a new appeal is linked to an earlier one as its repeat (intake.toml [repeats]; mailflow.repeats)."""
+
+    closed_within_days: int = 30
+    min_shared_words: float = 0.15
+
+
+@dataclass(frozen=True)
 class Journal:
     key: str
     prefix: str
@@ -198,6 +206,7 @@ class Rules:
     talon_max_age_days: int
     talon_daily_limit: int  # talons to one stranger's address per 24 hours
     anonymity: Anonymity
+    repeats: Repeats
     channels: dict[str, str]
     own_addresses: frozenset[str]
     max_received_headers: int
@@ -253,6 +262,7 @@ def load(rules_dir: Path) -> Rules:
         ),
         channels=channels,
         anonymity=_anonymity(intake_file, _table(intake, "anonymous", intake_file)),
+        repeats=_repeats(intake_file, _table(intake, "repeats", intake_file)),
         own_addresses=frozenset(a.lower() for a in own),
         max_received_headers=_int(loops, "max_received_headers", intake_file, "loops", 30),
         templates=_templates(rules_dir / "templates"),
@@ -282,6 +292,19 @@ def _anonymity(path: Path, t: dict) -> Anonymity:
     if unknown:
         raise ConfigError(path, f"anonymous.{unknown[0]}", "unknown key")
     return Anonymity(out["name_fields"], out["reply_fields"], flag_when)
+
+
+def _repeats(path: Path, t: dict) -> Repeats:
+    unknown = sorted(set(t) - {"closed_within_days", "min_shared_words"})
+    if unknown:
+        raise ConfigError(path, f"repeats.{unknown[0]}", "unknown key")
+    days = t.get("closed_within_days", Repeats.closed_within_days)
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 3650:
+        raise ConfigError(path, "repeats.closed_within_days", "a whole number of days, 0 to 3650")
+    share = t.get("min_shared_words", Repeats.min_shared_words)
+    if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 <= share <= 1:
+        raise ConfigError(path, "repeats.min_shared_words", "a share between 0 and 1")
+    return Repeats(days, float(share))
 
 
 def _table(data: dict, key: str, path: Path) -> dict:

@@ -17,7 +17,17 @@ from typing import TypeVar
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from . import anonymity, answering, correction, extension, journal, redirect, resolution, resolution_text
+from . import (
+    anonymity,
+    answering,
+    correction,
+    extension,
+    journal,
+    redirect,
+    repeats,
+    resolution,
+    resolution_text,
+)
 from .archive import Archive
 from .case.actors import CHANCELLERY, Actor, actor
 from .case.queries import case_version
@@ -228,6 +238,24 @@ class Services:
                 raise Refused(str(exc)) from None
 
         self._act(number, act)
+
+    def repeat(self, number: str, *, of: str | None, by: str) -> str | None:
+        """The clerk links a repeated appeal to its earlier case (`of`), or undoes the
+        link (`of` None); returns the first case's number (or the unlinked one's)."""
+        who = self.staff_actor(by, "связывать повторные обращения", Capacity.CLERK)
+
+        def act(s: Session, head: ChainHead, doc: Document) -> str | None:
+            try:
+                if of is None:
+                    return repeats.unlink(s, head, doc, by=who)
+                earlier = s.exec(select(Document).where(Document.number == of)).first()
+                if earlier is None:
+                    raise NotFound(f"документ {of} не найден в журнале")
+                return repeats.link(s, head, doc, earlier, by=who, automatic=False).number
+            except repeats.NotRepeat as exc:
+                raise Refused(str(exc)) from None
+
+        return self._act(number, act)
 
     def outbox_retry(self, ids: list[int] | None, *, by: str) -> int:
         """Failed mail queued again (`None`: all failed), e.g. after the relay's login was fixed."""

@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "correction",
             "redirect",
             "anonymity",
+            "repeats",
             "talon",
             "notices",
             "outbox",

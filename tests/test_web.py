@@ -421,3 +421,13 @@ def test_a_huge_result_is_counted_up_to_a_cap(wp, monkeypatch):
     assert "более 1" in c.get("/").text
     narrow = c.get("/api/cases", params={"q": wp.number}).json()
     assert narrow["total"] == 1 and narrow["more"] is False
+
+
+def test_both_cards_show_a_repeat_link(wp):
+    wp.parts.services.repeat(wp.other, of=wp.number, by="kanc-sbyt@sevkaz.example")
+    c = wp.sign_in(CLERK)
+    first, again = c.get(f"/cases/{wp.number}").text, c.get(f"/cases/{wp.other}").text
+    assert 'id="repeats"' in first and f'<a href="/cases/{wp.other}">{wp.other}</a>' in first
+    assert "Повторное: тот же заявитель" in again and f'<a href="/cases/{wp.number}">' in again
+    api = c.get(f"/api/cases/{wp.other}").json()
+    assert api["repeat_of"] == wp.number

@@ -39,10 +39,27 @@ class _Searchable(Protocol):
     org_name: str | None
     outgoing_number: str | None
     text: str
+    search: str
+    applicant: str | None
 
 
 def fold(text: str) -> str:
     return " ".join(text.casefold().translate(_FOLD).split())
+
+
+def applicant_key(last_name: str | None, first_name: str | None) -> str | None:
+    """One applicant's surname and first name, folded (ё/е, Kazakh letters, case): how
+    repeats are found. None without both: an initial or a surname alone names nobody."""
+    last, first = fold(last_name or ""), fold(first_name or "")
+    if len(last) < 2 or len(first.rstrip(".")) < 2:
+        return None
+    return f"{last}|{first}"[:420]
+
+
+def index_fields(doc: _Searchable) -> None:
+    """Write the derived copies a document keeps of its fields (search, applicant)."""
+    doc.search = search_text(doc)
+    doc.applicant = applicant_key(doc.last_name, doc.first_name)
 
 
 def search_text(doc: _Searchable) -> str:
