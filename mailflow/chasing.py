@@ -415,7 +415,13 @@ def _not_handed_over(s: Session, rules: Rules) -> list[Document]:
     return list(
         s.exec(
             select(Document)
-            .where(Document.origin_unit.in_(units), Document.id.in_(resolved), Document.id.not_in(handed))
+            .where(
+                Document.origin_unit.in_(units),
+                Document.id.in_(resolved),
+                Document.id.not_in(handed),
+                # a closed case (imported history too) has no paper left to hand over
+                col(Document.closed_at).is_(None),
+            )
             .order_by(Document.id)
         )
     )
