@@ -197,7 +197,7 @@ def jsonl(recs: Iterable[dict]) -> Iterator[str]:
         yield json.dumps(r, ensure_ascii=False)
 
 
-def _row(r: dict) -> list:
+def csv_row(r: dict) -> list:
     """One export object as the flat columns of CSV_COLUMNS."""
     flat = {
         **r,
@@ -221,7 +221,7 @@ def csv_chunks(recs: Iterable[dict], rows: int = 1000) -> Iterator[str]:
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
     for n, r in enumerate(recs, 1):
-        w.writerow([neutral(v) for v in _row(r)])
+        w.writerow([neutral(v) for v in csv_row(r)])
         if n % rows == 0:
             yield buf.getvalue()
             buf.seek(0)
@@ -241,7 +241,7 @@ def to_xlsx(recs: Iterable[dict]) -> bytes:
     ws.append(list(CSV_COLUMNS))
     for r in recs:
         cells = []
-        for v in _row(r):
+        for v in csv_row(r):
             cell = WriteOnlyCell(
                 ws, value=ILLEGAL_CHARACTERS_RE.sub("", v)[:32000] if isinstance(v, str) else v
             )

@@ -21,8 +21,10 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import queue
 import re
 import string
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,6 +220,7 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
 
 _DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _PHONE_CHARS = re.compile(r"^[+\d\s()\-.]+$")
+_E164_KZ = re.compile(r"^\+7\d{10}$")
 _ORG = re.compile(r"[«»\"]|\b(?:ТОО|АО|ИП|ГКП|РГП|ПК|ОАО|ЗАО|ООО|КГУ|ГУ)\b")
 _INITIALS = re.compile(r"^([^\W\d_]\.)\s*([^\W\d_]\.)?$")
 _DATE_HINT = "ДД.ММ.ГГГГ [ЧЧ:ММ] или ГГГГ-ММ-ДД[THH:MM]"
@@ -300,8 +303,8 @@ def split_full_name(text: str | None) -> dict[str, str | None]:
 
 def _phone(text: str | None) -> str | None:
     """E.164 when the cell is one Kazakh phone number; the cell as written otherwise."""
-    if text is None:
-        return None
+    if text is None or _E164_KZ.match(text):
+        return text  # the export's own form: parse_phone would give it back unchanged
     if _PHONE_CHARS.match(text):
         e164 = parse_phone(text)
         if e164 and re.sub(r"\D", "", e164)[1:] == re.sub(r"\D", "", text)[-10:]:
@@ -649,6 +652,46 @@ def _batches(items: Iterator[Parsed | BadRow], size: int) -> Iterator[list[Parse
         yield batch
 
 
+def _ahead(items: Iterator[list[Parsed | BadRow]], depth: int = 2) -> Iterator[list[Parsed | BadRow]]:
+    """`items`, the next ones read in a thread meanwhile: the file is parsed while
+    the database writes the batch before (on the second core, as the GIL is let go
+    while it waits for the database)."""
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(message: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(message, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False  # the reader stopped early
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(("item", item)):
+                    return
+            offer(("end", None))
+        except BaseException as exc:  # handed to the reader, raised there
+            offer(("error", exc))
+
+    worker = threading.Thread(target=produce, name="import-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            what, value = q.get()
+            if what == "end":
+                return
+            if what == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        worker.join()
+
+
 def _existing(s: Session, reader: Reader, rows: list[Parsed]) -> dict[str, bool]:
     """Numbers of `rows` already in the journal -> whether what is there is the same row."""
     if not rows:
@@ -670,7 +713,7 @@ def _same_as_journal(s: Session, reader: Reader, doc_id: int, p: Parsed) -> bool
     doc = s.get(Document, doc_id)
     if doc is None:
         return False
-    row = dict(zip(COLUMNS, export._row(export.document_record(s, doc))))
+    row = dict(zip(COLUMNS, export.csv_row(export.document_record(s, doc))))
     plain = {k: ("" if v is None else v) for k, v in row.items()}
     try:
         there = reader.parse(p.line, {k: _text(v) for k, v in plain.items()})
@@ -767,7 +810,9 @@ def _pass2(
     reader, rows = _open(rules, path, mapping, journal_key)
     report.bad, report.bad_count = [], 0
     done = 0
-    for chunk in _batches(_parsed_rows(reader, rows, None), batch):
+    chunks = _batches(_parsed_rows(reader, rows, None), batch)
+    # SQLite works in this process: a reading thread would only contend for the GIL
+    for chunk in _ahead(chunks) if engine.dialect.name == "postgresql" else chunks:
         with Session(engine) as s, s.begin():
             journal.lock(s)
             parsed = [p for p in chunk if isinstance(p, Parsed)]
@@ -840,46 +885,78 @@ def raise_counter(s: Session, key: str, year: int, at_least: int) -> int:
 
 
 def _write(s: Session, rows: list[Parsed]) -> None:
-    """One batch: documents, then the resolutions and their addressees, by executemany."""
+    """One batch: documents, then the resolutions and their addressees, each one
+    executemany without RETURNING (which SQLite can only do row by row); the new
+    ids are read back by number."""
     if not rows:
         return
-    docs = sa.insert(_DOCUMENT).returning(_DOCUMENT.c.id, sort_by_parameter_order=True)
-    ids = s.execute(docs, [p.document for p in rows]).scalars().all()
-    resolved = [(i, p) for i, p in zip(ids, rows) if p.resolution or p.executors]
+    _insert(s, _DOCUMENT, [p.document for p in rows])
+    resolved = {p.number: p for p in rows if p.resolution or p.executors}
     if not resolved:
         return
-    now = dt.datetime.now(dt.UTC)
-    res = sa.insert(_RESOLUTION).returning(_RESOLUTION.c.id, sort_by_parameter_order=True)
-    res_ids = (
+    ids: dict[str, int] = dict(
         s.execute(
-            res,
-            [
-                {
-                    "document_id": doc_id,
-                    "text": p.resolution or "",
-                    "instruction": "",
-                    "due_date": p.document["due_date"],
-                    "due_source": p.due_source,
-                    "author": IMPORTED_BY,
-                    "author_name": None,
-                    "source": IMPORTED_BY,
-                    "inbound_id": None,
-                    "created_at": now,
-                    "current": True,
-                }
-                for doc_id, p in resolved
-            ],
-        )
-        .scalars()
-        .all()
+            sa.select(_DOCUMENT.c.number, _DOCUMENT.c.id).where(_DOCUMENT.c.number.in_(list(resolved)))
+        ).all()
     )
+    now = dt.datetime.now(dt.UTC)
+    _insert(
+        s,
+        _RESOLUTION,
+        [
+            {
+                "document_id": ids[number],
+                "text": p.resolution or "",
+                "instruction": "",
+                "due_date": p.document["due_date"],
+                "due_source": p.due_source,
+                "author": IMPORTED_BY,
+                "author_name": None,
+                "source": IMPORTED_BY,
+                "inbound_id": None,
+                "created_at": now,
+                "current": True,
+            }
+            for number, p in resolved.items()
+        ],
+    )
+    res_ids: dict[int, int] = dict(
+        s.execute(
+            sa.select(_RESOLUTION.c.document_id, _RESOLUTION.c.id).where(
+                _RESOLUTION.c.document_id.in_(list(ids.values()))
+            )
+        ).all()
+    )  # a new document has exactly one resolution
     people = [
-        {"resolution_id": rid, "document_id": doc_id, "position": n, "email": email, "name": name}
-        for rid, (doc_id, p) in zip(res_ids, resolved)
-        for n, (email, name) in enumerate(p.executors, 1)
+        {
+            "resolution_id": res_ids[ids[number]],
+            "document_id": ids[number],
+            "position": n,
+            "email": e,
+            "name": name,
+        }
+        for number, p in resolved.items()
+        for n, (e, name) in enumerate(p.executors, 1)
     ]
     if people:
-        s.execute(sa.insert(_ASSIGNMENT), people)
+        _insert(s, _ASSIGNMENT, people)
+
+
+def _insert(s: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Rows into `table` in the session's transaction: COPY on PostgreSQL (psycopg's
+    executemany sends one statement per row), executemany on SQLite."""
+    conn = s.connection()
+    if conn.dialect.name != "postgresql":
+        conn.execute(sa.insert(table), rows)
+        return
+    names = list(rows[0])
+    binds = [table.c[n].type.bind_processor(conn.dialect) for n in names]  # AwareDateTime to UTC
+    columns = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cur, cur.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([b(row[n]) if b else row[n] for n, b in zip(names, binds)])
 
 
 # --- a journal kept on paper --------------------------------------------------
