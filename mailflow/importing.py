@@ -461,9 +461,11 @@ class Reader:
             key = {"from": "source_from"}.get(name, name)
             if isinstance(doc[key], str) and len(doc[key]) > limit:
                 raise Bad(f"{name}: длиннее {limit} знаков")
-        for name in ("answered_at", "closed_at"):
-            if doc[name] and doc[name] < registered:
-                raise Bad(f"{name} раньше даты регистрации")
+        day = registered.astimezone(KZ_TZ).date()
+        for name, what in (("answered_at", "дата ответа"), ("closed_at", "дата закрытия")):
+            # by the day: a journal often writes the answer's day without its hour
+            if doc[name] and doc[name].astimezone(KZ_TZ).date() < day:
+                raise Bad(f"{what} {doc[name]:%d.%m.%Y} раньше даты регистрации {day:%d.%m.%Y}")
         if self.mapping.answered_closes and doc["answered_at"] and not doc["closed_at"]:
             doc["closed_at"] = doc["answered_at"]
         resolution = values.get("resolution")
@@ -476,7 +478,6 @@ class Reader:
         due_source = "import"
         if (resolution or executors) and doc["due_date"] is None:
             # a resolution has a term: the law's, counted from registration as routing does
-            day = registered.astimezone(KZ_TZ).date()
             doc["due_date"] = self.rules.deadlines.due(doc["kind"], day, self.rules.calendar)
             due_source = self.rules.deadlines.term(doc["kind"], day).source
         for name in ("origin_unit", *CONSUMER_FIELDS, "source_from", "source_subject"):

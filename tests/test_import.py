@@ -234,7 +234,7 @@ LEGACY_HEADER = [
 LEGACY = [
     ["1", "ВХ-2026-000011", "12.01.2026", "Иванов Пётр Сергеевич", "с. Айыртау", "Жалоба", "Петров А.С.", "26.01.2026", "20.01.2026", ""],
     ["2", "ВХ-2026-000012", "13.01.2026 11:40", "Сейткали Айгерим Бекболат кызы", "", "Жалоба на качество", "Петров Алексей Сергеевич, Иванова М.А.", "27.01.2026", "", "на контроле"],
-    ["3", "ВХ-2026-000013", "14.01.2026", "ТОО «Ромашка»", "", "Заявка", "", "", "", ""],
+    ["3", "ВХ-2026-000013", "14.01.2026 15:00", "ТОО «Ромашка»", "", "Заявка", "", "", "14.01.2026", ""],
 ]  # fmt: skip
 
 
@@ -261,7 +261,7 @@ def test_legacy_journal_with_russian_headers_semicolons_and_bom_through_a_map(tm
     assert first.status == "closed" and first.closed_at == dt.datetime(2026, 1, 20, tzinfo=KZ_TZ)
     assert second.status == "in_work" and second.due_date == dt.date(2026, 1, 27)
     assert second.registered_at == dt.datetime(2026, 1, 13, 11, 40, tzinfo=KZ_TZ)
-    assert org.status == "registered"
+    assert org.status == "closed"  # answered the same day: a day without an hour is not before 15:00
     with Session(engine) as s:
         people = s.exec(
             select(Assignment.email)
@@ -296,7 +296,7 @@ def test_a_map_with_an_unknown_key_or_column_is_refused(tmp_path):
 @pytest.mark.parametrize("kind", KINDS)
 def test_bad_rows_are_listed_with_line_and_reason_and_nothing_is_imported(tmp_path, kind):
     with journal_db(tmp_path, kind) as (_, engine):
-        header = ["incoming_number", "registered_at", "kind", "channel", "last_name"]
+        header = ["incoming_number", "registered_at", "kind", "channel", "last_name", "closed_at"]
         importing.run(
             engine,
             RULES,
@@ -315,18 +315,20 @@ def test_bad_rows_are_listed_with_line_and_reason_and_nothing_is_imported(tmp_pa
             ["ВХ-2026-000001", "2026-02-01", "жалоба", "written", "Другой"],  # 7: another row under it
             ["ВХ-2026-6", "2026-02-06", "жалоба", "written", "Короткий"],  # 8: not the journal's format
             ["ВХ-2026-000009", "2026-02-06", "отзыв", "written", "Второй хороший"],  # 9
+            ["ВХ-2026-000010", "2026-02-06", "отзыв", "written", "Ранний", "2026-02-05"],  # 10: closed before it came
         ]  # fmt: skip
         path = write_csv(tmp_path / "bad.csv", header, rows)
         before = export_csv(engine)
         report = importing.run(engine, RULES, path)
         reasons = {b.line: b.reason for b in report.bad}
-        assert sorted(reasons) == [3, 4, 5, 6, 7, 8] and report.bad_count == 6
+        assert sorted(reasons) == [3, 4, 5, 6, 7, 8, 10] and report.bad_count == 7
         assert "«31.02.2026» — не дата" in reasons[3]
         assert "вид обращения «кляуза» неизвестен" in reasons[4]
         assert "не подходит ни к одному журналу" in reasons[5] and "ВХ-2026-000001" in reasons[5]
         assert "уже встречался выше в файле" in reasons[6]
         assert "уже есть в журнале с другим содержанием" in reasons[7]
         assert "не подходит ни к одному журналу" in reasons[8]
+        assert "дата закрытия 05.02.2026 раньше даты регистрации 06.02.2026" in reasons[10]
         assert not report.written and export_csv(engine) == before  # nothing at all
         with Session(engine) as s:
             assert (
@@ -334,7 +336,7 @@ def test_bad_rows_are_listed_with_line_and_reason_and_nothing_is_imported(tmp_pa
             )
 
         report = importing.run(engine, RULES, path, skip_bad=True)
-        assert (report.imported, report.bad_count) == (2, 6) and report.written
+        assert (report.imported, report.bad_count) == (2, 7) and report.written
         got = docs(engine)
         assert got["ВХ-2026-000001"].last_name == "Первый"  # never overwritten
         assert got["ВХ-2026-000002"].last_name == "Хороший" and "ВХ-2026-000009" in got
@@ -343,7 +345,7 @@ def test_bad_rows_are_listed_with_line_and_reason_and_nothing_is_imported(tmp_pa
             ev = s.exec(
                 select(Event).where(Event.type == "journal_import").order_by(col(Event.id).desc())
             ).first()
-            assert json.loads(ev.data)["skipped"] == 6 and json.loads(ev.data)["rows"] == 2
+            assert json.loads(ev.data)["skipped"] == 7 and json.loads(ev.data)["rows"] == 2
             assert journal.verify(s).ok
 
 
