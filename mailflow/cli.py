@@ -106,6 +106,17 @@ def _parser() -> argparse.ArgumentParser:
     je.add_argument("--out", help="write to this file (required for xlsx at a terminal)")
     je.add_argument("--journal")
     je.set_defaults(func=cmd_export)
+    ji = jsub.add_parser("import", help="bring an existing journal in (CSV or XLSX)")
+    ji.add_argument("file", type=Path, help="CSV (, or ;) or XLSX: the export's columns, or mapped by --map")
+    ji.add_argument("--map", type=Path, dest="map_file", help="TOML: the file's headers -> columns")
+    ji.add_argument("--skip-bad", action="store_true", help="import the good rows, list the bad ones")
+    ji.add_argument("--journal", help="every number must be of this journal")
+    ji.set_defaults(func=cmd_import)
+    jc = jsub.add_parser("continue", help="number on after a journal kept on paper")
+    jc.add_argument("--journal", required=True)
+    jc.add_argument("--year", required=True, type=int)
+    jc.add_argument("--after", required=True, type=int, help="the last number given on paper")
+    jc.set_defaults(func=cmd_continue)
     jv = jsub.add_parser("verify", help="check the hash chain of journal events")
     jv.set_defaults(func=cmd_verify)
     jq = jsub.add_parser("inbound", help="every message received and what became of it")
@@ -576,13 +587,90 @@ def cmd_export(args, cfg, rules) -> int:
         if args.format == "xlsx":
             out.write(export.to_xlsx(recs))
         elif args.format == "csv":
-            out.write(export.to_csv(recs).encode("utf-8"))
+            for chunk in export.csv_chunks(recs):
+                out.write(chunk.encode("utf-8"))
         else:
             for line in export.jsonl(recs):  # streamed: a journal of years is not held in memory
                 out.write(line.encode("utf-8") + b"\n")
         out.flush()  # a closed pipe is found here, inside main, not at interpreter exit
     if args.out:
         print(f"Записано: {args.out}")
+    return 0
+
+
+def _writing_engine(cfg):
+    """The journal's engine for a command that writes: created and migrated if need be."""
+    from . import db
+
+    cfg.home.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(cfg.database)
+    db.migrate(engine)
+    return engine
+
+
+def cmd_import(args, cfg, rules) -> int:
+    from . import importing
+
+    mapping = importing.load_mapping(args.map_file) if args.map_file else None
+    tty = sys.stderr.isatty()
+
+    def progress(what: str, rows: int) -> None:
+        print(f"\r{what}: {rows:,} строк".replace(",", " "), end="", file=sys.stderr, flush=True)
+
+    engine = _writing_engine(cfg)
+    try:
+        report = importing.run(
+            engine,
+            rules,
+            args.file,
+            mapping=mapping,
+            skip_bad=args.skip_bad,
+            journal_key=args.journal,
+            progress=progress if tty else None,
+        )
+    except importing.FileProblem as exc:
+        print(f"mailflow: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    if tty:
+        print(file=sys.stderr)
+    for bad in report.bad:
+        print(f"{args.file.name}: строка {bad.line}: {bad.number or '—'}: {bad.reason}", file=sys.stderr)
+    if report.bad_count > len(report.bad):
+        print(f"… и ещё {report.bad_count - len(report.bad)} строк с ошибками", file=sys.stderr)
+    if report.bad_count and not args.skip_bad:
+        print(
+            f"Ничего не импортировано: строк с ошибками {report.bad_count} из {report.rows}. "
+            "Исправьте их или повторите с --skip-bad, чтобы загрузить остальные.",
+            file=sys.stderr,
+        )
+        return 2
+    print(
+        f"Импортировано: {report.imported}; уже были в журнале: {report.already}; "
+        f"пропущено с ошибками: {report.bad_count}; всего строк: {report.rows}"
+    )
+    for key, last in report.counters.items():
+        print(f"  журнал {key}: следующий номер после {last}")
+    return 0
+
+
+def cmd_continue(args, cfg, rules) -> int:
+    from . import importing
+
+    engine = _writing_engine(cfg)
+    try:
+        before, after = importing.continue_after(engine, rules, args.journal, args.year, args.after)
+    except importing.Backwards as exc:
+        print(f"Не выполнено: {exc}.", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    j = rules.journals[args.journal]
+    if before == after:
+        print(f"Счётчик уже {after}: следующий номер {j.number(args.year, after + 1)}")
+    else:
+        print(f"Журнал продолжен: следующий номер {j.number(args.year, after + 1)} (было {before})")
     return 0
 
 

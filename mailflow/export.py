@@ -30,6 +30,12 @@ CSV_COLUMNS = (
     "subject",
     "needs_review",
     "status",
+    # the case as a journal kept elsewhere records it: what `journal import` reads back
+    "resolution",
+    "executors",  # e-mail addresses, the responsible first
+    "due_date",
+    "answered_at",
+    "closed_at",
 )
 
 
@@ -71,6 +77,8 @@ def document_record(s: Session, doc: Document) -> dict:
         ],
         "needs_review": json.loads(doc.needs_review),
         "status": doc.status,
+        "answered_at": _iso(doc.answered_at),
+        "closed_at": _iso(doc.closed_at),
         "talons": [
             {
                 "to": json.loads(t.recipients),
@@ -135,8 +143,9 @@ def _answer(s: Session, doc: Document) -> dict | None:
 
 def _resolution(s: Session, doc: Document) -> dict:
     res, people = current_resolution(s, doc.id)
-    if res is None:
-        return {"resolution": None, "executors": [], "due_date": None, "deliveries": []}
+    if res is None:  # a due date may run without a resolution (the law's term, an imported case)
+        due = doc.due_date.isoformat() if doc.due_date else None
+        return {"resolution": None, "executors": [], "due_date": due, "deliveries": []}
     deliveries = s.exec(select(Delivery).where(Delivery.document_id == doc.id).order_by(Delivery.id)).all()
     return {
         "resolution": {
@@ -199,7 +208,7 @@ def jsonl(recs: Iterable[dict]) -> Iterator[str]:
         yield json.dumps(r, ensure_ascii=False)
 
 
-def _row(r: dict) -> list:
+def csv_row(r: dict) -> list:
     """One export object as the flat columns of CSV_COLUMNS."""
     flat = {
         **r,
@@ -207,17 +216,28 @@ def _row(r: dict) -> list:
         "from": r["source"]["from"],
         "subject": r["source"]["subject"],
         "needs_review": ";".join(r["needs_review"]),
+        "resolution": r["resolution"]["text"] if r.get("resolution") else None,
+        "executors": ", ".join(e["email"] for e in r.get("executors") or ()) or None,
     }
     return [flat.get(c) for c in CSV_COLUMNS]
 
 
 def to_csv(recs: Iterable[dict]) -> str:
+    return "".join(csv_chunks(recs))
+
+
+def csv_chunks(recs: Iterable[dict], rows: int = 1000) -> Iterator[str]:
+    """The CSV export in pieces of `rows` rows: a journal of years is not held in memory."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
-    for r in recs:
-        w.writerow([neutral(v) for v in _row(r)])
-    return buf.getvalue()
+    for n, r in enumerate(recs, 1):
+        w.writerow([neutral(v) for v in csv_row(r)])
+        if n % rows == 0:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
 
 
 def to_xlsx(recs: Iterable[dict]) -> bytes:
@@ -232,7 +252,7 @@ def to_xlsx(recs: Iterable[dict]) -> bytes:
     ws.append(list(CSV_COLUMNS))
     for r in recs:
         cells = []
-        for v in _row(r):
+        for v in csv_row(r):
             cell = WriteOnlyCell(
                 ws, value=ILLEGAL_CHARACTERS_RE.sub("", v)[:32000] if isinstance(v, str) else v
             )
@@ -248,14 +268,26 @@ def to_xlsx(recs: Iterable[dict]) -> bytes:
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _looks_neutralised(text: str) -> bool:
+    """Apostrophes, then a formula's first character: what `neutral` writes."""
+    return text.startswith("'") and text.lstrip("'").startswith(FORMULA_START)
+
+
 def neutral(value: object) -> object:
     """A CSV cell that a spreadsheet will not run (OWASP CSV injection: a cell that
-    starts like a formula gets a leading apostrophe; "+7 705…" shows as text too)."""
+    starts like a formula gets a leading apostrophe; "+7 705…" shows as text too).
+    A text that already looks neutralised ("'=…") gets one more, so `unneutral`
+    gives every text back exactly."""
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and (value.startswith(FORMULA_START) or _looks_neutralised(value)):
         return "'" + value
     return value
+
+
+def unneutral(cell: str) -> str:
+    """The text `neutral` was given: exactly one apostrophe taken off, and only where it added one."""
+    return cell[1:] if _looks_neutralised(cell) else cell
 
 
 def inbound_rows(s: Session, status: str | None = None) -> list[Inbound]:

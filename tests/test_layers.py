@@ -39,7 +39,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("intake", ("mailbox", "triage", "intake")),
-    ("reporting", ("digest", "digest_render", "export")),
+    ("reporting", ("digest", "digest_render", "export", "importing")),
     ("sweeps", ("chasing", "sweeps")),
     ("services", ("services",)),
     ("entry", ("daemon", "cli", "web", "__main__", "__init__")),
