@@ -88,7 +88,10 @@ def machine() -> str:
         ),
         "?",
     )
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.1f} at start"
+    )
 
 
 def write_csv(path: Path, n: int) -> None:
@@ -190,14 +193,20 @@ def talons_meanwhile(cfg, rules, work, label: str) -> list[float]:
     return latencies
 
 
-def measure(label: str, url: str, n: int, work_dir: Path) -> None:
+def measure(label: str, url: str, empty_url: str, n: int, work_dir: Path) -> None:
+    """`url` gets the imported journal; `empty_url`, a journal of the same kind left
+    empty, gives the talon latency to compare with."""
     from support import home_config
 
     rules = rules_mod.load(REPO / "rules")
+    blank = db.make_engine(empty_url)
+    db.migrate(blank)
+    empty_cfg = home_config(work_dir / f"{label}-empty", database=empty_url)
+    empty = talons_meanwhile(empty_cfg, rules, lambda: sweep_all(blank, rules, NOW), "empty")
+    blank.dispose()
     cfg = home_config(work_dir / label, database=url)
     engine = db.make_engine(url)
     db.migrate(engine)
-    empty = talons_meanwhile(cfg, rules, lambda: sweep_all(engine, rules, NOW), "empty")
 
     src = work_dir / f"journal-{label}.csv"
     t0 = time.perf_counter()
@@ -235,7 +244,7 @@ def measure(label: str, url: str, n: int, work_dir: Path) -> None:
         chases = s.exec(sa.text("SELECT count(*) FROM chase")).one()[0]
     print(
         f"[{label}] first sweep of the day: {first:.2f} s wall with appeals arriving "
-        f"({queued[0]} chases and notices in {letters} letters; {chases} chase rows); "
+        f"({queued[0]} chases and notices; {letters} letters queued in all, reminders, notices and the weekly report; {chases} chase rows); "
         f"steady sweep: median {statistics.median(steady_times) * 1000:.1f} ms, "
         f"max {max(steady_times) * 1000:.1f} ms"
     )
@@ -249,6 +258,7 @@ def measure(label: str, url: str, n: int, work_dir: Path) -> None:
         f"max {max(during) * 1000:.0f} ms (n={len(during)}); on an empty journal: "
         f"p95 {p95(empty) * 1000:.0f} ms, max {max(empty) * 1000:.0f} ms (n={len(empty)})"
     )
+    print(f"[{label}] load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
     engine.dispose()
 
 
@@ -267,14 +277,20 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as td:
         if args.sqlite_docs:
-            measure("sqlite", f"sqlite:///{td}/sqlite/journal.db", args.sqlite_docs, Path(td))
+            measure(
+                "sqlite",
+                f"sqlite:///{td}/sqlite/journal.db",
+                f"sqlite:///{td}/sqlite-empty/journal.db",
+                args.sqlite_docs,
+                Path(td),
+            )
         why = pg_available()
         if why:
             print(f"[postgresql] skipped: {why}")
             return 0
         if args.pg_docs:
-            with PgDatabase() as pg:
-                measure("postgresql", pg.url, args.pg_docs, Path(td))
+            with PgDatabase() as pg, PgDatabase() as empty:
+                measure("postgresql", pg.url, empty.url, args.pg_docs, Path(td))
     return 0
 
 

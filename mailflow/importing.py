@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlmodel import Session, col, select
 
 from . import export, journal
-from .case.search import search_text
+from .case.search import applicant_key, search_text
 from .case.states import LABELS, STAGED, State
 from .config import ConfigError, read_toml
 from .extract.fields import parse_phone
@@ -495,6 +495,7 @@ class Reader:
             source_message_id=None,
         )
         doc["search"] = search_text(SimpleNamespace(**doc))
+        doc["applicant"] = applicant_key(doc.get("last_name"), doc.get("first_name"))
         return Parsed(line, number, j.key, year, seq, doc, resolution, executors, due_source, content, sha)
 
     def _content(
