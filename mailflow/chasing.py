@@ -14,9 +14,10 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from . import db, journal, outbox
@@ -322,7 +323,7 @@ def plan_meetings(docs: list[Document], rules: Rules, today: dt.date) -> list[Pl
         ]
         out.append(
             Planned(
-                f"meeting:{unit}:{today}",
+                meeting_key(unit, today),
                 "handover",
                 str(today),
                 None,
@@ -427,7 +428,7 @@ def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | 
     now = now or dt.datetime.now(dt.UTC)
     if not working_now(rules, now):
         return 0
-    reports = _weekly(engine, rules, sender_addr, now)
+    reports = sweep_weekly(engine, rules, sender_addr, now)
     today = now.astimezone(KZ_TZ).date()
     with Session(db.reader(engine), expire_on_commit=False) as s:
         cases = _open_cases(s, today)
@@ -435,22 +436,38 @@ def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | 
             plan_deadlines(cases, rules, today)
             + plan_book(_book_entries(s, now), rules, now)
             + plan_copies(_awaiting_copy(s, now), rules, today)
-            + plan_meetings(_not_handed_over(s, rules), rules, today)
+            + plan_meetings(_not_handed_over(s, _meeting_today(s, rules, today)), rules, today)
         )
         done = _done(s, [p.key for p in planned])
     own = rules.own_addresses | {sender_addr.lower()}
     todo = letters([p for p in planned if p.key not in done], own)
+    ready = {letter.key: _compose(rules, letter, sender_addr) for letter in todo}  # outside the lock
     queued = sent = 0
+    ours: set[str] = set()  # keys this sweep wrote: a case can be in several people's letters
     for batch in _batches(todo):
         with Session(engine, expire_on_commit=False) as s, s.begin():
             head = journal.lock(s)
-            done = _done(s, [p.key for letter in batch for p in letter.items])  # another daemon's?
-            written: set[str] = set()
+            # written meanwhile by another daemon (ours stay to tell in the other letters)
+            done = _done(s, [p.key for letter in batch for p in letter.items]) - ours
+            chases: list[dict[str, Any]] = []
+            events: list[journal.Entry] = []
             for letter in batch:
                 fresh = tuple(p for p in letter.items if p.key not in done)
-                if fresh:
-                    queued += _queue(s, head, rules, Letter(letter.to, fresh), sender_addr, now, written)
-                    sent += 1
+                if not fresh:
+                    continue
+                mail = ready[letter.key] if len(fresh) == len(letter.items) else None
+                out, doc_id = mail or _compose(rules, Letter(letter.to, fresh), sender_addr)
+                outbox.queue(s, out, document_id=doc_id)
+                for p in fresh:
+                    if p.key not in ours:
+                        ours.add(p.key)
+                        chases.append(_chase_row(p, now))
+                    events.append(_event(p, letter.to))
+                sent += 1
+            if chases:
+                s.execute(sa.insert(Chase), chases)
+            journal.append_many(s, head, events)
+            queued += len(chases)
     _planned_today(engine, cases, today)
     if queued:
         log.info("queued %d chase(s) in %d letter(s)", queued, sent)
@@ -476,78 +493,56 @@ def _done(s: Session, keys: list[str]) -> set[str]:
     return found
 
 
-def _queue(
-    s: Session,
-    head: ChainHead,
-    rules: Rules,
-    letter: Letter,
-    sender_addr: str,
-    now: dt.datetime,
-    written: set[str],
-) -> int:
-    """Write the letter's chase rows (each key once: a case can be in several
-    people's letters), its mail and one event per case and person."""
-    new = 0
-    for p in letter.items:
-        if p.key not in written:
-            written.add(p.key)
-            s.add(
-                Chase(
-                    key=p.key,
-                    kind=p.kind,
-                    document_id=p.doc.id if p.doc else None,
-                    slot=p.slot,
-                    created_at=now,
-                )
-            )
-            new += 1
-        journal.append(
-            s,
-            head,
-            p.kind,
-            document_id=p.doc.id if p.doc else None,
-            to=[letter.to],
-            slot=p.slot,
-            due_date=str(p.doc.due_date) if p.doc else None,
-        )
-    one = letter.items[0] if len(letter.items) == 1 else None
+def _compose(rules: Rules, letter: Letter, sender_addr: str) -> tuple[outbox.Outgoing, int | None]:
+    """The letter's message, and the case it is about when it is about one."""
+    one = letter.items[0].doc if len(letter.items) == 1 else None
     subject, body = render(rules, letter)
-    outbox.queue(
-        s,
-        outbox.compose(
-            sender=sender_addr,
-            to=(letter.to,),
-            subject=subject,
-            body=body,
-            kind=one.kind if one else "chase_day",
-            key=letter.key,
-            number=one.doc.number if one and one.doc else None,
-        ),
-        document_id=one.doc.id if one and one.doc else None,
+    out = outbox.compose(
+        sender=sender_addr,
+        to=(letter.to,),
+        subject=subject,
+        body=body,
+        kind=letter.items[0].kind if len(letter.items) == 1 else "chase_day",
+        key=letter.key,
+        number=one.number if one else None,
     )
-    return new
+    return out, one.id if one else None
+
+
+def _chase_row(p: Planned, now: dt.datetime) -> dict[str, Any]:
+    return dict(key=p.key, kind=p.kind, document_id=p.doc.id if p.doc else None, slot=p.slot, created_at=now)
+
+
+def _event(p: Planned, to: str) -> journal.Entry:
+    """One event per case and person told, in the case's history."""
+    return journal.Entry(
+        p.kind,
+        document_id=p.doc.id if p.doc else None,
+        data=dict(to=[to], slot=p.slot, due_date=str(p.doc.due_date) if p.doc else None),
+    )
 
 
 def _planned_today(engine: sa.Engine, cases: list[OpenCase], today: dt.date) -> None:
     """Mark the cases planned for today (a cache: tomorrow, or a new resolution or
     due date, plans again). Only where the due date is still the one planned with:
-    a resolution that moved it meanwhile reset chased_on and must be planned anew."""
-    by_due: dict[dt.date, list[int]] = {}
-    for c in cases:
-        if c.doc.id is not None:
-            by_due.setdefault(c.due, []).append(c.doc.id)
-    for due, ids in by_due.items():
-        for i in range(0, len(ids), 500):
-            with Session(engine) as s, s.begin():
-                journal.lock(s)
-                s.execute(
-                    sa.update(Document)
-                    .where(col(Document.id).in_(ids[i : i + 500]), col(Document.due_date) == due)
-                    .values(chased_on=today)
+    a resolution that moved it meanwhile reset chased_on and must be planned anew.
+    Up to 500 cases a statement and a transaction."""
+    pairs = [(id_of(c.doc), c.due) for c in cases]
+    for i in range(0, len(pairs), 500):
+        with Session(engine) as s, s.begin():
+            journal.lock(s)
+            chunk = pairs[i : i + 500]
+            s.execute(
+                sa.update(Document)
+                .where(
+                    col(Document.id).in_([doc_id for doc_id, _ in chunk]),  # the primary key finds them
+                    sa.tuple_(col(Document.id), col(Document.due_date)).in_(chunk),
                 )
+                .values(chased_on=today)
+            )
 
 
-def _weekly(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime) -> int:
+def sweep_weekly(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime) -> int:
     """The weekly report, built from a read; only queuing it takes the writer lock."""
     week = weekly_due(rules, now)
     if week is None:
@@ -566,9 +561,14 @@ def _weekly(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime)
     return 1
 
 
+_UNPLANNED = (defer(cast(Any, Document.text)), defer(cast(Any, Document.search)))  # SQLModel's attributes
+
+
 def _open_cases(s: Session, today: dt.date) -> list[OpenCase]:
     docs = s.exec(
-        select(Document).where(
+        select(Document)
+        .options(*_UNPLANNED)  # the letter's text and search copy are not planned with
+        .where(
             is_open(),
             col(Document.due_date).is_not(None),
             col(Document.due_date) <= today + LOOKAHEAD,
@@ -609,7 +609,21 @@ def _awaiting_copy(s: Session, now: dt.datetime) -> list[tuple[Answer, Document,
     return [(a, docs[a.document_id], a.holder or "") for a in answers]
 
 
-def _not_handed_over(s: Session, rules: Rules) -> list[Document]:
+def _meeting_today(s: Session, rules: Rules, today: dt.date) -> list[str]:
+    """The units meeting today whose hand-over list is not yet made (so the other
+    minutes of a meeting day, and every other day, read nothing)."""
+    if not rules.calendar.is_working_day(today):
+        return []
+    units = [u for u, day in rules.workflow.meetings.items() if day == today.weekday()]
+    done = _done(s, [meeting_key(u, today) for u in units])
+    return [u for u in units if meeting_key(u, today) not in done]
+
+
+def meeting_key(unit: str, today: dt.date) -> str:
+    return f"meeting:{unit}:{today}"
+
+
+def _not_handed_over(s: Session, units: list[str]) -> list[Document]:
     """Resolved appeals from units with meetings whose paper has not been handed over.
 
     Only open cases: 1.13/2.12 hand the copy with the resolution to the unit's
@@ -617,7 +631,6 @@ def _not_handed_over(s: Session, rules: Rules) -> list[Document]:
     answer is sent (or the case left by another exit) there is nothing left to
     hand over for, and ten years of closed cases are not today's work.
     """
-    units = list(rules.workflow.meetings)
     if not units:
         return []
     # EXISTS, not IN: PostgreSQL cannot turn NOT IN (subquery) into an anti-join

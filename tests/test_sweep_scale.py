@@ -330,3 +330,26 @@ def test_planning_does_not_hold_the_writer_lock(tmp_path, kind, monkeypatch):
         other.dispose()
         engine.dispose()
     assert seen == ["locked"]
+
+
+def test_a_case_in_two_letters_written_in_different_transactions_is_told_to_both(tmp_path, monkeypatch):
+    """Batches hold whole letters; the second letter about a case must not take the
+    first one's chase row for another daemon's."""
+    monkeypatch.setattr(chasing, "BATCH_ROWS", 1)  # every letter its own transaction
+    engine = _engine(f"sqlite:///{tmp_path / 'j.db'}")
+    j = Journal(engine)
+    j.case(due=D(2026, 4, 21), executors=(SIDORENKO,), last_name="Гусев")  # overdue: escalated
+    holds: list[int] = []
+    real = journal.lock
+    monkeypatch.setattr(journal, "lock", lambda s: holds.append(1) or real(s))
+    chasing.sweep(engine, load_rules(), SENDER, now=NOW)
+    with Session(engine) as s:
+        to = sorted(
+            json.loads(m.recipients)[0] for m in s.exec(select(Outbox).where(Outbox.kind != "weekly"))
+        )
+        chases = s.exec(select(Chase).where(Chase.kind == "escalation")).all()
+        assert journal.verify(s).ok
+    engine.dispose()
+    # Сидоренко's reminder; the escalation to her unit head Петров and to the PR specialist
+    assert to == [PETROV, "pr@sevkaz.example", SIDORENKO] and len(chases) == 1
+    assert len(holds) >= 3  # the letters did go in separate transactions

@@ -17,8 +17,6 @@ AWAITING = (
     "delivered_at IS NULL AND displayed_at IS NULL AND replied_at IS NULL"
     " AND failed_at IS NULL AND unproven_reported_at IS NULL"
 )
-
-
 def upgrade() -> None:
     # plain CREATE INDEX, not batch mode: a SQLite batch rebuild of `document`
     # would drop the search triggers of 0011
