@@ -338,6 +338,7 @@ def plan_meetings(docs: list[Document], rules: Rules, today: dt.date) -> list[Pl
 
 
 BATCH_ROWS = 200  # chase rows per writing transaction: the writer lock is held for milliseconds
+LETTER_ITEMS = 200  # cases in one letter (more: the day's list comes in parts)
 URGENCY = {
     "overdue": 0,
     "escalation": 1,
@@ -358,10 +359,14 @@ SECTIONS = (  # a day's letter to one person, most urgent section first
 
 @dataclass(frozen=True)
 class Letter:
-    """What one person is told by one sweep: one message however many cases."""
+    """What one person is told by one sweep: one message, in parts of LETTER_ITEMS
+    cases where there are more (each part is written with its chases in one
+    short transaction, so no one's backlog holds the writer lock for long)."""
 
     to: str
     items: tuple[Planned, ...]  # most urgent first
+    part: int = 1
+    parts: int = 1
 
     @property
     def key(self) -> str:
@@ -377,7 +382,14 @@ def letters(planned: list[Planned], own: frozenset[str] | set[str]) -> list[Lett
         for addr in p.to:
             if addr not in own:
                 by.setdefault(addr, []).append(p)
-    return [Letter(addr, tuple(sorted(items, key=_urgency))) for addr, items in by.items()]
+    out = []
+    for addr, items in by.items():
+        ordered = sorted(items, key=_urgency)
+        parts = -(-len(ordered) // LETTER_ITEMS)
+        for n in range(parts):
+            chunk = tuple(ordered[n * LETTER_ITEMS : (n + 1) * LETTER_ITEMS])
+            out.append(Letter(addr, chunk, n + 1, parts))
+    return out
 
 
 def _urgency(p: Planned) -> tuple[int, int, dt.date, str]:
@@ -401,7 +413,14 @@ def render(rules: Rules, letter: Letter) -> tuple[str, str]:
         if items:
             sections.append(dict(name=name, title=title, items=[_line(p) for p in items]))
     counts = {k: sum(1 for p in letter.items if p.kind == k) for k in URGENCY}
-    return rules.render("chase_day", sections=sections, counts=counts, total=len(letter.items))
+    return rules.render(
+        "chase_day",
+        sections=sections,
+        counts=counts,
+        total=len(letter.items),
+        part=letter.part,
+        parts_of=letter.parts,
+    )
 
 
 def _line(p: Planned) -> dict[str, Any]:

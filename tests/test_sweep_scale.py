@@ -353,3 +353,23 @@ def test_a_case_in_two_letters_written_in_different_transactions_is_told_to_both
     # Сидоренко's reminder; the escalation to her unit head Петров and to the PR specialist
     assert to == [PETROV, "pr@sevkaz.example", SIDORENKO] and len(chases) == 1
     assert len(holds) >= 3  # the letters did go in separate transactions
+
+
+def test_a_backlog_comes_in_parts_each_with_its_chases(tmp_path, monkeypatch):
+    monkeypatch.setattr(chasing, "LETTER_ITEMS", 2)
+    engine = _engine(f"sqlite:///{tmp_path / 'j.db'}")
+    j = Journal(engine)
+    for name in ("Ахметов", "Болатов", "Ветров", "Гусев", "Дюсенов"):
+        j.case(due=D(2026, 4, 20), last_name=name)  # Петров's, all overdue
+    assert chasing.sweep(engine, load_rules(), SENDER, now=NOW) == 5 + 5 + 1  # reminders, escalations, weekly
+    with Session(engine) as s:
+        mine = [
+            email.message_from_bytes(m.raw, policy=policy.default)
+            for m in s.exec(select(Outbox).where(Outbox.recipients == json.dumps([PETROV])))
+        ]
+    engine.dispose()
+    subjects = sorted(str(m["Subject"]) for m in mine)
+    assert len(mine) == 3 and sum("часть 1 из 3" in x or "часть 2 из 3" in x for x in subjects) == 2
+    bodies = [m.get_content() for m in mine]
+    for n in range(1, 6):  # each case in exactly one part
+        assert sum(f"ВХ-2026-00000{n}" in b for b in bodies) == 1
