@@ -1,32 +1,107 @@
-"""Recognition benchmark: accuracy per field, wrong non-null share, s/page.
+"""Recognition benchmark: accuracy per field, wrong non-null share, s/page, and
+the pipeline's CPU per page against one plain tesseract read of each page.
 
-    .venv/bin/python bench/recognition.py [CORPUS_DIR ...] [--workers N]
+    .venv/bin/python bench/recognition.py [CORPUS_DIR ...] [--workers N] [--engine tesserocr|program]
 
 With no folder, reads ../shared/corpus/appeals (beside the repository).
 Generate a harder corpus first with `python tests/corpusgen.py OUT_DIR`.
+
+After the pipeline, each page it read by OCR is rendered (or decoded) as the
+pipeline renders it, written as PNG, and read once by
+`tesseract PAGE stdout -l LANGS` with OMP_THREAD_LIMIT=1: the cost of one
+plain read. The ratio compares the CPU seconds of both per page.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mailflow.extract.evaluate import main  # noqa: E402
+from mailflow import mime  # noqa: E402
+from mailflow import rules as rules_mod  # noqa: E402
+from mailflow.extract import _plan  # noqa: E402
+from mailflow.extract.evaluate import evaluate, report  # noqa: E402
+from mailflow.extract.page import PageTask, _has_text, _load_image, _render_pdf  # noqa: E402
+
+
+def ocr_pages(corpus: Path, out: Path) -> list[Path]:
+    """The pages of the corpus that the pipeline reads by OCR, as PNG files."""
+    limits = rules_mod.load(ROOT / "rules").limits
+    files: list[Path] = []
+    for eml in sorted(corpus.glob("*.eml")):
+        msg = mime.parse(eml.read_bytes())
+        budget = limits.max_pages_per_message
+        for a_no, att in enumerate(msg.attachments):
+            doc = _plan(att, limits)
+            if doc.kind not in ("pdf", "image"):
+                continue
+            for i in range(min(doc.pages, max(0, budget))):
+                task = PageTask(
+                    doc.kind,
+                    att.data,
+                    i,
+                    limits.render_dpi,
+                    limits.ocr_languages,
+                    limits.ocr_timeout_seconds,
+                    limits.max_pixels_per_page,
+                )
+                if doc.kind == "pdf" and _has_text(task):
+                    continue
+                img, dpi = _render_pdf(task) if doc.kind == "pdf" else _load_image(task)
+                if isinstance(img, str):
+                    continue
+                path = out / f"{eml.stem}-{a_no}-{i}.png"
+                img.save(path, dpi=(dpi, dpi))
+                files.append(path)
+            budget -= doc.pages
+    return files
+
+
+def cli_cpu(files: list[Path], langs: str) -> float:
+    """CPU seconds of one `tesseract PAGE stdout -l LANGS` per page, in all."""
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    for f in files:
+        subprocess.run(["tesseract", str(f), "stdout", "-l", langs], env=env, capture_output=True, check=True)
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime
 
 
 def cli() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("corpus", nargs="*", default=[str(ROOT.parent / "shared/corpus/appeals")])
     ap.add_argument("--workers", type=int, default=0, help="OCR processes (0: one per core)")
+    ap.add_argument("--engine", choices=("tesserocr", "program"), help="force the workers' OCR engine")
     args = ap.parse_args()
     rc = 0
     for c in args.corpus:
+        corpus = Path(c)
         print(f"== {c}")
-        rc = max(rc, main(c, workers=args.workers))
+        if not (corpus / "truth.jsonl").is_file():
+            print(f"{corpus}: no truth.jsonl here", file=sys.stderr)
+            rc = 2
+            continue
+        res = evaluate(corpus, workers=args.workers, engine=args.engine)
+        report(res)
+        with tempfile.TemporaryDirectory(prefix="ocr-pages-") as tmp:
+            pages = ocr_pages(corpus, Path(tmp))
+            plain = cli_cpu(pages, rules_mod.load(ROOT / "rules").limits.ocr_languages) / max(1, len(pages))
+        n = max(1, res["pages"])
+        workers = (res["cpu_seconds"] or 0.0) / n
+        total = workers + res["cpu_self_seconds"] / n
+        print(
+            f"plain `tesseract -l rus+kaz` CLI read: {plain:.3f} CPU-s/page ({len(pages)} OCR pages)\n"
+            f"pipeline: {workers:.3f} CPU-s/page in its workers = {workers / plain:.2f}x the plain read; "
+            f"{total:.3f} with the reading process = {total / plain:.2f}x"
+        )
     return rc
 
 

@@ -14,15 +14,20 @@ Nothing here raises: a page that cannot be read comes back with `note` set.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
-import subprocess
 import time
 import warnings
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
+
+from .engine import Engine, Word, open_engine, parse_tsv
+
+__all__ = ["PageTask", "PageResult", "Word", "parse_tsv", "init_worker", "run_page", "ocr_image"]
+log = logging.getLogger(__name__)
 
 # Words whose underline decides the kind on Appendix 2/3 forms.
 UNDERLINE_WORDS = ("ЖАЛОБА", "ПРЕТЕНЗИЯ", "ОТЗЫВ", "ПРЕДЛОЖЕНИЕ")
@@ -39,15 +44,6 @@ class PageTask:
     langs: str = "rus+kaz"
     timeout: float = 60.0
     max_pixels: int = 60_000_000
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-    conf: float  # 0..100 (100 for a text layer)
-    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in page pixels / points
-    line: int  # running line number on the page
-    block: int
 
 
 @dataclass
@@ -92,20 +88,45 @@ def words_to_text(words: list[Word]) -> str:
     return "".join(out)
 
 
-def init_worker() -> None:
-    """Process-pool initializer: one thread per tesseract, quiet Pillow."""
+class _Worker:
+    """This process's OCR engine. The one piece of module state here, and it
+    is per process: the pool's initializer opens it in each worker, once, so
+    the models are loaded once per worker, not per page."""
+
+    engine: Engine | None = None
+
+
+def init_worker(engine: str | None = None) -> None:
+    """Process-pool initializer: one thread per tesseract, quiet Pillow, the
+    engine (`engine.open_engine`: tesserocr, else the program; `engine` or
+    MAILFLOW_OCR_ENGINE forces one)."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    if _Worker.engine is not None:
+        _Worker.engine.close()
+    _Worker.engine = open_engine(engine)
+
+
+def worker_engine() -> Engine:
+    """The engine of this process (opened here when no pool initializer ran)."""
+    if _Worker.engine is None:
+        init_worker()
+    assert _Worker.engine is not None
+    return _Worker.engine
 
 
 def warm() -> int:
     return os.getpid()
 
 
+def engine_name() -> str:
+    return worker_engine().name
+
+
 def run_page(task: PageTask) -> PageResult:
     t0 = time.monotonic()
     try:
-        res = _run_page(task)
+        res = _run_page(task, worker_engine())
     except Exception as exc:  # a worker must answer, whatever the input
         res = PageResult("none", note=f"page {task.index + 1} unreadable: {type(exc).__name__}: {exc}"[:300])
     res.seconds = time.monotonic() - t0
@@ -113,7 +134,7 @@ def run_page(task: PageTask) -> PageResult:
     return res
 
 
-def _run_page(task: PageTask) -> PageResult:
+def _run_page(task: PageTask, engine: Engine) -> PageResult:
     if task.kind == "pdf":
         if _has_text(task):
             layer = _text_layer(task)
@@ -124,7 +145,7 @@ def _run_page(task: PageTask) -> PageResult:
         img, dpi = _load_image(task)
     if isinstance(img, str):
         return PageResult("none", note=img)
-    return ocr_image(img, dpi, task.langs, task.timeout)
+    return ocr_image(engine, img, dpi, task.langs, task.timeout)
 
 
 # --- sources -------------------------------------------------------------
@@ -330,7 +351,7 @@ def _image_dpi(im: Image.Image) -> float:
 # --- OCR -----------------------------------------------------------------
 
 
-def ocr_image(img: Image.Image, dpi: float, langs: str, timeout: float) -> PageResult:
+def ocr_image(engine: Engine, img: Image.Image, dpi: float, langs: str, timeout: float) -> PageResult:
     if dpi > 400:  # tesseract is no better above ~300 dpi, only slower
         f = 300.0 / dpi
         img = img.resize((max(1, int(img.width * f)), max(1, int(img.height * f))), Image.LANCZOS)
@@ -339,16 +360,16 @@ def ocr_image(img: Image.Image, dpi: float, langs: str, timeout: float) -> PageR
     if abs(angle) >= 0.3:
         img = img.rotate(angle, resample=Image.BILINEAR, expand=True, fillcolor=255)
     t0 = time.monotonic()
-    words = tesseract_words(img, dpi, langs, timeout)
+    words = engine.words(img, dpi, langs, timeout=timeout)
     rotation = 0
     if _weak(words) and _has_ink(img):
-        rot = detect_rotation(img, dpi, timeout)
+        rot = engine.orientation(img, dpi, timeout)
         if rot:
             img2 = img.rotate(-rot, expand=True, fillcolor=255)
             a2 = estimate_skew(img2)
             if abs(a2) >= 0.3:
                 img2 = img2.rotate(a2, resample=Image.BILINEAR, expand=True, fillcolor=255)
-            words2 = tesseract_words(img2, dpi, langs, timeout)
+            words2 = engine.words(img2, dpi, langs, timeout=timeout)
             if _quality(words2) > _quality(words) or (
                 _upright(words) and not _upright(words2) and _quality(words2) > 0.8 * _quality(words)
             ):
@@ -358,11 +379,11 @@ def ocr_image(img: Image.Image, dpi: float, langs: str, timeout: float) -> PageR
     )
     confs = [w.conf for w in words if w.conf >= 0]
     res.mean_conf = sum(confs) / len(confs) if confs else 0.0
-    words = second_look(img, words, dpi, langs, timeout)
+    words = second_look(engine, img, words, dpi, langs, timeout)
     res.words = words
     threshold = otsu(img)
     res.underlines = underline_scores(img, words, threshold)
-    res.alt, res.digits = field_reread(img, words, dpi, timeout, langs)
+    res.alt, res.digits = field_reread(engine, img, words, dpi, timeout, langs)
     res.ocr_seconds = time.monotonic() - t0
     return res
 
@@ -391,69 +412,6 @@ def _quality(words: list[Word]) -> float:
 def _has_ink(img: Image.Image) -> bool:
     hist = img.histogram()
     return sum(hist[:128]) > 0.002 * img.width * img.height
-
-
-def _run_tesseract(args: list[str], png: bytes, timeout: float) -> str:
-    env = dict(os.environ, OMP_THREAD_LIMIT="1")
-    proc = subprocess.run(
-        ["tesseract", "stdin", "stdout", *args], input=png, capture_output=True, timeout=timeout, env=env
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"tesseract failed: {proc.stderr.decode('utf-8', 'replace')[-200:]}")
-    return proc.stdout.decode("utf-8", "replace")
-
-
-def _encoded(img: Image.Image) -> bytes:
-    """The page as tesseract reads it fastest: PNG at the lightest compression.
-
-    Measured here on a 300-dpi A4 page: PNG level 1 costs ~0.05 s to write and
-    tesseract then reads the page ~0.15–0.2 s faster than from raw PGM/PPM.
-    """
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
-
-
-def tesseract_words(img: Image.Image, dpi: float, langs: str, timeout: float, psm: int = 3) -> list[Word]:
-    tsv = _run_tesseract(
-        ["-l", langs, "--dpi", str(int(round(dpi))), "--psm", str(psm), "tsv"], _encoded(img), timeout
-    )
-    return parse_tsv(tsv)
-
-
-def parse_tsv(tsv: str) -> list[Word]:
-    words: list[Word] = []
-    line_ids: dict[tuple, int] = {}
-    for row in tsv.splitlines()[1:]:
-        parts = row.split("\t")
-        if len(parts) < 12 or parts[0] != "5":
-            continue
-        text = parts[11].strip()
-        if not text:
-            continue
-        try:
-            block, par, line = int(parts[2]), int(parts[3]), int(parts[4])
-            x, y, w, h = (int(v) for v in parts[6:10])
-            conf = float(parts[10])
-        except ValueError:
-            continue
-        key = (block, par, line)
-        lid = line_ids.setdefault(key, len(line_ids))
-        words.append(Word(text, max(conf, 0.0), (x, y, x + w, y + h), lid, block))
-    return words
-
-
-def detect_rotation(img: Image.Image, dpi: float, timeout: float) -> int:
-    """Page orientation by tesseract OSD: 0, 90, 180 or 270 (clockwise)."""
-    try:
-        out = _run_tesseract(["--psm", "0", "-l", "osd", "--dpi", str(int(dpi))], _encoded(img), timeout)
-    except Exception:
-        return 0
-    m = re.search(r"Rotate:\s*(\d+)", out)
-    c = re.search(r"Orientation confidence:\s*([\d.]+)", out)
-    if not m or (c and float(c.group(1)) < 1.0):
-        return 0
-    return int(m.group(1)) % 360
 
 
 # --- picture analysis ----------------------------------------------------
@@ -623,6 +581,7 @@ def underline_scores(img: Image.Image, words: list[Word], threshold: int) -> dic
 
 
 def second_look(
+    engine: Engine,
     img: Image.Image,
     words: list[Word],
     dpi: float,
@@ -674,7 +633,7 @@ def second_look(
         y += c.height + gap
     sheet = sheet.filter(ImageFilter.MedianFilter(3))  # specks around a lone word mislead
     try:
-        again = tesseract_words(sheet, dpi, langs, timeout, psm=6)
+        again = engine.words(sheet, dpi, langs, psm=6, timeout=timeout)
     except Exception:
         return words
     out = list(words)
@@ -856,7 +815,7 @@ def _digit_crops(img: Image.Image, w: Word) -> list[Image.Image]:
 
 
 def field_reread(
-    img: Image.Image, words: list[Word], dpi: float, timeout: float, langs: str = "rus+kaz"
+    engine: Engine, img: Image.Image, words: list[Word], dpi: float, timeout: float, langs: str = "rus+kaz"
 ) -> tuple[dict, dict]:
     """Read e-mail addresses, phone numbers, names and addresses again, and
     the digits of addresses and outgoing numbers with the English model.
@@ -944,7 +903,7 @@ def field_reread(
             spans.append((key, which, y, y + c.height))
             y += c.height + gap
         try:
-            got = tesseract_words(sheet, dpi, model, timeout, psm=6)
+            got = engine.words(sheet, dpi, model, psm=6, timeout=timeout)
         except Exception:
             continue
         for key, which, top, bottom in spans:
