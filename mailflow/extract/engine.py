@@ -8,8 +8,8 @@
 `InProcess` (tesserocr, which brings its own libtesseract and reads Debian's
 tessdata) keeps one API per language set, each model loaded once per worker.
 A read hands the picture over as raw grey bytes (no encode, no process start,
-no model load); a re-read of the same picture is a rectangle of it
-(SetRectangle), the picture is not handed over again.
+no model load). A rectangle is read as a cut of the picture: tesseract's
+SetRectangle reads garbage with the LSTM models (see InProcess.words).
 
 `Program` runs the tesseract binary per read (the picture piped in as PNG, TSV
 out): the fallback where tesserocr cannot load (not installed, a broken
@@ -131,8 +131,6 @@ class InProcess:
         self._tr = tesserocr
         self._path = tessdata
         self._apis: dict[str, tesserocr.PyTessBaseAPI] = {}
-        # the picture each API holds now, so that a re-read of it is a rectangle
-        self._held: dict[str, Image.Image] = {}
         for langs in preload:
             self._api(langs)
 
@@ -148,12 +146,11 @@ class InProcess:
         return api
 
     def _hold(self, langs: str, img: Image.Image, dpi: float):
+        """The API for `langs`, given `img` as raw grey bytes (tesseract copies them)."""
         api = self._api(langs)
-        if self._held.get(langs) is not img:
-            grey = img if img.mode == "L" else img.convert("L")
-            api.SetImageBytes(grey.tobytes(), grey.width, grey.height, 1, grey.width)
-            api.SetSourceResolution(max(70, int(round(dpi))))
-            self._held[langs] = img
+        grey = img if img.mode == "L" else img.convert("L")
+        api.SetImageBytes(grey.tobytes(), grey.width, grey.height, 1, grey.width)
+        api.SetSourceResolution(max(70, int(round(dpi))))
         return api
 
     def words(
@@ -166,17 +163,17 @@ class InProcess:
         rect: Rect | None = None,
         timeout: float = 60.0,
     ) -> list[Word]:
-        api = self._hold(langs, img, dpi)
-        x0, y0, x1, y1 = rect or (0, 0, img.width, img.height)
-        x0, y0 = max(0, x0), max(0, y0)
-        x1, y1 = min(img.width, x1), min(img.height, y1)
-        if x1 <= x0 or y1 <= y0:
+        # A rectangle is cut out, not SetRectangle'd: with the LSTM models
+        # SetRectangle reads garbage ("Second 67890" comes back "Be"; tesseract
+        # issue #845), and a cut in memory costs next to nothing.
+        part, dx, dy = _cut(img, rect)
+        if part is None:
             return []
+        api = self._hold(langs, part, dpi)
         api.SetPageSegMode(psm)
-        api.SetRectangle(x0, y0, x1 - x0, y1 - y0)
         if not api.Recognize(int(timeout * 1000)):
             raise RuntimeError("tesseract gave up (timeout)")
-        return parse_tsv(api.GetTSVText(0))
+        return _shifted(parse_tsv(api.GetTSVText(0)), dx, dy)
 
     def orientation(self, img: Image.Image, dpi: float, timeout: float = 60.0) -> int:
         api = self._hold("osd", img, dpi)
@@ -193,7 +190,6 @@ class InProcess:
         for api in self._apis.values():
             api.End()
         self._apis.clear()
-        self._held.clear()
 
 
 class Program:
@@ -211,25 +207,11 @@ class Program:
         rect: Rect | None = None,
         timeout: float = 60.0,
     ) -> list[Word]:
-        dx = dy = 0
-        if rect is not None:
-            dx, dy = max(0, rect[0]), max(0, rect[1])
-            img = img.crop((dx, dy, min(img.width, rect[2]), min(img.height, rect[3])))
+        part, dx, dy = _cut(img, rect)
+        if part is None:
+            return []
         args = ["-l", langs, "--dpi", str(int(round(dpi))), "--psm", str(psm), "-c", "tessedit_do_invert=0"]
-        tsv = _run([*args, "tsv"], img, timeout)
-        words = parse_tsv(tsv)
-        if dx or dy:
-            words = [
-                Word(
-                    w.text,
-                    w.conf,
-                    (w.box[0] + dx, w.box[1] + dy, w.box[2] + dx, w.box[3] + dy),
-                    w.line,
-                    w.block,
-                )
-                for w in words
-            ]
-        return words
+        return _shifted(parse_tsv(_run([*args, "tsv"], part, timeout)), dx, dy)
 
     def orientation(self, img: Image.Image, dpi: float, timeout: float = 60.0) -> int:
         try:
@@ -244,6 +226,27 @@ class Program:
 
     def close(self) -> None:
         pass
+
+
+def _cut(img: Image.Image, rect: Rect | None) -> tuple[Image.Image | None, int, int]:
+    """The part of `img` to read and its offset (None when the rectangle is empty)."""
+    if rect is None:
+        return img, 0, 0
+    x0, y0 = max(0, rect[0]), max(0, rect[1])
+    x1, y1 = min(img.width, rect[2]), min(img.height, rect[3])
+    if x1 <= x0 or y1 <= y0:
+        return None, 0, 0
+    return img.crop((x0, y0, x1, y1)), x0, y0
+
+
+def _shifted(words: list[Word], dx: int, dy: int) -> list[Word]:
+    """Boxes of a cut back in the picture's pixels."""
+    if not dx and not dy:
+        return words
+    return [
+        Word(w.text, w.conf, (w.box[0] + dx, w.box[1] + dy, w.box[2] + dx, w.box[3] + dy), w.line, w.block)
+        for w in words
+    ]
 
 
 def _run(args: list[str], img: Image.Image, timeout: float) -> str:
