@@ -68,6 +68,7 @@ class PageResult:
     note: str | None = None
     seconds: float = 0.0
     ocr_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # the worker's CPU time on this page (it reads one page at a time)
     worker: int = 0  # pid of the process that read the page
 
     @property
@@ -126,12 +127,13 @@ def engine_name() -> str:
 
 
 def run_page(task: PageTask) -> PageResult:
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), time.process_time()
     try:
         res = _run_page(task, worker_engine())
     except Exception as exc:  # a worker must answer, whatever the input
         res = PageResult("none", note=f"page {task.index + 1} unreadable: {type(exc).__name__}: {exc}"[:300])
     res.seconds = time.monotonic() - t0
+    res.cpu_seconds = time.process_time() - c0
     res.worker = os.getpid()
     return res
 
