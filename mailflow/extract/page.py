@@ -363,19 +363,19 @@ def ocr_image(engine: Engine, img: Image.Image, dpi: float, langs: str, timeout:
         f = 300.0 / dpi
         img = img.resize((max(1, int(img.width * f)), max(1, int(img.height * f))), Image.LANCZOS)
         dpi = 300.0
-    angle = estimate_skew(img)
+    t0 = time.monotonic()
+    angle, sideways = level(img)
+    rotation = 0
+    if sideways:  # turn it before the read, not after a wasted one
+        rot = _orientation(engine, img, dpi, timeout)
+        if rot in (90, 270):
+            img, rotation = img.rotate(-rot, expand=True, fillcolor=255), rot
+            angle = estimate_skew(img)
     if abs(angle) >= 0.3:
         img = img.rotate(angle, resample=_DESKEW, expand=True, fillcolor=255)
-    t0 = time.monotonic()
     words = engine.words(img, dpi, langs, timeout=timeout)
-    rotation = 0
-    if _weak(words) and _has_ink(img):
-        # orientation needs no fine print: a page at 150 dpi or less is a quarter of the work
-        f = min(1.0, 150.0 / dpi)
-        small = (
-            img.resize((max(1, int(img.width * f)), max(1, int(img.height * f))), Image.BOX) if f < 1 else img
-        )
-        rot = engine.orientation(small, dpi * f, timeout)
+    if _weak(words) and _has_ink(img) and not rotation:
+        rot = _orientation(engine, img, dpi, timeout)
         if rot:
             img2 = img.rotate(-rot, expand=True, fillcolor=255)
             a2 = estimate_skew(img2)
@@ -399,6 +399,14 @@ def ocr_image(engine: Engine, img: Image.Image, dpi: float, langs: str, timeout:
     res.alt, res.digits = field_reread(engine, img, words, dpi, timeout, langs)
     res.ocr_seconds = time.monotonic() - t0
     return res
+
+
+def _orientation(engine: Engine, img: Image.Image, dpi: float, timeout: float) -> int:
+    """The page's turn by OSD: it needs no fine print, and a page at 150 dpi is
+    a quarter of the work of one at 300."""
+    f = min(1.0, 150.0 / dpi)
+    small = img.resize((max(1, int(img.width * f)), max(1, int(img.height * f))), Image.BOX) if f < 1 else img
+    return engine.orientation(small, dpi * f, timeout)
 
 
 def _upright(words: list[Word]) -> bool:
@@ -436,14 +444,23 @@ def estimate_skew(img: Image.Image, width: int = 640, limit: int = 15) -> float:
     Projection profiles: rows of a level page alternate between ink and paper,
     so the row sums are most uneven at the right angle.
     """
+    return level(img, width, limit)[0]
+
+
+def level(img: Image.Image, width: int = 640, limit: int = 15) -> tuple[float, bool]:
+    """(estimate_skew's angle, do the lines run down the page?).
+
+    A page on its side has its row sums far more uneven turned by 90 degrees
+    (measured: 2.0 times for one, at most 0.8 for 50 upright pages).
+    """
     if img.width < 50 or img.height < 50:
-        return 0.0
+        return 0.0, False
     h = max(1, img.height * width // img.width)
     small = img.resize((width, h), Image.BOX)
     inv = ImageOps.invert(small).point(lambda v: 255 if v > 90 else 0)
     bb = inv.getbbox()
     if not bb:
-        return 0.0
+        return 0.0, False
     inv = inv.crop(bb)
     # the whole-degree search on a quarter of the pixels: a degree apart the
     # profiles differ plainly at half the width too
@@ -459,9 +476,11 @@ def estimate_skew(img: Image.Image, width: int = 640, limit: int = 15) -> float:
         return cache[key]
 
     b = float(max(range(-limit, limit + 1), key=lambda a: score(float(a), half)))
+    across = score(b, half)
+    down = max(score(90.0 + a, half) for a in range(-6, 7, 2))
     b = max((b + k / 4 for k in range(-4, 5)), key=score)
     b = max((b + k / 20 for k in range(-5, 6)), key=score)
-    return round(b, 2)
+    return round(b, 2), down > 1.3 * across
 
 
 def otsu(img: Image.Image) -> int:
