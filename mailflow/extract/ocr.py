@@ -14,6 +14,7 @@ back as a `PageResult` with a note, and the pool is rebuilt.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import multiprocessing
 import os
 import threading
@@ -23,6 +24,15 @@ from concurrent.futures.process import BrokenProcessPool
 from .page import PageResult, PageTask, engine_name, init_worker, run_page, warm
 
 __all__ = ["OcrPool", "PageTask", "PageResult"]
+
+
+log = logging.getLogger(__name__)
+
+
+def _log_engine(fut: cf.Future) -> None:
+    if fut.cancelled() or fut.exception() is not None:
+        return
+    log.info("OCR workers read with %s", fut.result())
 
 
 class OcrPool:
@@ -42,6 +52,9 @@ class OcrPool:
         )
         for _ in range(self.workers):  # start the workers now, not on the first page
             ex.submit(warm)
+        # which engine the workers read with, in this process's log (each worker
+        # also logs its own choice, and why when it fell back)
+        ex.submit(engine_name).add_done_callback(_log_engine)
         return ex
 
     def __enter__(self) -> OcrPool:
