@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import resource
 import time
 import warnings
 from dataclasses import dataclass
@@ -69,7 +70,9 @@ class PageResult:
     note: str | None = None
     seconds: float = 0.0
     ocr_seconds: float = 0.0
-    cpu_seconds: float = 0.0  # the worker's CPU time on this page (it reads one page at a time)
+    cpu_seconds: float = (
+        0.0  # CPU time on this page: the worker's and its tesseract runs' (one page at a time)
+    )
     worker: int = 0  # pid of the process that read the page
 
     @property
@@ -127,14 +130,20 @@ def engine_name() -> str:
     return worker_engine().name
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of the tesseract programs it ran."""
+    me, runs = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + runs.ru_utime + runs.ru_stime
+
+
 def run_page(task: PageTask) -> PageResult:
-    t0, c0 = time.monotonic(), time.process_time()
+    t0, c0 = time.monotonic(), _cpu()
     try:
         res = _run_page(task, worker_engine())
     except Exception as exc:  # a worker must answer, whatever the input
         res = PageResult("none", note=f"page {task.index + 1} unreadable: {type(exc).__name__}: {exc}"[:300])
     res.seconds = time.monotonic() - t0
-    res.cpu_seconds = time.process_time() - c0
+    res.cpu_seconds = _cpu() - c0
     res.worker = os.getpid()
     return res
 
