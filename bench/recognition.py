@@ -1,22 +1,88 @@
-"""Recognition benchmark: accuracy per field, wrong non-null share, s/page.
+"""Recognition benchmark: accuracy per field, wrong non-null share, s/page, and
+the pipeline's CPU per page against one plain tesseract read of each page.
 
-    .venv/bin/python bench/recognition.py [CORPUS_DIR ...] [--workers N]
+    .venv/bin/python bench/recognition.py [CORPUS_DIR ...] [--workers N] [--engine tesserocr|program]
     .venv/bin/python bench/recognition.py --letters [--seed 4242] [--n 60]
 
 With no folder, reads ../shared/corpus/appeals (beside the repository).
 Generate a harder corpus first with `python tests/corpusgen.py OUT_DIR`.
+
+After the pipeline, each page it read by OCR is rendered (or decoded) as the
+pipeline renders it, written as PNG, and read once by
+`tesseract PAGE stdout -l LANGS` with OMP_THREAD_LIMIT=1, as many at a time
+as the pipeline has workers: the cost of one plain read. The ratios compare
+the CPU seconds of both per page: the whole pipeline (workers with their
+start, and the process reading mail and fields), and the pages alone (what
+each worker spent on its pages; a daemon starts its pool once).
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
+import os
+import resource
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mailflow.extract.evaluate import main  # noqa: E402
+from mailflow import mime  # noqa: E402
+from mailflow import rules as rules_mod  # noqa: E402
+from mailflow.extract import _plan  # noqa: E402
+from mailflow.extract.evaluate import evaluate, report  # noqa: E402
+from mailflow.extract.page import PageTask, _has_text, _load_image, _render_pdf  # noqa: E402
+
+
+def ocr_pages(corpus: Path, out: Path) -> list[Path]:
+    """The pages of the corpus that the pipeline reads by OCR, as PNG files."""
+    limits = rules_mod.load(ROOT / "rules").limits
+    files: list[Path] = []
+    for eml in sorted(corpus.glob("*.eml")):
+        msg = mime.parse(eml.read_bytes())
+        budget = limits.max_pages_per_message
+        for a_no, att in enumerate(msg.attachments):
+            doc = _plan(att, limits)
+            if doc.kind not in ("pdf", "image"):
+                continue
+            for i in range(min(doc.pages, max(0, budget))):
+                task = PageTask(
+                    doc.kind,
+                    att.data,
+                    i,
+                    limits.render_dpi,
+                    limits.ocr_languages,
+                    limits.ocr_timeout_seconds,
+                    limits.max_pixels_per_page,
+                )
+                if doc.kind == "pdf" and _has_text(task):
+                    continue
+                img, dpi = _render_pdf(task) if doc.kind == "pdf" else _load_image(task)
+                if isinstance(img, str):
+                    continue
+                path = out / f"{eml.stem}-{a_no}-{i}.png"
+                img.save(path, dpi=(dpi, dpi))
+                files.append(path)
+            budget -= doc.pages
+    return files
+
+
+def cli_cpu(files: list[Path], langs: str, workers: int) -> float:
+    """CPU seconds of one `tesseract PAGE stdout -l LANGS` per page, in all,
+    `workers` at a time like the pipeline's pool (so both share the cores alike)."""
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+
+    def read(f: Path) -> None:
+        subprocess.run(["tesseract", str(f), "stdout", "-l", langs], env=env, capture_output=True, check=True)
+
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with cf.ThreadPoolExecutor(max(1, workers)) as ex:
+        list(ex.map(read, files))
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime
 
 
 def cli() -> int:
@@ -30,11 +96,10 @@ def cli() -> int:
     )
     ap.add_argument("--seed", type=int, default=4242, help="the generated corpus's seed (an unseen one)")
     ap.add_argument("--n", type=int, default=60, help="messages to generate")
+    ap.add_argument("--engine", choices=("tesserocr", "program"), help="force the workers' OCR engine")
     args = ap.parse_args()
     rc = 0
     if args.letters:
-        import tempfile
-
         sys.path.insert(0, str(ROOT / "tests"))
         import corpusgen
 
@@ -44,8 +109,28 @@ def cli() -> int:
         )
         args.corpus = [str(out)]
     for c in args.corpus:
+        corpus = Path(c)
         print(f"== {c}")
-        rc = max(rc, main(c, workers=args.workers))
+        if not (corpus / "truth.jsonl").is_file():
+            print(f"{corpus}: no truth.jsonl here", file=sys.stderr)
+            rc = 2
+            continue
+        res = evaluate(corpus, workers=args.workers, engine=args.engine)
+        report(res)
+        with tempfile.TemporaryDirectory(prefix="ocr-pages-") as tmp:
+            pages = ocr_pages(corpus, Path(tmp))
+            langs = rules_mod.load(ROOT / "rules").limits.ocr_languages
+            plain = cli_cpu(pages, langs, res["workers"]) / max(1, len(pages))
+        n = max(1, res["pages"])
+        workers = (res["cpu_seconds"] or 0.0) / n
+        total = workers + res["cpu_self_seconds"] / n
+        alone = res["cpu_pages_seconds"] / n
+        print(
+            f"plain `tesseract -l rus+kaz` CLI read: {plain:.3f} CPU-s/page ({len(pages)} OCR pages)\n"
+            f"pipeline: {total:.3f} CPU-s/page, workers (with their start) and the reading process = "
+            f"{total / plain:.2f}x the plain read; workers alone {workers:.3f} = {workers / plain:.2f}x; "
+            f"the pages alone (no start) {alone:.3f} = {alone / plain:.2f}x"
+        )
     return rc
 
 

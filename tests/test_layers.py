@@ -17,7 +17,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("policy", ("config", "access", "rules", "workdays", "deadlines")),
     ("storage", ("models", "db", "journal", "archive", "migrations")),
     ("case", ("case",)),
-    ("reading", ("mime", "automatic", "authentication", "extract", "receipts", "resolution_text")),
+    (
+        "reading",
+        ("mime", "automatic", "authentication", "extract", "extract.engine", "receipts", "resolution_text"),
+    ),
     (
         "acts",
         (

@@ -142,7 +142,19 @@ def test_generator_is_deterministic(tmp_path):
 
 
 def test_fields_of_generated_corpus_are_right_or_none(small_result):
-    res = small_result
+    assert small_result["engine"] == "tesserocr"
+    _right_or_none(small_result)
+
+
+def test_the_program_engine_reads_the_generated_corpus_as_well(small_corpus):
+    """The fallback (no tesserocr): the same pipeline through the tesseract binary."""
+    with OcrPool(2, engine="program") as program:
+        res = ev.evaluate(small_corpus, pool=program)
+    assert res["engine"] == "tesseract program"
+    _right_or_none(res)
+
+
+def _right_or_none(res: dict) -> None:
     assert res["wrong_nonnull"] == 0, res["errors"]
     for f in (
         "kind",
@@ -393,21 +405,64 @@ def test_book_time_takes_the_offset_of_the_clerks_clock():
     assert at is None and review
 
 
-def test_page_on_its_side_is_turned():
-    from mailflow.extract.page import init_worker, run_page
+@pytest.mark.parametrize("engine", ["tesserocr", "program"])
+def test_page_on_its_side_is_turned(engine):
+    from mailflow.extract.page import engine_name, init_worker, run_page
 
-    init_worker()
-    rng = __import__("random").Random(5)
-    p = corpusgen.make_person(rng)
-    page = corpusgen.render_form(p, "жалоба", dt.date(2026, 3, 3), dpi=150, family="DejaVu Serif", rng=rng)[
-        0
-    ].rotate(270, expand=True, fillcolor=255)
-    buf = io.BytesIO()
-    page.save(buf, format="PNG")
-    r = run_page(PageTask("image", buf.getvalue(), 0))
-    assert r.rotation == 270
-    assert p.last_name in r.text
-    assert r.underlines["ЖАЛОБА"] > 0.8 > 0.5 > r.underlines["ПРЕТЕНЗИЯ"]
+    init_worker(engine)  # each OCR engine: orientation, the page, the re-reads
+    try:
+        assert engine_name() == {"tesserocr": "tesserocr", "program": "tesseract program"}[engine]
+        rng = __import__("random").Random(5)
+        p = corpusgen.make_person(rng)
+        page = corpusgen.render_form(
+            p, "жалоба", dt.date(2026, 3, 3), dpi=200, family="DejaVu Serif", rng=rng
+        )[0].rotate(270, expand=True, fillcolor=255)
+        buf = io.BytesIO()
+        page.save(buf, format="PNG", dpi=(200, 200))
+        r = run_page(PageTask("image", buf.getvalue(), 0))
+        assert r.rotation == 270
+        assert p.last_name in r.text
+        assert r.underlines["ЖАЛОБА"] > 0.8 > 0.5 > r.underlines["ПРЕТЕНЗИЯ"]
+    finally:
+        init_worker()  # this process's default engine again
+
+
+@pytest.mark.parametrize("engine", ["tesserocr", "program"])
+def test_engines_read_the_same_words_and_cuts(engine):
+    from PIL import ImageDraw, ImageFont
+
+    from mailflow.extract.engine import open_engine
+
+    font = ImageFont.truetype(corpusgen.font_path("DejaVu Sans"), 40)
+    img = Image.new("L", (900, 330), 255)
+    draw = ImageDraw.Draw(img)
+    for y, line in ((30, "Line one 12345"), (130, "Second 67890"), (230, "Third row 555")):
+        draw.text((30, y), line, font=font, fill=0)
+    e = open_engine(engine)
+    try:
+        assert [
+            w.text for w in e.words(img, 300, "eng", psm=6)
+        ] == "Line one 12345 Second 67890 Third row 555".split()
+        cut = e.words(img, 300, "eng", psm=7, rect=(0, 110, 900, 200))
+        assert [w.text for w in cut] == ["Second", "67890"]
+        assert 120 <= cut[0].box[1] < cut[0].box[3] <= 200  # boxes in the picture's pixels
+        assert e.words(img, 300, "eng", rect=(50, 50, 50, 90)) == []
+    finally:
+        e.close()
+
+
+def test_engine_falls_back_to_the_program(monkeypatch):
+    from mailflow.extract import engine as eng
+
+    monkeypatch.setattr(eng, "tessdata_dir", lambda *a: None)  # as if no tessdata had the models
+    assert eng.open_engine().name == "tesseract program"
+    with pytest.raises(RuntimeError, match="tesserocr cannot be used"):
+        eng.open_engine("tesserocr")
+    monkeypatch.setenv(eng.ENV, "program")
+    assert eng.open_engine().name == "tesseract program"
+    monkeypatch.setenv(eng.ENV, "pytesseract")
+    with pytest.raises(ValueError):
+        eng.open_engine()
 
 
 def test_skew_estimate():

@@ -16,6 +16,7 @@ import os
 import platform
 import re
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -112,7 +113,14 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def evaluate(corpus_dir: str | Path, *, workers: int = 0, rules_dir: Path | None = None, pool=None) -> dict:
+def evaluate(
+    corpus_dir: str | Path,
+    *,
+    workers: int = 0,
+    rules_dir: Path | None = None,
+    pool=None,
+    engine: str | None = None,
+) -> dict:
     """Run recognize() over the corpus; the numbers as a dict (see main for printing)."""
     from mailflow import mime
     from mailflow import rules as rules_mod
@@ -130,14 +138,16 @@ def evaluate(corpus_dir: str | Path, *, workers: int = 0, rules_dir: Path | None
     import resource
 
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    pool = pool or OcrPool(workers)
+    self0 = resource.getrusage(resource.RUSAGE_SELF)
+    pool = pool or OcrPool(workers, engine)
+    pages_cpu = _PagesCpu(pool)
 
     def one(path: Path):
         msg = mime.parse(path.read_bytes())
         person = rules.staff.by_email(msg.from_addr)
         channel = rules.channel_for(person)
         t0 = time.monotonic()
-        rec = recognize(msg, sender=person, channel=channel, limits=rules.limits, pool=pool)
+        rec = recognize(msg, sender=person, channel=channel, limits=rules.limits, pool=pages_cpu)
         return path, msg, rec, channel, time.monotonic() - t0
 
     try:
@@ -147,14 +157,18 @@ def evaluate(corpus_dir: str | Path, *, workers: int = 0, rules_dir: Path | None
         with cf.ThreadPoolExecutor(max(1, pool.workers)) as ex:
             runs = list(ex.map(one, files))
         wall = time.monotonic() - t0
+        engine_used = _engine_name(pool)
     finally:
         if own_pool:
             pool.close()
     cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    self1 = resource.getrusage(resource.RUSAGE_SELF)
     # CPU time of the workers and their tesseract runs (known once they have
     # exited, so only when this function made the pool): the cost of a page
     # whatever else the machine is doing
     cpu = (cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime) if own_pool else None
+    # and of this process: parsing the mail, planning the pages, reading the fields
+    cpu_self = self1.ru_utime - self0.ru_utime + self1.ru_stime - self0.ru_stime
 
     per_field = {f: [0, 0] for f in FIELDS}  # correct, total
     wrong_nonnull = total_slots = wrong_rec = 0
@@ -198,8 +212,36 @@ def evaluate(corpus_dir: str | Path, *, workers: int = 0, rules_dir: Path | None
         "machine": machine(),
         "latency": [r[4] for r in runs],
         "cpu_seconds": cpu,
+        "cpu_self_seconds": cpu_self,
+        "cpu_pages_seconds": pages_cpu.seconds,
+        "engine": engine_used,
         "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
+
+
+class _PagesCpu:
+    """The pool, adding up the CPU time its workers spent on the pages
+    themselves (without starting up: a daemon starts its pool once)."""
+
+    def __init__(self, pool) -> None:
+        self.pool = pool
+        self.workers = pool.workers
+        self.seconds = 0.0
+        self._lock = threading.Lock()
+
+    def run(self, tasks):
+        results = self.pool.run(tasks)
+        with self._lock:
+            self.seconds += sum(r.cpu_seconds for r in results)
+        return results
+
+
+def _engine_name(pool) -> str:
+    """Which engine the pool's workers read with (they log it; this asks one)."""
+    try:
+        return pool.engine_name()
+    except Exception as exc:
+        return f"unknown ({type(exc).__name__})"
 
 
 def report(res: dict, out=sys.stdout) -> None:
@@ -222,10 +264,13 @@ def report(res: dict, out=sys.stdout) -> None:
         f"median {med:.2f} s per message)"
     )
     if res.get("cpu_seconds") and res["pages"]:
+        n = res["pages"]
         p(
-            f"cpu: {res['cpu_seconds'] / res['pages']:.2f} CPU-s per page in the OCR workers and "
-            f"tesseract (so {res['cpu_seconds'] / res['pages'] / res['workers']:.2f} s/page on "
-            f"{res['workers']} idle cores)"
+            f"cpu: {res['cpu_seconds'] / n:.2f} CPU-s per page in the OCR workers and "
+            f"tesseract (so {res['cpu_seconds'] / n / res['workers']:.2f} s/page on "
+            f"{res['workers']} idle cores), {(res['cpu_seconds'] + res['cpu_self_seconds']) / n:.2f} "
+            f"with the reading process (mail, fields); {res['cpu_pages_seconds'] / n:.2f} on the pages "
+            f"alone, without the workers' start; engine: {res['engine']}"
         )
     load = f", load average {res['load']:.1f} during the run" if res.get("load") is not None else ""
     p(f"machine: {res['machine']}{load}")

@@ -605,22 +605,41 @@ def digits_confirmed(toks: list[Tok]) -> bool:
 
     The page's model (rus+kaz) reads a 3 as a 5 in some typefaces with a
     confidence of 97-99, and its re-readings at other scales repeat the
-    mistake, so only another model's reading can vouch for a digit. The
-    binarised reading decides; when it lost or garbled the digits, the grey
-    one. A word with no second reading is not confirmed. Words of typed text
-    and PDF text layers (check None) need no confirmation.
+    mistake, so only another model's reading can vouch for a digit. A word
+    with no second reading is not confirmed. Words of typed text and PDF
+    text layers (check None) need no confirmation. See word_digits_confirmed.
     """
     for t in toks:
         if t.check is None or not _RUN.search(t.text):
             continue
-        if not t.check:
-            return False
-        first = _digit_verdict(t.text, t.check[0])
-        if first == "agree":
-            continue
-        if first == "other" or len(t.check) < 2 or _digit_verdict(t.text, t.check[1]) != "agree":
+        if not word_digits_confirmed(t.text, t.check):
             return False
     return True
+
+
+def word_digits_confirmed(word: str, check: tuple[str, ...]) -> bool:
+    """One word's digits against its English readings (page.DIGIT_READS order,
+    then the same two cuts read once more, each on its own).
+
+    The binarised reading decides; when it lost or garbled the digits, the
+    grey one. When both are garbled, the second pair has the same say: a
+    word read beside others on one sheet is sometimes garbled ("79" as
+    "719") where read on its own it is clear. A first binarised reading with
+    another digit (a 3 where the page says 5) is never overruled.
+    """
+    if not _RUN.search(word):
+        return True
+
+    def pair(reads: tuple[str, ...]) -> str:
+        first = _digit_verdict(word, reads[0]) if reads else "unsure"
+        if first != "unsure" or len(reads) < 2:
+            return first
+        return _digit_verdict(word, reads[1])
+
+    first = pair(check[:2])
+    if first == "unsure" and len(check) > 2:
+        return pair(check[2:4]) == "agree"
+    return first == "agree"
 
 
 def _vote_address(raw: list[Tok]) -> Found:

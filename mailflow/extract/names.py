@@ -117,3 +117,46 @@ def check(word: str, field: str) -> str:
         if abs(len(n) - len(w)) <= 1 and levenshtein(n.replace("ё", "е"), w, 1) <= 1:
             return "near"
     return "unknown"
+
+
+# Kazakh letters and the Russian ones OCR reads in their place
+_RUSSIAN_FOR = {
+    "Ә": "ЭА",
+    "Ғ": "Г",
+    "Қ": "К",
+    "Ң": "Н",
+    "Ө": "О",
+    "Ұ": "У",
+    "Ү": "У",
+    "Һ": "Х",
+    "І": "И",
+    "ә": "эа",
+    "ғ": "г",
+    "қ": "к",
+    "ң": "н",
+    "ө": "о",
+    "ұ": "у",
+    "ү": "у",
+    "һ": "х",
+    "і": "и",
+}
+
+
+@lru_cache(maxsize=1)
+def _russianised() -> frozenset[str]:
+    """Every common name with Kazakh letters, as it reads with Russian look-alikes."""
+    out: set[str] = set()
+    for names in lexicon().values():
+        for n in names:
+            if not any(c in _RUSSIAN_FOR for c in n):
+                continue
+            forms = [""]
+            for c in n:
+                forms = [f + r for f in forms for r in _RUSSIAN_FOR.get(c, c)]
+            out.update(forms)
+    return frozenset(out)
+
+
+def kazakh_lookalike(word: str) -> bool:
+    """A common Kazakh name read with Russian look-alikes ("Элия" for "Әлия")."""
+    return word in _russianised() and not any(word in names for names in lexicon().values())

@@ -6,8 +6,11 @@ a `PageResult` (words with confidences and boxes, plus what the field reader
 needs from the picture itself: underlines, Latin re-readings) goes out.
 
 A page is read from the PDF text layer when it has one (pdfplumber), else
-rendered (pypdfium2) or decoded (Pillow), deskewed, and read by the tesseract
-binary with OMP_THREAD_LIMIT=1 (one core per page; the pool gives parallelism).
+rendered (pypdfium2) or decoded (Pillow), deskewed (turned first when it lies
+on its side), and read by this worker's OCR engine (engine.py: tesseract in
+the process, or the binary) with OMP_THREAD_LIMIT=1 (one core per page; the
+pool gives parallelism). Then only what needs it is read again: doubtful
+words, and the values of fields (see second_look and field_reread).
 Nothing here raises: a page that cannot be read comes back with `note` set.
 """
 
@@ -16,13 +19,19 @@ from __future__ import annotations
 import io
 import os
 import re
-import subprocess
+import resource
 import time
 import warnings
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
-from PIL import Image, ImageDraw, ImageFilter, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageOps, ImageStat
+
+from . import names as lexicon
+from .engine import Engine, Word, open_engine, parse_tsv
+from .fields import _digit_verdict, clean_email, parse_phone, word_digits_confirmed
+
+__all__ = ["PageTask", "PageResult", "Word", "parse_tsv", "init_worker", "run_page", "ocr_image"]
 
 # Words whose underline decides the kind on Appendix 2/3 forms.
 UNDERLINE_WORDS = ("ЖАЛОБА", "ПРЕТЕНЗИЯ", "ОТЗЫВ", "ПРЕДЛОЖЕНИЕ")
@@ -39,15 +48,6 @@ class PageTask:
     langs: str = "rus+kaz"
     timeout: float = 60.0
     max_pixels: int = 60_000_000
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-    conf: float  # 0..100 (100 for a text layer)
-    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in page pixels / points
-    line: int  # running line number on the page
-    block: int
 
 
 @dataclass
@@ -70,6 +70,9 @@ class PageResult:
     note: str | None = None
     seconds: float = 0.0
     ocr_seconds: float = 0.0
+    cpu_seconds: float = (
+        0.0  # CPU time on this page: the worker's and its tesseract runs' (one page at a time)
+    )
     worker: int = 0  # pid of the process that read the page
 
     @property
@@ -92,28 +95,60 @@ def words_to_text(words: list[Word]) -> str:
     return "".join(out)
 
 
-def init_worker() -> None:
-    """Process-pool initializer: one thread per tesseract, quiet Pillow."""
+class _Worker:
+    """This process's OCR engine. The one piece of module state here, and it
+    is per process: the pool's initializer opens it in each worker, once, so
+    the models are loaded once per worker, not per page."""
+
+    engine: Engine | None = None
+
+
+def init_worker(engine: str | None = None) -> None:
+    """Process-pool initializer: one thread per tesseract, quiet Pillow, the
+    engine (`engine.open_engine`: tesserocr, else the program; `engine` or
+    MAILFLOW_OCR_ENGINE forces one)."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    if _Worker.engine is not None:
+        _Worker.engine.close()
+    _Worker.engine = open_engine(engine)
+
+
+def worker_engine() -> Engine:
+    """The engine of this process (opened here when no pool initializer ran)."""
+    if _Worker.engine is None:
+        init_worker()
+    assert _Worker.engine is not None
+    return _Worker.engine
 
 
 def warm() -> int:
     return os.getpid()
 
 
+def engine_name() -> str:
+    return worker_engine().name
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of the tesseract programs it ran."""
+    me, runs = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + runs.ru_utime + runs.ru_stime
+
+
 def run_page(task: PageTask) -> PageResult:
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), _cpu()
     try:
-        res = _run_page(task)
+        res = _run_page(task, worker_engine())
     except Exception as exc:  # a worker must answer, whatever the input
         res = PageResult("none", note=f"page {task.index + 1} unreadable: {type(exc).__name__}: {exc}"[:300])
     res.seconds = time.monotonic() - t0
+    res.cpu_seconds = _cpu() - c0
     res.worker = os.getpid()
     return res
 
 
-def _run_page(task: PageTask) -> PageResult:
+def _run_page(task: PageTask, engine: Engine) -> PageResult:
     if task.kind == "pdf":
         if _has_text(task):
             layer = _text_layer(task)
@@ -124,7 +159,7 @@ def _run_page(task: PageTask) -> PageResult:
         img, dpi = _load_image(task)
     if isinstance(img, str):
         return PageResult("none", note=img)
-    return ocr_image(img, dpi, task.langs, task.timeout)
+    return ocr_image(engine, img, dpi, task.langs, task.timeout)
 
 
 # --- sources -------------------------------------------------------------
@@ -330,25 +365,35 @@ def _image_dpi(im: Image.Image) -> float:
 # --- OCR -----------------------------------------------------------------
 
 
-def ocr_image(img: Image.Image, dpi: float, langs: str, timeout: float) -> PageResult:
+# NEAREST turns a 300-dpi page four times faster, and cost two fields of 30
+# generated messages ("үл." for "ул.", an underline missed)
+_DESKEW = Image.BILINEAR
+
+
+def ocr_image(engine: Engine, img: Image.Image, dpi: float, langs: str, timeout: float) -> PageResult:
     if dpi > 400:  # tesseract is no better above ~300 dpi, only slower
         f = 300.0 / dpi
         img = img.resize((max(1, int(img.width * f)), max(1, int(img.height * f))), Image.LANCZOS)
         dpi = 300.0
-    angle = estimate_skew(img)
-    if abs(angle) >= 0.3:
-        img = img.rotate(angle, resample=Image.BILINEAR, expand=True, fillcolor=255)
     t0 = time.monotonic()
-    words = tesseract_words(img, dpi, langs, timeout)
+    angle, sideways = level(img)
     rotation = 0
-    if _weak(words) and _has_ink(img):
-        rot = detect_rotation(img, dpi, timeout)
+    if sideways:  # turn it before the read, not after a wasted one
+        rot = _orientation(engine, img, dpi, timeout)
+        if rot in (90, 270):
+            img, rotation = img.rotate(-rot, expand=True, fillcolor=255), rot
+            angle = estimate_skew(img)
+    if abs(angle) >= 0.3:
+        img = img.rotate(angle, resample=_DESKEW, expand=True, fillcolor=255)
+    words = engine.words(img, dpi, langs, timeout=timeout)
+    if _weak(words) and _has_ink(img) and not rotation:
+        rot = _orientation(engine, img, dpi, timeout)
         if rot:
             img2 = img.rotate(-rot, expand=True, fillcolor=255)
             a2 = estimate_skew(img2)
             if abs(a2) >= 0.3:
-                img2 = img2.rotate(a2, resample=Image.BILINEAR, expand=True, fillcolor=255)
-            words2 = tesseract_words(img2, dpi, langs, timeout)
+                img2 = img2.rotate(a2, resample=_DESKEW, expand=True, fillcolor=255)
+            words2 = engine.words(img2, dpi, langs, timeout=timeout)
             if _quality(words2) > _quality(words) or (
                 _upright(words) and not _upright(words2) and _quality(words2) > 0.8 * _quality(words)
             ):
@@ -358,13 +403,22 @@ def ocr_image(img: Image.Image, dpi: float, langs: str, timeout: float) -> PageR
     )
     confs = [w.conf for w in words if w.conf >= 0]
     res.mean_conf = sum(confs) / len(confs) if confs else 0.0
-    words = second_look(img, words, dpi, langs, timeout)
+    if not _weak(words):  # a page read this poorly (handwriting) has a sheet of doubts and nothing to gain
+        words = second_look(engine, img, words, dpi, langs, timeout)
     res.words = words
     threshold = otsu(img)
     res.underlines = underline_scores(img, words, threshold)
-    res.alt, res.digits = field_reread(img, words, dpi, timeout, langs)
+    res.alt, res.digits = field_reread(engine, img, words, dpi, timeout, langs)
     res.ocr_seconds = time.monotonic() - t0
     return res
+
+
+def _orientation(engine: Engine, img: Image.Image, dpi: float, timeout: float) -> int:
+    """The page's turn by OSD: it needs no fine print, and a page at 150 dpi is
+    a quarter of the work of one at 300."""
+    f = min(1.0, 150.0 / dpi)
+    small = img.resize((max(1, int(img.width * f)), max(1, int(img.height * f))), Image.BOX) if f < 1 else img
+    return engine.orientation(small, dpi * f, timeout)
 
 
 def _upright(words: list[Word]) -> bool:
@@ -393,69 +447,6 @@ def _has_ink(img: Image.Image) -> bool:
     return sum(hist[:128]) > 0.002 * img.width * img.height
 
 
-def _run_tesseract(args: list[str], png: bytes, timeout: float) -> str:
-    env = dict(os.environ, OMP_THREAD_LIMIT="1")
-    proc = subprocess.run(
-        ["tesseract", "stdin", "stdout", *args], input=png, capture_output=True, timeout=timeout, env=env
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"tesseract failed: {proc.stderr.decode('utf-8', 'replace')[-200:]}")
-    return proc.stdout.decode("utf-8", "replace")
-
-
-def _encoded(img: Image.Image) -> bytes:
-    """The page as tesseract reads it fastest: PNG at the lightest compression.
-
-    Measured here on a 300-dpi A4 page: PNG level 1 costs ~0.05 s to write and
-    tesseract then reads the page ~0.15–0.2 s faster than from raw PGM/PPM.
-    """
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
-
-
-def tesseract_words(img: Image.Image, dpi: float, langs: str, timeout: float, psm: int = 3) -> list[Word]:
-    tsv = _run_tesseract(
-        ["-l", langs, "--dpi", str(int(round(dpi))), "--psm", str(psm), "tsv"], _encoded(img), timeout
-    )
-    return parse_tsv(tsv)
-
-
-def parse_tsv(tsv: str) -> list[Word]:
-    words: list[Word] = []
-    line_ids: dict[tuple, int] = {}
-    for row in tsv.splitlines()[1:]:
-        parts = row.split("\t")
-        if len(parts) < 12 or parts[0] != "5":
-            continue
-        text = parts[11].strip()
-        if not text:
-            continue
-        try:
-            block, par, line = int(parts[2]), int(parts[3]), int(parts[4])
-            x, y, w, h = (int(v) for v in parts[6:10])
-            conf = float(parts[10])
-        except ValueError:
-            continue
-        key = (block, par, line)
-        lid = line_ids.setdefault(key, len(line_ids))
-        words.append(Word(text, max(conf, 0.0), (x, y, x + w, y + h), lid, block))
-    return words
-
-
-def detect_rotation(img: Image.Image, dpi: float, timeout: float) -> int:
-    """Page orientation by tesseract OSD: 0, 90, 180 or 270 (clockwise)."""
-    try:
-        out = _run_tesseract(["--psm", "0", "-l", "osd", "--dpi", str(int(dpi))], _encoded(img), timeout)
-    except Exception:
-        return 0
-    m = re.search(r"Rotate:\s*(\d+)", out)
-    c = re.search(r"Orientation confidence:\s*([\d.]+)", out)
-    if not m or (c and float(c.group(1)) < 1.0):
-        return 0
-    return int(m.group(1)) % 360
-
-
 # --- picture analysis ----------------------------------------------------
 
 
@@ -465,30 +456,43 @@ def estimate_skew(img: Image.Image, width: int = 640, limit: int = 15) -> float:
     Projection profiles: rows of a level page alternate between ink and paper,
     so the row sums are most uneven at the right angle.
     """
+    return level(img, width, limit)[0]
+
+
+def level(img: Image.Image, width: int = 640, limit: int = 15) -> tuple[float, bool]:
+    """(estimate_skew's angle, do the lines run down the page?).
+
+    A page on its side has its row sums far more uneven turned by 90 degrees
+    (measured: 2.0 times for one, at most 0.8 for 50 upright pages).
+    """
     if img.width < 50 or img.height < 50:
-        return 0.0
+        return 0.0, False
     h = max(1, img.height * width // img.width)
     small = img.resize((width, h), Image.BOX)
     inv = ImageOps.invert(small).point(lambda v: 255 if v > 90 else 0)
     bb = inv.getbbox()
     if not bb:
-        return 0.0
+        return 0.0, False
     inv = inv.crop(bb)
-    cache: dict[float, float] = {}
+    # the whole-degree search on a quarter of the pixels: a degree apart the
+    # profiles differ plainly at half the width too
+    half = inv.resize((max(1, inv.width // 2), max(1, inv.height // 2)), Image.BOX)
+    cache: dict[tuple[int, float], float] = {}
 
-    def score(a: float) -> float:
-        a = round(a, 3)
-        if a not in cache:
-            r = inv.rotate(a, resample=Image.NEAREST, expand=True, fillcolor=0)
+    def score(a: float, pic: Image.Image = inv) -> float:
+        key = (pic.width, round(a, 3))
+        if key not in cache:
+            r = pic.rotate(a, resample=Image.NEAREST, expand=True, fillcolor=0)
             col = r.resize((1, r.height), Image.BOX)
-            d = list(col.tobytes())
-            cache[a] = sum(x * x for x in d) / (len(d) or 1)
-        return cache[a]
+            cache[key] = ImageStat.Stat(col).sum2[0] / (col.height or 1)
+        return cache[key]
 
-    b = float(max(range(-limit, limit + 1), key=lambda a: score(float(a))))
+    b = float(max(range(-limit, limit + 1), key=lambda a: score(float(a), half)))
+    across = score(b, half)
+    down = max(score(90.0 + a, half) for a in range(-6, 7, 2))
     b = max((b + k / 4 for k in range(-4, 5)), key=score)
     b = max((b + k / 20 for k in range(-5, 6)), key=score)
-    return round(b, 2)
+    return round(b, 2), down > 1.3 * across
 
 
 def otsu(img: Image.Image) -> int:
@@ -597,32 +601,26 @@ def underline_scores(img: Image.Image, words: list[Word], threshold: int) -> dic
         if bx1 - bx0 < 8 or by1 - by0 < 3:
             continue
         crop = img.crop((bx0, by0, bx1, by1))
-        data = crop.tobytes()
         cw = crop.width
-        rows = [
-            bytes(1 if v <= threshold else 0 for v in data[r * cw : (r + 1) * cw]) for r in range(crop.height)
-        ]
-        best = 0
+        # each row as an int of 0/1 bytes: three rows pool with one "|", and a
+        # run with gaps of at most max_gap is one regex match (C speed, same result)
+        data = crop.tobytes().translate(bytes(1 if v <= threshold else 0 for v in range(256)))
+        rows = [int.from_bytes(data[r * cw : (r + 1) * cw], "big") for r in range(crop.height)]
         max_gap = 1 if h < 40 else 2  # wider, and serifs on the baseline join up
+        run = re.compile(rb"\x01(?:\x00{0,%d}\x01)*" % max_gap)
+        best = 0
         for r in range(len(rows)):
-            pooled = [max(c) for c in zip(*rows[max(0, r - 1) : r + 2])]
-            run = gap = longest = 0
-            for v in pooled:
-                if v:
-                    run += 1 + gap
-                    gap = 0
-                elif run and gap < max_gap:
-                    gap += 1
-                else:
-                    run = gap = 0
-                longest = max(longest, run)
-            best = max(best, longest)
+            pooled = 0
+            for row in rows[max(0, r - 1) : r + 2]:
+                pooled |= row
+            best = max([best] + [len(m.group()) for m in run.finditer(pooled.to_bytes(cw, "big"))])
         score = min(1.0, best / cw)
         out[canon] = max(out.get(canon, 0.0), score)
     return out
 
 
 def second_look(
+    engine: Engine,
     img: Image.Image,
     words: list[Word],
     dpi: float,
@@ -635,7 +633,7 @@ def second_look(
 
     In its line a word can be misread where alone it is clear (a lone "110"
     under an address read as "ПЕШ)"). The doubtful words' crops are stacked
-    into one picture, so the second look costs one tesseract run per page.
+    into one picture, so the second look costs one read per page.
     A second reading replaces the first only when it is surer; two readings
     that disagree keep the surer one a little less sure.
     """
@@ -674,7 +672,7 @@ def second_look(
         y += c.height + gap
     sheet = sheet.filter(ImageFilter.MedianFilter(3))  # specks around a lone word mislead
     try:
-        again = tesseract_words(sheet, dpi, langs, timeout, psm=6)
+        again = engine.words(sheet, dpi, langs, psm=6, timeout=timeout)
     except Exception:
         return words
     out = list(words)
@@ -855,82 +853,84 @@ def _digit_crops(img: Image.Image, w: Word) -> list[Image.Image]:
     return out
 
 
-def field_reread(
-    img: Image.Image, words: list[Word], dpi: float, timeout: float, langs: str = "rus+kaz"
-) -> tuple[dict, dict]:
-    """Read e-mail addresses, phone numbers, names and addresses again, and
-    the digits of addresses and outgoing numbers with the English model.
+# A name or an address read at least this sure, and not a Kazakh name read
+# with Russian look-alikes, is not read again: the other readings could only
+# confirm it (measured: they changed no value on appeals/ or a generated corpus).
+SURE = 90.0
 
-    rus+kaz turns "kz5435@mail.example" into "К75435@та|.ехатр!е", and in
-    some typefaces (PT Sans, PT Serif) reads a 3 as a 5 with a confidence of
-    97-99, the same way at every scale (the Kazakh model's habit, which the
-    combined model keeps); the English model reads Latin letters and digits
-    better. Each value's line is cut out (other words on it painted over) and
-    read again, scaled to other letter heights; each word with digits in an
-    address or an "Исх. № … от …" line is also cut out on its own and read
-    by the English model binarised and grey. All the cuts of a page are
-    stacked into one picture per model, read in one tesseract run.
 
-    Returns (word idx -> (field, segment id, "reading 1\treading 2...", conf),
-    word idx -> the English readings of that word, in DIGIT_READS order).
-    """
-    segs = value_segments(words) + text_segments(words)
-    digits = digit_words(words)
-    if not segs and not digits:
-        return {}, {}
-    kaz_first = "+".join(reversed(langs.split("+")))  # reads Ә, Ғ, Қ... where rus+kaz says Э, Г, К
-    # model -> (key, reading, crop); key ("seg", segment id) or ("word", word idx)
-    pieces: dict[str, list] = {"eng": [], langs: [], kaz_first: []}
-    for seg_id, (field, seg, label) in enumerate(segs):
-        model = "eng" if field in ("email", "phone") else langs
-        by_line: dict[int, list[int]] = {}
-        for j in seg:
-            by_line.setdefault(words[j].line, []).append(j)
-        for ids in by_line.values():
-            x0 = min(words[j].box[0] for j in ids)
-            y0 = min(words[j].box[1] for j in ids)
-            x1 = max(words[j].box[2] for j in ids)
-            y1 = max(words[j].box[3] for j in ids)
-            h = max(8, y1 - y0)
-            if label is not None and field == "email":  # all between the label and the value
-                lb = words[label].box
-                if words[label].line == words[ids[0]].line:
-                    x0 = min(x0, lb[2] + 2)
-                else:  # on a line of its own: from where the label's line begins
-                    x0 = min([x0] + [w.box[0] for w in words if w.line == words[label].line])
-            box = (
-                max(0, x0 - h // 2),
-                max(0, y0 - h // 3),
-                min(img.width, x1 + h // 2),
-                min(img.height, y1 + h // 3),
-            )
-            crop = img.crop(box)
-            draw = ImageDraw.Draw(crop)
-            for k, w in enumerate(words):  # other words that reach into the cut
-                if k in ids:
-                    continue
-                bx0, by0, bx1, by1 = w.box
-                if bx1 < box[0] or bx0 > box[2] or by1 < box[1] or by0 > box[3]:
-                    continue
-                draw.rectangle(
-                    [bx0 - box[0] - 1, by0 - box[1] - 1, bx1 - box[0] + 1, by1 - box[1] + 1], fill=255
-                )
-            if model == "eng":
-                plan = [("eng", 30.0), ("eng", 50.0), ("eng", 40.0)]
-            else:  # two more of the page's model; the address's numbers once in English too
-                plan = [(langs, 34.0), (kaz_first, 48.0)] + ([("eng", 40.0)] if field == "address" else [])
-            for which, (m, target) in enumerate(plan):  # word boxes 30-50 px high
-                scale = min(3.0, max(0.5, target / h))
-                c = crop.resize(
-                    (max(1, int(crop.width * scale)), max(1, int(crop.height * scale))), Image.LANCZOS
-                )
-                pieces[m].append((("seg", seg_id), which, c))
-    for j in digits:
-        for which, c in enumerate(_digit_crops(img, words[j])):
-            pieces["eng"].append((("word", j), which, c))
+def _doubtful(words: list[Word], seg: list[int], field: str) -> bool:
+    """Does this name or address need its other readings?"""
+    for j in seg:
+        w = words[j]
+        if not any(c.isalpha() or c.isdigit() for c in w.text):
+            continue
+        if w.conf < SURE:
+            return True
+        if field == "name" and lexicon.kazakh_lookalike(w.text.strip(".,;:()«»\"'_|")):
+            return True  # "Элия" for "Әлия": the Kazakh-first reading settles it
+    return False
+
+
+def _agrees(field: str, main: str, reading: str) -> bool:
+    """Does the English model's first reading give the page's value?"""
+    if field == "phone":
+        a = parse_phone(main)
+        return a is not None and a == parse_phone(reading)
+    a = clean_email(main) if main.isascii() else None
+    return a is not None and a == clean_email(reading)
+
+
+def _line_cuts(img: Image.Image, words: list[Word], seg: list[int], label: int | None, field: str):
+    """The value's lines cut out, other words reaching in painted over: (cut, word height)."""
+    by_line: dict[int, list[int]] = {}
+    for j in seg:
+        by_line.setdefault(words[j].line, []).append(j)
+    out = []
+    for ids in by_line.values():
+        x0 = min(words[j].box[0] for j in ids)
+        y0 = min(words[j].box[1] for j in ids)
+        x1 = max(words[j].box[2] for j in ids)
+        y1 = max(words[j].box[3] for j in ids)
+        h = max(8, y1 - y0)
+        if label is not None and field == "email":  # all between the label and the value
+            lb = words[label].box
+            if words[label].line == words[ids[0]].line:
+                x0 = min(x0, lb[2] + 2)
+            else:  # on a line of its own: from where the label's line begins
+                x0 = min([x0] + [w.box[0] for w in words if w.line == words[label].line])
+        box = (
+            max(0, x0 - h // 2),
+            max(0, y0 - h // 3),
+            min(img.width, x1 + h // 2),
+            min(img.height, y1 + h // 3),
+        )
+        crop = img.crop(box)
+        draw = ImageDraw.Draw(crop)
+        for k, w in enumerate(words):  # other words that reach into the cut
+            if k in ids:
+                continue
+            bx0, by0, bx1, by1 = w.box
+            if bx1 < box[0] or bx0 > box[2] or by1 < box[1] or by0 > box[3]:
+                continue
+            draw.rectangle([bx0 - box[0] - 1, by0 - box[1] - 1, bx1 - box[0] + 1, by1 - box[1] + 1], fill=255)
+        out.append((crop, h))
+    return out
+
+
+def _scaled(crop: Image.Image, h: int, target: float) -> Image.Image:
+    scale = min(3.0, max(0.5, target / h))
+    return crop.resize((max(1, int(crop.width * scale)), max(1, int(crop.height * scale))), Image.LANCZOS)
+
+
+def _read_sheets(engine: Engine, pieces: dict[tuple[str, str], list], dpi: float, timeout: float, segs: list):
+    """Stack the cuts of each (model, sheet) into one picture and read it once.
+
+    Returns ((key, which) -> the texts read in each cut, in order;
+    segment id -> the lowest confidence of its words)."""
     texts: dict[tuple, list[str]] = {}
     confs: dict[int, float] = {}
-    for model, items in pieces.items():
+    for (model, _sheet), items in pieces.items():
         if not items:
             continue
         gap = max(c.height for _, _, c in items) // 2 + 10
@@ -944,7 +944,7 @@ def field_reread(
             spans.append((key, which, y, y + c.height))
             y += c.height + gap
         try:
-            got = tesseract_words(sheet, dpi, model, timeout, psm=6)
+            got = engine.words(sheet, dpi, model, psm=6, timeout=timeout)
         except Exception:
             continue
         for key, which, top, bottom in spans:
@@ -953,15 +953,122 @@ def field_reread(
             texts.setdefault((key, which), []).append(sep.join(w.text for w in ws))
             if ws and key[0] == "seg":
                 confs[key[1]] = min(confs.get(key[1], 100.0), min(w.conf for w in ws))
+    return texts, confs
+
+
+def field_reread(
+    engine: Engine, img: Image.Image, words: list[Word], dpi: float, timeout: float, langs: str = "rus+kaz"
+) -> tuple[dict, dict]:
+    """Read e-mail addresses, phone numbers, doubtful names and addresses
+    again, and the digits of addresses and outgoing numbers with the English
+    model.
+
+    rus+kaz turns "kz5435@mail.example" into "К75435@та|.ехатр!е", and in
+    some typefaces (PT Sans, PT Serif) reads a 3 as a 5 with a confidence of
+    97-99, the same way at every scale (the Kazakh model's habit, which the
+    combined model keeps); the English model reads Latin letters and digits
+    better. Each value's line is cut out (other words on it painted over) and
+    read again, scaled to other letter heights; each word with digits in an
+    address or an "Исх. № … от …" line is also cut out on its own and read
+    by the English model binarised (and grey when the binarised reading does
+    not give the word's digits). The cuts of a page are stacked into one
+    picture per model and read at once, in two rounds: what every value
+    needs, then more readings of the values the first round did not settle:
+
+    - an e-mail or phone: English at 40 px; at 30 and 50 px too unless that
+      first reading gave the page's own value;
+    - a name or address: only when doubtful (a word under SURE, or a name
+      one letter from a common one): the page's model at 34 px, the
+      Kazakh-first model at 48 px, an address's numbers in English at 40 px.
+
+    Returns (word idx -> (field, segment id, "reading 1\treading 2...", conf),
+    word idx -> the English readings of that word, in DIGIT_READS order).
+    """
+    segs = value_segments(words) + text_segments(words)
+    digits = digit_words(words)
+    if not segs and not digits:
+        return {}, {}
+    kaz_first = "+".join(reversed(langs.split("+")))  # reads Ә, Ғ, Қ... where rus+kaz says Э, Г, К
+    # per segment: the readings to make, as (which, model, letter height); "which"
+    # orders them in the result as before (English 30, 50, 40 px)
+    first: dict[int, list[tuple[int, str, float]]] = {}
+    later: dict[int, list[tuple[int, str, float]]] = {}
+    for seg_id, (field, seg, _label) in enumerate(segs):
+        if field in ("email", "phone"):
+            first[seg_id] = [(2, "eng", 40.0)]
+            later[seg_id] = [(0, "eng", 30.0), (1, "eng", 50.0)]
+        elif _doubtful(words, seg, field):
+            first[seg_id] = [(0, langs, 34.0), (1, kaz_first, 48.0)]
+            if field == "address":
+                first[seg_id].append((2, "eng", 40.0))
+    cuts = {
+        seg_id: _line_cuts(img, words, segs[seg_id][1], segs[seg_id][2], segs[seg_id][0]) for seg_id in first
+    }
+    digit_cuts = {j: _digit_crops(img, words[j]) for j in digits}
+
+    def plan(per_seg: dict[int, list[tuple[int, str, float]]], digit_reads: dict[int, list[int]]):
+        # The digit words get a sheet of their own: stacked under whole lines,
+        # a lone "52," came back "92," where on its own sheet it reads "52,".
+        pieces: dict[tuple[str, str], list] = {}
+        for seg_id, reads in per_seg.items():
+            for which, model, target in reads:
+                for crop, h in cuts[seg_id]:
+                    pieces.setdefault((model, "lines"), []).append(
+                        (("seg", seg_id), which, _scaled(crop, h, target))
+                    )
+        for j, ks in digit_reads.items():
+            for k in ks:
+                pieces.setdefault(("eng", "digits"), []).append((("word", j), k, digit_cuts[j][k]))
+        return pieces
+
+    # both readings of every digit word at once: the binarised one read beside
+    # the grey ones comes out as in the original one-sheet design (alone, a
+    # "34" came back "54" and a "41," "Al,")
+    both = list(range(len(DIGIT_READS)))
+    texts, confs = _read_sheets(engine, plan(first, {j: both for j in digits}), dpi, timeout, segs)
+    more = {}
+    for seg_id, reads in later.items():
+        field, seg, _ = segs[seg_id]
+        sep = "" if field == "email" else " "
+        main = sep.join(words[j].text for j in seg)
+        if not _agrees(field, main, sep.join(texts.get((("seg", seg_id), 2), []))):
+            more[seg_id] = reads
+    for j in digits:  # both readings garbled: each cut once more on its own
+        pair = tuple(" ".join(texts.get((("word", j), k), [])) for k in range(len(DIGIT_READS)))
+        if word_digits_confirmed(words[j].text, pair) or any(
+            _digit_verdict(words[j].text, r) == "other" for r in pair
+        ):
+            continue
+        for k, crop in enumerate(digit_cuts[j]):
+            pad = crop.height // 2 + 10
+            alone = Image.new("L", (crop.width + 2 * pad, crop.height + 2 * pad), 255)
+            alone.paste(crop, (pad, pad))
+            try:
+                got = engine.words(alone, dpi, "eng", psm=7, timeout=timeout)
+            except Exception:
+                break
+            texts[(("word", j), len(DIGIT_READS) + k)] = [" ".join(w.text for w in got)]
+    if more:
+        texts2, confs2 = _read_sheets(engine, plan(more, {}), dpi, timeout, segs)
+        texts.update(texts2)
+        for k, v in confs2.items():
+            confs[k] = min(confs.get(k, 100.0), v)
     out: dict[int, tuple[str, int, str, float]] = {}
     for seg_id, (field, seg, _) in enumerate(segs):
+        if seg_id not in first:
+            continue
         sep = "" if field == "email" else " "
-        n = 3 if field in ("email", "phone", "address") else 2
-        reads = "\t".join(sep.join(texts.get((("seg", seg_id), k), [])) for k in range(n))
+        reads = "\t".join(
+            sep.join(texts[(("seg", seg_id), k)]) for k in range(3) if (("seg", seg_id), k) in texts
+        )
         for j in seg:
             if j not in out:
                 out[j] = (field, seg_id, reads, confs.get(seg_id, 0.0))
+    # DIGIT_READS on the sheet, then (when those were garbled) the same cuts alone
+    n = len(DIGIT_READS)
     again = {
-        j: tuple(" ".join(texts.get((("word", j), k), [])) for k in range(len(DIGIT_READS))) for j in digits
+        j: tuple(" ".join(texts.get((("word", j), k), [])) for k in range(n))
+        + tuple(" ".join(texts[(("word", j), k)]) for k in range(n, 2 * n) if (("word", j), k) in texts)
+        for j in digits
     }
     return out, again
