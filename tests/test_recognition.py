@@ -561,10 +561,10 @@ def test_kazakh_words_name_the_kind(text, kind):
 # --- organisations of every legal form, quoted or not (issue 13) ------------------
 
 
-def _letter(*lines: str):
+def _letter(*lines: str, first_line: int = 0):
     from mailflow.extract.text import Tok
 
-    return [Tok(w, 0.95, n, 0, None, None) for n, line in enumerate(lines) for w in line.split()]
+    return [Tok(w, 0.95, n, 0, None, None) for n, line in enumerate(lines, first_line) for w in line.split()]
 
 
 @pytest.mark.parametrize(
@@ -600,3 +600,23 @@ def test_a_bare_legal_form_further_down_the_letter_is_not_an_organisation():
     got = read_letter(_letter(*lines))
     assert got is not None and got["org_name"].value is None  # only in the letterhead
     assert read_letter(_letter("Генеральному директору АО СЕВКАЗЭНЕРГО", "от потребителя")) is None
+
+
+def test_an_organisations_kazakh_letters_come_from_the_kazakh_first_reading():
+    from mailflow.extract.fields import read_letter
+    from mailflow.extract.text import Tok
+
+    def letter(head: str, kazakh_first: str):
+        """The letterhead read by the page's model, its line read again Kazakh first."""
+        toks = [Tok(w, 0.95, 0, 0, ("org", 0, kazakh_first, 0.9)) for w in head.split()]
+        return toks + _letter("г. Есиль", "Исх. № 12 от 01.03.2026", first_line=1)
+
+    got = read_letter(letter("ЖШС «Нур Аксу»", "ЖШС «Нұр Ақсу»"))
+    assert got["org_name"].value == "ЖШС «Нұр Ақсу»"
+    got = read_letter(letter("КХ Нурлы жол", "КХ Нұрлы жол"))  # bare, in the letterhead
+    assert got["org_name"].value == "КХ «Нұрлы жол»"
+    # another word, not only Kazakh letters: the page's reading stays
+    got = read_letter(letter("ТОО «Береке»", "ТОО «Бірлік»"))
+    assert got["org_name"].value == "ТОО «Береке»"
+    got = read_letter(letter("ТОО «Нурлы Жол -Агро»", "ТОО «Нурлы Жол -Агро»"))
+    assert got["org_name"].value == "ТОО «Нурлы Жол-Агро»"

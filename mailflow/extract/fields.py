@@ -841,6 +841,25 @@ def _span_toks(line: list[Tok], start: int, end: int) -> list[Tok]:
     return out
 
 
+_HYPHEN = re.compile(r"(?<=\w) ?- ?(?=\w)")  # "Жол -Агро": OCR's space at a hyphen inside a name
+
+
+def _kazakh_letters(name: str, line: list[Tok], pattern: re.Pattern[str]) -> str:
+    """The organisation's name with the Kazakh letters the Kazakh-first reading of
+    its line gives ("Нур Аксу" read, "Нұр Ақсу" written): taken only where that
+    reading differs by Kazakh letters for their Russian look-alikes, nothing else."""
+    alt = alt_reading(line, "org")
+    if not alt:
+        return name
+    for reading in alt[0]:
+        m = pattern.search(reading) if pattern is _ORG_RE else pattern.match(reading)
+        if m:
+            other = _HYPHEN.sub("-", re.sub(r"(?<=\w)[:;](?=\s)", "", m.group(2).strip()))
+            if _kz_variant(name, other):
+                return other
+    return name
+
+
 def read_letter(toks: list[Tok]) -> dict[str, Found] | None:
     lines = lines_of(toks)
     out: dict[str, Found] = {}
@@ -861,13 +880,18 @@ def read_letter(toks: list[Tok]) -> dict[str, Found] | None:
                     continue
                 cov = _span_toks(ln, m.start(), m.end())
                 name = re.sub(r"(?<=\w)[:;](?=\s)", "", name)  # a speck after a word
-                org = Found(f"{m.group(1)} «{fix_lookalikes_words(name)}»", min_conf(cov))
+                name = _HYPHEN.sub("-", name)
+                name = _kazakh_letters(fix_lookalikes_words(name), ln, _ORG_RE)
+                org = Found(f"{m.group(1)} «{name}»", min_conf(cov))
                 break
         if org is None and outno is None and n_line < _BARE_LINES:
             m = _ORG_BARE_RE.match(text)
             if m and not any(o in squash(m.group(2)) for o in OWN_ORGS) and "директор" not in low:
                 cov = _span_toks(ln, m.start(), m.end(2))
-                org = Found(f"{m.group(1)} «{fix_lookalikes_words(m.group(2).strip())}»", min_conf(cov))
+                name = _kazakh_letters(
+                    fix_lookalikes_words(_HYPHEN.sub("-", m.group(2).strip())), ln, _ORG_BARE_RE
+                )
+                org = Found(f"{m.group(1)} «{name}»", min_conf(cov))
         if outno is None:
             m = _OUT_RE.search(text)
             if m:

@@ -29,7 +29,9 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps, ImageStat
 
 from . import names as lexicon
 from .engine import Engine, Word, open_engine, parse_tsv
-from .fields import _digit_verdict, clean_email, parse_phone, word_digits_confirmed
+from .fields import ORG_TYPES, _digit_verdict, clean_email, parse_phone, word_digits_confirmed
+
+ORG_FORMS = frozenset(t.split()[0] for t in ORG_TYPES)  # «РГП на ПХВ» begins with РГП
 
 __all__ = ["PageTask", "PageResult", "Word", "parse_tsv", "init_worker", "run_page", "ocr_image"]
 
@@ -810,6 +812,27 @@ def text_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]:
     return out
 
 
+ORG_LINES = 4  # a letterhead names the organisation in its first lines (fields.read_letter)
+
+
+def org_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]:
+    """("org", the letterhead line's words) where one of the page's first lines
+    begins with a legal form (ТОО, ИП, ЖШС, КХ …): Kazakh names in it ("Нұр
+    Ақсу") come back with Russian look-alikes from the page's model, and the
+    Kazakh-first model reads them (fields.read_letter takes its letters)."""
+    lines: dict[int, list[int]] = {}
+    for i, w in enumerate(words):
+        lines.setdefault(w.line, []).append(i)
+    order = sorted(lines, key=lambda ln: words[lines[ln][0]].box[1])
+    real = [ln for ln in order if any(sum(c.isalnum() for c in words[i].text) >= 2 for i in lines[ln])]
+    for ln in real[:ORG_LINES]:
+        idx = lines[ln]
+        first = words[idx[0]].text.strip("«\"'“„").upper()
+        if first in ORG_FORMS:
+            return [("org", idx, None)]
+    return []
+
+
 _OUT_WORD = re.compile(r"^[«\"]?(исх|ucx)", re.I)
 
 
@@ -984,7 +1007,7 @@ def field_reread(
     Returns (word idx -> (field, segment id, "reading 1\treading 2...", conf),
     word idx -> the English readings of that word, in DIGIT_READS order).
     """
-    segs = value_segments(words) + text_segments(words)
+    segs = value_segments(words) + text_segments(words) + org_segments(words)
     digits = digit_words(words)
     if not segs and not digits:
         return {}, {}
@@ -997,6 +1020,8 @@ def field_reread(
         if field in ("email", "phone"):
             first[seg_id] = [(2, "eng", 40.0)]
             later[seg_id] = [(0, "eng", 30.0), (1, "eng", 50.0)]
+        elif field == "org":  # the Kazakh-first reading alone: letters, not words, are in doubt
+            first[seg_id] = [(1, kaz_first, 48.0)]
         elif _doubtful(words, seg, field):
             first[seg_id] = [(0, langs, 34.0), (1, kaz_first, 48.0)]
             if field == "address":
