@@ -136,17 +136,20 @@ class LockHolds:
 
     def __init__(self) -> None:
         self.holds: list[float] = []
+        self.callers: list[str] = []  # the function that took the lock, beside each hold
         self._real = journal.lock
 
     def __enter__(self) -> LockHolds:
-        real, holds = self._real, self.holds
+        real, holds, callers = self._real, self.holds, self.callers
 
         def lock(session):
             head = real(session)
             t0 = time.perf_counter()
+            caller = f"{threading.current_thread().name}:{sys._getframe(1).f_code.co_name}"
 
             def done(_s, *_a):
                 holds.append(time.perf_counter() - t0)
+                callers.append(caller)
 
             sa.event.listen(session, "after_commit", done, once=True)
             sa.event.listen(session, "after_rollback", done, once=True)
@@ -173,7 +176,7 @@ def talons_meanwhile(cfg, rules, work, label: str) -> list[float]:
     latencies: list[float] = []
     running = threading.Event()
     running.set()
-    worker = threading.Thread(target=lambda: (work(), running.clear()))
+    worker = threading.Thread(target=lambda: (work(), running.clear()), name="sweep")
     worker.start()
     i = 0
     next_at = time.perf_counter()
@@ -264,10 +267,21 @@ def measure(label: str, url: str, empty_url: str, n: int, work_dir: Path, span_d
         f"[{label}] weekly report: {weekly:.2f} s (built from a read; queued holding the lock "
         f"{max(weekly_holds.holds, default=0) * 1000:.1f} ms)"
     )
-    holds = first_holds.holds + steady_holds.holds + weekly_holds.holds
+    every = [
+        (h, who) for lh in (first_holds, steady_holds, weekly_holds) for h, who in zip(lh.holds, lh.callers)
+    ]
+    # the sweeps' own transactions (the first sweep's thread is "sweep", the others run
+    # here); the appeals' registrations meanwhile are shown apart: their holds include
+    # waiting for the interpreter while the sweep's thread computes
+    ours = [(h, who) for h, who in every if not who.startswith("MainThread:_write")]
+    theirs = [h for h, who in every if who.startswith("MainThread:_write")]
+    holds = [h for h, _ in ours]
+    longest = sorted(ours, reverse=True)[:3]
     print(
         f"[{label}] writer lock held by the sweeps: longest {max(holds) * 1000:.1f} ms over "
-        f"{len(holds)} transactions (first sweep {max(first_holds.holds) * 1000:.1f} ms)"
+        f"{len(holds)} transactions; longest in "
+        + ", ".join(f"{who} {h * 1000:.0f} ms" for h, who in longest)
+        + f"; registrations meanwhile held it up to {max(theirs, default=0) * 1000:.0f} ms"
     )
     print(
         f"[{label}] talon latency while the first sweep runs: p95 {p95(during) * 1000:.0f} ms, "

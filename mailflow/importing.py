@@ -796,7 +796,22 @@ def run(
             )
             report.event_id = ev.id
         report.written = True
+    if report.imported >= ANALYZE_AFTER:
+        _analyze(engine)
     return report
+
+
+ANALYZE_AFTER = 10_000  # rows: past this the planner's statistics no longer describe the tables
+
+
+def _analyze(engine: sa.Engine) -> None:
+    """Fresh statistics for the tables a big import filled, as autovacuum would give
+    them minutes later: until then PostgreSQL plans the sweeps for empty tables.
+    (SQLite plans without statistics unless ANALYZE was ever run; none is made.)"""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.exec_driver_sql("ANALYZE document, resolution, assignment, counter")
 
 
 def _pass2(
