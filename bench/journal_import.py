@@ -28,10 +28,11 @@ from journal_scale import machine  # noqa: E402
 
 from mailflow import db, importing  # noqa: E402
 from mailflow import rules as rules_mod  # noqa: E402
+from mailflow.vocabulary import KINDS as VOCABULARY_KINDS  # noqa: E402
 
 KZ = dt.timezone(dt.timedelta(hours=5))
-KINDS = ["заявление", "жалоба", "претензия", "отзыв", "предложение"]
-CHANNELS = ["res", "service_center", "book", "website", "email", "written"]
+KINDS = [k.key for k in VOCABULARY_KINDS if k.specific]  # "обращение", the general word, apart
+CHANNELS = ["res", "service_center", "book", "website", "email", "written"]  # of vocabulary.CHANNEL_KEYS
 EXECUTORS = ["petrov@sevkaz.example", "sidorenko@sevkaz.example", "ivanov@sevkaz.example"]
 HEADER = [
     "incoming_number",

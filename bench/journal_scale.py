@@ -45,12 +45,13 @@ from mailflow.case.queries import is_open  # noqa: E402
 from mailflow.mailbox import Fetched  # noqa: E402
 from mailflow.models import Document  # noqa: E402
 from mailflow.values import Source  # noqa: E402
+from mailflow.vocabulary import KINDS as VOCABULARY_KINDS  # noqa: E402
 
 KZ = dt.timezone(dt.timedelta(hours=5))
 NOW = dt.datetime(2026, 4, 23, 10, 30, tzinfo=KZ)  # a Thursday (two RES meet), in working hours
 SENDER = "kanc@sevkaz.example"
-KINDS = ["заявление", "жалоба", "претензия", "отзыв", "предложение"]
-CHANNELS = ["res", "service_center", "book", "website", "email", "written"]
+KINDS = [k.key for k in VOCABULARY_KINDS if k.specific]  # "обращение", the general word, apart
+CHANNELS = ["res", "service_center", "book", "website", "email", "written"]  # of vocabulary.CHANNEL_KEYS
 UNITS = ["Айыртауский РЭС", "Тайыншинский РЭС", "Есильский РЭС", "Кызылжарский РЭС", ""]
 EXECUTORS = [
     "petrov@sevkaz.example",

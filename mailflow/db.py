@@ -17,6 +17,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATE_LOCK = 720_514  # PostgreSQL advisory lock id for migrations
@@ -69,8 +70,6 @@ def constraint_of(exc: sa.exc.IntegrityError) -> str:
     columns = [c.strip() for c in text.split(":", 1)[1].split(",")]
     table = columns[0].split(".", 1)[0]
     names = {c.split(".", 1)[-1] for c in columns}
-    from sqlmodel import SQLModel
-
     t = SQLModel.metadata.tables.get(table)
     if t is not None:
         for con in [*t.constraints, *t.indexes]:

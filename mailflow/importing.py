@@ -39,7 +39,7 @@ from . import export, journal
 from .case.search import applicant_key, search_text
 from .case.states import LABELS, STAGED, State
 from .config import ConfigError, read_toml
-from .extract.fields import parse_phone
+from .extract.fields import ORG_TYPES, parse_phone
 from .models import Assignment, Counter, Document, Resolution
 from .resolution_text import Understood, parse_resolution
 from .rules import Journal, Rules, address_key
@@ -221,7 +221,9 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
 _DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _PHONE_CHARS = re.compile(r"^[+\d\s()\-.]+$")
 _E164_KZ = re.compile(r"^\+7\d{10}$")
-_ORG = re.compile(r"[«»\"]|\b(?:ТОО|АО|ИП|ГКП|РГП|ПК|ОАО|ЗАО|ООО|КГУ|ГУ)\b")
+# a «Ф.И.О.» cell holding an organisation: the legal forms the reader knows, and the
+# Soviet-era ОАО/ЗАО that old journals still write
+_ORG = re.compile(r"[«»\"]|\b(?:" + "|".join(map(re.escape, (*ORG_TYPES, "ОАО", "ЗАО"))) + r")\b")
 _INITIALS = re.compile(r"^([^\W\d_]\.)\s*([^\W\d_]\.)?$")
 _DATE_HINT = "ДД.ММ.ГГГГ [ЧЧ:ММ] или ГГГГ-ММ-ДД[THH:MM]"
 

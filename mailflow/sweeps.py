@@ -11,14 +11,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from . import db, journal, notices
+from .chasing import BATCH_ROWS  # rows per writing transaction, one figure for every sweep
 from .models import ChainHead, Delivery, Document
 from .rules import Rules
 from .values import KZ_TZ
 
 log = logging.getLogger("mailflow.sweeps")
-
-
-BATCH_ROWS = 200  # per writing transaction: the writer lock is held for milliseconds
 
 
 def unproven_deliveries(
