@@ -129,6 +129,9 @@ def test_the_clerk_undoes_and_makes_the_link_and_bad_requests_change_nothing(tmp
         ((again, "--of", "ВХ-2026-999999", "--by", CLERK), "не найден"),
         ((again, "--of", first, "--by", "petrov@sevkaz.example"), "нет в справочнике"),  # not a clerk
         ((again, "--of", first, "--by", "stranger@evil.example"), "нет в справочнике"),
+        ((again, "--of", first, "--by", "pr@sevkaz.example"), "нет в справочнике"),  # staff, not a clerk
+        ((again, "--of", first, "--by", "kаnc-sbyt@sevkaz.example"), "нет в справочнике"),  # Cyrillic а
+        ((again, "--of", first, "--by", "kanc-sbyt@sevkaz.example.evil.kz"), "нет в справочнике"),
     ):
         rc, out = o.cli("repeat", *args, capsys=capsys)
         assert rc != 0 and why in out, (args, out)

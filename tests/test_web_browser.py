@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -83,8 +84,14 @@ def browser():
         driver.quit()
 
 
-def _link(w, base: str) -> str:
-    return base + w.link_for(CLERK).replace("http://testserver", "")
+def _mailed_link(w) -> str:
+    """The clerk's sign-in link, from the mail in outbox/."""
+    deadline = time.monotonic() + 10  # the mail goes out just after the page (a background task)
+    while not (mails := [m for m in w.link_mails() if m["To"] == CLERK]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert mails, "the sign-in link was not mailed into outbox/"
+    text = mails[-1].get_body(("plain",)).get_content()
+    return next(word for word in text.split() if word.startswith(w.url + "/login/"))
 
 
 def test_clerk_signs_in_finds_a_case_and_corrects_it(served, browser):
@@ -97,14 +104,7 @@ def test_clerk_signs_in_finds_a_case_and_corrects_it(served, browser):
     browser.find_element(By.NAME, "email").send_keys(CLERK)
     browser.find_element(By.CSS_SELECTOR, "form button").click()
     assert "Проверьте почту" in browser.page_source
-    deadline = time.monotonic() + 10  # the mail goes out just after the page (a background task)
-    while not (mails := [m for m in w.link_mails() if m["To"] == CLERK]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert mails, "the sign-in link was not mailed into outbox/"
-    text = mails[-1].get_body(("plain",)).get_content()
-    link = next(word for word in text.split() if word.startswith(w.url + "/login/"))
-
-    browser.get(link)
+    browser.get(_mailed_link(w))
     assert browser.find_element(By.ID, "journal")
     browser.save_screenshot(str(SHOTS / "journal.png"))
 
@@ -135,3 +135,21 @@ def test_clerk_signs_in_finds_a_case_and_corrects_it(served, browser):
     assert "corrected" in history and "Болат" in history and CLERK in history
     browser.save_screenshot(str(SHOTS / "card-corrected.png"))
     assert w.doc().first_name == "Болат"
+
+
+def test_a_repeat_shows_on_both_cards_and_links_them(served, browser):
+    from selenium.webdriver.common.by import By
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    w = served
+    w.parts.services.repeat(w.other, of=w.number, by="kanc-sbyt@sevkaz.example")
+    assert w.client().post("/api/login", json={"email": CLERK}).status_code == 202
+    browser.get(_mailed_link(w))
+    browser.get(f"{w.url}/cases/{w.other}")
+    block = browser.find_element(By.ID, "repeats")
+    assert "Повторное: тот же заявитель" in block.text and w.number in block.text
+    browser.execute_script("arguments[0].scrollIntoView()", block)
+    browser.save_screenshot(str(SHOTS / "card-repeat.png"))
+    block.find_element(By.LINK_TEXT, w.number).click()  # to the first case, which lists the repeat
+    assert w.other in browser.find_element(By.ID, "repeats").text
+    assert unquote(browser.current_url).endswith(f"/cases/{w.number}")
