@@ -119,8 +119,8 @@ def test_a_late_redirect_is_recorded_as_late_and_the_case_is_not_chased(tmp_path
     assert done.late
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=40)
     chasing.sweep(engine, office.rules, "mailflow@localhost", now=later)
-    with Session(engine) as s:
-        assert s.exec(select(Chase)).all() == []
+    with Session(engine) as s:  # the case's chases (the week's report may fall due by then: not the case's)
+        assert s.exec(select(Chase).where(Chase.kind != "weekly")).all() == []
     engine.dispose()
 
 

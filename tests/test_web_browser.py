@@ -103,6 +103,9 @@ def test_clerk_signs_in_finds_a_case_and_corrects_it(served, browser):
     assert "Вход в журнал" in browser.page_source  # not signed in: the sign-in form
     browser.find_element(By.NAME, "email").send_keys(CLERK)
     browser.find_element(By.CSS_SELECTOR, "form button").click()
+    deadline = time.monotonic() + 10  # the form's answer page, once it has loaded
+    while "Проверьте почту" not in browser.page_source and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert "Проверьте почту" in browser.page_source
     browser.get(_mailed_link(w))
     assert browser.find_element(By.ID, "journal")
