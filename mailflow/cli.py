@@ -529,6 +529,7 @@ def _describe(r: dict) -> list[str]:
         f"Заявитель: {who or '—'}; {c['address'] or ''} {c['phone'] or ''} {c['email'] or ''}".rstrip(),
         f"Проверить: {', '.join(r['needs_review']) or '—'}",
     ]
+    out += [f"  откуда {field}: {why}" for field, why in r["evidence"].items()]
     if r["repeat_of"]:
         out.append(f"Повторное обращение: ранее {r['repeat_of']} (связь снимает: mailflow repeat … --not)")
     if r["repeats"]:

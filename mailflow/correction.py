@@ -149,6 +149,9 @@ def correct(s: Session, head: ChainHead, doc: Document, values: Mapping[str, Any
         return []
     review = [f for f in json.loads(doc.needs_review) if f not in {c.field for c in changes}]
     doc.needs_review = json.dumps(review, ensure_ascii=False)
+    evidence = json.loads(doc.evidence or "{}")
+    evidence.update({c.field: f"исправлено: {by.address}" for c in changes})
+    doc.evidence = json.dumps(evidence, ensure_ascii=False)
     index_fields(doc)
     s.add(doc)
     journal.append(

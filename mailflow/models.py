@@ -130,6 +130,7 @@ class Document(SQLModel, table=True):
     sha256: str = Field(max_length=64, index=True)
     needs_review: str = "[]"  # JSON list of field names
     confidence: str = "{}"  # JSON {field: 0..1}
+    evidence: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})  # JSON {field: where read}
     # the case's state and answer stage: written only by case.transition.apply
     status: str = Field(default=State.REGISTERED.value, max_length=32, index=True)
     stage: str | None = Field(default=None, max_length=32, index=True)  # rules/answer.toml

@@ -150,6 +150,7 @@ def _document(reg: Registration, seq: int, number: str, year: int, now: dt.datet
         sha256=reg.sha256,
         needs_review=json.dumps(list(rec.needs_review), ensure_ascii=False),
         confidence=json.dumps(rec.confidence, ensure_ascii=False),
+        evidence=json.dumps(rec.evidence, ensure_ascii=False),
         talon=reg.talon,
         text=clean(rec.text, 200_000),
     )

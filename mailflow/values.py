@@ -125,6 +125,8 @@ class Recognition:
     attachments: tuple[AttachmentInfo, ...] = ()
     text: str = ""
     confidence: dict[str, float] = field(default_factory=dict)
+    # where each field was read and why it reads so, for the person checking the card
+    evidence: dict[str, str] = field(default_factory=dict)
     needs_review: tuple[str, ...] = ()
     ocr_seconds: float = 0.0
 

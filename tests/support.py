@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import json
 import shutil
 from email import policy
 from email.message import EmailMessage
@@ -12,8 +13,9 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from mailflow import config, daemon, db
+from mailflow import config, daemon, db, export
 from mailflow import rules as rules_mod
+from mailflow.extract.evaluate import CONSUMER, FIELDS, expected, normalise
 from mailflow.values import Consumer, Recognition
 
 REPO = Path(__file__).resolve().parents[1]
@@ -281,3 +283,36 @@ def resolved_case(
                     )
                 )
         return doc
+
+
+def through_pipeline(tmp_path, folder):
+    """Every message of a corpus folder through the daemon into an empty journal:
+    (truths, exported records, right answers per field, wrong non-null values)."""
+    cfg, rules = home_config(tmp_path), load_rules()
+    inbox = cfg.home / "inbox" / "new"
+    inbox.mkdir(parents=True)
+    truths = {}
+    for line in (folder / "truth.jsonl").read_text(encoding="utf-8").splitlines():
+        t = json.loads(line)
+        truths[t["message_id"]] = t
+        shutil.copy(folder / t["file"], inbox / t["file"])
+    outcomes = daemon.run_once(cfg, rules)
+    assert [o.status for o in outcomes] == ["registered"] * len(truths)
+
+    engine = db.make_engine(cfg.database)
+    with Session(engine) as s:
+        records = {r["source"]["message_id"]: r for r in export.records(s)}
+    engine.dispose()
+    assert set(records) == set(truths)
+    right = dict.fromkeys(FIELDS, 0)
+    wrong_non_null = 0
+    for mid, truth in truths.items():
+        rec = records[mid]
+        got = {k: rec.get(k) for k in ("kind", "group", "channel", "origin_unit", "book_entry_at")}
+        got.update({f: rec["consumer"].get(f) for f in CONSUMER})
+        want = expected(truth)
+        for f in FIELDS:
+            w, g = normalise(f, want[f]), normalise(f, got[f])
+            right[f] += w == g
+            wrong_non_null += g is not None and w != g
+    return truths, records, right, wrong_non_null

@@ -57,6 +57,7 @@ ACCEPT = {
     "outgoing_number": 0.80,
     "outgoing_date": 0.80,
 }
+FREE_SOURCE = "письмо в свободной форме"
 PERSON_FIELDS = ("last_name", "first_name", "patronymic", "address")
 ORG_FIELDS = ("org_name", "outgoing_number", "outgoing_date")
 
@@ -165,6 +166,7 @@ def recognize(
             "origin_unit": None,
             "book_entry_at": None,
             "confidence": {},
+            "evidence": {},
             "_review": ["kind", "group", "last_name", "first_name", "address", "phone"],
         }
     review = list(rec.pop("_review"))
@@ -180,6 +182,7 @@ def recognize(
         attachments=infos,
         text="\n\n".join(t for t in texts if t),
         confidence=rec["confidence"],
+        evidence=rec["evidence"],
         needs_review=tuple(review),
         ocr_seconds=ocr_seconds,
     )
@@ -325,11 +328,13 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
     found: dict[str, Found] = {}
     group: Found = Found(None, 0.0, True)
     pair = None
+    source = ""  # for the card: what the fields were read from
     body = msg.body_text or ""
     labelled = read_labelled(body)
     is_webform = channel == "website" or sum(k in labelled for k in ("last_name", "address", "phone")) >= 2
     if is_webform and labelled:
         found.update(labelled)
+        source = "поля формы в тексте письма"
         group = Found(2, 1.0) if labelled.get("org_name") and labelled["org_name"].value else Found(1, 1.0)
     else:
         # The readable attachments, in order, as one document: a letter scanned
@@ -360,16 +365,31 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
         if toks:
             letter = read_letter(toks)
             form = read_form(toks, under)
+            if form and not form.get("last_name", Found()).value:
+                # a form's labels but not its name: a free letter says "от …" and "адрес:" too
+                free = _read_free(msg, docs, sender=sender)
+                if free["last_name"].value:
+                    form = None
             if form and (not letter or not letter.get("outgoing_number", Found()).value):
                 found.update(form)
                 group = Found(1, 0.95)
                 pair = form_pair(toks)
+                source = "бланк обращения (Приложение 1–3)"
             elif letter:
                 found.update(letter)
                 group = Found(2, 0.95)
+                source = "письмо организации"
+        if not found and not (channel == "email" and _OUT_RE.search(msg.subject or "")):
+            free = _read_free(msg, docs, sender=sender)
+            if any(f.value for f in free.values()):
+                found.update(free)
+                person = any(free[f].value for f in ("last_name", "address"))
+                group = Found(1, 0.9) if person else Found(None, 0.0, True)
+                source = FREE_SOURCE
         if not found and labelled:
             found.update(labelled)
             group = Found(1, 0.9)
+            source = "поля «название: значение» в тексте письма"
         if not found and channel == "email" and _OUT_RE.search(msg.subject or ""):
             # an organisation's letter we could not read: its subject names it
             found.update({f: Found(None, 0.0, True) for f in ("org_name", "phone", "kind")})
@@ -383,13 +403,14 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
     wording = msg.subject + "\n" + ("" if is_webform else body)
     body_kind, _ = kind_in_text(wording)
     kind = found.get("kind", Found(None, 0.0, True))
-    if not is_webform:
+    if not is_webform and source != FREE_SOURCE:  # the free reader weighed subject and body itself
+        said = f"сопроводительное письмо: «{body_kind}»"
         if kind.value and body_kind and kind.value != body_kind:
-            kind = Found(None, 0.0, True)
+            kind = Found(None, 0.0, True, f"{source}: «{kind.value}», но {said}")
         elif kind.value and body_kind == kind.value:
-            kind = Found(kind.value, max(kind.conf, 0.99))
+            kind = Found(kind.value, max(kind.conf, 0.99), where=f"{source}; совпадает {said}")
         elif not kind.value and body_kind and (pair is None or body_kind in pair):
-            kind = Found(body_kind, 0.85 if pair else 0.75)
+            kind = Found(body_kind, 0.85 if pair else 0.75, where=said)
     found["kind"] = kind
 
     if group.value == 1 and not is_webform:
@@ -446,6 +467,7 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
 
     values: dict[str, object] = {}
     confidence: dict[str, float] = {}
+    evidence: dict[str, str] = {}
     review: list[str] = []
     everything = dict(found, group=group, origin_unit=origin, book_entry_at=book)
     for name in ("kind", "group", "origin_unit", "book_entry_at") + CONSUMER_FIELDS:
@@ -456,6 +478,10 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
         ok = f.value is not None and f.conf >= ACCEPT.get(name, 0.8) and not f.review
         values[name] = f.value if ok else None
         confidence[name] = round(float(f.conf), 3)
+        if f.where or (
+            source and (f.value is not None or f.review) and name in CONSUMER_FIELDS + ("kind", "group")
+        ):
+            evidence[name] = f.where or source
         if (f.value is not None and not ok) or (f.value is None and f.review):
             review.append(name)
     if not structured:  # nothing recognisable was read: all of 1.2's fields need a person
@@ -470,19 +496,48 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
         "origin_unit": values["origin_unit"],
         "book_entry_at": values["book_entry_at"],
         "confidence": confidence,
+        "evidence": evidence,
         "_review": review,
     }
 
 
+def _read_free(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None) -> dict[str, Found]:
+    """A letter or e-mail not on the forms. A chief's covering e-mail is not the
+    consumer's words (only its wording of the kind counts); a consumer's own is."""
+    from mailflow.resolution_text.quoted import strip_quoted
+
+    from .free import Part, read_free
+    from .text import lines_of
+
+    parts: list[Part] = []
+    for d in docs:
+        if d.kind == "text" and d.text:
+            parts.append(Part(tuple(tuple(x) for x in lines_of(body_tokens(d.text))), "текст вложения", True))
+        elif d.results:
+            toks, _ = d.tokens()
+            typed = all(r.source != "ocr" for r in d.results)
+            parts.append(Part(tuple(tuple(x) for x in lines_of(toks)), "скан письма", typed))
+    body = strip_quoted(msg.body_text or "", keep_signature=True)
+    covering = ""
+    if sender is None or not parts:
+        parts.insert(0, Part(tuple(tuple(x) for x in lines_of(body_tokens(body))), "текст e-mail", True))
+    else:
+        covering = body
+    return read_free(parts, subject=msg.subject or "", from_name=msg.from_name or "", covering=covering)
+
+
 def _organisation_writes(from_name: str, body: str) -> bool:
     """An organisation's letter (ТОО «…», ИП …) rather than a person's own e-mail."""
-    from .fields import ORG_TYPES
+    from .fields import ORG_TYPES, OWN_ORGS
 
     words = from_name.replace("«", " ").replace('"', " ").split()
     if words and words[0].upper() in ORG_TYPES:
         return True
     kinds = "|".join(ORG_TYPES)
-    return re.search(rf"(?<!\w)(?:{kinds})\s*[«\"“]", body[:1500]) is not None
+    for m in re.finditer(rf"(?<!\w)(?:{kinds})\s*[«\"“]\s*([^»\"”]{{0,60}})", body[:1500]):
+        if m.group(1).strip().lower() not in OWN_ORGS:  # "Генеральному директору АО «СЕВКАЗЭНЕРГО»" is us
+            return True
+    return False
 
 
 def _same_surname(ocr: str, body: str) -> bool:

@@ -92,6 +92,7 @@ class Found:
     value: object = None
     conf: float = 0.0
     review: bool = False  # expected but unreadable / contradictory
+    where: str = ""  # for the card: where the value was read and why it reads so
 
 
 # --- small readers -------------------------------------------------------

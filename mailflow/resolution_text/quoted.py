@@ -74,14 +74,16 @@ def _attribution(line: str, nxt: str) -> bool:
     return False
 
 
-def strip_quoted(body: str) -> str:
-    """The manager's own words of a reply body (text/plain)."""
+def strip_quoted(body: str, *, keep_signature: bool = False) -> str:
+    """The manager's own words of a reply body (text/plain).
+
+    keep_signature: a consumer's "-- " signature is their name and address, not noise."""
     text = (body or "").replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     lines = text.split("\n")
     kept: list[str] = []
     for i, line in enumerate(lines):
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
-        if _SEPARATOR.match(line) or _FOOTER.match(line) or _SIGNATURE.match(line):
+        if _SEPARATOR.match(line) or _FOOTER.match(line) or (_SIGNATURE.match(line) and not keep_signature):
             break
         if _HEADER.match(line) and any(_HEADER_NEXT.match(x) for x in lines[i + 1 : i + 4]):
             break

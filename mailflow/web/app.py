@@ -301,6 +301,7 @@ def create_app(web: Web) -> FastAPI:
                 may_correct="correct" in signed.rights.may,
                 state_label=State(doc.status).label,
                 confidence=_json(doc.confidence),
+                evidence=_json(doc.evidence),
                 fields=CONSUMER_FIELDS,
             )
         context.update(extra)
