@@ -1,6 +1,8 @@
 """Generate a corpus of appeals in the shared/corpus/appeals format, harder.
 
     python tests/corpusgen.py OUT_DIR [--n 60] [--seed 7]
+    python tests/corpusgen.py OUT_DIR --letters [--n 60] [--seed 7]
+    python tests/corpusgen.py OUT_DIR --free [--n 40] [--seed 101]
 
 writes OUT_DIR/NNN-<what>.eml and OUT_DIR/truth.jsonl (same keys as
 appeals/truth.jsonl). Everything is decided by the seed: the same seed and
@@ -15,6 +17,13 @@ scanned at 150-300 dpi with skew up to ±2.5° (some beyond, one upside down),
 blur, noise and JPEG loss, and attached as JPEG, bilevel or grey PNG, TIFF or
 image-only PDF, some of two pages; bodies in UTF-8, windows-1251 or KOI8-R;
 Cyrillic file names (RFC 2231).
+
+`--letters` makes organisations' letters only, of every legal form. `--free`
+makes free-form appeals in the format of shared/corpus/free (NNN-free.eml and
+truth.jsonl): consumers' typed letters (names declined into the genitive, or
+the Kazakh ablative), scanned and forwarded by RES/RUSE/service-centre chiefs,
+and consumers' own e-mails, about a fifth in Kazakh; the module
+tests/corpusgen_free.py documents its variety and its truth conventions.
 """
 
 from __future__ import annotations
@@ -1176,7 +1185,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--letters", action="store_true", help="organisations' letters only, every legal form")
+    ap.add_argument(
+        "--free",
+        action="store_true",
+        help="free-form appeals, not on the regulation's forms: consumers' typed letters scanned and "
+        "forwarded by RES/RUSE/service-centre chiefs, and consumers' own e-mails, Russian and Kazakh "
+        "(format of shared/corpus/free; see tests/corpusgen_free.py)",
+    )
     args = ap.parse_args(argv)
+    if args.free:
+        import corpusgen_free
+
+        notes: list[dict] = []
+        truths = corpusgen_free.generate_free(args.out, args.n, args.seed, notes=notes)
+        print(f"{len(truths)} free-form messages in {args.out}\n{corpusgen_free.summary(notes)}")
+        return 0
     cases = plan_letters(args.n, random.Random(args.seed)) if args.letters else None
     truths = generate(args.out, args.n, args.seed, cases=cases)
     print(f"{len(truths)} messages in {args.out} (fonts: {', '.join(installed_families())})")
