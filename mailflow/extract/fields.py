@@ -509,7 +509,7 @@ _KZ_PAIRS = {
 }
 
 
-def _kz_variant(a: str, b: str) -> bool:
+def kazakh_variant(a: str, b: str) -> bool:
     """The same word but for Kazakh letters read as their Russian look-alikes."""
     return a != b and len(a) == len(b) and all(x == y or frozenset((x, y)) in _KZ_PAIRS for x, y in zip(a, b))
 
@@ -530,7 +530,7 @@ def _vote_name(name_toks: list[Tok]) -> dict[str, Found]:
         seen = [o[i] for o in others]
         for b in seen:  # "Элия" here, "Әлия" there: the name list decides
             if (
-                _kz_variant(words[i], b)
+                kazakh_variant(words[i], b)
                 and lexicon.check(b, _NAME_FIELDS[i]) == "known"
                 and lexicon.check(words[i], _NAME_FIELDS[i]) != "known"
             ):
@@ -616,6 +616,15 @@ def digits_confirmed(toks: list[Tok]) -> bool:
         if not word_digits_confirmed(t.text, t.check):
             return False
     return True
+
+
+def digits_contradicted(toks: list[Tok]) -> bool:
+    """Did the English model read another digit in one of these words (a 3
+    where the page says 5)? Words nobody read again contradict nothing."""
+    return any(
+        t.check and _RUN.search(t.text) and any(_digit_verdict(t.text, r) == "other" for r in t.check[:2])
+        for t in toks
+    )
 
 
 def word_digits_confirmed(word: str, check: tuple[str, ...]) -> bool:
@@ -856,7 +865,7 @@ def _kazakh_letters(name: str, line: list[Tok], pattern: re.Pattern[str]) -> str
         m = pattern.search(reading) if pattern is _ORG_RE else pattern.match(reading)
         if m:
             other = _HYPHEN.sub("-", re.sub(r"(?<=\w)[:;](?=\s)", "", m.group(2).strip()))
-            if _kz_variant(name, other):
+            if kazakh_variant(name, other):
                 return other
     return name
 

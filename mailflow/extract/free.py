@@ -21,11 +21,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..resolution_text import morph
 from . import names as common
 from . import nominative
-from .fields import Found, clean_address, clean_email, kind_in_text, parse_phone
+from .fields import (
+    Found,
+    clean_address,
+    clean_email,
+    digits_contradicted,
+    kazakh_variant,
+    kind_in_text,
+    parse_phone,
+    read_email,
+    read_phone,
+)
 from .nominative import PersonName
-from .text import CYR, CYR_LO, CYR_UP, Tok, fix_lookalikes, levenshtein, squash
+from .text import CYR, CYR_LO, CYR_UP, Tok, alt_reading, fix_lookalikes, levenshtein, squash
 
 __all__ = ["Part", "read_free", "FREE_FIELDS"]
 
@@ -65,7 +76,7 @@ _LIVES = re.compile(
 )
 _ABLATIVE = ("нан", "нен", "дан", "ден", "тан", "тен")
 _NAME_LABEL = re.compile(
-    r"(?:^|\s)(?:ф\.?\s*и\.?\s*о\.?(?:\s+заявителя)?|аты-?\s?ж[өе]н[іi!]|фамилия,?\s+имя(?:,?\s+отчество)?)\s*:\s*(.+)$",
+    r"(?:^|\s)(?:заявитель|ф\.?\s*и\.?\s*о\.?(?:\s+заявителя)?|аты-?\s?ж[өе]н[іi!]|фамилия,?\s+имя(?:,?\s+отчество)?)\s*:\s*(.+)$",
     re.I,
 )
 _FROM = re.compile(r"(?:^|[\s»\"“])[Оо]т\s+(?!имени\b)(.+)$")
@@ -85,7 +96,7 @@ _INITIALS_FIRST = re.compile(
     rf"([{CYR_UP}][{CYR_LO}]{{2,}}(?:-[{CYR_UP}][{CYR_LO}]+)?)\s*[/|\])І1l]"
 )
 _ADDRESS_LABEL = re.compile(
-    r"(?:^|[\s,(])(?:(?:мой|наш|почтовый|домашний)\s+)?(?:адрес(?:\s+проживания|\s+для\s+ответа)?|"
+    r"(?:^|[\s,(])(?:(?:мой|наш|почтовый|домашний)\s+)?(?:адрес(?:у|а)?(?:\s+проживания|\s+для\s+ответа)?|"
     r"по\s+адресу|мекенжай(?:ым|ы)?)\s*:?\s*(.*)$",
     re.I,
 )
@@ -136,8 +147,29 @@ def _flatten(parts: list[Part]) -> list[_Line]:
         for toks in p.lines:
             words = [t for t in toks if t.text.strip()]
             if words:
-                out.append(_Line(" ".join(t.text for t in words), tuple(words), p))
+                out.append(_Line(_kazakh_letters(words), tuple(words), p))
     return out
+
+
+_KAZAKH = frozenset("ӘҒҚҢӨҰҮҺІәғқңөұүһі")
+
+
+def _kazakh_letters(words: list[Tok]) -> str:
+    """The line's text, each word with the Kazakh letters the Kazakh-first
+    re-reading of a Kazakh header line gives ("Кайратулы" read, "Қайратұлы"
+    written): only where the words differ by those letters alone, and never
+    in a word the Russian dictionary knows ("улица" is not "ұлица")."""
+    alt = alt_reading(words, "kz")
+    if not alt:
+        return " ".join(t.text for t in words)
+    others = [w for reading in alt[0] for w in reading.split()]
+    out = []
+    for t in words:
+        w = t.text
+        if not (set(w) & _KAZAKH) and not morph.is_known(w.strip('.,:;«»"()')):
+            w = next((o for o in others if kazakh_variant(w, o) and set(o) & _KAZAKH), w)
+        out.append(w)
+    return " ".join(out)
 
 
 def _conf(lines: list[_Line], value: str) -> float:
@@ -167,7 +199,9 @@ def _name_words(text: str) -> list[str]:
     """The 2-3 capitalised words a name starts `text` with, up to the comma that ends it."""
     words: list[str] = []
     for raw in text.split():
-        ends = raw.endswith((",", ";", ":", "."))
+        if raw.endswith(":"):  # "Мекенжайы:" on the next line is a label, not a patronymic
+            break
+        ends = raw.endswith((",", ";", "."))
         w = fix_lookalikes(raw.strip(",.;:()«»\"'"))
         if w.lower() in ("улы", "ұлы", "кызы", "қызы", "оглы") and words:
             words[-1] += w.lower()  # "Ғабит ұлы"
@@ -228,7 +262,9 @@ def _header_names(lines: list[_Line]) -> list[_Hit]:
                 hits.append(h)
         m = re.search(r"тұратын\s*(.*)$", ln.text, re.I)
         words = _name_words(_with_next(lines, i, m.group(1))) if m else _name_words(ln.text)
-        if (m or len(words) == len(ln.text.split())) and words and words[-1].lower().endswith(_ABLATIVE):
+        wrapped = i > 0 and "тұратын" in lines[i - 1].text.lower()  # the name's second line, read above
+        alone = len(words) == len(ln.text.split()) and not wrapped
+        if (m or alone) and words and words[-1].lower().endswith(_ABLATIVE):
             h = _hit(lines, i, words, "abl", None, f"шапка письма: {_quote(' '.join(words))}")
             if h:
                 hits.append(h)
@@ -482,9 +518,18 @@ def _collect(lines: list[_Line], i: int, first: str) -> tuple[str, list[_Line]]:
 
 def _tidy_part(seg: str) -> str:
     """OCR's specks off one part: "139/2 |", "кв. 116 2" (a speck read as a digit), "Г." for "г."."""
-    s = seg.strip().rstrip("|°'‘’`\"_~").strip()
+    s = seg.strip(" |°'‘’`\"_~:;")
     s = re.sub(r"^((?:д|кв|дом|квартира)\.?\s*\d+[а-я]?(?:/\d+)?)\s+\d{1,2}$", r"\1", s)
     return re.sub(rf"^([ГСП])\.\s*(?=[{CYR_UP}])", lambda m: m.group(1).lower() + ". ", s)
+
+
+def _address_conf(used: list[_Line], addr: str, cap: float) -> float:
+    """The words' confidence; a scanned house or flat number the English model
+    reads otherwise is left for a person."""
+    conf = min(cap, _conf(used, addr))
+    numbers = {squash(w) for w in addr.split() if re.search(r"\d", w)}
+    toks = [t for ln in used if not ln.part.typed for t in ln.toks if squash(t.text) in numbers]
+    return min(conf, 0.79) if digits_contradicted(toks) else conf
 
 
 def _address_parts(text: str) -> str | None:
@@ -541,19 +586,26 @@ def _read_address(lines: list[_Line]) -> Found:
             addr = _kazakh_address(before.strip())
             if addr:
                 where = f"шапка письма: {_quote(addr + ' мекенжайы бойынша')}"
-                return Found(addr, min(0.95, _conf(window, addr)), False, where)
+                return Found(addr, _address_conf(window, addr, 0.95), False, where)
     for i, ln in enumerate(lines):  # "от Калиева Тимура Сериковича, с. Талшик, ул. …": no label
         m = _FROM.search(ln.text)
         if not m or _ADDRESS_LABEL.search(ln.text):
             continue
         rest = re.sub(rf"^{_TITLE_WORDS}\s+", "", m.group(1), flags=re.I)
-        n = len(_name_words(rest))
-        after = " ".join(rest.split()[n:]).lstrip(" ,")
-        if n >= 2 and after and _is_part(after.split(",")[0]):
-            text, used = _collect(lines, i, after)
+        n = len(_name_words(_with_next(lines, i, rest)))
+        words = (rest + " " + (lines[i + 1].text if i + 1 < len(lines) else "")).split()
+        after = " ".join(words[n:]).lstrip(" ,")
+        if (
+            n >= 2
+            and after
+            and not _ADDRESS_LABEL.search(after)
+            and _is_part(_tidy_part(after.split(",")[0]))
+        ):
+            start = i if n < len(rest.split()) else i + 1  # the address on the name's line or the next
+            text, used = _collect(lines, start, after if start == i else lines[start].text)
             addr = _address_parts(text)
             if addr:
-                return Found(addr, min(0.9, _conf(used, addr)), False, f"шапка письма: {_quote(addr)}")
+                return Found(addr, _address_conf(used, addr, 0.9), False, f"шапка письма: {_quote(addr)}")
     for i, ln in enumerate(lines):
         m = _ADDRESS_LABEL.search(ln.text)
         if not m:
@@ -562,13 +614,13 @@ def _read_address(lines: list[_Line]) -> Found:
         addr = _address_parts(text)
         if addr:
             label = ln.text[: m.start(1)].strip() or "адрес"
-            return Found(addr, min(0.95, _conf(used, addr)), False, f"{_quote(label)} {_quote(addr)}")
+            return Found(addr, _address_conf(used, addr, 0.95), False, f"{_quote(label)} {_quote(addr)}")
     for i, ln in enumerate(lines):  # an address line alone, as signatures have it
         if _is_part(ln.text.split(",")[0]) and not _STOP_ADDRESS.search(ln.text.split(",")[0]):
             text, used = _collect(lines, i, ln.text)
             addr = _address_parts(text)
             if addr and re.search(r"(?:ул\.|көшесі|улица|мкр|пр\.|просп|даңғылы|пер\.)", addr, re.I):
-                return Found(addr, min(0.9, _conf(used, addr)), False, f"строка адреса: {_quote(addr)}")
+                return Found(addr, _address_conf(used, addr, 0.9), False, f"строка адреса: {_quote(addr)}")
     return Found(None, 0.0, True)
 
 
@@ -580,22 +632,49 @@ def _read_phone(lines: list[_Line]) -> Found:
         m = _PHONE_LABEL.search(ln.text)
         if not m:
             continue
-        rest = m.group(1) or (lines[i + 1].text if i + 1 < len(lines) else "")
-        p = parse_phone(rest[:40])
+        # the number after the label, run on to the next line where it wraps ("тел.: 8 (771)" / "663-81-64")
+        span = [ln] + lines[i + 1 : i + 2]
+        text = m.group(1) + " " + " ".join(x.text for x in span[1:])
+        p = parse_phone(text[:40])
         if p:
-            return Found(p, min(0.95, _conf([ln], rest[:40])), False, f"{_quote(ln.text.strip(), 60)}")
+            return _phone_found(span, p, text[:40], _quote(ln.text.strip(), 60))
     for ln in lines:
         m = re.search(r"(?<![\d\w])(?:\+7|8)[\s(\-]*7\d\d[\s)\-]*\d{3}[\s\-]*\d\d[\s\-]*\d\d(?!\d)", ln.text)
         if m:
             p = parse_phone(m.group(0))
             if p:
-                return Found(
-                    p, min(0.9, _conf([ln], m.group(0))), False, f"номер в тексте: {_quote(m.group(0))}"
-                )
+                return _phone_found([ln], p, m.group(0), f"номер в тексте: {_quote(m.group(0))}", 0.9)
     return Found(None, 0.0, True)
 
 
+def _phone_found(span: list[_Line], phone: str, written: str, where: str, cap: float = 0.95) -> Found:
+    """A scanned phone's digits go to the vote of the English model's readings
+    (rus+kaz reads a 3 as a 5 in some typefaces); typed ones stand."""
+    m = re.search(r"[+(\d][\d\s().\-–+]{8,}\d", written)
+    number = m.group(0) if m else written
+    toks = [t for ln in span for t in ln.toks if re.search(r"\d", t.text) and t.text.strip(",.;:") in number]
+    conf = min(cap, _conf(span, " ".join(t.text for t in toks)))
+    if not toks or span[0].part.typed:
+        return Found(phone, conf, False, where)
+    if any(t.alt and t.alt[0] == "phone" for t in toks):
+        voted = read_phone(toks)
+        if voted.value is None:
+            return Found(phone, min(conf, 0.5), True, where + "; цифры прочитаны по-разному")
+        if voted.value != phone:
+            where += f"; цифры по второму прочтению: {voted.value}"
+        return Found(voted.value, min(cap, voted.conf), voted.conf < 0.8, where)
+    if digits_contradicted(toks):
+        return Found(phone, min(conf, 0.5), True, where + "; цифры прочитаны по-разному")
+    return Found(phone, conf, False, where)
+
+
 def _read_email(lines: list[_Line]) -> Found:
+    for ln in lines:  # a scanned address: the English model's readings vote (rus+kaz garbles Latin)
+        toks = [t for t in ln.toks if t.alt and t.alt[0] == "email"]
+        if toks and not ln.part.typed:
+            f = read_email(toks)
+            if f.value:
+                return Found(f.value, f.conf, f.conf < 0.8, _quote(ln.text.strip(), 60))
     for ln in lines:
         m = _EMAIL_LABEL.search(ln.text)
         if m:

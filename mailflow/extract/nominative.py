@@ -214,6 +214,8 @@ def read(words: list[str], *, context: str = "nom", gender_hint: str | None = No
         return None
     if len(words) == 3 and _patronymic_first(words):
         words = [words[2], words[0], words[1]]  # "Бауыржана Сериковича Иванова"
+    if len(words) == 3 and not words[2].lower().endswith(_MALE_PATR + _FEMALE_PATR + _GEN_PATR):
+        words = words[:2]  # the next line's word, not a patronymic
     gender = gender_of(words, gender_hint)
     if context in ("nom", "abl"):
         return _as_written(words, gender, "как написано")

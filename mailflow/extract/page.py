@@ -378,6 +378,7 @@ def ocr_image(engine: Engine, img: Image.Image, dpi: float, langs: str, timeout:
         img = img.resize((max(1, int(img.width * f)), max(1, int(img.height * f))), Image.LANCZOS)
         dpi = 300.0
     t0 = time.monotonic()
+    img = flatten_light(img)
     angle, sideways = level(img)
     rotation = 0
     if sideways:  # turn it before the read, not after a wasted one
@@ -413,6 +414,30 @@ def ocr_image(engine: Engine, img: Image.Image, dpi: float, langs: str, timeout:
     res.alt, res.digits = field_reread(engine, img, words, dpi, timeout, langs)
     res.ocr_seconds = time.monotonic() - t0
     return res
+
+
+def flatten_light(img: Image.Image, spread: int = 40) -> Image.Image:
+    """A page lit unevenly (a phone's shadow, a scanner's gradient) made evenly white.
+
+    The paper's brightness is estimated at 1/16 scale with the ink filtered out
+    (a maximum filter), then subtracted: each pixel keeps its darkness relative
+    to the paper around it. A page whose paper varies by less than `spread`
+    grey levels is returned as it is, so clean scans read exactly as before.
+    """
+    from PIL import ImageChops
+
+    w, h = img.size
+    if w < 64 or h < 64:
+        return img
+    small = (
+        img.resize((w // 16, h // 16), Image.BOX)
+        .filter(ImageFilter.MaxFilter(5))
+        .filter(ImageFilter.BoxBlur(3))
+    )
+    lo, hi = small.getextrema()
+    if hi - lo < spread:
+        return img
+    return ImageChops.subtract(img, small.resize(img.size, Image.BILINEAR), 1.0, 255)
 
 
 def _orientation(engine: Engine, img: Image.Image, dpi: float, timeout: float) -> int:
@@ -833,6 +858,33 @@ def org_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]:
     return []
 
 
+# a line of a Kazakh header or a Kazakh name: "… тұратын", "Мекенжайы:", "Аты-жөні:", "Қайратұлы",
+# "Петропавл қаласы" — read again Kazakh first, for the letters rus+kaz gives as Russian look-alikes
+_KAZAKH_MARK = re.compile(
+    r"^(?:тұратын|туратын|мекенжайы|мекенжайым|аты-?ж\w*|\w+(?:ұлы|улы|қызы|кызы)(?:нан)?|"
+    r"ауылы|қаласы|каласы|көшесі|кешесі|\d+-?үй|\d+-?пәтер|\d+-?пэтер)[,.:]?$",
+    re.I,
+)
+KAZAKH_LINES = 30  # the header and the signature of a one-page letter, not a long text
+
+
+def kazakh_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]:
+    """("kz", a line's words) for the lines of a Kazakh header, name or address
+    (and the line a name or address wraps onto): fields.free takes their Kazakh
+    letters where the Kazakh-first reading differs from the page's by those alone."""
+    lines: dict[int, list[int]] = {}
+    for i, w in enumerate(words):
+        lines.setdefault(w.line, []).append(i)
+    order = sorted(lines, key=lambda ln: words[lines[ln][0]].box[1])
+    marked: list[int] = []
+    for pos, ln in enumerate(order[:KAZAKH_LINES]):
+        texts = [words[i].text.strip("«»\"'") for i in lines[ln]]
+        if any(_KAZAKH_MARK.match(t) for t in texts):
+            # a name or an address wraps onto the next line, or began on the one before
+            marked += [p for p in (pos - 1, pos, pos + 1) if 0 <= p < len(order)]
+    return [("kz", lines[order[p]], None) for p in sorted(set(marked))]
+
+
 _OUT_WORD = re.compile(r"^[«\"]?(исх|ucx)", re.I)
 
 
@@ -840,8 +892,9 @@ def digit_words(words: list[Word], limit: int = 16) -> list[int]:
     """The words whose digits make a field: those of the address on a form
     and of the "Исх. № … от …" line of a letter (number and date)."""
     idx: list[int] = []
-    for field, seg, _ in text_segments(words):
-        if field == "address":
+    # a free letter's address may follow the name ("от …, г. Тайынша, ул. …, д. 5/1") or a Kazakh label
+    for field, seg, _ in text_segments(words) + kazakh_segments(words):
+        if field in ("address", "name", "kz"):
             idx += [j for j in seg if any(c.isdigit() for c in words[j].text)]
     for i, w in enumerate(words):
         if _OUT_WORD.match(w.text):
@@ -1008,6 +1061,8 @@ def field_reread(
     word idx -> the English readings of that word, in DIGIT_READS order).
     """
     segs = value_segments(words) + text_segments(words) + org_segments(words)
+    taken = {j for _, seg, _ in segs for j in seg}  # a word keeps the one re-reading its field asked for
+    segs += [s for s in kazakh_segments(words) if not taken & set(s[1])]
     digits = digit_words(words)
     if not segs and not digits:
         return {}, {}
@@ -1020,7 +1075,7 @@ def field_reread(
         if field in ("email", "phone"):
             first[seg_id] = [(2, "eng", 40.0)]
             later[seg_id] = [(0, "eng", 30.0), (1, "eng", 50.0)]
-        elif field == "org":  # the Kazakh-first reading alone: letters, not words, are in doubt
+        elif field in ("org", "kz"):  # the Kazakh-first reading alone: letters, not words, are in doubt
             first[seg_id] = [(1, kaz_first, 48.0)]
         elif _doubtful(words, seg, field):
             first[seg_id] = [(0, langs, 34.0), (1, kaz_first, 48.0)]
