@@ -62,6 +62,7 @@ class Disposition(str, Enum):
     MDN = "mdn"
     AUTO_REPLY = "auto_reply"
     LOOP = "loop"
+    STAFF = "staff"  # our own mail to a person who reads this very mailbox: theirs, never acted on
     REPLY = "reply"  # an answer to our own mail that carries a case (a resolution)
     REVIEW = "review"  # anything else: the clerk looks at it
 
