@@ -319,6 +319,7 @@ def test_too_many_received_headers_is_loop():
         "sc2@sevkaz.example",
         "kanc-sbyt@sevkaz.example",
         "noreply@sevkaz.example",
+        "call-center@sevkaz.example",
         "AYYRTAU-RES@SEVKAZ.EXAMPLE",
     ],
 )
