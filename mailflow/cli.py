@@ -153,6 +153,14 @@ def _parser() -> argparse.ArgumentParser:
     rw.add_argument("--html", type=Path, help="write the HTML e-mail body here")
     rw.set_defaults(func=cmd_report_weekly)
 
+    dp = sub.add_parser("dispatch", help="the clerk records that the answer went out (3.7)")
+    dp.add_argument("number")
+    dp.add_argument(
+        "--sent", required=True, help="«Казпочта, РПО № …, исх. № … от …» or «нарочным, исх. № … от …»"
+    )
+    dp.add_argument("--by", required=True, help="the clerk of the case's journal (e-mail)")
+    dp.set_defaults(func=cmd_dispatch)
+
     cl = sub.add_parser("close", help="register the copy of a sent answer handed in on paper (3.8)")
     cl.add_argument("number")
     cl.add_argument("--copy", required=True, type=Path, help="the scanned copy of the sent answer")
@@ -896,6 +904,14 @@ def cmd_extend(args, cfg, rules) -> int:
             if done.applicant_mailed
             else f"Сообщите заявителю не позднее {done.tell_applicant_by:%d.%m.%Y}."
         )
+
+    return _acting(cfg, rules, act)
+
+
+def cmd_dispatch(args, cfg, rules) -> int:
+    def act(services) -> str:
+        services.dispatch(args.number, sent=args.sent, by=args.by)
+        return f"{args.number}: отправка ответа отмечена; исполнителю направлен запрос копии (п. 3.8)."
 
     return _acting(cfg, rules, act)
 

@@ -170,6 +170,29 @@ class Services:
 
         self._act(number, act)
 
+    def dispatch(self, number: str, *, sent: str, by: str) -> None:
+        """The clerk records that the answer went out (3.7): Kazpost with its РПО, or by
+        courier; the executor is asked for the copy (3.8)."""
+        who = self.staff_actor(by, "отмечать отправку ответов", Capacity.CLERK)
+
+        def act(s: Session, head: ChainHead, doc: Document) -> None:
+            try:
+                answering.dispatch_by_clerk(
+                    s,
+                    head,
+                    self.rules,
+                    doc,
+                    dispatch=answering.parse_dispatch(sent),
+                    text=sent.strip(),
+                    by=who,
+                    sender_addr=self.sender_addr,
+                    now=dt.datetime.now(dt.UTC),
+                )
+            except answering.BadDispatch as exc:
+                raise Refused(str(exc)) from None
+
+        self._act(number, act)
+
     def may(self, address: str, action: str) -> bool:
         """Whether the staff member at `address` has `action` in rules/access.toml."""
         person = self.rules.staff.by_email(address)

@@ -114,4 +114,5 @@ FORM_ROLES: frozenset[str] = frozenset({WEBSITE_FORM, CONTACT_CENTER})
 
 # Who holds or moves a case's answer (rules/answer.toml `holder`, `by`, `forward`):
 # relative to the case, not the staff directory (the executor of this resolution).
-HOLDERS: tuple[str, ...] = ("executor", "unit_head", "legal", "management")
+# `clerk`: the clerks of the case's own journal (rules/journals.toml), who send the answer (3.7).
+HOLDERS: tuple[str, ...] = ("executor", "unit_head", "legal", "management", "clerk")
