@@ -143,12 +143,21 @@ def hand_to(s: Session, doc: Document, executor: str, now: dt.datetime) -> None:
 
 
 def issue_token(
-    s: Session, rules: Rules, doc: Document, holder: str | None, message_id: str, now: dt.datetime, token: str
+    s: Session,
+    rules: Rules,
+    doc: Document,
+    holder: str | None,
+    message_id: str,
+    now: dt.datetime,
+    token: str,
+    purpose: str = "answer",
 ) -> None:
+    """A one-time reply token for `holder` (None: whoever of the message's recipients), carried
+    by `message_id`; `purpose` says which handler its reply goes to (intake._reply)."""
     s.add(
         Token(
             token=token,
-            purpose="answer",
+            purpose=purpose,
             document_id=doc.id,
             message_id=message_id,
             holder=holder,

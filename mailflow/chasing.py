@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
-from . import db, journal, outbox
+from . import db, extension, journal, outbox
 from .case.queries import IS_CURRENT, consumer_name, current_resolutions, is_open
 from .case.states import State
-from .models import Answer, Assignment, ChainHead, Chase, Document, Handover, Resolution, id_of
+from .models import Answer, Assignment, ChainHead, Chase, Document, Extension, Handover, Resolution, id_of
 from .rules import Chasing, Person, Rules
 from .values import KZ_TZ, Attachment
 from .vocabulary import BOOK, CLERK, UNIT_HEAD
@@ -296,6 +296,37 @@ def plan_copies(answers: list[tuple[Answer, Document, str]], rules: Rules, today
     return out
 
 
+def plan_extension_notices(
+    rows: list[tuple[Extension, Document]], rules: Rules, today: dt.date
+) -> list[Planned]:
+    """АППК art. 76 p. 2: the applicant without an e-mail is told of an extension by the
+    clerk within 3 working days; from the next working day on, the clerks of the case's
+    journal are reminded each working day until they record it."""
+    out = []
+    for ext, doc in rows:
+        if ext.created_at.astimezone(KZ_TZ).date() >= today:
+            continue  # they were told today, with the decision
+        out.append(
+            Planned(
+                f"extnotice:{ext.id}:{today}",
+                "extension_notice",
+                str(today),
+                doc,
+                rules.clerks(doc.journal),
+                "extension_notice",
+                dict(
+                    number=doc.number,
+                    new_due=ext.new_due,
+                    tell_by=ext.tell_applicant_by,
+                    late=today > ext.tell_applicant_by,
+                    consumer_name=consumer_name(doc),
+                    awaited="письмо заявителю о продлении срока (ответ «УВЕДОМЛЕН: …»)",
+                ),
+            )
+        )
+    return out
+
+
 def plan_meetings(docs: list[Document], rules: Rules, today: dt.date) -> list[Planned]:
     """Regulation 1.13, 2.12: on a unit's meeting day, what the clerk hands over to it."""
     if not rules.calendar.is_working_day(today):
@@ -344,6 +375,7 @@ URGENCY = {
     "due": 2,
     "book_breach": 3,
     "copy_missing": 4,
+    "extension_notice": 4,
     "before": 5,
     "handover": 6,
 }
@@ -351,6 +383,7 @@ SECTIONS = (  # a day's letter to one person, most urgent section first
     ("reminders", ("overdue", "due", "before"), "Ваши обращения: сроки ответа (п. 3.3)"),
     ("escalations", ("escalation",), "Просрочены ответы у исполнителей (п. 3.2)"),
     ("copies", ("copy_missing",), "Нет копии отправленного ответа (п. 3.8)"),
+    ("notices", ("extension_notice",), "Сообщить заявителю о продлении срока (п. 2 ст. 76 АППК)"),
     ("book", ("book_breach",), "Книга жалоб: запись передана позже 30 минут (п. 2.1)"),
     ("handover", ("handover",), "Передать на отчётном совещании (пп. 1.13, 2.12)"),
 )
@@ -455,6 +488,7 @@ def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | 
             plan_deadlines(cases, rules, today)
             + plan_book(_book_entries(s, now), rules, now)
             + plan_copies(_awaiting_copy(s, now), rules, today)
+            + plan_extension_notices(extension.untold(s, now - COPY_WINDOW), rules, today)
             + plan_meetings(_not_handed_over(s, _meeting_today(s, rules, today)), rules, today)
         )
         done = _done(s, [p.key for p in planned])

@@ -138,11 +138,21 @@ def _parser() -> argparse.ArgumentParser:
     rv.add_argument("--by", help="e-mail of the manager who signed it (from the staff directory)")
     rv.set_defaults(func=cmd_resolve)
 
-    ex = sub.add_parser("extend", help="record a head's decision to extend the term")
+    ex = sub.add_parser(
+        "extend",
+        help="record a head's decision to extend the term, or (--notified) that the applicant was told",
+    )
     ex.add_argument("number")
-    ex.add_argument("--until", required=True, type=_date_arg, help="new due date, DD.MM.YYYY or YYYY-MM-DD")
-    ex.add_argument("--reason", required=True, help="the reasoned decision, in words")
-    ex.add_argument("--by", required=True, help="e-mail of the head who decided (staff directory)")
+    ex.add_argument("--until", type=_date_arg, help="new due date, DD.MM.YYYY or YYYY-MM-DD")
+    ex.add_argument("--reason", help="the reasoned decision, in words")
+    ex.add_argument(
+        "--notified",
+        metavar="HOW",
+        help="the clerk: how the applicant was told («Казпочта, РПО № …, исх. № … от …»)",
+    )
+    ex.add_argument(
+        "--by", required=True, help="e-mail of the head who decided, or of the clerk (staff directory)"
+    )
     ex.set_defaults(func=cmd_extend)
 
     rp = sub.add_parser("report", help="reports")
@@ -564,6 +574,17 @@ def _describe(r: dict) -> list[str]:
             out.append(f"  {d['to']}: " + (" → ".join(steps) or "в очереди на отправку"))
     else:
         out.append("Резолюции ещё нет.")
+    for e in r.get("extensions") or ():
+        asked = f" по запросу {e['requested_by']}" if e["requested_by"] else ""
+        told = (
+            f"{e['applicant_told_at'][:10]}, {e['applicant_told_how']}"
+            if e["applicant_told_at"]
+            else f"нет (сообщить до {e['tell_applicant_by']})"
+        )
+        out.append(
+            f"Продление {e['at'][:10]}: {e['old_due']} → {e['new_due']} ({e['by']}{asked}): {e['reason']}; "
+            f"заявитель уведомлён: {told}"
+        )
     a = r["answer"]
     if a:
         out.append(f"Ответ (раздел 3): этап «{a['stage']}», у {a['holder'] or '—'}")
@@ -897,6 +918,22 @@ def _date_arg(value: str):
 
 
 def cmd_extend(args, cfg, rules) -> int:
+    if args.notified is not None:
+        if args.until or args.reason:
+            print(
+                "--notified отмечает уведомление; --until и --reason с ним не указываются.", file=sys.stderr
+            )
+            return 2
+
+        def notified(services) -> str:
+            services.extension_notified(args.number, how=args.notified, by=args.by)
+            return f"{args.number}: отмечено, что заявитель уведомлён о продлении срока."
+
+        return _acting(cfg, rules, notified)
+    if not args.until or not args.reason:
+        print("Укажите --until и --reason (или --notified).", file=sys.stderr)
+        return 2
+
     def act(services) -> str:
         done = services.extend(args.number, until=args.until, reason=args.reason, by=args.by)
         return f"Срок по {args.number} продлён: {done.old_due:%d.%m.%Y} → {done.new_due:%d.%m.%Y}. " + (

@@ -34,7 +34,20 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from . import answering, db, journal, mime, notices, proof, registration, replies, resolution, scans, talon
+from . import (
+    answering,
+    db,
+    extension,
+    journal,
+    mime,
+    notices,
+    proof,
+    registration,
+    replies,
+    resolution,
+    scans,
+    talon,
+)
 from .archive import Archive
 from .mailbox import Fetched
 from .models import INBOUND_KEY, ChainHead, Delivery, DocAttachment, Document, Inbound, Outbox, Token, id_of
@@ -246,7 +259,13 @@ class Intake:
         assert token is not None
         ctx = replies.ReplyContext(token, m.verdict.reply.matched_by)
         now = dt.datetime.now(dt.UTC)
-        handle = answering.handle_reply if token.purpose == "answer" else resolution.handle_reply
+        handle = (
+            answering.handle_reply
+            if token.purpose == "answer"
+            else extension.handle_reply
+            if token.purpose in extension.PURPOSES
+            else resolution.handle_reply
+        )
         result = handle(
             s,
             head,
@@ -260,6 +279,31 @@ class Intake:
         )
         inb.status, inb.document_id, inb.reason = result.status, token.document_id, result.reason
         log.info("reply to %s: %s (%s)", result.number, result.status, result.reason)
+        return Outcome(result.status, "processed", result.number, result.reason)
+
+    def _request(self, s: Session, head: ChainHead, inb: Inbound, m: Incoming) -> Outcome:
+        """Staff asking about a case in words («ПРОДЛИТЬ ДО …»): by its number or any of our letters."""
+        assert m.verdict is not None and m.parsed is not None
+        ctx = m.verdict.reply
+        if ctx is not None:  # fresh, under the lock
+            token = s.get(Token, ctx.token.id)
+            assert token is not None
+            ctx = replies.ReplyContext(token, ctx.matched_by)
+        result = extension.handle_request(
+            s,
+            head,
+            self.rules,
+            msg=m.parsed,
+            ctx=ctx,
+            inbound_id=id_of(inb),
+            sender_addr=self.sender_addr,
+            now=dt.datetime.now(dt.UTC),
+        )
+        inb.status, inb.reason = result.status, result.reason
+        if result.number:
+            doc = s.exec(select(Document).where(Document.number == result.number)).first()
+            inb.document_id = doc.id if doc else None
+        log.info("request about %s: %s (%s)", result.number, result.status, result.reason)
         return Outcome(result.status, "processed", result.number, result.reason)
 
     def _delivery_reply(self, s: Session, head: ChainHead, inb: Inbound, m: Incoming) -> Outcome:
@@ -343,6 +387,8 @@ class Intake:
             return self._receipt(s, head, inb, m)
         if v.disposition == Disposition.REPLY:
             return self._reply(s, head, inb, m) if v.reply else self._delivery_reply(s, head, inb, m)
+        if v.disposition == Disposition.REQUEST:
+            return self._request(s, head, inb, m)
         return self._record(s, head, inb, m)
 
     def _write(

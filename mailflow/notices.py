@@ -99,6 +99,28 @@ def recipients(
     return rules.clerks(journal)
 
 
+def to_person(
+    s: Session,
+    rules: Rules,
+    to: str,
+    *,
+    sender_addr: str,
+    key: str,
+    title: str,
+    text: str,
+    details: list[tuple[str, str]] = (),
+    number: str | None = None,
+    document_id: int | None = None,
+    inbound_id: int | None = None,
+) -> None:
+    """A notice to one staff member (the one who asked, the executor)."""
+    subject, body = rules.render("notice", number=number, title=title, text=text, details=list(details))
+    out = outbox.compose(
+        sender=sender_addr, to=(to,), subject=subject, body=body, kind="notice", key=key, number=number
+    )
+    outbox.queue(s, out, document_id=document_id, inbound_id=inbound_id)
+
+
 def answer(
     s: Session,
     rules: Rules,

@@ -114,14 +114,17 @@ class Word:
     lookalike: bool  # found only once Latin look-alikes were read as Cyrillic (O for О, P for Р)
 
 
-def find_word(words: Iterable[str], subject: str, text: str) -> Word | None:
+def find_word(words: Iterable[str], subject: str, text: str, *, first: bool = False) -> Word | None:
     """The keyword the message's own first words name (or the words the sender put in the subject).
 
     Our own subject ("[number] … #token") is not the sender's words and is never
     searched. Longer words are tried first, so «НЕ СОГЛАСОВАНО» is never read as
-    «СОГЛАСОВАНО». A word written with Latin look-alike letters is found and
-    marked: the caller refuses it with a clear reply rather than guess.
+    «СОГЛАСОВАНО». `first`: only as the very first word (a letter that merely
+    mentions «продлить» is not a request). A word written with Latin look-alike
+    letters is found and marked: the caller refuses it with a clear reply rather
+    than guess.
     """
+    start = r"^[^" + _LETTERS + r"]*" if first else r"(?<![" + _LETTERS + r"])"
     ours = re.search(r"\[[^\]]*\]", subject)
     own = re.sub(
         r"^\s*((re|fwd?|ответ|на)\s*:\s*)+", "", subject[: ours.start()] if ours else subject, flags=re.I
@@ -131,9 +134,7 @@ def find_word(words: Iterable[str], subject: str, text: str) -> Word | None:
         plain = place.upper().replace("Ё", "Е")
         for lookalike, seen in ((False, plain), (True, plain.translate(LAT2CYR))):
             for word in ordered:
-                if re.search(
-                    r"(?<![" + _LETTERS + r"])" + re.escape(word) + r"(?![" + _LETTERS + r"])", seen
-                ):
+                if re.search(start + re.escape(word) + r"(?![" + _LETTERS + r"])", seen):
                     return Word(word, lookalike)
     return None
 

@@ -42,6 +42,9 @@ TEMPLATES = (
     "signin",
     "redirect_cover",
     "redirect_notice",
+    "extension_request",
+    "extension_clerk",
+    "extension_notice",
 )
 REPORT_TEMPLATES = ("weekly.html.j2", "weekly.subject.j2")
 
