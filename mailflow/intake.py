@@ -99,6 +99,7 @@ class JournalView:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
         self._s: Session | None = None
+        self._tokens: dict[int, replies.ReplyContext | None] = {}  # by message: two rules ask
 
     @property
     def s(self) -> Session:
@@ -115,7 +116,9 @@ class JournalView:
         return _inbound(self.s, source)
 
     def reply_token(self, msg: ParsedMessage) -> replies.ReplyContext | None:
-        return replies.find(self.s, msg)
+        if id(msg) not in self._tokens:
+            self._tokens[id(msg)] = replies.find(self.s, msg)
+        return self._tokens[id(msg)]
 
     def replied_delivery(self, msg: ParsedMessage) -> int | None:
         d = proof.replied_delivery(self.s, msg)
