@@ -26,32 +26,20 @@ from .case.queries import Team, consumer_name, current_resolution, team
 from .case.states import Act, IllegalTransition, State
 from .models import Answer, ChainHead, Delivery, Document, Move, Resolution, Token
 from .rules import Rules, StageMove
-from .values import Attachment, ParsedMessage
-
-_LETTERS = "А-ЯЁӘҒҚҢӨҰҮҺІA-Z"
+from .values import KZ_TZ, Attachment, ParsedMessage
 
 
 def find_move(moves: tuple[StageMove, ...], subject: str, text: str) -> tuple[StageMove, str] | None:
-    """The move the message's first words name (or words the sender put in the subject).
+    """The move the message's first words name (or words the sender put in the subject);
+    None also for a word written with Latin look-alikes (see `replies.find_word`)."""
+    found = replies.find_word((w for m in moves for w in m.words), subject, text)
+    if found is None or found.lookalike:
+        return None
+    return _move_of(moves, found.word), found.word
 
-    Our own subject ("[number] stage title #token") is not the sender's words and
-    is never searched. Longer phrases are tried first, so «НЕ СОГЛАСОВАНО» is
-    never read as «СОГЛАСОВАНО».
-    """
-    ours = re.search(r"\[[^\]]*\]", subject)
-    own = re.sub(
-        r"^\s*((re|fwd?|ответ|на)\s*:\s*)+", "", subject[: ours.start()] if ours else subject, flags=re.I
-    )
-    words = sorted(((w, m) for m in moves for w in m.words), key=lambda wm: -len(wm[0]))
-    for place in (text.strip()[:300], own):
-        place = place.upper().replace("Ё", "Е")
-        for word, move in words:
-            pattern = (
-                r"(?<![" + _LETTERS + r"])" + re.escape(word.replace("Ё", "Е")) + r"(?![" + _LETTERS + r"])"
-            )
-            if re.search(pattern, place):
-                return move, word
-    return None
+
+def _move_of(moves: tuple[StageMove, ...], word: str) -> StageMove:
+    return next(m for m in moves if word in (w.replace("Ё", "Е") for w in m.words))
 
 
 @dataclass(frozen=True)
@@ -60,6 +48,7 @@ class Dispatch:
     tracking: str | None
     outgoing_number: str | None
     outgoing_date: dt.date | None
+    bad_date: str | None = None  # the outgoing date as written, when it is no date (31.02.2026)
 
 
 def parse_dispatch(text: str) -> Dispatch:
@@ -67,9 +56,9 @@ def parse_dispatch(text: str) -> Dispatch:
     low = text.lower()
     channel = (
         "kazpost"
-        if re.search(r"каз\s*почт|казпочт|kazpost|рпо|почт", low)
+        if re.search(r"каз\s*почт|казпочт|kazpost|рпо|почт|қазпошта|пошта", low)
         else "courier"
-        if re.search(r"нароч|курьер", low)
+        if re.search(r"нароч|курьер|қолма-қол|қолдан", low)
         else None
     )
     track = re.search(r"\b([A-Z]{2}\d{9}[A-Z]{2})\b", text.upper()) or re.search(
@@ -78,14 +67,40 @@ def parse_dispatch(text: str) -> Dispatch:
     out = re.search(
         r"исх\S*\s*(?:№|n|no)?\s*([0-9A-Za-zА-Яа-я/\-.]+?)\s*(?:от|,)\s*(\d{2})\.(\d{2})\.(\d{4})", text, re.I
     )
-    number, date = None, None
+    number, date, bad = None, None, None
     if out:
         number = out.group(1).strip(".,")
         try:
             date = dt.date(int(out.group(4)), int(out.group(3)), int(out.group(2)))
         except ValueError:
-            date = None
-    return Dispatch(channel, track.group(1) if track else None, number, date)
+            bad = f"{out.group(2)}.{out.group(3)}.{out.group(4)}"
+    return Dispatch(channel, track.group(1) if track else None, number, date, bad)
+
+
+def dispatch_problems(d: Dispatch, registered: dt.date, today: dt.date, *, how: bool = True) -> list[str]:
+    """What a report that the answer went out (3.7) lacks or gets wrong, in Russian (pure).
+
+    It says how (`how`: when the answer goes out now): Kazpost with its tracking
+    number (РПО), or by courier (нарочным); an outgoing date is a real day, not
+    after today, not before the appeal came.
+    """
+    problems = []
+    if how and d.channel is None:
+        problems.append(
+            "не сказано, как отправлен ответ: «Казпочта, РПО № …» (с номером почтового отправления) "
+            "или «нарочным»"
+        )
+    elif how and d.channel == "kazpost" and not d.tracking:
+        problems.append("для Казпочты нужен номер почтового отправления: «РПО № RR123456785KZ»")
+    if d.bad_date:
+        problems.append(f"дата исходящего {d.bad_date} — такой даты нет")
+    elif d.outgoing_date and d.outgoing_date > today:
+        problems.append(f"дата исходящего {d.outgoing_date:%d.%m.%Y} ещё не наступила")
+    elif d.outgoing_date and d.outgoing_date < registered:
+        problems.append(
+            f"дата исходящего {d.outgoing_date:%d.%m.%Y} раньше регистрации обращения ({registered:%d.%m.%Y})"
+        )
+    return problems
 
 
 @dataclass(frozen=True)
@@ -128,12 +143,21 @@ def hand_to(s: Session, doc: Document, executor: str, now: dt.datetime) -> None:
 
 
 def issue_token(
-    s: Session, rules: Rules, doc: Document, holder: str | None, message_id: str, now: dt.datetime, token: str
+    s: Session,
+    rules: Rules,
+    doc: Document,
+    holder: str | None,
+    message_id: str,
+    now: dt.datetime,
+    token: str,
+    purpose: str = "answer",
 ) -> None:
+    """A one-time reply token for `holder` (None: whoever of the message's recipients), carried
+    by `message_id`; `purpose` says which handler its reply goes to (intake._reply)."""
     s.add(
         Token(
             token=token,
-            purpose="answer",
+            purpose=purpose,
             document_id=doc.id,
             message_id=message_id,
             holder=holder,
@@ -161,7 +185,7 @@ def handle_reply(
     res, people = current_resolution(s, doc.id)
     if answer is None or res is None or not people:
         return _refuse(s, head, rules, doc, msg, inbound_id, sender_addr, "по делу нет резолюции")
-    crew = team(rules, people)
+    crew = team(rules, people, doc.journal)
     trust = replies.authorize(
         msg,
         ctx.token,
@@ -210,11 +234,14 @@ def handle_reply(
                 "это письмо было отправлено не вам, а другому сотруднику",
             )
         return _contribution(r)
-    found = find_move(rules.workflow.moves_from(r.stage), msg.subject, r.text)
+    moves = rules.workflow.moves_from(r.stage)
+    found = replies.find_word((w for m in moves for w in m.words), msg.subject, r.text)
     stage = rules.workflow.stages[r.stage]
     if found is None:
         return _unclear(r, "в начале письма нет ни одного из ожидаемых слов")
-    move, word = found
+    if found.lookalike:
+        return _unclear(r, replies.lookalike_reason(found.word))
+    move, word = _move_of(moves, found.word), found.word
     allowed = crew.of(stage.holder if move.by == "holder" else move.by)
     if sender not in allowed:
         return _refuse(
@@ -247,6 +274,15 @@ def _move(r: CaseReply, move: StageMove, word: str) -> ReplyResult:
         target = wf.stage_of(State.CLOSED)
     state = wf.stages[target].state
     sent = None if state is State.IN_WORK else _merged(r.answer, parse_dispatch(r.text))
+    if sent is not None:  # how the answer went out (3.7): said, and said right, or nothing changes
+        problems = dispatch_problems(
+            sent,
+            r.doc.registered_at.astimezone(KZ_TZ).date(),
+            r.now.astimezone(KZ_TZ).date(),
+            how=r.doc.status == State.IN_WORK.value,  # a later «КОПИЯ» adds to the report before it
+        )
+        if problems:
+            return _unclear(r, "; ".join(problems))
     copy = kept[0][1] if kept and state is State.CLOSED else None
     comment = _comment(r.text, word)
     # first the transition: an illegal one raises before anything is written
@@ -286,7 +322,16 @@ def _move(r: CaseReply, move: StageMove, word: str) -> ReplyResult:
     r.token.used_at, r.token.used_by = r.now, r.msg.from_addr
     r.s.add(r.token)
     r.s.add(r.answer)
-    if state is not State.CLOSED and move.forward:
+    if state is State.CLOSED and move.forward:  # the copy of the sent answer to them (3.8)
+        _send_stage(
+            r,
+            target,
+            r.crew.of(move.forward),
+            tuple(a for a, _ in kept),
+            comment=comment,
+            headline=f"Копия отправленного ответа (п. 3.8). От: {_name(r.rules, r.msg.from_addr)}.",
+        )
+    elif move.forward:
         attach = tuple(a for a, _ in kept) or _last_draft(r.s, r.doc, r.archive)
         _send_stage(r, target, r.crew.of(move.forward), attach, comment=comment)
     return ReplyResult("moved", r.doc.number, f"{before} → {target} ({word})")
@@ -299,6 +344,7 @@ def _merged(answer: Answer, d: Dispatch) -> Dispatch:
         d.tracking or answer.tracking,
         d.outgoing_number or answer.outgoing_number,
         d.outgoing_date or answer.outgoing_date,
+        d.bad_date,
     )
 
 
@@ -379,39 +425,73 @@ def _send_stage(
     comment: str,
     headline: str | None = None,
 ) -> None:
+    send_stage(
+        r.s,
+        r.rules,
+        r.doc,
+        r.resolution,
+        stage_key=stage_key,
+        to=to,
+        files=files,
+        comment=comment,
+        sender_name=_name(r.rules, r.msg.from_addr),
+        sender_addr=r.sender_addr,
+        now=r.now,
+        headline=headline,
+    )
+
+
+def send_stage(
+    s: Session,
+    rules: Rules,
+    doc: Document,
+    resolution: Resolution,
+    *,
+    stage_key: str,
+    to: tuple[str, ...],
+    files: tuple[Attachment, ...],
+    comment: str,
+    sender_name: str,
+    sender_addr: str,
+    now: dt.datetime,
+    headline: str | None = None,
+) -> None:
+    """The case at `stage_key` to its next holders, with the file, and a one-time token
+    to answer with the stage's words (none for a stage nothing moves on from)."""
     if not to:
         return
-    stage = r.rules.workflow.stages[stage_key]
-    token = routing.new_token()
-    words = [m.words[0] for m in r.rules.workflow.moves_from(stage_key)]
-    sender_name = _name(r.rules, r.msg.from_addr)
-    subject, body = r.rules.render(
+    stage = rules.workflow.stages[stage_key]
+    tag = routing.new_token()
+    words = [m.words[0] for m in rules.workflow.moves_from(stage_key)]
+    token = tag if words else None
+    subject, body = rules.render(
         "stage",
-        number=r.doc.number,
+        number=doc.number,
         stage_title=stage.title,
         token=token,
-        kind=r.doc.kind,
+        kind=doc.kind,
         headline=headline or f"{stage.title}. От: {sender_name}.",
-        consumer_name=consumer_name(r.doc),
-        resolution_text=r.resolution.text,
-        due_date=r.doc.due_date,
+        consumer_name=consumer_name(doc),
+        resolution_text=resolution.text,
+        due_date=doc.due_date,
         comment=comment,
         sender_name=sender_name,
         filename=", ".join(a.filename for a in files) or None,
         words=words,
     )
     out = outbox.compose(
-        sender=r.sender_addr,
+        sender=sender_addr,
         to=tuple(to),
         subject=subject,
         body=body,
         kind="stage",
-        key=f"stage:{r.doc.id}:{token}",
-        number=r.doc.number,
+        key=f"stage:{doc.id}:{tag}",
+        number=doc.number,
         attachments=files,
     )
-    outbox.queue(r.s, out, document_id=r.doc.id)
-    issue_token(r.s, r.rules, r.doc, to[0] if len(to) == 1 else None, out.message_id, r.now, token)
+    outbox.queue(s, out, document_id=doc.id)
+    if token:
+        issue_token(s, rules, doc, to[0] if len(to) == 1 else None, out.message_id, now, token)
 
 
 def _last_draft(s: Session, doc: Document, archive: Archive) -> tuple[Attachment, ...]:
@@ -462,6 +542,19 @@ def _refuse(
         sender=msg.from_addr,
         reason=reason,
     )
+    # a staff member is told why (never a stranger, nor an auto-responder); the clerks look at it
+    answered = notices.answer(
+        s,
+        rules,
+        msg,
+        sender_addr=sender_addr,
+        key=f"answer-refused-reply:{inbound_id}",
+        title="Письмо не принято",
+        text=f"Ваше письмо по {doc.number} ничего не изменило: {reason}.",
+        number=doc.number,
+        document_id=doc.id,
+        inbound_id=inbound_id,
+    )
     notices.tell(
         s,
         rules,
@@ -474,6 +567,7 @@ def _refuse(
         number=doc.number,
         document_id=doc.id,
         inbound_id=inbound_id,
+        exclude=(msg.from_addr,) if answered else (),
     )
     return ReplyResult("refused", doc.number, reason)
 
@@ -515,6 +609,85 @@ def _unclear(r: CaseReply, reason: str) -> ReplyResult:
 
 def history(s: Session, document_id: int) -> list[Move]:
     return list(s.exec(select(Move).where(Move.document_id == document_id).order_by(Move.id)))
+
+
+class BadDispatch(ValueError):
+    """The dispatch cannot be recorded as asked; the message says why, in Russian."""
+
+
+def dispatch_by_clerk(
+    s: Session,
+    head: ChainHead,
+    rules: Rules,
+    doc: Document,
+    *,
+    dispatch: Dispatch,
+    text: str,
+    by: Actor,
+    sender_addr: str,
+    now: dt.datetime,
+) -> None:
+    """The clerk records that the answer went out (3.7) at the workplace or the command
+    line, as their «ОТПРАВЛЕНО» reply would: the executor is asked for the copy (3.8).
+
+    Raises BadDispatch or IllegalTransition, with nothing written.
+    """
+    res, people = current_resolution(s, doc.id)
+    if res is None or not people:
+        raise BadDispatch(f"{doc.number}: по делу нет резолюции — отправлять нечего")
+    crew = team(rules, people, doc.journal)
+    if by.address not in crew.clerks:
+        raise BadDispatch(
+            f"ответ по {doc.number} отправляет канцелярия журнала «{doc.journal}»: {', '.join(crew.clerks)}"
+        )
+    answer = s.exec(select(Answer).where(Answer.document_id == doc.id)).first() or Answer(document_id=doc.id)
+    sent = _merged(answer, dispatch)
+    problems = dispatch_problems(
+        sent, doc.registered_at.astimezone(KZ_TZ).date(), now.astimezone(KZ_TZ).date()
+    )
+    if problems:
+        raise BadDispatch("; ".join(problems))
+    before = doc.stage
+    word = "ОТПРАВЛЕНО (канцелярия)"
+    step = transition.apply(
+        s,
+        head,
+        doc,
+        Act.DISPATCH,
+        by,
+        rules.workflow,
+        now=now,
+        word=word,
+        comment=text[:500],
+        **_facts(sent, None),
+    )
+    _record_dispatch(answer, sent, now, None)
+    s.add(
+        Move(
+            document_id=doc.id,
+            from_stage=before or "",
+            to_stage=step.to_stage or "",
+            word=word,
+            by=by.address,
+            at=now,
+            note=text[:2000] or None,
+        )
+    )
+    answer.holder, answer.updated_at = crew.executor, now
+    s.add(answer)
+    send_stage(
+        s,
+        rules,
+        doc,
+        res,
+        stage_key=step.to_stage or rules.workflow.stage_of(State.ANSWERED),
+        to=(crew.executor,),
+        files=(),
+        comment=text,
+        sender_name=_name(rules, by.address),
+        sender_addr=sender_addr,
+        now=now,
+    )
 
 
 def close_by_clerk(

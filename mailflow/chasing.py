@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
-from . import db, journal, outbox
+from . import db, extension, journal, outbox
 from .case.queries import IS_CURRENT, consumer_name, current_resolutions, is_open
 from .case.states import State
-from .models import Answer, Assignment, ChainHead, Chase, Document, Handover, Resolution, id_of
+from .models import Answer, Assignment, ChainHead, Chase, Document, Extension, Handover, Resolution, id_of
 from .rules import Chasing, Person, Rules
 from .values import KZ_TZ, Attachment
 from .vocabulary import BOOK, CLERK, UNIT_HEAD
@@ -148,11 +148,12 @@ def _awaited(rules: Rules, case: OpenCase) -> str:
 def plan_book(docs: list[Document], rules: Rules, now: dt.datetime) -> list[Planned]:
     """Regulation 2.1: entry → PR specialist in at most `max_minutes`."""
     limit = dt.timedelta(minutes=rules.chasing.book_max_minutes)
-    to = tuple(
-        dict.fromkeys(p.email for p in rules.staff.people if p.roles & rules.chasing.book_notify_roles)
-    )
+    roles = rules.chasing.book_notify_roles - {CLERK}  # the clerks: of the entry's journal
+    others = tuple(dict.fromkeys(p.email for p in rules.staff.people if p.roles & roles))
     out = []
     for doc in docs:
+        clerks = rules.clerks(doc.journal) if CLERK in rules.chasing.book_notify_roles else ()
+        to = tuple(dict.fromkeys((*clerks, *others)))
         if doc.book_entry_at is None:
             continue
         delay = (doc.pr_forwarded_at or now) - doc.book_entry_at
@@ -216,12 +217,7 @@ def build_weekly(
     from . import digest, digest_render
 
     to = tuple(
-        dict.fromkeys(
-            p.email
-            for p in rules.staff.people
-            if p.roles & rules.chasing.weekly_recipients
-            and p.email not in rules.own_addresses | {sender_addr.lower()}
-        )
+        dict.fromkeys(p.email for p in rules.staff.people if p.roles & rules.chasing.weekly_recipients)
     )
     if not to:
         return None
@@ -268,7 +264,6 @@ def queue_weekly(s: Session, head: ChainHead, letter: WeeklyLetter, now: dt.date
 def plan_copies(answers: list[tuple[Answer, Document, str]], rules: Rules, today: dt.date) -> list[Planned]:
     """Regulation 3.8: a dispatched answer's copy within `within_working_days`, or a reminder."""
     days = rules.workflow.copy_within_days
-    clerks = tuple(p.email for p in rules.staff.with_role(CLERK))
     out = []
     for answer, doc, executor in answers:
         if answer.dispatched_at is None:
@@ -283,7 +278,7 @@ def plan_copies(answers: list[tuple[Answer, Document, str]], rules: Rules, today
                 "copy_missing",
                 str(sent),
                 doc,
-                tuple(dict.fromkeys((*clerks, executor))),
+                tuple(dict.fromkeys((*rules.clerks(doc.journal), executor))),  # 3.8: the copy to them
                 "copy_missing",
                 dict(
                     number=doc.number,
@@ -301,17 +296,49 @@ def plan_copies(answers: list[tuple[Answer, Document, str]], rules: Rules, today
     return out
 
 
+def plan_extension_notices(
+    rows: list[tuple[Extension, Document]], rules: Rules, today: dt.date
+) -> list[Planned]:
+    """АППК art. 76 p. 2: the applicant without an e-mail is told of an extension by the
+    clerk within 3 working days; from the next working day on, the clerks of the case's
+    journal are reminded each working day until they record it."""
+    out = []
+    for ext, doc in rows:
+        if ext.created_at.astimezone(KZ_TZ).date() >= today:
+            continue  # they were told today, with the decision
+        out.append(
+            Planned(
+                f"extnotice:{ext.id}:{today}",
+                "extension_notice",
+                str(today),
+                doc,
+                rules.clerks(doc.journal),
+                "extension_notice",
+                dict(
+                    number=doc.number,
+                    new_due=ext.new_due,
+                    tell_by=ext.tell_applicant_by,
+                    late=today > ext.tell_applicant_by,
+                    consumer_name=consumer_name(doc),
+                    awaited="письмо заявителю о продлении срока (ответ «УВЕДОМЛЕН: …»)",
+                ),
+            )
+        )
+    return out
+
+
 def plan_meetings(docs: list[Document], rules: Rules, today: dt.date) -> list[Planned]:
     """Regulation 1.13, 2.12: on a unit's meeting day, what the clerk hands over to it."""
     if not rules.calendar.is_working_day(today):
         return []
     units = [u for u, day in rules.workflow.meetings.items() if day == today.weekday()]
-    clerks = tuple(p.email for p in rules.staff.with_role(CLERK))
     out = []
     for unit in units:
         mine = [d for d in docs if d.origin_unit == unit]
         if not mine:
             continue
+        # the clerks of the journals these cases are in (the paper is in their chancellery)
+        clerks = tuple(dict.fromkeys(a for d in mine for a in rules.clerks(d.journal)))
         rows = [
             dict(
                 number=d.number,
@@ -348,6 +375,7 @@ URGENCY = {
     "due": 2,
     "book_breach": 3,
     "copy_missing": 4,
+    "extension_notice": 4,
     "before": 5,
     "handover": 6,
 }
@@ -355,6 +383,7 @@ SECTIONS = (  # a day's letter to one person, most urgent section first
     ("reminders", ("overdue", "due", "before"), "Ваши обращения: сроки ответа (п. 3.3)"),
     ("escalations", ("escalation",), "Просрочены ответы у исполнителей (п. 3.2)"),
     ("copies", ("copy_missing",), "Нет копии отправленного ответа (п. 3.8)"),
+    ("notices", ("extension_notice",), "Сообщить заявителю о продлении срока (п. 2 ст. 76 АППК)"),
     ("book", ("book_breach",), "Книга жалоб: запись передана позже 30 минут (п. 2.1)"),
     ("handover", ("handover",), "Передать на отчётном совещании (пп. 1.13, 2.12)"),
 )
@@ -377,14 +406,15 @@ class Letter:
         return f"chase:{self.to}:{digest}"
 
 
-def letters(planned: list[Planned], own: frozenset[str] | set[str]) -> list[Letter]:
+def letters(planned: list[Planned]) -> list[Letter]:
     """Group the chases due now by person (pure). Keys stay per case: a case that
-    becomes due later in the day gets a letter of its own then."""
+    becomes due later in the day gets a letter of its own then. A person whose
+    address is mailflow's own mailbox (its clerk) is told too: the letter comes
+    back there marked as ours and is left for them (triage.rules.own_mail)."""
     by: dict[str, list[Planned]] = {}
     for p in planned:
         for addr in p.to:
-            if addr not in own:
-                by.setdefault(addr, []).append(p)
+            by.setdefault(addr, []).append(p)
     out = []
     for addr, items in by.items():
         ordered = sorted(items, key=_urgency)
@@ -458,11 +488,11 @@ def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | 
             plan_deadlines(cases, rules, today)
             + plan_book(_book_entries(s, now), rules, now)
             + plan_copies(_awaiting_copy(s, now), rules, today)
+            + plan_extension_notices(extension.untold(s, now - COPY_WINDOW), rules, today)
             + plan_meetings(_not_handed_over(s, _meeting_today(s, rules, today)), rules, today)
         )
         done = _done(s, [p.key for p in planned])
-    own = rules.own_addresses | {sender_addr.lower()}
-    todo = letters([p for p in planned if p.key not in done], own)
+    todo = letters([p for p in planned if p.key not in done])
     ready = {letter.key: _compose(rules, letter, sender_addr) for letter in todo}  # outside the lock
     queued = sent = 0
     ours: set[str] = set()  # keys this sweep wrote: a case can be in several people's letters

@@ -138,11 +138,21 @@ def _parser() -> argparse.ArgumentParser:
     rv.add_argument("--by", help="e-mail of the manager who signed it (from the staff directory)")
     rv.set_defaults(func=cmd_resolve)
 
-    ex = sub.add_parser("extend", help="record a head's decision to extend the term")
+    ex = sub.add_parser(
+        "extend",
+        help="record a head's decision to extend the term, or (--notified) that the applicant was told",
+    )
     ex.add_argument("number")
-    ex.add_argument("--until", required=True, type=_date_arg, help="new due date, DD.MM.YYYY or YYYY-MM-DD")
-    ex.add_argument("--reason", required=True, help="the reasoned decision, in words")
-    ex.add_argument("--by", required=True, help="e-mail of the head who decided (staff directory)")
+    ex.add_argument("--until", type=_date_arg, help="new due date, DD.MM.YYYY or YYYY-MM-DD")
+    ex.add_argument("--reason", help="the reasoned decision, in words")
+    ex.add_argument(
+        "--notified",
+        metavar="HOW",
+        help="the clerk: how the applicant was told («Казпочта, РПО № …, исх. № … от …»)",
+    )
+    ex.add_argument(
+        "--by", required=True, help="e-mail of the head who decided, or of the clerk (staff directory)"
+    )
     ex.set_defaults(func=cmd_extend)
 
     rp = sub.add_parser("report", help="reports")
@@ -152,6 +162,14 @@ def _parser() -> argparse.ArgumentParser:
     rw.add_argument("--out", type=Path, help="write the XLSX workbook here")
     rw.add_argument("--html", type=Path, help="write the HTML e-mail body here")
     rw.set_defaults(func=cmd_report_weekly)
+
+    dp = sub.add_parser("dispatch", help="the clerk records that the answer went out (3.7)")
+    dp.add_argument("number")
+    dp.add_argument(
+        "--sent", required=True, help="«Казпочта, РПО № …, исх. № … от …» or «нарочным, исх. № … от …»"
+    )
+    dp.add_argument("--by", required=True, help="the clerk of the case's journal (e-mail)")
+    dp.set_defaults(func=cmd_dispatch)
 
     cl = sub.add_parser("close", help="register the copy of a sent answer handed in on paper (3.8)")
     cl.add_argument("number")
@@ -557,6 +575,17 @@ def _describe(r: dict) -> list[str]:
             out.append(f"  {d['to']}: " + (" → ".join(steps) or "в очереди на отправку"))
     else:
         out.append("Резолюции ещё нет.")
+    for e in r.get("extensions") or ():
+        asked = f" по запросу {e['requested_by']}" if e["requested_by"] else ""
+        told = (
+            f"{e['applicant_told_at'][:10]}, {e['applicant_told_how']}"
+            if e["applicant_told_at"]
+            else f"нет (сообщить до {e['tell_applicant_by']})"
+        )
+        out.append(
+            f"Продление {e['at'][:10]}: {e['old_due']} → {e['new_due']} ({e['by']}{asked}): {e['reason']}; "
+            f"заявитель уведомлён: {told}"
+        )
     a = r["answer"]
     if a:
         out.append(f"Ответ (раздел 3): этап «{a['stage']}», у {a['holder'] or '—'}")
@@ -890,6 +919,22 @@ def _date_arg(value: str):
 
 
 def cmd_extend(args, cfg, rules) -> int:
+    if args.notified is not None:
+        if args.until or args.reason:
+            print(
+                "--notified отмечает уведомление; --until и --reason с ним не указываются.", file=sys.stderr
+            )
+            return 2
+
+        def notified(services) -> str:
+            services.extension_notified(args.number, how=args.notified, by=args.by)
+            return f"{args.number}: отмечено, что заявитель уведомлён о продлении срока."
+
+        return _acting(cfg, rules, notified)
+    if not args.until or not args.reason:
+        print("Укажите --until и --reason (или --notified).", file=sys.stderr)
+        return 2
+
     def act(services) -> str:
         done = services.extend(args.number, until=args.until, reason=args.reason, by=args.by)
         return f"Срок по {args.number} продлён: {done.old_due:%d.%m.%Y} → {done.new_due:%d.%m.%Y}. " + (
@@ -897,6 +942,14 @@ def cmd_extend(args, cfg, rules) -> int:
             if done.applicant_mailed
             else f"Сообщите заявителю не позднее {done.tell_applicant_by:%d.%m.%Y}."
         )
+
+    return _acting(cfg, rules, act)
+
+
+def cmd_dispatch(args, cfg, rules) -> int:
+    def act(services) -> str:
+        services.dispatch(args.number, sent=args.sent, by=args.by)
+        return f"{args.number}: отправка ответа отмечена; исполнителю направлен запрос копии (п. 3.8)."
 
     return _acting(cfg, rules, act)
 

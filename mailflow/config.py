@@ -44,6 +44,8 @@ class MailboxConfig:
     idle: bool = True
     processed_folder: str = "Processed"
     quarantine_folder: str = "Quarantine"
+    # our own notices to the person who reads this mailbox (its clerk), moved here unread
+    notices_folder: str = "Notices"
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,7 @@ def _mailbox(t, i: int, path: Path, base: Path) -> MailboxConfig:
             "idle",
             "processed_folder",
             "quarantine_folder",
+            "notices_folder",
         },
         path,
         where,
@@ -201,6 +204,7 @@ def _mailbox(t, i: int, path: Path, base: Path) -> MailboxConfig:
         idle=_bool(t, "idle", path, where, True),
         processed_folder=_str(t, "processed_folder", path, "Processed", where),
         quarantine_folder=_str(t, "quarantine_folder", path, "Quarantine", where),
+        notices_folder=_str(t, "notices_folder", path, "Notices", where),
     )
 
 

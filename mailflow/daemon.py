@@ -157,7 +157,12 @@ def drain(parts: Parts, box: Mailbox, cfg: MailboxConfig, stop: threading.Event)
     always after their own transaction committed, and before returning.
     """
     outcomes: list[Outcome] = []
-    moves: dict[str, list] = {cfg.processed_folder: [], cfg.quarantine_folder: []}
+    folders = {
+        "processed": cfg.processed_folder,
+        "quarantine": cfg.quarantine_folder,
+        "staff": cfg.notices_folder,  # a person's to read: moved unread
+    }
+    moves: dict[str, list] = {folder: [] for folder in folders.values()}
     last_move = time.monotonic()
     try:
         for source in box.pending():
@@ -169,22 +174,21 @@ def drain(parts: Parts, box: Mailbox, cfg: MailboxConfig, stop: threading.Event)
                 continue  # another daemon has it
             outcome = parts.intake.process(fetched, cfg.journal)
             if outcome.move_to:
-                folder = cfg.quarantine_folder if outcome.move_to == "quarantine" else cfg.processed_folder
-                moves[folder].append(source)
+                moves[folders.get(outcome.move_to, cfg.processed_folder)].append(source)
             outcomes.append(outcome)
             log.info("%s %s: %s %s", cfg.name, source.uid, outcome.status, outcome.number or outcome.reason)
             if sum(map(len, moves.values())) >= MOVE_BATCH or time.monotonic() - last_move > MOVE_EVERY:
-                _move(box, moves)
+                _move(box, moves, cfg.notices_folder)
                 last_move = time.monotonic()
     finally:
-        _move(box, moves)
+        _move(box, moves, cfg.notices_folder)
     return outcomes
 
 
-def _move(box: Mailbox, moves: dict[str, list]) -> None:
+def _move(box: Mailbox, moves: dict[str, list], unread_folder: str) -> None:
     for folder, sources in moves.items():
         if sources:
-            box.move(sources, folder)
+            box.move(sources, folder, unread=folder == unread_folder)
             sources.clear()
 
 

@@ -7,12 +7,23 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from . import repeats
 from .case import ladder
 from .case.queries import current_resolution
-from .models import Answer, Delivery, DocAttachment, Document, Handover, Inbound, Move, Outbox
+from .models import (
+    Answer,
+    Delivery,
+    DocAttachment,
+    Document,
+    Extension,
+    ExtensionRequest,
+    Handover,
+    Inbound,
+    Move,
+    Outbox,
+)
 from .values import CONSUMER_FIELDS, KZ_TZ
 
 CSV_COLUMNS = (
@@ -92,8 +103,33 @@ def document_record(s: Session, doc: Document) -> dict:
         ],
         **_resolution(s, doc),
         **_repeats(s, doc),
+        "extensions": _extensions(s, doc),
         "answer": _answer(s, doc),
     }
+
+
+def _extensions(s: Session, doc: Document) -> list[dict]:
+    """The term's extensions (АППК art. 76 p. 2), the requests by e-mail, and how the applicant was told."""
+    exts = s.exec(select(Extension).where(Extension.document_id == doc.id).order_by(col(Extension.id))).all()
+    asked = {
+        r.extension_id: r
+        for r in s.exec(select(ExtensionRequest).where(ExtensionRequest.document_id == doc.id))
+        if r.extension_id
+    }
+    return [
+        {
+            "old_due": e.old_due.isoformat(),
+            "new_due": e.new_due.isoformat(),
+            "reason": e.reason,
+            "by": e.author,
+            "at": _iso(e.created_at),
+            "requested_by": asked[e.id].requested_by if e.id in asked else None,
+            "tell_applicant_by": e.tell_applicant_by.isoformat(),
+            "applicant_told_at": _iso(e.applicant_told_at),
+            "applicant_told_how": e.applicant_told_how,
+        }
+        for e in exts
+    ]
 
 
 def _repeats(s: Session, doc: Document) -> dict:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +34,20 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from . import answering, db, journal, mime, notices, proof, registration, replies, resolution, scans, talon
+from . import (
+    answering,
+    db,
+    extension,
+    journal,
+    mime,
+    notices,
+    proof,
+    registration,
+    replies,
+    resolution,
+    scans,
+    talon,
+)
 from .archive import Archive
 from .mailbox import Fetched
 from .models import INBOUND_KEY, ChainHead, Delivery, DocAttachment, Document, Inbound, Outbox, Token, id_of
@@ -41,7 +55,7 @@ from .rules import Person, Rules
 from .sanitize import clean
 from .triage import Message, Verdict, classify
 from .values import KZ_TZ, Attachment, Disposition, ParsedMessage, Recognition, Source
-from .vocabulary import WRITTEN
+from .vocabulary import CLERK, WRITTEN
 
 log = logging.getLogger("mailflow.intake")
 
@@ -55,7 +69,7 @@ class Unprocessable(Exception):
 @dataclass(frozen=True)
 class Outcome:
     status: str  # registered|linked|recorded|receipt|review|quarantined|already|lost-race|…
-    move_to: str | None  # "processed" | "quarantine" | None (leave it where it is)
+    move_to: str | None  # "processed" | "quarantine" | "staff" (a person's) | None (leave it where it is)
     number: str | None = None
     reason: str = ""
 
@@ -85,6 +99,7 @@ class JournalView:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
         self._s: Session | None = None
+        self._tokens: dict[int, replies.ReplyContext | None] = {}  # by message: two rules ask
 
     @property
     def s(self) -> Session:
@@ -101,7 +116,9 @@ class JournalView:
         return _inbound(self.s, source)
 
     def reply_token(self, msg: ParsedMessage) -> replies.ReplyContext | None:
-        return replies.find(self.s, msg)
+        if id(msg) not in self._tokens:
+            self._tokens[id(msg)] = replies.find(self.s, msg)
+        return self._tokens[id(msg)]
 
     def replied_delivery(self, msg: ParsedMessage) -> int | None:
         d = proof.replied_delivery(self.s, msg)
@@ -112,6 +129,13 @@ class JournalView:
         return (
             bool(ids)
             and self.s.exec(select(Outbox.id).where(col(Outbox.message_id).in_(ids)).limit(1)).first()
+            is not None
+        )
+
+    def sent_by_us(self, msg: ParsedMessage) -> bool:
+        return (
+            msg.message_id is not None
+            and self.s.exec(select(Outbox.id).where(Outbox.message_id == msg.message_id).limit(1)).first()
             is not None
         )
 
@@ -199,7 +223,9 @@ class Intake:
             reason = str(exc) if isinstance(exc, Unprocessable) else f"{type(exc).__name__}: {exc}"
             log.exception("quarantining %s (step %s): %s", m.fetched.source, at, reason)
             m.lookups.close()  # a SQLite read session holds the writer lock the quarantine needs
-            return self.quarantine(m.fetched, m.sha256, m.parsed, reason, traceback.format_exc())
+            return self.quarantine(
+                m.fetched, m.sha256, m.parsed, reason, traceback.format_exc(), journal_key=m.journal_key
+            )
         finally:
             m.lookups.close()
 
@@ -236,7 +262,13 @@ class Intake:
         assert token is not None
         ctx = replies.ReplyContext(token, m.verdict.reply.matched_by)
         now = dt.datetime.now(dt.UTC)
-        handle = answering.handle_reply if token.purpose == "answer" else resolution.handle_reply
+        handle = (
+            answering.handle_reply
+            if token.purpose == "answer"
+            else extension.handle_reply
+            if token.purpose in extension.PURPOSES
+            else resolution.handle_reply
+        )
         result = handle(
             s,
             head,
@@ -252,6 +284,31 @@ class Intake:
         log.info("reply to %s: %s (%s)", result.number, result.status, result.reason)
         return Outcome(result.status, "processed", result.number, result.reason)
 
+    def _request(self, s: Session, head: ChainHead, inb: Inbound, m: Incoming) -> Outcome:
+        """Staff asking about a case in words («ПРОДЛИТЬ ДО …»): by its number or any of our letters."""
+        assert m.verdict is not None and m.parsed is not None
+        ctx = m.verdict.reply
+        if ctx is not None:  # fresh, under the lock
+            token = s.get(Token, ctx.token.id)
+            assert token is not None
+            ctx = replies.ReplyContext(token, ctx.matched_by)
+        result = extension.handle_request(
+            s,
+            head,
+            self.rules,
+            msg=m.parsed,
+            ctx=ctx,
+            inbound_id=id_of(inb),
+            sender_addr=self.sender_addr,
+            now=dt.datetime.now(dt.UTC),
+        )
+        inb.status, inb.reason = result.status, result.reason
+        if result.number:
+            doc = s.exec(select(Document).where(Document.number == result.number)).first()
+            inb.document_id = doc.id if doc else None
+        log.info("request about %s: %s (%s)", result.number, result.status, result.reason)
+        return Outcome(result.status, "processed", result.number, result.reason)
+
     def _delivery_reply(self, s: Session, head: ChainHead, inb: Inbound, m: Incoming) -> Outcome:
         """An addressee answered the forwarded resolution: proof, and the clerk looks at it."""
         assert m.verdict is not None and m.parsed is not None
@@ -259,7 +316,14 @@ class Intake:
         assert d is not None
         proof.mark_replied(s, head, d, inbound_id=id_of(inb), sender=m.parsed.from_addr)
         inb.status, inb.document_id = "review", d.document_id
-        self._tell_clerks(s, inb, "review", reason=f"ответ на письмо с резолюцией ({d.to_addr})")
+        doc = s.get(Document, d.document_id)
+        self._tell_clerks(
+            s,
+            inb,
+            "review",
+            reason=f"ответ на письмо с резолюцией ({d.to_addr})",
+            journal=doc.journal if doc else m.journal_key,
+        )
         return Outcome("review", "processed", None, "reply to a forwarded resolution")
 
     def _receipt(self, s: Session, head: ChainHead, inb: Inbound, m: Incoming) -> Outcome:
@@ -275,6 +339,8 @@ class Intake:
             inbound_id=id_of(inb),
             sha256=inb.sha256,
             sender_addr=self.sender_addr,
+            own=self.own,
+            journal_key=m.journal_key,
         )
         inb.status = "receipt" if found.delivery else "review"
         inb.document_id = found.delivery.document_id if found.delivery else None
@@ -282,9 +348,11 @@ class Intake:
         return Outcome(inb.status, "processed", None, inb.reason)
 
     def _record(self, s: Session, head: ChainHead, inb: Inbound, m: Incoming) -> Outcome:
-        """Auto-replies, loops and what the clerk must read: recorded, never answered."""
+        """Auto-replies, loops, our notices to the person reading this mailbox, and what
+        the clerk must read: recorded, never answered."""
         assert m.verdict is not None
         review = m.verdict.disposition == Disposition.REVIEW
+        staff = m.verdict.disposition == Disposition.STAFF
         inb.status = "review" if review else "recorded"
         journal.append(
             s,
@@ -296,8 +364,8 @@ class Intake:
             sha256=inb.sha256,
         )
         if review:
-            self._tell_clerks(s, inb, "review", reason=m.verdict.reason)
-        return Outcome(inb.status, "processed", None, m.verdict.reason)
+            self._tell_clerks(s, inb, "review", reason=m.verdict.reason, journal=m.journal_key)
+        return Outcome(inb.status, "staff" if staff else "processed", None, m.verdict.reason)
 
     def _link(self, s: Session, head: ChainHead, inb: Inbound, doc: Document) -> Outcome:
         inb.status, inb.document_id = "linked", doc.id
@@ -322,6 +390,8 @@ class Intake:
             return self._receipt(s, head, inb, m)
         if v.disposition == Disposition.REPLY:
             return self._reply(s, head, inb, m) if v.reply else self._delivery_reply(s, head, inb, m)
+        if v.disposition == Disposition.REQUEST:
+            return self._request(s, head, inb, m)
         return self._record(s, head, inb, m)
 
     def _write(
@@ -363,25 +433,44 @@ class Intake:
     # -- quarantine -------------------------------------------------------------
 
     def quarantine(
-        self, fetched: Fetched, sha: str, parsed: ParsedMessage | None, reason: str, tb: str = ""
+        self,
+        fetched: Fetched,
+        sha: str,
+        parsed: ParsedMessage | None,
+        reason: str,
+        tb: str = "",
+        *,
+        journal_key: str | None = None,
     ) -> Outcome:
         self._quarantine_copy(fetched, sha, reason)
         try:
-            return self._record_quarantine(fetched, sha, parsed, reason, tb)
+            return self._record_quarantine(fetched, sha, parsed, reason, tb, journal_key)
         except Exception:
             if parsed is None:
                 raise  # the database itself is failing: leave the message for the next pass
             log.exception("recording the quarantine failed; retrying without the parsed headers")
-            return self.quarantine(fetched, sha, None, reason, tb)
+            return self.quarantine(fetched, sha, None, reason, tb, journal_key=journal_key)
 
     def _record_quarantine(
-        self, fetched: Fetched, sha: str, parsed: ParsedMessage | None, reason: str, tb: str
+        self,
+        fetched: Fetched,
+        sha: str,
+        parsed: ParsedMessage | None,
+        reason: str,
+        tb: str,
+        journal_key: str | None,
     ) -> Outcome:
+        # our own mail that cannot be handled is never announced to our own mailbox:
+        # the notice would come back, fail the same way and be announced again
+        ours = _marked_ours(fetched.raw)
+
         def act(s: Session, head: ChainHead, inb: Inbound) -> Outcome:
             inb.status, inb.disposition = "quarantined", "unknown"
             inb.reason, inb.traceback = clean(reason, 4000), clean(tb[-20000:]) or None
             journal.append(s, head, "quarantined", inbound_id=inb.id, reason=reason[:1000], sha256=sha)
-            self._tell_clerks(s, inb, "quarantine", reason=reason)
+            self._tell_clerks(
+                s, inb, "quarantine", reason=reason, journal=journal_key, exclude=self.own if ours else ()
+            )
             return Outcome("quarantined", "quarantine", None, reason)
 
         return self._write(fetched, sha, parsed, Verdict(Disposition.REVIEW, reason, "quarantine"), act)
@@ -401,15 +490,27 @@ class Intake:
             encoding="utf-8",
         )
 
-    def _tell_clerks(self, s: Session, inb: Inbound, template: str, *, reason: str) -> None:
+    def _tell_clerks(
+        self,
+        s: Session,
+        inb: Inbound,
+        template: str,
+        *,
+        reason: str,
+        journal: str | None,
+        exclude: frozenset[str] | tuple[()] = (),
+    ) -> None:
+        """The clerks of `journal` (the mailbox's, or the case's) read what came."""
         notices.send(
             s,
             self.rules,
             template,
             sender_addr=self.sender_addr,
-            role="clerk",
+            role=CLERK,
             key=f"{template}:{inb.id}",
             inbound_id=inb.id,
+            journal=journal,
+            exclude=exclude,
             mailbox=inb.mailbox,
             from_addr=inb.from_addr,
             subject=inb.subject,
@@ -493,8 +594,23 @@ PIPELINE: tuple[tuple[str, Callable[[Intake, Incoming], None]], ...] = (
 
 
 def _already(inb: Inbound) -> Outcome:
-    folder = "quarantine" if inb.status == "quarantined" else "processed"
+    folder = (
+        "quarantine"
+        if inb.status == "quarantined"
+        else "staff"
+        if inb.disposition == Disposition.STAFF.value
+        else "processed"
+    )
     return Outcome("already", folder, None, f"already {inb.status}")
+
+
+_OUR_MARK = re.compile(rb"^x-mailflow-kind\s*:", re.I | re.M)
+
+
+def _marked_ours(raw: bytes) -> bool:
+    """The raw message's header carries our mark (read without parsing: it may not parse)."""
+    end = min((i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0), default=len(raw))
+    return bool(_OUR_MARK.search(raw[:end]))
 
 
 def _inbound(s: Session, src: Source) -> Inbound | None:

@@ -181,10 +181,23 @@ class Chase(SQLModel, table=True):
     created_at: dt.datetime = _ts()
 
 
+# an extension the applicant has not yet been told of: the sweep's whole working set
+UNTOLD_SQL = "applicant_told_at IS NULL"
+
+
 class Extension(SQLModel, table=True):
-    """A head's reasoned decision to extend the term (АППК art. 76 p. 2)."""
+    """A head's reasoned decision to extend the term (АППК art. 76 p. 2), and how the
+    applicant was told of it (within 3 working days: by e-mail, or the clerk's letter)."""
 
     __tablename__ = "extension"
+    __table_args__ = (
+        sa.Index(
+            "ix_extension_untold",
+            "created_at",
+            postgresql_where=sa.text(UNTOLD_SQL),
+            sqlite_where=sa.text(UNTOLD_SQL),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     document_id: int = Field(index=True)
@@ -194,6 +207,28 @@ class Extension(SQLModel, table=True):
     author: str = Field(max_length=320)
     created_at: dt.datetime = _ts()
     tell_applicant_by: dt.date
+    applicant_told_at: dt.datetime | None = _ts(default=None, nullable=True)
+    applicant_told_how: str | None = Field(default=None, max_length=1000)  # "e-mail …", the clerk's words
+    applicant_told_by: str | None = Field(default=None, max_length=320)
+
+
+class ExtensionRequest(SQLModel, table=True):
+    """A unit head's request to extend the term («ПРОДЛИТЬ ДО …»), until management decides."""
+
+    __tablename__ = "extension_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(index=True)
+    requested_by: str = Field(max_length=320)
+    until: dt.date
+    reason: str
+    inbound_id: int | None = None
+    created_at: dt.datetime = _ts()
+    status: str = Field(default="pending", max_length=16)  # pending | approved | refused
+    decided_by: str | None = Field(default=None, max_length=320)
+    decided_at: dt.datetime | None = _ts(default=None, nullable=True)
+    note: str | None = None  # management's words with the decision
+    extension_id: int | None = None  # the extension it became
 
 
 class Counter(SQLModel, table=True):

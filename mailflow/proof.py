@@ -83,11 +83,18 @@ def record(
     inbound_id: int,
     sha256: str,
     sender_addr: str,
+    own: frozenset[str] = frozenset(),
+    journal_key: str | None = None,
 ) -> str:
-    """Write the receipt and climb the ladder; returns a short description."""
+    """Write the receipt and climb the ladder; returns a short description.
+
+    `own`: mailflow's own addresses. A report about mail to one of them (a notice
+    to the clerk who reads our mailbox, bounced) is never announced there: the
+    announcement could bounce the same way, and be announced again."""
     now = dt.datetime.now(dt.UTC)
     d = found.delivery
     steps = _steps(receipt)
+    to_us = bool(steps) and all(r and r.lower() in own for _, _, r in steps)
     for action, status, recipient in steps:
         s.add(
             ReceiptRow(
@@ -127,6 +134,8 @@ def record(
                 ("sha256", sha256),
             ],
             inbound_id=inbound_id,
+            journal=journal_key,
+            exclude=own if to_us else (),
         )
         return "unmatched"
     for action, status, _ in steps:
@@ -161,6 +170,7 @@ def record(
             number=doc.number,
             document_id=doc.id,
             inbound_id=inbound_id,
+            exclude=own if d.to_addr in own else (),
         )
     return ", ".join(a or "?" for a, _, _ in steps)
 

@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
 from . import authentication, automatic
+from .extract.text import LAT2CYR
 from .models import Token
 from .rules import Person, Staff
 from .values import ParsedMessage
 
 _SUBJECT_TOKEN = re.compile(r"#([a-z0-9]{16})\b")
+_LETTERS = "А-ЯЁӘҒҚҢӨҰҮҺІA-Z"
 _PLUS_TOKEN = re.compile(r"^[^@+]+\+([a-z0-9]{16})@")
 
 
@@ -101,3 +104,44 @@ def authorize(
     if verdict is not None:
         return Trust(False, verdict, person)
     return Trust(True, "принято", person)
+
+
+@dataclass(frozen=True)
+class Word:
+    """A keyword a person wrote (one of the words the caller expects)."""
+
+    word: str
+    lookalike: bool  # found only once Latin look-alikes were read as Cyrillic (O for О, P for Р)
+
+
+def find_word(words: Iterable[str], subject: str, text: str, *, first: bool = False) -> Word | None:
+    """The keyword the message's own first words name (or the words the sender put in the subject).
+
+    Our own subject ("[number] … #token") is not the sender's words and is never
+    searched. Longer words are tried first, so «НЕ СОГЛАСОВАНО» is never read as
+    «СОГЛАСОВАНО». `first`: only as the very first word (a letter that merely
+    mentions «продлить» is not a request). A word written with Latin look-alike
+    letters is found and marked: the caller refuses it with a clear reply rather
+    than guess.
+    """
+    start = r"^[^" + _LETTERS + r"]*" if first else r"(?<![" + _LETTERS + r"])"
+    ours = re.search(r"\[[^\]]*\]", subject)
+    own = re.sub(
+        r"^\s*((re|fwd?|ответ|на)\s*:\s*)+", "", subject[: ours.start()] if ours else subject, flags=re.I
+    )
+    ordered = sorted(dict.fromkeys(w.upper().replace("Ё", "Е") for w in words), key=lambda w: -len(w))
+    for place in (text.strip()[:300], own):
+        plain = place.upper().replace("Ё", "Е")
+        for lookalike, seen in ((False, plain), (True, plain.translate(LAT2CYR))):
+            for word in ordered:
+                if re.search(start + re.escape(word) + r"(?![" + _LETTERS + r"])", seen):
+                    return Word(word, lookalike)
+    return None
+
+
+def lookalike_reason(word: str) -> str:
+    """Why a keyword written with Latin look-alikes changes nothing (Russian, for the sender)."""
+    return (
+        f"в слове «{word}» есть латинские буквы, похожие на русские (например, O, P, T, A, E, H); "
+        "наберите его русскими буквами"
+    )

@@ -23,7 +23,7 @@ from .case.states import Act, State
 from .models import ChainHead, Document, Monitoring, Token
 from .rules import Rules
 from .values import KZ_TZ, Attachment, Recognition
-from .vocabulary import PR_SPECIALIST
+from .vocabulary import PR_SPECIALIST, channel_label
 
 TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -55,7 +55,7 @@ def route(s: Session, head: ChainHead, rules: Rules, case: Case, sender_addr: st
         registered_at=doc.registered_at.astimezone(KZ_TZ),
         kind=doc.kind,
         group=doc.grp,
-        channel=doc.channel,
+        channel=channel_label(doc.channel),  # as people read it: «Контакт-центр», not contact_center
         origin_unit=doc.origin_unit,
         consumer=rec.consumer,
         consumer_name=consumer_name(doc),

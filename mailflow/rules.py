@@ -16,7 +16,7 @@ from . import access, deadlines, workdays
 from .case.states import STAGED, State
 from .config import ConfigError, read_toml
 from .deadlines import DeadlineRules
-from .vocabulary import CHANNEL_KEYS, HOLDERS, KIND_KEYS, ROLES
+from .vocabulary import CHANNEL_KEYS, CLERK, HOLDERS, KIND_KEYS, ROLES
 from .workdays import WorkCalendar
 
 # Message templates (subject and text); the weekly report's own files are
@@ -42,6 +42,9 @@ TEMPLATES = (
     "signin",
     "redirect_cover",
     "redirect_notice",
+    "extension_request",
+    "extension_clerk",
+    "extension_notice",
 )
 REPORT_TEMPLATES = ("weekly.html.j2", "weekly.subject.j2")
 
@@ -107,6 +110,7 @@ class Journal:
     title: str
     organisation: str
     number_format: str
+    clerks: tuple[str, ...] = ()  # the chancellery keeping it: its cases' notices go to them
 
     def number(self, year: int, seq: int) -> str:
         return self.number_format.format(prefix=self.prefix, year=year, seq=seq)
@@ -221,6 +225,12 @@ class Rules:
     def journal(self, key: str | None) -> Journal:
         return self.journals[key or self.default_journal]
 
+    def clerks(self, journal: str | None = None) -> tuple[str, ...]:
+        """The clerks who keep `journal` (the default one when None): the journal's
+        `clerks` in journals.toml, or every clerk when it names none."""
+        named = self.journal(journal).clerks
+        return named or tuple(p.email for p in self.staff.with_role(CLERK))
+
     def channel_for(self, person: Person | None) -> str:
         if person:
             for role in sorted(person.roles):
@@ -240,7 +250,7 @@ def load(rules_dir: Path) -> Rules:
     if not rules_dir.is_dir():
         raise ConfigError(rules_dir, "-", "rules folder not found")
     staff = _staff(rules_dir / "staff.toml")
-    journals, default = _journals(rules_dir / "journals.toml")
+    journals, default = _journals(rules_dir / "journals.toml", staff)
     intake_file = rules_dir / "intake.toml"
     intake = read_toml(intake_file)
     limits = _limits(intake_file, _table(intake, "limits", intake_file))
@@ -356,7 +366,7 @@ def _staff(path: Path) -> Staff:
     return Staff(tuple(people))
 
 
-def _journals(path: Path) -> tuple[dict[str, Journal], str]:
+def _journals(path: Path, staff: Staff) -> tuple[dict[str, Journal], str]:
     data = read_toml(path)
     journals: dict[str, Journal] = {}
     for i, t in enumerate(data.get("journal", [])):
@@ -364,7 +374,14 @@ def _journals(path: Path) -> tuple[dict[str, Journal], str]:
         for key in ("key", "prefix", "title", "organisation", "number_format"):
             if not isinstance(t.get(key), str) or not t[key].strip():
                 raise ConfigError(path, f"{where}.{key}", "is required")
-        j = Journal(t["key"], t["prefix"], t["title"], t["organisation"], t["number_format"])
+        j = Journal(
+            t["key"],
+            t["prefix"],
+            t["title"],
+            t["organisation"],
+            t["number_format"],
+            _clerks(t, path, where, staff),
+        )
         try:
             sample = j.number(2026, 1)
         except (KeyError, ValueError, IndexError) as exc:
@@ -380,6 +397,20 @@ def _journals(path: Path) -> tuple[dict[str, Journal], str]:
     if default not in journals:
         raise ConfigError(path, "default", f"no journal with key {default!r}")
     return journals, default
+
+
+def _clerks(t: dict, path: Path, where: str, staff: Staff) -> tuple[str, ...]:
+    """A journal's `clerks`: addresses of staff.toml people with the role clerk."""
+    value = t.get("clerks", [])
+    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+        raise ConfigError(path, f"{where}.clerks", "must be a list of e-mail addresses")
+    out = []
+    for address in value:
+        person = staff.by_email(address)
+        if person is None or CLERK not in person.roles:
+            raise ConfigError(path, f"{where}.clerks", f"{address!r} is not a clerk in staff.toml")
+        out.append(person.email)
+    return tuple(dict.fromkeys(out))
 
 
 def _limits(path: Path, t: dict) -> Limits:

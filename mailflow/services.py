@@ -151,6 +151,20 @@ class Services:
 
         return self._act(number, act)
 
+    def extension_notified(self, number: str, *, how: str, by: str) -> None:
+        """The clerk records how the applicant was told of the latest extension (АППК art. 76 p. 2)."""
+        who = self.staff_actor(by, "отмечать уведомления заявителей", Capacity.CLERK)
+
+        def act(s: Session, head: ChainHead, doc: Document) -> None:
+            try:
+                extension.record_notice(
+                    s, head, self.rules, doc, how=how, by=who, now=dt.datetime.now(dt.UTC)
+                )
+            except extension.Refused as exc:
+                raise Refused(str(exc)) from None
+
+        self._act(number, act)
+
     def close(self, number: str, *, copy: Attachment, sent: str, by: str) -> None:
         """The clerk files the paper copy of the sent answer (3.8): the case is closed."""
         who = Actor(by, CHANCELLERY.capacities)
@@ -167,6 +181,29 @@ class Services:
                 archive=self.archive,
                 now=dt.datetime.now(dt.UTC),
             )
+
+        self._act(number, act)
+
+    def dispatch(self, number: str, *, sent: str, by: str) -> None:
+        """The clerk records that the answer went out (3.7): Kazpost with its РПО, or by
+        courier; the executor is asked for the copy (3.8)."""
+        who = self.staff_actor(by, "отмечать отправку ответов", Capacity.CLERK)
+
+        def act(s: Session, head: ChainHead, doc: Document) -> None:
+            try:
+                answering.dispatch_by_clerk(
+                    s,
+                    head,
+                    self.rules,
+                    doc,
+                    dispatch=answering.parse_dispatch(sent),
+                    text=sent.strip(),
+                    by=who,
+                    sender_addr=self.sender_addr,
+                    now=dt.datetime.now(dt.UTC),
+                )
+            except answering.BadDispatch as exc:
+                raise Refused(str(exc)) from None
 
         self._act(number, act)
 

@@ -62,7 +62,9 @@ class Disposition(str, Enum):
     MDN = "mdn"
     AUTO_REPLY = "auto_reply"
     LOOP = "loop"
+    STAFF = "staff"  # our own mail to a person who reads this very mailbox: theirs, never acted on
     REPLY = "reply"  # an answer to our own mail that carries a case (a resolution)
+    REQUEST = "request"  # staff asking about a case by its number or any of our letters («ПРОДЛИТЬ ДО …»)
     REVIEW = "review"  # anything else: the clerk looks at it
 
 

@@ -106,8 +106,13 @@ INTAKE_ROLES: frozenset[str] = frozenset(
     {"res_chief", "ruse_chief", "service_center_chief", "clerk", "website_form", "contact_center"}
 )
 CLERK, PR_SPECIALIST, UNIT_HEAD, LEGAL = "clerk", "pr_specialist", "unit_head", "legal"
-WEBSITE_FORM = "website_form"
+WEBSITE_FORM, CONTACT_CENTER = "website_form", "contact_center"
+# Intake senders whose appeals a system writes (the website's form, the contact
+# centre's card): their mail marked Auto-Submitted: auto-generated is an appeal,
+# not an auto-reply (an auto-replied out-of-office from them still is one).
+FORM_ROLES: frozenset[str] = frozenset({WEBSITE_FORM, CONTACT_CENTER})
 
 # Who holds or moves a case's answer (rules/answer.toml `holder`, `by`, `forward`):
 # relative to the case, not the staff directory (the executor of this resolution).
-HOLDERS: tuple[str, ...] = ("executor", "unit_head", "legal", "management")
+# `clerk`: the clerks of the case's own journal (rules/journals.toml), who send the answer (3.7).
+HOLDERS: tuple[str, ...] = ("executor", "unit_head", "legal", "management", "clerk")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email
 import json
@@ -162,8 +163,11 @@ DIRECTOR = "director@sevkaz.example"
 class Office:
     """A data home with a registered complaint waiting for its resolution."""
 
-    def __init__(self, tmp_path, rules=None):
+    def __init__(self, tmp_path, rules=None, journal: str | None = None):
         self.cfg, self.rules = home_config(tmp_path), rules or load_rules()
+        if journal:  # the mailbox registers into this journal (rules/journals.toml)
+            box = dataclasses.replace(self.cfg.mailboxes[0], journal=journal)
+            self.cfg = dataclasses.replace(self.cfg, mailboxes=(box,))
         self.n = 0
         self.send(
             text_appeal(

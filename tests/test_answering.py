@@ -22,6 +22,7 @@ from tests.support import DIRECTOR, REPO, Office
 KZ = dt.timezone(dt.timedelta(hours=5))
 SIDORENKO, IVANOV, PETROV = "sidorenko@sevkaz.example", "ivanov@sevkaz.example", "petrov@sevkaz.example"
 LEGAL = "office@korgau.example"
+CLERK = "kanc@sevkaz.example"  # keeps the ДП journal (rules/journals.toml), sends the answers
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -87,11 +88,17 @@ def test_a_whole_case_from_draft_to_closing(tmp_path):
     to_mgmt = c.last("stage", DIRECTOR)
     c.step(DIRECTOR, to_mgmt, "Утверждаю")
     assert c.answer()[1].stage == "approved"
+    # 3.7: the approved answer goes to the clerk of the case's journal, who sends it
+    to_clerk = c.last("stage", CLERK)
+    assert [a.get_filename() for a in to_clerk.iter_attachments()] == ["ответ-проект-2.docx"]
+    assert "ОТПРАВЛЕНО" in to_clerk.get_body(("plain",)).get_content()
+    assert c.answer()[0].holder == CLERK
 
+    today = dt.datetime.now(KZ).date()
     o = c.step(
-        SIDORENKO,
-        c.last("stage", SIDORENKO),
-        "ОТПРАВЛЕНО: Казпочта, РПО № RR123456789KZ, исх. № 12-3/45 от 20.04.2026",
+        CLERK,
+        to_clerk,
+        f"ОТПРАВЛЕНО: Казпочта, РПО № RR123456789KZ, исх. № 12-3/45 от {today:%d.%m.%Y}",
         [("ответ подписанный.pdf", "application/pdf", b"%PDF-1.4 signed copy")],
     )
     assert o.status == "moved"
@@ -101,7 +108,7 @@ def test_a_whole_case_from_draft_to_closing(tmp_path):
         "kazpost",
         "RR123456789KZ",
         "12-3/45",
-        dt.date(2026, 4, 20),
+        today,
     )
     engine, s = c.db()
     with s:
@@ -229,7 +236,7 @@ def test_missing_copy_after_one_working_day_is_chased(tmp_path):
     c.step(PETROV, c.last("stage", PETROV), "СОГЛАСОВАНО")
     c.step(SIDORENKO, c.last("stage", SIDORENKO), "РУКОВОДСТВУ")
     c.step(DIRECTOR, c.last("stage", DIRECTOR), "СОГЛАСОВАНО")
-    c.step(SIDORENKO, c.last("stage", SIDORENKO), "ОТПРАВЛЕНО нарочным")  # no copy yet
+    c.step(CLERK, c.last("stage", CLERK), "ОТПРАВЛЕНО нарочным")  # no copy yet
     a, doc = c.answer()
     assert (doc.stage, a.dispatch_channel, doc.status) == ("dispatched", "courier", "answered")
     engine, _ = c.db()
@@ -265,6 +272,10 @@ def test_missing_copy_after_one_working_day_is_chased(tmp_path):
     assert o.status == "moved"
     a, doc = c.answer()
     assert (doc.stage, doc.status) == ("closed", "closed") and a.copy_sha256
+    # the copy reaches the clerk's mailbox (3.8)
+    copy = c.last("stage", CLERK)
+    assert "Копия отправленного ответа" in copy.get_body(("plain",)).get_content()
+    assert [x.get_content() for x in copy.iter_attachments()] == [b"%PDF-1.4 copy"]
 
 
 def test_meeting_day_lists_what_to_hand_over_and_handover_records_it(tmp_path):

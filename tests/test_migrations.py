@@ -118,3 +118,39 @@ def test_old_statuses_become_case_states(tmp_path, kind):
         8: ("in_work", None, None),
     }
     assert "stage" not in answer_cols
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_extensions_before_0016_are_marked_untracked_not_chased(tmp_path, kind):
+    """0016: an extension recorded before the applicant's notice was tracked is marked so
+    (at its own time), so the sweep does not now chase the clerk about it; a new one is untold."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    (tmp_path / "home").mkdir()
+    t0 = dt.datetime(2026, 4, 1, 5, tzinfo=dt.UTC)
+    with database_urls(tmp_path, kind) as url:
+        engine = db.make_engine(url)
+        _upgrade(engine, "0013")
+        t = t0 if engine.dialect.name == "postgresql" else t0.replace(tzinfo=None)
+        with engine.begin() as c:
+            c.execute(
+                sa.text(
+                    "INSERT INTO extension (document_id, old_due, new_due, reason, author, created_at, "
+                    "tell_applicant_by) VALUES (1, '2026-04-20', '2026-05-20', 'выезд', 'director@x', :t, "
+                    "'2026-04-06')"
+                ),
+                dict(t=t),
+            )
+        db.migrate(engine)
+        with engine.connect() as c:
+            row = c.execute(sa.text("SELECT applicant_told_at, applicant_told_how FROM extension")).one()
+            names = {i["name"] for i in sa.inspect(c).get_indexes("extension")}
+            tables = set(sa.inspect(c).get_table_names())
+        engine.dispose()
+    told = row.applicant_told_at  # SQLite gives back its text, naive UTC
+    told = dt.datetime.fromisoformat(told) if isinstance(told, str) else told
+    assert (told if told.tzinfo else told.replace(tzinfo=dt.UTC)) == t0
+    assert "не отслеживалось" in row.applicant_told_how
+    assert "ix_extension_untold" in names and "extension_request" in tables

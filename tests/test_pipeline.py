@@ -105,7 +105,7 @@ def test_auto_reply_and_our_own_mail_are_recorded_not_answered(tmp_path):
         cfg.home / "inbox",
         text_appeal(
             frm="kanc@sevkaz.example", subject="[ВХ-2026-000001] Талон", headers={"X-Mailflow-Kind": "talon"}
-        ),
+        ).replace(b"To: kanc@sevkaz.example", b"To: consumer@example.kz"),  # a talon came back
         "2",
     )
     outcomes = daemon.run_once(cfg, rules, recognize=fake_recognizer())
@@ -177,11 +177,11 @@ def test_quarantine_survives_headers_the_database_refuses(tmp_path, monkeypatch)
     calls = []
     real = parts.intake._record_quarantine
 
-    def flaky(fetched, sha, parsed, reason, tb):
+    def flaky(fetched, sha, parsed, reason, tb, journal_key):
         calls.append(parsed is not None)
         if parsed is not None:
             raise ValueError("value too long for the column")
-        return real(fetched, sha, parsed, reason, tb)
+        return real(fetched, sha, parsed, reason, tb, journal_key)
 
     monkeypatch.setattr(parts.intake, "_record_quarantine", flaky)
     import datetime as dt

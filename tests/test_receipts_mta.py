@@ -71,6 +71,16 @@ unit = "Канцелярия"
 ''',
         encoding="utf-8",
     )
+    journals = rules_dir / "journals.toml"  # the journals name none of these clerks: every clerk is told
+    journals.write_text(
+        "\n".join(
+            line
+            for line in journals.read_text(encoding="utf-8").splitlines()
+            if not line.startswith("clerks")
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     return rules_mod.load(rules_dir)
 
 

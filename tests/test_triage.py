@@ -257,17 +257,45 @@ def test_auto_submitted_no_is_a_person():
 # loops
 
 
+def _to(raw: bytes, to: str) -> bytes:
+    return raw.replace(b"To: kanc@sevkaz.example", f"To: {to}".encode(), 1)
+
+
 def test_own_mail_with_mailflow_kind_is_loop():
     raw = text_appeal(
         frm="talon-bot@elsewhere.example",
         subject="[ВХ-2026-000001] Талон",
         headers={"X-Mailflow-Kind": "talon"},
     )
-    assert classify(raw) == D.LOOP
+    assert classify(_to(raw, "consumer@example.kz")) == D.LOOP
+
+
+def test_our_notice_to_the_clerk_who_reads_our_mailbox_is_left_for_them():
+    """kanc@ is both mailflow's mailbox and the ДП clerk's address: a notice to the
+    clerk comes back into the mailbox, marked as ours; it is theirs, never acted on."""
+    raw = text_appeal(
+        frm="mailflow@localhost",
+        subject="[mailflow] [ВХ-2026-000001] Срок продлён",
+        headers={"X-Mailflow-Kind": "notice"},
+    )
+    v = verdict(_to(raw, "Канцелярия <kanc@sevkaz.example>, kanc-sbyt@sevkaz.example"))
+    assert (v.disposition, v.rule) == (D.STAFF, "own_mail") and "kanc@sevkaz.example" in v.reason
+    # the same notice from a mailflow whose sender is the clerk's own address
+    raw = text_appeal(
+        frm="kanc@sevkaz.example", subject="[mailflow] Уведомление", headers={"X-Mailflow-Kind": "notice"}
+    )
+    assert classify(raw) == D.STAFF
+    # to a staff member whose address is not ours: our mail came back by a loop
+    assert classify(_to(raw, "kanc-sbyt@sevkaz.example")) == D.LOOP
 
 
 def test_mail_from_our_own_address_is_loop():
-    assert classify(text_appeal(frm="kanc@sevkaz.example", subject="Жалоба")) == D.LOOP
+    assert classify(text_appeal(frm="mailflow@localhost", subject="Жалоба")) == D.LOOP
+
+
+def test_the_clerk_writing_from_the_mailbox_mailflow_reads_is_the_clerk():
+    """Without our mark, mail from kanc@ (an own address that a staff clerk has) is the clerk's."""
+    assert classify(text_appeal(frm="kanc@sevkaz.example", subject="Жалоба")) == D.APPEAL
 
 
 def test_too_many_received_headers_is_loop():
@@ -291,6 +319,7 @@ def test_too_many_received_headers_is_loop():
         "sc2@sevkaz.example",
         "kanc-sbyt@sevkaz.example",
         "noreply@sevkaz.example",
+        "call-center@sevkaz.example",
         "AYYRTAU-RES@SEVKAZ.EXAMPLE",
     ],
 )

@@ -98,6 +98,7 @@ class Team:
     unit_head: tuple[str, ...]  # the executor's unit head; management when there is none
     legal: tuple[str, ...]
     management: tuple[str, ...]
+    clerks: tuple[str, ...] = ()  # of the case's journal: they send the answer (3.7) and file its copy (3.8)
 
     def of(self, holder: str) -> tuple[str, ...]:
         """The addresses of a holder named as rules/answer.toml names them (vocabulary.HOLDERS)."""
@@ -106,11 +107,14 @@ class Team:
             "unit_head": self.unit_head,
             "legal": self.legal,
             "management": self.management,
+            "clerk": self.clerks,
         }.get(holder, ())
 
     @property
     def everyone(self) -> frozenset[str]:
-        return frozenset({self.executor, *self.co_executors, *self.unit_head, *self.legal, *self.management})
+        return frozenset(
+            {self.executor, *self.co_executors, *self.unit_head, *self.legal, *self.management, *self.clerks}
+        )
 
 
 def management(rules: Rules) -> tuple[str, ...]:
@@ -119,7 +123,8 @@ def management(rules: Rules) -> tuple[str, ...]:
     )
 
 
-def team(rules: Rules, assignments: Sequence[Assignment]) -> Team:
+def team(rules: Rules, assignments: Sequence[Assignment], journal: str | None = None) -> Team:
+    """Who is who for a case resolved to `assignments`, kept in `journal`."""
     first = assignments[0].email
     executor = rules.staff.by_email(first)
     heads = tuple(
@@ -134,4 +139,5 @@ def team(rules: Rules, assignments: Sequence[Assignment]) -> Team:
         heads or mgmt,
         tuple(p.email for p in rules.staff.with_role(LEGAL)),
         mgmt,
+        rules.clerks(journal),
     )

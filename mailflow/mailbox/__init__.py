@@ -43,10 +43,11 @@ class Mailbox(Protocol):
     def fetch(self, source: Source) -> Fetched:
         """The raw message; raises MessageGone if it is no longer there."""
 
-    def move(self, sources: Source | Sequence[Source], folder: str) -> None:
+    def move(self, sources: Source | Sequence[Source], folder: str, *, unread: bool = False) -> None:
         """Move messages out of the watched folder, creating `folder` if needed.
 
-        Idempotent: a message already gone is skipped.
+        Idempotent: a message already gone is skipped. `unread`: a person is to
+        read them there (mailflow's reading never marks a message seen).
         """
 
     def wait(self, timeout: float, stop: threading.Event) -> None:

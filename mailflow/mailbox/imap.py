@@ -370,14 +370,15 @@ class ImapMailbox:
         raw, internal = self._run(op, f"FETCH {uid}")
         return Fetched(source, raw, _utc(internal))
 
-    def move(self, sources: Source | Sequence[Source], folder: str) -> None:
+    def move(self, sources: Source | Sequence[Source], folder: str, *, unread: bool = False) -> None:
         """Move out of the watched folder into `folder` (created if missing).
 
         One round of commands for many messages. Idempotent: a UID no longer
         in the folder is fine, and a message left \\Deleted by an interrupted
         COPY-path move is only expunged. Without MOVE, a connection lost
         between COPY and STORE can leave a second copy in `folder`
-        (at-least-once there, never lost).
+        (at-least-once there, never lost). Messages are read with BODY.PEEK, so
+        they arrive as unread as they came (`unread` needs nothing more).
         """
         sources = [sources] if isinstance(sources, Source) else list(sources)
         if not sources:

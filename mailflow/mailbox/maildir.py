@@ -68,7 +68,7 @@ class MaildirMailbox:
             raise MessageGone(f"{self.path}: message {source.uid} is gone") from None
         return Fetched(source, raw, mtime)
 
-    def move(self, sources: Source | Sequence[Source], folder: str) -> None:
+    def move(self, sources: Source | Sequence[Source], folder: str, *, unread: bool = False) -> None:
         target = self.path / f".{folder}"
         for sub in ("cur", "new", "tmp"):
             (target / sub).mkdir(parents=True, exist_ok=True)
@@ -76,9 +76,12 @@ class MaildirMailbox:
             file = self._file(source.uid)
             if file is None:
                 continue  # already moved: moving is idempotent
-            name = file.name if ":2," in file.name else f"{file.name}:2,S"
+            if unread:  # as delivered: new/, no flags, for a person's mail client to show
+                place = target / ("new" if ":2," not in file.name else "cur") / file.name
+            else:
+                place = target / "cur" / (file.name if ":2," in file.name else f"{file.name}:2,S")
             try:
-                os.replace(file, target / "cur" / name)
+                os.replace(file, place)
             except FileNotFoundError:
                 pass  # another daemon moved it first
 

@@ -8,6 +8,7 @@ from .rules import (
     appeal_words,
     auto_reply,
     case_reply,
+    case_request,
     delivery_reply,
     document,
     intake_sender,
@@ -25,6 +26,7 @@ CHAIN = (
     unreadable_report,  # looks like one, but no detector can read it: the clerk looks
     own_mail,  # our own mail came back
     mail_loop,  # too many Received headers
+    case_request,  # «ПРОДЛИТЬ ДО …» from staff, by a case's number or any of our letters
     case_reply,  # a reply carrying a case's token: a resolution or an answer step
     delivery_reply,  # an addressee answered a forwarded resolution (the ladder's last rung)
     auto_reply,  # out-of-office, lists, bulk: recorded, never answered

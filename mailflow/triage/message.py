@@ -43,6 +43,9 @@ class Journal(Protocol):
     def answers_our_mail(self, msg: ParsedMessage) -> bool:
         """It answers any message mailflow sent (a talon, a notice)."""
 
+    def sent_by_us(self, msg: ParsedMessage) -> bool:
+        """It is a message mailflow sent (its Message-ID is one of the outbox's)."""
+
 
 class NoJournal:
     """An empty journal: nothing was ever sent (pure classification, tests)."""
@@ -54,6 +57,9 @@ class NoJournal:
         return None
 
     def answers_our_mail(self, msg: ParsedMessage) -> bool:
+        return False
+
+    def sent_by_us(self, msg: ParsedMessage) -> bool:
         return False
 
 
