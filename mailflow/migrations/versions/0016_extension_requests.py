@@ -1,7 +1,7 @@
 """extensions by e-mail: a unit head's request until management decides, and how the applicant was told
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-06
 
 0014 and 0015 are reserved for other branches; whoever merges re-chains
@@ -14,7 +14,7 @@ import mailflow.models
 
 
 revision = '0016'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
