@@ -26,7 +26,7 @@ from .config import ConfigError
 from .db import NoJournal
 from .models import Document, Event
 from .values import KZ_TZ, Consumer
-from .vocabulary import PAPER_CHANNELS, WRITTEN
+from .vocabulary import FIELD_LABELS, PAPER_CHANNELS, WRITTEN
 
 log = logging.getLogger("mailflow")
 
@@ -545,9 +545,9 @@ def _describe(r: dict) -> list[str]:
         f"{r['kind'] or 'вид не определён'}, канал {r['channel']}, "
         f"состояние: {State(r['status']).label}",
         f"Заявитель: {who or '—'}; {c['address'] or ''} {c['phone'] or ''} {c['email'] or ''}".rstrip(),
-        f"Проверить: {', '.join(r['needs_review']) or '—'}",
+        f"Проверить: {', '.join(FIELD_LABELS.get(f, f) for f in r['needs_review']) or '—'}",
     ]
-    out += [f"  откуда {field}: {why}" for field, why in r["evidence"].items()]
+    out += [f"  {FIELD_LABELS.get(field, field)} — откуда: {why}" for field, why in r["evidence"].items()]
     if r["repeat_of"]:
         out.append(f"Повторное обращение: ранее {r['repeat_of']} (связь снимает: mailflow repeat … --not)")
     if r["repeats"]:

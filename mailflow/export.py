@@ -83,7 +83,13 @@ def document_record(s: Session, doc: Document) -> dict:
             "sha256": doc.sha256,
         },
         "attachments": [
-            {"filename": a.filename, "sha256": a.sha256, "pages": a.pages, "ocr_confidence": a.ocr_confidence}
+            {
+                "filename": a.filename,
+                "sha256": a.sha256,
+                "pages": a.pages,
+                "ocr_confidence": a.ocr_confidence,
+                "note": a.note,
+            }
             for a in atts
         ],
         "needs_review": json.loads(doc.needs_review),

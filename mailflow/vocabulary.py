@@ -116,3 +116,21 @@ FORM_ROLES: frozenset[str] = frozenset({WEBSITE_FORM, CONTACT_CENTER})
 # relative to the case, not the staff directory (the executor of this resolution).
 # `clerk`: the clerks of the case's own journal (rules/journals.toml), who send the answer (3.7).
 HOLDERS: tuple[str, ...] = ("executor", "unit_head", "legal", "management", "clerk")
+
+
+# How a person reads a field's name (the card, `journal show`, the review lists).
+FIELD_LABELS = {
+    "last_name": "Фамилия",
+    "first_name": "Имя",
+    "patronymic": "Отчество",
+    "address": "Адрес",
+    "phone": "Телефон",
+    "email": "E-mail",
+    "org_name": "Организация",
+    "outgoing_number": "Исх. номер",
+    "outgoing_date": "Исх. дата",
+    "kind": "Вид обращения",
+    "group": "Группа потребителей",
+    "attachments": "Вложения",
+    "anonymous": "Анонимное?",
+}

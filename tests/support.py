@@ -81,6 +81,7 @@ def fake_recognizer(calls: list | None = None):
             consumer=Consumer(last_name="Иванов", email=email),
             origin_unit=sender.unit if sender else None,
             needs_review=("first_name",),
+            evidence={"last_name": "шапка письма: «от Иванова»", "first_name": "имя не прочитано"},
             text=msg.body_text,
         )
 

@@ -94,6 +94,9 @@ def test_register_paper_scan_and_eml_then_list_show_export_verify(tmp_path):
 
     show = mf(home, "journal", "show", numbers[0]).stdout
     assert numbers[0] in show and "registered" in show
+    # where each value was read: the form, in Russian, per field
+    assert "Фамилия — откуда: бланк обращения (Приложение 1–3)" in show
+    assert paper["evidence"]["last_name"] == "бланк обращения (Приложение 1–3)"
     assert "Журнал цел" in mf(home, "journal", "verify").stdout
 
 

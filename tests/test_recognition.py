@@ -188,6 +188,9 @@ def test_handwritten_book_entry_is_left_to_a_clerk(small_corpus, pool):
     assert rec.book_entry_at == dt.datetime.fromisoformat(t["book_entry_at"])
     assert rec.attachments[0].text_source == "ocr"
     assert rec.attachments[0].ocr_confidence is not None and rec.attachments[0].ocr_confidence < 70
+    # the card says why: the scan is handwriting, and the fields are to be read from the picture
+    assert "написан от руки" in (rec.attachments[0].note or "")
+    assert all("написан от руки" in rec.evidence[f] for f in ("last_name", "address", "phone"))
 
 
 def test_pages_of_one_message_use_both_workers(small_corpus, pool):

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from mailflow import daemon
-from mailflow.models import Document, Event, WebLogin, WebSession
+from mailflow.models import DocAttachment, Document, Event, WebLogin, WebSession
 from tests.support import database_urls, deliver, fake_recognizer, home_config, load_rules, text_appeal
 
 CLERK = "kanc@sevkaz.example"
@@ -391,6 +391,31 @@ def test_the_card_form_corrects_and_shows_the_change_in_the_history(wp):
     assert bad.status_code == 400 and "phone" in bad.text and 'value="123"' in bad.text
     assert wp.doc().phone is None
     assert c.post(f"/cases/{wp.number}", data={**form, "csrf": ""}).status_code == 403
+
+
+def test_the_card_says_where_each_field_was_read_and_why_a_scan_was_not(wp):
+    with Session(wp.parts.engine) as s:
+        att = s.exec(select(DocAttachment).where(DocAttachment.document_id == wp.doc().id)).one()
+        att.note = "текст скана не распознан: похоже, написан от руки"
+        s.add(att)
+        s.commit()
+    c = wp.sign_in(CLERK)
+    card = c.get(f"/cases/{wp.number}").text
+    why = re.search(r'id="why-last_name">([^<]*)<', card)
+    assert why and why.group(1) == "шапка письма: «от Иванова»"
+    assert re.search(r'id="note-1">скан.pdf: текст скана не распознан: похоже, написан от руки<', card)
+    # a person's correction replaces the reader's evidence with who corrected it
+    version = re.search(r'name="version" value="(\d+)"', card).group(1)
+    form = {
+        "csrf": c.cookies.get("csrftoken"),
+        "version": version,
+        "first_name": "Болат",
+        "last_name": "Иванов",
+    }
+    assert c.post(f"/cases/{wp.number}", data=form).status_code == 303
+    card = c.get(f"/cases/{wp.number}").text
+    assert re.search(rf'id="why-first_name">исправлено: {re.escape(CLERK)}<', card)
+    assert re.search(r'id="why-last_name">шапка письма', card)  # unchanged field keeps its evidence
 
 
 def test_scan_pages_are_rendered_cached_and_only_for_those_who_see_the_case(wp):

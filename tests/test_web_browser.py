@@ -127,6 +127,8 @@ def test_clerk_signs_in_finds_a_case_and_corrects_it(served, browser):
     assert "needs" in browser.find_element(By.ID, "field-first_name").find_element(
         By.XPATH, ".."
     ).get_attribute("class")
+    # where the reader found the surname, shown under the value
+    assert browser.find_element(By.ID, "why-last_name").text == "шапка письма: «от Иванова»"
     browser.save_screenshot(str(SHOTS / "card.png"))
 
     field = browser.find_element(By.ID, "field-first_name")

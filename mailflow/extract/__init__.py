@@ -191,6 +191,16 @@ def recognize(
 # --- attachments ---------------------------------------------------------
 
 
+ILLEGIBLE = "текст скана не распознан: похоже, написан от руки; поля заполняет человек по изображению"
+
+
+def illegible(r: PageResult) -> bool:
+    """A page with writing the OCR could not read with confidence: handwriting,
+    a faint or smudged copy. A clean typed page reads at a mean above 80."""
+    long = [w for w in r.words if len(w.text) >= 2]
+    return r.source == "ocr" and len(long) >= 8 and (r.mean_conf or 0.0) < 60
+
+
 def _sniff(data: bytes, ctype: str, name: str) -> str:
     head = data[:16]
     if data[:1024].lstrip().startswith(b"%PDF") or b"%PDF-" in data[:1024]:
@@ -309,6 +319,8 @@ def _info(d: _Doc) -> AttachmentInfo:
         if read and not any(r.words for r in read):
             source = "none"
             d.note.append("no text found")
+        elif any(illegible(r) for r in read):
+            d.note.append(ILLEGIBLE)
     confs = [r.mean_conf for r in d.results if r.source == "ocr" and r.mean_conf is not None]
     return AttachmentInfo(
         filename=a.filename,
@@ -484,10 +496,15 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
             evidence[name] = f.where or source
         if (f.value is not None and not ok) or (f.value is None and f.review):
             review.append(name)
+    unread = any(illegible(r) for d in docs for r in d.results)
     if not structured:  # nothing recognisable was read: all of 1.2's fields need a person
         for name in ("kind", "group", "last_name", "first_name", "address", "phone"):
             if values.get(name) is None and name not in review:
                 review.append(name)
+    if unread:
+        for name in review:
+            if values.get(name) is None and name in CONSUMER_FIELDS + ("kind", "group"):
+                evidence[name] = ILLEGIBLE
     consumer = Consumer(**{f: values[f] for f in CONSUMER_FIELDS})
     return {
         "kind": values["kind"],

@@ -31,27 +31,12 @@ from ..case.search import Filter
 from ..case.states import State
 from ..rules import Rules
 from ..values import CONSUMER_FIELDS, KZ_TZ
-from ..vocabulary import CHANNELS, GROUPS, KINDS, channel_label
+from ..vocabulary import CHANNELS, FIELD_LABELS, GROUPS, KINDS, channel_label
 from . import cases, pages, signin
 
 log = logging.getLogger("mailflow.web")
 HERE = Path(__file__).parent
 SESSION, CSRF = "mf_session", "csrftoken"
-FIELD_LABELS = {
-    "last_name": "Фамилия",
-    "first_name": "Имя",
-    "patronymic": "Отчество",
-    "address": "Адрес",
-    "phone": "Телефон",
-    "email": "E-mail",
-    "org_name": "Организация",
-    "outgoing_number": "Исх. номер",
-    "outgoing_date": "Исх. дата",
-    "kind": "Вид обращения",
-    "group": "Группа потребителей",
-    "attachments": "Вложения",
-    "anonymous": "Анонимное?",
-}
 
 
 @dataclass(frozen=True)
