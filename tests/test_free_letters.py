@@ -274,3 +274,89 @@ def test_the_public_free_sample_through_the_pipeline(tmp_path):
         assert right[f] / n >= 0.95, (f, right[f])
     assert right["address"] / n >= 0.90
     assert wrong / (n * len(FIELDS)) <= 0.01
+
+
+# --- a scan's second readings (the seam: lines of OCR words) -------------------
+
+
+def _scan(*lines: list[tuple]) -> list:
+    """OCR lines: each word (text, conf[, alt, check])."""
+    from mailflow.extract.free import Part
+    from mailflow.extract.text import Tok
+
+    out = []
+    for n, words in enumerate(lines):
+        out.append(
+            tuple(
+                Tok(w[0], w[1], n, 0, w[2] if len(w) > 2 else None, w[3] if len(w) > 3 else ()) for w in words
+            )
+        )
+    return [Part(tuple(out), "скан письма", False)]
+
+
+def _words(text: str, conf: float = 0.95) -> list[tuple]:
+    return [(w, conf) for w in text.split()]
+
+
+def test_a_scanned_number_the_english_model_reads_otherwise_twice_alike_is_taken_and_said():
+    from mailflow.extract.free import read_free
+
+    found = read_free(
+        _scan(
+            _words("от Есеновой Ольги Сериковны,"),
+            _words("проживающей по адресу: г. Тайынша, ул. Абая, д.") + [("35", 0.96, None, ("55", "55"))],
+        )
+    )
+    assert found["address"].value == "г. Тайынша, ул. Абая, д. 55"
+    assert "по второму прочтению: 55" in found["address"].where
+    # read otherwise but not alike: a person decides
+    found = read_free(
+        _scan(
+            _words("от Есеновой Ольги Сериковны,"),
+            _words("проживающей по адресу: г. Тайынша, ул. Абая, д.") + [("35", 0.96, None, ("55", "38"))],
+        )
+    )
+    assert found["address"].conf < 0.8 and "по-разному" in found["address"].where
+
+
+def test_a_scanned_phone_goes_to_the_english_models_vote():
+    from mailflow.extract.free import read_free
+
+    alt = ("phone", 1, "+7 705 444 93 37\t+7 705 444 93 37\t+7 705 444 93 37", 0.95)
+    found = read_free(
+        _scan(
+            _words("от Есеновой Ольги Сериковны"),
+            [
+                ("тел.:", 0.95),
+                ("+7", 0.95, alt),
+                ("705", 0.95, alt),
+                ("444", 0.95, alt),
+                ("95", 0.9, alt),
+                ("37", 0.95, alt),
+            ],
+        )
+    )
+    assert found["phone"].value == "+77054449337"  # the page read 93 as 95; three English readings say 93
+    assert "по второму прочтению" in found["phone"].where
+
+
+def test_kazakh_letters_come_from_the_kazakh_first_reading_but_never_into_russian_words():
+    from mailflow.extract.free import read_free
+
+    alt = ("kz", 2, "от абонента Жақыпова Ерлана Қайратұлы, ұлица", 0.9)
+    line = [(w, 0.95, alt) for w in "от абонента Жакыпова Ерлана Кайратулы, улица".split()]
+    found = read_free(_scan(_words("Генеральному директору"), line))
+    assert (found["last_name"].value, found["first_name"].value, found["patronymic"].value) == (
+        "Жақыпов",
+        "Ерлан",
+        "Қайратұлы",
+    )
+    from mailflow.extract.free import _flatten
+
+    text = _flatten(_scan(line))[0].text
+    assert "Қайратұлы," in text and text.endswith(" улица")  # a word the Russian dictionary knows keeps its у
+    # the same line without the Kazakh-first reading keeps what the page's model read
+    plain = read_free(
+        _scan(_words("Генеральному директору"), _words("от абонента Жакыпова Ерлана Кайратулы,"))
+    )
+    assert plain["last_name"].value == "Жакыпов"

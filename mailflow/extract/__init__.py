@@ -343,7 +343,10 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
     source = ""  # for the card: what the fields were read from
     body = msg.body_text or ""
     labelled = read_labelled(body)
-    is_webform = channel == "website" or sum(k in labelled for k in ("last_name", "address", "phone")) >= 2
+    # a form's fields as "Метка: значение" lines; "Адрес:" and "Тел.:" under a signature are no form
+    is_webform = channel == "website" or (
+        bool({"last_name", "fio"} & set(labelled)) and sum(k in labelled for k in ("address", "phone")) >= 1
+    )
     if is_webform and labelled:
         found.update(labelled)
         source = "поля формы в тексте письма"

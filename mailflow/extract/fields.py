@@ -627,6 +627,22 @@ def digits_contradicted(toks: list[Tok]) -> bool:
     )
 
 
+def english_digits(t: Tok) -> str | None:
+    """The word with the English model's digits, when both its readings (binarised
+    and grey) agree with each other and not with the page's: the page's model
+    misreads a digit of some typefaces (3 as 5) at every scale; None otherwise."""
+    if not t.check or len(t.check) < 2 or not _RUN.search(t.text):
+        return None
+    a, b = t.check[0], t.check[1]
+    if (
+        _digit_verdict(t.text, a) != "other"
+        or _RUN.findall(a)[-len(_RUN.findall(t.text)) :] != _RUN.findall(b)[-len(_RUN.findall(t.text)) :]
+    ):
+        return None
+    runs = iter(_RUN.findall(a)[-len(_RUN.findall(t.text)) :])
+    return _RUN.sub(lambda _m: next(runs), t.text)
+
+
 def word_digits_confirmed(word: str, check: tuple[str, ...]) -> bool:
     """One word's digits against its English readings (page.DIGIT_READS order,
     then the same two cuts read once more, each on its own).

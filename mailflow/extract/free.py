@@ -29,6 +29,7 @@ from .fields import (
     clean_address,
     clean_email,
     digits_contradicted,
+    english_digits,
     kazakh_variant,
     kind_in_text,
     parse_phone,
@@ -76,10 +77,10 @@ _LIVES = re.compile(
 )
 _ABLATIVE = ("нан", "нен", "дан", "ден", "тан", "тен")
 _NAME_LABEL = re.compile(
-    r"(?:^|\s)(?:заявитель|ф\.?\s*и\.?\s*о\.?(?:\s+заявителя)?|аты-?\s?ж[өе]н[іi!]|фамилия,?\s+имя(?:,?\s+отчество)?)\s*:\s*(.+)$",
+    r"(?:^|\s)(?:заявитель|ф\.?\s*и\.?\s*о\.?(?:\s+заявителя)?|аты-?\s?ж[өе]н[іi!1l]|фамилия,?\s+имя(?:,?\s+отчество)?)\s*:\s*(.+)$",
     re.I,
 )
-_FROM = re.compile(r"(?:^|[\s»\"“])[Оо]т\s+(?!имени\b)(.+)$")
+_FROM = re.compile(r"(?<![\w.])[Оо]т\s+(?!имени\b)(.+)$")  # "-от …": a speck before it
 _I_AM = re.compile(r"(?:^|[\s.!?])(?:Я|Мен)\s*,?\s+(.+)$")
 _CLOSING = re.compile(
     r"^\s*(?:с\s+уважением(?:\s+и\s+надеждой(?:\s+на\s+понимание)?)?|уважением|құрметпен|"
@@ -118,7 +119,7 @@ _STOP_ADDRESS = re.compile(
 _ABBR = r"(?:г|с|п|пос|пгт|рп|ул|д|кв|мкр|мкрн|пр|пр-т|просп|пер|б-р|ш|корп|к|стр|р-н|обл|а|ауыл|уч|тупик|туп|ст|х)"
 _PART_START = re.compile(
     rf"^(?:{_ABBR}\.\s*\S|{_ABBR}\s+\d|(?:город|село|посёлок|поселок|аул|улица|проспект|переулок|микрорайон|"
-    rf"дом|квартира|станция|хутор|район|область)\s|\d{{1,4}}(?:\s*[{CYR_LO}])?(?:\s*/\s*\d+)?(?:[\s-]+(?:үй|пәтер))?$|"
+    rf"дом|квартира|станция|хутор|район|область)\s|\d{{1,4}}(?:\s*[{CYR_LO}])?(?:\s*[/-]\s*\d+)?(?:[\s-]+(?:үй|пәтер))?$|"
     rf"\d{{6}}$)",
     re.I,
 )
@@ -199,6 +200,8 @@ def _name_words(text: str) -> list[str]:
     """The 2-3 capitalised words a name starts `text` with, up to the comma that ends it."""
     words: list[str] = []
     for raw in text.split():
+        if not any(c.isalnum() for c in raw):  # "Алексея |" a speck between the words
+            continue
         if raw.endswith(":"):  # "Мекенжайы:" on the next line is a label, not a patronymic
             break
         ends = raw.endswith((",", ";", "."))
@@ -523,13 +526,36 @@ def _tidy_part(seg: str) -> str:
     return re.sub(rf"^([ГСП])\.\s*(?=[{CYR_UP}])", lambda m: m.group(1).lower() + ". ", s)
 
 
-def _address_conf(used: list[_Line], addr: str, cap: float) -> float:
-    """The words' confidence; a scanned house or flat number the English model
-    reads otherwise is left for a person."""
+def _address_found(used: list[_Line], addr: str, cap: float, where: str) -> Found:
+    """The address with the words' confidence. A scanned house or flat number
+    the English model reads otherwise, twice alike, is taken as it reads it
+    (and said so); read otherwise and not alike, it is left for a person."""
     conf = min(cap, _conf(used, addr))
-    numbers = {squash(w) for w in addr.split() if re.search(r"\d", w)}
+    numbers = {squash(w): w for w in addr.split() if re.search(r"\d", w)}
     toks = [t for ln in used if not ln.part.typed for t in ln.toks if squash(t.text) in numbers]
-    return min(conf, 0.79) if digits_contradicted(toks) else conf
+    for t in toks:
+        other = english_digits(t)
+        if other:
+            mine = numbers[squash(t.text)]
+            fixed = _with_digits(mine, other)
+            addr = addr.replace(mine, fixed)
+            where += f"; номер по второму прочтению: {fixed}"
+            conf = min(conf, 0.85)
+    if digits_contradicted([t for t in toks if not english_digits(t)]):
+        return Found(addr, min(conf, 0.79), False, where + "; цифры прочитаны по-разному")
+    return Found(addr, conf, False, where)
+
+
+_RUN_OF_DIGITS = re.compile(r"\d+")
+
+
+def _with_digits(word: str, other: str) -> str:
+    """`word` with the runs of digits of `other`, in order ("д.35," and "55" -> "д.55,")."""
+    runs = _RUN_OF_DIGITS.findall(other)
+    pieces = _RUN_OF_DIGITS.split(word)
+    if len(pieces) - 1 != len(runs):
+        return word
+    return "".join(p + (runs[i] if i < len(runs) else "") for i, p in enumerate(pieces))
 
 
 def _address_parts(text: str) -> str | None:
@@ -586,7 +612,7 @@ def _read_address(lines: list[_Line]) -> Found:
             addr = _kazakh_address(before.strip())
             if addr:
                 where = f"шапка письма: {_quote(addr + ' мекенжайы бойынша')}"
-                return Found(addr, _address_conf(window, addr, 0.95), False, where)
+                return _address_found(window, addr, 0.95, where)
     for i, ln in enumerate(lines):  # "от Калиева Тимура Сериковича, с. Талшик, ул. …": no label
         m = _FROM.search(ln.text)
         if not m or _ADDRESS_LABEL.search(ln.text):
@@ -605,7 +631,7 @@ def _read_address(lines: list[_Line]) -> Found:
             text, used = _collect(lines, start, after if start == i else lines[start].text)
             addr = _address_parts(text)
             if addr:
-                return Found(addr, _address_conf(used, addr, 0.9), False, f"шапка письма: {_quote(addr)}")
+                return _address_found(used, addr, 0.9, f"шапка письма: {_quote(addr)}")
     for i, ln in enumerate(lines):
         m = _ADDRESS_LABEL.search(ln.text)
         if not m:
@@ -614,13 +640,13 @@ def _read_address(lines: list[_Line]) -> Found:
         addr = _address_parts(text)
         if addr:
             label = ln.text[: m.start(1)].strip() or "адрес"
-            return Found(addr, _address_conf(used, addr, 0.95), False, f"{_quote(label)} {_quote(addr)}")
+            return _address_found(used, addr, 0.95, f"{_quote(label)} {_quote(addr)}")
     for i, ln in enumerate(lines):  # an address line alone, as signatures have it
         if _is_part(ln.text.split(",")[0]) and not _STOP_ADDRESS.search(ln.text.split(",")[0]):
             text, used = _collect(lines, i, ln.text)
             addr = _address_parts(text)
             if addr and re.search(r"(?:ул\.|көшесі|улица|мкр|пр\.|просп|даңғылы|пер\.)", addr, re.I):
-                return Found(addr, _address_conf(used, addr, 0.9), False, f"строка адреса: {_quote(addr)}")
+                return _address_found(used, addr, 0.9, f"строка адреса: {_quote(addr)}")
     return Found(None, 0.0, True)
 
 
