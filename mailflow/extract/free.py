@@ -101,7 +101,8 @@ _ADDRESS_LABEL = re.compile(
     r"по\s+адресу|мекенжай(?:ым|ы)?)\s*:?\s*(.*)$",
     re.I,
 )
-_KAZ_LIVES_AT = re.compile(r"^(.*?)\s*мекенжай(?:ы|ында)?\s+бойынша\s+тұратын\b(.*)$", re.I)
+# "… мекенжайы бойынша тұратын <name>-нан" (a letter), "Мен, <name>, … мекенжайы бойынша тұрамын" (an e-mail)
+_KAZ_LIVES_AT = re.compile(r"^(.*?)\s*мекенжай(?:ы|ында)?\s+бойынша\s+тұра(?:тын|мын)\b(.*)$", re.I)
 _PHONE_LABEL = re.compile(
     r"(?:^|[\s,(])(?:(?:контактный|мобильный|сотовый|домашний|байланыс)\s+)?"
     r"(?:тел(?:ефон(?:ы|ым)?)?|моб(?:ильный)?|сот(?:овый)?|ұялы(?:\s+телефон)?|whatsapp)\b\.?\s*(?:№\s*)?:?\s*(.*)$",
@@ -119,7 +120,7 @@ _STOP_ADDRESS = re.compile(
 _ABBR = r"(?:г|с|п|пос|пгт|рп|ул|д|кв|мкр|мкрн|пр|пр-т|просп|пер|б-р|ш|корп|к|стр|р-н|обл|а|ауыл|уч|тупик|туп|ст|х)"
 _PART_START = re.compile(
     rf"^(?:{_ABBR}\.\s*\S|{_ABBR}\s+\d|(?:город|село|посёлок|поселок|аул|улица|проспект|переулок|микрорайон|"
-    rf"дом|квартира|станция|хутор|район|область)\s|\d{{1,4}}(?:\s*[{CYR_LO}])?(?:\s*[/-]\s*\d+)?(?:[\s-]+(?:үй|пәтер))?$|"
+    rf"дом|квартира|станция|хутор|район|область)\s|\d{{1,4}}(?:\s*[{CYR_LO}])?(?:\s*[/-]\s*\d+){{0,2}}(?:[\s-]+(?:үй|пәтер))?$|"
     rf"\d{{6}}$)",
     re.I,
 )
@@ -494,7 +495,9 @@ def _continues(prev: str, nxt: str) -> bool:
     if p.endswith((",", "-")) or re.search(rf"(?:^|\s){_ABBR}\.$", p, re.I):
         return True
     if re.search(r"\d[а-яa-z]?$", p, re.I):  # ended on a number: only another part carries on
-        return _is_part(nxt.split(",")[0])
+        return _is_part(nxt.split(",")[0]) or bool(re.match(r"(?:үй|пәтер)\b", nxt))  # "79" / "үй, 75 пәтер"
+    if re.search(r"(?:^|\s)(?:улица|проспект|переулок|микрорайон|село|город|посёлок|поселок)$", p, re.I):
+        return True  # "улица" / "Казахстанской правды, дом 91": the street's name on the next line
     return bool(
         re.match(rf"^[{CYR_UP}][{CYR_LO}]+(?:,|\s+(?:д|дом|ул)\.|\s+\d|$)", nxt)
         or re.match(rf"^[{CYR_LO}]", nxt)  # "көшесі, 65-үй": the street's word carried over
@@ -521,7 +524,7 @@ def _collect(lines: list[_Line], i: int, first: str) -> tuple[str, list[_Line]]:
 
 def _tidy_part(seg: str) -> str:
     """OCR's specks off one part: "139/2 |", "кв. 116 2" (a speck read as a digit), "Г." for "г."."""
-    s = seg.strip(" |°'‘’`\"_~:;")
+    s = seg.strip(" |°'‘’`\"_~:;‚„").lstrip(".,")
     s = re.sub(r"^((?:д|кв|дом|квартира)\.?\s*\d+[а-я]?(?:/\d+)?)\s+\d{1,2}$", r"\1", s)
     return re.sub(rf"^([ГСП])\.\s*(?=[{CYR_UP}])", lambda m: m.group(1).lower() + ". ", s)
 
@@ -603,7 +606,7 @@ def _kazakh_address(before: str) -> str | None:
 
 def _read_address(lines: list[_Line]) -> Found:
     for i, ln in enumerate(lines):
-        if "тұратын" not in ln.text.lower():
+        if not re.search(r"тұра(?:тын|мын)", ln.text, re.I):
             continue
         window = lines[max(0, i - 4) : i + 1]
         m = _KAZ_LIVES_AT.search(" ".join(x.text for x in window))
@@ -627,8 +630,12 @@ def _read_address(lines: list[_Line]) -> Found:
             and not _ADDRESS_LABEL.search(after)
             and _is_part(_tidy_part(after.split(",")[0]))
         ):
-            start = i if n < len(rest.split()) else i + 1  # the address on the name's line or the next
-            text, used = _collect(lines, start, after if start == i else lines[start].text)
+            own = rest.split()
+            if n < len(own):  # the address begins on the name's line
+                start, first = i, " ".join(own[n:])
+            else:  # the name ends on the next line, and the address follows it there
+                start, first = i + 1, " ".join(lines[i + 1].text.split()[n - len(own) :])
+            text, used = _collect(lines, start, first.lstrip(" ,"))
             addr = _address_parts(text)
             if addr:
                 return _address_found(used, addr, 0.9, f"шапка письма: {_quote(addr)}")
@@ -834,7 +841,7 @@ def read_free(
     if not lines:
         return {}
     last, first, patr = _read_name(lines, from_name)
-    return {
+    found = {
         "kind": _read_kind(lines, subject, covering),
         "last_name": last,
         "first_name": first,
@@ -843,3 +850,23 @@ def read_free(
         "phone": _read_phone(lines),
         "email": _read_email(lines),
     }
+    if any(not p.typed for p in parts):
+        _doubt_kazakh_misreads(found)
+    return found
+
+
+_KAZAKH_WORDS = re.compile(r"(?:ұлы|қызы|кызы|улы|ауылы|көшесі|қаласы|ауданы|\bүй\b|пәтер)", re.I)
+
+
+def _doubt_kazakh_misreads(found: dict[str, Found]) -> None:
+    """A Kazakh name or address with a Russian «э» on a scan: Kazakh writes «ә»,
+    so the page's model misread it ("Сэумалкөл", "Шэймерденова"); a person reads it."""
+    name = " ".join(str(found[f].value or "") for f in ("last_name", "first_name", "patronymic"))
+    groups = {"name": ("last_name", "first_name", "patronymic"), "address": ("address",)}
+    for what, fields in groups.items():
+        text = name if what == "name" else str(found["address"].value or "")
+        if ("э" in text.lower()) and (_KAZAKH_WORDS.search(text) or set(text) & _KAZAKH):
+            for f in fields:
+                if found[f].value:
+                    found[f].conf = min(found[f].conf, 0.79)
+                    found[f].where += "; «э» в казахском слове — вероятно, «ә»: проверьте по скану"
