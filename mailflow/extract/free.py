@@ -80,7 +80,10 @@ _NAME_LABEL = re.compile(
     r"(?:^|\s)(?:заявитель|ф\.?\s*и\.?\s*о\.?(?:\s+заявителя)?|аты-?\s?ж[өе]н[іi!1l]|фамилия,?\s+имя(?:,?\s+отчество)?)\s*:\s*(.+)$",
     re.I,
 )
-_FROM = re.compile(r"(?<![\w.])[Оо]т\s+(?!имени\b)(.+)$")  # "-от …": a speck before it
+# "-от …" (a speck before it), "отабонента" (OCR lost the space)
+_FROM = re.compile(
+    r"(?<![\w.])[Оо]т(?:\s+|(?=абонента|потребителя|гражданина|гражданки|гр\.))(?!имени\b)(.+)$"
+)
 _I_AM = re.compile(r"(?:^|[\s.!?])(?:Я|Мен)\s*,?\s+(.+)$")
 _CLOSING = re.compile(
     r"^\s*(?:с\s+уважением(?:\s+и\s+надеждой(?:\s+на\s+понимание)?)?|уважением|құрметпен|"
@@ -206,7 +209,7 @@ def _name_words(text: str) -> list[str]:
         if raw.endswith(":"):  # "Мекенжайы:" on the next line is a label, not a patronymic
             break
         ends = raw.endswith((",", ";", "."))
-        w = fix_lookalikes(raw.strip(",.;:()«»\"'"))
+        w = fix_lookalikes(raw.strip(",.;:()«»\"'“”„"))
         if w.lower() in ("улы", "ұлы", "кызы", "қызы", "оглы") and words:
             words[-1] += w.lower()  # "Ғабит ұлы"
         elif nominative.is_name_word(w):
@@ -265,9 +268,10 @@ def _header_names(lines: list[_Line]) -> list[_Hit]:
             if h:
                 hits.append(h)
         m = re.search(r"тұратын\s*(.*)$", ln.text, re.I)
-        words = _name_words(_with_next(lines, i, m.group(1))) if m else _name_words(ln.text)
+        words = _name_words(_with_next(lines, i, m.group(1) if m else ln.text))
         wrapped = i > 0 and "тұратын" in lines[i - 1].text.lower()  # the name's second line, read above
-        alone = len(words) == len(ln.text.split()) and not wrapped
+        own = [w for w in ln.text.split() if any(c.isalnum() for c in w)]
+        alone = not wrapped and 0 < len(own) == len(_name_words(ln.text))  # a line of the name alone
         if (m or alone) and words and words[-1].lower().endswith(_ABLATIVE):
             h = _hit(lines, i, words, "abl", None, f"шапка письма: {_quote(' '.join(words))}")
             if h:
@@ -586,7 +590,7 @@ def _address_parts(text: str) -> str | None:
 
 def _kazakh_address(before: str) -> str | None:
     """'Явленка ауылы, Абай көшесі, 4 үй, 16 пәтер' written before 'мекенжайы бойынша тұратын'."""
-    segs = [s.strip() for s in before.split(",")]
+    segs = [_tidy_part(s) for s in before.split(",")]
     kept: list[str] = []
     for s in reversed(segs):
         if _is_part(s):
