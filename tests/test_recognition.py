@@ -623,3 +623,19 @@ def test_an_organisations_kazakh_letters_come_from_the_kazakh_first_reading():
     assert got["org_name"].value == "ТОО «Береке»"
     got = read_letter(letter("ТОО «Нурлы Жол -Агро»", "ТОО «Нурлы Жол -Агро»"))
     assert got["org_name"].value == "ТОО «Нурлы Жол-Агро»"
+
+
+def test_uneven_light_is_flattened_and_an_even_page_is_left_as_it_is():
+    from PIL import ImageDraw
+
+    from mailflow.extract.page import flatten_light
+
+    even = Image.new("L", (1200, 1600), 240)
+    ImageDraw.Draw(even).text((100, 100), "Жалоба", fill=20)
+    assert flatten_light(even) is even  # a clean scan reads exactly as before
+    shaded = Image.linear_gradient("L").resize((1200, 1600)).rotate(90).point(lambda v: 250 - v // 3)
+    ImageDraw.Draw(shaded).rectangle((900, 700, 1000, 720), fill=60)  # ink where the paper is darkest
+    flat = flatten_light(shaded)
+    paper = [flat.getpixel((x, 400)) for x in (50, 600, 1150)]
+    assert max(paper) - min(paper) <= 10, paper  # the paper is one white now
+    assert flat.getpixel((950, 710)) < 200  # and the ink stays ink

@@ -429,11 +429,7 @@ def flatten_light(img: Image.Image, spread: int = 40) -> Image.Image:
     w, h = img.size
     if w < 64 or h < 64:
         return img
-    small = (
-        img.resize((w // 16, h // 16), Image.BOX)
-        .filter(ImageFilter.MaxFilter(5))
-        .filter(ImageFilter.BoxBlur(3))
-    )
+    small = img.reduce(16).filter(ImageFilter.MaxFilter(5)).filter(ImageFilter.BoxBlur(3))  # ~10 ms a page
     lo, hi = small.getextrema()
     if hi - lo < spread:
         return img
