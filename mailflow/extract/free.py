@@ -146,10 +146,18 @@ def _has_number(addr: str) -> bool:
 # --- lines ----------------------------------------------------------------
 
 
+HEAD_LINES, FOOT_LINES = 150, 50  # a clerk reads a long letter's head and foot, not its middle
+
+
 def _flatten(parts: list[Part]) -> list[_Line]:
     out: list[_Line] = []
     for p in parts:
-        for toks in p.lines:
+        kept = (
+            p.lines
+            if len(p.lines) <= HEAD_LINES + FOOT_LINES
+            else p.lines[:HEAD_LINES] + p.lines[-FOOT_LINES:]
+        )
+        for toks in kept:
             words = [t for t in toks if t.text.strip()]
             if words:
                 out.append(_Line(_kazakh_letters(words), tuple(words), p))
