@@ -92,7 +92,7 @@ def extend(
             tell_applicant_by=tell_by,
         )
     )
-    doc.due_date, doc.chased_on = until, None  # reminders are planned again for the new date
+    doc.due_date = until  # reminders are planned again for the new date (chasing: the mark's date differs)
     mailed = _tell_applicant(s, rules, doc, until, reason, sender_addr)
     notices.tell(
         s,
