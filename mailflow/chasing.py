@@ -396,6 +396,7 @@ def plan_meetings(docs: list[CaseLine], rules: Rules, today: dt.date) -> list[Pl
 BATCH_ROWS = 200  # chase rows per writing transaction: the writer lock is held for milliseconds
 LETTER_ITEMS = 200  # cases in one letter (more: the day's list comes in parts)
 MARK_ROWS = 1000  # cases marked planned per transaction (narrow rows of chase_mark)
+ANALYZE_MARKS = 1000  # marks in one sweep past which PostgreSQL gets their statistics at once
 URGENCY = {
     "overdue": 0,
     "escalation": 1,
@@ -628,7 +629,7 @@ def _planned_today(engine: sa.Engine, cases: list[OpenCase], today: dt.date) -> 
             # a case planned again the same day (its due date moved, or another
             # daemon swept too) keeps one mark
             db.insert_rows(s, _table(ChaseMark), rows[i : i + MARK_ROWS], upsert=["document_id"])
-    if len(rows) >= MARK_ROWS and engine.dialect.name == "postgresql":
+    if len(rows) >= ANALYZE_MARKS and engine.dialect.name == "postgresql":
         # a day's first marking replaced yesterday's marks: with yesterday's
         # statistics PostgreSQL expects no mark of today and merge-joins the minute
         # sweep's NOT EXISTS on the due date (which hundreds of marks share): 46 ms

@@ -485,7 +485,8 @@ def test_marks_keep_one_day_and_a_case_marked_twice_keeps_one(tmp_path, kind):
 def test_postgresql_plans_the_minute_sweep_with_the_days_marks_counted(tmp_path, monkeypatch):
     """After the day's marking the marks' statistics are fresh: PostgreSQL otherwise
     takes today's thousands of marks for none and merge-joins them on the due date."""
-    monkeypatch.setattr(chasing, "MARK_ROWS", 3)
+    monkeypatch.setattr(chasing, "ANALYZE_MARKS", 3)
+    monkeypatch.setattr(chasing, "MARK_ROWS", 3)  # in two transactions
     with database_urls(tmp_path, "postgresql") as url:
         engine = _engine(url)
         _today(Journal(engine))
