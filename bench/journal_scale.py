@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -197,9 +198,20 @@ def talons_meanwhile(cfg, rules, work, label: str) -> list[float]:
     return latencies
 
 
-def measure(label: str, url: str, empty_url: str, n: int, work_dir: Path, span_days: int = 3650) -> None:
+def measure(
+    label: str,
+    url: str,
+    empty_url: str,
+    n: int,
+    work_dir: Path,
+    span_days: int = 3650,
+    imported_already: bool = False,
+    keep: Callable[[], None] | None = None,
+) -> None:
     """`url` gets the imported journal; `empty_url`, a journal of the same kind left
-    empty, gives the talon latency to compare with."""
+    empty, gives the talon latency to compare with. `imported_already`: `url` is a
+    copy of a journal imported before (--pg-keep), so the import is not timed;
+    `keep`, called after the import, keeps a copy of it for the next runs."""
     from support import home_config
 
     rules = rules_mod.load(REPO / "rules")
@@ -212,24 +224,33 @@ def measure(label: str, url: str, empty_url: str, n: int, work_dir: Path, span_d
     engine = db.make_engine(url)
     db.migrate(engine)
 
-    src = work_dir / f"journal-{label}.csv"
-    t0 = time.perf_counter()
-    write_csv(src, n, span_days)
-    written = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    report = importing.run(engine, rules, src)
-    imported = time.perf_counter() - t0
-    assert report.imported == n, report
+    if not imported_already:
+        src = work_dir / f"journal-{label}.csv"
+        t0 = time.perf_counter()
+        write_csv(src, n, span_days)
+        written = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        report = importing.run(engine, rules, src)
+        imported = time.perf_counter() - t0
+        assert report.imported == n, report
+        if keep:
+            engine.dispose()
+            keep()
     with Session(engine) as s:
+        n = s.exec(select(sa.func.count()).select_from(Document)).one()
         open_n = s.exec(select(sa.func.count()).select_from(Document).where(is_open())).one()
         overdue = s.exec(
             select(sa.func.count()).select_from(Document).where(is_open(), Document.due_date < NOW.date())
         ).one()
-    print(
-        f"[{label}] import: {n:,} rows in {imported:.1f} s ({n / imported:,.0f} rows/s; "
-        f"CSV of {src.stat().st_size / 1e6:.0f} MB written in {written:.1f} s); "
-        f"{open_n:,} open, {overdue:,} overdue"
-    )
+    if imported_already:
+        print(f"[{label}] import: not timed (a copy of the kept journal); {n:,} rows, ", end="")
+    else:
+        print(
+            f"[{label}] import: {n:,} rows in {imported:.1f} s ({n / imported:,.0f} rows/s; "
+            f"CSV of {src.stat().st_size / 1e6:.0f} MB written in {written:.1f} s); ",
+            end="",
+        )
+    print(f"{open_n:,} open, {overdue:,} overdue")
     # the weekly report (due on this day of a never-reported journal), timed apart:
     # built from a read, it is queued in one short transaction
     with LockHolds() as weekly_holds:
@@ -293,6 +314,27 @@ def measure(label: str, url: str, empty_url: str, n: int, work_dir: Path, span_d
     engine.dispose()
 
 
+def kept_copy(kept: str, into: str) -> bool:
+    """Fill the fresh database `into` from the kept journal `kept`, if there is one."""
+    import psycopg
+    from support import PG_ADMIN
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+        if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (kept,)).fetchone():
+            return False
+        c.execute(f'DROP DATABASE "{into}"')
+        c.execute(f'CREATE DATABASE "{into}" TEMPLATE "{kept}"')  # a file copy, statistics too
+    return True
+
+
+def keep_copy(src: str, kept: str) -> None:
+    import psycopg
+    from support import PG_ADMIN
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{kept}" TEMPLATE "{src}"')
+
+
 def p95(xs: list[float]) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
@@ -304,6 +346,12 @@ def main() -> int:
     ap.add_argument("--sqlite-docs", type=int, default=100_000)
     ap.add_argument(
         "--span-days", type=int, default=3650, help="history's length (shorter: a big open set at a small n)"
+    )
+    ap.add_argument(
+        "--pg-keep",
+        metavar="NAME",
+        help="keep the imported PostgreSQL journal as database NAME; when NAME exists, "
+        "measure a copy of it instead of importing again (the import is then not timed)",
     )
     args = ap.parse_args()
     print(f"machine: {machine()}")
@@ -325,7 +373,11 @@ def main() -> int:
             return 0
         if args.pg_docs:
             with PgDatabase() as pg, PgDatabase() as empty:
-                measure("postgresql", pg.url, empty.url, args.pg_docs, Path(td), args.span_days)
+                kept = args.pg_keep and kept_copy(args.pg_keep, pg.name)
+                keep = (lambda: keep_copy(pg.name, args.pg_keep)) if args.pg_keep and not kept else None
+                measure(
+                    "postgresql", pg.url, empty.url, args.pg_docs, Path(td), args.span_days, bool(kept), keep
+                )
     return 0
 
 

@@ -14,16 +14,24 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from . import db, extension, journal, outbox
-from .case.queries import IS_CURRENT, consumer_name, current_resolutions, is_open
+from .case.queries import IS_CURRENT, Addressee, consumer_name, current_resolutions, is_open
 from .case.states import State
-from .models import Answer, Assignment, ChainHead, Chase, Document, Extension, Handover, Resolution, id_of
+from .models import (
+    Answer,
+    ChainHead,
+    Chase,
+    ChaseMark,
+    Document,
+    Extension,
+    Handover,
+    Resolution,
+)
 from .rules import Chasing, Person, Rules
 from .values import KZ_TZ, Attachment
 from .vocabulary import BOOK, CLERK, UNIT_HEAD
@@ -35,12 +43,48 @@ log = logging.getLogger("mailflow.chasing")
 LOOKAHEAD = dt.timedelta(days=21)  # covers the longest "before" offset, holidays included
 
 
-@dataclass(frozen=True)
-class OpenCase:
-    doc: Document
+class CaseRef(Protocol):
+    """What a chase keeps of its case: a Document, or a CaseLine."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def due_date(self) -> dt.date | None: ...
+
+
+class CaseLine(NamedTuple):
+    """What planning reads of a case: its keys, its letter's line, its event.
+
+    Plain columns in one tuple, not an ORM object (an instance, its state and
+    their dicts): a first sweep plans thousands, and every object it keeps alive
+    costs the making and, past a few tens of thousands, a full collection of
+    the whole process (~0.1 s at 1 M on two cores)."""
+
+    id: int
+    number: str
+    journal: str  # its clerks get the hand-over list and the notices
+    kind: str | None
+    grp: int | None
+    last_name: str | None
+    first_name: str | None
+    patronymic: str | None
+    org_name: str | None
+    stage: str | None
+    due_date: dt.date | None
+    origin_unit: str | None
+    registered_at: dt.datetime
+
+
+_LINE = tuple(getattr(Document, name) for name in CaseLine._fields)
+
+
+class OpenCase(NamedTuple):  # a tuple, as CaseLine is; the addressees are shared (current_resolutions)
+    doc: CaseLine
     due: dt.date  # in force when planned
-    resolution: Resolution | None
-    executors: tuple[Assignment, ...]
+    resolution_text: str | None  # of the resolution in force; None: not resolved yet
+    executors: tuple[Addressee, ...]
 
 
 @dataclass(frozen=True)
@@ -48,7 +92,7 @@ class Planned:
     key: str
     kind: str  # before | due | overdue | escalation | book_breach
     slot: str
-    doc: Document | None  # None: not about one case (a meeting's list)
+    doc: CaseRef | None  # None: not about one case (a meeting's list)
     to: tuple[str, ...]
     template: str
     context: dict[str, Any] = field(default_factory=dict)
@@ -63,12 +107,21 @@ def working_now(rules: Rules, now: dt.datetime) -> bool:
 def plan_deadlines(cases: list[OpenCase], rules: Rules, today: dt.date) -> list[Planned]:
     out: list[Planned] = []
     cal, ch = rules.calendar, rules.chasing
+    # thousands of cases share a few dozen due dates and a few executors: each
+    # count and lookup once
+    counts: dict[dt.date, tuple[int, int]] = {}
+    staff: dict[str, Person | None] = {}
+    heads: dict[str | None, tuple[str, ...]] = {}
     for case in cases:
         doc, due = case.doc, case.due
-        left = cal.working_days_between(today, due)  # > 0 before, 0 on the day, < 0 overdue
-        late = cal.working_days_between(due, today) if left < 0 else 0
-        ctx = _context(rules, case, due, left, late)
+        if due not in counts:
+            left = cal.working_days_between(today, due)  # > 0 before, 0 on the day, < 0 overdue
+            counts[due] = left, cal.working_days_between(due, today) if left < 0 else 0
+        left, late = counts[due]
         first = case.executors[0] if case.executors else None
+        if first is not None and first.email not in staff:
+            staff[first.email] = rules.staff.by_email(first.email)
+        ctx = _context(rules, case, due, left, late, staff[first.email] if first else None)
         if first is not None:
             kind, slot = _reminder_slot(left, today, ch)
             if kind:
@@ -84,7 +137,10 @@ def plan_deadlines(cases: list[OpenCase], rules: Rules, today: dt.date) -> list[
                     )
                 )
         if left < 0 and late >= max(ch.escalate_after, 0):
-            to = _escalation_to(rules, first)
+            who = first.email if first else None
+            if who not in heads:
+                heads[who] = _escalation_to(rules, first)
+            to = heads[who]
             if to:
                 out.append(
                     Planned(f"escalation:{doc.id}:{due}", "escalation", str(due), doc, to, "escalation", ctx)
@@ -102,7 +158,7 @@ def _reminder_slot(left: int, today: dt.date, ch: Chasing) -> tuple[str | None, 
     return None, ""
 
 
-def _escalation_to(rules: Rules, first: Assignment | None) -> tuple[str, ...]:
+def _escalation_to(rules: Rules, first: Addressee | None) -> tuple[str, ...]:
     """The executor's unit head and the roles in rules; management when no one is assigned."""
     people: list[Person] = []
     if first is None:
@@ -117,10 +173,12 @@ def _escalation_to(rules: Rules, first: Assignment | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.email for p in people))
 
 
-def _context(rules: Rules, case: OpenCase, due: dt.date, left: int, late: int) -> dict[str, Any]:
+def _context(
+    rules: Rules, case: OpenCase, due: dt.date, left: int, late: int, executor: Person | None
+) -> dict[str, Any]:
+    """`executor`: the first addressee in the staff directory, if there."""
     doc = case.doc
     first = case.executors[0] if case.executors else None
-    executor = rules.staff.by_email(first.email) if first else None
     return dict(
         number=doc.number,
         due_date=due,
@@ -128,8 +186,8 @@ def _context(rules: Rules, case: OpenCase, due: dt.date, left: int, late: int) -
         overdue_days=late,
         kind_of_appeal=doc.kind,
         consumer_name=consumer_name(doc),
-        resolution_text=case.resolution.text if case.resolution else "резолюция не наложена",
-        co_executors=[a.name for a in case.executors[1:]],
+        resolution_text=case.resolution_text if case.resolution_text is not None else "резолюция не наложена",
+        co_executors=tuple(a.name for a in case.executors[1:]),
         executor=first.name if first else "не назначен (нет резолюции)",
         unit=executor.unit if executor else None,
         token=None,
@@ -139,7 +197,7 @@ def _context(rules: Rules, case: OpenCase, due: dt.date, left: int, late: int) -
 
 def _awaited(rules: Rules, case: OpenCase) -> str:
     """What the case waits for, as the day's letter names it."""
-    if case.resolution is None:
+    if case.resolution_text is None:
         return "резолюция руководства"
     stage = rules.workflow.stages.get(case.doc.stage or "")
     return stage.title if stage else "проект ответа (раздел 3 Регламента)"
@@ -327,7 +385,7 @@ def plan_extension_notices(
     return out
 
 
-def plan_meetings(docs: list[Document], rules: Rules, today: dt.date) -> list[Planned]:
+def plan_meetings(docs: list[CaseLine], rules: Rules, today: dt.date) -> list[Planned]:
     """Regulation 1.13, 2.12: on a unit's meeting day, what the clerk hands over to it."""
     if not rules.calendar.is_working_day(today):
         return []
@@ -366,9 +424,8 @@ def plan_meetings(docs: list[Document], rules: Rules, today: dt.date) -> list[Pl
 
 BATCH_ROWS = 200  # chase rows per writing transaction: the writer lock is held for milliseconds
 LETTER_ITEMS = 200  # cases in one letter (more: the day's list comes in parts)
-# documents marked planned per transaction: each update touches every index of
-# `document` (the search trigrams too), ~0.6 ms a row at 1 M on PostgreSQL
-MARK_ROWS = 100
+MARK_ROWS = 1000  # cases marked planned per transaction (narrow rows of chase_mark)
+ANALYZE_MARKS = 1000  # marks in one sweep past which PostgreSQL gets their statistics at once
 URGENCY = {
     "overdue": 0,
     "escalation": 1,
@@ -456,9 +513,25 @@ def render(rules: Rules, letter: Letter) -> tuple[str, str]:
     )
 
 
-def _line(p: Planned) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One case in the day's letter. Attributes, not a dict: the template reads a
+    dozen of each of thousands, and Jinja looks a dict's keys up only after a
+    failed attribute lookup."""
+
+    kind: str
+    number: str | None
+    who: str
+    due_date: dt.date | None
+    days_left: int | None
+    overdue_days: int | None
+    awaited: str
+    context: dict[str, Any]
+
+
+def _line(p: Planned) -> Line:
     ctx = p.context
-    return dict(
+    return Line(
         kind=p.kind,
         number=ctx.get("number"),
         who=ctx.get("consumer_name") or "",
@@ -516,8 +589,7 @@ def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | 
                         chases.append(_chase_row(p, now))
                     events.append(_event(p, letter.to))
                 sent += 1
-            if chases:
-                s.execute(sa.insert(Chase), chases)
+            db.insert_rows(s, _table(Chase), chases)
             journal.append_many(s, head, events)
             queued += len(chases)
     _planned_today(engine, cases, today)
@@ -541,7 +613,7 @@ def _batches(todo: list[Letter]) -> list[list[Letter]]:
 def _done(s: Session, keys: list[str]) -> set[str]:
     found: set[str] = set()
     for i in range(0, len(keys), 500):
-        found.update(s.exec(select(Chase.key).where(col(Chase.key).in_(keys[i : i + 500]))).all())
+        found.update(s.exec(select(Chase.key).where(db.among(s, col(Chase.key), keys[i : i + 500]))).all())
     return found
 
 
@@ -575,23 +647,31 @@ def _event(p: Planned, to: str) -> journal.Entry:
 
 
 def _planned_today(engine: sa.Engine, cases: list[OpenCase], today: dt.date) -> None:
-    """Mark the cases planned for today (a cache: tomorrow, or a new resolution or
-    due date, plans again). Only where the due date is still the one planned with:
-    a resolution that moved it meanwhile reset chased_on and must be planned anew.
-    MARK_ROWS cases a statement and a transaction."""
-    pairs = [(id_of(c.doc), c.due) for c in cases]
-    for i in range(0, len(pairs), MARK_ROWS):
+    """Mark the cases planned today with the due date they were planned with (a
+    cache: tomorrow, or a new resolution or due date, plans again). The marks are
+    rows of the narrow `chase_mark`, not a column of `document`: no index of the
+    journal is written. MARK_ROWS cases a transaction; the first also deletes the
+    days before, so the table holds one day's marks."""
+    rows = [dict(document_id=c.doc.id, day=today, due_date=c.due) for c in cases]
+    for i in range(0, len(rows), MARK_ROWS):
         with Session(engine) as s, s.begin():
             journal.lock(s)
-            chunk = pairs[i : i + MARK_ROWS]
-            s.execute(
-                sa.update(Document)
-                .where(
-                    col(Document.id).in_([doc_id for doc_id, _ in chunk]),  # the primary key finds them
-                    sa.tuple_(col(Document.id), col(Document.due_date)).in_(chunk),
-                )
-                .values(chased_on=today)
-            )
+            if i == 0:
+                s.execute(sa.delete(ChaseMark).where(col(ChaseMark.day) < today))
+            # a case planned again the same day (its due date moved, or another
+            # daemon swept too) keeps one mark
+            db.insert_rows(s, _table(ChaseMark), rows[i : i + MARK_ROWS], upsert=["document_id"])
+    if len(rows) >= ANALYZE_MARKS and engine.dialect.name == "postgresql":
+        # a day's first marking replaced yesterday's marks: with yesterday's
+        # statistics PostgreSQL expects no mark of today and merge-joins the minute
+        # sweep's NOT EXISTS on the due date (which hundreds of marks share): 46 ms
+        # a minute at 1 M, 9 ms with the day's statistics (autovacuum comes later)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql("ANALYZE chase_mark")
+
+
+def _table(model: Any) -> sa.Table:
+    return cast(sa.Table, model.__table__)
 
 
 def sweep_weekly(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime) -> int:
@@ -613,26 +693,28 @@ def sweep_weekly(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.date
     return 1
 
 
-_UNPLANNED = (defer(cast(Any, Document.text)), defer(cast(Any, Document.search)))  # SQLModel's attributes
-
-
 def _open_cases(s: Session, today: dt.date) -> list[OpenCase]:
-    docs = s.exec(
-        select(Document)
-        .options(*_UNPLANNED)  # the letter's text and search copy are not planned with
-        .where(
-            is_open(),
-            col(Document.due_date).is_not(None),
-            col(Document.due_date) <= today + LOOKAHEAD,
-            sa.or_(col(Document.chased_on).is_(None), col(Document.chased_on) < today),
+    docs = [
+        CaseLine(*row)
+        for row in s.execute(
+            sa.select(*_LINE).where(
+                is_open(),
+                col(Document.due_date).is_not(None),
+                col(Document.due_date) <= today + LOOKAHEAD,
+                ~sa.exists().where(  # not planned today with the due date in force
+                    col(ChaseMark.document_id) == col(Document.id),
+                    col(ChaseMark.day) == today,
+                    col(ChaseMark.due_date) == col(Document.due_date),
+                ),
+            )
         )
-    ).all()
-    current = current_resolutions(s, [id_of(d) for d in docs])
+    ]
+    current = current_resolutions(s, [d.id for d in docs])
     cases = []
     for d in docs:
         assert d.due_date is not None  # the query's
-        res, people = current.get(id_of(d)) or (None, [])
-        cases.append(OpenCase(d, d.due_date, res, tuple(people)))
+        res = current.get(d.id)
+        cases.append(OpenCase(d, d.due_date, res.text if res else None, res.addressees if res else ()))
     return cases
 
 
@@ -675,7 +757,7 @@ def meeting_key(unit: str, today: dt.date) -> str:
     return f"meeting:{unit}:{today}"
 
 
-def _not_handed_over(s: Session, units: list[str]) -> list[Document]:
+def _not_handed_over(s: Session, units: list[str]) -> list[CaseLine]:
     """Resolved appeals from units with meetings whose paper has not been handed over.
 
     Only open cases: 1.13/2.12 hand the copy with the resolution to the unit's
@@ -689,13 +771,14 @@ def _not_handed_over(s: Session, units: list[str]) -> list[Document]:
     # and would hash every hand-over of the journal's history each minute
     resolved = sa.exists().where(col(Resolution.document_id) == col(Document.id), IS_CURRENT)
     handed = sa.exists().where(col(Handover.document_id) == col(Document.id))
-    return list(
-        s.exec(
-            select(Document)
+    return [
+        CaseLine(*row)
+        for row in s.execute(
+            sa.select(*_LINE)
             .where(is_open(), col(Document.origin_unit).in_(units), resolved, ~handed)
             .order_by(col(Document.id))
         )
-    )
+    ]
 
 
 def _book_entries(s: Session, now: dt.datetime) -> list[Document]:

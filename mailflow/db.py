@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
@@ -30,6 +34,59 @@ def reader(engine: sa.Engine) -> sa.Engine:
     """The same engine for a transaction that only reads: on SQLite a deferred
     BEGIN (a WAL snapshot, no write lock); on PostgreSQL reads never lock anyway."""
     return engine.execution_options(**{READ: True})
+
+
+def among(s: Session, column: Any, values: Iterable[Any]) -> sa.ColumnElement[bool]:
+    """`column IN values` for a long list of values. PostgreSQL gets one array
+    parameter (`= ANY`): an IN list is a placeholder per value, which the
+    driver and the server each parse (a few thousand ids cost more than the
+    index lookups they ask for). SQLite, in-process, gets the IN list."""
+    values = list(values)
+    if s.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam("among", values, unique=True, type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def insert_rows(
+    s: Session, table: sa.Table, rows: list[dict[str, Any]], *, upsert: Sequence[str] = ()
+) -> None:
+    """Insert many rows of the same columns, in their order (ids follow it), in the
+    session's transaction.
+
+    PostgreSQL gets them by COPY: an executemany is a statement a row, whose
+    binding costs the writer ten times the rows' writing (a sweep's thousands of
+    chases and events, under the writer lock). `upsert`: the key columns of an
+    ON CONFLICT … DO UPDATE of the others, which COPY cannot do: one statement
+    of one array a column then. SQLite, in-process, gets SQLAlchemy's executemany."""
+    if not rows:
+        return
+    cols = list(rows[0])
+    dialect = s.get_bind().dialect
+    if dialect.name != "postgresql":
+        stmt: Any = sqlite_insert(table)
+        if upsert:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(upsert), set_={c: stmt.excluded[c] for c in cols if c not in upsert}
+            )
+        s.execute(stmt, rows)
+        return
+    binds = [table.c[c].type.bind_processor(dialect) for c in cols]  # aware timestamps in UTC, …
+    converted = [[b(r[c]) if b else r[c] for c, b in zip(cols, binds, strict=True)] for r in rows]
+    prep = dialect.identifier_preparer
+    names = ", ".join(prep.quote(c) for c in cols)
+    if not upsert:
+        raw = s.connection().connection.driver_connection  # psycopg's, in this transaction
+        with raw.cursor() as cur, cur.copy(f"COPY {prep.format_table(table)} ({names}) FROM STDIN") as copy:
+            for row in converted:
+                copy.write_row(row)
+        return
+    arrays = ", ".join(f"CAST(:{c} AS {table.c[c].type.compile(dialect=dialect)}[])" for c in cols)
+    updates = ", ".join(f"{prep.quote(c)} = excluded.{prep.quote(c)}" for c in cols if c not in upsert)
+    sql = (
+        f"INSERT INTO {prep.format_table(table)} ({names}) SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT ({', '.join(prep.quote(c) for c in upsert)}) DO UPDATE SET {updates}"
+    )
+    s.execute(sa.text(sql), {c: [row[i] for row in converted] for i, c in enumerate(cols)})
 
 
 def make_engine(url: str) -> sa.Engine:

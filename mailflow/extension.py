@@ -147,7 +147,7 @@ def extend(
     )
     s.add(ext)
     s.flush()
-    doc.due_date, doc.chased_on = until, None  # reminders are planned again for the new date
+    doc.due_date = until  # reminders are planned again for the new date (chasing: the mark's date differs)
     if mailed:
         notices.tell(
             s,

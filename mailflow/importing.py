@@ -493,7 +493,6 @@ class Reader:
             talon=False,  # history: no talon is sent for it
             text="",
             pr_forwarded_at=None,
-            chased_on=None,
             source_message_id=None,
         )
         doc["search"] = search_text(SimpleNamespace(**doc))

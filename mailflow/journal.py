@@ -11,10 +11,12 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from . import db
 from .models import ChainHead, Counter, Event
 from .rules import Journal
 
@@ -97,7 +99,7 @@ def append_many(session: Session, head: ChainHead, entries: list[Entry]) -> None
             )
         )
         prev = h
-    session.execute(sa.insert(Event), rows)  # executemany: one row after another, ids in order
+    db.insert_rows(session, cast(sa.Table, Event.__table__), rows)  # ids in the chain's order
     head.last_event_id = session.exec(select(Event.id).where(Event.hash == prev)).one() or 0
     head.last_hash = prev
     session.add(head)

@@ -138,7 +138,6 @@ class Document(SQLModel, table=True):
     answered_at: dt.datetime | None = _ts(default=None, nullable=True, index=True)  # sent (3.7)
     closed_at: dt.datetime | None = _ts(default=None, nullable=True, index=True)
     pr_forwarded_at: dt.datetime | None = _ts(default=None, nullable=True)  # 2.1: Book → PR
-    chased_on: dt.date | None = None  # the day the reminder sweep last planned it (a cache)
     talon: bool = True  # False when registered in backlog mode
     text: str = ""
     search: str = Field(default="", sa_type=sa.Text)  # case.search.search_text: folded fields, kept with them
@@ -183,6 +182,25 @@ class Chase(SQLModel, table=True):
 
 # an extension the applicant has not yet been told of: the sweep's whole working set
 UNTOLD_SQL = "applicant_told_at IS NULL"
+
+
+class ChaseMark(SQLModel, table=True):
+    """The reminder sweep planned this case today, with this due date (a cache).
+
+    The minute sweep plans only the open cases without today's mark for their
+    due date in force, so a new resolution or an extension (a new due date) is
+    planned again at once. Kept apart from `document` so that marking the day's
+    few thousand cases writes a narrow table with one index, not every index of
+    the journal (the search trigrams among them). No foreign key: a cache, and
+    a key check would lock each document row. Holds one day's marks: the first
+    sweep of a day deletes the days before.
+    """
+
+    __tablename__ = "chase_mark"
+
+    document_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    day: dt.date  # planned on (the local day)
+    due_date: dt.date  # with this due date
 
 
 class Extension(SQLModel, table=True):

@@ -94,7 +94,7 @@ def record(
         source=source,
         capped=d.capped,
     )
-    doc.due_date, doc.chased_on = d.due, None  # reminders are planned again for the new date
+    doc.due_date = d.due  # reminders are planned again for the new date (chasing: the mark's date differs)
     s.execute(sa.update(Resolution).where(Resolution.document_id == doc.id, IS_CURRENT).values(current=False))
     res = Resolution(
         document_id=doc.id,

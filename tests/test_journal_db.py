@@ -130,3 +130,52 @@ def test_two_processes_on_one_postgresql_and_one_mailbox(tmp_path):
             assert journal.verify(s).ok
         engine.dispose()
         assert not list((cfg.home / "inbox" / "new").iterdir())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_many_rows_go_in_in_their_order_as_their_columns_convert_them(tmp_path, kind):
+    """db.insert_rows (COPY on PostgreSQL, an array a column for an upsert): ids in
+    the rows' order, the columns' own conversions applied (an aware timestamp, and
+    a naive one refused), and db.among finds what IN would."""
+    import datetime as dt
+
+    from mailflow.models import ChaseMark
+
+    (tmp_path / "home").mkdir()
+    kz = dt.timezone(dt.timedelta(hours=5))
+    at = dt.datetime(2026, 4, 23, 10, 30, tzinfo=kz)
+    rows = [
+        dict(
+            at=at, type="overdue", document_id=n or None, data=f'{{"n":{n}}}', prev_hash=f"p{n}", hash=f"h{n}"
+        )
+        for n in range(300)
+    ]
+    with database_urls(tmp_path, kind) as url:
+        engine = db.make_engine(url)
+        db.migrate(engine)
+        marks = ChaseMark.__table__
+        with Session(engine) as s, s.begin():
+            db.insert_rows(s, Event.__table__, rows)
+            db.insert_rows(s, marks, [dict(document_id=i, day=at.date(), due_date=at.date()) for i in (1, 2)])
+            later = at.date() + dt.timedelta(days=3)
+            db.insert_rows(
+                s, marks, [dict(document_id=2, day=at.date(), due_date=later)], upsert=["document_id"]
+            )
+        with Session(engine) as s:
+            got = s.exec(select(Event).order_by(Event.id)).all()
+            found = set(s.exec(select(Event.hash).where(db.among(s, Event.hash, ["h299", "h7", "none"]))))
+            ids = set(s.exec(select(Event.document_id).where(db.among(s, Event.document_id, [5, 6, 10_000]))))
+            due = {m.document_id: m.due_date for m in s.exec(select(ChaseMark))}
+        # (SQLite's executemany wraps the ValueError in SQLAlchemy's StatementError)
+        with (
+            pytest.raises((ValueError, sa.exc.StatementError), match="naive"),
+            Session(engine) as s,
+            s.begin(),
+        ):
+            db.insert_rows(s, Event.__table__, [dict(rows[0], at=at.replace(tzinfo=None), hash="n")])
+        engine.dispose()
+    assert [e.hash for e in got] == [f"h{n}" for n in range(300)]
+    assert got[0].document_id is None and got[-1].document_id == 299 and got[-1].data == '{"n":299}'
+    assert all(e.at == at for e in got) and got[0].at.tzinfo is not None
+    assert found == {"h299", "h7"} and ids == {5, 6}
+    assert due == {1: at.date(), 2: later}

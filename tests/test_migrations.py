@@ -154,3 +154,74 @@ def test_extensions_before_0016_are_marked_untracked_not_chased(tmp_path, kind):
     assert (told if told.tzinfo else told.replace(tzinfo=dt.UTC)) == t0
     assert "не отслеживалось" in row.applicant_told_how
     assert "ix_extension_untold" in names and "extension_request" in tables
+
+
+def _downgrade(engine, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    with engine.begin() as conn:
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(db.MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_chase_marks_leave_the_document_table(tmp_path, kind):
+    """0015: document.chased_on becomes rows of chase_mark (the last day's, with the
+    due date in force); on SQLite the column goes without a rebuild of `document`,
+    so the search triggers of 0011 stay; back down, the column returns, empty."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    (tmp_path / "home").mkdir()
+    day1, day2 = dt.date(2026, 4, 22), dt.date(2026, 4, 23)
+    # id: (chased_on, due_date)
+    old = {1: (day1, dt.date(2026, 5, 1)), 2: (day2, dt.date(2026, 5, 4)), 3: (None, dt.date(2026, 5, 5))}
+    with database_urls(tmp_path, kind) as url:
+        engine = db.make_engine(url)
+        _upgrade(engine, "0013")
+        with engine.begin() as c:
+            for n, (chased, due) in old.items():
+                c.execute(
+                    sa.text(
+                        "INSERT INTO document (id, journal, year, seq, number, registered_at, received_at, "
+                        "channel, sha256, needs_review, confidence, status, talon, text, search, due_date, "
+                        "chased_on) VALUES (:n, 'dp', 2026, :n, :num, :t, :t, 'res', 'x', '[]', '{}', "
+                        "'in_work', true, '', :search, :due, :chased)"
+                    ),
+                    dict(
+                        n=n,
+                        num=f"ВХ-2026-{n:06d}",
+                        t=dt.datetime(2026, 4, 1, tzinfo=dt.UTC),
+                        search=f"ахметов {n}",
+                        due=due,
+                        chased=chased,
+                    ),
+                )
+        db.migrate(engine)
+        with engine.connect() as c:
+            marks = set(c.execute(sa.text("SELECT document_id, day, due_date FROM chase_mark")).all())
+            columns = {col["name"] for col in sa.inspect(c).get_columns("document")}
+            if kind == "sqlite":
+                c.execute(sa.text("UPDATE document SET search = 'сатпаев' WHERE id = 3"))
+                found = c.execute(
+                    sa.text("SELECT rowid FROM document_fts WHERE document_fts MATCH 'сатпаев'")
+                ).all()
+                c.commit()
+        _downgrade(engine, "0013")
+        with engine.connect() as c:
+            columns_down = {col["name"] for col in sa.inspect(c).get_columns("document")}
+            tables_down = set(sa.inspect(c).get_table_names())
+        engine.dispose()
+
+    def day(v):  # SQLite gives back its text
+        return dt.date.fromisoformat(v) if isinstance(v, str) else v
+
+    assert {(i, day(d), day(due)) for i, d, due in marks} == {(2, day2, dt.date(2026, 5, 4))}
+    assert "chased_on" not in columns
+    if kind == "sqlite":
+        assert [tuple(r) for r in found] == [(3,)]  # the search triggers still keep the index
+    assert "chased_on" in columns_down and "chase_mark" not in tables_down

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import json
+import re
 import sqlite3
 from email import policy
 
@@ -15,7 +16,17 @@ from sqlalchemy import event
 from sqlmodel import Session, select
 
 from mailflow import chasing, db, journal, sweeps
-from mailflow.models import Answer, Assignment, Chase, Delivery, Document, Handover, Outbox, Resolution
+from mailflow.models import (
+    Answer,
+    Assignment,
+    Chase,
+    ChaseMark,
+    Delivery,
+    Document,
+    Handover,
+    Outbox,
+    Resolution,
+)
 from tests.support import database_urls, load_rules, resolved_case
 
 KZ = dt.timezone(dt.timedelta(hours=5))
@@ -373,3 +384,117 @@ def test_a_backlog_comes_in_parts_each_with_its_chases(tmp_path, monkeypatch):
     bodies = [m.get_content() for m in mine]
     for n in range(1, 6):  # each case in exactly one part
         assert sum(f"ВХ-2026-00000{n}" in b for b in bodies) == 1
+
+
+def _writes(engine: sa.Engine) -> list[str]:
+    """The writing statements sent through `engine` from now on (COPY goes round
+    SQLAlchemy, so it is read from the driver's cursor too)."""
+    seen: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _sql(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            seen.append(" ".join(statement.split()))
+
+    return seen
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_days_marks_write_no_row_of_the_journals_documents(tmp_path, kind, monkeypatch):
+    """Marking a case planned today writes the narrow chase_mark, with the due date
+    planned with; no statement of the sweep touches `document` (its indexes, the
+    search trigrams among them, cost most of a second a morning at 1 M)."""
+    with database_urls(tmp_path, kind) as url:
+        (tmp_path / "home").mkdir(exist_ok=True)
+        engine = _engine(url)
+        _today(Journal(engine))
+        if kind == "postgresql":
+            copies: list[str] = []
+            real = db.insert_rows
+            monkeypatch.setattr(
+                db,
+                "insert_rows",
+                lambda s, table, rows, **kw: (copies.append(table.name), real(s, table, rows, **kw))[1],
+            )
+        writes = _writes(engine)
+        assert chasing.sweep(engine, load_rules(), SENDER, now=NOW) == 10
+        with Session(engine) as s:
+            marks = {(m.document_id, m.day, m.due_date) for m in s.exec(select(ChaseMark))}
+            due = {
+                (d.id, d.due_date)
+                for d in s.exec(select(Document).where(Document.status == "in_work"))
+                if d.due_date <= NOW.date() + chasing.LOOKAHEAD
+            }
+        engine.dispose()
+    assert writes and not [w for w in writes if re.search(r"\b(UPDATE|INTO|FROM) document\b", w)], writes
+    assert len(marks) == 4 and marks == {(i, NOW.date(), d) for i, d in due}  # open, due within the lookahead
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_due_date_moved_after_the_days_planning_is_planned_again_that_day(tmp_path, kind):
+    """The mark holds the due date it was planned with: a resolution or an extension
+    that moves the date later that day (they write only document.due_date) has the
+    case planned again at once, with the new date's reminder."""
+    with database_urls(tmp_path, kind) as url:
+        (tmp_path / "home").mkdir(exist_ok=True)
+        engine = _engine(url)
+        j = Journal(engine)
+        case = j.case(
+            due=D(2026, 5, 12), last_name="Ержанов"
+        )  # planned today, no reminder: 10 working days left
+        rules = load_rules()
+        chasing.sweep(engine, rules, SENDER, now=NOW)
+        with Session(engine) as s:
+            assert not s.exec(select(Chase).where(Chase.document_id == case.id)).all()
+        with engine.begin() as c:  # a new resolution's term: today
+            c.execute(sa.update(Document).where(Document.id == case.id).values(due_date=NOW.date()))
+        assert chasing.sweep(engine, rules, SENDER, now=NOW + dt.timedelta(hours=1)) == 1
+        assert chasing.sweep(engine, rules, SENDER, now=NOW + dt.timedelta(hours=2)) == 0
+        with Session(engine) as s:
+            [chase] = s.exec(select(Chase).where(Chase.document_id == case.id)).all()
+            mark = s.get(ChaseMark, case.id)
+        engine.dispose()
+    assert chase.kind == "due" and chase.key == f"reminder:{case.id}:{NOW.date()}:0"
+    assert (mark.day, mark.due_date) == (NOW.date(), NOW.date())
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_marks_keep_one_day_and_a_case_marked_twice_keeps_one(tmp_path, kind):
+    with database_urls(tmp_path, kind) as url:
+        (tmp_path / "home").mkdir(exist_ok=True)
+        engine = _engine(url)
+        _today(Journal(engine))
+        rules = load_rules()
+        chasing.sweep(engine, rules, SENDER, now=NOW)
+        tomorrow = NOW + dt.timedelta(days=1)
+        chasing.sweep(engine, rules, SENDER, now=tomorrow)
+        with Session(engine) as s:
+            days = {m.day for m in s.exec(select(ChaseMark))}
+            cases = chasing._open_cases(s, tomorrow.date() + dt.timedelta(days=1))  # unmarked that day
+        # two daemons marking the same cases the same day, the second with another due date
+        later = [c._replace(due=c.due + dt.timedelta(days=1)) for c in cases]
+        chasing._planned_today(engine, cases, tomorrow.date())
+        chasing._planned_today(engine, later, tomorrow.date())
+        with Session(engine) as s:
+            marks = {m.document_id: m.due_date for m in s.exec(select(ChaseMark))}
+        engine.dispose()
+    assert days == {tomorrow.date()}  # yesterday's went with the day's first marking
+    assert cases and marks == {c.doc.id: c.due for c in later}
+
+
+def test_postgresql_plans_the_minute_sweep_with_the_days_marks_counted(tmp_path, monkeypatch):
+    """After the day's marking the marks' statistics are fresh: PostgreSQL otherwise
+    takes today's thousands of marks for none and merge-joins them on the due date."""
+    monkeypatch.setattr(chasing, "ANALYZE_MARKS", 3)
+    monkeypatch.setattr(chasing, "MARK_ROWS", 3)  # in two transactions
+    with database_urls(tmp_path, "postgresql") as url:
+        engine = _engine(url)
+        _today(Journal(engine))
+        count = sa.text("SELECT reltuples FROM pg_class WHERE relname = 'chase_mark'")
+        with engine.connect() as c:
+            never = c.execute(count).scalar_one()
+        chasing.sweep(engine, load_rules(), SENDER, now=NOW)
+        with engine.connect() as c:
+            counted = c.execute(count).scalar_one()
+        engine.dispose()
+    assert never == -1 and counted == 4  # ANALYZE counted the day's four marks

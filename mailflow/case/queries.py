@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from .. import db
 from ..models import Assignment, Document, Event, Resolution
 from ..rules import Rules
 from ..vocabulary import LEGAL, LEGAL_ENTITY, UNIT_HEAD
@@ -24,10 +25,14 @@ from .states import OPEN
 
 
 class _Named(Protocol):
-    last_name: str | None
-    first_name: str | None
-    patronymic: str | None
-    org_name: str | None
+    @property
+    def last_name(self) -> str | None: ...
+    @property
+    def first_name(self) -> str | None: ...
+    @property
+    def patronymic(self) -> str | None: ...
+    @property
+    def org_name(self) -> str | None: ...
 
 
 def consumer_name(c: _Named, group: int | None = None) -> str | None:
@@ -61,23 +66,51 @@ def current_resolution(s: Session, document_id: int) -> tuple[Resolution | None,
     return res, list(people)
 
 
-def current_resolutions(s: Session, ids: Sequence[int]) -> dict[int, tuple[Resolution, list[Assignment]]]:
-    """`current_resolution` of many documents in two queries."""
+class Addressee(NamedTuple):
+    email: str
+    name: str
+
+
+class Current(NamedTuple):
+    """What the sweeps need of a case's resolution in force: its text and addressees."""
+
+    text: str
+    addressees: tuple[Addressee, ...]  # the first responsible first (3.3)
+
+
+def current_resolutions(s: Session, ids: Sequence[int]) -> dict[int, Current]:
+    """The resolution in force of many documents, in two queries of plain columns.
+
+    A first sweep reads thousands: ORM objects would cost more than the reading,
+    and so would an object per addressee per case that the planning keeps alive
+    (the garbage collector walks them all), so each person and each team is one
+    object shared by their cases."""
     if not ids:
         return {}
     res = {
-        r.document_id: r
-        for r in s.exec(select(Resolution).where(col(Resolution.document_id).in_(list(ids)), IS_CURRENT))
+        r.id: (r.document_id, r.text)
+        for r in s.execute(
+            sa.select(col(Resolution.id), col(Resolution.document_id), col(Resolution.text)).where(
+                db.among(s, col(Resolution.document_id), ids), IS_CURRENT
+            )
+        )
     }
-    people: dict[int, list[Assignment]] = {}
+    people: dict[int, list[Addressee]] = {}
+    one: dict[tuple[str, str], Addressee] = {}
+    teams: dict[tuple[Addressee, ...], tuple[Addressee, ...]] = {}
     if res:
-        for a in s.exec(
-            select(Assignment)
-            .where(col(Assignment.resolution_id).in_([r.id for r in res.values()]))
-            .order_by(col(Assignment.position))
+        for a in s.execute(
+            sa.select(col(Assignment.resolution_id), col(Assignment.email), col(Assignment.name))
+            .where(db.among(s, col(Assignment.resolution_id), list(res)))
+            .order_by(col(Assignment.resolution_id), col(Assignment.position))
         ):
-            people.setdefault(a.document_id, []).append(a)
-    return {d: (r, people.get(d, [])) for d, r in res.items()}
+            who = one.setdefault((a.email, a.name), Addressee(a.email, a.name))
+            people.setdefault(a.resolution_id, []).append(who)
+    out = {}
+    for rid, (doc, text) in res.items():
+        team = tuple(people.get(rid, ()))
+        out[doc] = Current(text, teams.setdefault(team, team))
+    return out
 
 
 def is_open() -> sa.ColumnElement[bool]:

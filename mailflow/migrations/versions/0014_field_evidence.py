@@ -22,5 +22,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('document') as batch:
-        batch.drop_column('evidence')
+    op.drop_column('document', 'evidence')  # SQLite's own DROP COLUMN: no rebuild, the triggers of 0011 stay

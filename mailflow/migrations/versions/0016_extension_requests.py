@@ -1,11 +1,8 @@
 """extensions by e-mail: a unit head's request until management decides, and how the applicant was told
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-06
-
-0014 and 0015 are reserved for other branches; whoever merges re-chains
-down_revision onto the last of them.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -14,7 +11,7 @@ import mailflow.models
 
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
