@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("alembic", "apscheduler"):  # their INFO lines say nothing about the mail
+    for noisy in ("alembic", "apscheduler", "fontTools"):  # their INFO lines say nothing about the mail
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args.command == "eval":
@@ -131,6 +131,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--received", help="the day it came (ДД.ММ.ГГГГ or YYYY-MM-DD), if not today")
     g.set_defaults(func=cmd_register)
+
+    tl = sub.add_parser("talon", help="print a registered case's talon again (PDF, Russian and Kazakh)")
+    tl.add_argument("number", help="incoming number, e.g. ВХ-2026-000001")
+    tl.add_argument("--out", type=Path, help="the PDF to write (default: talons/NUMBER.pdf under the home)")
+    tl.set_defaults(func=cmd_talon)
 
     rv = sub.add_parser("resolve", help="enter or correct a resolution (a paper one)")
     rv.add_argument("number", help="incoming number, e.g. ВХ-2026-000001")
@@ -781,6 +786,8 @@ def cmd_register(args, cfg, rules) -> int:
                 )
             if out.number:
                 print(f"{path}: зарегистрировано, входящий номер {out.number}")
+                if out.status == "registered" and path.suffix.lower() != ".eml":
+                    failed += _desk_talon(cfg, parts, out.number)
             else:
                 print(f"{path}: {out.status} — {out.reason}")
                 failed += out.status == "quarantined"
@@ -788,6 +795,55 @@ def cmd_register(args, cfg, rules) -> int:
     finally:
         daemon.close(parts)
     return 1 if failed else 0
+
+
+def _desk_talon(cfg, parts, number: str) -> int:
+    """Paper from an applicant without e-mail: the talon to hand over, as a PDF (1.4).
+    1 when it could not be written (the case stays registered; `mailflow talon` retries)."""
+    from .services import Refused
+
+    with Session(parts.engine) as s:
+        doc = s.exec(select(Document).where(Document.number == number)).one()
+        if doc.email:
+            return 0  # the talon went by e-mail
+    try:
+        pdf = parts.services.print_talon(number, out=_talon_path(cfg, number), font=cfg.talon_font)
+    except Refused as exc:
+        print(f"  талон не напечатан: {exc}. Повторить: mailflow talon {number}", file=sys.stderr)
+        return 1
+    print(f"  талон для выдачи заявителю: {pdf}")
+    return 0
+
+
+def _talon_path(cfg, number: str) -> Path:
+    cfg.talons_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return cfg.talons_dir / f"{number}.pdf"
+
+
+def cmd_talon(args, cfg, rules) -> int:
+    from .archive import Archive
+    from .daemon import journal_engine
+    from .services import Invalid, NotFound, Services
+
+    engine = journal_engine(cfg)
+    try:
+        with Session(engine) as s:
+            if _document(s, args.number) is None:
+                return 1
+        services = Services(engine, rules, Archive(cfg.archive_dir), cfg.smtp.sender)
+        out = args.out or _talon_path(cfg, args.number)
+        pdf = services.print_talon(args.number, out=out.absolute(), font=cfg.talon_font)
+    except NotFound as exc:
+        print(f"Не выполнено: {exc}.", file=sys.stderr)
+        return 1
+    except Invalid as exc:
+        flag = "--out" if exc.field == "out" else exc.field
+        print(f"Не выполнено: {flag}: {str(exc).split(': ', 1)[1]}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print(pdf)
+    return 0
 
 
 def _day(text: str):

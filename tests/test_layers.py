@@ -42,7 +42,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("intake", ("mailbox", "triage", "intake")),
-    ("reporting", ("digest", "digest_render", "export", "importing")),
+    ("reporting", ("digest", "digest_render", "export", "importing", "talon_pdf")),
     ("sweeps", ("chasing", "sweeps")),
     ("services", ("services",)),
     ("entry", ("daemon", "cli", "web", "__main__", "__init__")),
