@@ -218,6 +218,13 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--by", required=True, help="the clerk (e-mail)")
     rp.set_defaults(func=cmd_repeat)
 
+    rg = sub.add_parser("registers", help="the PR specialist's monitoring registers (2.4)")
+    rgsub = rg.add_subparsers(dest="registers_command", required=True)
+    rgl = rgsub.add_parser("list", help="the entries of the monitoring registers, in order of their numbers")
+    rgl.add_argument("--register", help="a register's key from rules/routing.toml: complaints, reviews")
+    rgl.add_argument("--year", type=int, help="the registers' year (default: every year)")
+    rgl.set_defaults(func=cmd_registers_list)
+
     ob = sub.add_parser("outbox", help="mail waiting to be sent, sent, failed")
     obsub = ob.add_subparsers(dest="outbox_command", required=True)
     obl = obsub.add_parser("list", help="the outbox as a table")
@@ -533,10 +540,61 @@ def cmd_show(args, cfg, rules) -> int:
     if args.json:
         print(json.dumps(rec, ensure_ascii=False, indent=2))
         return 0
-    print("\n".join(_describe(rec)))
+    lines = _describe(rec)
+    lines.insert(3, _monitoring_line(rules, rec, doc))
+    print("\n".join(line for line in lines if line))
     print("\nСобытия:")
     for e in events:
         print(f"  {e.at.astimezone(KZ_TZ):%d.%m.%Y %H:%M:%S}  {e.type}  {e.data}")
+    return 0
+
+
+def _monitoring_line(rules, r: dict, doc: Document) -> str:
+    from . import monitoring
+
+    m = r["monitoring"]
+    if m:
+        title = next((g.title for g in rules.routing.registers if g.key == m["register"]), m["register"])
+        return f"Мониторинг (п. 2.4): база «{title}», № {m['number']}"
+    if monitoring.pending(rules, doc):
+        return "Мониторинг (п. 2.4): номер будет присвоен, когда будет указан вид обращения"
+    return ""
+
+
+def cmd_registers_list(args, cfg, rules) -> int:
+    from . import monitoring
+
+    titles = {g.key: g.title for g in rules.routing.registers}
+    if args.register and args.register not in titles:
+        print(
+            f"--register: нет такой базы мониторинга {args.register!r}; есть: {', '.join(titles)}",
+            file=sys.stderr,
+        )
+        return 2
+    with _session(cfg) as s:
+        rows = monitoring.entries(s, args.register, args.year)
+    head = ("База", "№", "Вх. номер", "Дата", "Вид", "Канал", "Заявитель", "Подразделение", "Состояние")
+    print(
+        _table(
+            head,
+            [
+                (
+                    titles.get(m.register_key, m.register_key),
+                    f"{m.seq}/{m.year}",
+                    d.number,
+                    d.registered_at.astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M"),
+                    d.kind or "?",
+                    d.channel,
+                    consumer_name(d) or "—",
+                    d.origin_unit or "",
+                    State(d.status).label,
+                )
+                for m, d in rows
+            ],
+            width=50,
+        )
+    )
+    print(f"Всего: {len(rows)}")
     return 0
 
 

@@ -27,6 +27,7 @@ from . import (
     correction,
     extension,
     journal,
+    monitoring,
     redirect,
     repeats,
     resolution,
@@ -234,7 +235,11 @@ class Services:
         def act(s: Session, head: ChainHead, doc: Document) -> list[correction.Change]:
             if version is not None and version != case_version(s, id_of(doc)):
                 raise Conflict(f"{number}: карточку изменили, пока вы её смотрели; откройте её заново")
-            return correction.correct(s, head, doc, clean, actor(self.rules, by))
+            who = actor(self.rules, by)
+            changes = correction.correct(s, head, doc, clean, who)
+            if any(c.field == "kind" for c in changes):  # an entry of unknown kind gets its number (2.4)
+                monitoring.settle(s, head, self.rules, doc, by=who, sender_addr=self.sender_addr)
+            return changes
 
         return self._act(number, act)
 

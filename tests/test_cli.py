@@ -28,6 +28,7 @@ EXPORT_KEYS = {
     "origin_unit",
     "consumer",
     "book_entry_at",
+    "monitoring",
     "source",
     "attachments",
     "needs_review",

@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "redirect",
             "anonymity",
             "repeats",
+            "monitoring",
             "talon",
             "notices",
             "outbox",
