@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("alembic", "apscheduler"):  # their INFO lines say nothing about the mail
+    for noisy in ("alembic", "apscheduler", "fontTools"):  # their INFO lines say nothing about the mail
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args.command == "eval":
@@ -132,6 +132,11 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--received", help="the day it came (ДД.ММ.ГГГГ or YYYY-MM-DD), if not today")
     g.set_defaults(func=cmd_register)
 
+    tl = sub.add_parser("talon", help="print a registered case's talon again (PDF, Russian and Kazakh)")
+    tl.add_argument("number", help="incoming number, e.g. ВХ-2026-000001")
+    tl.add_argument("--out", type=Path, help="the PDF to write (default: talons/NUMBER.pdf under the home)")
+    tl.set_defaults(func=cmd_talon)
+
     rv = sub.add_parser("resolve", help="enter or correct a resolution (a paper one)")
     rv.add_argument("number", help="incoming number, e.g. ВХ-2026-000001")
     rv.add_argument("text", nargs="+", help="«Петрову А.С., Сидоренко — рассмотреть. Срок до 15.04.2026»")
@@ -212,6 +217,13 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--not", dest="unlink", action="store_true", help="not a repeat: undo the link")
     rp.add_argument("--by", required=True, help="the clerk (e-mail)")
     rp.set_defaults(func=cmd_repeat)
+
+    rg = sub.add_parser("registers", help="the PR specialist's monitoring registers (2.4)")
+    rgsub = rg.add_subparsers(dest="registers_command", required=True)
+    rgl = rgsub.add_parser("list", help="the entries of the monitoring registers, in order of their numbers")
+    rgl.add_argument("--register", help="a register's key from rules/routing.toml: complaints, reviews")
+    rgl.add_argument("--year", type=int, help="the registers' year (default: every year)")
+    rgl.set_defaults(func=cmd_registers_list)
 
     ob = sub.add_parser("outbox", help="mail waiting to be sent, sent, failed")
     obsub = ob.add_subparsers(dest="outbox_command", required=True)
@@ -528,10 +540,61 @@ def cmd_show(args, cfg, rules) -> int:
     if args.json:
         print(json.dumps(rec, ensure_ascii=False, indent=2))
         return 0
-    print("\n".join(_describe(rec)))
+    lines = _describe(rec)
+    lines.insert(3, _monitoring_line(rules, rec, doc))
+    print("\n".join(line for line in lines if line))
     print("\nСобытия:")
     for e in events:
         print(f"  {e.at.astimezone(KZ_TZ):%d.%m.%Y %H:%M:%S}  {e.type}  {e.data}")
+    return 0
+
+
+def _monitoring_line(rules, r: dict, doc: Document) -> str:
+    from . import monitoring
+
+    m = r["monitoring"]
+    if m:
+        title = next((g.title for g in rules.routing.registers if g.key == m["register"]), m["register"])
+        return f"Мониторинг (п. 2.4): база «{title}», № {m['number']}"
+    if monitoring.pending(rules, doc):
+        return "Мониторинг (п. 2.4): номер будет присвоен, когда будет указан вид обращения"
+    return ""
+
+
+def cmd_registers_list(args, cfg, rules) -> int:
+    from . import monitoring
+
+    titles = {g.key: g.title for g in rules.routing.registers}
+    if args.register and args.register not in titles:
+        print(
+            f"--register: нет такой базы мониторинга {args.register!r}; есть: {', '.join(titles)}",
+            file=sys.stderr,
+        )
+        return 2
+    with _session(cfg) as s:
+        rows = monitoring.entries(s, args.register, args.year)
+    head = ("База", "№", "Вх. номер", "Дата", "Вид", "Канал", "Заявитель", "Подразделение", "Состояние")
+    print(
+        _table(
+            head,
+            [
+                (
+                    titles.get(m.register_key, m.register_key),
+                    f"{m.seq}/{m.year}",
+                    d.number,
+                    d.registered_at.astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M"),
+                    d.kind or "?",
+                    d.channel,
+                    consumer_name(d) or "—",
+                    d.origin_unit or "",
+                    State(d.status).label,
+                )
+                for m, d in rows
+            ],
+            width=50,
+        )
+    )
+    print(f"Всего: {len(rows)}")
     return 0
 
 
@@ -781,6 +844,8 @@ def cmd_register(args, cfg, rules) -> int:
                 )
             if out.number:
                 print(f"{path}: зарегистрировано, входящий номер {out.number}")
+                if out.status == "registered" and path.suffix.lower() != ".eml":
+                    failed += _desk_talon(cfg, parts, out.number)
             else:
                 print(f"{path}: {out.status} — {out.reason}")
                 failed += out.status == "quarantined"
@@ -788,6 +853,55 @@ def cmd_register(args, cfg, rules) -> int:
     finally:
         daemon.close(parts)
     return 1 if failed else 0
+
+
+def _desk_talon(cfg, parts, number: str) -> int:
+    """Paper from an applicant without e-mail: the talon to hand over, as a PDF (1.4).
+    1 when it could not be written (the case stays registered; `mailflow talon` retries)."""
+    from .services import Refused
+
+    with Session(parts.engine) as s:
+        doc = s.exec(select(Document).where(Document.number == number)).one()
+        if doc.email:
+            return 0  # the talon went by e-mail
+    try:
+        pdf = parts.services.print_talon(number, out=_talon_path(cfg, number), font=cfg.talon_font)
+    except Refused as exc:
+        print(f"  талон не напечатан: {exc}. Повторить: mailflow talon {number}", file=sys.stderr)
+        return 1
+    print(f"  талон для выдачи заявителю: {pdf}")
+    return 0
+
+
+def _talon_path(cfg, number: str) -> Path:
+    cfg.talons_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return cfg.talons_dir / f"{number}.pdf"
+
+
+def cmd_talon(args, cfg, rules) -> int:
+    from .archive import Archive
+    from .daemon import journal_engine
+    from .services import Invalid, NotFound, Services
+
+    engine = journal_engine(cfg)
+    try:
+        with Session(engine) as s:
+            if _document(s, args.number) is None:
+                return 1
+        services = Services(engine, rules, Archive(cfg.archive_dir), cfg.smtp.sender)
+        out = args.out or _talon_path(cfg, args.number)
+        pdf = services.print_talon(args.number, out=out.absolute(), font=cfg.talon_font)
+    except NotFound as exc:
+        print(f"Не выполнено: {exc}.", file=sys.stderr)
+        return 1
+    except Invalid as exc:
+        flag = "--out" if exc.field == "out" else exc.field
+        print(f"Не выполнено: {flag}: {str(exc).split(': ', 1)[1]}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print(pdf)
+    return 0
 
 
 def _day(text: str):

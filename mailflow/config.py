@@ -66,6 +66,12 @@ class Config:
     file: Path | None = None
     ocr_workers: int = 0  # 0: one per CPU
     watchdog: bool = True
+    talon_font: Path | None = None  # the printed talon's TrueType font; None: the first of talon_pdf.FONTS
+
+    @property
+    def talons_dir(self) -> Path:
+        """Printed talons (PDF), one per case: `talons/ВХ-2026-000123.pdf`."""
+        return self.home / "talons"
 
     @property
     def archive_dir(self) -> Path:
@@ -98,7 +104,13 @@ def embedded_default(home: Path, rules_dir: Path) -> Config:
         rules_dir=rules_dir,
         mailboxes=(MailboxConfig("inbox", Endpoint("maildir", path=str(home / "inbox"))),),
         smtp=SmtpConfig(Endpoint("maildir", path=str(home / "outbox")), DEFAULT_SENDER),
+        talon_font=_env_font(),
     )
+
+
+def _env_font() -> Path | None:
+    value = os.environ.get("MAILFLOW_TALON_FONT")
+    return Path(value).resolve() if value else None
 
 
 def read_toml(path: Path) -> dict:
@@ -146,7 +158,9 @@ def redact(url: str) -> str:
 def _from_file(path: Path, home_override, rules_override) -> Config:
     data = read_toml(path)
     base = path.parent.resolve()
-    _known(data, {"home", "database", "rules", "mailbox", "smtp", "ocr_workers", "watchdog"}, path)
+    _known(
+        data, {"home", "database", "rules", "mailbox", "smtp", "ocr_workers", "watchdog", "talon_font"}, path
+    )
     home = Path(home_override or _str(data, "home", path, "storage"))
     home = (base / home).resolve() if not home.is_absolute() else home
     rules_dir = Path(rules_override or _str(data, "rules", path, "rules"))
@@ -166,7 +180,11 @@ def _from_file(path: Path, home_override, rules_override) -> Config:
     if not isinstance(workers, int) or workers < 0:
         raise ConfigError(path, "ocr_workers", "must be a whole number ≥ 0")
     watchdog = _bool(data, "watchdog", path, "", True)
-    return Config(home, database, rules_dir, mailboxes, smtp, path, workers, watchdog)
+    font = _env_font()
+    if "talon_font" in data:
+        font = Path(_str(data, "talon_font", path, ""))
+        font = (base / font).resolve() if not font.is_absolute() else font
+    return Config(home, database, rules_dir, mailboxes, smtp, path, workers, watchdog, font)
 
 
 def _mailbox(t, i: int, path: Path, base: Path) -> MailboxConfig:

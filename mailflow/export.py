@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlmodel import Session, col, select
 
-from . import repeats
+from . import monitoring, repeats
 from .case import ladder
 from .case.queries import current_resolution
 from .models import (
@@ -76,6 +76,7 @@ def document_record(s: Session, doc: Document) -> dict:
             "outgoing_date": doc.outgoing_date.isoformat() if doc.outgoing_date else None,
         },
         "book_entry_at": _iso(doc.book_entry_at),
+        "monitoring": monitoring.record(s, doc.id),  # the PR specialist's register and number (2.4)
         "source": {
             "message_id": doc.source_message_id,
             "from": doc.source_from,

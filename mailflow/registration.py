@@ -97,6 +97,7 @@ def register(
             sender_addr=sender_addr,
             msg=reg.message,
             rec=reg.recognition,
+            received_at=reg.received_at,
             quote=not stranger,
         )
         outbox.queue(session, out, document_id=doc.id, inbound_id=inbound_id)

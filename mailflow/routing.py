@@ -1,8 +1,9 @@
 """After registration (regulation 1.5, 1.7, 2.1–2.4): who gets the appeal at once.
 
 Management gets it "на резолюцию" with a one-time reply token; the PR
-specialist gets copies of complaints, claims and Book entries; Book entries
-get the next number in their monitoring register. All of it is written in
+specialist gets copies of complaints, claims, Book entries and a service
+centre's reviews and suggestions, which get the next number in their
+monitoring register (`monitoring`). All of it is written in
 the registering transaction, so it happens exactly when the registration does.
 """
 
@@ -15,12 +16,12 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from . import journal, outbox
+from . import journal, monitoring, outbox
 from .case import transition
 from .case.actors import SYSTEM
 from .case.queries import consumer_name, management
 from .case.states import Act, State
-from .models import ChainHead, Document, Monitoring, Token
+from .models import ChainHead, Document, Token
 from .rules import Rules
 from .values import KZ_TZ, Attachment, Recognition
 from .vocabulary import PR_SPECIALIST, channel_label
@@ -68,17 +69,21 @@ def route(s: Session, head: ChainHead, rules: Rules, case: Case, sender_addr: st
     managers = management(rules)
     if managers:
         _to_management(s, rules, case, managers, sender_addr, context)
-    monitoring = _monitoring_number(s, rules, doc)
+    entry = monitoring.allocate(s, rules, doc)
+    number = entry.number if entry else None
     pr = tuple(p.email for p in rules.staff.with_role(PR_SPECIALIST))
-    pr_copy = doc.kind in rules.routing.pr_copy_kinds or doc.channel in rules.routing.pr_copy_channels
+    pr_copy = (
+        doc.kind in rules.routing.pr_copy_kinds
+        or doc.channel in rules.routing.pr_copy_channels
+        or rules.routing.monitored(doc.channel, doc.kind) is not False  # 2.2–2.4: every entry
+    )
     if pr and pr_copy:
-        reg = rules.routing.register_for(doc.kind)
         subject, body = rules.render(
             "pr_copy",
             **context,
-            monitoring_number=monitoring,
-            monitoring_title=reg.title if reg else None,
-            monitoring_pending=doc.channel in rules.routing.monitoring_channels and not monitoring,
+            monitoring_number=number,
+            monitoring_title=entry.register.title if entry else None,
+            monitoring_pending=monitoring.pending(rules, doc),
         )
         outbox.queue(
             s,
@@ -99,7 +104,7 @@ def route(s: Session, head: ChainHead, rules: Rules, case: Case, sender_addr: st
     facts = dict(
         management=managers,
         pr_copy=pr if pr_copy else [],
-        monitoring_number=monitoring,
+        monitoring_number=number,
         statutory_due=due.isoformat(),
         due_source=due_source,
     )
@@ -156,23 +161,3 @@ def _to_management(
             expires_at=expires,
         )
     )
-
-
-def _monitoring_number(s: Session, rules: Rules, doc: Document) -> str | None:
-    """Regulation 2.4: the next number in the register of the entry's kind."""
-    if doc.channel not in rules.routing.monitoring_channels:
-        return None
-    reg = rules.routing.register_for(doc.kind)
-    if reg is None:
-        return None  # kind unknown: the PR specialist is told to settle it
-    seq = journal.next_seq(s, f"monitoring:{reg.key}", doc.year)
-    s.add(
-        Monitoring(
-            register_key=reg.key,
-            year=doc.year,
-            seq=seq,
-            document_id=doc.id,
-            created_at=dt.datetime.now(dt.UTC),
-        )
-    )
-    return f"{seq}/{doc.year}"

@@ -7,7 +7,8 @@ at once what to fix (`mailflow rules check`).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -146,9 +147,23 @@ class Routing:
     registers: tuple[MonitoringRegister, ...]
     unproven_after_hours: float
     trusted_authserv_ids: frozenset[str]
+    # channel → the kinds from it that are monitoring entries (2.2–2.4: a service
+    # centre's reviews and suggestions); `monitoring_channels` take every kind
+    monitoring_kinds_from: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def register_for(self, kind: str | None) -> MonitoringRegister | None:
         return next((r for r in self.registers if kind in r.kinds), None)
+
+    def monitored(self, channel: str, kind: str | None) -> bool | None:
+        """Whether an appeal is an entry of a monitoring register (2.4): True, it gets
+        a number; None, it would once its kind is known; False, it is none."""
+        if channel in self.monitoring_channels:
+            return True if self.register_for(kind) else None
+        if channel in self.monitoring_kinds_from:
+            if kind is None:
+                return None
+            return kind in self.monitoring_kinds_from[channel] and self.register_for(kind) is not None
+        return False
 
 
 @dataclass(frozen=True)
@@ -460,6 +475,7 @@ def _routing(path: Path) -> Routing:
         pr_copy_kinds=_kinds(pr, "kinds", path, "pr_copy"),
         pr_copy_channels=_channels_list(pr, path, "pr_copy"),
         monitoring_channels=_channels_list(mon, path, "monitoring"),
+        monitoring_kinds_from=_kinds_from(mon, path),
         registers=tuple(registers),
         unproven_after_hours=float(_int(rec, "unproven_after_hours", path, "receipts", 24)),
         trusted_authserv_ids=frozenset(str(a).lower() for a in auth.get("trusted_authserv_ids", [])),
@@ -582,6 +598,16 @@ def _kinds(t: dict, key: str, path: Path, where: str) -> frozenset[str]:
     if not isinstance(kinds, list) or any(k not in KIND_KEYS for k in kinds):
         raise ConfigError(path, f"{where}.{key}", f"kinds must be among: {', '.join(KIND_KEYS)}")
     return frozenset(kinds)
+
+
+def _kinds_from(mon: dict, path: Path) -> dict[str, frozenset[str]]:
+    t = _table(mon, "kinds_from", path)
+    for channel in t:
+        if channel not in CHANNEL_KEYS:
+            raise ConfigError(
+                path, f"monitoring.kinds_from.{channel}", f"channels must be among: {', '.join(CHANNEL_KEYS)}"
+            )
+    return {channel: _kinds(t, channel, path, "monitoring.kinds_from") for channel in t}
 
 
 def _channels_list(t: dict, path: Path, where: str) -> frozenset[str]:

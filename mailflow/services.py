@@ -10,8 +10,12 @@ Russian, and writes nothing. Built by the composition root (daemon.build).
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import hashlib
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -23,10 +27,13 @@ from . import (
     correction,
     extension,
     journal,
+    monitoring,
     redirect,
     repeats,
     resolution,
     resolution_text,
+    talon,
+    talon_pdf,
 )
 from .archive import Archive
 from .case.actors import CHANCELLERY, Actor, actor
@@ -228,7 +235,11 @@ class Services:
         def act(s: Session, head: ChainHead, doc: Document) -> list[correction.Change]:
             if version is not None and version != case_version(s, id_of(doc)):
                 raise Conflict(f"{number}: карточку изменили, пока вы её смотрели; откройте её заново")
-            return correction.correct(s, head, doc, clean, actor(self.rules, by))
+            who = actor(self.rules, by)
+            changes = correction.correct(s, head, doc, clean, who)
+            if any(c.field == "kind" for c in changes):  # an entry of unknown kind gets its number (2.4)
+                monitoring.settle(s, head, self.rules, doc, by=who, sender_addr=self.sender_addr)
+            return changes
 
         return self._act(number, act)
 
@@ -358,6 +369,59 @@ class Services:
                 s.add(Handover(document_id=id_of(docs[n]), unit=unit, at=now, by=by))
                 journal.append(s, head, "handover", document_id=docs[n].id, unit=unit, by=by)
         return len(numbers)
+
+    def print_talon(self, number: str, *, out: Path, font: Path | None = None) -> Path:
+        """The case's talon as a PDF at `out`, to print and hand over to an applicant
+        without e-mail (1.4); the same words as the e-mailed talon. An event records
+        the file and its sha256; nothing is written when the file cannot be."""
+        try:
+            font_file = talon_pdf.find_font(font)
+        except talon_pdf.FontMissing as exc:
+            raise Invalid("talon_font", str(exc)) from None
+
+        def act(s: Session, head: ChainHead, doc: Document) -> Path:
+            facts = talon.of_document(doc)
+            subject, body = talon.text(self.rules, self.rules.journal(doc.journal), facts, printed=True)
+            pdf = talon_pdf.render(body, title=subject, font=font_file)
+            _write_private(out, pdf)
+            journal.append(
+                s,
+                head,
+                "talon_printed",
+                document_id=doc.id,
+                number=doc.number,
+                file=str(out),
+                sha256=hashlib.sha256(pdf).hexdigest(),
+                by=CHANCELLERY.address,
+            )
+            return out
+
+        return self._act(number, act)
+
+
+def _write_private(out: Path, data: bytes) -> None:
+    """`data` at `out`, whole or not at all, readable by the owner only (personal data)."""
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        why = _WRITE_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))
+        raise Invalid("out", f"не удалось записать файл {out}: {why}") from None
+
+
+_WRITE_ERRORS = {
+    errno.ENOENT: "нет такой папки",
+    errno.EACCES: "нет прав на запись",
+    errno.EPERM: "нет прав на запись",
+    errno.EISDIR: "это папка, а не файл",
+    errno.ENOTDIR: "в пути не папка",
+    errno.EROFS: "файловая система только для чтения",
+    errno.ENOSPC: "нет места на диске",
+}
 
 
 def _name(rules: Rules, address: str) -> str:

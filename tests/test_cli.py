@@ -28,6 +28,7 @@ EXPORT_KEYS = {
     "origin_unit",
     "consumer",
     "book_entry_at",
+    "monitoring",
     "source",
     "attachments",
     "needs_review",
@@ -306,6 +307,43 @@ def test_register_a_visit_or_posted_letter_with_its_day(tmp_path):
         assert r.returncode == 2 and "--received" in r.stderr
     r = mf(home, "register", str(scan), "--channel", "pigeon", check=False)
     assert r.returncode == 2
+
+
+def test_paper_without_an_e_mail_gets_a_printed_talon_and_any_case_can_print_it_again(tmp_path):
+    import os
+
+    import pdfplumber
+    from PIL import Image
+
+    home = tmp_path / "home"
+    scan = tmp_path / "заявление.pdf"
+    Image.new("RGB", (850, 1100), "white").save(scan, "PDF", resolution=100)
+    out = mf(home, "register", str(scan), "--channel", "visit", "--received", "01.12.2026").stdout
+    number = out.split("входящий номер ")[1].split()[0]
+    pdf = home / "talons" / f"{number}.pdf"
+    assert f"талон для выдачи заявителю: {pdf}" in out and pdf.is_file()
+    again = tmp_path / "талон.pdf"
+    assert mf(home, "talon", number, "--out", str(again)).stdout.strip() == str(again)
+    with pdfplumber.open(again) as doc:
+        text = doc.pages[0].extract_text()
+    assert number in text and "Өтініштің тіркелгені туралы ТАЛОН" in text and "01.12.2026" in text
+    assert "talon_printed" in mf(home, "journal", "show", number).stdout
+
+    r = mf(home, "talon", "ВХ-2026-999999", check=False)
+    assert r.returncode == 1 and "ВХ-2026-999999 не найден" in r.stderr
+    r = mf(home, "talon", number, "--out", str(tmp_path / "нет" / "t.pdf"), check=False)
+    assert (
+        r.returncode == 2 and "--out: не удалось записать файл" in r.stderr and "нет такой папки" in r.stderr
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "mailflow", "--home", str(home), "talon", number],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MAILFLOW_TALON_FONT": str(tmp_path / "нет.ttf")},
+    )
+    assert r.returncode == 2 and "нет шрифта с кириллицей и казахскими буквами" in r.stderr
+    assert mf(home, "journal", "verify").returncode == 0
 
 
 def test_version_and_doctor_checks_the_ocr_languages(tmp_path):

@@ -145,6 +145,18 @@ def test_cli_exits_2_and_names_file_and_key(tmp_path):
             "limits.max_pages_per_message",
         ),
         ("templates/talon.txt.j2", "{{ number }}", "{{ number }", "line"),
+        (
+            "routing.toml",
+            'service_center = ["отзыв", "предложение"]',
+            'service_centre = ["отзыв"]',
+            "monitoring.kinds_from.service_centre",
+        ),
+        (
+            "routing.toml",
+            'service_center = ["отзыв", "предложение"]',
+            'service_center = ["отзывы"]',
+            "monitoring.kinds_from.service_center",
+        ),
         ("access.toml", "[role.pr_specialist]", "[role.pr_specalist]", "role.pr_specalist"),
         (
             "access.toml",
