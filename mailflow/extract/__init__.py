@@ -340,12 +340,13 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
     found: dict[str, Found] = {}
     group: Found = Found(None, 0.0, True)
     pair = None
+    free: dict[str, Found] | None = None  # the free reader's reading, made once when asked for
     source = ""  # for the card: what the fields were read from
     body = msg.body_text or ""
     labelled = read_labelled(body)
     # a form's fields as "Метка: значение" lines; "Адрес:" and "Тел.:" under a signature are no form
     is_webform = channel == "website" or (
-        bool({"last_name", "fio"} & set(labelled)) and sum(k in labelled for k in ("address", "phone")) >= 1
+        "last_name" in labelled and sum(k in labelled for k in ("address", "phone")) >= 1
     )
     if is_webform and labelled:
         found.update(labelled)
@@ -383,7 +384,7 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
             if form and not form.get("last_name", Found()).value:
                 # a form's labels but not its name: a free letter says "от …" and "адрес:" too
                 free = _read_free(msg, docs, sender=sender)
-                if free["last_name"].value:
+                if free.get("last_name", Found()).value:
                     form = None
             if form and (not letter or not letter.get("outgoing_number", Found()).value):
                 found.update(form)
@@ -395,7 +396,7 @@ def _read_fields(msg: ParsedMessage, docs: list[_Doc], *, sender: Person | None,
                 group = Found(2, 0.95)
                 source = "письмо организации"
         if not found and not (channel == "email" and _OUT_RE.search(msg.subject or "")):
-            free = _read_free(msg, docs, sender=sender)
+            free = free if free is not None else _read_free(msg, docs, sender=sender)
             if any(f.value for f in free.values()):
                 found.update(free)
                 person = any(free[f].value for f in ("last_name", "address"))
