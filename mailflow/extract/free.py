@@ -36,7 +36,7 @@ from .fields import (
     read_email,
     read_phone,
 )
-from .nominative import PersonName
+from .nominative import ABLATIVE, PersonName
 from .text import CYR, CYR_LO, CYR_UP, Tok, alt_reading, fix_lookalikes, levenshtein, squash
 
 __all__ = ["Part", "read_free", "FREE_FIELDS"]
@@ -72,10 +72,9 @@ class _Hit:
 
 _TITLE_WORDS = r"(?:гр\.?|гр-на|гр-ки|гражданина|гражданки|граждан(?:ки|ина)?\s+РК|потребителя|жителя|жительницы|абонента)"
 _LIVES = re.compile(
-    r"(проживающ|зарегистрированн|прожива|тұратын)(его|ей|ий|ая|ая|ый|ой|ого)?",
+    r"(проживающ|зарегистрированн|прожива|тұратын)(его|ей|ий|ая|ый|ой|ого)?",
     re.I,
 )
-_ABLATIVE = ("нан", "нен", "дан", "ден", "тан", "тен")
 _NAME_LABEL = re.compile(
     r"(?:^|\s)(?:заявитель|ф\.?\s*и\.?\s*о\.?(?:\s+заявителя)?|аты-?\s?ж[өе]н[іi!1l]|фамилия,?\s+имя(?:,?\s+отчество)?)\s*:\s*(.+)$",
     re.I,
@@ -129,7 +128,7 @@ _PART_START = re.compile(
 )
 _PART_END = re.compile(
     r"(?:\s(?:район|р-н|обл\.?|область|ауданы|облысы|ауылы|көшесі|қаласы|даңғылы|кенті|шағын\s+ауданы|"
-    r"ықшам\s+ауданы|тұйығы|кенті)|[\s-](?:үй|пәтер)|^СКО|\sСКО)$",
+    r"ықшам\s+ауданы|тұйығы)|[\s-](?:үй|пәтер)|^СКО|\sСКО)$",
     re.I,
 )
 
@@ -280,7 +279,7 @@ def _header_names(lines: list[_Line]) -> list[_Hit]:
         wrapped = i > 0 and "тұратын" in lines[i - 1].text.lower()  # the name's second line, read above
         own = [w for w in ln.text.split() if any(c.isalnum() for c in w)]
         alone = not wrapped and 0 < len(own) == len(_name_words(ln.text))  # a line of the name alone
-        if (m or alone) and words and words[-1].lower().endswith(_ABLATIVE):
+        if (m or alone) and words and words[-1].lower().endswith(ABLATIVE):
             h = _hit(lines, i, words, "abl", None, f"шапка письма: {_quote(' '.join(words))}")
             if h:
                 hits.append(h)

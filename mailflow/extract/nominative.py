@@ -27,7 +27,7 @@ _MALE_PATR = ("ич", "улы", "ұлы", "оглы", "уулу")
 _FEMALE_PATR = ("вна", "чна", "кызы", "қызы")
 _KAZAKH_PATR = ("улы", "ұлы", "кызы", "қызы", "оглы", "уулу")
 _GEN_PATR = ("ича", "вны", "чны")
-_ABLATIVE = ("нан", "нен", "дан", "ден", "тан", "тен")
+ABLATIVE = ("нан", "нен", "дан", "ден", "тан", "тен")  # Kazakh "from": a letter's header
 _VELAR_HUSHING = "кгхжшщч"
 _TAG = {"last_name": "Surn", "first_name": "Name", "patronymic": "Patr"}
 
@@ -193,7 +193,7 @@ def _choose(word: str, role: str, gender: str) -> tuple[str | None, float]:
 def _strip_ablative(words: list[str]) -> list[str] | None:
     last = words[-1]
     lo = last.lower()
-    for suf in _ABLATIVE:
+    for suf in ABLATIVE:
         if lo.endswith(suf) and len(lo) > len(suf) + 2:
             return [*words[:-1], last[: -len(suf)]]
     return None
