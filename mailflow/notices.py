@@ -112,11 +112,21 @@ def to_person(
     number: str | None = None,
     document_id: int | None = None,
     inbound_id: int | None = None,
+    reply_to: ParsedMessage | None = None,
 ) -> None:
-    """A notice to one staff member (the one who asked, the executor)."""
+    """A notice to one staff member (the one who asked, the executor); in the
+    thread of `reply_to` when it answers their message."""
     subject, body = rules.render("notice", number=number, title=title, text=text, details=list(details))
     out = outbox.compose(
-        sender=sender_addr, to=(to,), subject=subject, body=body, kind="notice", key=key, number=number
+        sender=sender_addr,
+        to=(to,),
+        subject=subject,
+        body=body,
+        kind="notice",
+        key=key,
+        number=number,
+        in_reply_to=reply_to.message_id if reply_to else None,
+        references=reply_to.references if reply_to else (),
     )
     outbox.queue(s, out, document_id=document_id, inbound_id=inbound_id)
 
@@ -141,19 +151,20 @@ def answer(
     person = rules.staff.by_email(msg.from_addr)
     if person is None or automatic.why(msg):
         return False  # a stranger (or a look-alike of a staff address) is never written to
-    subject, body = rules.render("notice", number=number, title=title, text=text, details=list(details))
-    out = outbox.compose(
-        sender=sender_addr,
-        to=(person.email,),
-        subject=subject,
-        body=body,
-        kind="notice",
+    to_person(
+        s,
+        rules,
+        person.email,
+        sender_addr=sender_addr,
         key=key,
+        title=title,
+        text=text,
+        details=details,
         number=number,
-        in_reply_to=msg.message_id,
-        references=msg.references,
+        document_id=document_id,
+        inbound_id=inbound_id,
+        reply_to=msg,
     )
-    outbox.queue(s, out, document_id=document_id, inbound_id=inbound_id)
     return True
 
 

@@ -633,13 +633,11 @@ def english_digits(t: Tok) -> str | None:
     misreads a digit of some typefaces (3 as 5) at every scale; None otherwise."""
     if not t.check or len(t.check) < 2 or not _RUN.search(t.text):
         return None
-    a, b = t.check[0], t.check[1]
-    if (
-        _digit_verdict(t.text, a) != "other"
-        or _RUN.findall(a)[-len(_RUN.findall(t.text)) :] != _RUN.findall(b)[-len(_RUN.findall(t.text)) :]
-    ):
+    n = len(_RUN.findall(t.text))
+    first, second = (_RUN.findall(r)[-n:] for r in t.check[:2])
+    if _digit_verdict(t.text, t.check[0]) != "other" or first != second:
         return None
-    runs = iter(_RUN.findall(a)[-len(_RUN.findall(t.text)) :])
+    runs = iter(first)
     return _RUN.sub(lambda _m: next(runs), t.text)
 
 

@@ -391,11 +391,9 @@ def _same_word(a: str, b: str) -> bool:
     return bool(ka) and levenshtein(ka, kb, 2) <= (1 if min(len(ka), len(kb)) <= 5 else 2)
 
 
-_KZ_FOLD = str.maketrans("ёәғқңөұүһі", "еагкноуухи")
-
-
 def _fold(word: str) -> str:
-    return squash(word).translate(_KZ_FOLD)
+    """Two spellings of one name compare alike: case, ё, Kazakh letters (morph.key), punctuation."""
+    return morph.key(squash(word))
 
 
 def _display_confirms(name: PersonName, display: list[str]) -> bool | None:
