@@ -84,6 +84,19 @@ def browser():
         driver.quit()
 
 
+def _navigates(browser, act) -> None:
+    """Do what loads a new page, and wait until the old one is gone: the old
+    page has the same ids (#total, #history), and reading them before the new
+    page replaced it read the old values (one run in four under load)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = browser.find_element(By.TAG_NAME, "html")
+    act()
+    WebDriverWait(browser, 10).until(EC.staleness_of(old))
+
+
 def _mailed_link(w) -> str:
     """The clerk's sign-in link, from the mail in outbox/."""
     deadline = time.monotonic() + 10  # the mail goes out just after the page (a background task)
@@ -113,9 +126,9 @@ def test_clerk_signs_in_finds_a_case_and_corrects_it(served, browser):
 
     box = browser.find_element(By.NAME, "q")
     box.send_keys("иванов")
-    box.submit()
+    _navigates(browser, box.submit)
     assert browser.find_element(By.ID, "total").text == "2"
-    browser.find_element(By.LINK_TEXT, w.number).click()
+    _navigates(browser, browser.find_element(By.LINK_TEXT, w.number).click)
 
     img = browser.find_element(By.CSS_SELECTOR, ".scans img")
     deadline = time.monotonic() + 10
@@ -134,7 +147,7 @@ def test_clerk_signs_in_finds_a_case_and_corrects_it(served, browser):
     field = browser.find_element(By.ID, "field-first_name")
     field.clear()
     field.send_keys("Болат")
-    browser.find_element(By.ID, "save").click()
+    _navigates(browser, browser.find_element(By.ID, "save").click)
     assert "Исправления сохранены" in browser.find_element(By.ID, "saved").text
     history = browser.find_element(By.ID, "history").text
     assert "corrected" in history and "Болат" in history and CLERK in history
@@ -155,6 +168,6 @@ def test_a_repeat_shows_on_both_cards_and_links_them(served, browser):
     assert "Повторное: тот же заявитель" in block.text and w.number in block.text
     browser.execute_script("arguments[0].scrollIntoView()", block)
     browser.save_screenshot(str(SHOTS / "card-repeat.png"))
-    block.find_element(By.LINK_TEXT, w.number).click()  # to the first case, which lists the repeat
+    _navigates(browser, block.find_element(By.LINK_TEXT, w.number).click)  # to the first case
     assert w.other in browser.find_element(By.ID, "repeats").text
     assert unquote(browser.current_url).endswith(f"/cases/{w.number}")
