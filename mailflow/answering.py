@@ -704,12 +704,22 @@ def close_by_clerk(
 ) -> None:
     """The copy of the sent answer handed in on paper and scanned by the clerk (3.8).
 
-    Raises IllegalTransition, with nothing written, unless the case is in work or answered.
+    Raises IllegalTransition unless the case is in work or answered, and BadDispatch
+    when a copy of an answer not yet recorded as sent does not say how it went (3.7),
+    or names an outgoing date that cannot be; nothing is written then.
     """
     answer = s.exec(select(Answer).where(Answer.document_id == doc.id)).first() or Answer(document_id=doc.id)
     before = doc.stage
-    sha = archive.put(copy.data, suffix=".bin")
     sent = _merged(answer, dispatch)
+    problems = dispatch_problems(
+        sent,
+        doc.registered_at.astimezone(KZ_TZ).date(),
+        now.astimezone(KZ_TZ).date(),
+        how=doc.status == State.IN_WORK.value,  # as a «КОПИЯ» by e-mail: said once, at dispatch
+    )
+    if problems:
+        raise BadDispatch(f"{doc.number}: " + "; ".join(problems))
+    sha = archive.put(copy.data, suffix=".bin")
     step = transition.apply(
         s,
         head,

@@ -179,7 +179,12 @@ def _parser() -> argparse.ArgumentParser:
     cl = sub.add_parser("close", help="register the copy of a sent answer handed in on paper (3.8)")
     cl.add_argument("number")
     cl.add_argument("--copy", required=True, type=Path, help="the scanned copy of the sent answer")
-    cl.add_argument("--sent", default="", help="how it went: «Казпочта, РПО № …, исх. № … от …»")
+    cl.add_argument(
+        "--sent",
+        default="",
+        help="how it went: «Казпочта, РПО № …, исх. № … от …» or «нарочным»"
+        " (needed unless «ОТПРАВЛЕНО» was already recorded)",
+    )
     cl.add_argument("--by", default="канцелярия")
     cl.set_defaults(func=cmd_close)
 

@@ -177,17 +177,20 @@ class Services:
         who = Actor(by, CHANCELLERY.capacities)
 
         def act(s: Session, head: ChainHead, doc: Document) -> None:
-            answering.close_by_clerk(
-                s,
-                head,
-                self.rules,
-                doc,
-                copy=copy,
-                dispatch=answering.parse_dispatch(sent),
-                by=who,
-                archive=self.archive,
-                now=dt.datetime.now(dt.UTC),
-            )
+            try:
+                answering.close_by_clerk(
+                    s,
+                    head,
+                    self.rules,
+                    doc,
+                    copy=copy,
+                    dispatch=answering.parse_dispatch(sent),
+                    by=who,
+                    archive=self.archive,
+                    now=dt.datetime.now(dt.UTC),
+                )
+            except answering.BadDispatch as exc:
+                raise Refused(str(exc)) from None
 
         self._act(number, act)
 

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from mailflow import chasing, digest, export
 from mailflow.models import Answer, Chase, Document, Move, Outbox
+from mailflow.values import KZ_TZ
 from tests.support import DIRECTOR, REPO, Office
 
 KZ = dt.timezone(dt.timedelta(hours=5))
@@ -395,7 +396,7 @@ def test_the_clerk_closes_a_case_from_a_paper_copy(tmp_path):
             "--copy",
             str(scan),
             "--sent",
-            "нарочным, исх. № 5/1 от 02.04.2026",
+            f"нарочным, исх. № 5/1 от {dt.datetime.now(KZ_TZ):%d.%m.%Y}",  # not before registration
         ],
         cwd=REPO,
         capture_output=True,
@@ -418,3 +419,30 @@ def test_the_clerk_closes_a_case_from_a_paper_copy(tmp_path):
         timeout=120,
     )
     assert again.returncode == 1 and "в состоянии «закрыто»" in again.stderr
+
+
+def test_a_paper_copy_of_an_answer_not_yet_sent_must_say_how_it_went(tmp_path):
+    """3.7 before 3.8: the clerk's copy of an answer nobody recorded as sent says how
+    it went, as «ОТПРАВЛЕНО» would; a refused copy writes nothing and archives nothing."""
+    from mailflow import daemon, services
+    from mailflow.values import Attachment
+
+    c = Case(tmp_path)
+    copy = Attachment("копия.pdf", "application/pdf", b"%PDF-1.4 copy", "0" * 64)
+    parts = daemon.build(c.cfg, c.rules)
+    try:
+        before = sorted(p.name for p in (c.cfg.home / "archive").rglob("*"))
+        for sent, why in [
+            ("", "не сказано, как отправлен ответ"),
+            ("Казпочта", "номер почтового отправления"),
+            ("нарочным, исх. № 5/1 от 31.12.2099", "ещё не наступила"),
+            ("нарочным, исх. № 5/1 от 31.02.2026", "такой даты нет"),
+        ]:
+            with pytest.raises(services.Refused, match=why):
+                parts.services.close(c.number, copy=copy, sent=sent, by="канцелярия")
+            assert c.answer()[1].status == "in_work"
+        assert sorted(p.name for p in (c.cfg.home / "archive").rglob("*")) == before
+        parts.services.close(c.number, copy=copy, sent="нарочным", by="канцелярия")
+        assert c.answer()[1].status == "closed"
+    finally:
+        daemon.close(parts)
