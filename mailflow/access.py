@@ -23,6 +23,10 @@ ACTIONS: frozenset[str] = frozenset(
         "extend",  # the term (АППК art. 76 p. 2)
         "close",  # record dispatch, attach the copy
         "handover",  # originals handed over (1.13)
+        "redirect",  # outside competence (АППК art. 76)
+        "anonymous",  # decide on an appeal flagged as anonymous
+        "repeat",  # link a repeated appeal to its first case, or undo it
+        "talon",  # print a talon for an applicant without e-mail
         "queues",  # review, quarantine, outbox, unmatched receipts
         "registers",  # monitoring registers (2.4)
         "report",  # the weekly report

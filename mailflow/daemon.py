@@ -94,6 +94,8 @@ def web(cfg: Config, rules: Rules, base_url: str):
             services=parts.services,
             archive=parts.archive,
             cache=cfg.home / "cache" / "pages",
+            talons=cfg.talons_dir,
+            talon_font=cfg.talon_font,
             sender_addr=cfg.smtp.sender,
             base_url=base_url,
             flush=parts.sender.flush,

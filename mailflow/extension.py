@@ -110,7 +110,9 @@ def extend(
     sender_addr: str,
     today: dt.date,
     inbound_id: int | None = None,
+    entered_by: str | None = None,
 ) -> Extended:
+    """`entered_by`: the clerk who entered a head's paper decision, named in the event."""
     check(rules, doc, until, reason, today)
     old = doc.due_date
     tell_by = rules.calendar.add_working_days(today, rules.deadlines.extension_notice_days)
@@ -129,6 +131,7 @@ def extend(
             new_due=str(until),
             reason=reason.strip(),
             source=rules.deadlines.default.source,
+            **({"entered_by": entered_by} if entered_by else {}),
         )
     except IllegalTransition as exc:
         raise Refused(f"{doc.number}: {exc}") from None

@@ -75,8 +75,10 @@ def record(
     inbound_id: int | None,
     sender_addr: str,
     archive: Archive,
+    entered_by: str | None = None,
 ) -> Resolution:
-    """Raises IllegalTransition (nothing written) when the case cannot take a resolution."""
+    """Raises IllegalTransition (nothing written) when the case cannot take a resolution.
+    `entered_by`: the clerk who entered a signed paper resolution, named in the event."""
     now = dt.datetime.now(dt.UTC)
     step = transition.apply(
         s,
@@ -93,6 +95,7 @@ def record(
         due_source=d.due_source,
         source=source,
         capped=d.capped,
+        **({"entered_by": entered_by} if entered_by else {}),
     )
     doc.due_date = d.due  # reminders are planned again for the new date (chasing: the mark's date differs)
     s.execute(sa.update(Resolution).where(Resolution.document_id == doc.id, IS_CURRENT).values(current=False))

@@ -101,10 +101,12 @@ class Services:
             raise NotAllowed(f"{address}: нет в справочнике сотрудников с правом {what}")
         return who
 
-    def resolve(self, number: str, text: str, by: str | None) -> Resolved:
-        """A paper resolution entered by the clerk, or signed by `by` (1.6)."""
+    def resolve(self, number: str, text: str, by: str | None, *, entered_by: str | None = None) -> Resolved:
+        """A paper resolution signed by `by` (1.6), or by nobody named; `entered_by` is the
+        clerk who typed it in at the workplace (the chancellery's, at the command line)."""
         rules = self.rules
-        who, name = CHANCELLERY, "резолюция на бумаге, внесена канцелярией"
+        clerk = self.staff_actor(entered_by, "вносить резолюции", Capacity.CLERK) if entered_by else None
+        who, name = clerk or CHANCELLERY, "резолюция на бумаге, внесена канцелярией"
         if by:
             who = self.staff_actor(by, "резолюции", Capacity.MANAGEMENT)
             name = _name(rules, who.address)
@@ -131,14 +133,19 @@ class Services:
                 inbound_id=None,
                 sender_addr=self.sender_addr,
                 archive=self.archive,
+                entered_by=clerk.address if clerk and clerk is not who else None,
             )
             return Resolved(doc.number, tuple(p.name for p in d.addressees), d.due, d.capped)
 
         return self._act(number, act)
 
-    def extend(self, number: str, *, until: dt.date, reason: str, by: str) -> extension.Extended:
-        """A head's reasoned decision to extend the term (АППК art. 76 p. 2)."""
+    def extend(
+        self, number: str, *, until: dt.date, reason: str, by: str, entered_by: str | None = None
+    ) -> extension.Extended:
+        """A head's reasoned decision to extend the term (АППК art. 76 p. 2); `entered_by`,
+        the clerk who typed a paper decision in at the workplace."""
         who = self.staff_actor(by, "продлевать срок", Capacity.MANAGEMENT, Capacity.UNIT_HEAD)
+        clerk = self.staff_actor(entered_by, "вносить решения", Capacity.CLERK) if entered_by else None
 
         def act(s: Session, head: ChainHead, doc: Document) -> extension.Extended:
             try:
@@ -152,6 +159,7 @@ class Services:
                     by=who,
                     sender_addr=self.sender_addr,
                     today=dt.datetime.now(KZ_TZ).date(),
+                    entered_by=clerk.address if clerk and clerk.address != who.address else None,
                 )
             except extension.Refused as exc:
                 raise Refused(str(exc)) from None
@@ -373,7 +381,9 @@ class Services:
                 journal.append(s, head, "handover", document_id=docs[n].id, unit=unit, by=by)
         return len(numbers)
 
-    def print_talon(self, number: str, *, out: Path, font: Path | None = None) -> Path:
+    def print_talon(
+        self, number: str, *, out: Path, font: Path | None = None, by: str = CHANCELLERY.address
+    ) -> Path:
         """The case's talon as a PDF at `out`, to print and hand over to an applicant
         without e-mail (1.4); the same words as the e-mailed talon. An event records
         the file and its sha256; nothing is written when the file cannot be."""
@@ -395,7 +405,7 @@ class Services:
                 number=doc.number,
                 file=str(out),
                 sha256=hashlib.sha256(pdf).hexdigest(),
-                by=CHANCELLERY.address,
+                by=by,
             )
             return out
 

@@ -3,6 +3,7 @@ sessions, CSRF, roles, search, correcting a card, page images."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email
 import io
@@ -83,14 +84,20 @@ class Workplace:
             return [json.loads(e.data) for e in s.exec(select(Event).where(Event.type == type_))]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def wp(request, tmp_path):
-    with database_urls(tmp_path, request.param) as url:
+@contextlib.contextmanager
+def workplace(tmp_path, database: str):
+    with database_urls(tmp_path, database) as url:
         w = Workplace(tmp_path, url)
         try:
             yield w
         finally:
             daemon.close(w.parts)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def wp(request, tmp_path):
+    with workplace(tmp_path, request.param) as w:
+        yield w
 
 
 def csrf(c: TestClient) -> dict:

@@ -171,3 +171,23 @@ def test_a_repeat_shows_on_both_cards_and_links_them(served, browser):
     _navigates(browser, block.find_element(By.LINK_TEXT, w.number).click)  # to the first case
     assert w.other in browser.find_element(By.ID, "repeats").text
     assert unquote(browser.current_url).endswith(f"/cases/{w.number}")
+
+
+def test_the_clerk_records_the_dispatch_from_the_card(served, browser):
+    from selenium.webdriver.common.by import By
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    w = served
+    assert w.client().post("/api/login", json={"email": CLERK}).status_code == 202
+    browser.get(_mailed_link(w))
+    browser.get(f"{w.url}/cases/{w.number}")
+    acts = browser.find_element(By.ID, "acts")
+    browser.execute_script("arguments[0].scrollIntoView()", acts)
+    browser.find_element(By.CSS_SELECTOR, "#act-dispatch summary").click()  # <details>: no script needed
+    box = browser.find_element(By.CSS_SELECTOR, "#act-dispatch input[name=sent]")
+    box.send_keys("Казпочта, РПО № RR123456785KZ")
+    browser.save_screenshot(str(SHOTS / "card-acts.png"))
+    _navigates(browser, browser.find_element(By.ID, "do-dispatch").click)
+    assert "Отправка ответа отмечена" in browser.find_element(By.ID, "done").text
+    assert "ответ отправлен" in browser.find_element(By.TAG_NAME, "h1").text
+    assert w.doc().status == "answered"

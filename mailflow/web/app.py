@@ -32,11 +32,12 @@ from ..case.states import State
 from ..rules import Rules
 from ..values import CONSUMER_FIELDS, KZ_TZ
 from ..vocabulary import CHANNELS, FIELD_LABELS, GROUPS, KINDS, channel_label
-from . import cases, pages, signin
+from . import acts, cases, pages, signin
 
 log = logging.getLogger("mailflow.web")
 HERE = Path(__file__).parent
 SESSION, CSRF = "mf_session", "csrftoken"
+MAX_UPLOAD = 25 * 1024 * 1024  # a scanned copy of an answer; more is refused, not truncated
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class Web:
     services: services.Services
     archive: Archive
     cache: Path  # rendered page images
+    talons: Path  # printed talons, as `mailflow talon` writes them
+    talon_font: Path | None
     sender_addr: str
     base_url: str  # as people reach it (behind the TLS proxy: https://…)
     flush: Callable[[], object]  # send what the outbox holds now (the sign-in link)
@@ -288,13 +291,108 @@ def create_app(web: Web) -> FastAPI:
                 confidence=_json(doc.confidence),
                 evidence=_json(doc.evidence),
                 fields=CONSUMER_FIELDS,
+                acts=acts.offered(signed.rights.may, doc),
+                signers={a.key: acts.signers(web.rules, a) for a in acts.ACTS if a.signers},
+                units=acts.units(web.rules),
+                may_print="talon" in signed.rights.may,
             )
         context.update(extra)
         return page(request, "card.html", status, **context)
 
     @app.get("/cases/{number}", response_class=HTMLResponse)
     def card_page(request: Request, number: str) -> Response:
-        return card(request, who(request), number, saved=request.query_params.get("saved"))
+        done = acts.BY_KEY.get(request.query_params.get("done", ""))
+        return card(
+            request, who(request), number, saved=request.query_params.get("saved"), done=done and done.done
+        )
+
+    async def act_form(request: Request) -> dict[str, acts.Value]:
+        """The submitted inputs: text as text, a file as an Upload (bounded)."""
+        if request.headers.get("content-type", "").startswith("application/json"):
+            try:
+                body = await request.json()
+            except ValueError:
+                raise services.Invalid("body", "тело запроса — не JSON") from None
+            if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
+                raise services.Invalid("body", "ожидается объект JSON со строками")
+            return dict(body)
+        form = await request.form(max_part_size=64 * 1024)
+        out: dict[str, acts.Value] = {}
+        for key, v in form.items():
+            if isinstance(v, str):
+                out[key] = v
+            else:
+                data = await v.read(MAX_UPLOAD + 1)
+                if len(data) > MAX_UPLOAD:
+                    raise services.Invalid(key, f"файл больше {MAX_UPLOAD // 2**20} МБ")
+                out[key] = acts.Upload(
+                    v.filename or "копия", v.content_type or "application/octet-stream", data
+                )
+        return out
+
+    def run_act(signed: signin.Signed, number: str, key: str, form: dict[str, acts.Value]) -> None:
+        """One card act for `signed`, or services.Refused (NotFound: 404, NotAllowed: 403 …)."""
+        act = acts.BY_KEY.get(key)
+        if act is None:
+            raise services.NotFound(f"нет такого действия: {key}")
+        with Session(web.engine) as s:
+            doc = cases.find(s, web.rules, signed, number)
+        if doc is None:
+            raise services.NotFound(f"документ {number} не найден")
+        if act.right not in signed.rights.may:
+            raise services.NotAllowed(f"{signed.email}: нет права «{act.title}»")
+        if act not in acts.offered(signed.rights.may, doc):
+            raise services.Conflict(f"«{act.title}» сейчас невозможно: дело {State(doc.status).label}")
+        acts.perform(web.services, act, number, form, by=signed.email)
+        log.info("%s: %s by %s at the workplace", number, key, signed.email)
+
+    @app.post("/cases/{number}/acts/{key}", response_class=HTMLResponse)
+    async def card_act(request: Request, number: str, key: str) -> Response:
+        signed = who(request)
+        try:
+            form = await act_form(request)
+        except services.Invalid as exc:
+            return card(request, signed, number, 400, error=str(exc), open_act=key)
+        check_csrf(request, signed, str(form.get("csrf") or ""))
+        try:
+            run_act(signed, number, key, form)
+        except services.Refused as exc:
+            typed = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+            return card(request, signed, number, _status(exc), error=str(exc), open_act=key, act_typed=typed)
+        return RedirectResponse(f"/cases/{number}?done={key}", status_code=303)
+
+    @app.post("/api/cases/{number}/acts/{key}")
+    async def api_act(request: Request, number: str, key: str) -> Response:
+        signed = who(request)
+        check_csrf(request, signed, request.headers.get("x-csrf-token"))
+        try:
+            run_act(signed, number, key, await act_form(request))
+        except services.Refused as exc:
+            return _refusal(exc)
+        with Session(web.engine) as s:
+            doc = cases.find(s, web.rules, signed, number)
+            assert doc is not None
+            return JSONResponse(cases.api_record(s, doc))
+
+    @app.post("/cases/{number}/talon.pdf")
+    async def talon(request: Request, number: str) -> Response:
+        """The printed talon (walk-in applicants without e-mail); each print is an event."""
+        signed = who(request)
+        form = await request.form(max_part_size=64 * 1024)
+        check_csrf(request, signed, str(form.get("csrf") or ""))
+        with Session(web.engine) as s:
+            if cases.find(s, web.rules, signed, number) is None:
+                return page(request, "missing.html", 404, me=signed, number=number)
+        if "talon" not in signed.rights.may:
+            return card(request, signed, number, 403, error=f"{signed.email}: нет права печатать талоны")
+        web.talons.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:  # the number is the journal's own (found above), safe as a file name
+            path = web.services.print_talon(
+                number, out=web.talons / f"{number}.pdf", font=web.talon_font, by=signed.email
+            )
+        except services.Refused as exc:
+            return card(request, signed, number, _status(exc), error=str(exc))
+        return FileResponse(path, media_type="application/pdf", filename=f"талон-{number}.pdf")
 
     @app.post("/cases/{number}", response_class=HTMLResponse)
     async def card_post(request: Request, number: str) -> Response:
@@ -319,12 +417,8 @@ def create_app(web: Web) -> FastAPI:
             )
         except services.Invalid as exc:
             return card(request, signed, number, 400, error=str(exc), bad_field=exc.field, typed=changed)
-        except services.Conflict as exc:
-            return card(request, signed, number, 409, error=str(exc))
-        except services.NotAllowed as exc:
-            return card(request, signed, number, 403, error=str(exc))
         except services.Refused as exc:
-            return card(request, signed, number, 400, error=str(exc))
+            return card(request, signed, number, _status(exc), error=str(exc))
         return RedirectResponse(f"/cases/{number}?saved=1", status_code=303)
 
     @app.get("/api/cases/{number}")
@@ -358,14 +452,8 @@ def create_app(web: Web) -> FastAPI:
                 return JSONResponse({"error": f"документ {number} не найден"}, status_code=404)
         try:
             web.services.correct(number, values, by=signed.email, version=version)
-        except services.Invalid as exc:
-            return JSONResponse({"error": str(exc), "field": exc.field}, status_code=400)
-        except services.NotAllowed as exc:
-            return JSONResponse({"error": str(exc)}, status_code=403)
-        except services.Conflict as exc:
-            return JSONResponse({"error": str(exc)}, status_code=409)
-        except services.NotFound as exc:
-            return JSONResponse({"error": str(exc)}, status_code=404)
+        except services.Refused as exc:
+            return _refusal(exc)
         with Session(web.engine) as s:
             doc = cases.find(s, web.rules, signed, number)
             assert doc is not None
@@ -414,6 +502,23 @@ def _patch_values(body: object) -> tuple[dict[str, Any], int | None]:
         else:
             raise services.Invalid(key, "это поле нельзя исправить")
     return values, version  # validated by services.correct, as every correction is
+
+
+def _status(exc: services.Refused) -> int:
+    """The HTTP status a refusal answers with."""
+    for kind, status in (
+        (services.NotFound, 404),
+        (services.NotAllowed, 403),
+        (services.Conflict, 409),
+    ):
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def _refusal(exc: services.Refused) -> JSONResponse:
+    body = {"error": str(exc)} | ({"field": exc.field} if isinstance(exc, services.Invalid) else {})
+    return JSONResponse(body, status_code=_status(exc))
 
 
 def _shown(v: object) -> str:
