@@ -25,6 +25,7 @@ from .case.states import State
 from .config import ConfigError
 from .db import NoJournal
 from .models import Document, Event
+from .queues import Queue, Queues
 from .values import KZ_TZ, Consumer
 from .vocabulary import FIELD_LABELS, PAPER_CHANNELS, WRITTEN
 
@@ -230,6 +231,21 @@ def _parser() -> argparse.ArgumentParser:
     rgl.add_argument("--year", type=int, help="the registers' year (default: every year)")
     rgl.set_defaults(func=cmd_registers_list)
 
+    qu = sub.add_parser("queue", help="the clerk's queues: mail to look at, quarantine, outbox, receipts")
+    qusub = qu.add_subparsers(dest="queue_command", required=True)
+    qul = qusub.add_parser("list", help="what waits in a queue (all queues' counts without NAME)")
+    qul.add_argument("name", nargs="?", choices=[q.value for q in Queue])
+    qul.set_defaults(func=cmd_queue_list)
+    qud = qusub.add_parser("do", help="handle one item: register, reprocess, attach, dismiss, retry, cancel")
+    qud.add_argument("name", choices=[q.value for q in Queue])
+    qud.add_argument("item", type=int, help="the item's number, as `queue list` shows it")
+    qud.add_argument("action", choices=sorted({a for acts in Queues.ACTIONS.values() for a in acts}))
+    qud.add_argument("--number", default="", help="attach: the case's incoming number")
+    qud.add_argument("--to", default="", help="attach a receipt: the addressee, when the case has several")
+    qud.add_argument("--reason", default="", help="dismiss, cancel: why")
+    qud.add_argument("--by", required=True, help="who handles it (e-mail, for the journal)")
+    qud.set_defaults(func=cmd_queue_do)
+
     ob = sub.add_parser("outbox", help="mail waiting to be sent, sent, failed")
     obsub = ob.add_subparsers(dest="outbox_command", required=True)
     obl = obsub.add_parser("list", help="the outbox as a table")
@@ -355,6 +371,55 @@ def cmd_outbox_list(args, cfg, rules) -> int:
         print("Писем нет.")
         return 0
     print(_table(("№", "Вид", "Состояние", "Попыток", "Кому", "Создано", "Ответ сервера"), rows))
+    return 0
+
+
+def cmd_queue_list(args, cfg, rules) -> int:
+    from . import daemon
+
+    parts = daemon.build(cfg, rules)
+    try:
+        if args.name is None:
+            counts = parts.queues.counts()
+            print(_table(("Очередь", "Ждут"), [(f"{q.value} ({q.label})", n) for q, n in counts.items()]))
+            return 0
+        items = parts.queues.items(Queue(args.name))
+    finally:
+        daemon.close(parts)
+    if not items:
+        print("Очередь пуста.")
+        return 0
+    rows = [
+        (
+            i.id,
+            i.at.astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M"),
+            i.who,
+            i.what[:50],
+            i.why[:60],
+            i.number or "",
+        )
+        for i in items
+    ]
+    print(_table(("№", "Когда", "От кого / кому", "Тема / вид", "Почему", "Дело"), rows))
+    return 0
+
+
+def cmd_queue_do(args, cfg, rules) -> int:
+    from . import daemon
+    from .services import Refused
+
+    given = {"number": args.number, "to": args.to, "reason": args.reason}
+    parts = daemon.build(cfg, rules)
+    try:
+        try:
+            said = parts.queues.do(Queue(args.name), args.item, args.action, given, by=args.by)
+        except Refused as exc:
+            print(f"Не выполнено: {exc}.", file=sys.stderr)
+            return 1
+        parts.sender.flush()
+    finally:
+        daemon.close(parts)
+    print(said)
     return 0
 
 

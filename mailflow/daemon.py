@@ -23,6 +23,7 @@ from .archive import Archive
 from .config import Config, MailboxConfig
 from .intake import Intake, Outcome, Recognizer
 from .mailbox import Mailbox, MessageGone, open_mailbox
+from .queues import Queues
 from .rules import Rules
 from .services import Services
 from .values import KZ_TZ
@@ -37,6 +38,7 @@ class Parts:
     intake: Intake
     sender: outbox.Sender
     services: Services
+    queues: Queues
     closers: list
 
 
@@ -79,7 +81,8 @@ def build(
         engine, transport or outbox.make_transport(cfg.smtp), cfg.smtp.sender, on_refused=refused
     )
     services = Services(engine, rules, archive, cfg.smtp.sender)
-    return Parts(engine, archive, intake, sender, services, closers)
+    queues = Queues(engine, rules, intake, archive, services, {m.name: m.journal for m in cfg.mailboxes})
+    return Parts(engine, archive, intake, sender, services, queues, closers)
 
 
 def web(cfg: Config, rules: Rules, base_url: str):
@@ -96,6 +99,7 @@ def web(cfg: Config, rules: Rules, base_url: str):
             cache=cfg.home / "cache" / "pages",
             talons=cfg.talons_dir,
             talon_font=cfg.talon_font,
+            queues=parts.queues,
             sender_addr=cfg.smtp.sender,
             base_url=base_url,
             flush=parts.sender.flush,

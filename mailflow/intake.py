@@ -163,8 +163,12 @@ class Intake:
 
     # -- the pipeline ---------------------------------------------------------
 
-    def process(self, fetched: Fetched, journal_key: str | None = None) -> Outcome:
-        return self._run(Incoming(fetched, journal_key))
+    def process(
+        self, fetched: Fetched, journal_key: str | None = None, *, verdict: Verdict | None = None
+    ) -> Outcome:
+        """One message through the pipeline; `verdict`, when a person already decided what
+        it is (the clerk registering queued mail as an appeal), instead of the triage's."""
+        return self._run(Incoming(fetched, journal_key, verdict=verdict))
 
     def register_paper(
         self,

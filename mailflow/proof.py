@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
@@ -173,6 +174,35 @@ def record(
             exclude=own if d.to_addr in own else (),
         )
     return ", ".join(a or "?" for a, _, _ in steps)
+
+
+def attach(
+    s: Session, head: ChainHead, rows: Sequence[ReceiptRow], d: Delivery, *, by: str, now: dt.datetime
+) -> str:
+    """Receipts that matched nothing, attached by a person to the delivery they are about:
+    the ladder climbs as if they had matched; returns the actions."""
+    for r in rows:
+        r.delivery_id, r.matched_by = d.id, "clerk"
+        s.add(r)
+        ladder.climb(d, r.action, r.status, now)
+    s.add(d)
+    actions = [r.action for r in rows]
+    journal.append(
+        s,
+        head,
+        "receipt",
+        document_id=d.document_id,
+        inbound_id=rows[0].inbound_id,
+        delivery_id=d.id,
+        to=d.to_addr,
+        kind=rows[0].kind,
+        matched_by="clerk",
+        by=by,
+        actions=actions,
+        status=[r.status for r in rows],
+        sha256=rows[0].sha256,
+    )
+    return ", ".join(a or "?" for a in actions)
 
 
 def _steps(receipt: Receipt) -> list[tuple[str | None, str | None, str | None]]:

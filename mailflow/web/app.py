@@ -29,6 +29,7 @@ from .. import services
 from ..archive import Archive
 from ..case.search import Filter
 from ..case.states import State
+from ..queues import Queue, Queues
 from ..rules import Rules
 from ..values import CONSUMER_FIELDS, KZ_TZ
 from ..vocabulary import CHANNELS, FIELD_LABELS, GROUPS, KINDS, channel_label
@@ -49,6 +50,7 @@ class Web:
     cache: Path  # rendered page images
     talons: Path  # printed talons, as `mailflow talon` writes them
     talon_font: Path | None
+    queues: Queues
     sender_addr: str
     base_url: str  # as people reach it (behind the TLS proxy: https://…)
     flush: Callable[[], object]  # send what the outbox holds now (the sign-in link)
@@ -458,6 +460,111 @@ def create_app(web: Web) -> FastAPI:
             doc = cases.find(s, web.rules, signed, number)
             assert doc is not None
             return JSONResponse(cases.api_record(s, doc))
+
+    # -- the clerk's queues --------------------------------------------------
+
+    def queue_of(signed: signin.Signed, name: str) -> Queue:
+        if "queues" not in signed.rights.may:
+            raise services.NotAllowed(f"{signed.email}: очереди ведёт канцелярия")
+        try:
+            return Queue(name)
+        except ValueError:
+            raise services.NotFound(f"нет очереди «{name}»") from None
+
+    @app.get("/queues", response_class=HTMLResponse)
+    def queues_page(request: Request) -> Response:
+        signed = who(request)
+        name = request.query_params.get("q", Queue.REVIEW.value)
+        try:
+            queue = queue_of(signed, name)
+        except services.Refused as exc:
+            return page(
+                request, "queues.html", _status(exc), me=signed, error=str(exc), counts={}, queue=None
+            )
+        return page(
+            request,
+            "queues.html",
+            me=signed,
+            queue=queue,
+            counts=web.queues.counts(),
+            items=web.queues.items(queue),
+            done=request.query_params.get("done"),
+        )
+
+    @app.get("/api/queues/{name}")
+    def api_queue(request: Request, name: str) -> Response:
+        signed = who(request)
+        try:
+            queue = queue_of(signed, name)
+        except services.Refused as exc:
+            return _refusal(exc)
+        return JSONResponse(
+            {
+                "queue": queue.value,
+                "items": [
+                    {
+                        "id": i.id,
+                        "at": i.at.isoformat(),
+                        "who": i.who,
+                        "what": i.what,
+                        "why": i.why,
+                        "number": i.number,
+                        "status": i.status,
+                    }
+                    for i in web.queues.items(queue)
+                ],
+            }
+        )
+
+    @app.post("/queues/{name}/{item}/{action}", response_class=HTMLResponse)
+    async def queue_act(request: Request, name: str, item: int, action: str) -> Response:
+        signed = who(request)
+        form = {k: v for k, v in (await request.form(max_part_size=64 * 1024)).items() if isinstance(v, str)}
+        check_csrf(request, signed, form.get("csrf"))
+        try:
+            queue = queue_of(signed, name)
+            said = web.queues.do(queue, item, action, form, by=signed.email)
+        except services.Refused as exc:
+            known = name in {q.value for q in Queue} and "queues" in signed.rights.may
+            return page(
+                request,
+                "queues.html",
+                _status(exc),
+                me=signed,
+                error=str(exc),
+                queue=Queue(name) if known else None,
+                counts=web.queues.counts() if known else {},
+                items=web.queues.items(Queue(name)) if known else [],
+            )
+        log.info("queue %s #%s: %s by %s", name, item, action, signed.email)
+        return RedirectResponse(f"/queues?{urlencode({'q': name, 'done': said})}", status_code=303)
+
+    @app.post("/api/queues/{name}/{item}/{action}")
+    async def api_queue_act(request: Request, name: str, item: int, action: str) -> Response:
+        signed = who(request)
+        check_csrf(request, signed, request.headers.get("x-csrf-token"))
+        try:
+            body = await request.json() if await request.body() else {}
+        except ValueError:
+            return JSONResponse({"error": "тело запроса — не JSON"}, status_code=400)
+        if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
+            return JSONResponse({"error": "ожидается объект JSON со строками"}, status_code=400)
+        try:
+            said = web.queues.do(queue_of(signed, name), item, action, body, by=signed.email)
+        except services.Refused as exc:
+            return _refusal(exc)
+        return JSONResponse({"done": said})
+
+    @app.get("/queues/mail/{item}", response_class=HTMLResponse)
+    def queued_mail(request: Request, item: int) -> Response:
+        """What a queued message says, to decide what it is (read from the archive)."""
+        signed = who(request)
+        if "queues" not in signed.rights.may:
+            return page(request, "missing.html", 404, me=signed, number=f"письмо №{item}")
+        shown = web.queues.mail(item)
+        if shown is None:
+            return page(request, "missing.html", 404, me=signed, number=f"письмо №{item}")
+        return page(request, "mail.html", me=signed, mail=shown)
 
     @app.get("/pages/{sha256}/{n}.png")
     def page_image(request: Request, sha256: str, n: int) -> Response:
