@@ -191,3 +191,28 @@ def test_the_clerk_records_the_dispatch_from_the_card(served, browser):
     assert "Отправка ответа отмечена" in browser.find_element(By.ID, "done").text
     assert "ответ отправлен" in browser.find_element(By.TAG_NAME, "h1").text
     assert w.doc().status == "answered"
+
+
+def test_the_clerk_works_the_review_queue(served, browser):
+    from selenium.webdriver.common.by import By
+
+    from mailflow import daemon
+    from tests.support import deliver, fake_recognizer, text_appeal
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    w = served
+    stranger = text_appeal(
+        frm="someone@mail.example", subject="Вопрос", body="Когда включат свет на ул. Мира?"
+    )
+    deliver(w.cfg.home / "inbox", stranger, "q1")
+    daemon.run_once(w.cfg, w.rules, recognize=fake_recognizer())
+    assert w.client().post("/api/login", json={"email": CLERK}).status_code == 202
+    browser.get(_mailed_link(w))
+    _navigates(browser, browser.find_element(By.ID, "nav-queues").click)
+    assert "1" in browser.find_element(By.ID, "tab-review").text
+    row = browser.find_element(By.CSS_SELECTOR, "#items tr[id^=item-]")
+    assert "someone@mail.example" in row.text
+    browser.save_screenshot(str(SHOTS / "queues.png"))
+    _navigates(browser, row.find_element(By.XPATH, ".//button[contains(., 'Зарегистрировать')]").click)
+    assert "Зарегистрировано: ВХ-" in browser.find_element(By.ID, "done").text
+    assert "Очередь пуста" in browser.find_element(By.ID, "items").text
