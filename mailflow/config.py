@@ -7,7 +7,9 @@ $CREDENTIALS_DIRECTORY, which a relative `password_file` is resolved against).
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -33,6 +35,25 @@ class Endpoint:
     user: str = ""
     path: str = ""  # IMAP folder or Maildir path
     password: str | None = field(default=None, repr=False)
+    allow_plaintext: bool = False  # a password may go in clear to a host that is not loopback
+
+    def clear_refused(self, tls: bool) -> str | None:
+        """Why a password must not be sent on this connection (`tls`: it is encrypted), or None."""
+        if tls or self.password is None or self.allow_plaintext or is_loopback(self.host):
+            return None
+        return (
+            f"{self.host}:{self.port} offers no STARTTLS: the password is not sent in clear "
+            "(use imaps:// or smtps://, enable TLS on the server, or set allow_plaintext = true)"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -205,6 +226,7 @@ def _mailbox(t, i: int, path: Path, base: Path) -> MailboxConfig:
             "processed_folder",
             "quarantine_folder",
             "notices_folder",
+            "allow_plaintext",
         },
         path,
         where,
@@ -214,6 +236,7 @@ def _mailbox(t, i: int, path: Path, base: Path) -> MailboxConfig:
         _str(t, "url", path, None, where), path, f"{where}.url", ("imap", "imaps", "maildir"), base
     )
     ep = _with_password(ep, t, path, where)
+    ep = dataclasses.replace(ep, allow_plaintext=_bool(t, "allow_plaintext", path, where, False))
     return MailboxConfig(
         name=name,
         endpoint=ep,
@@ -232,10 +255,23 @@ def _smtp(t, path: Path, base: Path, home: Path) -> SmtpConfig:
     if not isinstance(t, dict):
         raise ConfigError(path, "smtp", "must be a table")
     _known(
-        t, {"url", "password", "password_env", "password_file", "sender", "starttls", "timeout"}, path, "smtp"
+        t,
+        {
+            "url",
+            "password",
+            "password_env",
+            "password_file",
+            "sender",
+            "starttls",
+            "timeout",
+            "allow_plaintext",
+        },
+        path,
+        "smtp",
     )
     ep = parse_url(_str(t, "url", path, None, "smtp"), path, "smtp.url", ("smtp", "smtps", "maildir"), base)
     ep = _with_password(ep, t, path, "smtp")
+    ep = dataclasses.replace(ep, allow_plaintext=_bool(t, "allow_plaintext", path, "smtp", False))
     sender = _str(t, "sender", path, None, "smtp")
     if "@" not in sender:
         raise ConfigError(path, "smtp.sender", f"not an e-mail address: {sender!r}")

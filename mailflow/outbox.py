@@ -207,9 +207,12 @@ class SmtpTransport:
             start_tls=self.cfg.starttls,
             timeout=self.cfg.timeout,
         )
-        await smtp.connect()
+        await smtp.connect()  # STARTTLS when offered, unless `starttls = false`
         try:
             if ep.user:
+                refused = ep.clear_refused(tls=smtp.get_transport_info("sslcontext") is not None)
+                if refused:
+                    raise aiosmtplib.SMTPAuthenticationError(530, refused)
                 await smtp.login(ep.user, ep.password or "")
             if smtp.is_ehlo_or_helo_needed:
                 await smtp.ehlo()

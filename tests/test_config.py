@@ -72,6 +72,7 @@ sender = "kanc@sevkaz.example"
     assert cfg.mailboxes[1].endpoint.path == str(tmp_path / "spool")
     assert cfg.smtp.endpoint.password == "s3cret" and cfg.smtp.endpoint.port == 587
     assert cfg.home == tmp_path / "data"
+    assert not imap.allow_plaintext and not cfg.smtp.endpoint.allow_plaintext  # never by default
 
 
 @pytest.mark.parametrize(
@@ -107,6 +108,12 @@ sender = "kanc@sevkaz.example"
             "smtp.sendr",
         ),
         ('watchdog="off"\n[[mailbox]]\nname="a"\nurl="maildir:/x"', "watchdog"),
+        ('[[mailbox]]\nname="a"\nurl="imap://h/INBOX"\nallow_plaintext="yes"', "mailbox[0].allow_plaintext"),
+        ('[[mailbox]]\nname="a"\nurl="imap://h/INBOX"\nallow_plaintxt=true', "mailbox[0].allow_plaintxt"),
+        (
+            '[[mailbox]]\nname="a"\nurl="maildir:/x"\n[smtp]\nurl="smtp://h"\nsender="a@b.c"\nallow_plaintext=1',
+            "smtp.allow_plaintext",
+        ),
     ],
 )
 def test_config_errors_name_the_key(tmp_path, body, key):

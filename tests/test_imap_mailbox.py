@@ -355,6 +355,9 @@ class FakeClient:
     def login(self, user, password):
         self._cmd("LOGIN", user)
 
+    def starttls(self, ssl_context=None):
+        self._cmd("STARTTLS")
+
     def capabilities(self):
         return self.s.caps
 
@@ -440,7 +443,10 @@ class FakeClient:
 
 
 def _fake_cfg(**kw) -> MailboxConfig:
-    return MailboxConfig("fake", Endpoint("imap", "imap.example", 143, "u", "INBOX", "pw"), **kw)
+    # these tests are about IMAP commands, not transport: the fake offers no STARTTLS
+    return MailboxConfig(
+        "fake", Endpoint("imap", "imap.example", 143, "u", "INBOX", "pw", allow_plaintext=True), **kw
+    )
 
 
 def _commands(server: FakeServer, since: int = 0) -> list[str]:
@@ -621,3 +627,29 @@ def test_imaps_uses_tls_with_the_given_context():
     assert seen["ssl"] is True and isinstance(seen["ctx"], ssl_lib.SSLContext)
     ImapMailbox(_fake_cfg(), client_factory=factory).open()
     assert seen == {"ssl": False, "ctx": None}
+
+
+@pytest.mark.parametrize(
+    "host, caps, allow, expected",
+    [
+        ("imap.example", (b"IMAP4REV1",), False, "refused"),  # a password in clear: never
+        ("10.0.0.5", (b"IMAP4REV1", b"starttls"), False, ["STARTTLS", "LOGIN"]),  # any case of the word
+        ("imap.example", (b"IMAP4REV1",), True, ["LOGIN"]),  # allowed in the config, explicitly
+        ("127.0.0.1", (b"IMAP4REV1",), False, ["LOGIN"]),  # loopback
+        ("::1", (b"IMAP4REV1",), False, ["LOGIN"]),
+        ("localhost", (b"IMAP4REV1",), False, ["LOGIN"]),
+        ("127.0.0.1.example", (b"IMAP4REV1",), False, "refused"),  # a name that only looks local
+        ("[::ffff:10.0.0.5]", (b"IMAP4REV1",), False, "refused"),
+    ],
+)
+def test_a_password_goes_in_clear_only_to_loopback_or_when_allowed(host, caps, allow, expected):
+    server = FakeServer(caps=caps)
+    cfg = MailboxConfig("plain", Endpoint("imap", host, 143, "u", "INBOX", "pw", allow_plaintext=allow))
+    box = ImapMailbox(cfg, client_factory=server.factory)
+    if expected == "refused":
+        with pytest.raises(ImapError, match="offers no STARTTLS: the password is not sent in clear"):
+            box.open()
+        assert "LOGIN" not in _commands(server)
+    else:
+        box.open()
+        assert [c for c in _commands(server) if c in ("STARTTLS", "LOGIN")] == expected

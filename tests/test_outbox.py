@@ -219,3 +219,38 @@ def test_failed_mail_is_queued_again_or_cancelled_with_a_reason(tmp_path):
         assert s.get(Outbox, 4).status == "cancelled"
         [ev] = s.exec(select(Event).where(Event.type == "outbox_cancelled")).all()
         assert "дубль" in ev.data
+
+
+def _own_address() -> str | None:
+    """An address of this machine that is not loopback (the route out), if it has one."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # no packet is sent: only the route is chosen
+            return s.getsockname()[0]
+        except OSError:
+            return None
+
+
+def test_no_password_in_clear_to_a_relay_that_is_not_loopback(make_smtp_server):
+    """The relay offers AUTH but no STARTTLS, on an address that is not loopback: the
+    password is not sent, the relay is treated as unusable (not this message's fault),
+    and allow_plaintext lets it go."""
+    import dataclasses
+
+    from mailflow.config import SmtpConfig
+
+    host = _own_address()
+    if host is None or host.startswith("127."):
+        pytest.skip("this machine has no address but loopback")
+    server = make_smtp_server(host=host, dovecot=None)
+    cfg = server.smtp_config()
+    transport = outbox.SmtpTransport(cfg)
+    with pytest.raises(aiosmtplib.SMTPAuthenticationError) as refused:
+        transport.send(cfg.sender, ["a@example.kz"], b"Subject: x\r\n\r\nx\r\n")
+    assert refused.value.code == 530 and "password is not sent in clear" in str(refused.value)
+    assert not outbox._permanent(refused.value) and server.received == []
+    allowed = SmtpConfig(dataclasses.replace(cfg.endpoint, allow_plaintext=True), cfg.sender)
+    outbox.SmtpTransport(allowed).send(cfg.sender, ["a@example.kz"], b"Subject: x\r\n\r\nx\r\n")
+    assert len(server.received) == 1

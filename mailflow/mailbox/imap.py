@@ -215,6 +215,22 @@ class ImapMailbox:
         self._retry_at = self._clock() + delay
         log.info("%s: next connection attempt in %.1f s", self.name, delay)
 
+    def _starttls(self, client, ep) -> None:
+        """imap://: encrypt when the server offers it; never a password in clear to
+        anything but loopback unless the mailbox allows it."""
+        offered = any(
+            (c.decode("ascii", "replace") if isinstance(c, bytes) else str(c)).upper() == "STARTTLS"
+            for c in client.capabilities()
+        )
+        if offered:
+            if self._ssl_context is None:
+                self._ssl_context = ssl_lib.create_default_context()
+            client.starttls(self._ssl_context)
+            return
+        refused = ep.clear_refused(tls=False)
+        if refused:
+            raise ImapAuthError(f"{self.where}: {refused}")
+
     def _connect(self):
         self._drop()
         ep = self.cfg.endpoint
@@ -236,6 +252,8 @@ class ImapMailbox:
         try:
             if hasattr(client, "normalise_times"):
                 client.normalise_times = False  # keep INTERNALDATE's zone
+            if ep.scheme == "imap":
+                self._starttls(client, ep)
             if ep.password is None:
                 raise ImapAuthError(
                     f"{self.where}: no password configured for {ep.user!r} "
