@@ -32,13 +32,26 @@ from .vocabulary import FIELD_LABELS, PAPER_CHANNELS, WRITTEN
 log = logging.getLogger("mailflow")
 
 
+class JournalFormatter(logging.Formatter):
+    """sd-daemon(3) priority prefixes, on every line, so `journalctl -p err` also finds
+    an error's traceback (journald reads each line as an entry of its own)."""
+
+    PRIORITY = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = max((lv for lv in self.PRIORITY if lv <= record.levelno), default=logging.DEBUG)
+        prefix = f"<{self.PRIORITY[level]}>"
+        return "\n".join(prefix + line for line in super().format(record).splitlines())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("JOURNAL_STREAM"):  # under systemd: journald stamps the time, we the priority
+        handler.setFormatter(JournalFormatter("%(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, handlers=[handler])
     for noisy in ("alembic", "apscheduler", "fontTools"):  # their INFO lines say nothing about the mail
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:

@@ -368,3 +368,49 @@ def test_version_and_doctor_checks_the_ocr_languages(tmp_path):
         timeout=120,
     )
     assert r.returncode == 1 and "СБОЙ  tesseract" in r.stdout and "tesseract-ocr-xyz" in r.stdout
+
+
+def test_under_journald_every_log_line_carries_its_priority(tmp_path):
+    """`journalctl -p err` finds errors and their tracebacks; INFO is not an error."""
+    import logging
+    import os
+
+    from mailflow.cli import JournalFormatter
+
+    fmt = JournalFormatter("%(levelname)s %(name)s: %(message)s")
+    try:
+        raise ValueError("скан не читается")
+    except ValueError:
+        record = logging.LogRecord(
+            "mailflow.intake", logging.ERROR, __file__, 1, "quarantining %s", ("m1",), None
+        )
+        record.exc_info = sys.exc_info()
+    lines = fmt.format(record).splitlines()
+    assert len(lines) > 3 and all(line.startswith("<3>") for line in lines)
+    assert lines[-1] == "<3>ValueError: скан не читается"
+    for level, prefix in (
+        (logging.WARNING, "<4>"),
+        (logging.INFO, "<6>"),
+        (logging.DEBUG, "<7>"),
+        (25, "<6>"),
+    ):
+        rec = logging.LogRecord("x", level, __file__, 1, "a\nb", None, None)
+        assert [line[:3] for line in fmt.format(rec).splitlines()] == [prefix, prefix]
+
+    home = tmp_path / "home"
+    (home / "inbox" / "new").mkdir(parents=True)
+    (home / "inbox" / "new" / "m1").write_bytes(text_appeal())
+    r = subprocess.run(
+        [sys.executable, "-m", "mailflow", "--home", str(home), "run", "--once"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "JOURNAL_STREAM": "8:12345"},
+    )
+    assert r.returncode == 0, r.stderr
+    logged = r.stderr.splitlines()
+    assert logged and all(line[:3] in ("<6>", "<4>", "<7>") for line in logged), logged
+    assert any("registered ВХ-" in line for line in logged) and not any(
+        line[3:7].isdigit() for line in logged
+    )
