@@ -244,6 +244,10 @@ def _parser() -> argparse.ArgumentParser:
     rgl.add_argument("--year", type=int, help="the registers' year (default: every year)")
     rgl.set_defaults(func=cmd_registers_list)
 
+    st = sub.add_parser("status", help="what waits, the outbox, the last sweep, the chain's head")
+    st.add_argument("--json", action="store_true", help="as one JSON object")
+    st.set_defaults(func=cmd_status)
+
     qu = sub.add_parser("queue", help="the clerk's queues: mail to look at, quarantine, outbox, receipts")
     qusub = qu.add_subparsers(dest="queue_command", required=True)
     qul = qusub.add_parser("list", help="what waits in a queue (all queues' counts without NAME)")
@@ -384,6 +388,32 @@ def cmd_outbox_list(args, cfg, rules) -> int:
         print("Писем нет.")
         return 0
     print(_table(("№", "Вид", "Состояние", "Попыток", "Кому", "Создано", "Ответ сервера"), rows))
+    return 0
+
+
+def cmd_status(args, cfg, rules) -> int:
+    from . import status
+    from .daemon import journal_engine
+
+    engine = journal_engine(cfg)
+    try:
+        st = status.read(cfg, engine)
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(st.as_json(), ensure_ascii=False, indent=2))
+        return 0
+
+    def when(at) -> str:
+        return at.astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M:%S") if at else "—"
+
+    for m in st.mailboxes:
+        waiting = "не считается (почтовый сервер)" if m.waiting is None else str(m.waiting)
+        print(f"Ящик {m.name} ({m.kind}): ждут {waiting}")
+    print("Очереди: " + ", ".join(f"{q} {n}" for q, n in st.queues.items()))
+    print(f"Исходящие: ждут {st.outbox_pending}, не отправлены {st.outbox_failed}")
+    print(f"Последнее письмо получено: {when(st.last_inbound_at)}; последний обход: {when(st.last_sweep_at)}")
+    print(f"Журнал событий: {st.chain_events}, голова цепочки {st.chain_head[:16]}…")
     return 0
 
 

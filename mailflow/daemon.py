@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from . import chasing, db, notices, outbox, sweeps
+from . import chasing, db, notices, outbox, status, sweeps
 from .archive import Archive
 from .config import Config, MailboxConfig
 from .intake import Intake, Outcome, Recognizer
@@ -100,6 +100,7 @@ def web(cfg: Config, rules: Rules, base_url: str):
             talons=cfg.talons_dir,
             talon_font=cfg.talon_font,
             queues=parts.queues,
+            cfg=cfg,
             sender_addr=cfg.smtp.sender,
             base_url=base_url,
             flush=parts.sender.flush,
@@ -260,6 +261,7 @@ def run_sweeps(parts: Parts, cfg: Config, rules: Rules) -> int:
             n += sweep(parts.engine, rules, cfg.smtp.sender)
         except Exception:  # one failing check must not stop the others or the daemon
             log.exception("sweep %s failed", sweep.__name__)
+    status.mark_sweep(cfg.home)
     return n
 
 

@@ -21,7 +21,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -138,13 +138,11 @@ class Queues:
 
     def counts(self) -> dict[Queue, int]:
         with Session(self.engine) as s:
-            return {
-                q: s.exec(select(func.count()).select_from(self._query(q).subquery())).one() for q in Queue
-            }
+            return waiting(s)
 
     def items(self, queue: Queue, limit: int = LIMIT) -> list[Item]:
         with Session(self.engine) as s:
-            rows = s.exec(self._query(queue).limit(limit)).all()
+            rows = s.exec(_query(queue).limit(limit)).all()
             numbers = self._numbers(s, [r.document_id for r in rows])
             if queue is Queue.OUTBOX:
                 return [
@@ -171,22 +169,6 @@ class Queues:
                 )
                 for r in rows
             ]
-
-    def _query(self, queue: Queue):  # type: ignore[no-untyped-def]
-        if queue is Queue.OUTBOX:
-            return (
-                select(Outbox)
-                .where(col(Outbox.status).in_(("pending", "failed")))
-                .order_by(
-                    col(Outbox.status).desc(), col(Outbox.id)
-                )  # refused first: pending mail goes by itself
-            )
-        q = select(Inbound).order_by(col(Inbound.id))
-        if queue is Queue.QUARANTINE:
-            return q.where(Inbound.status == "quarantined")
-        if queue is Queue.RECEIPTS:
-            return q.where(Inbound.status == "review", col(Inbound.disposition).in_(_RECEIPT_KINDS))
-        return q.where(Inbound.status == "review", col(Inbound.disposition).not_in(_RECEIPT_KINDS))
 
     @staticmethod
     def _numbers(s: Session, ids: list[int | None]) -> dict[int | None, str]:
@@ -331,3 +313,24 @@ class Queues:
         if inb.status not in statuses:
             raise Conflict(f"письмо №{inbound_id} уже не в очереди ({inb.status}): нельзя {what}")
         return inb
+
+
+def waiting(s: Session) -> dict[Queue, int]:
+    """How many items wait in each queue."""
+    return {q: s.exec(select(func.count()).select_from(_query(q).subquery())).one() for q in Queue}
+
+
+def _query(queue: Queue) -> Any:
+    """What waits in `queue`, oldest first (the outbox: refused mail first)."""
+    if queue is Queue.OUTBOX:
+        return (
+            select(Outbox)
+            .where(col(Outbox.status).in_(("pending", "failed")))
+            .order_by(col(Outbox.status).desc(), col(Outbox.id))
+        )
+    q = select(Inbound).order_by(col(Inbound.id))
+    if queue is Queue.QUARANTINE:
+        return q.where(Inbound.status == "quarantined")
+    if queue is Queue.RECEIPTS:
+        return q.where(Inbound.status == "review", col(Inbound.disposition).in_(_RECEIPT_KINDS))
+    return q.where(Inbound.status == "review", col(Inbound.disposition).not_in(_RECEIPT_KINDS))

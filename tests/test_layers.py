@@ -45,7 +45,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("intake", ("mailbox", "triage", "intake")),
     ("reporting", ("digest", "digest_render", "export", "importing", "talon_pdf")),
     ("sweeps", ("chasing", "sweeps")),
-    ("services", ("services", "queues")),
+    ("services", ("services", "queues", "status")),
     ("entry", ("daemon", "cli", "web", "__main__", "__init__")),
 )
 _LEVEL = {name: i for i, (_, names) in enumerate(LAYERS) for name in names}

@@ -25,10 +25,11 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
-from .. import services
+from .. import services, status
 from ..archive import Archive
 from ..case.search import Filter
 from ..case.states import State
+from ..config import Config, is_loopback
 from ..queues import Queue, Queues
 from ..rules import Rules
 from ..values import CONSUMER_FIELDS, KZ_TZ
@@ -38,6 +39,7 @@ from . import acts, cases, pages, signin
 log = logging.getLogger("mailflow.web")
 HERE = Path(__file__).parent
 SESSION, CSRF = "mf_session", "csrftoken"
+PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 MAX_UPLOAD = 25 * 1024 * 1024  # a scanned copy of an answer; more is refused, not truncated
 
 
@@ -51,6 +53,7 @@ class Web:
     talons: Path  # printed talons, as `mailflow talon` writes them
     talon_font: Path | None
     queues: Queues
+    cfg: Config
     sender_addr: str
     base_url: str  # as people reach it (behind the TLS proxy: https://…)
     flush: Callable[[], object]  # send what the outbox holds now (the sign-in link)
@@ -579,6 +582,17 @@ def create_app(web: Web) -> FastAPI:
             return Response(f"страница не показывается: {exc}", status_code=404)
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
 
+    @app.get("/metrics")
+    def metrics(request: Request) -> Response:
+        """Prometheus, for a scraper on this machine only (the proxy does not pass it on)."""
+        if (
+            request.client is None
+            or not is_loopback(request.client.host)
+            or request.headers.get("x-forwarded-for")
+        ):
+            return Response("только с этой машины", status_code=403, media_type="text/plain; charset=utf-8")
+        return Response(status.prometheus(status.read(web.cfg, web.engine)), media_type=PROMETHEUS)
+
     @app.get("/static/app.css")
     def css() -> Response:
         return FileResponse(HERE / "static" / "app.css", media_type="text/css")
@@ -613,13 +627,13 @@ def _patch_values(body: object) -> tuple[dict[str, Any], int | None]:
 
 def _status(exc: services.Refused) -> int:
     """The HTTP status a refusal answers with."""
-    for kind, status in (
+    for kind, code in (
         (services.NotFound, 404),
         (services.NotAllowed, 403),
         (services.Conflict, 409),
     ):
         if isinstance(exc, kind):
-            return status
+            return code
     return 400
 
 

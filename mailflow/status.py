@@ -1,0 +1,132 @@
+"""How the installation is doing, for the operator: `mailflow status [--json]` and the
+workplace's Prometheus `/metrics`.
+
+Read from the journal and the home only (no mail server is contacted, so the
+command answers while a server is down): what waits in each Maildir, each
+queue, the outbox, the last sweep, the chain's head. Counting is bounded
+work on indexed columns, so a scrape every few seconds costs little.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from .config import Config
+from .mailbox import open_mailbox
+from .models import ChainHead, Inbound, Outbox
+from .queues import waiting
+
+SWEEP_MARK = Path("state") / "last-sweep"  # under the home: touched by each finished sweep
+
+
+@dataclass(frozen=True)
+class MailboxState:
+    name: str
+    kind: str  # maildir | imap | imaps
+    waiting: int | None  # messages not yet handled; None: not counted (a server's mailbox)
+
+
+@dataclass(frozen=True)
+class Status:
+    at: dt.datetime
+    mailboxes: tuple[MailboxState, ...]
+    queues: dict[str, int]
+    outbox_pending: int
+    outbox_failed: int
+    last_inbound_at: dt.datetime | None
+    last_sweep_at: dt.datetime | None
+    chain_events: int
+    chain_head: str
+
+    def as_json(self) -> dict[str, object]:
+        out = asdict(self)
+        for key in ("at", "last_inbound_at", "last_sweep_at"):
+            v = getattr(self, key)
+            out[key] = v.isoformat() if v else None
+        return out
+
+
+def mark_sweep(home: Path) -> None:
+    """The sweeps ran to the end now (read by `status` as the last sweep's time)."""
+    path = home / SWEEP_MARK
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.touch()
+
+
+def read(cfg: Config, engine: sa.Engine) -> Status:
+    now = dt.datetime.now(dt.UTC)
+    boxes = []
+    for m in cfg.mailboxes:
+        counted = None
+        if m.endpoint.scheme == "maildir" and Path(m.endpoint.path).exists():
+            counted = len(open_mailbox(m).pending())
+        boxes.append(MailboxState(m.name, m.endpoint.scheme, counted))
+    with Session(engine) as s:
+        queues = {q.value: n for q, n in waiting(s).items()}
+        by_status = dict(
+            s.exec(
+                select(Outbox.status, func.count())
+                .where(col(Outbox.status).in_(("pending", "failed")))
+                .group_by(Outbox.status)
+            ).all()
+        )
+        last = s.exec(select(Inbound.fetched_at).order_by(col(Inbound.id).desc()).limit(1)).first()
+        head = s.get(ChainHead, 1)
+    mark = cfg.home / SWEEP_MARK
+    swept = dt.datetime.fromtimestamp(mark.stat().st_mtime, dt.UTC) if mark.exists() else None
+    return Status(
+        at=now,
+        mailboxes=tuple(boxes),
+        queues=queues,
+        outbox_pending=by_status.get("pending", 0),
+        outbox_failed=by_status.get("failed", 0),
+        last_inbound_at=last,
+        last_sweep_at=swept,
+        chain_events=head.last_event_id if head else 0,
+        chain_head=head.last_hash if head else "",
+    )
+
+
+def prometheus(st: Status) -> str:
+    """The Prometheus text exposition format (version 0.0.4)."""
+    lines: list[str] = []
+
+    def metric(name: str, kind: str, help_: str, samples: list[tuple[str, float]]) -> None:
+        lines.extend((f"# HELP {name} {help_}", f"# TYPE {name} {kind}"))
+        lines.extend(f"{name}{labels} {value:g}" for labels, value in samples)
+
+    metric(
+        "mailflow_mailbox_waiting",
+        "gauge",
+        "Messages waiting in a Maildir mailbox.",
+        [(f'{{mailbox="{_label(m.name)}"}}', m.waiting) for m in st.mailboxes if m.waiting is not None],
+    )
+    metric(
+        "mailflow_queue_items",
+        "gauge",
+        "Items waiting for a person in each queue.",
+        [(f'{{queue="{q}"}}', n) for q, n in st.queues.items()],
+    )
+    metric(
+        "mailflow_outbox_messages",
+        "gauge",
+        "Outgoing mail not sent yet.",
+        [('{status="pending"}', st.outbox_pending), ('{status="failed"}', st.outbox_failed)],
+    )
+    metric("mailflow_chain_events", "counter", "Events in the hash-chained journal.", [("", st.chain_events)])
+    for name, at, help_ in (
+        ("mailflow_last_inbound_timestamp_seconds", st.last_inbound_at, "When the last message was fetched."),
+        ("mailflow_last_sweep_timestamp_seconds", st.last_sweep_at, "When the sweeps last ran to the end."),
+    ):
+        if at is not None:
+            metric(name, "gauge", help_, [("", at.timestamp())])
+    return "\n".join(lines) + "\n"
+
+
+def _label(v: str) -> str:
+    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
