@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             from .extract import evaluate
 
             return evaluate.main(args.corpus, workers=args.workers)
+        if args.command == "rules" and args.rules_command == "init":  # there are no rules yet
+            return cmd_rules_init(args)
         cfg = config_mod.load(args.config, args.home, args.rules)
         rules = rules_mod.load(cfg.rules_dir)
         return args.func(args, cfg, rules)
@@ -212,6 +214,9 @@ def _parser() -> argparse.ArgumentParser:
     rsub = ru.add_subparsers(dest="rules_command", required=True)
     rc = rsub.add_parser("check", help="validate rules/ and the config")
     rc.set_defaults(func=cmd_rules_check)
+    ri = rsub.add_parser("init", help="write the default rules into a new directory, to edit")
+    ri.add_argument("dir", type=Path)
+    ri.set_defaults(func=cmd_rules_init)
 
     rd = sub.add_parser("redirect", help="outside competence: send the appeal to the competent body")
     rd.add_argument("number")
@@ -388,6 +393,23 @@ def cmd_outbox_list(args, cfg, rules) -> int:
         print("Писем нет.")
         return 0
     print(_table(("№", "Вид", "Состояние", "Попыток", "Кому", "Создано", "Ответ сервера"), rows))
+    return 0
+
+
+def cmd_rules_init(args, cfg=None, rules=None) -> int:
+    """The rules shipped inside the package, copied to edit (never over existing files)."""
+    import shutil
+
+    target: Path = args.dir
+    if target.exists() and any(target.iterdir()):
+        print(
+            f"{target}: каталог не пуст — правила не записаны (ничего не перезаписывается)", file=sys.stderr
+        )
+        return 1
+    shutil.copytree(config_mod.DEFAULT_RULES, target, dirs_exist_ok=True)
+    n = sum(1 for p in target.rglob("*") if p.is_file())
+    print(f"Записано файлов правил: {n} в {target}. Заполните staff.toml и journals.toml, затем:")
+    print(f"  mailflow --rules {target} rules check")
     return 0
 
 

@@ -104,6 +104,8 @@ class Config:
 
 
 DEFAULT_SENDER = "mailflow@localhost"
+# The repository's rules/, inside the package (a symbolic link in the source, files in the wheel).
+DEFAULT_RULES = Path(__file__).resolve().parent / "default_rules"
 
 
 def load(
@@ -115,6 +117,8 @@ def load(
         return _from_file(Path(config_file), home, rules)
     home_dir = Path(home or os.environ.get("MAILFLOW_HOME") or "storage").resolve()
     rules_dir = Path(rules or os.environ.get("MAILFLOW_RULES") or "rules").resolve()
+    if not (rules or os.environ.get("MAILFLOW_RULES")) and not rules_dir.is_dir():
+        rules_dir = DEFAULT_RULES  # installed outside the repository (pipx): the shipped rules
     return embedded_default(home_dir, rules_dir)
 
 

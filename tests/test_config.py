@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -215,3 +216,56 @@ def test_a_typo_suggests_the_key_meant(tmp_path):
     with pytest.raises(ConfigError) as e:
         config.load(f)
     assert "poll_interval" in e.value.message
+
+
+def test_the_default_rules_ship_inside_the_package_and_rules_init_writes_them(tmp_path):
+    """`pipx install` works outside the repository: the wheel carries rules/, the
+    embedded default finds them, and `rules init` writes them out to edit."""
+    import filecmp
+    import zipfile
+
+    shipped = {p.relative_to(REPO / "rules").as_posix() for p in (REPO / "rules").rglob("*") if p.is_file()}
+    wheel_dir = tmp_path / "wheel"
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(REPO),
+            "--no-deps",
+            "-q",
+            "-w",
+            str(wheel_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    [wheel] = wheel_dir.glob("mailflow-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        inside = {n.removeprefix("mailflow/default_rules/") for n in z.namelist() if "/default_rules/" in n}
+    assert inside == shipped
+
+    elsewhere = tmp_path / "elsewhere"  # no rules/ here
+    elsewhere.mkdir()
+    r = subprocess.run(
+        [sys.executable, "-m", "mailflow", "--home", str(tmp_path / "home"), "rules", "check"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k not in ("MAILFLOW_RULES", "MAILFLOW_CONFIG")},
+    )
+    assert r.returncode == 0, r.stderr
+
+    target = tmp_path / "my-rules"
+    r = _run("rules", "init", str(target))
+    assert r.returncode == 0, r.stderr
+    cmp = filecmp.dircmp(REPO / "rules", target)
+    assert not cmp.left_only and not cmp.right_only and not cmp.diff_files
+    (target / "staff.toml").write_text("# mine\n")
+    again = _run("rules", "init", str(target))
+    assert again.returncode == 1 and "не пуст" in again.stderr
+    assert (target / "staff.toml").read_text() == "# mine\n"  # nothing overwritten
