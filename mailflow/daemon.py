@@ -221,34 +221,69 @@ def run_once(cfg: Config, rules: Rules, **kw) -> list[Outcome]:
     return outcomes
 
 
-def run_forever(cfg: Config, rules: Rules, stop: threading.Event | None = None, **kw) -> None:
+def run_forever(
+    cfg: Config,
+    rules: Rules,
+    stop: threading.Event | None = None,
+    reload: threading.Event | None = None,
+    **kw,
+) -> None:
     """The daemon: one watcher thread per mailbox; the main thread sends mail.
 
     Runs until SIGTERM/SIGINT, or until `stop` is set (tests, benchmarks).
+    SIGHUP (or `reload`) reads rules/ again: valid rules replace the old ones
+    after the messages in hand are finished (the parts are rebuilt from the
+    composition root); invalid ones are logged and the old rules stay.
     """
+    stop, reload = stop or threading.Event(), reload or threading.Event()
+    with _signals(stop, reload):
+        while not stop.is_set():
+            _serve(cfg, rules, stop, reload, **kw)
+            if stop.is_set():
+                break
+            rules = _reloaded(cfg, rules)
+
+
+def _reloaded(cfg: Config, rules: Rules) -> Rules:
+    from .config import ConfigError
+    from .rules import load as load_rules
+
+    try:
+        new = load_rules(cfg.rules_dir)
+    except ConfigError as exc:
+        log.error("rules not reloaded, the rules in force stay: %s: %s: %s", exc.file, exc.key, exc.message)
+        return rules
+    log.info("rules reloaded from %s", cfg.rules_dir)
+    return new
+
+
+def _serve(cfg: Config, rules: Rules, stop: threading.Event, reload: threading.Event, **kw) -> None:
+    """One run of the daemon on one set of rules, until `stop` or `reload`."""
     parts = build(cfg, rules, **kw)
-    stop, kick = stop or threading.Event(), threading.Event()
+    done, kick = threading.Event(), threading.Event()  # `done`: this run's watchers finish
     threads = [
-        threading.Thread(target=_watch, args=(parts, m, stop, kick), name=f"watch-{m.name}", daemon=True)
+        threading.Thread(target=_watch, args=(parts, m, done, kick), name=f"watch-{m.name}", daemon=True)
         for m in cfg.mailboxes
     ]
     try:
-        with _sigterm_sets(stop):
-            for t in threads:
-                t.start()
-            notify("READY=1\nSTATUS=watching " + ", ".join(m.name for m in cfg.mailboxes))
-            scheduler = _scheduler(parts, cfg, rules, kick)
-            scheduler.start()
-            while not stop.is_set():
-                kick.clear()
-                parts.sender.flush(budget=20.0)
-                notify("WATCHDOG=1")
-                kick.wait(2.0)  # new mail queued wakes us at once
-            notify("STOPPING=1")
-            scheduler.shutdown(wait=True)
-            kick.set()
-            for t in threads:
-                t.join(timeout=120)  # a message in hand is finished, not abandoned half-way
+        for t in threads:
+            t.start()
+        notify("READY=1\nSTATUS=watching " + ", ".join(m.name for m in cfg.mailboxes))
+        scheduler = _scheduler(parts, cfg, rules, kick)
+        scheduler.start()
+        while not (stop.is_set() or reload.is_set()):
+            kick.clear()
+            parts.sender.flush(budget=20.0)
+            notify("WATCHDOG=1")
+            kick.wait(2.0)  # new mail queued wakes us at once
+        reload.clear()
+        notify("STOPPING=1" if stop.is_set() else "RELOADING=1")
+        done.set()
+        scheduler.shutdown(wait=True)
+        kick.set()
+        for t in threads:
+            t.join(timeout=120)  # a message in hand is finished, not abandoned half-way
+        parts.sender.flush(budget=20.0)
     finally:
         close(parts)
 
@@ -331,6 +366,20 @@ class _sigterm_sets:
     def __exit__(self, *exc):
         for sig, handler in self.saved.items():
             signal.signal(sig, handler)
+
+
+class _signals(_sigterm_sets):
+    """…and SIGHUP sets `reload`."""
+
+    def __init__(self, stop: threading.Event, reload: threading.Event):
+        super().__init__(stop)
+        self.reload = reload
+
+    def __enter__(self):
+        super().__enter__()
+        if threading.current_thread() is threading.main_thread():
+            self.saved[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda *_: self.reload.set())
+        return self
 
 
 def notify(state: str) -> None:
