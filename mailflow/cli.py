@@ -268,6 +268,22 @@ def _parser() -> argparse.ArgumentParser:
     qud.add_argument("--by", required=True, help="who handles it (e-mail, for the journal)")
     qud.set_defaults(func=cmd_queue_do)
 
+    qa = sub.add_parser("quarantine", help="mail that could not be handled (the quarantine queue)")
+    qasub = qa.add_subparsers(dest="quarantine_command", required=True)
+    qasub.add_parser("list", help="what is in quarantine").set_defaults(
+        func=cmd_queue_list, name="quarantine"
+    )
+    for action, help_ in (
+        ("reprocess", "read it again through the whole pipeline (after a fix)"),
+        ("register", "register it as an appeal"),
+        ("dismiss", "take it out of the queue (kept in the archive); --reason"),
+    ):
+        qa_act = qasub.add_parser(action, help=help_)
+        qa_act.add_argument("item", type=int)
+        qa_act.add_argument("--reason", default="")
+        qa_act.add_argument("--by", required=True, help="who (e-mail, for the journal)")
+        qa_act.set_defaults(func=cmd_queue_do, name="quarantine", action=action, number="", to="")
+
     ob = sub.add_parser("outbox", help="mail waiting to be sent, sent, failed")
     obsub = ob.add_subparsers(dest="outbox_command", required=True)
     obl = obsub.add_parser("list", help="the outbox as a table")

@@ -230,3 +230,28 @@ def test_the_command_line_handles_the_same_queues(desk):
     assert r.returncode == 0, r.stderr
     assert desk.inbound(desk.review).status == "dismissed"
     assert "Очередь пуста" in mailflow("queue", "list", "review").stdout
+
+
+def test_mailflow_quarantine_is_the_quarantine_queue(desk):
+    import subprocess
+    import sys
+
+    from tests.support import REPO
+
+    if not desk.cfg.database.startswith("sqlite"):
+        pytest.skip("the command line reads the home's embedded journal here")
+
+    def mailflow(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "mailflow", "--home", str(desk.cfg.home), "quarantine", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert "OCR worker died" in mailflow("list").stdout
+    r = mailflow("reprocess", str(desk.quarantined), "--by", CLERK)
+    assert r.returncode == 0 and "registered" in r.stdout, r.stderr
+    assert desk.inbound(desk.quarantined).status == "requeued"
+    assert mailflow("reprocess", str(desk.quarantined), "--by", CLERK).returncode == 1  # once
