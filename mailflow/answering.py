@@ -457,41 +457,43 @@ def send_stage(
     headline: str | None = None,
 ) -> None:
     """The case at `stage_key` to its next holders, with the file, and a one-time token
-    to answer with the stage's words (none for a stage nothing moves on from)."""
+    to answer with the stage's words (none for a stage nothing moves on from). Each
+    holder gets a mail and a token of their own: a token answers for one person only."""
     if not to:
         return
     stage = rules.workflow.stages[stage_key]
-    tag = routing.new_token()
     words = [m.words[0] for m in rules.workflow.moves_from(stage_key)]
-    token = tag if words else None
-    subject, body = rules.render(
-        "stage",
-        number=doc.number,
-        stage_title=stage.title,
-        token=token,
-        kind=doc.kind,
-        headline=headline or f"{stage.title}. От: {sender_name}.",
-        consumer_name=consumer_name(doc),
-        resolution_text=resolution.text,
-        due_date=doc.due_date,
-        comment=comment,
-        sender_name=sender_name,
-        filename=", ".join(a.filename for a in files) or None,
-        words=words,
-    )
-    out = outbox.compose(
-        sender=sender_addr,
-        to=tuple(to),
-        subject=subject,
-        body=body,
-        kind="stage",
-        key=f"stage:{doc.id}:{tag}",
-        number=doc.number,
-        attachments=files,
-    )
-    outbox.queue(s, out, document_id=doc.id)
-    if token:
-        issue_token(s, rules, doc, to[0] if len(to) == 1 else None, out.message_id, now, token)
+    for group in [(a,) for a in to] if words else [tuple(to)]:
+        tag = routing.new_token()
+        token = tag if words else None
+        subject, body = rules.render(
+            "stage",
+            number=doc.number,
+            stage_title=stage.title,
+            token=token,
+            kind=doc.kind,
+            headline=headline or f"{stage.title}. От: {sender_name}.",
+            consumer_name=consumer_name(doc),
+            resolution_text=resolution.text,
+            due_date=doc.due_date,
+            comment=comment,
+            sender_name=sender_name,
+            filename=", ".join(a.filename for a in files) or None,
+            words=words,
+        )
+        out = outbox.compose(
+            sender=sender_addr,
+            to=group,
+            subject=subject,
+            body=body,
+            kind="stage",
+            key=f"stage:{doc.id}:{tag}",
+            number=doc.number,
+            attachments=files,
+        )
+        outbox.queue(s, out, document_id=doc.id)
+        if token:
+            issue_token(s, rules, doc, group[0], out.message_id, now, token)
 
 
 def _last_draft(s: Session, doc: Document, archive: Archive) -> tuple[Attachment, ...]:

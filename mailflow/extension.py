@@ -194,32 +194,32 @@ def _ask_clerks(
     clerks = rules.clerks(doc.journal)
     if not clerks:
         return
-    token = routing.new_token()
-    subject, body = rules.render(
-        "extension_clerk",
-        number=doc.number,
-        token=token,
-        new_due=ext.new_due,
-        tell_by=ext.tell_applicant_by,
-        reason=ext.reason,
-        decided_by=_name(rules, by.address),
-        consumer_name=_consumer(doc),
-        address=doc.address,
-        organisation=rules.journal(doc.journal).organisation,
-        source=SOURCE,
-    )
-    out = outbox.compose(
-        sender=sender_addr,
-        to=clerks,
-        subject=subject,
-        body=body,
-        kind="extension_clerk",
-        key=f"extension:{doc.id}:{ext.new_due}",
-        number=doc.number,
-    )
-    outbox.queue(s, out, document_id=doc.id)
-    holder = clerks[0] if len(clerks) == 1 else None
-    answering.issue_token(s, rules, doc, holder, out.message_id, now, token, purpose=TOLD)
+    for clerk in clerks:  # each with a token of their own
+        token = routing.new_token()
+        subject, body = rules.render(
+            "extension_clerk",
+            number=doc.number,
+            token=token,
+            new_due=ext.new_due,
+            tell_by=ext.tell_applicant_by,
+            reason=ext.reason,
+            decided_by=_name(rules, by.address),
+            consumer_name=_consumer(doc),
+            address=doc.address,
+            organisation=rules.journal(doc.journal).organisation,
+            source=SOURCE,
+        )
+        out = outbox.compose(
+            sender=sender_addr,
+            to=(clerk,),
+            subject=subject,
+            body=body,
+            kind="extension_clerk",
+            key=f"extension:{doc.id}:{ext.new_due}:{clerk}",
+            number=doc.number,
+        )
+        outbox.queue(s, out, document_id=doc.id)
+        answering.issue_token(s, rules, doc, clerk, out.message_id, now, token, purpose=TOLD)
 
 
 def record_notice(

@@ -131,33 +131,39 @@ def _repeat_of(s: Session, doc: Document) -> dict[str, str] | None:
 def _to_management(
     s: Session, rules: Rules, case: Case, managers: tuple[str, ...], sender_addr: str, context: dict
 ) -> None:
+    """«На резолюцию» to each manager, with a one-time token of their own: a reply counts
+    only from the person the token was sent to."""
     doc, now = case.doc, dt.datetime.now(dt.UTC)
-    token = new_token()
     expires = now + dt.timedelta(days=rules.routing.token_valid_days)
-    subject, body = rules.render("management", **context, token=token, expires_at=expires.astimezone(KZ_TZ))
-    reply_to = None
-    if rules.routing.reply_to_plus_token and "@" in sender_addr:
-        local, domain = sender_addr.split("@", 1)
-        reply_to = f"{local}+{token}@{domain}"
-    out = outbox.compose(
-        sender=sender_addr,
-        to=managers,
-        subject=subject,
-        body=body,
-        kind="management",
-        key=f"management:{doc.id}",
-        number=doc.number,
-        reply_to=reply_to,
-        attachments=case.files,
-    )
-    outbox.queue(s, out, document_id=doc.id)
-    s.add(
-        Token(
-            token=token,
-            purpose="resolution",
-            document_id=doc.id,
-            message_id=out.message_id,
-            created_at=now,
-            expires_at=expires,
+    for manager in managers:
+        token = new_token()
+        subject, body = rules.render(
+            "management", **context, token=token, expires_at=expires.astimezone(KZ_TZ)
         )
-    )
+        reply_to = None
+        if rules.routing.reply_to_plus_token and "@" in sender_addr:
+            local, domain = sender_addr.split("@", 1)
+            reply_to = f"{local}+{token}@{domain}"
+        out = outbox.compose(
+            sender=sender_addr,
+            to=(manager,),
+            subject=subject,
+            body=body,
+            kind="management",
+            key=f"management:{doc.id}:{manager}",
+            number=doc.number,
+            reply_to=reply_to,
+            attachments=case.files,
+        )
+        outbox.queue(s, out, document_id=doc.id)
+        s.add(
+            Token(
+                token=token,
+                purpose="resolution",
+                holder=manager,
+                document_id=doc.id,
+                message_id=out.message_id,
+                created_at=now,
+                expires_at=expires,
+            )
+        )

@@ -177,7 +177,8 @@ class Office:
                 attachments=[("скан.pdf", "application/pdf", b"%PDF-1.4 scan")],
             )
         )
-        [self.mgmt] = self.sent("management")
+        # each manager gets their own «на резолюцию», with a token of their own
+        [self.mgmt] = [m for m in self.sent("management") if m["To"] == DIRECTOR]
         self.number = self.mgmt["X-Mailflow-Number"]
 
     def send(self, raw: bytes):

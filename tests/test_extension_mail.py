@@ -38,7 +38,11 @@ class Case(Office):
                 text_appeal(frm=CHIEF, body=body, attachments=[("скан.pdf", "application/pdf", b"%PDF-1.4")])
             )
             self.number = o.number
-            [self.mgmt] = [m for m in self.sent("management") if m["X-Mailflow-Number"] == o.number]
+            [self.mgmt] = [
+                m
+                for m in self.sent("management")
+                if m["X-Mailflow-Number"] == o.number and m["To"] == DIRECTOR
+            ]
         if resolve:
             self.send(self.reply("Сидоренко — подготовить ответ заявителю."))
 

@@ -32,7 +32,10 @@ def _unchanged(office: Office) -> None:
     with s:
         assert s.exec(select(Resolution)).all() == []
         assert s.exec(select(Delivery)).all() == []
-        assert s.exec(select(Token).where(Token.purpose == "resolution")).one().used_at is None
+        assert (
+            s.exec(select(Token).where(Token.purpose == "resolution", Token.holder == DIRECTOR)).one().used_at
+            is None
+        )
     engine.dispose()
     assert office.sent("forward") == []
 
@@ -64,7 +67,10 @@ def test_resolution_by_reply_is_confirmed_and_forwarded_with_receipts(tmp_path):
         deliveries = s.exec(select(Delivery).order_by(Delivery.id)).all()
         assert [d.to_addr for d in deliveries] == ["petrov@sevkaz.example", "sidorenko@sevkaz.example"]
         assert all(d.accepted_at and d.smtp_code == 250 and d.envelope_id for d in deliveries)
-        assert s.exec(select(Token).where(Token.purpose == "resolution")).one().used_at is not None
+        assert (
+            s.exec(select(Token).where(Token.purpose == "resolution", Token.holder == DIRECTOR)).one().used_at
+            is not None
+        )
         doc = s.exec(select(Document)).one()
         rec = export.document_record(s, doc)
     engine.dispose()
@@ -423,3 +429,20 @@ def test_paper_resolution_by_the_clerk(tmp_path):
         timeout=120,
     )
     assert bad.returncode == 1 and "Петрушкин" in bad.stderr
+
+
+def test_each_managers_token_answers_for_them_only(tmp_path):
+    """The deputy answering the director's «на резолюцию» (a forward, a shared mailbox)
+    changes nothing; answering their own, it is their resolution."""
+    office = Office(tmp_path)
+    deputy = "deputy@sevkaz.example"
+    [own] = [m for m in office.sent("management") if m["To"] == deputy]
+    [o] = office.send(office.reply("Петрову — рассмотреть.", frm=deputy))  # to the director's mail
+    assert o.status != "resolution"
+    _unchanged(office)
+    [o] = office.send(office.reply("Петрову — рассмотреть.", frm=deputy, to_message=own))
+    assert o.status == "resolution"
+    engine, s = office.db()
+    with s:
+        assert s.exec(select(Resolution)).one().author == deputy
+    engine.dispose()

@@ -42,11 +42,9 @@ def test_complaint_goes_to_management_with_token_and_scan_and_to_pr(tmp_path):
             attachments=[("скан.pdf", "application/pdf", scan)],
         ),
     )
-    [mgmt] = _kind(sent, "management")
-    assert set(a.strip() for a in mgmt["To"].split(",")) == {
-        "director@sevkaz.example",
-        "deputy@sevkaz.example",
-    }
+    mails = _kind(sent, "management")  # one to each manager, each with a token of their own
+    assert sorted(m["To"] for m in mails) == ["deputy@sevkaz.example", "director@sevkaz.example"]
+    [mgmt] = [m for m in mails if m["To"] == "director@sevkaz.example"]
     assert o.number in mgmt["Subject"] and "На резолюцию" in mgmt["Subject"]
     [att] = list(mgmt.iter_attachments())
     assert att.get_filename() == "скан.pdf" and att.get_content() == scan
@@ -54,10 +52,13 @@ def test_complaint_goes_to_management_with_token_and_scan_and_to_pr(tmp_path):
     assert "КАК ОТВЕТИТЬ" in body and "Срок ответа по закону" in body
     engine = db.make_engine(cfg.database)
     with Session(engine) as s:
-        tok = s.exec(select(Token).where(Token.purpose == "resolution")).one()
+        tokens = {t.holder: t for t in s.exec(select(Token).where(Token.purpose == "resolution"))}
         doc = s.exec(select(Document)).one()
     engine.dispose()
+    assert set(tokens) == {"director@sevkaz.example", "deputy@sevkaz.example"}
+    tok = tokens["director@sevkaz.example"]
     assert f"#{tok.token}" in mgmt["Subject"] and tok.message_id == mgmt["Message-ID"]
+    assert tokens["deputy@sevkaz.example"].token not in mgmt.as_string()  # nobody sees another's
     assert tok.used_at is None and tok.expires_at > doc.registered_at
     assert doc.status == "on_resolution"
     [pr] = _kind(sent, "pr_copy")  # 1.7: a complaint's copy to the PR specialist
@@ -66,7 +67,7 @@ def test_complaint_goes_to_management_with_token_and_scan_and_to_pr(tmp_path):
 
 def test_review_from_a_district_is_not_copied_to_pr(tmp_path):
     _, [o], sent = _run(tmp_path, text_appeal(frm=CHIEF, body="Направляю отзыв потребителя"))
-    assert _kind(sent, "pr_copy") == [] and len(_kind(sent, "management")) == 1
+    assert _kind(sent, "pr_copy") == [] and len(_kind(sent, "management")) == 2  # director, deputy
 
 
 def test_book_entries_get_monitoring_numbers_per_register(tmp_path):
