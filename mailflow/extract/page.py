@@ -30,6 +30,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps, ImageStat
 from . import names as lexicon
 from .engine import Engine, Word, open_engine, parse_tsv
 from .fields import ORG_TYPES, _digit_verdict, clean_email, parse_phone, word_digits_confirmed
+from .text import kazakh_written
 
 ORG_FORMS = frozenset(t.split()[0] for t in ORG_TYPES)  # «РГП на ПХВ» begins with РГП
 
@@ -908,12 +909,24 @@ def digit_words(words: list[Word], limit: int = 16) -> list[int]:
 DIGIT_READS = (("bin", 40.0), ("grey", 36.0))
 
 
-def _digit_crops(img: Image.Image, w: Word) -> list[Image.Image]:
+def _digit_crops(img: Image.Image, w: Word, words: list[Word]) -> list[Image.Image]:
     x0, y0, x1, y1 = w.box
     h = max(8, y1 - y0)
-    crop = img.crop(
-        (max(0, x0 - h // 3), max(0, y0 - h // 3), min(img.width, x1 + h // 3), min(img.height, y1 + h // 3))
+    box = (
+        max(0, x0 - h // 3),
+        max(0, y0 - h // 3),
+        min(img.width, x1 + h // 3),
+        min(img.height, y1 + h // 3),
     )
+    crop = img.crop(box)
+    draw = ImageDraw.Draw(crop)
+    for v in words:  # the next word's first stroke ("87 пәтер") is read as a digit: painted over
+        bx0, by0, bx1, by1 = v.box
+        if bx1 < box[0] or bx0 > box[2] or by1 < box[1] or by0 > box[3]:
+            continue
+        if bx0 < x1 and bx1 > x0:
+            continue  # a box over the word's own (tesseract's boxes overlap): nothing is painted
+        draw.rectangle([bx0 - box[0], by0 - box[1], bx1 - box[0], by1 - box[1]], fill=255)
     out = []
     for how, target in DIGIT_READS:
         scale = min(3.0, max(0.5, target / h))
@@ -1067,6 +1080,9 @@ def field_reread(
     # orders them in the result as before (English 30, 50, 40 px)
     first: dict[int, list[tuple[int, str, float]]] = {}
     later: dict[int, list[tuple[int, str, float]]] = {}
+    # a form filled in Kazakh: its name and address read Kazakh first whatever their confidence,
+    # as rus+kaz reads "Маратқызы" as "Мараткызы" sure of it (fields.read_form takes the letters)
+    kazakh = kazakh_written(words[j].text for f, seg, _ in segs if f in ("name", "address") for j in seg)
     for seg_id, (field, seg, _label) in enumerate(segs):
         if field in ("email", "phone"):
             first[seg_id] = [(2, "eng", 40.0)]
@@ -1077,10 +1093,12 @@ def field_reread(
             first[seg_id] = [(0, langs, 34.0), (1, kaz_first, 48.0)]
             if field == "address":
                 first[seg_id].append((2, "eng", 40.0))
+        elif kazakh:
+            first[seg_id] = [(1, kaz_first, 48.0)]
     cuts = {
         seg_id: _line_cuts(img, words, segs[seg_id][1], segs[seg_id][2], segs[seg_id][0]) for seg_id in first
     }
-    digit_cuts = {j: _digit_crops(img, words[j]) for j in digits}
+    digit_cuts = {j: _digit_crops(img, words[j], words) for j in digits}
 
     def plan(per_seg: dict[int, list[tuple[int, str, float]]], digit_reads: dict[int, list[int]]):
         # The digit words get a sheet of their own: stacked under whole lines,
