@@ -3,8 +3,12 @@ the pipeline's CPU per page against one plain tesseract read of each page.
 
     .venv/bin/python bench/recognition.py [CORPUS_DIR ...] [--workers N] [--engine tesserocr|program]
     .venv/bin/python bench/recognition.py --letters [--seed 4242] [--n 60]
+    .venv/bin/python bench/recognition.py --kazakh [--seed 4242] [--n 60]
 
 With no folder, reads ../shared/corpus/appeals (beside the repository).
+`--kazakh` generates the seed's corpus twice, its people filling the forms in
+Kazakh and in Russian (tests/corpusgen_kazakh.py), and reads the people's
+messages of both (organisations' letters are the same in both and left out).
 Generate a harder corpus first with `python tests/corpusgen.py OUT_DIR`.
 
 After the pipeline, each page it read by OCR is rendered (or decoded) as the
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import json
 import os
 import resource
 import subprocess
@@ -37,11 +42,17 @@ from mailflow.extract.evaluate import evaluate, report  # noqa: E402
 from mailflow.extract.page import PageTask, _has_text, _load_image, _render_pdf  # noqa: E402
 
 
-def ocr_pages(corpus: Path, out: Path) -> list[Path]:
+def ocr_pages(corpus: Path, out: Path, only=None) -> list[Path]:
     """The pages of the corpus that the pipeline reads by OCR, as PNG files."""
     limits = rules_mod.load(ROOT / "rules").limits
     files: list[Path] = []
+    truth = {}
+    if only is not None:  # a generated corpus: its truth names the files
+        lines = (corpus / "truth.jsonl").read_text(encoding="utf-8").splitlines()
+        truth = {t["file"]: t for t in map(json.loads, lines)}
     for eml in sorted(corpus.glob("*.eml")):
+        if only is not None and not only(truth[eml.name]):
+            continue
         msg = mime.parse(eml.read_bytes())
         budget = limits.max_pages_per_message
         for a_no, att in enumerate(msg.attachments):
@@ -94,6 +105,11 @@ def cli() -> int:
         action="store_true",
         help="generate organisations' letters (every legal form) and read them",
     )
+    ap.add_argument(
+        "--kazakh",
+        action="store_true",
+        help="generate the seed's corpus with its people writing in Kazakh, and in Russian, and read both",
+    )
     ap.add_argument("--seed", type=int, default=4242, help="the generated corpus's seed (an unseen one)")
     ap.add_argument("--n", type=int, default=60, help="messages to generate")
     ap.add_argument("--engine", choices=("tesserocr", "program"), help="force the workers' OCR engine")
@@ -108,6 +124,17 @@ def cli() -> int:
             out, args.n, args.seed, cases=corpusgen.plan_letters(args.n, corpusgen.random.Random(args.seed))
         )
         args.corpus = [str(out)]
+    only = None
+    if args.kazakh:
+        sys.path.insert(0, str(ROOT / "tests"))
+        import corpusgen
+
+        args.corpus = []
+        for share, what in ((1.0, "kazakh"), (0.0, "russian")):
+            out = Path(tempfile.mkdtemp(prefix=f"{what}-"))
+            corpusgen.generate(out, args.n, args.seed, kazakh=share)
+            args.corpus.append(str(out))
+        only = lambda t: t["group"] == 1  # noqa: E731 - the people's messages: forms, Book, website
     for c in args.corpus:
         corpus = Path(c)
         print(f"== {c}")
@@ -115,10 +142,10 @@ def cli() -> int:
             print(f"{corpus}: no truth.jsonl here", file=sys.stderr)
             rc = 2
             continue
-        res = evaluate(corpus, workers=args.workers, engine=args.engine)
+        res = evaluate(corpus, workers=args.workers, engine=args.engine, only=only)
         report(res)
         with tempfile.TemporaryDirectory(prefix="ocr-pages-") as tmp:
-            pages = ocr_pages(corpus, Path(tmp))
+            pages = ocr_pages(corpus, Path(tmp), only)
             langs = rules_mod.load(ROOT / "rules").limits.ocr_languages
             plain = cli_cpu(pages, langs, res["workers"]) / max(1, len(pages))
         n = max(1, res["pages"])

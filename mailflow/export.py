@@ -95,6 +95,7 @@ def document_record(s: Session, doc: Document) -> dict:
         ],
         "needs_review": json.loads(doc.needs_review),
         "evidence": json.loads(doc.evidence or "{}"),
+        "crops": json.loads(doc.crops or "{}"),
         "status": doc.status,
         "answered_at": _iso(doc.answered_at),
         "closed_at": _iso(doc.closed_at),

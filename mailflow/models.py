@@ -131,6 +131,8 @@ class Document(SQLModel, table=True):
     needs_review: str = "[]"  # JSON list of field names
     confidence: str = "{}"  # JSON {field: 0..1}
     evidence: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})  # JSON {field: where read}
+    # JSON {field: {"sha256", "page", "box"}}: where a field left unread (handwriting) is on the scan
+    crops: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
     # the case's state and answer stage: written only by case.transition.apply
     status: str = Field(default=State.REGISTERED.value, max_length=32, index=True)
     stage: str | None = Field(default=None, max_length=32, index=True)  # rules/answer.toml

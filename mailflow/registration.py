@@ -152,6 +152,7 @@ def _document(reg: Registration, seq: int, number: str, year: int, now: dt.datet
         needs_review=json.dumps(list(rec.needs_review), ensure_ascii=False),
         confidence=json.dumps(rec.confidence, ensure_ascii=False),
         evidence=json.dumps(rec.evidence, ensure_ascii=False),
+        crops=json.dumps({k: c.as_json() for k, c in rec.crops.items()}),
         talon=reg.talon,
         text=clean(rec.text, 200_000),
     )

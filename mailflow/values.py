@@ -112,6 +112,20 @@ class AttachmentInfo:
 
 
 @dataclass(frozen=True)
+class FieldCrop:
+    """Where on a scan a field nobody could read is written: page `page` (from 0) of
+    the archived file `sha256`, `box` = (left, top, right, bottom) as fractions of
+    the page. The card shows that piece beside the field's input box."""
+
+    sha256: str
+    page: int
+    box: tuple[float, float, float, float]
+
+    def as_json(self) -> dict:
+        return {"sha256": self.sha256, "page": self.page, "box": list(self.box)}
+
+
+@dataclass(frozen=True)
 class Recognition:
     """The fields read from a message: each is a value or None (never guessed).
 
@@ -131,6 +145,8 @@ class Recognition:
     evidence: dict[str, str] = field(default_factory=dict)
     needs_review: tuple[str, ...] = ()
     ocr_seconds: float = 0.0
+    # the fields left unread because the scan is handwriting: where on it they are written
+    crops: dict[str, FieldCrop] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

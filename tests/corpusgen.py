@@ -3,6 +3,7 @@
     python tests/corpusgen.py OUT_DIR [--n 60] [--seed 7]
     python tests/corpusgen.py OUT_DIR --letters [--n 60] [--seed 7]
     python tests/corpusgen.py OUT_DIR --free [--n 40] [--seed 101]
+    python tests/corpusgen.py OUT_DIR --kazakh [SHARE] [--n 60] [--seed 7]
 
 writes OUT_DIR/NNN-<what>.eml and OUT_DIR/truth.jsonl (same keys as
 appeals/truth.jsonl). Everything is decided by the seed: the same seed and
@@ -24,6 +25,8 @@ truth.jsonl): consumers' typed letters (names declined into the genitive, or
 the Kazakh ablative), scanned and forwarded by RES/RUSE/service-centre chiefs,
 and consumers' own e-mails, about a fifth in Kazakh; the module
 tests/corpusgen_free.py documents its variety and its truth conventions.
+`--kazakh` has a share of the people (all by default) fill the forms in
+Kazakh, the rest of the corpus as without it (tests/corpusgen_kazakh.py).
 """
 
 from __future__ import annotations
@@ -909,6 +912,10 @@ def build(case: Case, idx: int, rng: random.Random, base_day: dt.date) -> tuple[
     written = dt.datetime.combine(day, dt.time(rng.randint(8, 17), rng.randint(0, 59)), tz)
     sent = written + dt.timedelta(minutes=rng.randint(8, 55))
     p = case.person or make_person(rng)
+    if case.meta.get("kazakh"):  # filled in Kazakh: another person, the same draws after it
+        import corpusgen_kazakh
+
+        p = corpusgen_kazakh.make_person(random.Random(case.meta["kazakh"]))
     files: list[tuple[bytes, str, str]] = []
     truth_consumer: dict
     group = 1
@@ -1051,6 +1058,8 @@ def build(case: Case, idx: int, rng: random.Random, base_day: dt.date) -> tuple[
     }
     if case.doc == "handwritten":
         truth["handwritten"] = True
+    if case.meta.get("kazakh"):
+        truth["filled"] = "kk"
     what = {
         "form": channel,
         "letter": "legal_entity",
@@ -1161,6 +1170,7 @@ def generate(
     seed: int = 7,
     cases: list[Case] | None = None,
     base_day: dt.date = dt.date(2026, 3, 2),
+    kazakh: float = 0.0,
 ) -> list[dict]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -1168,6 +1178,11 @@ def generate(
     cases = cases if cases is not None else plan(n, rng)
     truths = []
     for i, case in enumerate(cases):
+        if kazakh and case.doc != "letter":  # a share of people write in Kazakh (corpusgen_kazakh)
+            import corpusgen_kazakh
+
+            if corpusgen_kazakh.wanted(seed, i, kazakh):
+                case.meta["kazakh"] = f"{seed}-{i}-kk-person"
         crng = random.Random(f"{seed}-{i}")
         raw, truth, stem = build(case, i, crng, base_day)
         (out / f"{stem}.eml").write_bytes(raw)
@@ -1192,6 +1207,16 @@ def main(argv: list[str] | None = None) -> int:
         "forwarded by RES/RUSE/service-centre chiefs, and consumers' own e-mails, Russian and Kazakh "
         "(format of shared/corpus/free; see tests/corpusgen_free.py)",
     )
+    ap.add_argument(
+        "--kazakh",
+        type=float,
+        nargs="?",
+        const=1.0,
+        default=0.0,
+        metavar="SHARE",
+        help="this share of the people (all when no SHARE is given) fill forms, the Book and the website "
+        "in Kazakh; see tests/corpusgen_kazakh.py",
+    )
     args = ap.parse_args(argv)
     if args.free:
         import corpusgen_free
@@ -1201,7 +1226,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(truths)} free-form messages in {args.out}\n{corpusgen_free.summary(notes)}")
         return 0
     cases = plan_letters(args.n, random.Random(args.seed)) if args.letters else None
-    truths = generate(args.out, args.n, args.seed, cases=cases)
+    truths = generate(args.out, args.n, args.seed, cases=cases, kazakh=args.kazakh)
     print(f"{len(truths)} messages in {args.out} (fonts: {', '.join(installed_families())})")
     return 0
 

@@ -225,3 +225,44 @@ def test_chase_marks_leave_the_document_table(tmp_path, kind):
     if kind == "sqlite":
         assert [tuple(r) for r in found] == [(3,)]  # the search triggers still keep the index
     assert "chased_on" in columns_down and "chase_mark" not in tables_down
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_field_crops_column_up_and_down(tmp_path, kind):
+    """0019: document.crops arrives empty ('{}') on the rows already there, without a
+    rebuild of `document` on SQLite (the search triggers of 0011 stay); down, it goes."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    (tmp_path / "home").mkdir()
+    with database_urls(tmp_path, kind) as url:
+        engine = db.make_engine(url)
+        _upgrade(engine, "0016")
+        with engine.begin() as c:
+            c.execute(
+                sa.text(
+                    "INSERT INTO document (id, journal, year, seq, number, registered_at, received_at, "
+                    "channel, sha256, needs_review, confidence, status, talon, text, search) VALUES "
+                    "(1, 'dp', 2026, 1, 'ВХ-2026-000001', :t, :t, 'book', 'x', '[]', '{}', 'registered', "
+                    "true, '', 'ахметов')"
+                ),
+                dict(t=dt.datetime(2026, 4, 1, tzinfo=dt.UTC)),
+            )
+        _upgrade(engine, "0019")
+        with engine.connect() as c:
+            crops = c.execute(sa.text("SELECT crops FROM document WHERE id = 1")).scalar_one()
+            if kind == "sqlite":
+                c.execute(sa.text("UPDATE document SET search = 'сатпаев' WHERE id = 1"))
+                found = c.execute(
+                    sa.text("SELECT rowid FROM document_fts WHERE document_fts MATCH 'сатпаев'")
+                ).all()
+                c.commit()
+        _downgrade(engine, "0016")
+        with engine.connect() as c:
+            columns_down = {col["name"] for col in sa.inspect(c).get_columns("document")}
+        engine.dispose()
+    assert crops == "{}"
+    if kind == "sqlite":
+        assert [tuple(r) for r in found] == [(1,)]
+    assert "crops" not in columns_down

@@ -216,3 +216,40 @@ def test_the_clerk_works_the_review_queue(served, browser):
     _navigates(browser, row.find_element(By.XPATH, ".//button[contains(., 'Зарегистрировать')]").click)
     assert "Зарегистрировано: ВХ-" in browser.find_element(By.ID, "done").text
     assert "Очередь пуста" in browser.find_element(By.ID, "items").text
+
+
+def test_a_handwritten_entry_shows_the_crop_beside_each_unread_field(served, browser):
+    from selenium.webdriver.common.by import By
+    from sqlmodel import Session, select
+
+    from mailflow import daemon
+    from mailflow.models import Document
+    from tests.support import deliver
+    from tests.test_handwriting import PERSON, handwritten_entry
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    w = served
+    deliver(w.cfg.home / "inbox", handwritten_entry()[0], "handwritten")
+    [outcome] = daemon.run_once(w.cfg, w.rules)  # the real reader
+    assert outcome.status == "registered"
+    with Session(w.parts.engine) as s:
+        number = s.exec(select(Document).where(Document.channel == "book")).one().number
+    assert w.client().post("/api/login", json={"email": CLERK}).status_code == 202
+    browser.get(_mailed_link(w))
+    browser.get(f"{w.url}/cases/{number}")
+    for f in PERSON:
+        img = browser.find_element(By.ID, f"crop-{f}")
+        deadline = time.monotonic() + 10
+        while (
+            browser.execute_script("return arguments[0].naturalWidth", img) == 0
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+        assert browser.execute_script("return arguments[0].naturalWidth", img) > 0, (
+            f"the crop of {f} did not load"
+        )
+        box = browser.find_element(By.ID, f"field-{f}")
+        assert box.get_attribute("value") == ""
+        assert "needs" in box.find_element(By.XPATH, "..").get_attribute("class")
+        assert img.location["y"] > box.location["y"]  # under its own input box
+    browser.save_screenshot(str(SHOTS / "card-handwritten.png"))

@@ -22,7 +22,15 @@ import warnings
 from dataclasses import dataclass, field
 
 from mailflow.rules import Limits, Person
-from mailflow.values import CONSUMER_FIELDS, Attachment, AttachmentInfo, Consumer, ParsedMessage, Recognition
+from mailflow.values import (
+    CONSUMER_FIELDS,
+    Attachment,
+    AttachmentInfo,
+    Consumer,
+    FieldCrop,
+    ParsedMessage,
+    Recognition,
+)
 
 from .fields import (
     _OUT_RE,
@@ -170,6 +178,7 @@ def recognize(
             "_review": ["kind", "group", "last_name", "first_name", "address", "phone"],
         }
     review = list(rec.pop("_review"))
+    crops = _crops(docs, rec["evidence"])
     if over_limit and "attachments" not in review:
         review.append("attachments")
     texts = [msg.body_text] + [d.text for d in docs if d.text]
@@ -185,7 +194,24 @@ def recognize(
         evidence=rec["evidence"],
         needs_review=tuple(review),
         ocr_seconds=ocr_seconds,
+        crops=crops,
     )
+
+
+def _crops(docs: list[_Doc], evidence: dict[str, str]) -> dict[str, FieldCrop]:
+    """The piece of the handwritten page each field left unread is written on, for
+    the card to show beside its input box: the first such page's head (see head_box)."""
+    unread = [f for f, why in evidence.items() if why == ILLEGIBLE and f in CONSUMER_FIELDS]
+    if not unread:
+        return {}
+    from .page import head_box
+
+    for d in docs:
+        for page, r in enumerate(d.results):
+            box = head_box(r) if illegible(r) else None
+            if box:
+                return {f: FieldCrop(d.att.sha256, page, box) for f in unread}
+    return {}
 
 
 # --- attachments ---------------------------------------------------------

@@ -25,11 +25,15 @@ from .text import (
     CYR,
     CYR_LO,
     CYR_UP,
+    KAZAKH_LETTERS,
     Tok,
     alt_reading,
     drop_junk,
     fix_lookalikes,
     join,
+    kazakh_letters_from,
+    kazakh_variant,
+    kazakh_written,
     levenshtein,
     lines_of,
     min_conf,
@@ -158,10 +162,11 @@ _NAME_RE = re.compile(rf"^[{CYR_UP}][{CYR_LO}]+(?:-[{CYR_UP}][{CYR_LO}]+)?$")
 _PATRONYMIC = re.compile(r"(ич|вна|чна|оглы|улы|ұлы|кызы|қызы)$")
 
 
-def name_parts(toks: list[Tok]) -> tuple[list[str], list[float], bool]:
+def name_parts(toks: list[Tok], weigh: bool = True) -> tuple[list[str], list[float], bool]:
     """(words, confidence of each, ok) of a name written as Фамилия Имя [Отчество].
 
-    A word one letter away from a common name is doubted (see names.py).
+    A word one letter away from a common name is doubted (see names.py), unless
+    `weigh` is False (the caller weighs the words itself: `weigh_names`).
     """
     toks = trailing_junk([t for t in drop_junk(toks, single_below=1.01) if any(c.isalpha() for c in t.text)])
     words, confs = [], []
@@ -180,14 +185,21 @@ def name_parts(toks: list[Tok]) -> tuple[list[str], list[float], bool]:
         ok = False
     if ok and len(words) == 2 and _PATRONYMIC.search(words[1]):
         ok = False  # "Иванова Болатовна": the first name is missing
-    if ok:
-        for i, field in enumerate(("last_name", "first_name", "patronymic")[: len(words)]):
-            verdict = lexicon.check(words[i], field)
-            if verdict == "near":
-                confs[i] = min(confs[i], 0.5)
-            elif verdict == "known":
-                confs[i] = min(1.0, confs[i] + 0.03)
+    if ok and weigh:
+        confs = weigh_names(words, confs)
     return words, confs, ok
+
+
+def weigh_names(words: list[str], confs: list[float]) -> list[float]:
+    """The words' confidence against the common names: a near miss doubted, a known name surer."""
+    out = list(confs)
+    for i, field in enumerate(("last_name", "first_name", "patronymic")[: len(words)]):
+        verdict = lexicon.check(words[i], field)
+        if verdict == "near":
+            out[i] = min(out[i], 0.5)
+        elif verdict == "known":
+            out[i] = min(1.0, out[i] + 0.03)
+    return out
 
 
 _ABBR = (
@@ -218,8 +230,18 @@ _ABBR = (
 )
 
 
+# the words of a Kazakh address, which rus+kaz may read with Russian look-alikes ("15-пэтер", "кешесі")
+_KAZAKH_ADDRESS_WORDS = ("көшесі", "ауылы", "қаласы", "ауданы", "даңғылы", "кенті", "үй", "пәтер")
+
+
+def _kazakh_address_word(m: re.Match[str]) -> str:
+    w = m.group(0)
+    return next((k for k in _KAZAKH_ADDRESS_WORDS if kazakh_variant(w, k)), w)
+
+
 def clean_address(s: str) -> str:
     s = re.sub(r"\s+", " ", s).strip(" ,;:_")
+    s = re.sub(rf"(?<![{CYR}])[{CYR_LO}]{{2,7}}(?![{CYR}])", _kazakh_address_word, s)
     s = re.sub(r"(?<=\d)\.$", "", s)  # "кв. 93." - a speck or the end of a sentence
     s = re.sub(
         rf"(?<![{CYR}A-Za-z])(г|с|п|ул|д|кв|мкр|пр|пер)(?:\.\.+|[:;]|\.,)(?=\s|[{CYR}\d])", r"\1.", s
@@ -270,6 +292,11 @@ def address_ok(s: str) -> bool:
         r"(город|село|посёлок|поселок|аул)\s", s, re.I
     )
     has_street_or_no = re.search(r"(ул|пр|просп|мкр|пер|б-р|ш)\.\s*\S", s) or re.search(r"д\.\s*\d", s)
+    # as Kazakh writes it: "Явленка ауылы, Абай көшесі, 12 үй" (the place and the street before their word)
+    has_place = has_place or re.search(rf"[{CYR}]\s+(ауылы|қаласы|каласы|ауданы|кенті)(?![{CYR}])", s, re.I)
+    has_street_or_no = has_street_or_no or re.search(
+        rf"[{CYR}]\s+(көшесі|кешесі|даңғылы)(?![{CYR}])|\d\s*-?\s*(үй|уй)(?![{CYR}])", s, re.I
+    )
     return bool(has_place and has_street_or_no) and len(s) <= 200
 
 
@@ -442,14 +469,15 @@ def read_form(toks: list[Tok], underlines: dict[str, float]) -> dict[str, Found]
 
     # name: the page's reading, and two more of the name's lines alone
     name_toks = values.get("name", [])
+    kazakh = kazakh_written(t.text for t in name_toks + values.get("address", []))
     if name_toks:
-        out.update(_vote_name(name_toks))
+        out.update(_vote_name(name_toks, kazakh))
     else:
         for f in ("last_name", "first_name"):
             out[f] = Found(None, 0.0, True)
     # address, likewise
     if "address" in values:
-        out["address"] = _vote_address(values["address"])
+        out["address"] = _vote_address(values["address"], kazakh)
     else:
         out["address"] = Found(None, 0.0, True)
     # phone
@@ -458,6 +486,8 @@ def read_form(toks: list[Tok], underlines: dict[str, float]) -> dict[str, Found]
     et = values.get("email", [])
     out["email"] = read_email(et) if et else Found(None, 0.9)
     out["kind"] = form_kind(toks, heading_at, underlines)
+    if kazakh:
+        doubt_kazakh_misreads(out)
     return out
 
 
@@ -468,56 +498,34 @@ def _text_tokens(reading: str) -> list[Tok]:
     return [Tok(w, 0.9, 0) for w in reading.split()]
 
 
-_KZ_FOLD = str.maketrans("ҒғӘәҚқҢңӨөҰұҮүҺһІі", "ГгАаКкНнОоУуУуХхИи")
+# look-alikes that are other Russian letters than the Kazakh letter's own plain form
+# ("Сэумалкел" for "Сәумалкөл"): they agree only where the page's reading has the Kazakh one
+_ONE_WAY = {frozenset(p) for p in ("ЭӘ", "эә", "ЕӨ", "еө")}
 
 
 def _same(a: str | None, b: str | None) -> bool:
-    """Two readings agree, but for Kazakh letters (the re-reading model is
-    weaker on those; the page's own reading keeps them)."""
-    return bool(a and b) and a.translate(_KZ_FOLD).replace("ё", "е") == b.translate(_KZ_FOLD).replace(
-        "ё", "е"
+    """The page's reading `a` and another `b` agree, but for Kazakh letters one of
+    them read as their Russian look-alikes (the models differ on those; the page's
+    reading is kept, so a Russian «э» or «е» of its own against another's Kazakh
+    letter is no agreement)."""
+    if not (a and b):
+        return False
+    a, b = a.replace("ё", "е"), b.replace("ё", "е")
+    return a == b or (
+        kazakh_variant(a, b)
+        and all(x == y or x in KAZAKH_LETTERS or frozenset((x, y)) not in _ONE_WAY for x, y in zip(a, b))
     )
 
 
 _NAME_FIELDS = ("last_name", "first_name", "patronymic")
 
 
-_KZ_PAIRS = {
-    frozenset(p)
-    for p in (
-        "ЭӘ",
-        "АӘ",
-        "ГҒ",
-        "КҚ",
-        "НҢ",
-        "ОӨ",
-        "УҰ",
-        "УҮ",
-        "ХҺ",
-        "ИІ",
-        "эә",
-        "аә",
-        "гғ",
-        "кқ",
-        "нң",
-        "оө",
-        "уұ",
-        "уү",
-        "хһ",
-        "иі",
-    )
-}
-
-
-def kazakh_variant(a: str, b: str) -> bool:
-    """The same word but for Kazakh letters read as their Russian look-alikes."""
-    return a != b and len(a) == len(b) and all(x == y or frozenset((x, y)) in _KZ_PAIRS for x, y in zip(a, b))
-
-
-def _vote_name(name_toks: list[Tok]) -> dict[str, Found]:
+def _vote_name(name_toks: list[Tok], kazakh: bool = False) -> dict[str, Found]:
     """The page's reading of the name, word by word confirmed or doubted by two
-    more readings of the name's lines alone (one of them Kazakh first)."""
-    words, confs, ok = name_parts(name_toks)
+    more readings of the name's lines alone (one of them Kazakh first). On a
+    form filled in Kazakh, a word takes the Kazakh letters the Kazakh-first
+    reading gives where the page's model read their Russian look-alikes."""
+    words, confs, ok = name_parts(name_toks, weigh=False)
     if not ok:
         return {f: Found(None, 0.0, True) for f in _NAME_FIELDS}
     alt = alt_reading(name_toks, "name")
@@ -526,6 +534,9 @@ def _vote_name(name_toks: list[Tok]) -> dict[str, Found]:
         w2, _, ok2 = name_parts(_text_tokens(r))
         if ok2 and len(w2) == len(words):
             others.append(w2)
+    if kazakh:  # before the common names weigh them: "Усенов" is near "Есенов", "Үсенов" is not
+        words = [kazakh_letters_from(w, [o[i] for o in others]) for i, w in enumerate(words)]
+    confs = weigh_names(words, confs)
     for i in range(len(words)):
         seen = [o[i] for o in others]
         for b in seen:  # "Элия" here, "Әлия" there: the name list decides
@@ -544,6 +555,23 @@ def _vote_name(name_toks: list[Tok]) -> dict[str, Found]:
         "first_name": Found(words[1], confs[1]),
         "patronymic": Found(words[2] if len(words) == 3 else None, confs[2] if len(words) == 3 else 0.9),
     }
+
+
+_KAZAKH_E = "«э» в казахском слове — вероятно, «ә»: проверьте по скану"
+
+
+def doubt_kazakh_misreads(found: dict[str, Found]) -> None:
+    """A Kazakh name or address with a Russian «э» on a scan: Kazakh writes «ә»,
+    so the page's model misread it ("Сэумалкөл", "Шэймерденова"); a person reads it."""
+    name = " ".join(str(found[f].value or "") for f in _NAME_FIELDS if f in found)
+    groups = {"name": _NAME_FIELDS, "address": ("address",)}
+    for what, fields in groups.items():
+        text = name if what == "name" else str(found["address"].value or "") if "address" in found else ""
+        if "э" in text.lower() and kazakh_written(text.split()):
+            for f in fields:
+                if f in found and found[f].value:
+                    found[f].conf = min(found[f].conf, _CAP)
+                    found[f].where = "; ".join(filter(None, (found[f].where, _KAZAKH_E)))
 
 
 def _clean_address_text(reading: str) -> str | None:
@@ -666,9 +694,11 @@ def word_digits_confirmed(word: str, check: tuple[str, ...]) -> bool:
     return first == "agree"
 
 
-def _vote_address(raw: list[Tok]) -> Found:
+def _vote_address(raw: list[Tok], kazakh: bool = False) -> Found:
     """The page's reading of the address, confirmed or doubted by two more
-    readings of the same model, and its numbers by the English model."""
+    readings of the same model, and its numbers by the English model. On a
+    form filled in Kazakh, its words take the Kazakh-first reading's letters
+    (as names do in _vote_name)."""
     at = trailing_junk(drop_junk(raw), odd=True)
     main = clean_address(fix_lookalikes_words(join(at))) if at else ""
     if not at or not address_ok(main):
@@ -678,6 +708,8 @@ def _vote_address(raw: list[Tok]) -> Found:
         return Found(main, min(conf, _CAP))
     alt = alt_reading(raw, "address")
     reads = alt[0] if alt else []
+    if kazakh:
+        main = " ".join(kazakh_letters_from(w, reads) for w in main.split())
     others = [_clean_address_text(r) for r in reads[:2]]
     agree = sum(_number_agree(main, r) for r in reads if r)
     doubt = sum(_number_doubt(main, r) for r in reads if r)

@@ -29,15 +29,26 @@ from .fields import (
     clean_address,
     clean_email,
     digits_contradicted,
+    doubt_kazakh_misreads,
     english_digits,
-    kazakh_variant,
     kind_in_text,
     parse_phone,
     read_email,
     read_phone,
 )
 from .nominative import ABLATIVE, PersonName
-from .text import CYR, CYR_LO, CYR_UP, Tok, alt_reading, fix_lookalikes, levenshtein, squash
+from .text import (
+    CYR,
+    CYR_LO,
+    CYR_UP,
+    KAZAKH_LETTERS,
+    Tok,
+    alt_reading,
+    fix_lookalikes,
+    kazakh_variant,
+    levenshtein,
+    squash,
+)
 
 __all__ = ["Part", "read_free", "FREE_FIELDS"]
 
@@ -163,9 +174,6 @@ def _flatten(parts: list[Part]) -> list[_Line]:
     return out
 
 
-_KAZAKH = frozenset("ӘҒҚҢӨҰҮҺІәғқңөұүһі")
-
-
 def _kazakh_letters(words: list[Tok]) -> str:
     """The line's text, each word with the Kazakh letters the Kazakh-first
     re-reading of a Kazakh header line gives ("Кайратулы" read, "Қайратұлы"
@@ -178,8 +186,8 @@ def _kazakh_letters(words: list[Tok]) -> str:
     out = []
     for t in words:
         w = t.text
-        if not (set(w) & _KAZAKH) and not morph.is_known(w.strip('.,:;«»"()')):
-            w = next((o for o in others if kazakh_variant(w, o) and set(o) & _KAZAKH), w)
+        if not (set(w) & KAZAKH_LETTERS) and not morph.is_known(w.strip('.,:;«»"()')):
+            w = next((o for o in others if kazakh_variant(w, o) and set(o) & KAZAKH_LETTERS), w)
         out.append(w)
     return " ".join(out)
 
@@ -860,22 +868,5 @@ def read_free(
         "email": _read_email(lines),
     }
     if any(not p.typed for p in parts):
-        _doubt_kazakh_misreads(found)
+        doubt_kazakh_misreads(found)
     return found
-
-
-_KAZAKH_WORDS = re.compile(r"(?:ұлы|қызы|кызы|улы|ауылы|көшесі|қаласы|ауданы|\bүй\b|пәтер)", re.I)
-
-
-def _doubt_kazakh_misreads(found: dict[str, Found]) -> None:
-    """A Kazakh name or address with a Russian «э» on a scan: Kazakh writes «ә»,
-    so the page's model misread it ("Сэумалкөл", "Шэймерденова"); a person reads it."""
-    name = " ".join(str(found[f].value or "") for f in ("last_name", "first_name", "patronymic"))
-    groups = {"name": ("last_name", "first_name", "patronymic"), "address": ("address",)}
-    for what, fields in groups.items():
-        text = name if what == "name" else str(found["address"].value or "")
-        if ("э" in text.lower()) and (_KAZAKH_WORDS.search(text) or set(text) & _KAZAKH):
-            for f in fields:
-                if found[f].value:
-                    found[f].conf = min(found[f].conf, 0.79)
-                    found[f].where += "; «э» в казахском слове — вероятно, «ә»: проверьте по скану"

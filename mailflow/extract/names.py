@@ -24,6 +24,7 @@ MALE_FIRST = """
 Талгат Тимур Тимурлан Улан Фарид Федор Фёдор Эдуард Юрий Ян Ярослав Ербол Берик Бекжан Жомарт
 Мирас Нурсултан Санжар Темирлан Бахыт Кенжебек Ахмед Александр Николай Аркадий Степан Семен
 Семён Тарас Богдан Всеволод Лев Марк Матвей Никита Филипп Эльдар Эльдос Бекет Әли Әлібек
+Дархан Ерасыл Адиль Әділ Амангельды Амангелді Сакен Сәкен Тулеген Төлеген Жумабек Жұмабек
 """.split()
 
 FEMALE_FIRST = """
@@ -36,6 +37,8 @@ FEMALE_FIRST = """
 Салтанат Сауле Сәуле Светлана Сымбат Татьяна Томирис Ульяна Эльмира Юлия Яна Айдана Аружан
 Балжан Гульжан Дильназ Индира Кристина Лариса Марьям Оксана Полина Роза Софья София Тамара
 Умит Үміт Шолпан Шынар Эльвира Амина Асылым Бибигуль Гульсим Раушан Алтынай Арайлым
+Әсел Самал Айман Гульназ Гүлназ Назгуль Назгүл Жибек Жібек Карлыгаш Қарлығаш Ляззат Ләззат Акерке
+Ақерке
 """.split()
 
 SURNAMES = """
@@ -108,13 +111,23 @@ def lexicon() -> dict[str, frozenset[str]]:
 
 
 def check(word: str, field: str) -> str:
-    """'known', 'near' (one edit from a known name: likely misread) or 'unknown'."""
+    """'known', 'near' (one edit from a known name: likely misread) or 'unknown'.
+
+    A name in Kazakh spelling is known when its Russian spelling is ("Ботагөз",
+    "Гауһар", "Қайратқызы"); and a Kazakh letter where a known name has another
+    letter is no misread of it ("Үсенов" is not "Есенов" read wrong: OCR does not
+    make a Ү out of an Е), so that one edit does not make a word near.
+    """
     names = lexicon()[field]
     if word in names or word.replace("е", "ё") in names or word.replace("ё", "е") in names:
+        return "known"
+    if any(c in _RUSSIAN_FOR for c in word) and not _russian_spellings(word).isdisjoint(names):
         return "known"
     w = word.replace("ё", "е")
     for n in names:
         if abs(len(n) - len(w)) <= 1 and levenshtein(n.replace("ё", "е"), w, 1) <= 1:
+            if len(n) == len(w) and any(a != b and a in _RUSSIAN_FOR for a, b in zip(w, n)):
+                continue
             return "near"
     return "unknown"
 
@@ -142,18 +155,22 @@ _RUSSIAN_FOR = {
 }
 
 
+def _russian_spellings(word: str) -> frozenset[str]:
+    """The word with its Kazakh letters as their Russian look-alikes ("Әлия": "Элия", "Алия")."""
+    forms = [""]
+    for c in word:
+        forms = [f + r for f in forms for r in _RUSSIAN_FOR.get(c, c)]
+    return frozenset(forms)
+
+
 @lru_cache(maxsize=1)
 def _russianised() -> frozenset[str]:
     """Every common name with Kazakh letters, as it reads with Russian look-alikes."""
     out: set[str] = set()
     for names in lexicon().values():
         for n in names:
-            if not any(c in _RUSSIAN_FOR for c in n):
-                continue
-            forms = [""]
-            for c in n:
-                forms = [f + r for f in forms for r in _RUSSIAN_FOR.get(c, c)]
-            out.update(forms)
+            if any(c in _RUSSIAN_FOR for c in n):
+                out.update(_russian_spellings(n))
     return frozenset(out)
 
 

@@ -30,6 +30,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps, ImageStat
 from . import names as lexicon
 from .engine import Engine, Word, open_engine, parse_tsv
 from .fields import ORG_TYPES, _digit_verdict, clean_email, parse_phone, word_digits_confirmed
+from .text import kazakh_written
 
 ORG_FORMS = frozenset(t.split()[0] for t in ORG_TYPES)  # «РГП на ПХВ» begins with РГП
 
@@ -76,6 +77,10 @@ class PageResult:
         0.0  # CPU time on this page: the worker's and its tesseract runs' (one page at a time)
     )
     worker: int = 0  # pid of the process that read the page
+    # the turns that made the read picture out of the page, in order: (degrees as
+    # Image.rotate(expand=True) takes them, size before, size after); see source_box
+    turns: list[tuple[float, tuple[int, int], tuple[int, int]]] = dc_field(default_factory=list)
+    source_size: tuple[int, int] = (0, 0)  # the page before any turn (at the read's scale)
 
     @property
     def text(self) -> str:
@@ -379,30 +384,47 @@ def ocr_image(engine: Engine, img: Image.Image, dpi: float, langs: str, timeout:
         dpi = 300.0
     t0 = time.monotonic()
     img = flatten_light(img)
+    source = img.size
+    turns: list[tuple[float, tuple[int, int], tuple[int, int]]] = []
+
+    def turn(pic: Image.Image, degrees: float, steps: list, **kw) -> Image.Image:
+        out = pic.rotate(degrees, expand=True, fillcolor=255, **kw)
+        steps.append((degrees, pic.size, out.size))
+        return out
+
     angle, sideways = level(img)
     rotation = 0
     if sideways:  # turn it before the read, not after a wasted one
         rot = _orientation(engine, img, dpi, timeout)
         if rot in (90, 270):
-            img, rotation = img.rotate(-rot, expand=True, fillcolor=255), rot
+            img, rotation = turn(img, -rot, turns), rot
             angle = estimate_skew(img)
     if abs(angle) >= 0.3:
-        img = img.rotate(angle, resample=_DESKEW, expand=True, fillcolor=255)
+        img = turn(img, angle, turns, resample=_DESKEW)
     words = engine.words(img, dpi, langs, timeout=timeout)
     if _weak(words) and _has_ink(img) and not rotation:
         rot = _orientation(engine, img, dpi, timeout)
         if rot:
-            img2 = img.rotate(-rot, expand=True, fillcolor=255)
+            turns2 = list(turns)
+            img2 = turn(img, -rot, turns2)
             a2 = estimate_skew(img2)
             if abs(a2) >= 0.3:
-                img2 = img2.rotate(a2, resample=_DESKEW, expand=True, fillcolor=255)
+                img2 = turn(img2, a2, turns2, resample=_DESKEW)
             words2 = engine.words(img2, dpi, langs, timeout=timeout)
             if _quality(words2) > _quality(words) or (
                 _upright(words) and not _upright(words2) and _quality(words2) > 0.8 * _quality(words)
             ):
-                img, words, rotation, angle = img2, words2, rot, a2
+                img, words, rotation, angle, turns = img2, words2, rot, a2, turns2
     res = PageResult(
-        "ocr", words=words, width=img.width, height=img.height, dpi=dpi, angle=angle, rotation=rotation
+        "ocr",
+        words=words,
+        width=img.width,
+        height=img.height,
+        dpi=dpi,
+        angle=angle,
+        rotation=rotation,
+        turns=turns,
+        source_size=source,
     )
     confs = [w.conf for w in words if w.conf >= 0]
     res.mean_conf = sum(confs) / len(confs) if confs else 0.0
@@ -414,6 +436,53 @@ def ocr_image(engine: Engine, img: Image.Image, dpi: float, langs: str, timeout:
     res.alt, res.digits = field_reread(engine, img, words, dpi, timeout, langs)
     res.ocr_seconds = time.monotonic() - t0
     return res
+
+
+def source_box(res: PageResult, box: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+    """A box of the read picture as fractions (0..1) of the page as it came: the
+    turns undone, so it lies over the same place of the scan the card shows."""
+    import math
+
+    corners = [(box[0], box[1]), (box[2], box[1]), (box[0], box[3]), (box[2], box[3])]
+    for degrees, (iw, ih), (ow, oh) in reversed(res.turns):
+        a = math.radians(degrees)  # Image.rotate turns counter-clockwise about the centre
+        corners = [
+            (
+                (x - ow / 2) * math.cos(a) - (y - oh / 2) * math.sin(a) + iw / 2,
+                (x - ow / 2) * math.sin(a) + (y - oh / 2) * math.cos(a) + ih / 2,
+            )
+            for x, y in corners
+        ]
+    w, h = res.source_size if res.source_size[0] else (res.width, res.height)
+    xs, ys = [x for x, _ in corners], [y for _, y in corners]
+    return (
+        round(max(0.0, min(xs) / w), 4),
+        round(max(0.0, min(ys) / h), 4),
+        round(min(1.0, max(xs) / w), 4),
+        round(min(1.0, max(ys) / h), 4),
+    )
+
+
+HEAD_LINES = 5  # a Book entry writes its date, name, address and phone first
+
+
+def head_box(res: PageResult) -> tuple[float, float, float, float] | None:
+    """Where a page written by hand gives the applicant (fractions of the page as
+    it came): its first lines of writing, where a Book entry and a letter put the
+    name, the address and the phone. The reader cannot say which line is which."""
+    lines: dict[int, list[Word]] = {}
+    for w in res.words:
+        if sum(c.isalnum() for c in w.text) >= 2 and (w.box[3] - w.box[1]) >= 6:
+            lines.setdefault(w.line, []).append(w)
+    head = sorted(lines.values(), key=lambda ws: min(w.box[1] for w in ws))[:HEAD_LINES]
+    if not head:
+        return None
+    ws = [w for ln in head for w in ln]
+    pad = max(w.box[3] - w.box[1] for w in ws) // 2
+    x0 = min(w.box[0] for w in res.words)  # the whole width the writing takes
+    x1 = max(w.box[2] for w in res.words)
+    y0, y1 = min(w.box[1] for w in ws), max(w.box[3] for w in ws)
+    return source_box(res, (max(0, x0 - pad), max(0, y0 - pad), x1 + pad, y1 + pad))
 
 
 def flatten_light(img: Image.Image, spread: int = 40) -> Image.Image:
@@ -908,12 +977,24 @@ def digit_words(words: list[Word], limit: int = 16) -> list[int]:
 DIGIT_READS = (("bin", 40.0), ("grey", 36.0))
 
 
-def _digit_crops(img: Image.Image, w: Word) -> list[Image.Image]:
+def _digit_crops(img: Image.Image, w: Word, words: list[Word]) -> list[Image.Image]:
     x0, y0, x1, y1 = w.box
     h = max(8, y1 - y0)
-    crop = img.crop(
-        (max(0, x0 - h // 3), max(0, y0 - h // 3), min(img.width, x1 + h // 3), min(img.height, y1 + h // 3))
+    box = (
+        max(0, x0 - h // 3),
+        max(0, y0 - h // 3),
+        min(img.width, x1 + h // 3),
+        min(img.height, y1 + h // 3),
     )
+    crop = img.crop(box)
+    draw = ImageDraw.Draw(crop)
+    for v in words:  # the next word's first stroke ("87 пәтер") is read as a digit: painted over
+        bx0, by0, bx1, by1 = v.box
+        if bx1 < box[0] or bx0 > box[2] or by1 < box[1] or by0 > box[3]:
+            continue
+        if bx0 < x1 and bx1 > x0:
+            continue  # a box over the word's own (tesseract's boxes overlap): nothing is painted
+        draw.rectangle([bx0 - box[0], by0 - box[1], bx1 - box[0], by1 - box[1]], fill=255)
     out = []
     for how, target in DIGIT_READS:
         scale = min(3.0, max(0.5, target / h))
@@ -1067,6 +1148,9 @@ def field_reread(
     # orders them in the result as before (English 30, 50, 40 px)
     first: dict[int, list[tuple[int, str, float]]] = {}
     later: dict[int, list[tuple[int, str, float]]] = {}
+    # a form filled in Kazakh: its name and address read Kazakh first whatever their confidence,
+    # as rus+kaz reads "Маратқызы" as "Мараткызы" sure of it (fields.read_form takes the letters)
+    kazakh = kazakh_written(words[j].text for f, seg, _ in segs if f in ("name", "address") for j in seg)
     for seg_id, (field, seg, _label) in enumerate(segs):
         if field in ("email", "phone"):
             first[seg_id] = [(2, "eng", 40.0)]
@@ -1077,10 +1161,12 @@ def field_reread(
             first[seg_id] = [(0, langs, 34.0), (1, kaz_first, 48.0)]
             if field == "address":
                 first[seg_id].append((2, "eng", 40.0))
+        elif kazakh:
+            first[seg_id] = [(1, kaz_first, 48.0)]
     cuts = {
         seg_id: _line_cuts(img, words, segs[seg_id][1], segs[seg_id][2], segs[seg_id][0]) for seg_id in first
     }
-    digit_cuts = {j: _digit_crops(img, words[j]) for j in digits}
+    digit_cuts = {j: _digit_crops(img, words[j], words) for j in digits}
 
     def plan(per_seg: dict[int, list[tuple[int, str, float]]], digit_reads: dict[int, list[int]]):
         # The digit words get a sheet of their own: stacked under whole lines,

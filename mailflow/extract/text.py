@@ -9,6 +9,15 @@ from dataclasses import dataclass
 CYR_UP = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯӘҒҚҢӨҰҮҺІ"
 CYR_LO = CYR_UP.lower()
 CYR = CYR_UP + CYR_LO
+KAZAKH_LETTERS = frozenset("ӘҒҚҢӨҰҮҺІәғқңөұүһі")  # the letters Kazakh adds to the Russian alphabet
+
+# A word only Kazakh writes in a name or an address: a patronymic in -ұлы/-қызы,
+# "ауылы", "қаласы", "ауданы", "көшесі", "12 үй", "5-пәтер" (also as rus+kaz reads
+# them with Russian look-alikes: "улы", "кызы", "кешесі", "пэтер")
+_KAZAKH_WORD = re.compile(
+    r"^(?:\w+(?:ұлы|улы|қызы|кызы)|ауылы|ауданы|қаласы|каласы|көшесі|кешесі|кошесі|\d*-?(?:үй|уй|пәтер|пэтер))$",
+    re.I,
+)
 
 # Latin letters that OCR puts into Cyrillic words (and the reverse).
 LAT2CYR = str.maketrans(
@@ -116,6 +125,65 @@ def fix_lookalikes(s: str) -> str:
     if is_cyr_word(s):
         return s.translate(LAT2CYR)
     return s
+
+
+_KZ_PAIRS = {
+    frozenset(p)
+    for p in (
+        "ЭӘ",
+        "АӘ",
+        "ГҒ",
+        "КҚ",
+        "НҢ",
+        "ОӨ",
+        "ЕӨ",
+        "УҰ",
+        "УҮ",
+        "ХҺ",
+        "ИІ",
+        "эә",
+        "аә",
+        "гғ",
+        "кқ",
+        "нң",
+        "оө",
+        "еө",
+        "уұ",
+        "уү",
+        "хһ",
+        "иі",
+    )
+}
+
+
+def kazakh_variant(a: str, b: str) -> bool:
+    """The same word but for Kazakh letters read as their Russian look-alikes."""
+    return a != b and len(a) == len(b) and all(x == y or frozenset((x, y)) in _KZ_PAIRS for x, y in zip(a, b))
+
+
+def kazakh_written(words) -> bool:
+    """Do these words (a form's name and address as read) say the form is filled
+    in Kazakh: a Kazakh letter, or a word only Kazakh writes?"""
+    for w in words:
+        w = w.strip(".,;:()«»\"'_|")
+        if set(w) & KAZAKH_LETTERS or _KAZAKH_WORD.match(w):
+            return True
+    return False
+
+
+def kazakh_letters_from(word: str, readings: list[str]) -> str:
+    """`word` as another reading spells it with Kazakh letters where this one has
+    their Russian look-alikes ("Мараткызы" read, "Маратқызы" read Kazakh first),
+    when the two differ by those letters alone; else `word` unchanged."""
+    core = word.strip(".,;:()«»\"'_|")
+    if not core:
+        return word
+    for r in readings:
+        for o in r.split():
+            o = o.strip(".,;:()«»\"'_|")
+            if kazakh_variant(core, o) and all(a == b or b in KAZAKH_LETTERS for a, b in zip(core, o)):
+                return word.replace(core, o)
+    return word
 
 
 def body_tokens(text: str, line0: int = 0, conf: float = 1.0) -> list[Tok]:

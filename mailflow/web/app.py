@@ -106,7 +106,7 @@ def create_app(web: Web) -> FastAPI:
             raise _BadCsrf()
 
     def is_api(request: Request) -> bool:
-        return request.url.path.startswith(("/api/", "/pages/"))  # no sign-in form for these
+        return request.url.path.startswith(("/api/", "/pages/", "/crops/"))  # no sign-in form for these
 
     @app.exception_handler(_Unsigned)
     async def unsigned(request: Request, exc: _Unsigned) -> Response:
@@ -295,6 +295,7 @@ def create_app(web: Web) -> FastAPI:
                 state_label=State(doc.status).label,
                 confidence=_json(doc.confidence),
                 evidence=_json(doc.evidence),
+                crops={f: cases.crop_url(doc.number, f) for f in _json(doc.crops)},
                 fields=CONSUMER_FIELDS,
                 acts=acts.offered(signed.rights.may, doc),
                 signers={a.key: acts.signers(web.rules, a) for a in acts.ACTS if a.signers},
@@ -438,6 +439,8 @@ def create_app(web: Web) -> FastAPI:
                 {"at": e.at.isoformat(), "type": e.type, "data": e.data} for e in cases.history(s, doc)
             ]
             rec["pages"] = [p.url for p in cases.pages(s, doc)]
+            for field, crop in rec["crops"].items():
+                crop["url"] = cases.crop_url(doc.number, field)
         return JSONResponse(rec)
 
     @app.patch("/api/cases/{number}")
@@ -592,6 +595,24 @@ def create_app(web: Web) -> FastAPI:
         ):
             return Response("только с этой машины", status_code=403, media_type="text/plain; charset=utf-8")
         return Response(status.prometheus(status.read(web.cfg, web.engine)), media_type=PROMETHEUS)
+
+    @app.get("/crops/{number}/{field}.png")
+    def crop_image(request: Request, number: str, field: str) -> Response:
+        """The piece of the scan where a field left unread (handwriting) is written."""
+        signed = who(request)
+        with Session(web.engine) as s:
+            doc = cases.find(s, web.rules, signed, number)
+            crop = _json(doc.crops).get(field) if doc else None
+            att = cases.attachment(s, web.rules, signed, crop["sha256"]) if crop else None
+        if crop is None or att is None:
+            return Response("нет такого фрагмента", status_code=404)
+        try:
+            path = pages.crop_png(
+                web.archive, web.cache, att.sha256, att.content_type, crop["page"], crop["box"]
+            )
+        except (pages.NoPage, FileNotFoundError) as exc:
+            return Response(f"фрагмент не показывается: {exc}", status_code=404)
+        return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
 
     @app.get("/static/app.css")
     def css() -> Response:

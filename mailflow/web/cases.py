@@ -116,6 +116,11 @@ class PageRef:
         return f"/pages/{self.sha256}/{self.index + 1}.png"
 
 
+def crop_url(number: str, field: str) -> str:
+    """Where the card finds the piece of the scan a field left unread is written on."""
+    return f"/crops/{number}/{field}.png"
+
+
 def pages(s: Session, doc: Document) -> list[PageRef]:
     atts = s.exec(
         select(DocAttachment).where(DocAttachment.document_id == doc.id).order_by(col(DocAttachment.id))

@@ -38,6 +38,32 @@ def page_png(archive: Archive, cache: Path, sha256: str, content_type: str, inde
     return target
 
 
+def crop_png(
+    archive: Archive, cache: Path, sha256: str, content_type: str, index: int, box: list[float]
+) -> Path:
+    """The cached PNG of the piece `box` (fractions of the page) of page `index`: a
+    field nobody could read, shown beside its input box. Cut from the page image."""
+    from PIL import Image
+
+    x0, y0, x1, y1 = (min(1.0, max(0.0, float(v))) for v in box)
+    if not (x1 > x0 and y1 > y0):
+        raise NoPage("пустая область")
+    key = "-".join(f"{v:.4f}" for v in (x0, y0, x1, y1))
+    target = cache / sha256[:2] / f"{sha256}-{index}-crop-{key}.png"
+    if target.exists():
+        return target
+    with Image.open(page_png(archive, cache, sha256, content_type, index)) as page:
+        w, h = page.size
+        piece = page.crop((int(x0 * w), int(y0 * h), round(x1 * w), round(y1 * h)))
+        out = io.BytesIO()
+        piece.save(out, "PNG")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(out.getvalue())
+    os.replace(tmp, target)
+    return target
+
+
 def _render(data: bytes, content_type: str, index: int) -> bytes:
     from PIL import Image
 

@@ -1,0 +1,210 @@
+"""Forms filled in Kazakh (issue 13.3): the generator's `--kazakh`, the reader's
+Kazakh letters in names and addresses, and the journal keeping them as written.
+
+The end-to-end test generates a handful of Kazakh-filled forms (tests/
+corpusgen_kazakh.py) and puts them through the daemon into an empty journal:
+every value is right or None, and the export spells names and addresses with
+Ә Ғ Қ Ң Ө Ұ Ү Һ І as the form does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+
+import corpusgen
+import corpusgen_kazakh
+import pytest
+
+from mailflow import export
+from mailflow.extract import names
+from mailflow.extract.fields import _vote_address, _vote_name, address_ok, clean_address
+from mailflow.extract.text import KAZAKH_LETTERS, Tok, kazakh_letters_from, kazakh_written
+from tests.support import through_pipeline
+
+# --- the generator -----------------------------------------------------------
+
+
+def test_kazakh_share_changes_only_the_people(tmp_path):
+    """The same seed with and without --kazakh: letters byte for byte the same,
+    the people of forms, the Book and the website in Kazakh."""
+    ru, kk = tmp_path / "ru", tmp_path / "kk"
+    a = corpusgen.generate(ru, 14, 31)
+    b = corpusgen.generate(kk, 14, 31, kazakh=1.0)
+    assert [t["file"] for t in a] == [t["file"] for t in b]
+    people = 0
+    for x, y in zip(a, b):
+        if x["group"] == 2:
+            assert (ru / x["file"]).read_bytes() == (kk / y["file"]).read_bytes()
+            assert "filled" not in y
+            continue
+        people += 1
+        assert y["filled"] == "kk" and x["consumer"]["last_name"] != y["consumer"]["last_name"]
+        assert x["kind"] == y["kind"] and x["channel"] == y["channel"]
+    assert people >= 5
+    kazakh = [t["consumer"] for t in b if t.get("filled")]
+    assert any(set(c["last_name"] + c["first_name"]) & KAZAKH_LETTERS for c in kazakh)
+    assert all(c["patronymic"] is None or c["patronymic"].endswith(("ұлы", "қызы")) for c in kazakh)
+    assert all(any(w in c["address"] for w in ("ауылы", "қаласы")) for c in kazakh)
+    assert all("көшесі" in c["address"] and "үй" in c["address"] for c in kazakh)
+
+
+def test_kazakh_corpus_is_deterministic_and_a_share_is_a_share(tmp_path):
+    corpusgen.generate(tmp_path / "a", 10, 8, kazakh=0.5)
+    corpusgen.generate(tmp_path / "b", 10, 8, kazakh=0.5)
+    for f in sorted((tmp_path / "a").iterdir()):
+        assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes()
+    many = [corpusgen_kazakh.wanted(8, i, 0.5) for i in range(200)]
+    assert 70 < sum(many) < 130
+    assert not any(corpusgen_kazakh.wanted(8, i, 0.0) for i in range(50))
+
+
+def test_the_generators_names_carry_every_kazakh_letter():
+    rng = random.Random(3)
+    seen = set()
+    for _ in range(400):
+        p = corpusgen_kazakh.make_person(rng)
+        seen |= set((p.last_name + p.first_name + (p.patronymic or "") + p.address).upper())
+    assert set("ӘҒҚҢӨҰҮҺІ") <= seen
+    assert "ауданы" in " ".join(corpusgen_kazakh.make_person(random.Random(i)).address for i in range(60))
+
+
+# --- the reader's pieces -------------------------------------------------------
+
+
+def test_a_kazakh_address_is_an_address_and_its_words_are_mended():
+    for a in (
+        "Сәумалкөл ауылы, Ыбырай Алтынсарин көшесі, 60 үй, 79 пәтер",
+        "Қызылжар ауданы, Бесқол ауылы, Бейбітшілік көшесі, 100-үй",
+        "Тайынша қаласы, Абай көшесі, 104 үй",
+    ):
+        assert clean_address(a) == a and address_ok(a)
+    # rus+kaz's look-alikes of the address's own words; other words are left as read
+    assert clean_address("Булаев каласы, Шоқан кешесі, 25-уй, 15-пэтер") == (
+        "Булаев қаласы, Шоқан көшесі, 25-үй, 15-пәтер"
+    )
+    assert clean_address("г. Тайынша, ул. Абая, д. 113, кв. 52") == "г. Тайынша, ул. Абая, д. 113, кв. 52"
+    assert not address_ok("Сәумалкөл ауылы")  # a place alone
+    assert not address_ok("Абай көшесі, 5 үй")  # no place
+
+
+def test_kazakh_written_and_kazakh_letters_from():
+    assert kazakh_written(["Усенова", "Айкеркем", "Мараткызы"])
+    assert kazakh_written(["Тайынша", "каласы,"])
+    assert kazakh_written(["Ботагөз"])
+    assert not kazakh_written(["Иванова", "Ольга", "Петровна", "г.", "Тайынша,", "ул.", "Абая,", "д.", "5"])
+    assert kazakh_letters_from("Мараткызы", ["Маратқызы"]) == "Маратқызы"
+    assert kazakh_letters_from("ауылы,", ["Сәумалкөл ауылы,"]) == "ауылы,"
+    assert kazakh_letters_from("Сэумалкел", ["Сәумалкөл ауылы"]) == "Сәумалкөл"
+    # only Kazakh letters for their look-alikes: another letter, or a Russian one put back, is not taken
+    assert kazakh_letters_from("Мараткызы", ["Маратқызь"]) == "Мараткызы"
+    assert kazakh_letters_from("Қасымов", ["Касымов"]) == "Қасымов"
+
+
+def test_common_names_in_kazakh_spelling():
+    assert names.check("Ботагөз", "first_name") == "known"  # Ботагоз is common
+    assert names.check("Қайратқызы", "patronymic") == "known"
+    assert names.check("Үсенова", "last_name") == "unknown"  # not a misread Есенова
+    assert names.check("Акметова", "last_name") == "near"  # still a misread Ахметова
+    assert names.check("Элия", "first_name") == "near"
+
+
+def _toks(line: str, conf: float, reading: str, field: str) -> list[Tok]:
+    return [Tok(w, conf, 0, 0, (field, 1, reading, 0.9)) for w in line.split()]
+
+
+def test_a_kazakh_form_takes_the_kazakh_first_readings_letters():
+    got = _vote_name(_toks("Усенова Айкеркем Мараткызы", 0.95, "Үсенова Айкөркем Маратқызы", "name"), True)
+    assert [got[f].value for f in ("last_name", "first_name", "patronymic")] == [
+        "Үсенова",
+        "Айкөркем",
+        "Маратқызы",
+    ]
+    assert all(got[f].conf >= 0.8 for f in ("last_name", "first_name", "patronymic"))
+    # on a Russian form the same readings give no Kazakh letters: the names disagree, a person reads them
+    ru = _vote_name(_toks("Усенова Айкеркем Мараткызы", 0.95, "Үсенова Айкөркем Маратқызы", "name"), False)
+    assert ru["first_name"].value == "Айкеркем" and ru["first_name"].conf < 0.8
+    addr = _vote_address(
+        _toks("Сэумалкел ауылы, Абай көшесі, 4 үй", 0.95, "Сәумалкөл ауылы, Абай көшесі, 4 үй", "address"),
+        True,
+    )
+    assert addr.value == "Сәумалкөл ауылы, Абай көшесі, 4 үй" and addr.conf >= 0.8
+
+
+def test_a_russian_e_left_in_a_kazakh_word_is_doubted():
+    """Both models read «Сэумалкел»: Kazakh writes no «э» inside a word, a person looks."""
+    same = "Сэумалкел ауылы, Абай көшесі, 4 үй"
+    from mailflow.extract.fields import doubt_kazakh_misreads
+
+    found = {"address": _vote_address(_toks(same, 0.95, same, "address"), True)}
+    doubt_kazakh_misreads(found)
+    assert found["address"].conf < 0.8 and "«ә»" in found["address"].where
+
+
+# --- end to end: the daemon, the journal, the export ------------------------------
+
+
+@pytest.fixture(scope="module")
+def kazakh_corpus(tmp_path_factory):
+    C = corpusgen.Case
+    fams = corpusgen.installed_families()
+    fam = lambda name: name if name in fams else "DejaVu Sans"  # noqa: E731
+    cases = [
+        C(
+            doc="form",
+            sender="esil-res@sevkaz.example",
+            kind="жалоба",
+            fmt="pdf",
+            family=fam("PT Sans"),
+            skew=1.2,
+        ),
+        C(
+            doc="form",
+            sender="sc2@sevkaz.example",
+            kind="заявление",
+            fmt="jpeg",
+            family=fam("Liberation Serif"),
+            skew=-1.5,
+            noise=4,
+        ),
+        C(
+            doc="form",
+            sender=corpusgen.CLERK,
+            kind="предложение",
+            fmt="png",
+            dpi=300,
+            family=fam("DejaVu Serif"),
+            meta={"book": True},
+        ),
+        C(doc="website", sender=corpusgen.WEBSITE, kind="отзыв", fmt="none"),
+    ]
+    out = tmp_path_factory.mktemp("kazakh")
+    corpusgen.generate(out, seed=1313, cases=cases, kazakh=1.0)
+    return out
+
+
+def test_kazakh_forms_through_the_pipeline_keep_their_spelling(kazakh_corpus, tmp_path):
+    truths, records, right, wrong = through_pipeline(tmp_path, kazakh_corpus)
+    assert wrong == 0
+    assert all(t.get("filled") == "kk" for t in truths.values())
+    kazakh_values = 0
+    for mid, t in truths.items():
+        got, want = records[mid]["consumer"], t["consumer"]
+        for f in ("last_name", "first_name", "patronymic", "address"):
+            assert got.get(f) in (None, want[f]), (f, got.get(f), want[f])  # never folded: Қ stays Қ
+            kazakh_values += bool(got.get(f)) and bool(set(got[f]) & KAZAKH_LETTERS)
+    n = len(truths)
+    for f in ("last_name", "first_name", "patronymic"):
+        assert right[f] >= n - 1, (f, right)
+    assert right["address"] >= n - 1, right
+    assert kazakh_values >= 6
+    # and as the clerk exports it: CSV and JSON lines, letters as written
+    rows = list(export.jsonl(records.values()))
+    text = export.to_csv(records.values())
+    for t in truths.values():
+        name = t["consumer"]["last_name"]
+        if any(r["consumer"].get("last_name") == name for r in records.values()):
+            assert name in text and any(json.loads(r)["consumer"].get("last_name") == name for r in rows)
+    assert any(set(cell) & KAZAKH_LETTERS for row in csv.reader(io.StringIO(text)) for cell in row)
