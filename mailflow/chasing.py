@@ -769,7 +769,7 @@ def _first_letters(
     until = dt.datetime.combine(report_day(rules, week), rules.chasing.weekly_review_until, KZ_TZ)
     review = bool(reviewers) and now < until
     with Session(db.reader(engine), expire_on_commit=False) as s:
-        if _report_row(s, key, week.label):
+        if _report_row(s, key, week.label) or _sent_before_0017(s, week):
             return 0
         letter = build_weekly(
             s,
@@ -865,6 +865,11 @@ def _to_management(
         "weekly report %s (%s) to management%s", row.week, row.journal, "" if reviewed else ", not reviewed"
     )
     return 1
+
+
+def _sent_before_0017(s: Session, week: Week) -> bool:
+    """The week's one report went out before reports were per journal (a Chase row then)."""
+    return s.exec(select(Chase).where(Chase.key == f"weekly:{week.label}")).first() is not None
 
 
 def _report_row(s: Session, key: str, week: str) -> WeeklyReport | None:

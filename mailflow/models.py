@@ -174,7 +174,8 @@ class Chase(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=255, unique=True)
-    kind: str = Field(max_length=32)  # before | due | overdue | escalation | book_breach | weekly
+    # before | due | overdue | escalation | book_breach | … ("weekly" rows predate 0017: now WeeklyReport)
+    kind: str = Field(max_length=32)
     document_id: int | None = Field(default=None, index=True)
     slot: str = Field(max_length=64)
     created_at: dt.datetime = _ts()

@@ -111,7 +111,7 @@ def test_copies_can_be_switched_off_in_the_rules(tmp_path):
     shutil.copytree(REPO / "rules", folder)
     routing = folder / "routing.toml"
     routing.write_text(
-        routing.read_text().replace("[pr_copy]\n", "[pr_copy]\nresolutions = false\n"), encoding="utf-8"
+        routing.read_text().replace("resolutions = true", "resolutions = false"), encoding="utf-8"
     )
     c = Office(tmp_path, rules=rules_mod.load(folder))
     c.send(c.reply("Сидоренко — рассмотреть."))
@@ -461,7 +461,7 @@ def test_tokens_of_a_report_answer_no_case(tmp_path):
         ("reminders.toml", 'review_until = "14:00"', 'review_until = "08:00"', "review_until"),
         ("reminders.toml", 'review_by = ["pr_specialist"]', 'review_by = ["press"]', "review_by"),
         ("reminders.toml", 'review_until = "14:00"', 'review_untill = "14:00"', "review_untill"),
-        ("routing.toml", "[pr_copy]\n", '[pr_copy]\nanswers = "yes"\n', "answers"),
+        ("routing.toml", "answers = true", 'answers = "yes"', "answers"),
     ],
 )
 def test_bad_rules_are_named(tmp_path, file, old, new, key):
@@ -510,3 +510,14 @@ def test_the_report_on_demand_for_one_organisation(tmp_path, capsys):
     assert summary["Организация"] == DP_ORG and summary["Поступило за неделю"] == 3
     assert cli.main([*args, "--journal", "sbyt"]) == 0
     assert "Поступило за неделю" in (t := capsys.readouterr().out) and "ТОО «Севказэнергосбыт»" in t
+
+
+def test_a_week_reported_before_the_upgrade_is_not_reported_again(tmp_path):
+    from mailflow.models import Chase
+
+    c = Week_(tmp_path)
+    engine, s = c.db()
+    with s, s.begin():
+        s.add(Chase(key=f"weekly:{c.week.label}", kind="weekly", slot=c.week.label, created_at=c.at(9)))
+    engine.dispose()
+    assert c.sweep(c.at(9, 30)) == 0 and reports(c) == {} and c.sent("weekly_review") == []
