@@ -322,6 +322,8 @@ def _move(r: CaseReply, move: StageMove, word: str) -> ReplyResult:
     r.token.used_at, r.token.used_by = r.now, r.msg.from_addr
     r.s.add(r.token)
     r.s.add(r.answer)
+    if state is State.CLOSED and kept:  # the copy of the sent answer to the PR specialist (2.9)
+        routing.copy_answer(r.s, r.head, r.rules, r.doc, r.answer, kept[0][0], r.crew.executor, r.sender_addr)
     if state is State.CLOSED and move.forward:  # the copy of the sent answer to them (3.8)
         _send_stage(
             r,
@@ -703,6 +705,7 @@ def close_by_clerk(
     by: Actor,
     archive: Archive,
     now: dt.datetime,
+    sender_addr: str,
 ) -> None:
     """The copy of the sent answer handed in on paper and scanned by the clerk (3.8).
 
@@ -749,3 +752,7 @@ def close_by_clerk(
     )
     answer.holder, answer.updated_at = None, now
     s.add(answer)
+    _, people = current_resolution(s, doc.id)
+    routing.copy_answer(
+        s, head, rules, doc, answer, copy, people[0].email if people else None, sender_addr
+    )  # 2.9

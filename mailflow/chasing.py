@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from . import db, extension, journal, outbox
+from . import db, extension, journal, notices, outbox, report_review, routing
+from .archive import Archive
 from .case.queries import IS_CURRENT, Addressee, consumer_name, current_resolutions, is_open
 from .case.states import State
 from .models import (
@@ -31,6 +32,7 @@ from .models import (
     Extension,
     Handover,
     Resolution,
+    WeeklyReport,
 )
 from .rules import Chasing, Person, Rules
 from .values import KZ_TZ, Attachment
@@ -239,84 +241,131 @@ def plan_book(docs: list[Document], rules: Rules, now: dt.datetime) -> list[Plan
     return out
 
 
+def report_day(rules: Rules, week: Week) -> dt.date:
+    """The day `week`'s report is due (2.13): the configured weekday after it (Monday),
+    or the next working day when that is not one."""
+    monday = week.end + dt.timedelta(days=1)
+    return rules.calendar.next_working_day(monday + dt.timedelta(days=rules.chasing.weekly_weekday))
+
+
 def weekly_due(rules: Rules, now: dt.datetime) -> Week | None:
     """The week whose report is due by `now` (regulation 2.13), or None.
 
-    Due from `send_at` on the report day: the configured weekday (Monday), or
-    the next working day when it is not one. Only the last finished week is
-    ever due: a daemon that was down for weeks sends one report, not several.
+    Due from `send_at` on the report day. Only the last finished week is ever
+    due: a daemon that was down for weeks sends one report, not several.
     """
     from .digest import Week
 
     local = now.astimezone(KZ_TZ)
     week = Week.previous_of(local.date())
-    monday = week.end + dt.timedelta(days=1)
-    day = rules.calendar.next_working_day(monday + dt.timedelta(days=rules.chasing.weekly_weekday))
-    if (local.date(), local.time()) < (day, rules.chasing.weekly_send_at):
+    if (local.date(), local.time()) < (report_day(rules, week), rules.chasing.weekly_send_at):
         return None
     return week
 
 
-def weekly_key(week: Week) -> str:
-    return f"weekly:{week.label}"
+HOW_TO_REVIEW = (
+    "Проверьте отчёт до {until} и ответьте на это письмо:",
+    "• «СОГЛАСОВАНО» — отчёт уйдёт руководству как есть;",
+    "• или приложите исправленный отчёт (XLSX или PDF) — руководству уйдёт ваш файл;",
+    "• решения по предложениям (п. 2.14), по строке на предложение: "
+    "«ВХ-2026-000123: ПРИНЯТО: комментарий» (ОТКЛОНЕНО, ЗАПЛАНИРОВАНО).",
+    "Без ответа до {until} отчёт уйдёт руководству с пометкой «не проверено PR-специалистом».",
+)
+HOW_TO_SIGN = ("Ознакомившись с отчётом, ответьте на это письмо «ОЗНАКОМЛЕН» (п. 2.13 Регламента).",)
+
+
+@dataclass(frozen=True)
+class ReportMail:
+    message: outbox.Outgoing
+    holder: str
+    token: str
 
 
 @dataclass(frozen=True)
 class WeeklyLetter:
+    journal: str
     week_label: str
-    message: outbox.Outgoing
+    mails: tuple[ReportMail, ...]  # one per person, each with their own code
     facts: dict[str, Any]  # for the journal event
 
 
 def build_weekly(
-    s: Session, rules: Rules, week: Week, sender_addr: str, now: dt.datetime
+    s: Session,
+    rules: Rules,
+    week: Week,
+    sender_addr: str,
+    now: dt.datetime,
+    journal_key: str,
+    *,
+    to: tuple[str, ...],
+    stage: str,
+    mark: str | None = None,
+    until: dt.datetime | None = None,
+    file: Attachment | None = None,
 ) -> WeeklyLetter | None:
-    """Build and render the weekly report (a read); None when nobody is to get it."""
+    """Build and render one journal's weekly report (a read) for `to`: the reviewers
+    (`stage` review) or management (sign-off); None when nobody is to get it.
+    `file`: the reviewer's corrected report, attached instead of the built workbook."""
     from . import digest, digest_render
 
-    to = tuple(
-        dict.fromkeys(p.email for p in rules.staff.people if p.roles & rules.chasing.weekly_recipients)
-    )
     if not to:
         return None
-    report = digest.build(s, rules, week, now)
-    xlsx = digest_render.xlsx(report)
-    sheet = Attachment(
-        digest_render.filename(report),
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        xlsx,
-        hashlib.sha256(xlsx).hexdigest(),
-    )
-    message = outbox.compose(
-        sender=sender_addr,
-        to=to,
-        subject=digest_render.subject(report, rules),
-        body=digest_render.text(report),
-        html=digest_render.html(report, rules),
-        kind="weekly",
-        key=weekly_key(week),
-        attachments=(sheet,),
-    )
+    report = digest.build(s, rules, week, now, journal=journal_key)
+    if file is None:
+        xlsx = digest_render.xlsx(report)
+        file = Attachment(
+            digest_render.filename(report),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            xlsx,
+            hashlib.sha256(xlsx).hexdigest(),
+        )
+    how = HOW_TO_REVIEW if stage == report_review.IN_REVIEW else HOW_TO_SIGN
+    at = f"{until.astimezone(KZ_TZ):%H:%M}" if until else ""
+    mails = []
+    for person in to:
+        token = routing.new_token()
+        letter = digest_render.Letter(
+            mark=mark, how_to_answer=tuple(h.format(until=at) for h in how), token=token
+        )
+        message = outbox.compose(
+            sender=sender_addr,
+            to=(person,),
+            subject=digest_render.subject(report, rules, letter),
+            body=digest_render.text(report, letter),
+            html=digest_render.html(report, rules, letter),
+            kind="weekly_review" if stage == report_review.IN_REVIEW else "weekly",
+            key=f"weekly:{journal_key}:{week.label}:{stage}:{person}",
+            attachments=(file,),
+        )
+        mails.append(ReportMail(message, person, token))
     facts = dict(
         week=week.label,
+        journal=journal_key,
+        stage=stage,
         to=list(to),
         new=report.new,
         overdue=report.overdue_total,
         book_breaches=len(report.book_breaches),
-        xlsx_sha256=sheet.sha256,
+        suggestions=report.suggestions_total,
+        decisions={str(k): n for k, n in report.decisions.items()},
+        file=file.filename,
+        file_sha256=file.sha256,
+        mark=mark,
     )
-    return WeeklyLetter(week.label, message, facts)
+    return WeeklyLetter(journal_key, week.label, tuple(mails), facts)
 
 
-def queue_weekly(s: Session, head: ChainHead, letter: WeeklyLetter, now: dt.datetime) -> bool:
-    """Queue the report under its unique key, in the writer's transaction; False if already sent."""
-    key = letter.message.key
-    if s.exec(select(Chase).where(Chase.key == key)).first():
-        return False
-    s.add(Chase(key=key, kind="weekly", slot=letter.week_label, created_at=now))
-    outbox.queue(s, letter.message)
-    journal.append(s, head, "weekly_report", **letter.facts)
-    return True
+def queue_weekly(
+    s: Session, head: ChainHead, rules: Rules, row: WeeklyReport, letter: WeeklyLetter, now: dt.datetime
+) -> None:
+    """Queue each person's letter and code, in the writer's transaction."""
+    purpose = report_review.REVIEW if row.status == report_review.IN_REVIEW else report_review.SIGNOFF
+    for mail in letter.mails:
+        outbox.queue(s, mail.message)
+        report_review.issue_token(
+            s, rules, row, mail.holder, mail.message.message_id, now, mail.token, purpose
+        )
+    journal.append(s, head, "weekly_report", report_id=row.id, **letter.facts)
 
 
 def plan_copies(answers: list[tuple[Answer, Document, str]], rules: Rules, today: dt.date) -> list[Planned]:
@@ -543,7 +592,13 @@ def _line(p: Planned) -> Line:
     )
 
 
-def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | None = None) -> int:
+def sweep(
+    engine: sa.Engine,
+    rules: Rules,
+    sender_addr: str,
+    now: dt.datetime | None = None,
+    archive: Archive | None = None,
+) -> int:
     """Queue the chases due now; return how many were queued.
 
     Planned from a plain read (no writer lock: registration never waits on the
@@ -553,7 +608,7 @@ def sweep(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime | 
     now = now or dt.datetime.now(dt.UTC)
     if not working_now(rules, now):
         return 0
-    reports = sweep_weekly(engine, rules, sender_addr, now)
+    reports = sweep_weekly(engine, rules, sender_addr, now, archive)
     today = now.astimezone(KZ_TZ).date()
     with Session(db.reader(engine), expire_on_commit=False) as s:
         cases = _open_cases(s, today)
@@ -674,23 +729,155 @@ def _table(model: Any) -> sa.Table:
     return cast(sa.Table, model.__table__)
 
 
-def sweep_weekly(engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime) -> int:
-    """The weekly report, built from a read; only queuing it takes the writer lock."""
+def sweep_weekly(
+    engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime, archive: Archive | None = None
+) -> int:
+    """Each journal's weekly report (2.6, 2.13): on the report day to the reviewers (or,
+    with none, or past `review_until`, straight to management); once approved, or not
+    reviewed by `review_until`, to management. Built from a read; only queuing takes
+    the writer lock, and the report's row (one per journal and week) is written with
+    its mail, so nothing is sent twice."""
+    from .digest import Week
+
+    n = 0
     week = weekly_due(rules, now)
-    if week is None:
-        return 0
+    if week is not None:
+        for key in rules.journals:
+            n += _first_letters(engine, rules, sender_addr, now, week, key)
     with Session(db.reader(engine), expire_on_commit=False) as s:
-        if s.exec(select(Chase).where(Chase.key == weekly_key(week))).first():
+        due = s.exec(
+            select(WeeklyReport).where(
+                sa.or_(
+                    col(WeeklyReport.status) == report_review.APPROVED,
+                    sa.and_(
+                        col(WeeklyReport.status) == report_review.IN_REVIEW,
+                        col(WeeklyReport.review_due_at) <= now,
+                    ),
+                )
+            )
+        ).all()
+    for row in due:
+        if row.journal in rules.journals:
+            n += _to_management(engine, rules, sender_addr, now, row, Week.parse(row.week), archive)
+    return n
+
+
+def _first_letters(
+    engine: sa.Engine, rules: Rules, sender_addr: str, now: dt.datetime, week: Week, key: str
+) -> int:
+    reviewers = rules.report_reviewers()
+    until = dt.datetime.combine(report_day(rules, week), rules.chasing.weekly_review_until, KZ_TZ)
+    review = bool(reviewers) and now < until
+    with Session(db.reader(engine), expire_on_commit=False) as s:
+        if _report_row(s, key, week.label) or _sent_before_0017(s, week):
             return 0
-        letter = build_weekly(s, rules, week, sender_addr, now)
+        letter = build_weekly(
+            s,
+            rules,
+            week,
+            sender_addr,
+            now,
+            key,
+            to=reviewers if review else rules.report_recipients(key),
+            stage=report_review.IN_REVIEW if review else report_review.SENT,
+            mark=None if review or not reviewers else report_review.NOT_REVIEWED,
+            until=until,
+        )
     if letter is None:
         return 0
     with Session(engine, expire_on_commit=False) as s, s.begin():
         head = journal.lock(s)
-        if not queue_weekly(s, head, letter, now):
+        if _report_row(s, key, week.label):
             return 0
-    log.info("weekly report %s queued", week.label)
+        row = WeeklyReport(
+            journal=key,
+            week=week.label,
+            status=report_review.IN_REVIEW if review else report_review.SENT,
+            made_at=now,
+            review_due_at=until if reviewers else None,
+            review=None if review or not reviewers else "not_reviewed",
+            sent_at=None if review else now,
+        )
+        s.add(row)
+        s.flush()
+        queue_weekly(s, head, rules, row, letter, now)
+    log.info("weekly report %s (%s) queued for %s", week.label, key, "review" if review else "management")
     return 1
+
+
+def _to_management(
+    engine: sa.Engine,
+    rules: Rules,
+    sender_addr: str,
+    now: dt.datetime,
+    row: WeeklyReport,
+    week: Week,
+    archive: Archive | None,
+) -> int:
+    """An approved report, or one its reviewers let pass `review_until`, to management."""
+    reviewed = row.status == report_review.APPROVED
+    file = None
+    if row.file_sha256:
+        if archive is None:  # a sweep without the archive (a bench, a test) leaves it for the daemon's
+            return 0
+        data = archive.get(row.file_sha256, ".bin")
+        file = Attachment(
+            row.file_name or "report.xlsx", row.file_type or "application/octet-stream", data, row.file_sha256
+        )
+    with Session(db.reader(engine), expire_on_commit=False) as s:
+        letter = build_weekly(
+            s,
+            rules,
+            week,
+            sender_addr,
+            now,
+            row.journal,
+            to=rules.report_recipients(row.journal),
+            stage=report_review.SENT,
+            mark=None if reviewed else report_review.NOT_REVIEWED,
+            file=file,
+        )
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        head = journal.lock(s)
+        fresh = s.get(WeeklyReport, row.id)
+        if fresh is None or fresh.status != row.status:  # another daemon, or a reply meanwhile
+            return 0
+        fresh.status, fresh.sent_at = report_review.SENT, now
+        if not reviewed:
+            fresh.review = "not_reviewed"
+        s.add(fresh)
+        if letter is not None:
+            queue_weekly(s, head, rules, fresh, letter, now)
+        if not reviewed:
+            for person in rules.report_reviewers():
+                notices.to_person(
+                    s,
+                    rules,
+                    person,
+                    sender_addr=sender_addr,
+                    key=f"weekly-unreviewed:{fresh.id}:{person}",
+                    title=f"Отчёт за неделю {fresh.week} направлен руководству без проверки",
+                    text=f"Ответа «СОГЛАСОВАНО» не было до {_hm(fresh.review_due_at)}: еженедельный отчёт "
+                    f"за неделю {fresh.week} направлен руководству с пометкой «{report_review.NOT_REVIEWED}» "
+                    "(п. 2.13 Регламента).",
+                )
+    log.info(
+        "weekly report %s (%s) to management%s", row.week, row.journal, "" if reviewed else ", not reviewed"
+    )
+    return 1
+
+
+def _sent_before_0017(s: Session, week: Week) -> bool:
+    """The week's one report went out before reports were per journal (a Chase row then)."""
+    return s.exec(select(Chase).where(Chase.key == f"weekly:{week.label}")).first() is not None
+
+
+def _report_row(s: Session, key: str, week: str) -> WeeklyReport | None:
+    return s.exec(select(WeeklyReport).where(WeeklyReport.journal == key, WeeklyReport.week == week)).first()
+
+
+def _hm(ts: dt.datetime | None) -> str:
+    return ts.astimezone(KZ_TZ).strftime("%H:%M") if ts else "—"
 
 
 def _open_cases(s: Session, today: dt.date) -> list[OpenCase]:

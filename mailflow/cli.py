@@ -182,6 +182,7 @@ def _parser() -> argparse.ArgumentParser:
     rw.add_argument("--week", help="ISO week, e.g. 2026-W12 (default: the last finished week)")
     rw.add_argument("--out", type=Path, help="write the XLSX workbook here")
     rw.add_argument("--html", type=Path, help="write the HTML e-mail body here")
+    rw.add_argument("--journal", help="one organisation's journal (rules/journals.toml key; default: all)")
     rw.set_defaults(func=cmd_report_weekly)
 
     dp = sub.add_parser("dispatch", help="the clerk records that the answer went out (3.7)")
@@ -1160,8 +1161,11 @@ def cmd_report_weekly(args, cfg, rules) -> int:
     except ValueError as exc:
         print(f"mailflow: {exc}", file=sys.stderr)
         return 2
+    if args.journal is not None and args.journal not in rules.journals:
+        print(f"mailflow: нет журнала {args.journal!r} (есть: {', '.join(rules.journals)})", file=sys.stderr)
+        return 2
     with _session(cfg) as s:
-        report = digest.build(s, rules, week, now)
+        report = digest.build(s, rules, week, now, journal=args.journal)
     print(digest_render.text(report))
     if args.out:
         args.out.write_bytes(digest_render.xlsx(report))

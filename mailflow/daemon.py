@@ -14,6 +14,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -291,11 +292,16 @@ def _serve(cfg: Config, rules: Rules, stop: threading.Event, reload: threading.E
 def run_sweeps(parts: Parts, cfg: Config, rules: Rules) -> int:
     """The periodic checks; each is idempotent, so running one twice sends nothing twice."""
     n = 0
-    for sweep in (sweeps.unproven_deliveries, chasing.sweep):
+    checks: tuple[tuple[str, Callable[[], int]], ...] = (
+        ("unproven_deliveries", lambda: sweeps.unproven_deliveries(parts.engine, rules, cfg.smtp.sender)),
+        # the archive: a reviewer's corrected weekly report goes to management as they sent it
+        ("chasing", lambda: chasing.sweep(parts.engine, rules, cfg.smtp.sender, archive=parts.archive)),
+    )
+    for name, sweep in checks:
         try:
-            n += sweep(parts.engine, rules, cfg.smtp.sender)
+            n += sweep()
         except Exception:  # one failing check must not stop the others or the daemon
-            log.exception("sweep %s failed", sweep.__name__)
+            log.exception("sweep %s failed", name)
     status.mark_sweep(cfg.home)
     return n
 

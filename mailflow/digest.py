@@ -41,6 +41,11 @@ Definitions
 - Suggestions (2.14): documents of kind "предложение" registered in the week,
   and older ones still open at `now` (older first); with the consumer, the
   current resolution's text if any, executor and status.
+- Decisions (2.14): each listed suggestion's latest decision by the PR specialist
+  (`SuggestionDecision`: accepted, rejected, planned, with the comment, who and
+  when), None before any; `decisions` counts the listed ones by decision.
+- Journal: with `journal`, every figure and list is of that journal's documents
+  only (each organisation's report covers its own journal, 2.6); without, of all.
 - All of the week: every new document with its executor and proof: the
   weakest rung among its current resolution's deliveries ("failed" weakest,
   then queued, accepted, relayed, delivered, displayed, replied), None when
@@ -82,9 +87,9 @@ from sqlmodel import Session, col
 from .case import ladder
 from .case.queries import IS_CURRENT, consumer_name, is_open
 from .case.states import State
-from .models import Assignment, Delivery, Document, Resolution
+from .models import Assignment, Delivery, Document, Resolution, SuggestionDecision
 from .values import KZ_TZ
-from .vocabulary import BOOK, CHANNEL_KEYS, KIND_KEYS, NO_KIND, SUGGESTION
+from .vocabulary import BOOK, CHANNEL_KEYS, DECISIONS, KIND_KEYS, NO_KIND, SUGGESTION
 
 NO_UNIT = "—"
 NO_RESOLUTION = "резолюции нет"
@@ -212,6 +217,10 @@ class SuggestionRow:
     due_date: dt.date | None
     closed_at: dt.datetime | None
     in_week: bool  # registered in the week (else: an older one still open)
+    decision: str | None = None  # the PR specialist's latest (vocabulary.DECISIONS); None: none yet
+    decision_comment: str | None = None
+    decided_by: str | None = None  # who decided: their name in the staff directory, else the address
+    decided_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -257,28 +266,53 @@ class WeeklyReport:
     suggestions_total: int
     documents: tuple[DocumentRow, ...]  # every document registered in the week
     limit: int
+    journal: str | None = None  # the journal it covers (None: all)
+    organisation: str | None = None  # that journal's organisation, as rules/journals.toml names it
+
+    @property
+    def decisions(self) -> dict[str | None, int]:
+        """The listed suggestions by their decision (2.14): each code, then None (no decision)."""
+        out: dict[str | None, int] = {**dict.fromkeys(DECISIONS, 0), None: 0}
+        for g in self.suggestions:
+            out[g.decision] += 1
+        return out
 
     @property
     def today(self) -> dt.date:
         return self.made_at.astimezone(KZ_TZ).date()
 
 
-def build(s: Session, rules, week: Week, now: dt.datetime, *, limit: int = DEFAULT_LIMIT) -> WeeklyReport:
-    """The report for `week` as the journal stands at `now` (aware)."""
+def build(
+    s: Session,
+    rules,
+    week: Week,
+    now: dt.datetime,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    journal: str | None = None,
+) -> WeeklyReport:
+    """The report for `week` as the journal stands at `now` (aware); of one journal's
+    documents with `journal` (2.6), else of all."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     if limit < 1:
         raise ValueError("limit must be at least 1")
     today = now.astimezone(KZ_TZ).date()
-    in_week = sa.and_(Document.registered_at >= week.since, Document.registered_at < week.until)
+    # the journal as a value, not an index: the (journal, year, seq) index would have the
+    # planner walk the whole journal instead of the week's dates or the open cases
+    scope = sa.func.coalesce(Document.journal, "") == journal if journal is not None else sa.true()
+    in_week = sa.and_(Document.registered_at >= week.since, Document.registered_at < week.until, scope)
     counts = _counts(s, in_week)
-    answered, on_time = _answered(s, week)
-    overdue, overdue_total = _overdue(s, rules, today, limit)
+    answered, on_time = _answered(s, week, scope)
+    overdue, overdue_total = _overdue(s, rules, today, limit, scope)
     book_limit = _book_limit(rules)
     book_entries, unmeasured, breaches = _book(s, in_week, now, book_limit)
-    unproven, unproven_total = _unproven(s, rules, now, limit)
-    suggestions, suggestions_total = _suggestions(s, week, in_week, limit)
+    unproven, unproven_total = _unproven(s, rules, now, limit, scope)
+    suggestions, suggestions_total = _suggestions(s, rules, week, in_week, limit, scope)
+    journals = getattr(rules, "journals", None) or {}
     return WeeklyReport(
+        journal=journal,
+        organisation=journals[journal].organisation if journal in journals else None,
         week=week,
         made_at=now,
         **counts,
@@ -346,7 +380,7 @@ def _ordered(counts: dict[str, int], order: Sequence[str]) -> dict[str, int]:
 # --- answered in the week: on time per day of dispatch, all in SQL ---------------------------
 
 
-def _answered(s: Session, week: Week) -> tuple[int, int]:
+def _answered(s: Session, week: Week, scope) -> tuple[int, int]:
     # sent on day d (UTC+5) is on time iff due_date >= d: one branch per day of the week
     per_day = [
         sa.and_(
@@ -359,7 +393,7 @@ def _answered(s: Session, week: Week) -> tuple[int, int]:
     on_time = sa.or_(Document.due_date.is_(None), *per_day)
     total, ok = s.execute(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((on_time, 1), else_=0)), 0)).where(
-            Document.answered_at >= week.since, Document.answered_at < week.until
+            Document.answered_at >= week.since, Document.answered_at < week.until, scope
         )
     ).one()
     return int(total), int(ok)
@@ -368,8 +402,8 @@ def _answered(s: Session, week: Week) -> tuple[int, int]:
 # --- overdue at now ----------------------------------------------------------------------------
 
 
-def _overdue(s: Session, rules, today: dt.date, limit: int) -> tuple[tuple[OverdueCase, ...], int]:
-    where = sa.and_(is_open(), Document.due_date.is_not(None), Document.due_date < today)
+def _overdue(s: Session, rules, today: dt.date, limit: int, scope) -> tuple[tuple[OverdueCase, ...], int]:
+    where = sa.and_(is_open(), Document.due_date.is_not(None), Document.due_date < today, scope)
     total = s.execute(sa.select(sa.func.count()).select_from(Document).where(where)).scalar_one()
     if not total:
         return (), 0
@@ -450,7 +484,7 @@ def _book(s: Session, in_week, now: dt.datetime, limit_minutes: int):
 # --- deliveries without proof (1.12) --------------------------------------------------------------
 
 
-def _unproven(s: Session, rules, now: dt.datetime, limit: int):
+def _unproven(s: Session, rules, now: dt.datetime, limit: int, scope):
     hours = getattr(getattr(rules, "routing", None), "unproven_after_hours", 0) or 0
     cutoff = now - dt.timedelta(hours=float(hours))
     where = sa.and_(
@@ -459,6 +493,7 @@ def _unproven(s: Session, rules, now: dt.datetime, limit: int):
         Delivery.replied_at.is_(None),
         Delivery.created_at <= cutoff,
         is_open(),
+        scope,
         sa.or_(Delivery.resolution_id.is_(None), IS_CURRENT),
     )
 
@@ -512,9 +547,9 @@ def _unproven(s: Session, rules, now: dt.datetime, limit: int):
 # --- suggestions (2.14) -------------------------------------------------------------------------
 
 
-def _suggestions(s: Session, week: Week, in_week, limit: int):
+def _suggestions(s: Session, rules, week: Week, in_week, limit: int, scope):
     # two queries, not one with OR: each has its index (registered_at; open by kind)
-    older = sa.and_(Document.kind == SUGGESTION, Document.registered_at < week.since, is_open())
+    older = sa.and_(Document.kind == SUGGESTION, Document.registered_at < week.since, is_open(), scope)
     older_total = s.execute(sa.select(sa.func.count()).select_from(Document).where(older)).scalar_one()
     rows = (
         list(
@@ -541,6 +576,7 @@ def _suggestions(s: Session, week: Week, in_week, limit: int):
     current = sa.select(Resolution.document_id, Resolution.text).where(IS_CURRENT).order_by(Resolution.id)
     for q in _restrict(s, current, Resolution.document_id, ids):
         texts.update((doc_id, text) for doc_id, text in s.execute(q))
+    decided = _decisions(s, rules, ids)
     return tuple(
         SuggestionRow(
             document_id=r.id,
@@ -555,9 +591,29 @@ def _suggestions(s: Session, week: Week, in_week, limit: int):
             due_date=r.due_date,
             closed_at=r.closed_at,
             in_week=r.registered_at >= week.since,
+            **decided.get(r.id, {}),
         )
         for r in rows
     ), int(older_total) + sum(1 for r in rows if r.registered_at >= week.since)
+
+
+def _decisions(s: Session, rules, ids: Sequence[int]) -> dict[int, dict]:
+    """document id -> its latest decision (2.14), as SuggestionRow's fields (who: by name)."""
+    staff = getattr(rules, "staff", None)
+    q = sa.select(
+        SuggestionDecision.document_id,
+        SuggestionDecision.decision,
+        SuggestionDecision.comment,
+        SuggestionDecision.by,
+        SuggestionDecision.at,
+    ).order_by(SuggestionDecision.id)
+    out: dict[int, dict] = {}
+    for chunk in _restrict(s, q, SuggestionDecision.document_id, ids):
+        for doc_id, decision, comment, by, at in s.execute(chunk):
+            person = staff.by_email(by) if staff else None
+            who = person.name if person else by
+            out[doc_id] = dict(decision=decision, decision_comment=comment, decided_by=who, decided_at=at)
+    return out
 
 
 # --- every document of the week, with executor and proof ----------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -21,7 +22,7 @@ from .case.states import State
 from .config import ConfigError
 from .digest import NO_RESOLUTION, NO_UNIT, WeeklyReport
 from .values import KZ_TZ
-from .vocabulary import GROUPS, NO_GROUP, NO_KIND, channel_label
+from .vocabulary import GROUPS, NO_GROUP, NO_KIND, channel_label, decision_label
 
 EMAIL_ROWS = 50  # rows per list in the e-mail; the workbook has them all
 TITLE = "Мониторинг жалоб, претензий, отзывов и предложений потребителей"
@@ -105,6 +106,12 @@ def figures(r: WeeklyReport) -> list[tuple[str, int, bool]]:
         ("  без времени записи (не измерить)", r.book_unmeasured, r.book_unmeasured > 0),
         ("Резолюций без подтверждения получения", r.unproven_total, r.unproven_total > 0),
         ("Предложений (за неделю и в работе)", r.suggestions_total, False),
+        *(
+            (f"  решение: {decision_label(code)}", n, False)
+            for code, n in r.decisions.items()
+            if code is not None
+        ),
+        (f"  {decision_label(None)}", r.decisions[None], False),
     ]
 
 
@@ -159,13 +166,21 @@ def _unproven_rows(r: WeeklyReport) -> list[list[Cell]]:
     ]
 
 
+def decision_text(decision: str | None, comment: str | None) -> str:
+    """«принято: комментарий», or «без решения» (2.14)."""
+    label = decision_label(decision)
+    return f"{label}: {_short(comment, 200)}" if decision and comment else label
+
+
 def _suggestion_rows(r: WeeklyReport) -> list[list[Cell]]:
     return [
         [
             [g.number, _d(g.registered_at.astimezone(KZ_TZ).date())],
             [_s(g.consumer)],
             [_short(g.resolution, 200) if g.resolution else "резолюции нет"],
-            [status_label(g.status)] + ([g.executor] if g.executor else []),
+            [status_label(g.status)]
+            + ([g.executor] if g.executor else [])
+            + [f"Решение: {decision_text(g.decision, g.decision_comment)}"],
         ]
         for g in r.suggestions
     ]
@@ -196,7 +211,7 @@ def _tables(r: WeeklyReport) -> dict[str, dict]:
             ["Вх. номер", "Адресат", "Принято сервером", "Достигнуто"], _unproven_rows(r), r.unproven_total
         ),
         "suggestions": table(
-            ["Вх. номер, дата", "Потребитель", "Резолюция", "Состояние, исполнитель"],
+            ["Вх. номер, дата", "Потребитель", "Резолюция", "Состояние, исполнитель, решение (п. 2.14)"],
             _suggestion_rows(r),
             r.suggestions_total,
         ),
@@ -227,8 +242,22 @@ def _env(rules) -> jinja2.Environment:
     )
 
 
-def _context(r: WeeklyReport, rules) -> dict:
+@dataclass(frozen=True)
+class Letter:
+    """Who a report's e-mail is for, beyond its figures (2.13): a mark on it («не проверено
+    PR-специалистом»), how to answer it, and the code that binds the answer to it."""
+
+    mark: str | None = None
+    how_to_answer: tuple[str, ...] = ()
+    token: str | None = None
+
+
+def _context(r: WeeklyReport, rules, letter: Letter = Letter()) -> dict:
     return dict(
+        mark=letter.mark,
+        how_to_answer=list(letter.how_to_answer),
+        token=letter.token,
+        organisation=r.organisation,
         title=TITLE,
         week=r.week.label,
         period=period(r),
@@ -275,22 +304,27 @@ def filename(report: WeeklyReport) -> str:
     return f"monitoring-{report.week.label}.xlsx"
 
 
-def subject(report: WeeklyReport, rules) -> str:
+def subject(report: WeeklyReport, rules, letter: Letter = Letter()) -> str:
     """The e-mail's subject, from rules/templates/weekly.subject.j2 (one line)."""
-    return " ".join(_render(rules, "weekly.subject.j2", _context(report, rules)).split())
+    return " ".join(_render(rules, "weekly.subject.j2", _context(report, rules, letter)).split())
 
 
-def html(report: WeeklyReport, rules) -> str:
+def html(report: WeeklyReport, rules, letter: Letter = Letter()) -> str:
     """The e-mail body: tables, inline CSS, no scripts or external images."""
-    return _render(rules, "weekly.html.j2", _context(report, rules))
+    return _render(rules, "weekly.html.j2", _context(report, rules, letter))
 
 
 # --- plain text ---------------------------------------------------------------------------------
 
 
-def text(report: WeeklyReport) -> str:
+def text(report: WeeklyReport, letter: Letter = Letter()) -> str:
     r = report
-    out = [TITLE, f"Неделя {r.week.label}: {period(r)}", f"Сформирован {_t(r.made_at)} (UTC+5)", ""]
+    out = [TITLE] + ([r.organisation] if r.organisation else [])
+    out += [f"Неделя {r.week.label}: {period(r)}", f"Сформирован {_t(r.made_at)} (UTC+5)", ""]
+    if letter.mark:
+        out += [letter.mark.upper(), ""]
+    if letter.how_to_answer:
+        out += [*letter.how_to_answer, ""]
     width = max(len(label) for label, _, _ in figures(r))
     for label, value, alert in figures(r):
         out.append(f"{label.ljust(width)}  {value}{'  (!)' if alert else ''}")
@@ -445,6 +479,10 @@ def xlsx(report: WeeklyReport) -> bytes:
             ("Срок ответа", 12, "date"),
             ("Закрыто", 17, "datetime"),
             ("Поступило за неделю", 12, None),
+            ("Решение (п. 2.14)", 16, None),
+            ("Комментарий к решению", 50, None),
+            ("Решение записал", 30, None),
+            ("Дата решения", 17, "datetime"),
         ],
         (
             [
@@ -459,6 +497,10 @@ def xlsx(report: WeeklyReport) -> bytes:
                 g.due_date,
                 g.closed_at,
                 "да" if g.in_week else "нет",
+                decision_label(g.decision),
+                g.decision_comment,
+                g.decided_by,
+                g.decided_at,
             ]
             for g in r.suggestions
         ),
@@ -476,6 +518,7 @@ def _summary(ws, r: WeeklyReport) -> None:
     ws.column_dimensions["B"].width = 16
     rows: list[tuple] = [
         (TITLE, None),
+        *([("Организация", r.organisation)] if r.organisation else []),
         ("Неделя", r.week.label),
         ("Период", period(r)),
         ("Сформирован (UTC+5)", _t(r.made_at)),

@@ -391,7 +391,7 @@ def handle_request(
         reason=asked.reason,
         old_due=str(doc.due_date),
     )
-    managers = management(rules)
+    managers = management(rules, doc.journal)
     for m in managers:
         _to_management(s, rules, doc, req, m, sender_addr, now)
     notices.answer(
@@ -426,7 +426,7 @@ def _may_ask(s: Session, rules: Rules, doc: Document, who: str) -> None:
             f"(от {pending.created_at.astimezone(KZ_TZ):%d.%m.%Y})"
         )
     _, people = current_resolution(s, id_of(doc))
-    mgmt = management(rules)
+    mgmt = management(rules, doc.journal)
     heads = team(rules, people, doc.journal).unit_head if people else ()
     if who not in (*heads, *mgmt):
         names = ", ".join(_name(rules, a) for a in heads) or "руководство"

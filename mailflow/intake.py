@@ -44,6 +44,7 @@ from . import (
     proof,
     registration,
     replies,
+    report_review,
     resolution,
     scans,
     talon,
@@ -271,6 +272,8 @@ class Intake:
             if token.purpose == "answer"
             else extension.handle_reply
             if token.purpose in extension.PURPOSES
+            else report_review.handle_reply
+            if token.purpose in report_review.PURPOSES
             else resolution.handle_reply
         )
         result = handle(

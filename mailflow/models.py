@@ -176,7 +176,8 @@ class Chase(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=255, unique=True)
-    kind: str = Field(max_length=32)  # before | due | overdue | escalation | book_breach | weekly
+    # before | due | overdue | escalation | book_breach | … ("weekly" rows predate 0017: now WeeklyReport)
+    kind: str = Field(max_length=32)
     document_id: int | None = Field(default=None, index=True)
     slot: str = Field(max_length=64)
     created_at: dt.datetime = _ts()
@@ -317,9 +318,10 @@ class Token(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     token: str = Field(max_length=32, unique=True)
-    purpose: str = Field(max_length=32)  # resolution | answer
+    purpose: str = Field(max_length=32)  # resolution | answer | extension… | report_review | report_signoff
     holder: str | None = Field(default=None, max_length=320)  # the one person it was sent to
-    document_id: int = Field(index=True)
+    document_id: int | None = Field(default=None, index=True)  # the case; None: a weekly report's
+    report_id: int | None = Field(default=None, index=True)  # the weekly report (2.13) it answers
     message_id: str = Field(max_length=998, index=True)  # the message that carried it
     created_at: dt.datetime = _ts()
     expires_at: dt.datetime = _ts()
@@ -482,6 +484,46 @@ class Handover(SQLModel, table=True):
     unit: str = Field(max_length=200)
     at: dt.datetime = _ts()
     by: str = Field(max_length=320)
+
+
+class WeeklyReport(SQLModel, table=True):
+    """One organisation's weekly report (regulation 2.13): the PR specialist reviews it,
+    management signs it off. One row per journal and ISO week, written when it is first sent."""
+
+    __tablename__ = "weekly_report"
+    __table_args__ = (sa.UniqueConstraint("journal", "week", name="uq_weekly_report_week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    journal: str = Field(max_length=32)
+    week: str = Field(max_length=16)  # ISO week, "2026-W15"
+    status: str = Field(max_length=16)  # review | approved | sent | signed (weekly_review.STATUSES)
+    made_at: dt.datetime = _ts()
+    review_due_at: dt.datetime | None = _ts(default=None, nullable=True)  # sent unreviewed after this
+    review: str | None = Field(default=None, max_length=16)  # approved | corrected | not_reviewed | None
+    reviewed_by: str | None = Field(default=None, max_length=320)
+    reviewed_at: dt.datetime | None = _ts(default=None, nullable=True)
+    file_name: str | None = None  # the reviewer's corrected file, sent instead of the built one
+    file_sha256: str | None = Field(default=None, max_length=64)
+    file_type: str | None = Field(default=None, max_length=200)
+    sent_at: dt.datetime | None = _ts(default=None, nullable=True)  # to management
+    signed_by: str | None = Field(default=None, max_length=320)  # the first «ОЗНАКОМЛЕН»
+    signed_at: dt.datetime | None = _ts(default=None, nullable=True)
+
+
+class SuggestionDecision(SQLModel, table=True):
+    """What became of a consumer's suggestion (regulation 2.14): the PR specialist's
+    decision with a comment; the latest one stands, the earlier ones stay as history."""
+
+    __tablename__ = "suggestion_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(index=True)
+    decision: str = Field(max_length=16)  # accepted | rejected | planned (vocabulary.DECISIONS)
+    comment: str
+    by: str = Field(max_length=320)
+    at: dt.datetime = _ts()
+    inbound_id: int | None = None
+    report_id: int | None = None  # the report whose thread it came in
 
 
 class WebLogin(SQLModel, table=True):

@@ -113,9 +113,10 @@ def to_person(
     document_id: int | None = None,
     inbound_id: int | None = None,
     reply_to: ParsedMessage | None = None,
-) -> None:
+) -> outbox.Outgoing:
     """A notice to one staff member (the one who asked, the executor); in the
-    thread of `reply_to` when it answers their message."""
+    thread of `reply_to` when it answers their message. Returns the message (its
+    Message-ID carries a reply token the caller issues for it)."""
     subject, body = rules.render("notice", number=number, title=title, text=text, details=list(details))
     out = outbox.compose(
         sender=sender_addr,
@@ -129,6 +130,7 @@ def to_person(
         references=reply_to.references if reply_to else (),
     )
     outbox.queue(s, out, document_id=document_id, inbound_id=inbound_id)
+    return out
 
 
 def answer(

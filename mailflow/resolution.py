@@ -115,9 +115,10 @@ def record(
     s.flush()
     for i, p in enumerate(d.addressees, 1):
         s.add(Assignment(resolution_id=res.id, document_id=doc.id, position=i, email=p.email, name=p.name))
-    _forward(
-        s, head, rules, doc, res, d, sender_addr, scans.of_document(s, archive, doc), stage=step.to_stage
-    )
+    files = scans.of_document(s, archive, doc)
+    _forward(s, head, rules, doc, res, d, sender_addr, files, stage=step.to_stage)
+    executors = tuple((p.email, p.name) for p in d.addressees)
+    routing.copy_resolution(s, head, rules, doc, res, executors, files, sender_addr)  # 2.7
     return res
 
 

@@ -21,7 +21,7 @@ from .case import transition
 from .case.actors import SYSTEM
 from .case.queries import consumer_name, management
 from .case.states import Act, State
-from .models import ChainHead, Document, Token
+from .models import Answer, ChainHead, Document, Resolution, Token
 from .rules import Rules
 from .values import KZ_TZ, Attachment, Recognition
 from .vocabulary import PR_SPECIALIST, channel_label
@@ -66,17 +66,13 @@ def route(s: Session, head: ChainHead, rules: Rules, case: Case, sender_addr: st
         book_entry_at=doc.book_entry_at.astimezone(KZ_TZ) if doc.book_entry_at else None,
         repeat_of=_repeat_of(s, doc),
     )
-    managers = management(rules)
+    managers = management(rules, doc.journal)
     if managers:
         _to_management(s, rules, case, managers, sender_addr, context)
     entry = monitoring.allocate(s, rules, doc)
     number = entry.number if entry else None
     pr = tuple(p.email for p in rules.staff.with_role(PR_SPECIALIST))
-    pr_copy = (
-        doc.kind in rules.routing.pr_copy_kinds
-        or doc.channel in rules.routing.pr_copy_channels
-        or rules.routing.monitored(doc.channel, doc.kind) is not False  # 2.2–2.4: every entry
-    )
+    pr_copy = rules.routing.pr_copied(doc.channel, doc.kind)
     if pr and pr_copy:
         subject, body = rules.render(
             "pr_copy",
@@ -114,6 +110,116 @@ def route(s: Session, head: ChainHead, rules: Rules, case: Case, sender_addr: st
         )
     else:  # nobody to resolve it: it waits, registered, for a paper resolution
         journal.append(s, head, "routed", document_id=doc.id, **facts)
+
+
+def pr_followers(rules: Rules, doc: Document) -> tuple[str, ...]:
+    """The PR specialists who follow `doc` (1.7, 2.1–2.4): its copies go to them."""
+    if not rules.routing.pr_copied(doc.channel, doc.kind):
+        return ()
+    return tuple(p.email for p in rules.staff.with_role(PR_SPECIALIST))
+
+
+def copy_resolution(
+    s: Session,
+    head: ChainHead,
+    rules: Rules,
+    doc: Document,
+    res: Resolution,
+    executors: tuple[tuple[str, str], ...],
+    files: tuple[Attachment, ...],
+    sender_addr: str,
+) -> tuple[str, ...]:
+    """Regulation 2.7: the resolution to the PR specialist who follows the case (not to
+    one it names: they have it already). `executors`: (address, name), the responsible first."""
+    named = {a for a, _ in executors}
+    to = (
+        tuple(a for a in pr_followers(rules, doc) if a not in named)
+        if rules.routing.pr_copy_resolutions
+        else ()
+    )
+    if not to:
+        return ()
+    subject, body = rules.render(
+        "pr_resolution",
+        number=doc.number,
+        registered_at=doc.registered_at.astimezone(KZ_TZ),
+        kind=doc.kind,
+        consumer_name=consumer_name(doc),
+        author_name=res.author_name or res.author,
+        resolved_at=res.created_at.astimezone(KZ_TZ),
+        text=res.text,
+        executors=[n for _, n in executors],
+        due_date=res.due_date,
+    )
+    out = outbox.compose(
+        sender=sender_addr,
+        to=to,
+        subject=subject,
+        body=body,
+        kind="pr_resolution",
+        key=f"pr_resolution:{res.id}",
+        number=doc.number,
+        attachments=files,
+    )
+    outbox.queue(s, out, document_id=doc.id)
+    journal.append(
+        s, head, "pr_copy_sent", document_id=doc.id, what="resolution", resolution_id=res.id, to=list(to)
+    )
+    return to
+
+
+def copy_answer(
+    s: Session,
+    head: ChainHead,
+    rules: Rules,
+    doc: Document,
+    answer: Answer,
+    copy: Attachment,
+    executor: str | None,
+    sender_addr: str,
+) -> tuple[str, ...]:
+    """Regulation 2.9: the copy of the sent answer (the signed scan) to the PR specialist
+    who follows the case, once, when it is filed (3.8)."""
+    to = pr_followers(rules, doc) if rules.routing.pr_copy_answers else ()
+    if not to:
+        return ()
+    how = {"kazpost": "Казпочта", "courier": "нарочным"}.get(answer.dispatch_channel or "", "не указано")
+    if answer.tracking:
+        how += f", РПО № {answer.tracking}"
+    outgoing = " ".join(
+        x
+        for x in (
+            f"№ {answer.outgoing_number}" if answer.outgoing_number else "",
+            f"от {answer.outgoing_date:%d.%m.%Y}" if answer.outgoing_date else "",
+        )
+        if x
+    )
+    person = rules.staff.by_email(executor) if executor else None
+    subject, body = rules.render(
+        "pr_answer",
+        number=doc.number,
+        registered_at=doc.registered_at.astimezone(KZ_TZ),
+        kind=doc.kind,
+        consumer_name=consumer_name(doc),
+        executor=person.name if person else executor,
+        how=how,
+        outgoing=outgoing,
+    )
+    out = outbox.compose(
+        sender=sender_addr,
+        to=to,
+        subject=subject,
+        body=body,
+        kind="pr_answer",
+        key=f"pr_answer:{doc.id}",
+        number=doc.number,
+        attachments=(copy,),
+    )
+    outbox.queue(s, out, document_id=doc.id)
+    journal.append(
+        s, head, "pr_copy_sent", document_id=doc.id, what="answer", sha256=copy.sha256, to=list(to)
+    )
+    return to
 
 
 def _repeat_of(s: Session, doc: Document) -> dict[str, str] | None:

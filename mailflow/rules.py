@@ -28,6 +28,8 @@ TEMPLATES = (
     "review",
     "management",
     "pr_copy",
+    "pr_resolution",
+    "pr_answer",
     "forward",
     "resolution_ok",
     "resolution_unclear",
@@ -112,6 +114,10 @@ class Journal:
     organisation: str
     number_format: str
     clerks: tuple[str, ...] = ()  # the chancellery keeping it: its cases' notices go to them
+    # 2.6, 2.13: the organisation's own management (its appeals "на резолюцию") and who
+    # gets its signed weekly report; empty: everyone with the roles in routing.toml / reminders.toml
+    management: tuple[str, ...] = ()
+    report_to: tuple[str, ...] = ()
 
     def number(self, year: int, seq: int) -> str:
         return self.number_format.format(prefix=self.prefix, year=year, seq=seq)
@@ -150,6 +156,19 @@ class Routing:
     # channel → the kinds from it that are monitoring entries (2.2–2.4: a service
     # centre's reviews and suggestions); `monitoring_channels` take every kind
     monitoring_kinds_from: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # 2.7, 2.9: the PR specialist also gets a copy of the resolution and of the sent answer
+    # of every case they were copied on at registration (`pr_copied`)
+    pr_copy_resolutions: bool = True
+    pr_copy_answers: bool = True
+
+    def pr_copied(self, channel: str, kind: str | None) -> bool:
+        """Whether the PR specialist follows an appeal: complaints and claims (1.7), Book
+        entries and a service centre's reviews and suggestions (2.1–2.4)."""
+        return (
+            kind in self.pr_copy_kinds
+            or channel in self.pr_copy_channels
+            or self.monitored(channel, kind) is not False
+        )
 
     def register_for(self, kind: str | None) -> MonitoringRegister | None:
         return next((r for r in self.registers if kind in r.kinds), None)
@@ -179,6 +198,10 @@ class Chasing:
     weekly_send_at: dt.time
     weekly_not_later_than: dt.time
     weekly_recipients: frozenset[str]
+    # 2.13: who reviews the report before management («СОГЛАСОВАНО»), and until when on the
+    # report day; empty: it goes to the recipients at once
+    weekly_review_by: frozenset[str] = frozenset()
+    weekly_review_until: dt.time = dt.time(14, 0)
 
 
 @dataclass(frozen=True)
@@ -246,6 +269,28 @@ class Rules:
         named = self.journal(journal).clerks
         return named or tuple(p.email for p in self.staff.with_role(CLERK))
 
+    def management(self, journal: str | None = None) -> tuple[str, ...]:
+        """The management of `journal`'s organisation (2.6): its `management` in
+        journals.toml, or everyone with a management role (routing.toml)."""
+        named = self.journal(journal).management
+        return named or tuple(
+            dict.fromkeys(p.email for p in self.staff.people if p.roles & self.routing.management_roles)
+        )
+
+    def report_reviewers(self) -> tuple[str, ...]:
+        """Who reviews the weekly report before management (2.13: the PR specialist)."""
+        roles = self.chasing.weekly_review_by
+        return tuple(dict.fromkeys(p.email for p in self.staff.people if p.roles & roles))
+
+    def report_recipients(self, journal: str | None = None) -> tuple[str, ...]:
+        """Who gets `journal`'s weekly report to sign (2.13): its `report_to`, or everyone
+        with the recipients' roles in reminders.toml; never its reviewers, who had it first."""
+        named = self.journal(journal).report_to or tuple(
+            dict.fromkeys(p.email for p in self.staff.people if p.roles & self.chasing.weekly_recipients)
+        )
+        reviewers = set(self.report_reviewers())
+        return tuple(a for a in named if a not in reviewers)
+
     def channel_for(self, person: Person | None) -> str:
         if person:
             for role in sorted(person.roles):
@@ -298,7 +343,19 @@ def load(rules_dir: Path) -> Rules:
         workflow=_workflow(rules_dir / "answer.toml"),
         access=access.load(rules_dir / "access.toml"),
     )
+    _check_management(rules_dir / "journals.toml", rules)
     return rules
+
+
+def _check_management(path: Path, rules: Rules) -> None:
+    """A journal's `management` are managers (routing.toml [management] roles)."""
+    for i, j in enumerate(rules.journals.values()):
+        for address in j.management:
+            person = rules.staff.by_email(address)
+            if person is None or not person.roles & rules.routing.management_roles:
+                raise ConfigError(
+                    path, f"journal[{i}].management", f"{address!r} has no management role in staff.toml"
+                )
 
 
 def _anonymity(path: Path, t: dict) -> Anonymity:
@@ -396,7 +453,12 @@ def _journals(path: Path, staff: Staff) -> tuple[dict[str, Journal], str]:
             t["organisation"],
             t["number_format"],
             _clerks(t, path, where, staff),
+            _staff_list(t, "management", path, where, staff),
+            _staff_list(t, "report_to", path, where, staff),
         )
+        unknown = sorted(set(t) - {*JOURNAL_KEYS})
+        if unknown:
+            raise ConfigError(path, f"{where}.{unknown[0]}", "unknown key")
         try:
             sample = j.number(2026, 1)
         except (KeyError, ValueError, IndexError) as exc:
@@ -412,6 +474,32 @@ def _journals(path: Path, staff: Staff) -> tuple[dict[str, Journal], str]:
     if default not in journals:
         raise ConfigError(path, "default", f"no journal with key {default!r}")
     return journals, default
+
+
+JOURNAL_KEYS = (
+    "key",
+    "prefix",
+    "title",
+    "organisation",
+    "number_format",
+    "clerks",
+    "management",
+    "report_to",
+)
+
+
+def _staff_list(t: dict, key: str, path: Path, where: str, staff: Staff) -> tuple[str, ...]:
+    """A list of staff.toml addresses (as staff.toml spells them)."""
+    value = t.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+        raise ConfigError(path, f"{where}.{key}", "must be a list of e-mail addresses")
+    out = []
+    for address in value:
+        person = staff.by_email(address)
+        if person is None:
+            raise ConfigError(path, f"{where}.{key}", f"{address!r} is not in staff.toml")
+        out.append(person.email)
+    return tuple(dict.fromkeys(out))
 
 
 def _clerks(t: dict, path: Path, where: str, staff: Staff) -> tuple[str, ...]:
@@ -479,7 +567,16 @@ def _routing(path: Path) -> Routing:
         registers=tuple(registers),
         unproven_after_hours=float(_int(rec, "unproven_after_hours", path, "receipts", 24)),
         trusted_authserv_ids=frozenset(str(a).lower() for a in auth.get("trusted_authserv_ids", [])),
+        pr_copy_resolutions=_bool(pr, "resolutions", path, "pr_copy", True),
+        pr_copy_answers=_bool(pr, "answers", path, "pr_copy", True),
     )
+
+
+def _bool(t: dict, key: str, path: Path, where: str, default: bool) -> bool:
+    value = t.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(path, f"{where}.{key}", "must be true or false")
+    return value
 
 
 def _chasing(path: Path) -> Chasing:
@@ -495,6 +592,22 @@ def _chasing(path: Path) -> Chasing:
     day = week.get("weekday", 0)
     if day not in range(7):
         raise ConfigError(path, "weekly_report.weekday", "must be 0 (Monday) … 6 (Sunday)")
+    unknown = sorted(set(week) - set(WEEKLY_KEYS))
+    if unknown:
+        raise ConfigError(path, f"weekly_report.{unknown[0]}", "unknown key")
+    send_at = _time(week, "send_at", path, "weekly_report", "09:00")
+    review_until = _time(week, "review_until", path, "weekly_report", "14:00")
+    not_later = _time(week, "not_later_than", path, "weekly_report", "15:00")
+    if not send_at < not_later:
+        raise ConfigError(path, "weekly_report.send_at", "must be earlier than not_later_than")
+    review_by = _roles(week, "review_by", path, "weekly_report") if "review_by" in week else frozenset()
+    if review_by and not send_at < review_until < not_later:
+        raise ConfigError(
+            path,
+            "weekly_report.review_until",
+            f"must be after send_at ({send_at:%H:%M}) and before not_later_than ({not_later:%H:%M}): "
+            "the report reaches management in time even unreviewed",
+        )
     return Chasing(
         before_working_days=tuple(sorted(set(before), reverse=True)),
         on_due_day=bool(rem.get("on_due_day", True)),
@@ -506,12 +619,17 @@ def _chasing(path: Path) -> Chasing:
         if "notify_roles" in book
         else frozenset({"clerk", "pr_specialist"}),
         weekly_weekday=day,
-        weekly_send_at=_time(week, "send_at", path, "weekly_report", "09:00"),
-        weekly_not_later_than=_time(week, "not_later_than", path, "weekly_report", "15:00"),
+        weekly_send_at=send_at,
+        weekly_not_later_than=not_later,
         weekly_recipients=_roles(week, "recipients", path, "weekly_report")
         if "recipients" in week
         else frozenset({"pr_specialist", "director"}),
+        weekly_review_by=review_by,
+        weekly_review_until=review_until,
     )
+
+
+WEEKLY_KEYS = ("weekday", "send_at", "not_later_than", "recipients", "review_by", "review_until")
 
 
 def _workflow(path: Path) -> Workflow:

@@ -196,6 +196,7 @@ class Services:
                     by=who,
                     archive=self.archive,
                     now=dt.datetime.now(dt.UTC),
+                    sender_addr=self.sender_addr,
                 )
             except answering.BadDispatch as exc:
                 raise Refused(str(exc)) from None

@@ -134,3 +134,16 @@ FIELD_LABELS = {
     "attachments": "Вложения",
     "anonymous": "Анонимное?",
 }
+
+# What became of a consumer's suggestion (2.14): code -> (how a person reads it, the
+# words the PR specialist writes for it, Russian and Kazakh).
+DECISIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "accepted": ("принято", ("ПРИНЯТО", "ПРИНЯТЬ", "ҚАБЫЛДАНДЫ")),
+    "rejected": ("отклонено", ("ОТКЛОНЕНО", "ОТКЛОНИТЬ", "ҚАБЫЛДАНБАДЫ")),
+    "planned": ("запланировано", ("ЗАПЛАНИРОВАНО", "ЗАПЛАНИРОВАТЬ", "ЖОСПАРЛАНДЫ")),
+}
+NO_DECISION = "без решения"
+
+
+def decision_label(code: str | None) -> str:
+    return DECISIONS[code][0] if code in DECISIONS else NO_DECISION

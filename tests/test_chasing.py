@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from mailflow import chasing, db, extension, journal
 from mailflow.case.actors import actor
-from mailflow.models import Chase, Document, Event, Outbox
+from mailflow.models import Chase, Document, Event, Outbox, WeeklyReport
 from tests.support import database_urls, load_rules, resolved_case
 
 KZ = dt.timezone(dt.timedelta(hours=5))
@@ -62,20 +62,33 @@ def test_a_month_of_reminders_on_a_frozen_clock(tmp_path, kind):
         with Session(engine) as s:
             chases = s.exec(select(Chase).where(Chase.document_id == doc_id)).all()
             mails = s.exec(select(Outbox).where(Outbox.document_id == doc_id)).all()
-            weekly = s.exec(select(Chase).where(Chase.kind == "weekly")).all()
+            weekly = s.exec(select(WeeklyReport).order_by(WeeklyReport.id)).all()
+            reviews = s.exec(select(Outbox).where(Outbox.kind == "weekly_review")).all()
             reports = s.exec(select(Outbox).where(Outbox.kind == "weekly")).all()
             assert journal.verify(s).ok
         engine.dispose()
-    assert first == len(chases) + len(weekly) and len(chases) == len(mails)
-    # 2.13: one report a week, Monday 09:00; the first (for 23–29 March) caught up on 1 April
-    assert [(c.slot, c.created_at.astimezone(KZ)) for c in sorted(weekly, key=lambda c: c.created_at)] == [
-        ("2026-W13", dt.datetime(2026, 4, 1, 9, 0, tzinfo=KZ)),
-        ("2026-W14", dt.datetime(2026, 4, 6, 9, 0, tzinfo=KZ)),
-        ("2026-W15", dt.datetime(2026, 4, 13, 9, 0, tzinfo=KZ)),
-        ("2026-W16", dt.datetime(2026, 4, 20, 9, 0, tzinfo=KZ)),
-        ("2026-W17", dt.datetime(2026, 4, 27, 9, 0, tzinfo=KZ)),
+    # 2.13: each journal's report (2.6), to the PR specialist on Monday at 09:00 and, unreviewed
+    # (nobody answers here), to management at 14:00; the first (for 23–29 March) caught up on
+    # 1 April, past 14:00 of its Monday, goes to management at once
+    assert first == len(chases) + 2 + 4 * 2 * 2 and len(chases) == len(mails)
+    t = dt.datetime
+    assert [
+        (r.journal, r.week, r.made_at.astimezone(KZ), r.sent_at.astimezone(KZ), r.review) for r in weekly
+    ] == [
+        (j, week, t(2026, 4, day, 9, 0, tzinfo=KZ), t(2026, 4, day, sent, 0, tzinfo=KZ), "not_reviewed")
+        for week, day, sent in (
+            ("2026-W13", 1, 9),
+            ("2026-W14", 6, 14),
+            ("2026-W15", 13, 14),
+            ("2026-W16", 20, 14),
+            ("2026-W17", 27, 14),
+        )
+        for j in ("dp", "sbyt")
     ]
-    assert len(reports) == 5 and all(b"monitoring-2026-W1" in r.raw for r in reports)
+    assert {json.loads(r.recipients)[0] for r in reviews} == {"pr@sevkaz.example"} and len(reviews) == 8
+    assert len(reports) == 5 * 2 * 2 and all(
+        b"monitoring-2026-W1" in r.raw for r in reports
+    )  # director, deputy
     got = sorted((c.kind, c.created_at.astimezone(KZ).date()) for c in chases)
     # 15 April 2026 is a Wednesday; April has no holidays in Kazakhstan.
     # Before: 5 working days (8 Apr), 2 (13 Apr), 1 (14 Apr); on the day; then each
@@ -131,8 +144,12 @@ def test_nothing_outside_working_hours_or_on_holidays(tmp_path):
     ):  # Sunday
         assert chasing.sweep(engine, rules, "kanc@sevkaz.example", now=t) == 0
     chasing.sweep(engine, rules, "kanc@sevkaz.example", now=dt.datetime(2026, 3, 19, 9, 0, tzinfo=KZ))
-    with Session(engine) as s:  # Thursday 9:00, due Friday: one day before, and the week's report
-        assert sorted(c.kind for c in s.exec(select(Chase))) == ["before", "weekly"]
+    with Session(engine) as s:  # Thursday 9:00, due Friday: one day before, and the week's reports
+        assert sorted(c.kind for c in s.exec(select(Chase))) == ["before"]
+        assert sorted((r.journal, r.week, r.status) for r in s.exec(select(WeeklyReport))) == [
+            ("dp", "2026-W11", "sent"),
+            ("sbyt", "2026-W11", "sent"),
+        ]
     engine.dispose()
 
 

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from mailflow import daemon, db, digest, digest_render, vocabulary
 from mailflow.digest import Week
-from mailflow.models import Assignment, Delivery, Document, Resolution
+from mailflow.models import Assignment, Delivery, Document, Resolution, SuggestionDecision
 from tests.support import database_urls, deliver, fake_recognizer, home_config, load_rules, text_appeal
 
 openpyxl = pytest.importorskip("openpyxl")
@@ -160,6 +160,7 @@ class Journal:
 PETROV = ("Петров Алексей Сергеевич", "petrov@sevkaz.example")
 SIDORENKO = ("Сидоренко Ольга Викторовна", "sidorenko@sevkaz.example")
 IVANOVA = ("Иванова Мария Петровна", "ivanova@sevkaz.example")
+PR = ("Сулейменова Айгуль Маратовна", "pr@sevkaz.example")
 
 
 def fill(s: Session) -> dict[str, Document]:
@@ -305,6 +306,13 @@ def fill(s: Session) -> dict[str, Document]:
     res_p = j.resolution(d["P"], [(1, PETROV)])
     j.delivery(d["P"], res_p, PETROV[1], created_at=NOW - dt.timedelta(hours=2))  # too fresh to chase
     j.delivery(d["O"], None, PETROV[1], created_at=kz(1, 10))  # its case is answered
+    # 2.14: the PR specialist's decisions; the latest stands (E), none for R
+    for doc, decision, comment, at in (
+        (d["E"], "rejected", "нет места", kz(19, 10)),
+        (d["E"], "accepted", "установим в ЦОН", kz(20, 10)),
+        (d["L"], "planned", "в плане на II квартал", kz(20, 11)),
+    ):
+        s.add(SuggestionDecision(document_id=doc.id, decision=decision, comment=comment, by=PR[1], at=at))
     s.commit()
     return d
 
@@ -411,6 +419,12 @@ def test_book_rule_unproven_and_suggestions(reports, kind):
     ]
     assert r.suggestions[2].resolution == "Рассмотреть установку терминала <оплаты> & др."
     assert r.suggestions[0].resolution is None and r.suggestions_total == 3
+    assert [(g.decision, g.decision_comment, g.decided_by, g.decided_at) for g in r.suggestions] == [
+        ("planned", "в плане на II квартал", PR[0], kz(20, 11)),
+        (None, None, None, None),
+        ("accepted", "установим в ЦОН", PR[0], kz(20, 10)),
+    ]
+    assert r.decisions == {"accepted": 1, "rejected": 0, "planned": 1, None: 1}
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
@@ -627,6 +641,10 @@ def test_xlsx_sheets_headers_filters_and_cells(reports):
             "Срок ответа",
             "Закрыто",
             "Поступило за неделю",
+            "Решение (п. 2.14)",
+            "Комментарий к решению",
+            "Решение записал",
+            "Дата решения",
         ],
     }
     rows_expected = {
@@ -696,6 +714,17 @@ def test_xlsx_sheets_headers_filters_and_cells(reports):
         dt.datetime(2026, 4, 8),
         None,
         "да",
+        "принято",
+        "установим в ЦОН",
+        PR[0],
+        dt.datetime(2026, 3, 20, 10),
+    ]
+    assert [c.value for c in sug[3]][11:] == ["без решения", None, None, None]
+    assert [c.value for c in sug[2]][11:] == [
+        "запланировано",
+        "в плане на II квартал",
+        PR[0],
+        dt.datetime(2026, 3, 20, 11),
     ]
     assert (sug.cell(2, 7).value, sug.cell(2, 11).value, sug.cell(3, 5).value) == (
         "резолюции нет",
@@ -823,13 +852,25 @@ def test_html_email_tables(reports):
         [d["Q"].number, SIDORENKO[1], "20.03.2026 10:00", "не доставлено"],
     ]
     sug = page.tables["suggestions"]
-    assert sug[1] == [f"{d['L'].number} / 10.02.2026", "Орлова", "резолюции нет", "на резолюции"]
+    assert sug[0][3] == "Состояние, исполнитель, решение (п. 2.14)"
+    assert sug[1] == [
+        f"{d['L'].number} / 10.02.2026",
+        "Орлова",
+        "резолюции нет",
+        "на резолюции / Решение: запланировано: в плане на II квартал",
+    ]
+    assert sug[2][3] == "зарегистрировано / Решение: без решения"
     assert sug[3] == [
         f"{d['E'].number} / 18.03.2026",
         "Ким",
         "Рассмотреть установку терминала <оплаты> & др.",
-        f"в работе у исполнителя / {IVANOVA[0]}",
+        f"в работе у исполнителя / {IVANOVA[0]} / Решение: принято: установим в ЦОН",
     ]
+    assert (summary["решение: принято"], summary["решение: отклонено"], summary["без решения"]) == (
+        "1",
+        "0",
+        "1",
+    )
     assert "<оплаты>" not in markup and "&lt;оплаты&gt; &amp; др." in markup  # escaped
     assert "Сулейменова Айгуль Маратовна" in page.text  # prepared by the PR specialist
     subject = digest_render.subject(r, rules)

@@ -40,6 +40,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "notices",
             "outbox",
             "replies",
+            "report_review",
         ),
     ),
     ("intake", ("mailbox", "triage", "intake")),

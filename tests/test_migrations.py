@@ -266,3 +266,42 @@ def test_field_crops_column_up_and_down(tmp_path, kind):
     if kind == "sqlite":
         assert [tuple(r) for r in found] == [(1,)]
     assert "crops" not in columns_down
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_0017_weekly_reports_and_decisions_up_and_down(tmp_path, kind):
+    """0017: a token answers a case or a weekly report; down again, the reports' tokens go
+    with the reports and the cases' stay."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    (tmp_path / "home").mkdir()
+    t = dt.datetime(2026, 4, 1, 5)
+    row = "INSERT INTO token (token, purpose, document_id, message_id, created_at, expires_at) "
+    with database_urls(tmp_path, kind) as url:
+        engine = db.make_engine(url)
+        _upgrade(engine, "0016")
+        with engine.begin() as c:
+            c.execute(sa.text(row + "VALUES ('a', 'answer', 1, '<a@x>', :t, :t)"), dict(t=t))
+        db.migrate(engine)
+        with engine.begin() as c:
+            c.execute(
+                sa.text(
+                    "INSERT INTO token (token, purpose, report_id, message_id, created_at, expires_at) "
+                    "VALUES ('r', 'report_review', 7, '<r@x>', :t, :t)"
+                ),
+                dict(t=t),
+            )
+            tables = set(sa.inspect(c).get_table_names())
+        assert {"weekly_report", "suggestion_decision"} <= tables
+        _downgrade(engine, "0016")
+        with engine.connect() as c:
+            kept = c.execute(sa.text("SELECT token, document_id FROM token")).all()
+            tables = set(sa.inspect(c).get_table_names())
+            columns = {col["name"]: col for col in sa.inspect(c).get_columns("token")}
+        assert [tuple(k) for k in kept] == [("a", 1)]
+        assert "weekly_report" not in tables and "report_id" not in columns
+        assert columns["document_id"]["nullable"] is False
+        db.migrate(engine)  # and up again
+        engine.dispose()

@@ -266,8 +266,8 @@ def test_sweeps_read_the_same_with_twenty_thousand_closed_cases_of_history(tmp_p
         _sweep_reads(tmp_path, 20_000),
     )
     # today's work: 4 reminders, 2 escalations, 1 copy, 1 Book breach, 1 hand-over,
-    # 1 unproven delivery, the weekly report
-    assert queued == queued_h == 11
+    # 1 unproven delivery, the weekly report of each of the two journals (2.6)
+    assert queued == queued_h == 12
     assert first_h[0] == first[0] and steady_h[0] == steady[0]  # rows read: the same
     # and the work behind them: a scan of 20,000 rows would be thousands of steps more
     assert first_h[1] <= first[1] * 1.2 + 50, (first, first_h)
@@ -372,7 +372,8 @@ def test_a_backlog_comes_in_parts_each_with_its_chases(tmp_path, monkeypatch):
     j = Journal(engine)
     for name in ("Ахметов", "Болатов", "Ветров", "Гусев", "Дюсенов"):
         j.case(due=D(2026, 4, 20), last_name=name)  # Петров's, all overdue
-    assert chasing.sweep(engine, load_rules(), SENDER, now=NOW) == 5 + 5 + 1  # reminders, escalations, weekly
+    # reminders, escalations, the two journals' weekly reports
+    assert chasing.sweep(engine, load_rules(), SENDER, now=NOW) == 5 + 5 + 2
     with Session(engine) as s:
         mine = [
             email.message_from_bytes(m.raw, policy=policy.default)
@@ -417,7 +418,7 @@ def test_the_days_marks_write_no_row_of_the_journals_documents(tmp_path, kind, m
                 lambda s, table, rows, **kw: (copies.append(table.name), real(s, table, rows, **kw))[1],
             )
         writes = _writes(engine)
-        assert chasing.sweep(engine, load_rules(), SENDER, now=NOW) == 10
+        assert chasing.sweep(engine, load_rules(), SENDER, now=NOW) == 11
         with Session(engine) as s:
             marks = {(m.document_id, m.day, m.due_date) for m in s.exec(select(ChaseMark))}
             due = {

@@ -150,10 +150,9 @@ class Team:
         )
 
 
-def management(rules: Rules) -> tuple[str, ...]:
-    return tuple(
-        dict.fromkeys(p.email for p in rules.staff.people if p.roles & rules.routing.management_roles)
-    )
+def management(rules: Rules, journal: str | None = None) -> tuple[str, ...]:
+    """The management of the organisation keeping `journal` (2.6; `Rules.management`)."""
+    return rules.management(journal)
 
 
 def team(rules: Rules, assignments: Sequence[Assignment], journal: str | None = None) -> Team:
@@ -165,7 +164,7 @@ def team(rules: Rules, assignments: Sequence[Assignment], journal: str | None = 
         for p in rules.staff.with_role(UNIT_HEAD)
         if executor and p.unit == executor.unit and p.email != first
     )
-    mgmt = management(rules)
+    mgmt = management(rules, journal)
     return Team(
         first,
         tuple(a.email for a in assignments[1:]),

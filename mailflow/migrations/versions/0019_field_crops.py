@@ -10,7 +10,7 @@ import sqlmodel
 
 
 revision = '0019'
-down_revision = '0016'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from ...extension import PURPOSES, REQUEST_WORDS, TOLD_WORDS
 from ...extract.text import CYR2LAT
 from ...replies import find_word
+from ...report_review import PURPOSES as REPORT_PURPOSES
 from ...resolution_text import strip_quoted
 from ...values import Disposition
 from ..message import Hit, Journal, Message
@@ -24,8 +25,8 @@ DISPOSITION = Disposition.REQUEST
 
 def check(m: Message, journal: Journal) -> Hit | None:
     ctx = journal.reply_token(m.parsed)
-    if ctx is not None and ctx.token.purpose in PURPOSES:
-        return None  # management's decision or the clerk's record: case_reply
+    if ctx is not None and ctx.token.purpose in PURPOSES | REPORT_PURPOSES:
+        return None  # management's decision, the clerk's record, a weekly report's reply: case_reply
     if ctx is None and m.sender is None and not _looks_like_staff(m):
         return None
     words = REQUEST_WORDS if ctx else (*REQUEST_WORDS, *TOLD_WORDS)
