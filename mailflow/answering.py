@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from . import journal, notices, outbox, proof, replies, resolution_text, routing, scans
+from . import journal, notices, outbox, proof, replies, resolution_text, routing, scans, substitutes
 from .archive import Archive
 from .case import transition
 from .case.actors import Actor, actor
@@ -129,6 +129,11 @@ class CaseReply:
     archive: Archive
     token: Token
     now: dt.datetime
+    acting: str = ""  # whom the sender acts for: themselves, or the absent one they stand in for (1.6)
+
+    @property
+    def who(self) -> str:
+        return self.acting or self.msg.from_addr
 
     @property
     def stage(self) -> str:
@@ -194,6 +199,7 @@ def handle_reply(
         rules.routing.trusted_authserv_ids,
         now,
         anyone=crew.everyone,
+        stands_for=substitutes.standing_for(s, rules, now.astimezone(KZ_TZ).date()),
     )
     if not trust.ok:
         return _refuse(s, head, rules, doc, msg, inbound_id, sender_addr, trust.reason)
@@ -219,10 +225,11 @@ def handle_reply(
         archive,
         ctx.token,
         now,
+        trust.person.email if trust.person else msg.from_addr,
     )
-    sender = msg.from_addr
+    sender = r.who
     if sender in crew.co_executors and sender != crew.executor:
-        if ctx.token.holder != sender:  # their material comes as a reply to their own forward
+        if ctx.token.holder not in (sender, msg.from_addr):  # their material: a reply to their own forward
             return _refuse(
                 s,
                 head,
@@ -291,12 +298,13 @@ def _move(r: CaseReply, move: StageMove, word: str) -> ReplyResult:
         r.head,
         r.doc,
         ACT_FOR[state],
-        actor(r.rules, r.msg.from_addr, r.crew),
+        actor(r.rules, r.who, r.crew),
         wf,
         now=r.now,
         to_stage=target if state is State.IN_WORK else None,
         inbound_id=r.inbound_id,
         word=word,
+        **({"substitute": r.msg.from_addr} if r.who != r.msg.from_addr else {}),
         files=[{"name": a.filename, "sha256": h} for a, h in kept],
         comment=comment[:500],
         **(_facts(sent, copy) if sent else {}),

@@ -13,15 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from . import db, extension, journal, notices, outbox, report_review, routing
+from . import db, extension, journal, notices, outbox, report_review, routing, substitutes
 from .archive import Archive
-from .case.queries import IS_CURRENT, Addressee, consumer_name, current_resolutions, is_open
+from .case.queries import IS_CURRENT, Addressee, consumer_name, current_resolutions, is_open, team
 from .case.states import State
 from .models import (
     Answer,
@@ -34,7 +35,7 @@ from .models import (
     Resolution,
     WeeklyReport,
 )
-from .rules import Chasing, Person, Rules
+from .rules import Absence, Chasing, Person, Rules
 from .values import KZ_TZ, Attachment
 from .vocabulary import BOOK, CLERK, UNIT_HEAD
 
@@ -106,14 +107,20 @@ def working_now(rules: Rules, now: dt.datetime) -> bool:
     return cal.is_working_day(local.date()) and cal.work_start <= local.time() < cal.work_end
 
 
-def plan_deadlines(cases: list[OpenCase], rules: Rules, today: dt.date) -> list[Planned]:
+def plan_deadlines(
+    cases: list[OpenCase], rules: Rules, today: dt.date, away: Mapping[str, Absence] | None = None
+) -> list[Planned]:
+    """Reminders to whoever holds each case at its stage (the executor, the unit head, the
+    lawyers, management, the clerk: rules/answer.toml), or to who stands in for them
+    today (`away`, substitutes.in_force); escalations to the heads, likewise."""
     out: list[Planned] = []
-    cal, ch = rules.calendar, rules.chasing
+    cal, ch, away = rules.calendar, rules.chasing, away or {}
     # thousands of cases share a few dozen due dates and a few executors: each
     # count and lookup once
     counts: dict[dt.date, tuple[int, int]] = {}
     staff: dict[str, Person | None] = {}
     heads: dict[str | None, tuple[str, ...]] = {}
+    holders: dict[tuple[str, str, str], tuple[str, ...]] = {}
     for case in cases:
         doc, due = case.doc, case.due
         if due not in counts:
@@ -127,13 +134,22 @@ def plan_deadlines(cases: list[OpenCase], rules: Rules, today: dt.date) -> list[
         if first is not None:
             kind, slot = _reminder_slot(left, today, ch)
             if kind:
+                role = _holder_role(rules, doc.stage)
+                held = (first.email, role, doc.journal)
+                if held not in holders:
+                    crew = (
+                        (first.email,)
+                        if role == "executor"
+                        else team(rules, case.executors, doc.journal).of(role)
+                    )
+                    holders[held] = substitutes.stand_ins(away, crew or (first.email,))
                 out.append(
                     Planned(
                         f"reminder:{doc.id}:{due}:{slot}",
                         kind,
                         slot,
                         doc,
-                        (first.email,),
+                        holders[held],
                         "reminder",
                         {**ctx, "kind": kind},
                     )
@@ -141,13 +157,20 @@ def plan_deadlines(cases: list[OpenCase], rules: Rules, today: dt.date) -> list[
         if left < 0 and late >= max(ch.escalate_after, 0):
             who = first.email if first else None
             if who not in heads:
-                heads[who] = _escalation_to(rules, first)
+                heads[who] = substitutes.stand_ins(away, _escalation_to(rules, first))
             to = heads[who]
             if to:
                 out.append(
                     Planned(f"escalation:{doc.id}:{due}", "escalation", str(due), doc, to, "escalation", ctx)
                 )
     return out
+
+
+def _holder_role(rules: Rules, stage: str | None) -> str:
+    """Who holds a case at `stage`, as rules/answer.toml names them; the executor before
+    any stage and for a stage nobody holds."""
+    found = rules.workflow.stages.get(stage) if stage else None
+    return (found.holder if found else "") or "executor"
 
 
 def _reminder_slot(left: int, today: dt.date, ch: Chasing) -> tuple[str | None, str]:
@@ -613,7 +636,7 @@ def sweep(
     with Session(db.reader(engine), expire_on_commit=False) as s:
         cases = _open_cases(s, today)
         planned = (
-            plan_deadlines(cases, rules, today)
+            plan_deadlines(cases, rules, today, substitutes.in_force(s, rules, today))
             + plan_book(_book_entries(s, now), rules, now)
             + plan_copies(_awaiting_copy(s, now), rules, today)
             + plan_extension_notices(extension.untold(s, now - COPY_WINDOW), rules, today)

@@ -38,6 +38,7 @@ from . import (
     replies,
     resolution_text,
     routing,
+    substitutes,
 )
 from .case import transition
 from .case.actors import Actor, actor
@@ -513,6 +514,7 @@ def handle_reply(
         rules.routing.trusted_authserv_ids,
         now,
         anyone=frozenset(rules.clerks(doc.journal)) if told else None,
+        stands_for=substitutes.standing_for(s, rules, now.astimezone(KZ_TZ).date()),
     )
     if not trust.ok or trust.person is None:
         return _refuse(s, head, rules, msg, doc, inbound_id, sender_addr, trust.reason)

@@ -47,6 +47,7 @@ from . import (
     report_review,
     resolution,
     scans,
+    substitutes,
     talon,
 )
 from .archive import Archive
@@ -294,6 +295,19 @@ class Intake:
     def _request(self, s: Session, head: ChainHead, inb: Inbound, m: Incoming) -> Outcome:
         """Staff asking about a case in words («ПРОДЛИТЬ ДО …»): by its number or any of our letters."""
         assert m.verdict is not None and m.parsed is not None
+        if m.verdict.rule == "substitute":  # «ЗАМЕЩАЕТ …»: about people, not a case
+            said = substitutes.handle(
+                s,
+                head,
+                self.rules,
+                msg=m.parsed,
+                inbound_id=id_of(inb),
+                sender_addr=self.sender_addr,
+                now=dt.datetime.now(dt.UTC),
+            )
+            inb.status, inb.reason = said.status, said.reason
+            log.info("absence: %s (%s)", said.status, said.reason)
+            return Outcome(said.status, "processed", None, said.reason)
         ctx = m.verdict.reply
         if ctx is not None:  # fresh, under the lock
             token = s.get(Token, ctx.token.id)
@@ -372,6 +386,22 @@ class Intake:
         )
         if review:
             self._tell_clerks(s, inb, "review", reason=m.verdict.reason, journal=m.journal_key)
+        if m.verdict.disposition == Disposition.AUTO_REPLY and m.verdict.delivery_id:
+            d = s.get(Delivery, m.verdict.delivery_id)
+            if d is not None:
+                to = resolution.away_answered(
+                    s,
+                    head,
+                    self.rules,
+                    d,
+                    inbound_id=id_of(inb),
+                    reason=m.verdict.reason,
+                    sender_addr=self.sender_addr,
+                    archive=self.archive,
+                    now=dt.datetime.now(dt.UTC),
+                )
+                inb.document_id = d.document_id
+                inb.reason = m.verdict.reason + (f"; forwarded to {to}" if to else "")
         return Outcome(inb.status, "staff" if staff else "processed", None, m.verdict.reason)
 
     def _link(self, s: Session, head: ChainHead, inb: Inbound, doc: Document) -> Outcome:

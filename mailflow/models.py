@@ -233,6 +233,22 @@ class Extension(SQLModel, table=True):
     applicant_told_by: str | None = Field(default=None, max_length=320)
 
 
+class AbsenceRow(SQLModel, table=True):
+    """An absence set by e-mail («ЗАМЕЩАЕТ …»): who stands in for whom, until when (1.6).
+    Those planned in rules/staff.toml are not here; `substitutes` reads both."""
+
+    __tablename__ = "absence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person: str = Field(max_length=320, index=True)
+    substitute: str = Field(max_length=320)
+    since: dt.date
+    until: dt.date = Field(index=True)
+    set_by: str = Field(max_length=320)
+    set_at: dt.datetime = _ts()
+    inbound_id: int | None = None
+
+
 class ExtensionRequest(SQLModel, table=True):
     """A unit head's request to extend the term («ПРОДЛИТЬ ДО …»), until management decides."""
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
@@ -78,9 +78,14 @@ def authorize(
     trusted_authserv_ids: frozenset[str],
     now: dt.datetime,
     anyone: frozenset[str] | None = None,
+    stands_for: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Trust:
-    """`may`: roles allowed to act; or `anyone`: the addresses allowed (a case's team)."""
-    person = staff.by_email(msg.from_addr)
+    """`may`: roles allowed to act; or `anyone`: the addresses allowed (a case's team).
+    `stands_for`: whom each substitute stands in for today (substitutes.standing_for):
+    a substitute acts as the absent person would, and `person` is then the absent one."""
+    sender = person = staff.by_email(msg.from_addr)
+    if person is not None and stands_for:
+        person = _acting_for(person, token, staff, may, anyone, stands_for.get(person.email, ()))
     if token.used_at is not None:
         return Trust(False, "код ответа уже использован (резолюция уже принята)", person)
     if token.expires_at < now:
@@ -89,7 +94,7 @@ def authorize(
         return Trust(
             False, f"отправитель {msg.from_addr or '(без адреса)'} не найден в справочнике сотрудников", None
         )
-    if token.holder and person.email != token.holder:
+    if token.holder and token.holder not in (person.email, sender.email if sender else None):
         # each forwarded message carries its own token: one person's cannot move the case for another
         return Trust(
             False, f"код ответа выдан другому сотруднику ({token.holder}), не {person.email}", person
@@ -104,6 +109,30 @@ def authorize(
     if verdict is not None:
         return Trust(False, verdict, person)
     return Trust(True, "принято", person)
+
+
+def _acting_for(
+    person: Person,
+    token: Token,
+    staff: Staff,
+    may: frozenset[str],
+    anyone: frozenset[str] | None,
+    absent: tuple[str, ...],
+) -> Person:
+    """The absent person `person` stands in for here, when only that one may act; else `person`."""
+
+    def may_act(p: Person) -> bool:
+        if token.holder and token.holder not in (p.email, person.email):
+            return False  # the token went to someone else (neither them nor their substitute)
+        return p.email in anyone if anyone is not None else bool(p.roles & may)
+
+    if may_act(person):
+        return person
+    for email in absent:
+        them = staff.by_email(email)
+        if them is not None and may_act(them):
+            return them
+    return person
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from . import journal, notices, replies, resolution_text, routing
+from . import journal, notices, replies, resolution_text, routing, substitutes
 from .archive import Archive
 from .extract.text import LAT2CYR
 from .models import ChainHead, Document, SuggestionDecision, Token, WeeklyReport, id_of
@@ -233,6 +233,7 @@ def handle_reply(
         rules.routing.trusted_authserv_ids,
         now,
         anyone=frozenset(allowed),
+        stands_for=substitutes.standing_for(s, rules, now.astimezone(KZ_TZ).date()),
     )
     if not trust.ok:
         return _refuse(r, trust.reason)

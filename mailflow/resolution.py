@@ -10,12 +10,24 @@ read receipt (MDN), with a Delivery row that will collect the proof.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from . import answering, journal, notices, outbox, redirect, replies, resolution_text, routing, scans
+from . import (
+    answering,
+    journal,
+    notices,
+    outbox,
+    redirect,
+    replies,
+    resolution_text,
+    routing,
+    scans,
+    substitutes,
+)
 from .archive import Archive
 from .case import transition
 from .case.actors import Actor, actor
@@ -134,56 +146,163 @@ def _forward(
     *,
     stage: str | None,
 ) -> None:
-    """Regulation 1.8, 1.11: the appeal and resolution to each addressee, with receipts asked."""
-    names = [p.name for p in d.addressees]
-    words = [m.words[0] for m in rules.workflow.moves_from(stage or rules.workflow.start)]
+    """Regulation 1.8, 1.11: the appeal and resolution to each addressee, with receipts
+    asked; to whoever stands in for an addressee away today (1.6)."""
+    away = substitutes.in_force(s, rules, res.created_at.astimezone(KZ_TZ).date())
+    instead: dict[str, str] = {}
+    at = res.created_at
     for i, p in enumerate(d.addressees):
-        token = routing.new_token()  # the addressee's reply carries the answer (section 3)
-        subject, body = rules.render(
-            "forward",
-            number=doc.number,
-            registered_at=doc.registered_at.astimezone(KZ_TZ),
-            kind=doc.kind,
-            author_name=res.author_name or res.author,
-            resolved_at=res.created_at.astimezone(KZ_TZ),
-            text=res.text,
-            due_date=d.due,
-            executors=names,
-            responsible=i == 0,
-            responsible_name=names[0],
-            consumer_name=consumer_name(doc),
-            token=token,
-            words=words,
-        )
-        out = outbox.compose(
-            sender=sender_addr,
-            to=(p.email,),
-            subject=subject,
-            body=body,
-            kind="forward",
-            key=f"forward:{res.id}:{p.email}",
-            number=doc.number,
-            attachments=files,
-            receipts=True,
-        )
-        row = outbox.queue(s, out, document_id=doc.id)
-        s.add(
-            Delivery(
-                document_id=doc.id,
-                resolution_id=res.id,
-                outbox_id=row.id,
-                to_addr=p.email,
-                envelope_id=out.envelope_id,
-                message_id=out.message_id,
-                subject=subject[:2000],
-                created_at=row.created_at,
-            )
-        )
-        answering.issue_token(s, rules, doc, p.email, out.message_id, row.created_at, token)
-    answering.hand_to(s, doc, d.addressees[0].email, row.created_at)
+        to = substitutes.stand_in(away, p.email)
+        if to != p.email:
+            instead[p.email] = to
+        at = _send_forward(s, rules, doc, res, d.addressees, i, to, d.due, sender_addr, files, stage=stage)
+    answering.hand_to(s, doc, d.addressees[0].email, at)
     journal.append(
-        s, head, "forwarded", document_id=doc.id, resolution_id=res.id, to=[p.email for p in d.addressees]
+        s,
+        head,
+        "forwarded",
+        document_id=doc.id,
+        resolution_id=res.id,
+        to=[p.email for p in d.addressees],
+        **({"substitutes": instead} if instead else {}),
     )
+
+
+def _send_forward(
+    s: Session,
+    rules: Rules,
+    doc: Document,
+    res: Resolution,
+    addressees: Sequence[Person],
+    i: int,
+    to: str,
+    due: dt.date,
+    sender_addr: str,
+    files: tuple[Attachment, ...],
+    *,
+    stage: str | None,
+) -> dt.datetime:
+    """The forward of the `i`-th addressee to `to` (them, or who stands in for them), its
+    delivery to prove and its reply token; when it was queued."""
+    p = addressees[i]
+    names = [a.name for a in addressees]
+    words = [m.words[0] for m in rules.workflow.moves_from(stage or rules.workflow.start)]
+    token = routing.new_token()  # the addressee's reply carries the answer (section 3)
+    subject, body = rules.render(
+        "forward",
+        number=doc.number,
+        registered_at=doc.registered_at.astimezone(KZ_TZ),
+        kind=doc.kind,
+        author_name=res.author_name or res.author,
+        resolved_at=res.created_at.astimezone(KZ_TZ),
+        text=res.text,
+        due_date=due,
+        executors=names,
+        responsible=i == 0,
+        responsible_name=names[0],
+        consumer_name=consumer_name(doc),
+        token=token,
+        words=words,
+        standing_in_for=p.name if to != p.email else None,
+    )
+    out = outbox.compose(
+        sender=sender_addr,
+        to=(to,),
+        subject=subject,
+        body=body,
+        kind="forward",
+        key=f"forward:{res.id}:{p.email}" + (f":{to}" if to != p.email else ""),
+        number=doc.number,
+        attachments=files,
+        receipts=True,
+    )
+    row = outbox.queue(s, out, document_id=doc.id)
+    s.add(
+        Delivery(
+            document_id=doc.id,
+            resolution_id=res.id,
+            outbox_id=row.id,
+            to_addr=to,
+            envelope_id=out.envelope_id,
+            message_id=out.message_id,
+            subject=subject[:2000],
+            created_at=row.created_at,
+        )
+    )
+    answering.issue_token(s, rules, doc, to, out.message_id, row.created_at, token)
+    return row.created_at
+
+
+def away_answered(
+    s: Session,
+    head: ChainHead,
+    rules: Rules,
+    delivery: Delivery,
+    *,
+    inbound_id: int,
+    reason: str,
+    sender_addr: str,
+    archive: Archive,
+    now: dt.datetime,
+) -> str | None:
+    """An automatic answer (out of office) to a forwarded resolution: not proof that the
+    person has it. The clerk is told; where someone stands in for them today (1.6), the
+    case goes to them too, with receipts asked. Returns to whom it went, if anyone."""
+    doc = s.get(Document, delivery.document_id)
+    res = s.get(Resolution, delivery.resolution_id) if delivery.resolution_id else None
+    if doc is None or res is None or not res.current:
+        return None
+    rows = s.exec(
+        select(Assignment).where(Assignment.resolution_id == res.id).order_by(Assignment.position)
+    ).all()
+    people = [rules.staff.by_email(a.email) or Person(a.name, a.email, frozenset(), None) for a in rows]
+    i = next((k for k, a in enumerate(rows) if a.email == delivery.to_addr), None)
+    away = substitutes.in_force(s, rules, now.astimezone(KZ_TZ).date())
+    to = substitutes.stand_in(away, delivery.to_addr)
+    sent_on = None
+    if i is not None and to != delivery.to_addr:
+        done = s.exec(
+            select(Delivery).where(Delivery.resolution_id == res.id, Delivery.to_addr == to)
+        ).first()
+        if done is None:  # one forward to the stand-in, however many auto-answers come
+            files = scans.of_document(s, archive, doc)
+            _send_forward(
+                s, rules, doc, res, people, i, to, res.due_date, sender_addr, files, stage=doc.stage
+            )
+            sent_on = to
+    journal.append(
+        s,
+        head,
+        "away_answered",
+        document_id=doc.id,
+        inbound_id=inbound_id,
+        delivery_id=delivery.id,
+        to=delivery.to_addr,
+        reason=reason[:500],
+        forwarded_to=sent_on,
+    )
+    notices.tell(
+        s,
+        rules,
+        sender_addr=sender_addr,
+        role="clerk",
+        key=f"away:{delivery.id}:{inbound_id}",
+        title="Автоответ на письмо с резолюцией",
+        text=f"На письмо по {doc.number} адресату {delivery.to_addr} пришёл автоответ ({reason}). "
+        + (
+            f"Дело направлено замещающему: {to}."
+            if sent_on
+            else "Замещающий на сегодня не указан: передайте документ иначе или укажите замещение "
+            "(«ЗАМЕЩАЕТ … ДО …» или [[absence]] в staff.toml)."
+            if to == delivery.to_addr
+            else f"Замещающему ({to}) оно уже направлено."
+        ),
+        number=doc.number,
+        document_id=doc.id,
+        inbound_id=inbound_id,
+        journal=doc.journal,
+    )
+    return sent_on
 
 
 @dataclass(frozen=True)
@@ -209,7 +328,13 @@ def handle_reply(
     doc = s.get(Document, ctx.token.document_id)
     routing_rules = rules.routing
     trust = replies.authorize(
-        msg, ctx.token, rules.staff, routing_rules.may_resolve, routing_rules.trusted_authserv_ids, now
+        msg,
+        ctx.token,
+        rules.staff,
+        routing_rules.may_resolve,
+        routing_rules.trusted_authserv_ids,
+        now,
+        stands_for=substitutes.standing_for(s, rules, now.astimezone(KZ_TZ).date()),
     )
     if not trust.ok:
         return _refused(s, head, rules, msg, doc, inbound_id, sender_addr, ctx, trust.reason)

@@ -75,8 +75,24 @@ def address_key(address: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class Absence:
+    """A person away from `since` to `until` (both included), and who stands in (1.6)."""
+
+    person: str
+    substitute: str
+    since: dt.date
+    until: dt.date
+    by: str | None = None  # who set it by e-mail; None: staff.toml
+    set_at: dt.datetime | None = None
+
+    def covers(self, day: dt.date) -> bool:
+        return self.since <= day <= self.until
+
+
+@dataclass(frozen=True)
 class Staff:
     people: tuple[Person, ...]
+    absences: tuple[Absence, ...] = ()  # planned in staff.toml; those set by e-mail are in the journal
 
     def by_email(self, address: str | None) -> Person | None:
         key = address_key(address)
@@ -435,7 +451,55 @@ def _staff(path: Path) -> Staff:
         if not isinstance(aliases, list):
             raise ConfigError(path, f"{where}.aliases", "must be a list of strings")
         people.append(Person(t["name"].strip(), email, frozenset(roles), t.get("unit"), tuple(aliases)))
-    return Staff(tuple(people))
+    unknown_tables = set(data) - {"person", "absence"}
+    if unknown_tables:
+        raise ConfigError(path, sorted(unknown_tables)[0], "unknown table; known: person, absence")
+    staff = Staff(tuple(people))
+    return Staff(staff.people, _absences(data.get("absence", []), path, staff))
+
+
+def _absences(rows: object, path: Path, staff: Staff) -> tuple[Absence, ...]:
+    """`[[absence]] person, substitute, since, until`: who stands in for whom, when (1.6)."""
+    if not isinstance(rows, list):
+        raise ConfigError(path, "absence", "must be [[absence]] tables")
+    out: list[Absence] = []
+    for i, t in enumerate(rows):
+        where = f"absence[{i}]"
+        if not isinstance(t, dict):
+            raise ConfigError(path, where, "must be a table")
+        unknown = set(t) - {"person", "substitute", "since", "until"}
+        if unknown:
+            raise ConfigError(
+                path, f"{where}.{sorted(unknown)[0]}", "unknown key; known: person, substitute, since, until"
+            )
+        who = {}
+        for key in ("person", "substitute"):
+            p = staff.by_email(t.get(key)) if isinstance(t.get(key), str) else None
+            if p is None:
+                raise ConfigError(path, f"{where}.{key}", f"{t.get(key)!r} is not in the staff directory")
+            who[key] = p.email
+        if who["person"] == who["substitute"]:
+            raise ConfigError(path, f"{where}.substitute", "a person cannot stand in for themselves")
+        days = {}
+        for key in ("since", "until"):
+            v = t.get(key)
+            if not isinstance(v, dt.date) or isinstance(v, dt.datetime):
+                raise ConfigError(path, f"{where}.{key}", "must be a date, e.g. 2026-12-21 (no quotes)")
+            days[key] = v
+        if days["until"] < days["since"]:
+            raise ConfigError(path, f"{where}.until", "is before since")
+        a = Absence(who["person"], who["substitute"], days["since"], days["until"])
+        clash = next(
+            (b for b in out if b.person == a.person and b.since <= a.until and a.since <= b.until), None
+        )
+        if clash:
+            raise ConfigError(
+                path,
+                f"{where}.since",
+                f"overlaps another absence of {a.person} ({clash.since}–{clash.until})",
+            )
+        out.append(a)
+    return tuple(out)
 
 
 def _journals(path: Path, staff: Staff) -> tuple[dict[str, Journal], str]:

@@ -170,7 +170,11 @@ def test_forged_misplaced_and_automatic_replies_change_nothing(tmp_path, stage):
     ]
     for why, kw in attempts:
         o = c.step(kw.pop("frm"), holder_msg, word, files, **kw)
-        assert o.status in ("refused", "contribution"), (why, o)
+        # an out-of-office answer to the forward itself is recorded as that (substitutes, 1.6)
+        assert o.status in ("refused", "contribution") + (("recorded",) if why == "automatic" else ()), (
+            why,
+            o,
+        )
         assert c.answer()[1].stage == before, why
     # the holder, properly: accepted; the same message again: its token is used up
     assert c.step(holder, holder_msg, word, files).status == "moved"

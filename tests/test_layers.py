@@ -41,6 +41,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "outbox",
             "replies",
             "report_review",
+            "substitutes",
         ),
     ),
     ("intake", ("mailbox", "triage", "intake")),

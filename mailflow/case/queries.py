@@ -155,7 +155,14 @@ def management(rules: Rules, journal: str | None = None) -> tuple[str, ...]:
     return rules.management(journal)
 
 
-def team(rules: Rules, assignments: Sequence[Assignment], journal: str | None = None) -> Team:
+class _Addressed(Protocol):
+    """An assignment row or an addressee: what `team` reads of each."""
+
+    @property
+    def email(self) -> str: ...
+
+
+def team(rules: Rules, assignments: Sequence[_Addressed], journal: str | None = None) -> Team:
     """Who is who for a case resolved to `assignments`, kept in `journal`."""
     first = assignments[0].email
     executor = rules.staff.by_email(first)

@@ -242,3 +242,27 @@ def _instruction(body: str, removed: list[tuple[int, int]]) -> str:
     text = re.sub(r"^(?:и|а\s+также)\s+", "", text, flags=re.I)
     lines = [" ".join(line.split()) for line in text.split("\n")]
     return "\n".join(line for line in lines if line)
+
+
+@dataclass(frozen=True)
+class Named:
+    """A staff member named in a short phrase, or why the phrase names nobody for sure."""
+
+    person: Person | None
+    problem: str | None
+
+
+def name_in(phrase: str, staff: Staff) -> Named:
+    """The one staff member a phrase names («Петрова А.С.», «Сидоренко О. В.», in any case),
+    read as resolutions are read."""
+    body = _normalise(phrase)
+    mode = _names.text_mode(body)
+    mentions = _names.find(body, _names.tokenize(body, [], mode), _directory.build(staff), mode)
+    found = [m for m in mentions if m.entry is not None]
+    people = {m.entry.person.email: m.entry.person for m in found if m.entry}
+    if len(people) == 1:
+        return Named(next(iter(people.values())), None)
+    if len(people) > 1:
+        return Named(None, f"«{phrase.strip()}»: названо несколько сотрудников")
+    problem = next((m.problem for m in mentions if m.problem), None)
+    return Named(None, problem or f"«{phrase.strip()}»: такого сотрудника нет в справочнике")

@@ -18,6 +18,7 @@ from .rules import (
     own_mail,
     receipt,
     reply_to_our_mail,
+    substitute,
     unreadable_report,
 )
 
@@ -26,6 +27,7 @@ CHAIN = (
     unreadable_report,  # looks like one, but no detector can read it: the clerk looks
     own_mail,  # our own mail came back
     mail_loop,  # too many Received headers
+    substitute,  # «ЗАМЕЩАЕТ …» from staff: who stands in for whom (1.6)
     case_request,  # «ПРОДЛИТЬ ДО …» from staff, by a case's number or any of our letters
     case_reply,  # a reply carrying a case's token: a resolution or an answer step
     delivery_reply,  # an addressee answered a forwarded resolution (the ladder's last rung)
