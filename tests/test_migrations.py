@@ -305,3 +305,25 @@ def test_0017_weekly_reports_and_decisions_up_and_down(tmp_path, kind):
         assert columns["document_id"]["nullable"] is False
         db.migrate(engine)  # and up again
         engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_0018_absences_up_and_down(tmp_path, kind):
+    """0018: the absences set by e-mail get their table; down, it goes, and up again."""
+    import sqlalchemy as sa
+
+    (tmp_path / "home").mkdir()
+    with database_urls(tmp_path, kind) as url:
+        engine = db.make_engine(url)
+        _upgrade(engine, "0019")
+        with engine.connect() as c:
+            assert "absence" not in sa.inspect(c).get_table_names()
+        _upgrade(engine, "0018")
+        with engine.connect() as c:
+            columns = {col["name"] for col in sa.inspect(c).get_columns("absence")}
+        _downgrade(engine, "0019")
+        with engine.connect() as c:
+            gone = "absence" not in sa.inspect(c).get_table_names()
+        db.migrate(engine)
+        engine.dispose()
+    assert {"person", "substitute", "since", "until", "set_by", "set_at", "inbound_id"} <= columns and gone
