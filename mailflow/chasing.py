@@ -120,7 +120,7 @@ def plan_deadlines(
     counts: dict[dt.date, tuple[int, int]] = {}
     staff: dict[str, Person | None] = {}
     heads: dict[str | None, tuple[str, ...]] = {}
-    holders: dict[tuple[str, str, str], tuple[str, ...]] = {}
+    holders: dict[tuple[str, str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}  # → (to, instead of)
     for case in cases:
         doc, due = case.doc, case.due
         if due not in counts:
@@ -141,17 +141,27 @@ def plan_deadlines(
                         (first.email,)
                         if role == "executor"
                         else team(rules, case.executors, doc.journal).of(role)
-                    )
-                    holders[held] = substitutes.stand_ins(away, crew or (first.email,))
+                    ) or (first.email,)
+                    to = substitutes.stand_ins(away, crew)
+                    absent = tuple(_name_of(rules, p) for p in crew if p not in to)
+                    holders[held] = to, absent
+                to, absent = holders[held]
+                stage = rules.workflow.stages.get(doc.stage) if doc.stage else None
                 out.append(
                     Planned(
                         f"reminder:{doc.id}:{due}:{slot}",
                         kind,
                         slot,
                         doc,
-                        holders[held],
+                        to,
                         "reminder",
-                        {**ctx, "kind": kind},
+                        {
+                            **ctx,
+                            "kind": kind,
+                            "holder": role,
+                            "stage_title": stage.title if stage else None,
+                            "standing_in_for": absent,
+                        },
                     )
                 )
         if left < 0 and late >= max(ch.escalate_after, 0):
@@ -164,6 +174,11 @@ def plan_deadlines(
                     Planned(f"escalation:{doc.id}:{due}", "escalation", str(due), doc, to, "escalation", ctx)
                 )
     return out
+
+
+def _name_of(rules: Rules, address: str) -> str:
+    person = rules.staff.by_email(address)
+    return person.name if person else address
 
 
 def _holder_role(rules: Rules, stage: str | None) -> str:

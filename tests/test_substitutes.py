@@ -298,3 +298,18 @@ def test_a_reminder_goes_to_whoever_holds_the_case_at_its_stage_or_stands_in(tmp
         p for p in chasing.plan_deadlines([_case("head_review", day)], rules, day, away) if p.kind == "due"
     ]
     assert planned.to == (IVANOV,)
+
+
+def test_the_reminder_says_whose_case_it_is_and_whom_the_reader_stands_in_for():
+    rules = load_rules_from(REPO / "rules")
+    day = dt.date(2026, 12, 8)
+    [own] = [p for p in chasing.plan_deadlines([_case(None, day)], rules, day) if p.kind == "due"]
+    assert "Вы — ответственный исполнитель" in rules.render(own.template, **own.context)[1]
+    away = {PETROV: Absence(PETROV, IVANOV, day, day)}
+    [head] = [
+        p for p in chasing.plan_deadlines([_case("head_review", day)], rules, day, away) if p.kind == "due"
+    ]
+    text = rules.render(head.template, **head.context)[1]
+    assert "Вы замещаете: Петров Алексей Сергеевич" in text
+    assert "Обращение сейчас у вас" in text and "ответственный исполнитель — Сидоренко" in text
+    assert "Вы — ответственный исполнитель" not in text
