@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from . import db, extension, journal, notices, outbox, report_review, routing, substitutes
 from .archive import Archive
-from .case.queries import IS_CURRENT, Addressee, consumer_name, current_resolutions, is_open, team
+from .case.queries import IS_CURRENT, Addressee, consumer_name, current_resolutions, is_open, management, team
 from .case.states import State
 from .models import (
     Answer,
@@ -179,6 +179,62 @@ def plan_deadlines(
 def _name_of(rules: Rules, address: str) -> str:
     person = rules.staff.by_email(address)
     return person.name if person else address
+
+
+def plan_redirect_terms(
+    docs: list[CaseLine], rules: Rules, today: dt.date, away: Mapping[str, Absence] | None = None
+) -> list[Planned]:
+    """АППК art. 76 p. 3: an appeal outside competence goes to the competent body within
+    `redirect_days` working days. On the term's last day, each appeal still without a
+    resolution is put to management (or who stands in), once."""
+    out: list[Planned] = []
+    terms: dict[dt.date, dt.date] = {}
+    for doc in docs:
+        registered = doc.registered_at.astimezone(KZ_TZ).date()
+        if registered not in terms:
+            terms[registered] = rules.calendar.add_working_days(registered, rules.deadlines.redirect_days)
+        if terms[registered] != today:
+            continue
+        crew = management(rules, doc.journal)
+        to = substitutes.stand_ins(away or {}, crew)
+        out.append(
+            Planned(
+                f"redirect_term:{doc.id}",
+                "redirect_term",
+                str(today),
+                doc,
+                to,
+                "redirect_term",
+                dict(
+                    number=doc.number,
+                    registered_at=doc.registered_at.astimezone(KZ_TZ),
+                    kind_of_appeal=doc.kind,
+                    consumer_name=consumer_name(doc),
+                    term=today,
+                    days=rules.deadlines.redirect_days,
+                    awaited="решение: резолюция или перенаправление",
+                    standing_in_for=tuple(_name_of(rules, p) for p in crew if p not in to),
+                ),
+            )
+        )
+    return out
+
+
+def _unresolved(s: Session, today: dt.date) -> list[CaseLine]:
+    """Appeals still without a resolution, registered lately enough to be in their redirect term."""
+    since = dt.datetime.combine(today - REDIRECT_WINDOW, dt.time(), KZ_TZ)
+    return [
+        CaseLine(*row)
+        for row in s.execute(
+            sa.select(*_LINE).where(
+                col(Document.status).in_((State.REGISTERED.value, State.ON_RESOLUTION.value)),
+                col(Document.registered_at) >= since,
+            )
+        )
+    ]
+
+
+REDIRECT_WINDOW = dt.timedelta(days=21)  # a few working days, holidays included
 
 
 def _holder_role(rules: Rules, stage: str | None) -> str:
@@ -522,6 +578,7 @@ URGENCY = {
     "extension_notice": 4,
     "before": 5,
     "handover": 6,
+    "redirect_term": 1,
 }
 SECTIONS = (  # a day's letter to one person, most urgent section first
     ("reminders", ("overdue", "due", "before"), "Ваши обращения: сроки ответа (п. 3.3)"),
@@ -530,6 +587,11 @@ SECTIONS = (  # a day's letter to one person, most urgent section first
     ("notices", ("extension_notice",), "Сообщить заявителю о продлении срока (п. 2 ст. 76 АППК)"),
     ("book", ("book_breach",), "Книга жалоб: запись передана позже 30 минут (п. 2.1)"),
     ("handover", ("handover",), "Передать на отчётном совещании (пп. 1.13, 2.12)"),
+    (
+        "redirects",
+        ("redirect_term",),
+        "Сегодня последний день перенаправить по компетенции (п. 3 ст. 76 АППК)",
+    ),
 )
 
 
@@ -651,7 +713,8 @@ def sweep(
     with Session(db.reader(engine), expire_on_commit=False) as s:
         cases = _open_cases(s, today)
         planned = (
-            plan_deadlines(cases, rules, today, substitutes.in_force(s, rules, today))
+            plan_deadlines(cases, rules, today, away := substitutes.in_force(s, rules, today))
+            + plan_redirect_terms(_unresolved(s, today), rules, today, away)
             + plan_book(_book_entries(s, now), rules, now)
             + plan_copies(_awaiting_copy(s, now), rules, today)
             + plan_extension_notices(extension.untold(s, now - COPY_WINDOW), rules, today)

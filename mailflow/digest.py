@@ -76,6 +76,7 @@ matches those partial indexes under generic (prepared) plans too.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -87,7 +88,7 @@ from sqlmodel import Session, col
 from .case import ladder
 from .case.queries import IS_CURRENT, consumer_name, is_open
 from .case.states import State
-from .models import Assignment, Delivery, Document, Resolution, SuggestionDecision
+from .models import Assignment, Delivery, Document, Event, Resolution, SuggestionDecision
 from .values import KZ_TZ
 from .vocabulary import BOOK, CHANNEL_KEYS, DECISIONS, KIND_KEYS, NO_KIND, SUGGESTION
 
@@ -266,6 +267,9 @@ class WeeklyReport:
     suggestions_total: int
     documents: tuple[DocumentRow, ...]  # every document registered in the week
     limit: int
+    redirected: int = 0  # sent to the competent body in the week (АППК art. 76 p. 3)
+    redirected_late: int = 0  # ... of which after their term (`redirect_days` working days)
+    redirect_days: int = 3
     journal: str | None = None  # the journal it covers (None: all)
     organisation: str | None = None  # that journal's organisation, as rules/journals.toml names it
 
@@ -309,6 +313,7 @@ def build(
     book_entries, unmeasured, breaches = _book(s, in_week, now, book_limit)
     unproven, unproven_total = _unproven(s, rules, now, limit, scope)
     suggestions, suggestions_total = _suggestions(s, rules, week, in_week, limit, scope)
+    redirected, redirected_late = _redirected(s, week, scope)
     journals = getattr(rules, "journals", None) or {}
     return WeeklyReport(
         journal=journal,
@@ -331,7 +336,21 @@ def build(
         suggestions_total=suggestions_total,
         documents=_documents(s, in_week),
         limit=limit,
+        redirected=redirected,
+        redirected_late=redirected_late,
+        redirect_days=rules.deadlines.redirect_days,
     )
+
+
+def _redirected(s: Session, week: Week, scope) -> tuple[int, int]:
+    """Redirects recorded in the week, and how many of them came after the term."""
+    rows = s.execute(
+        sa.select(Event.data)
+        .join(Document, col(Document.id) == col(Event.document_id))
+        .where(Event.type == "redirected", Event.at >= week.since, Event.at < week.until, scope)
+    ).scalars()
+    late = [bool(json.loads(d).get("late")) for d in rows]
+    return len(late), sum(late)
 
 
 # --- new documents: one GROUP BY over the week's index range -------------------------------

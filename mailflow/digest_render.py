@@ -105,6 +105,8 @@ def figures(r: WeeklyReport) -> list[tuple[str, int, bool]]:
         ),
         ("  без времени записи (не измерить)", r.book_unmeasured, r.book_unmeasured > 0),
         ("Резолюций без подтверждения получения", r.unproven_total, r.unproven_total > 0),
+        ("Перенаправлено по компетенции (ст. 76 АППК)", r.redirected, False),
+        (f"  позже {r.redirect_days} рабочих дней", r.redirected_late, r.redirected_late > 0),
         ("Предложений (за неделю и в работе)", r.suggestions_total, False),
         *(
             (f"  решение: {decision_label(code)}", n, False)

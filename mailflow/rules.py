@@ -45,6 +45,7 @@ TEMPLATES = (
     "signin",
     "redirect_cover",
     "redirect_notice",
+    "redirect_term",
     "extension_request",
     "extension_clerk",
     "extension_notice",

@@ -156,3 +156,61 @@ def test_other_replies_are_not_redirects(body):
 def test_a_target_is_needed():
     with pytest.raises(ValueError):
         target("   ")
+
+
+def test_the_weekly_report_counts_the_weeks_redirects_and_the_late_ones(tmp_path, parts_of):
+    from mailflow import digest, digest_render
+
+    office = Office(tmp_path)
+    [second] = office.send(text_appeal(frm=CHIEF, body="Направляю жалобу потребителя о связи"))
+    engine, s = office.db()
+    with s, s.begin():  # the first came three weeks ago: its term is long past
+        s.execute(
+            sa.update(Document)
+            .where(Document.number == office.number)
+            .values(registered_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=20))
+        )
+    sv = parts_of(office).services
+    assert sv.redirect(office.number, to="Акимат", reason="благоустройство", by=CLERK).late
+    assert not sv.redirect(second.number, to="info@telecom.example", reason="связь", by=CLERK).late
+    now = dt.datetime.now(dt.UTC)
+    iso = now.astimezone(dt.timezone(dt.timedelta(hours=5))).isocalendar()
+    with Session(engine) as s:
+        report = digest.build(s, office.rules, digest.Week(iso.year, iso.week), now)
+    engine.dispose()
+    assert (report.redirected, report.redirected_late) == (2, 1)
+    shown = {label.strip(): (n, alert) for label, n, alert in digest_render.figures(report)}
+    assert shown["Перенаправлено по компетенции (ст. 76 АППК)"] == (2, False)
+    assert shown["позже 3 рабочих дней"] == (1, True)
+
+
+def _line(engine, office) -> chasing.CaseLine:
+    with Session(engine) as s:
+        return chasing._unresolved(s, dt.date.today())[0]
+
+
+def test_on_the_terms_last_day_management_is_asked_to_decide_once(tmp_path):
+    """АППК art. 76 p. 3: an appeal still without a resolution on the last of its
+    3 working days is put to management (once), with how to redirect it."""
+    office = Office(tmp_path)
+    engine, s = office.db()
+    with s:
+        doc = s.exec(select(Document)).one()
+    term = office.rules.calendar.add_working_days(
+        doc.registered_at.astimezone(dt.timezone(dt.timedelta(hours=5))).date(),
+        office.rules.deadlines.redirect_days,
+    )
+    noon = dt.datetime.combine(term, dt.time(11, 0), dt.timezone(dt.timedelta(hours=5)))
+    before = noon - dt.timedelta(days=1)
+    if office.rules.calendar.is_working_day(before.date()):
+        assert not [
+            p for p in chasing.plan_redirect_terms([_line(engine, office)], office.rules, before.date())
+        ]  # not before the last day
+    chasing.sweep(engine, office.rules, "mailflow@localhost", now=noon)
+    chasing.sweep(engine, office.rules, "mailflow@localhost", now=noon + dt.timedelta(hours=1))
+    engine.dispose()
+    office.send(text_appeal(frm=CHIEF, body="Направляю отзыв потребителя"))  # the outbox goes out
+    asked = [m for m in office.sent() if "перенаправить по компетенции" in str(m["Subject"])]
+    assert sorted(m["To"] for m in asked) == ["deputy@sevkaz.example", "director@sevkaz.example"]
+    text = asked[0].get_body(("plain",)).get_content()
+    assert office.number in text and "ПЕРЕНАПРАВИТЬ:" in text and f"{term:%d.%m.%Y}" in text
