@@ -694,6 +694,11 @@ def cmd_show(args, cfg, rules) -> int:
         return 0
     lines = _describe(rec)
     lines.insert(3, _monitoring_line(rules, rec, doc))
+    if rec["decision"]:
+        d = rec["decision"]
+        lines.insert(
+            4, f"Решение по предложению (п. 2.14): {d['label']} — {d['comment']} ({d['by']}, {d['at'][:10]})"
+        )
     print("\n".join(line for line in lines if line))
     print("\nСобытия:")
     for e in events:

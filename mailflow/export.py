@@ -23,8 +23,10 @@ from .models import (
     Inbound,
     Move,
     Outbox,
+    SuggestionDecision,
 )
 from .values import CONSUMER_FIELDS, KZ_TZ
+from .vocabulary import decision_label
 
 CSV_COLUMNS = (
     "incoming_number",
@@ -77,6 +79,7 @@ def document_record(s: Session, doc: Document) -> dict:
         },
         "book_entry_at": _iso(doc.book_entry_at),
         "monitoring": monitoring.record(s, doc.id),  # the PR specialist's register and number (2.4)
+        "decision": _decision(s, doc),  # a suggestion's, by the PR specialist (2.14)
         "source": {
             "message_id": doc.source_message_id,
             "from": doc.source_from,
@@ -238,6 +241,24 @@ def _dsn(d: Delivery) -> dict | None:
         if at:
             return {"action": action, "status": d.status_code, "at": _iso(at)}
     return None
+
+
+def _decision(s: Session, doc: Document) -> dict | None:
+    """The decision in force on a suggestion (the latest), or None."""
+    d = s.exec(
+        select(SuggestionDecision)
+        .where(SuggestionDecision.document_id == doc.id)
+        .order_by(col(SuggestionDecision.id).desc())
+    ).first()
+    if d is None:
+        return None
+    return {
+        "decision": d.decision,
+        "label": decision_label(d.decision),
+        "comment": d.comment,
+        "by": d.by,
+        "at": _iso(d.at),
+    }
 
 
 def records(s: Session, journal: str | None = None) -> Iterator[dict]:

@@ -19,12 +19,12 @@ import openpyxl
 import pytest
 from sqlmodel import select
 
-from mailflow import chasing, daemon, db
+from mailflow import chasing, daemon, db, export
 from mailflow import rules as rules_mod
 from mailflow.archive import Archive
 from mailflow.config import Endpoint
 from mailflow.digest import Week
-from mailflow.models import Event, SuggestionDecision, Token, WeeklyReport
+from mailflow.models import Document, Event, SuggestionDecision, Token, WeeklyReport
 from tests.support import DIRECTOR, REPO, Office, deliver, fake_recognizer, text_appeal
 from tests.test_dispatch import CLERK, SCAN, Approved, today
 
@@ -189,6 +189,16 @@ def test_the_pr_specialist_approves_management_signs_off(tmp_path):
     r = reports(c)["dp"]
     assert (r.status, r.review, r.reviewed_by) == ("approved", "approved", PR)
     assert decisions(c) == [("accepted", "установим терминал в ЦОН до 01.06", PR)]
+    engine, s = c.db()
+    with s:  # the case's own record says so too: the export, `journal show`, the card
+        doc = s.exec(select(Document).where(Document.number == c.suggestion)).one()
+        rec = export.document_record(s, doc)
+    engine.dispose()
+    assert (rec["decision"]["decision"], rec["decision"]["label"], rec["decision"]["by"]) == (
+        "accepted",
+        "принято",
+        PR,
+    )
 
     c.sweep(c.at(10, 1))
     mgmt = [m for m in c.sent("weekly") if DP_ORG in str(m["Subject"])]
