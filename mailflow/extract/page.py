@@ -28,6 +28,7 @@ from dataclasses import field as dc_field
 from PIL import Image, ImageDraw, ImageFilter, ImageOps, ImageStat
 
 from . import names as lexicon
+from . import photo
 from .engine import Engine, Word, open_engine, parse_tsv
 from .fields import ORG_TYPES, _digit_verdict, clean_email, parse_phone, word_digits_confirmed
 from .text import kazakh_written
@@ -156,6 +157,7 @@ def run_page(task: PageTask) -> PageResult:
 
 
 def _run_page(task: PageTask, engine: Engine) -> PageResult:
+    note = None
     if task.kind == "pdf":
         if _has_text(task):
             layer = _text_layer(task)
@@ -163,10 +165,14 @@ def _run_page(task: PageTask, engine: Engine) -> PageResult:
                 return layer
         img, dpi = _render_pdf(task)
     else:
-        img, dpi = _load_image(task)
+        img, dpi = _decode(task)
+        if not isinstance(img, str):  # a phone photo is made a scan first; a scan only grey
+            img, dpi, note = photo.as_scan(img, dpi)
     if isinstance(img, str):
         return PageResult("none", note=img)
-    return ocr_image(engine, img, dpi, task.langs, task.timeout)
+    res = ocr_image(engine, img, dpi, task.langs, task.timeout)
+    res.note = note
+    return res
 
 
 # --- sources -------------------------------------------------------------
@@ -340,6 +346,13 @@ def _render_pdf(task: PageTask):
 
 
 def _load_image(task: PageTask):
+    """The page of an image file in grey, and its dpi (or a note and 0)."""
+    img, dpi = _decode(task)
+    return (img, dpi) if isinstance(img, str) else (photo.grey(img), dpi)
+
+
+def _decode(task: PageTask):
+    """The page of an image file as it is stored (colour kept for photo.as_scan)."""
     Image.MAX_IMAGE_PIXELS = max(1, task.max_pixels)
     try:
         im = Image.open(io.BytesIO(task.data))
@@ -349,11 +362,12 @@ def _load_image(task: PageTask):
         if w * h > task.max_pixels:
             return f"image {w}x{h} exceeds the pixel limit", 0
         dpi = _image_dpi(im)
+        if photo.camera_exif(im):  # a 50 Mpx phone photo decoded smaller, by the JPEG decoder itself
+            photo.draft(im)
+            dpi *= im.size[0] / w
         im.load()
     except Image.DecompressionBombError:
         return "image exceeds the pixel limit (decompression bomb)", 0
-    if im.mode not in ("L",):
-        im = im.convert("RGB").convert("L") if im.mode in ("P", "RGBA", "LA", "CMYK") else im.convert("L")
     return im, dpi
 
 
