@@ -694,22 +694,44 @@ def word_digits_confirmed(word: str, check: tuple[str, ...]) -> bool:
     return first == "agree"
 
 
+def _confirmed_number(t: Tok) -> bool:
+    """A word of digits alone that both English readings read as the page does."""
+    return (
+        bool(re.fullmatch(r"\d{1,4}[.,]?", t.text))
+        and bool(t.check)
+        and word_digits_confirmed(t.text, t.check)
+    )
+
+
 def _vote_address(raw: list[Tok], kazakh: bool = False) -> Found:
     """The page's reading of the address, confirmed or doubted by two more
     readings of the same model, and its numbers by the English model. On a
     form filled in Kazakh, its words take the Kazakh-first reading's letters
     (as names do in _vote_name)."""
-    at = trailing_junk(drop_junk(raw), odd=True)
+    kept = drop_junk(raw)
+    at = trailing_junk(kept, odd=True)
+    if len(at) < len(kept) and at and at[-1].text in _ABBR_TOKENS and _confirmed_number(kept[len(at)]):
+        at.append(kept[len(at)])  # "кв. 9": a faint number the English model read alike twice is its number
     main = clean_address(fix_lookalikes_words(join(at))) if at else ""
     if not at or not address_ok(main):
         return Found(None, 0.0, True)
     conf = _address_conf(at)
+    second = ""
     if not digits_confirmed(at):  # a house or flat number the English model reads otherwise
-        return Found(main, min(conf, _CAP))
+        doubted = [t for t in at if t.check is not None and not word_digits_confirmed(t.text, t.check)]
+        fixed = {t.text: english_digits(t) for t in doubted}
+        if not all(fixed.values()):
+            return Found(main, min(conf, _CAP))
+        # both English readings alike: the page's model reads some typefaces' 3 as 5 at any scale
+        for mine, other in fixed.items():
+            main = main.replace(mine, other or mine)
+        second = f"номер по второму прочтению: {', '.join(map(str, fixed.values()))}"
     alt = alt_reading(raw, "address")
     reads = alt[0] if alt else []
     if kazakh:
         main = " ".join(kazakh_letters_from(w, reads) for w in main.split())
+    if second:  # the same model's other readings repeat its misreading: they have no say here
+        return Found(main, min(conf, 0.85), False, second)
     others = [_clean_address_text(r) for r in reads[:2]]
     agree = sum(_number_agree(main, r) for r in reads if r)
     doubt = sum(_number_doubt(main, r) for r in reads if r)

@@ -24,8 +24,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageChops, ImageOps
+
+if TYPE_CHECKING:  # numpy and OpenCV are imported where a photo needs them, not before
+    from numpy.typing import NDArray
+
+Point = tuple[float, float]
 
 A4_RATIO = 11.69 / 8.27
 PHOTO_PIXELS = 16_000_000  # a photo is decoded at most this big: a page at 300 dpi is 8.7 Mpx
@@ -74,8 +80,9 @@ def draft(im: Image.Image) -> Image.Image:
     does. Call before load(); the size changes at once."""
     w, h = im.size
     if im.format == "JPEG" and w * h > PHOTO_PIXELS:
-        f = math.sqrt(PHOTO_PIXELS / (w * h))
-        im.draft(im.mode if im.mode in ("L", "RGB") else "RGB", (int(w * f) + 1, int(h * f) + 1))
+        # the decoder reduces by 2, 4 or 8, to no less than the size asked for
+        s = next((s for s in (2, 4) if w * h <= PHOTO_PIXELS * s * s), 8)
+        im.draft(im.mode if im.mode in ("L", "RGB") else "RGB", (-(-w // s), -(-h // s)))
     return im
 
 
@@ -91,8 +98,7 @@ def border_background(im: Image.Image) -> float:
     if w < 16 or h < 16:
         return 0.0
     value = small.convert("L")
-    mid = sorted(value.crop((w // 4, h // 4, 3 * w // 4, 3 * h // 4)).getdata())
-    ref = mid[int(0.95 * (len(mid) - 1))]
+    ref = percentile(value.crop((w // 4, h // 4, 3 * w // 4, 3 * h // 4)), 0.95)
     dark = value.point(lambda v: 255 if v < 0.75 * ref else 0)
     if small.mode == "RGB":
         coloured = small.convert("HSV").getchannel("S").point(lambda s: 255 if s > 60 else 0)
@@ -101,6 +107,17 @@ def border_background(im: Image.Image) -> float:
     strips = [(0, 0, w, bh), (0, h - bh, w, h), (0, bh, bw, h - bh), (w - bw, bh, w, h - bh)]
     hists = [dark.crop(b).histogram() for b in strips]
     return sum(hh[255] for hh in hists) / max(1, sum(sum(hh) for hh in hists))
+
+
+def percentile(img: Image.Image, q: float) -> int:
+    """The grey level below which the share `q` of the pixels lie."""
+    hist = img.histogram()[:256]
+    need, seen = q * sum(hist), 0
+    for level, n in enumerate(hist):
+        seen += n
+        if seen >= need:
+            return level
+    return 255
 
 
 def looks_like_photo(im: Image.Image) -> bool:
@@ -124,6 +141,11 @@ def as_scan(im: Image.Image, dpi: float) -> tuple[Image.Image, float, str | None
 
 def _straightened(im: Image.Image, dpi: float) -> tuple[Image.Image, float, str | None]:
     camera = camera_exif(im)
+    if max(im.size) < MIN_PAGE_SIDE:  # a thumbnail: no page in it can be read
+        if not camera:
+            return grey(im), dpi, None  # a logo in a signature, a picture: read as ever
+        dpi = max(im.size) / 11.69
+        return grey(im), max(dpi, 1.0), TOO_SMALL.format(w=im.width, h=im.height, dpi=dpi)
     if im.getexif().get(_ORIENTATION, 1) != 1:
         im = ImageOps.exif_transpose(im)  # as the phone's owner saw it: fewer pages lie on their side
     outline = find_outline(im)
@@ -159,7 +181,7 @@ def find_outline(im: Image.Image) -> Outline | None:
     import numpy as np
 
     k = max(1.0, max(im.size) / _WORK)
-    small = im.convert("RGB").resize((round(im.width / k), round(im.height / k)), Image.BILINEAR)
+    small = im.convert("RGB").resize((round(im.width / k), round(im.height / k)), Image.Resampling.BILINEAR)
     rgb = np.asarray(small)
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -177,7 +199,7 @@ def find_outline(im: Image.Image) -> Outline | None:
     return max(found, key=lambda o: o.score)
 
 
-def _paper_regions(hsv):
+def _paper_regions(hsv: NDArray[Any]) -> list[NDArray[Any]]:
     """Bright and colourless: the paper, as one region (ink closed over)."""
     import cv2
     import numpy as np
@@ -186,7 +208,7 @@ def _paper_regions(hsv):
     v = hsv[..., 2].astype(np.int16)
     paper = np.clip(v - s, 0, 255).astype(np.uint8)
     paper = cv2.GaussianBlur(paper, (5, 5), 0)
-    out = []
+    out: list[NDArray[Any]] = []
     _, mask = cv2.threshold(paper, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     # a shadow darkens part of the page: the paper is also what is brighter than its surroundings
     local = cv2.adaptiveThreshold(paper, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 151, -5)
@@ -198,7 +220,7 @@ def _paper_regions(hsv):
     return out
 
 
-def _edge_regions(gray):
+def _edge_regions(gray: NDArray[Any]) -> list[NDArray[Any]]:
     """The outer contours of the frame's edges (the page's rim among them)."""
     import cv2
     import numpy as np
@@ -207,10 +229,10 @@ def _edge_regions(gray):
     edges = cv2.Canny(blur, 30, 90)
     edges = cv2.dilate(edges, np.ones((3, 3), np.uint8))
     contours, _ = cv2.findContours(edges, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    return sorted(contours, key=cv2.contourArea, reverse=True)[:3]
+    return list(sorted(contours, key=cv2.contourArea, reverse=True)[:3])
 
 
-def _quad(contour):
+def _quad(contour: NDArray[Any]) -> list[Point] | None:
     """Four corners approximating the contour's hull, in order (top-left first, clockwise)."""
     import cv2
     import numpy as np
@@ -223,14 +245,14 @@ def _quad(contour):
             break
     else:
         return None
-    pts = approx.reshape(4, 2).astype(np.float64)
-    c = pts.mean(axis=0)
-    pts = sorted(pts, key=lambda p: math.atan2(p[1] - c[1], p[0] - c[0]))  # clockwise on screen
+    pts = [(float(x), float(y)) for x, y in approx.reshape(4, 2).astype(np.float64)]
+    cx, cy = sum(p[0] for p in pts) / 4, sum(p[1] for p in pts) / 4
+    pts.sort(key=lambda p: math.atan2(p[1] - cy, p[0] - cx))  # clockwise on screen
     start = min(range(4), key=lambda i: pts[i][0] + pts[i][1])
-    return [tuple(pts[(start + i) % 4]) for i in range(4)]
+    return [pts[(start + i) % 4] for i in range(4)]
 
 
-def _check(quad, gray, w: int, h: int) -> float:
+def _check(quad: list[Point], gray: NDArray[Any], w: int, h: int) -> float:
     """How page-like the quadrilateral is (0: not a page): its share of the
     frame, convex corners of sane angles, sides like a sheet's, and paper
     clearly brighter inside each side than outside."""
@@ -262,7 +284,8 @@ def _check(quad, gray, w: int, h: int) -> float:
     steps = []
     for i in range(4):
         a, b = quad[i], quad[(i + 1) % 4]
-        ins, outs = [], []
+        ins: list[float] = []
+        outs: list[float] = []
         for t in np.linspace(0.1, 0.9, 24):
             x, y = a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
             dx, dy = cx - x, cy - y
@@ -277,7 +300,7 @@ def _check(quad, gray, w: int, h: int) -> float:
         steps.append(float(np.median(ins)) - float(np.median(outs)) if len(outs) >= 8 else 0.0)
     if sorted(steps)[1] < 12:  # at least three sides must show the paper's rim
         return 0.0
-    return share * min(1.0, sorted(steps)[1] / 40)
+    return float(share * min(1.0, sorted(steps)[1] / 40))
 
 
 # --- the page ------------------------------------------------------------
