@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import phonenumbers
 
@@ -711,7 +711,8 @@ def _vote_address(raw: list[Tok], kazakh: bool = False) -> Found:
     kept = drop_junk(raw)
     at = trailing_junk(kept, odd=True)
     if len(at) < len(kept) and at and at[-1].text in _ABBR_TOKENS and _confirmed_number(kept[len(at)]):
-        at.append(kept[len(at)])  # "кв. 9": a faint number the English model read alike twice is its number
+        # "кв. 9": a faint number the English model read alike twice is its number, as sure as "кв." itself
+        at.append(replace(kept[len(at)], conf=max(kept[len(at)].conf, 0.85)))
     main = clean_address(fix_lookalikes_words(join(at))) if at else ""
     if not at or not address_ok(main):
         return Found(None, 0.0, True)
