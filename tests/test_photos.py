@@ -340,6 +340,21 @@ def test_a_number_both_english_readings_give_otherwise_is_theirs_and_says_so():
         assert doubted.conf < 0.8, check
 
 
+def test_a_digit_the_page_alone_added_is_taken_out_when_every_other_reading_agrees():
+    line = "г. Булаево, ул. Гоголя, д. 153, кв. 9"
+    toks = _address("9", 0.97, ("9", "9"), number="1535,")
+    toks[5] = Tok("1535,", 0.85, 0, 0, None, ("153,", "153,", "153,", "153;"))
+    same_model = ("address", 3, f"{line}\t{line}\tr. Bynaeso", 0.9)  # its two other scales, and English
+    got = _vote_address([Tok(t.text, t.conf, 0, 0, same_model, t.check) for t in toks])
+    assert got.value == line and got.conf >= 0.8 and "153" in got.where
+    # one of the page model's other readings agrees with the page: nothing is taken
+    split = ("address", 3, f"{line.replace('153', '1535')}\t{line}", 0.9)
+    assert _vote_address([Tok(t.text, t.conf, 0, 0, split, t.check) for t in toks]).conf < 0.8
+    # the English readings are not all alike: nothing is taken
+    toks[5] = Tok("1535,", 0.85, 0, 0, None, ("153,", "1535,", "153,"))
+    assert _vote_address([Tok(t.text, t.conf, 0, 0, same_model, t.check) for t in toks]).conf < 0.8
+
+
 # --- generated photos, end to end ---------------------------------------------
 
 

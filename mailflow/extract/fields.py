@@ -703,6 +703,25 @@ def _confirmed_number(t: Tok) -> bool:
     )
 
 
+def _every_other_reading(t: Tok, reads: list[str]) -> str | None:
+    """The word with the digits every other reading gives it, where the page's
+    reading alone differs ("1535" where the English model read "153" each of
+    its times, and the page's model "153" at both its other scales)."""
+    if (
+        not t.check
+        or len(t.check) < 3
+        or len({tuple(_RUN.findall(r)) for r in t.check}) != 1
+    ):
+        return None
+    runs = _RUN.findall(t.check[0])
+    if len(runs) != len(_RUN.findall(t.text)) or len(reads) < 2:
+        return None
+    if not all(all(re.search(rf"(?<!\d){r}(?!\d)", other) for r in runs) for other in reads[:2]):
+        return None
+    it = iter(runs)
+    return _RUN.sub(lambda _m: next(it), t.text)
+
+
 def _vote_address(raw: list[Tok], kazakh: bool = False) -> Found:
     """The page's reading of the address, confirmed or doubted by two more
     readings of the same model, and its numbers by the English model. On a
@@ -717,21 +736,20 @@ def _vote_address(raw: list[Tok], kazakh: bool = False) -> Found:
     if not at or not address_ok(main):
         return Found(None, 0.0, True)
     conf = _address_conf(at)
+    alt = alt_reading(raw, "address")
+    reads = alt[0] if alt else []
     second = ""
     if not digits_confirmed(at):  # a house or flat number the English model reads otherwise
         doubted = [t for t in at if t.check is not None and not word_digits_confirmed(t.text, t.check)]
-        fixed = {t.text: english_digits(t) for t in doubted}
+        fixed = {t.text: english_digits(t) or _every_other_reading(t, reads) for t in doubted}
         if not all(fixed.values()):
             return Found(main, min(conf, _CAP))
-        # both English readings alike: the page's model reads some typefaces' 3 as 5 at any scale
         for mine, other in fixed.items():
             main = main.replace(mine, other or mine)
         second = f"номер по второму прочтению: {', '.join(map(str, fixed.values()))}"
-    alt = alt_reading(raw, "address")
-    reads = alt[0] if alt else []
     if kazakh:
         main = " ".join(kazakh_letters_from(w, reads) for w in main.split())
-    if second:  # the same model's other readings repeat its misreading: they have no say here
+    if second:  # the same model's other readings repeat a misread digit: they have no say here
         return Found(main, min(conf, 0.85), False, second)
     others = [_clean_address_text(r) for r in reads[:2]]
     agree = sum(_number_agree(main, r) for r in reads if r)
