@@ -335,6 +335,9 @@ def test_a_number_both_english_readings_give_otherwise_is_theirs_and_says_so():
     got = _vote_address(_address("85", 0.97, ("83", "83")))
     assert got.value == "г. Булаево, ул. Гоголя, д. 67, кв. 83" and got.conf >= 0.8
     assert "номер по второму прочтению: 83" in got.where
+    # a number glued to its abbreviation, which the address's cleaning parts ("кв.85" -> "кв. 85")
+    glued = _address("9", 0.97, ("9", "9"))[:-2] + [Tok("кв.85", 0.89, 0, 0, None, ("KB. 83", "KB. 83"))]
+    assert _vote_address(glued).value == "г. Булаево, ул. Гоголя, д. 67, кв. 83"
     for check in (("83", "88"), ("83",), ()):  # the English readings disagree, or are missing: no value
         doubted = _vote_address(_address("85", 0.97, check))
         assert doubted.conf < 0.8, check

@@ -707,11 +707,7 @@ def _every_other_reading(t: Tok, reads: list[str]) -> str | None:
     """The word with the digits every other reading gives it, where the page's
     reading alone differs ("1535" where the English model read "153" each of
     its times, and the page's model "153" at both its other scales)."""
-    if (
-        not t.check
-        or len(t.check) < 3
-        or len({tuple(_RUN.findall(r)) for r in t.check}) != 1
-    ):
+    if not t.check or len(t.check) < 3 or len({tuple(_RUN.findall(r)) for r in t.check}) != 1:
         return None
     runs = _RUN.findall(t.check[0])
     if len(runs) != len(_RUN.findall(t.text)) or len(reads) < 2:
@@ -740,13 +736,18 @@ def _vote_address(raw: list[Tok], kazakh: bool = False) -> Found:
     reads = alt[0] if alt else []
     second = ""
     if not digits_confirmed(at):  # a house or flat number the English model reads otherwise
-        doubted = [t for t in at if t.check is not None and not word_digits_confirmed(t.text, t.check)]
-        fixed = {t.text: english_digits(t) or _every_other_reading(t, reads) for t in doubted}
+        fixed = {
+            i: english_digits(t) or _every_other_reading(t, reads)
+            for i, t in enumerate(at)
+            if t.check is not None and not word_digits_confirmed(t.text, t.check)
+        }
         if not all(fixed.values()):
             return Found(main, min(conf, _CAP))
-        for mine, other in fixed.items():
-            main = main.replace(mine, other or mine)
-        second = f"номер по второму прочтению: {', '.join(map(str, fixed.values()))}"
+        at = [replace(t, text=fixed[i] or t.text) if i in fixed else t for i, t in enumerate(at)]
+        main = clean_address(fix_lookalikes_words(join(at)))
+        if not address_ok(main):
+            return Found(None, 0.0, True)
+        second = f"номер по второму прочтению: {', '.join(str(v) for v in fixed.values())}"
     if kazakh:
         main = " ".join(kazakh_letters_from(w, reads) for w in main.split())
     if second:  # the same model's other readings repeat a misread digit: they have no say here

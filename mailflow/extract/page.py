@@ -407,15 +407,23 @@ def ocr_image(engine: Engine, img: Image.Image, dpi: float, langs: str, timeout:
         return out
 
     angle, sideways = level(img)
-    rotation = 0
+    rotation, guessed = 0, False
     if sideways:  # turn it before the read, not after a wasted one
         rot = _orientation(engine, img, dpi, timeout)
+        if rot not in (90, 270):  # the lines run down the page: OSD's unsure answer says which way
+            rot, guessed = _orientation(engine, img, dpi, timeout, least=0.0), True
         if rot in (90, 270):
             img, rotation = turn(img, -rot, turns), rot
             angle = estimate_skew(img)
     if abs(angle) >= 0.3:
         img = turn(img, angle, turns, resample=_DESKEW)
     words = engine.words(img, dpi, langs, timeout=timeout)
+    if guessed and rotation and _weak(words):  # the unsure answer was the wrong way round
+        turns2 = list(turns)
+        img2 = turn(img, 180, turns2)
+        words2 = engine.words(img2, dpi, langs, timeout=timeout)
+        if _quality(words2) > _quality(words):
+            img, words, rotation, turns = img2, words2, (rotation + 180) % 360, turns2
     if _weak(words) and _has_ink(img) and not rotation:
         rot = _orientation(engine, img, dpi, timeout)
         if rot:
@@ -519,12 +527,12 @@ def flatten_light(img: Image.Image, spread: int = 40) -> Image.Image:
     return ImageChops.subtract(img, small.resize(img.size, Image.BILINEAR), 1.0, 255)
 
 
-def _orientation(engine: Engine, img: Image.Image, dpi: float, timeout: float) -> int:
+def _orientation(engine: Engine, img: Image.Image, dpi: float, timeout: float, least: float = 1.0) -> int:
     """The page's turn by OSD: it needs no fine print, and a page at 150 dpi is
     a quarter of the work of one at 300."""
     f = min(1.0, 150.0 / dpi)
     small = img.resize((max(1, int(img.width * f)), max(1, int(img.height * f))), Image.BOX) if f < 1 else img
-    return engine.orientation(small, dpi * f, timeout)
+    return engine.orientation(small, dpi * f, timeout, least)
 
 
 def _upright(words: list[Word]) -> bool:
