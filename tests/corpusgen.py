@@ -4,6 +4,7 @@
     python tests/corpusgen.py OUT_DIR --letters [--n 60] [--seed 7]
     python tests/corpusgen.py OUT_DIR --free [--n 40] [--seed 101]
     python tests/corpusgen.py OUT_DIR --kazakh [SHARE] [--n 60] [--seed 7]
+    python tests/corpusgen.py OUT_DIR --photo [--n 20] [--seed 7]
 
 writes OUT_DIR/NNN-<what>.eml and OUT_DIR/truth.jsonl (same keys as
 appeals/truth.jsonl). Everything is decided by the seed: the same seed and
@@ -27,6 +28,8 @@ and consumers' own e-mails, about a fifth in Kazakh; the module
 tests/corpusgen_free.py documents its variety and its truth conventions.
 `--kazakh` has a share of the people (all by default) fill the forms in
 Kazakh, the rest of the corpus as without it (tests/corpusgen_kazakh.py).
+`--photo` makes the forms photographed with a phone on a desk and forwarded
+by district chiefs as JPEGs (tests/corpusgen_photo.py).
 """
 
 from __future__ import annotations
@@ -978,6 +981,10 @@ def build(case: Case, idx: int, rng: random.Random, base_day: dt.date) -> tuple[
     ]
     if scans:
         files = encode(scans, case.fmt, case.dpi, rng, written.replace(tzinfo=None))
+    if imgs and case.meta.get("photo"):  # photographed on a desk instead (corpusgen_photo)
+        import corpusgen_photo
+
+        files = corpusgen_photo.photographs(imgs, case.meta["photo"], written)
 
     if case.sender in UNITS:
         unit, channel = UNITS[case.sender]
@@ -1217,7 +1224,18 @@ def main(argv: list[str] | None = None) -> int:
         help="this share of the people (all when no SHARE is given) fill forms, the Book and the website "
         "in Kazakh; see tests/corpusgen_kazakh.py",
     )
+    ap.add_argument(
+        "--photo",
+        action="store_true",
+        help="forms photographed on a desk by district chiefs' phones (see tests/corpusgen_photo.py)",
+    )
     args = ap.parse_args(argv)
+    if args.photo:
+        import corpusgen_photo
+
+        truths = corpusgen_photo.generate_photos(args.out, args.n, args.seed)
+        print(f"{len(truths)} photographed forms in {args.out}")
+        return 0
     if args.free:
         import corpusgen_free
 

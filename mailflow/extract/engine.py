@@ -75,7 +75,7 @@ class Engine(Protocol):
         timeout: float = 60.0,
     ) -> list[Word]: ...
 
-    def orientation(self, img: Image.Image, dpi: float, timeout: float = 60.0) -> int: ...
+    def orientation(self, img: Image.Image, dpi: float, timeout: float = 60.0, least: float = 1.0) -> int: ...
 
     def close(self) -> None: ...
 
@@ -175,13 +175,13 @@ class InProcess:
             raise RuntimeError("tesseract gave up (timeout)")
         return _shifted(parse_tsv(api.GetTSVText(0)), dx, dy)
 
-    def orientation(self, img: Image.Image, dpi: float, timeout: float = 60.0) -> int:
+    def orientation(self, img: Image.Image, dpi: float, timeout: float = 60.0, least: float = 1.0) -> int:
         api = self._hold("osd", img, dpi)
         try:
             got = api.DetectOrientationScript()
         except RuntimeError:  # too little text to tell
             return 0
-        if not got or got.get("orient_conf", 0.0) < 1.0:
+        if not got or got.get("orient_conf", 0.0) < least:
             return 0
         # tesserocr gives how far the picture is turned; the page turns back the other way
         return (360 - int(got["orient_deg"])) % 360
@@ -213,14 +213,14 @@ class Program:
         args = ["-l", langs, "--dpi", str(int(round(dpi))), "--psm", str(psm), "-c", "tessedit_do_invert=0"]
         return _shifted(parse_tsv(_run([*args, "tsv"], part, timeout)), dx, dy)
 
-    def orientation(self, img: Image.Image, dpi: float, timeout: float = 60.0) -> int:
+    def orientation(self, img: Image.Image, dpi: float, timeout: float = 60.0, least: float = 1.0) -> int:
         try:
             out = _run(["--psm", "0", "-l", "osd", "--dpi", str(int(dpi))], img, timeout)
         except Exception:
             return 0
         m = re.search(r"Rotate:\s*(\d+)", out)
         c = re.search(r"Orientation confidence:\s*([\d.]+)", out)
-        if not m or (c and float(c.group(1)) < 1.0):
+        if not m or (c and float(c.group(1)) < least):
             return 0
         return int(m.group(1)) % 360
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import phonenumbers
 
@@ -694,22 +694,64 @@ def word_digits_confirmed(word: str, check: tuple[str, ...]) -> bool:
     return first == "agree"
 
 
+def _confirmed_number(t: Tok) -> bool:
+    """A word of digits alone that both English readings read as the page does."""
+    return (
+        bool(re.fullmatch(r"\d{1,4}[.,]?", t.text))
+        and bool(t.check)
+        and word_digits_confirmed(t.text, t.check)
+    )
+
+
+def _every_other_reading(t: Tok, reads: list[str]) -> str | None:
+    """The word with the digits every other reading gives it, where the page's
+    reading alone differs ("1535" where the English model read "153" each of
+    its times, and the page's model "153" at both its other scales)."""
+    if not t.check or len(t.check) < 3 or len({tuple(_RUN.findall(r)) for r in t.check}) != 1:
+        return None
+    runs = _RUN.findall(t.check[0])
+    if len(runs) != len(_RUN.findall(t.text)) or len(reads) < 2:
+        return None
+    if not all(all(re.search(rf"(?<!\d){r}(?!\d)", other) for r in runs) for other in reads[:2]):
+        return None
+    it = iter(runs)
+    return _RUN.sub(lambda _m: next(it), t.text)
+
+
 def _vote_address(raw: list[Tok], kazakh: bool = False) -> Found:
     """The page's reading of the address, confirmed or doubted by two more
     readings of the same model, and its numbers by the English model. On a
     form filled in Kazakh, its words take the Kazakh-first reading's letters
     (as names do in _vote_name)."""
-    at = trailing_junk(drop_junk(raw), odd=True)
+    kept = drop_junk(raw)
+    at = trailing_junk(kept, odd=True)
+    if len(at) < len(kept) and at and at[-1].text in _ABBR_TOKENS and _confirmed_number(kept[len(at)]):
+        # "кв. 9": a faint number the English model read alike twice is its number, as sure as "кв." itself
+        at.append(replace(kept[len(at)], conf=max(kept[len(at)].conf, 0.85)))
     main = clean_address(fix_lookalikes_words(join(at))) if at else ""
     if not at or not address_ok(main):
         return Found(None, 0.0, True)
     conf = _address_conf(at)
-    if not digits_confirmed(at):  # a house or flat number the English model reads otherwise
-        return Found(main, min(conf, _CAP))
     alt = alt_reading(raw, "address")
     reads = alt[0] if alt else []
+    second = ""
+    if not digits_confirmed(at):  # a house or flat number the English model reads otherwise
+        fixed = {
+            i: english_digits(t) or _every_other_reading(t, reads)
+            for i, t in enumerate(at)
+            if t.check is not None and not word_digits_confirmed(t.text, t.check)
+        }
+        if not all(fixed.values()):
+            return Found(main, min(conf, _CAP))
+        at = [replace(t, text=fixed[i] or t.text) if i in fixed else t for i, t in enumerate(at)]
+        main = clean_address(fix_lookalikes_words(join(at)))
+        if not address_ok(main):
+            return Found(None, 0.0, True)
+        second = f"номер по второму прочтению: {', '.join(str(v) for v in fixed.values())}"
     if kazakh:
         main = " ".join(kazakh_letters_from(w, reads) for w in main.split())
+    if second:  # the same model's other readings repeat a misread digit: they have no say here
+        return Found(main, min(conf, 0.85), False, second)
     others = [_clean_address_text(r) for r in reads[:2]]
     agree = sum(_number_agree(main, r) for r in reads if r)
     doubt = sum(_number_doubt(main, r) for r in reads if r)

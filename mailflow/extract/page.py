@@ -28,6 +28,7 @@ from dataclasses import field as dc_field
 from PIL import Image, ImageDraw, ImageFilter, ImageOps, ImageStat
 
 from . import names as lexicon
+from . import photo
 from .engine import Engine, Word, open_engine, parse_tsv
 from .fields import ORG_TYPES, _digit_verdict, clean_email, parse_phone, word_digits_confirmed
 from .text import kazakh_written
@@ -156,6 +157,7 @@ def run_page(task: PageTask) -> PageResult:
 
 
 def _run_page(task: PageTask, engine: Engine) -> PageResult:
+    note = None
     if task.kind == "pdf":
         if _has_text(task):
             layer = _text_layer(task)
@@ -163,10 +165,14 @@ def _run_page(task: PageTask, engine: Engine) -> PageResult:
                 return layer
         img, dpi = _render_pdf(task)
     else:
-        img, dpi = _load_image(task)
+        img, dpi = _decode(task)
+        if not isinstance(img, str):  # a phone photo is made a scan first; a scan only grey
+            img, dpi, note = photo.as_scan(img, dpi)
     if isinstance(img, str):
         return PageResult("none", note=img)
-    return ocr_image(engine, img, dpi, task.langs, task.timeout)
+    res = ocr_image(engine, img, dpi, task.langs, task.timeout)
+    res.note = note
+    return res
 
 
 # --- sources -------------------------------------------------------------
@@ -340,6 +346,13 @@ def _render_pdf(task: PageTask):
 
 
 def _load_image(task: PageTask):
+    """The page of an image file in grey, and its dpi (or a note and 0)."""
+    img, dpi = _decode(task)
+    return (img, dpi) if isinstance(img, str) else (photo.grey(img), dpi)
+
+
+def _decode(task: PageTask):
+    """The page of an image file as it is stored (colour kept for photo.as_scan)."""
     Image.MAX_IMAGE_PIXELS = max(1, task.max_pixels)
     try:
         im = Image.open(io.BytesIO(task.data))
@@ -349,11 +362,12 @@ def _load_image(task: PageTask):
         if w * h > task.max_pixels:
             return f"image {w}x{h} exceeds the pixel limit", 0
         dpi = _image_dpi(im)
+        if photo.camera_exif(im):  # a 50 Mpx phone photo decoded smaller, by the JPEG decoder itself
+            photo.draft(im)
+            dpi *= im.size[0] / w
         im.load()
     except Image.DecompressionBombError:
         return "image exceeds the pixel limit (decompression bomb)", 0
-    if im.mode not in ("L",):
-        im = im.convert("RGB").convert("L") if im.mode in ("P", "RGBA", "LA", "CMYK") else im.convert("L")
     return im, dpi
 
 
@@ -393,15 +407,23 @@ def ocr_image(engine: Engine, img: Image.Image, dpi: float, langs: str, timeout:
         return out
 
     angle, sideways = level(img)
-    rotation = 0
+    rotation, guessed = 0, False
     if sideways:  # turn it before the read, not after a wasted one
         rot = _orientation(engine, img, dpi, timeout)
+        if rot not in (90, 270):  # the lines run down the page: OSD's unsure answer says which way
+            rot, guessed = _orientation(engine, img, dpi, timeout, least=0.0), True
         if rot in (90, 270):
             img, rotation = turn(img, -rot, turns), rot
             angle = estimate_skew(img)
     if abs(angle) >= 0.3:
         img = turn(img, angle, turns, resample=_DESKEW)
     words = engine.words(img, dpi, langs, timeout=timeout)
+    if guessed and rotation and _weak(words):  # the unsure answer was the wrong way round
+        turns2 = list(turns)
+        img2 = turn(img, 180, turns2)
+        words2 = engine.words(img2, dpi, langs, timeout=timeout)
+        if _quality(words2) > _quality(words):
+            img, words, rotation, turns = img2, words2, (rotation + 180) % 360, turns2
     if _weak(words) and _has_ink(img) and not rotation:
         rot = _orientation(engine, img, dpi, timeout)
         if rot:
@@ -505,12 +527,12 @@ def flatten_light(img: Image.Image, spread: int = 40) -> Image.Image:
     return ImageChops.subtract(img, small.resize(img.size, Image.BILINEAR), 1.0, 255)
 
 
-def _orientation(engine: Engine, img: Image.Image, dpi: float, timeout: float) -> int:
+def _orientation(engine: Engine, img: Image.Image, dpi: float, timeout: float, least: float = 1.0) -> int:
     """The page's turn by OSD: it needs no fine print, and a page at 150 dpi is
     a quarter of the work of one at 300."""
     f = min(1.0, 150.0 / dpi)
     small = img.resize((max(1, int(img.width * f)), max(1, int(img.height * f))), Image.BOX) if f < 1 else img
-    return engine.orientation(small, dpi * f, timeout)
+    return engine.orientation(small, dpi * f, timeout, least)
 
 
 def _upright(words: list[Word]) -> bool:
