@@ -27,6 +27,7 @@ from .mailbox import Mailbox, MessageGone, open_mailbox
 from .queues import Queues
 from .rules import Rules
 from .services import Services
+from .signatures import DnsTxt
 from .values import KZ_TZ
 
 log = logging.getLogger("mailflow.daemon")
@@ -44,7 +45,11 @@ class Parts:
 
 
 def build(
-    cfg: Config, rules: Rules, recognize: Recognizer | None = None, transport: outbox.Transport | None = None
+    cfg: Config,
+    rules: Rules,
+    recognize: Recognizer | None = None,
+    transport: outbox.Transport | None = None,
+    dkim_dns: DnsTxt | None = None,
 ) -> Parts:
     cfg.home.mkdir(parents=True, exist_ok=True)
     os.chmod(cfg.home, 0o700)
@@ -64,6 +69,7 @@ def build(
         sender_addr=cfg.smtp.sender,
         own_addresses=own,
         quarantine_dir=cfg.quarantine_dir,
+        dns=dkim_dns,
     )
 
     def refused(s, delivery, error):  # a forward the relay refused for good: the clerk acts

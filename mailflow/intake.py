@@ -49,6 +49,7 @@ from . import (
     report_review,
     resolution,
     scans,
+    signatures,
     substitutes,
     talon,
 )
@@ -159,8 +160,10 @@ class Intake:
         sender_addr: str,
         own_addresses: frozenset[str],
         quarantine_dir: Path,
+        dns: signatures.DnsTxt | None = None,
     ):
         self.engine, self.rules, self.archive = engine, rules, archive
+        self.dns = dns  # DKIM key lookups (`signatures`); None: DNS itself
         self.recognize, self.sender_addr = recognize, sender_addr
         self.own = own_addresses | rules.own_addresses | {sender_addr.lower()}
         self.quarantine_dir = Path(quarantine_dir)
@@ -625,6 +628,10 @@ def parse(intake: Intake, m: Incoming) -> None:
             f"message is {len(m.fetched.raw) / 2**20:.1f} MB, over the {limit / 2**20:.0f} MB limit; not read"
         )
     m.parsed = mime.parse(m.fetched.raw)
+    if intake.rules.routing.verify_dkim:
+        m.parsed = dataclasses.replace(
+            m.parsed, dkim_verified=signatures.verified_domains(m.fetched.raw, intake.dns)
+        )
 
 
 def classify_step(intake: Intake, m: Incoming) -> None:

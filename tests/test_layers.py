@@ -19,7 +19,16 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("case", ("case",)),
     (
         "reading",
-        ("mime", "automatic", "authentication", "extract", "extract.engine", "receipts", "resolution_text"),
+        (
+            "mime",
+            "automatic",
+            "authentication",
+            "signatures",
+            "extract",
+            "extract.engine",
+            "receipts",
+            "resolution_text",
+        ),
     ),
     (
         "acts",
