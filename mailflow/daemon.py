@@ -166,13 +166,16 @@ GROUP_MAX = 25  # messages recorded in one transaction when the inbox holds a ba
 GROUP_WAIT = 0.5  # seconds: the first of a group is not held back longer (scans read slowly)
 
 
-def drain(parts: Parts, box: Mailbox, cfg: MailboxConfig, stop: threading.Event) -> list[Outcome]:
+def drain(
+    parts: Parts, box: Mailbox, cfg: MailboxConfig, stop: threading.Event, kick: threading.Event | None = None
+) -> list[Outcome]:
     """Handle every message waiting in one mailbox; stop between messages if asked.
 
     A backlog is recorded in groups (one transaction for several messages); a
     message arriving alone is recorded at once. Messages are moved out of the
     inbox in batches (one IMAP round for many), always after their own
-    transaction committed, and before returning.
+    transaction committed, and before returning. `kick` is set after each group
+    commits, so its talons go while the rest of a backlog is still being read.
     """
     outcomes: list[Outcome] = []
     folders = {
@@ -194,6 +197,8 @@ def drain(parts: Parts, box: Mailbox, cfg: MailboxConfig, stop: threading.Event)
             outcomes.append(outcome)
             log.info("%s %s: %s %s", cfg.name, source.uid, outcome.status, outcome.number or outcome.reason)
         group.clear()
+        if kick is not None:
+            kick.set()
         if sum(map(len, moves.values())) >= MOVE_BATCH or time.monotonic() - last_move > MOVE_EVERY:
             _move(box, moves, cfg.notices_folder)
             last_move = time.monotonic()
@@ -369,8 +374,7 @@ def _watch(parts: Parts, cfg: MailboxConfig, stop: threading.Event, kick: thread
             box.open()
             backoff = 1.0
             while not stop.is_set():
-                if drain(parts, box, cfg, stop):
-                    kick.set()
+                drain(parts, box, cfg, stop, kick)
                 box.wait(cfg.poll_interval, stop)
         except Exception:  # network and server trouble: back off, reconnect, go on
             log.exception("mailbox %s failed; retrying in %.0f s", cfg.name, backoff)
