@@ -164,8 +164,10 @@ DIRECTOR = "director@sevkaz.example"
 class Office:
     """A data home with a registered complaint waiting for its resolution."""
 
-    def __init__(self, tmp_path, rules=None, journal: str | None = None, dkim_dns=None):
-        self.cfg, self.rules = home_config(tmp_path), rules or load_rules()
+    def __init__(
+        self, tmp_path, rules=None, journal: str | None = None, database: str | None = None, dkim_dns=None
+    ):
+        self.cfg, self.rules = home_config(tmp_path, database), rules or load_rules()
         self.dkim_dns = dkim_dns  # DKIM key lookups (routing.toml verify_dkim)
         if journal:  # the mailbox registers into this journal (rules/journals.toml)
             box = dataclasses.replace(self.cfg.mailboxes[0], journal=journal)

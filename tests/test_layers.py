@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1] / "mailflow"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("words", ("vocabulary", "values", "sanitize", "case.states")),
     ("policy", ("config", "access", "rules", "workdays", "deadlines")),
-    ("storage", ("models", "db", "journal", "archive", "migrations")),
+    ("storage", ("models", "db", "coverage", "journal", "replay", "archive", "migrations")),
     ("case", ("case",)),
     (
         "reading",
@@ -51,6 +51,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "replies",
             "report_review",
             "substitutes",
+            "checkpoint",
         ),
     ),
     ("intake", ("mailbox", "triage", "intake")),
