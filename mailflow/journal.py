@@ -35,7 +35,12 @@ _LAST = "mailflow.last_event"  # session.info: the id of the last event this tra
 
 def lock(session: Session) -> ChainHead:
     """Take the writer lock for this transaction; call it first."""
-    return session.exec(select(ChainHead).where(ChainHead.id == 1).with_for_update()).one()
+    # populate_existing: a head this session read before the lock (without it) is read
+    # again under it; a stale head would chain the next event to an old hash
+    stmt = (
+        select(ChainHead).where(ChainHead.id == 1).with_for_update().execution_options(populate_existing=True)
+    )
+    return session.exec(stmt).one()
 
 
 def canonical(data: dict) -> str:

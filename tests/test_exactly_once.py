@@ -110,7 +110,9 @@ def test_sigterm_finishes_the_message_in_hand_and_exits(tmp_path):
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(2.5)
+        # mid-work, whatever start-up costs on a busy machine (imports alone took 5 s at load 7)
+        _wait_for_progress(cfg.home / "inbox", timeout=60)
+        time.sleep(0.3)
         p.send_signal(signal.SIGTERM)
         _, err = p.communicate(timeout=30)
         assert p.returncode == 0, err
