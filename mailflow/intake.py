@@ -39,6 +39,7 @@ from . import (
     db,
     extension,
     journal,
+    leases,
     mime,
     notices,
     proof,
@@ -157,8 +158,10 @@ class Intake:
         sender_addr: str,
         own_addresses: frozenset[str],
         quarantine_dir: Path,
+        holdings: leases.Holdings | None = None,
     ):
         self.engine, self.rules, self.archive = engine, rules, archive
+        self.holdings = holdings  # the mailboxes this process reads under a lease
         self.recognize, self.sender_addr = recognize, sender_addr
         self.own = own_addresses | rules.own_addresses | {sender_addr.lower()}
         self.quarantine_dir = Path(quarantine_dir)
@@ -225,6 +228,8 @@ class Intake:
                 if m.outcome is not None:
                     return m.outcome
             raise AssertionError("the pipeline ended without an outcome")
+        except leases.LeaseLost:
+            raise  # not the message's fault: it stays in the mailbox for the new holder
         except Exception as exc:  # whatever broke, the message is kept and the clerk told
             reason = str(exc) if isinstance(exc, Unprocessable) else f"{type(exc).__name__}: {exc}"
             log.exception("quarantining %s (step %s): %s", m.fetched.source, at, reason)
@@ -443,6 +448,7 @@ class Intake:
         try:
             with Session(self.engine, expire_on_commit=False) as s, s.begin():
                 head = journal.lock(s)
+                leases.fence(s, self.holdings, fetched.source.mailbox)  # still ours? else roll back
                 seen = _inbound(s, fetched.source)
                 if seen is not None:
                     return _already(seen)
@@ -482,6 +488,8 @@ class Intake:
         self._quarantine_copy(fetched, sha, reason)
         try:
             return self._record_quarantine(fetched, sha, parsed, reason, tb, journal_key)
+        except leases.LeaseLost:
+            raise
         except Exception:
             if parsed is None:
                 raise  # the database itself is failing: leave the message for the next pass
