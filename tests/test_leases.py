@@ -1,5 +1,6 @@
 """Mailbox leases: taken, renewed, expired, stolen; a daemon that lost its mailbox
-cannot commit what it read (the fence)."""
+cannot commit what it read (the fence). The outbox: batches claimed with SKIP
+LOCKED, a short lease renewed before each send."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from mailflow import daemon, db, journal, leases
+from mailflow import daemon, db, journal, leases, outbox
 from mailflow.mailbox import Fetched
-from mailflow.models import Document, Inbound, MailboxLease
+from mailflow.models import Document, Inbound, MailboxLease, Outbox
 from mailflow.values import Source
 from tests.support import database_urls, fake_recognizer, home_config, load_rules, text_appeal
 
@@ -173,3 +174,109 @@ def test_a_take_over_waits_for_the_fenced_commit_in_flight(tmp_path):
         t.join(5)
         assert got == [leases.Held("kanc", "b:2:2", 2)]
         engine.dispose()
+
+
+# -- the outbox: claimed in batches, SKIP LOCKED, a short lease renewed before each send ----------
+
+
+class RecordingTransport:
+    """Fake at the SMTP seam: accepts everything, slowly enough for two senders to meet."""
+
+    def __init__(self, pause: float = 0.0):
+        self.pause, self.sent, self.lock = pause, [], threading.Lock()
+
+    def send(self, sender, recipients, raw, envelope_id=None):
+        time.sleep(self.pause)
+        with self.lock:
+            self.sent.append(raw)
+        return outbox.SendResult(250, "2.0.0 Ok: queued as T1", "T1")
+
+
+def _queue(engine, n: int) -> None:
+    with Session(engine) as s, s.begin():
+        for i in range(n):
+            outbox.queue(
+                s,
+                outbox.compose(
+                    sender="kanc@sevkaz.example",
+                    to=("a@example.kz",),
+                    subject=f"Талон {i}",
+                    body="Талон",
+                    kind="talon",
+                    key=f"talon:{i}:a@example.kz",
+                ),
+            )
+
+
+def test_two_sessions_claim_disjoint_batches_without_waiting(tmp_path):
+    (tmp_path / "home").mkdir()
+    with database_urls(tmp_path, "postgresql") as url:
+        engine = _engine(url)
+        _queue(engine, 30)
+        now = dt.datetime.now(dt.UTC)
+        with Session(engine) as s1, s1.begin():
+            a = outbox.claim(s1, "a:1:1", now, outbox.BATCH)
+            with Session(engine) as s2, s2.begin():
+                s2.execute(sa.text("SET LOCAL lock_timeout = '2s'"))  # waiting would fail, not hang
+                b = outbox.claim(s2, "b:2:2", now, outbox.BATCH)
+        assert len(a) == outbox.BATCH and len(b) == 30 - outbox.BATCH and not set(a) & set(b)
+        with Session(engine) as s:
+            owners = {r.id: r.claimed_by for r in s.exec(select(Outbox))}
+            assert {owners[i] for i in a} == {"a:1:1"} and {owners[i] for i in b} == {"b:2:2"}
+            assert outbox.claim(s, "c:3:3", now, outbox.BATCH) == []  # all leased
+        engine.dispose()
+
+
+def test_two_senders_flushing_together_send_each_row_once(tmp_path):
+    (tmp_path / "home").mkdir()
+    with database_urls(tmp_path, "postgresql") as url:
+        engine = _engine(url)
+        _queue(engine, 60)
+        t = RecordingTransport(pause=0.01)
+        senders = [outbox.Sender(engine, t, "kanc@sevkaz.example") for _ in range(2)]
+        senders[1].owner = "other-machine:2:2"  # as a second daemon would be
+        counts: list[int] = []
+        threads = [threading.Thread(target=lambda x=x: counts.append(x.flush())) for x in senders]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(60)
+        assert sum(counts) == 60 and len(t.sent) == 60 and len(set(t.sent)) == 60
+        assert min(counts) > 0, f"one sender did all the work: {counts}"
+        with Session(engine) as s:
+            assert {r.status for r in s.exec(select(Outbox))} == {"sent"}
+        engine.dispose()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_rows_claimed_by_a_dead_daemon_are_sent_by_another_once_their_lease_runs_out(tmp_path, kind):
+    (tmp_path / "home").mkdir()
+    with database_urls(tmp_path, kind) as url:
+        engine = _engine(url)
+        _queue(engine, 3)
+        with Session(engine) as s, s.begin():  # claimed by a daemon on another machine, which died
+            assert len(outbox.claim(s, "dead-machine:1:1", dt.datetime.now(dt.UTC), outbox.BATCH)) == 3
+        t = RecordingTransport()
+        sender = outbox.Sender(engine, t, "kanc@sevkaz.example")
+        assert sender.flush() == 0  # leased: another machine's process is never judged
+        with engine.begin() as c:  # CLAIM later (the lease ran out a second ago)
+            c.execute(
+                sa.update(Outbox).values(next_attempt_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+            )
+        assert sender.flush() == 3 and len(t.sent) == 3
+        engine.dispose()
+
+
+def test_a_row_whose_lease_went_to_another_sender_is_not_sent(tmp_path):
+    engine = _engine(f"sqlite:///{tmp_path / 'j.db'}")
+    _queue(engine, 2)
+    t = RecordingTransport()
+    sender = outbox.Sender(engine, t, "kanc@sevkaz.example")
+    [first, second] = sender._claim_batch(outbox.BATCH)
+    with engine.begin() as c:  # our lease on the second ran out meanwhile and another took it
+        c.execute(sa.update(Outbox).where(Outbox.id == second).values(claimed_by="b:2:2"))
+    assert sender._renew(first) and not sender._renew(second)
+    sender._unclaim([first, second])  # gives back only what is still ours
+    with Session(engine) as s:
+        assert [r.claimed_by for r in s.exec(select(Outbox).order_by(Outbox.id))] == [None, "b:2:2"]
+    engine.dispose()
