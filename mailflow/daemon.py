@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from . import chasing, db, leases, notices, outbox, status, sweeps
-from .archive import Archive
+from .archive import Archive, DatabaseArchive, FileArchive
 from .config import Config, MailboxConfig
 from .intake import Intake, Outcome, Recognizer
 from .mailbox import Mailbox, MessageGone, open_mailbox
@@ -56,7 +56,7 @@ def build(
     os.chmod(cfg.home, 0o700)
     engine = db.make_engine(cfg.database)
     db.migrate(engine)
-    archive = Archive(cfg.archive_dir)
+    archive = open_archive(cfg, engine)
     closers: list = [engine.dispose]
     if recognize is None:
         recognize, close = _recognizer(cfg, rules)
@@ -92,6 +92,15 @@ def build(
     services = Services(engine, rules, archive, cfg.smtp.sender)
     queues = Queues(engine, rules, intake, archive, services, {m.name: m.journal for m in cfg.mailboxes})
     return Parts(engine, archive, intake, sender, services, queues, closers, holdings, lease_timings)
+
+
+def open_archive(cfg: Config, engine: sa.Engine) -> Archive:
+    """Where scans and raw messages live: in the journal's database when it is
+    PostgreSQL (daemons on several machines share it, and each must reach what
+    another archived), under the data home when it is SQLite (one machine)."""
+    if engine.dialect.name == "postgresql":
+        return DatabaseArchive(engine)
+    return FileArchive(cfg.archive_dir)
 
 
 def web(cfg: Config, rules: Rules, base_url: str):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import os
 import re
 import traceback
 from collections.abc import Callable
@@ -524,9 +525,15 @@ class Intake:
         """A plain-file view for the operator; the archive holds the original."""
         self.quarantine_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         target = self.quarantine_dir / f"{sha}.eml"
-        if not target.exists():
+        original = self.archive.local_path(sha)
+        if not target.exists() and not target.is_symlink():
             try:
-                target.symlink_to(self.archive.path(sha))
+                if original is not None:
+                    target.symlink_to(original)
+                else:  # the archive is in the database: a copy of this machine's own
+                    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    with os.fdopen(fd, "wb") as fh:
+                        fh.write(fetched.raw)
             except OSError:
                 pass
         (self.quarantine_dir / f"{sha}.reason.txt").write_text(
@@ -604,8 +611,7 @@ def read(intake: Intake, m: Incoming) -> None:
     assert m.parsed is not None and m.verdict is not None
     if m.verdict.disposition != Disposition.APPEAL or m.first is not None:
         return
-    for a in m.parsed.attachments:
-        intake.archive.put(a.data, suffix=".bin")
+    intake.archive.put_all([a.data for a in m.parsed.attachments], suffix=".bin")
     channel = m.channel or intake.rules.channel_for(m.sender)
     rec = intake.recognize(m.parsed, m.sender, channel)
     message = None if m.paper else m.parsed
