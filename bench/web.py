@@ -30,7 +30,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from mailflow import db, services
+from mailflow import config, daemon, db, services
 from mailflow import rules as rules_mod
 from mailflow.archive import Archive
 from mailflow.case.search import search_text
@@ -201,7 +201,7 @@ def run(url: str, n: int, runs: int, label: str, home: Path) -> None:
     sample = load(engine, n)
     print(f"{label}: {n:,} documents loaded in {time.perf_counter() - t:.0f} s")
     rules = rules_mod.load(REPO / "rules")
-    archive = Archive(home / "archive")
+    archive = daemon.open_archive(config.embedded_default(home, REPO / "rules"), engine)
     card_ids = [r[0] for r in sample[:runs]]
     attach_scans(engine, archive, card_ids)
     sv = services.Services(engine, rules, archive, "mailflow@localhost")

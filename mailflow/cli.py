@@ -1036,8 +1036,7 @@ def _talon_path(cfg, number: str) -> Path:
 
 
 def cmd_talon(args, cfg, rules) -> int:
-    from .archive import Archive
-    from .daemon import journal_engine
+    from .daemon import journal_engine, open_archive
     from .services import Invalid, NotFound, Services
 
     engine = journal_engine(cfg)
@@ -1045,7 +1044,7 @@ def cmd_talon(args, cfg, rules) -> int:
         with Session(engine) as s:
             if _document(s, args.number) is None:
                 return 1
-        services = Services(engine, rules, Archive(cfg.archive_dir), cfg.smtp.sender)
+        services = Services(engine, rules, open_archive(cfg, engine), cfg.smtp.sender)
         out = args.out or _talon_path(cfg, args.number)
         pdf = services.print_talon(args.number, out=out.absolute(), font=cfg.talon_font)
     except NotFound as exc:

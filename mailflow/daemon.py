@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from . import chasing, db, notices, outbox, status, sweeps
-from .archive import Archive
+from . import chasing, db, leases, notices, outbox, status, sweeps
+from .archive import Archive, DatabaseArchive, FileArchive
 from .config import Config, MailboxConfig
 from .intake import Incoming, Intake, Outcome, Recognizer
 from .mailbox import Mailbox, MessageGone, open_mailbox
@@ -42,6 +42,8 @@ class Parts:
     services: Services
     queues: Queues
     closers: list
+    holdings: leases.Holdings  # the mailboxes this process reads, checked by intake's fence
+    lease_timings: leases.Timings = leases.TIMINGS
 
 
 def build(
@@ -50,17 +52,19 @@ def build(
     recognize: Recognizer | None = None,
     transport: outbox.Transport | None = None,
     dkim_dns: DnsTxt | None = None,
+    lease_timings: leases.Timings = leases.TIMINGS,
 ) -> Parts:
     cfg.home.mkdir(parents=True, exist_ok=True)
     os.chmod(cfg.home, 0o700)
     engine = db.make_engine(cfg.database)
     db.migrate(engine)
-    archive = Archive(cfg.archive_dir)
+    archive = open_archive(cfg, engine)
     closers: list = [engine.dispose]
     if recognize is None:
         recognize, close = _recognizer(cfg, rules)
         closers.append(close)
     own = frozenset(m.endpoint.user.lower() for m in cfg.mailboxes if "@" in m.endpoint.user)
+    holdings = leases.Holdings()
     intake = Intake(
         engine=engine,
         rules=rules,
@@ -70,6 +74,7 @@ def build(
         own_addresses=own,
         quarantine_dir=cfg.quarantine_dir,
         dns=dkim_dns,
+        holdings=holdings,
     )
 
     def refused(s, delivery, error):  # a forward the relay refused for good: the clerk acts
@@ -89,7 +94,16 @@ def build(
     )
     services = Services(engine, rules, archive, cfg.smtp.sender)
     queues = Queues(engine, rules, intake, archive, services, {m.name: m.journal for m in cfg.mailboxes})
-    return Parts(engine, archive, intake, sender, services, queues, closers)
+    return Parts(engine, archive, intake, sender, services, queues, closers, holdings, lease_timings)
+
+
+def open_archive(cfg: Config, engine: sa.Engine) -> Archive:
+    """Where scans and raw messages live: in the journal's database when it is
+    PostgreSQL (daemons on several machines share it, and each must reach what
+    another archived), under the data home when it is SQLite (one machine)."""
+    if engine.dialect.name == "postgresql":
+        return DatabaseArchive(engine)
+    return FileArchive(cfg.archive_dir)
 
 
 def web(cfg: Config, rules: Rules, base_url: str):
@@ -241,11 +255,17 @@ def run_once(cfg: Config, rules: Rules, **kw) -> list[Outcome]:
     try:
         with _sigterm_sets(stop):
             for mcfg in cfg.mailboxes:
+                keeper = leases.Keeper(parts.engine, mcfg.name, parts.holdings, stop, parts.lease_timings)
+                t = parts.lease_timings
+                if not keeper.wait_for(t.ttl + t.retry_every):  # a dead holder's lease runs out
+                    log.warning("mailbox %s is read by another daemon; left to it", mcfg.name)
+                    continue
                 box = open_mailbox(mcfg)
-                box.open()
                 try:
-                    outcomes += drain(parts, box, mcfg, stop)
+                    box.open()
+                    outcomes += drain(parts, box, mcfg, keeper.halt)
                 finally:
+                    keeper.release()
                     box.close()
             parts.sender.flush()
             run_sweeps(parts, cfg, rules)
@@ -362,31 +382,45 @@ def _scheduler(parts: Parts, cfg: Config, rules: Rules, kick: threading.Event):
 
 
 def _watch(parts: Parts, cfg: MailboxConfig, stop: threading.Event, kick: threading.Event) -> None:
-    backoff = 1.0
-    lease = db.MailboxLease(parts.engine, cfg.name)
+    """Read one mailbox while this daemon holds its lease; stand by while another does."""
+    backoff, waiting = 1.0, False
+    timings = parts.lease_timings
     while not stop.is_set():
+        keeper = leases.Keeper(parts.engine, cfg.name, parts.holdings, stop, timings)
+        try:
+            taken = keeper.take()
+        except Exception:  # the database is away: as for the mailbox, back off
+            log.exception("mailbox %s: the lease could not be asked for", cfg.name)
+            stop.wait(backoff * random.uniform(0.8, 1.2))
+            backoff = min(backoff * 2, 60.0)
+            continue
+        if not taken:
+            if not waiting:
+                log.info("mailbox %s is read by another daemon; standing by", cfg.name)
+                waiting = True
+            stop.wait(timings.retry_every)
+            continue
+        waiting = False
         box = open_mailbox(cfg)
         try:
-            if not lease.acquire():
-                log.info("mailbox %s is held by another daemon; standing by", cfg.name)
-                stop.wait(cfg.poll_interval)
-                continue
             box.open()
             backoff = 1.0
-            while not stop.is_set():
-                drain(parts, box, cfg, stop, kick)
-                box.wait(cfg.poll_interval, stop)
+            while not keeper.halt.is_set():  # the daemon stops, or the lease is lost
+                drain(parts, box, cfg, keeper.halt, kick)
+                box.wait(cfg.poll_interval, keeper.halt)
+        except leases.LeaseLost as exc:  # a commit was refused: the message waits for the new holder
+            log.warning("%s; standing by", exc)
         except Exception:  # network and server trouble: back off, reconnect, go on
             log.exception("mailbox %s failed; retrying in %.0f s", cfg.name, backoff)
-            lease.release()
+            keeper.release()  # another daemon may reach the server meanwhile
             stop.wait(backoff * random.uniform(0.8, 1.2))
             backoff = min(backoff * 2, 60.0)
         finally:
+            keeper.release()
             try:
                 box.close()
             except Exception:
                 pass
-    lease.release()
 
 
 class _sigterm_sets:

@@ -210,42 +210,5 @@ def _migration_lock(engine: sa.Engine):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-class MailboxLease:
-    """One daemon watches a mailbox at a time (PostgreSQL advisory lock).
-
-    Correctness never depends on it (the journal's unique keys do that); it
-    keeps a standby daemon from fetching and OCRing the same mail for nothing.
-    On SQLite, one machine: always granted.
-    """
-
-    def __init__(self, engine: sa.Engine, mailbox: str):
-        self.engine, self.key = engine, _lock_key(f"mailbox:{mailbox}")
-        self._conn = None
-
-    def acquire(self) -> bool:
-        if self.engine.dialect.name != "postgresql":
-            return True
-        if self._conn is None:
-            self._conn = self.engine.connect()
-        got = self._conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
-        self._conn.commit()
-        return bool(got)
-
-    def release(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.execute(sa.text("SELECT pg_advisory_unlock_all()"))
-                self._conn.commit()
-            finally:
-                self._conn.close()
-                self._conn = None
-
-
-def _lock_key(name: str) -> int:
-    import hashlib
-
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-
-
 def session(engine: sa.Engine) -> Session:
     return Session(engine, expire_on_commit=False)

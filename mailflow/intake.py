@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import os
 import re
 import traceback
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from . import (
     db,
     extension,
     journal,
+    leases,
     mime,
     notices,
     proof,
@@ -161,9 +163,11 @@ class Intake:
         own_addresses: frozenset[str],
         quarantine_dir: Path,
         dns: signatures.DnsTxt | None = None,
+        holdings: leases.Holdings | None = None,
     ):
         self.engine, self.rules, self.archive = engine, rules, archive
         self.dns = dns  # DKIM key lookups (`signatures`); None: DNS itself
+        self.holdings = holdings  # the mailboxes this process reads under a lease
         self.recognize, self.sender_addr = recognize, sender_addr
         self.own = own_addresses | rules.own_addresses | {sender_addr.lower()}
         self.quarantine_dir = Path(quarantine_dir)
@@ -238,6 +242,8 @@ class Intake:
             try:
                 with Session(self.engine, expire_on_commit=False) as s, s.begin():
                     head = journal.lock(s)
+                    # one mailbox's backlog: still ours? else nothing is recorded, all wait
+                    leases.fence(s, self.holdings, waiting[0].fetched.source.mailbox)
                     for m in waiting:
                         try:
                             with s.begin_nested():
@@ -250,6 +256,8 @@ class Intake:
                                 "%s is recorded alone: %s: %s", m.fetched.source, type(exc).__name__, exc
                             )
                             alone.append(m)
+            except leases.LeaseLost:
+                raise  # not the messages' fault: they stay in the mailbox for the new holder
             except Exception:
                 log.exception("a group of %d messages did not commit; each is recorded alone", len(waiting))
                 alone = waiting
@@ -278,7 +286,9 @@ class Intake:
                 step(self, m)
                 if m.outcome is not None:
                     return
-        except Exception as exc:
+        except leases.LeaseLost:
+            raise  # not the message's fault: it stays in the mailbox for the new holder
+        except Exception as exc:  # whatever broke, the message is kept and the clerk told
             reason = str(exc) if isinstance(exc, Unprocessable) else f"{type(exc).__name__}: {exc}"
             log.exception("quarantining %s (step %s): %s", m.fetched.source, at, reason)
             m.lookups.close()  # a SQLite read session holds the writer lock the quarantine needs
@@ -499,6 +509,7 @@ class Intake:
         try:
             with Session(self.engine, expire_on_commit=False) as s, s.begin():
                 head = journal.lock(s)
+                leases.fence(s, self.holdings, fetched.source.mailbox)  # still ours? else roll back
                 return _record_inbound(s, head, fetched, sha, parsed, verdict, act)
         except IntegrityError as exc:
             name = db.constraint_of(exc)
@@ -532,6 +543,8 @@ class Intake:
         self._quarantine_copy(fetched, sha, reason)
         try:
             return self._record_quarantine(fetched, sha, parsed, reason, tb, journal_key)
+        except leases.LeaseLost:
+            raise
         except Exception:
             if parsed is None:
                 raise  # the database itself is failing: leave the message for the next pass
@@ -566,9 +579,15 @@ class Intake:
         """A plain-file view for the operator; the archive holds the original."""
         self.quarantine_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         target = self.quarantine_dir / f"{sha}.eml"
-        if not target.exists():
+        original = self.archive.local_path(sha)
+        if not target.exists() and not target.is_symlink():
             try:
-                target.symlink_to(self.archive.path(sha))
+                if original is not None:
+                    target.symlink_to(original)
+                else:  # the archive is in the database: a copy of this machine's own
+                    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    with os.fdopen(fd, "wb") as fh:
+                        fh.write(fetched.raw)
             except OSError:
                 pass
         (self.quarantine_dir / f"{sha}.reason.txt").write_text(
@@ -650,8 +669,7 @@ def read(intake: Intake, m: Incoming) -> None:
     assert m.parsed is not None and m.verdict is not None
     if m.verdict.disposition != Disposition.APPEAL or m.first is not None:
         return
-    for a in m.parsed.attachments:
-        intake.archive.put(a.data, suffix=".bin")
+    intake.archive.put_all([a.data for a in m.parsed.attachments], suffix=".bin")
     channel = m.channel or intake.rules.channel_for(m.sender)
     rec = intake.recognize(m.parsed, m.sender, channel)
     message = None if m.paper else m.parsed

@@ -303,6 +303,34 @@ class ChainHead(SQLModel, table=True):
     last_hash: str = Field(default="0" * 64, max_length=64)
 
 
+class MailboxLease(SQLModel, table=True):
+    """Which daemon reads a mailbox, until when (mailflow/leases.py).
+
+    `fence` grows on every take-over: a commit made under an older fence is
+    refused, so a daemon that lost the mailbox cannot record what it read."""
+
+    __tablename__ = "mailbox_lease"
+
+    mailbox: str = Field(primary_key=True, max_length=200)
+    holder: str = Field(max_length=255)  # node id: MAILFLOW_NODE or hostname, with pid and start
+    fence: int = 0
+    taken_at: dt.datetime = _ts()
+    renewed_at: dt.datetime = _ts()
+    expires_at: dt.datetime = _ts()
+
+
+class ArchiveBlob(SQLModel, table=True):
+    """Raw messages and attachments by sha256, where every daemon reaches them
+    (archive.DatabaseArchive, chosen when the journal is on PostgreSQL)."""
+
+    __tablename__ = "archive_blob"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int
+    data: bytes = Field(sa_type=sa.LargeBinary)
+    stored_at: dt.datetime = _ts()
+
+
 class Outbox(SQLModel, table=True):
     """Mail to send, written in the same transaction as what caused it."""
 

@@ -2,9 +2,14 @@
 
 A row is written in the same transaction as whatever caused it (a talon with
 its registration), under a unique key, so a cause can never queue its mail
-twice. The sender claims a row with a short lease, sends, then marks it sent:
-a crash between the SMTP server's "250" and the mark sends that one message
-again (at least once, never zero times). Failures back off and retry forever.
+twice. The sender claims a batch of due rows with a short lease (SELECT … FOR
+UPDATE SKIP LOCKED on PostgreSQL: two daemons claiming at once get different
+rows, neither waits), renews a row's lease just before sending it (a row whose
+lease ran out and went to another sender is skipped), sends, then marks it
+sent. A dead sender's rows are due again when their lease runs out, so another
+daemon sends them within CLAIM. A crash between the SMTP server's "250" and
+the mark sends that one message again (at least once, never zero times), and
+so does a single send slower than CLAIM. Failures back off and retry forever.
 """
 
 from __future__ import annotations
@@ -33,13 +38,14 @@ import aiosmtplib
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from . import journal
+from . import journal, leases
 from .config import SmtpConfig
 from .models import Delivery, Document, Outbox
 from .values import Attachment
 
 log = logging.getLogger("mailflow.outbox")
-LEASE = dt.timedelta(minutes=2)
+CLAIM = dt.timedelta(seconds=25)  # a claimed row's lease, renewed before its send
+BATCH = 20  # rows claimed at a time
 MAX_BACKOFF = dt.timedelta(hours=1)
 
 
@@ -253,29 +259,6 @@ def _queue_id(reply: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _owner(pid: int) -> str:
-    return f"{socket.gethostname()}:{pid}:{_start_ticks(pid)}"
-
-
-def _start_ticks(pid: int) -> str:
-    """When the process started (so a reused pid is not mistaken for the same process)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[1].split()[19].decode()
-    except (OSError, IndexError):
-        return "?"
-
-
-def _alive(owner: str) -> bool:
-    try:
-        _, pid, ticks = owner.rsplit(":", 2)
-        return (
-            _owner(int(pid)).endswith(f":{pid}:{ticks}") and ticks != "?" and os.path.exists(f"/proc/{pid}")
-        )
-    except ValueError:
-        return True  # not ours to judge
-
-
 def _permanent(exc: Exception) -> bool:
     """A 5xx for every recipient, or for this message's content: retrying cannot help.
 
@@ -293,6 +276,32 @@ def _permanent(exc: Exception) -> bool:
 def _about_this_message(exc: Exception) -> bool:
     """A refusal of recipients or of the content, as opposed to the relay being unusable."""
     return isinstance(exc, aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPDataError)
+
+
+def claim(
+    s: Session, owner: str, now: dt.datetime, limit: int, *, after: int = 0, ids: list[int] | None = None
+) -> list[int]:
+    """Lease up to `limit` due rows (id > `after`, in id order) to `owner`, in the
+    session's transaction. On PostgreSQL rows another sender is claiming right now
+    are skipped, not waited for; SQLite's writer lock makes the claim one step anyway."""
+    q = (
+        select(Outbox.id)
+        .where(Outbox.status == "pending", Outbox.next_attempt_at <= now, col(Outbox.id) > after)
+        .order_by(col(Outbox.id))
+        .limit(limit)
+    )
+    if ids is not None:
+        q = q.where(col(Outbox.id).in_(ids))
+    if s.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    found = [i for i in s.exec(q).all() if i is not None]
+    if found:
+        s.execute(
+            sa.update(Outbox)
+            .where(col(Outbox.id).in_(found))
+            .values(next_attempt_at=now + CLAIM, claimed_by=owner)
+        )
+    return found
 
 
 def make_transport(cfg: SmtpConfig) -> Transport:
@@ -315,7 +324,7 @@ class Sender:
         self.engine, self.transport, self.envelope_from = engine, transport, envelope_from
         self.retry_base = retry_base
         self.on_refused = on_refused  # (session, delivery, error): tell the clerk
-        self.owner = _owner(os.getpid())
+        self.owner = leases.node_id()
         # while the relay itself is unusable (login refused, down, TLS): pause, tell once
         self.outage_failures = 0
         self.paused_until = 0.0  # time.monotonic()
@@ -326,17 +335,22 @@ class Sender:
         `budget` (seconds) bounds one call, so the daemon's loop (and its
         watchdog ping) is never held up for long by a slow relay.
         """
-        sent, start = 0, time.monotonic()
+        sent, tried, last, start = 0, 0, 0, time.monotonic()
         if start < self.paused_until:
             return 0
         self._reclaim_from_the_dead()
-        for row_id in self._due(limit):
-            if budget is not None and time.monotonic() - start > budget:
+        while tried < limit:
+            batch = self._claim_batch(min(BATCH, limit - tried), after=last)  # each row once a flush
+            if not batch:
                 break
-            if self._claim(row_id):
-                sent += self._send(row_id)
-            if time.monotonic() < self.paused_until:
-                break  # the relay is unusable: the rest would fail the same way
+            for n, row_id in enumerate(batch):
+                out_of_time = budget is not None and time.monotonic() - start > budget
+                if out_of_time or time.monotonic() < self.paused_until:
+                    self._unclaim(batch[n:])  # the rest is free for the next flush or another daemon
+                    return sent
+                tried, last = tried + 1, row_id
+                if self._renew(row_id):
+                    sent += self._send(row_id)
         return sent
 
     def _relay_failed(self, exc: Exception) -> None:
@@ -372,30 +386,52 @@ class Sender:
                 ).all()
             )
 
+    def _claim_batch(self, limit: int, after: int = 0) -> list[int]:
+        now = dt.datetime.now(dt.UTC)
+        with Session(self.engine) as s, s.begin():
+            return claim(s, self.owner, now, limit, after=after)
+
     def _claim(self, row_id: int) -> bool:
-        """Lease the row so no other sender takes it while we send."""
+        """Lease one row so no other sender takes it while we send."""
+        now = dt.datetime.now(dt.UTC)
+        with Session(self.engine) as s, s.begin():
+            return bool(claim(s, self.owner, now, 1, ids=[row_id]))
+
+    def _renew(self, row_id: int) -> bool:
+        """Extend our lease on a row right before sending it; False when it is no longer
+        ours to send (our lease ran out and another sender took it, or it went)."""
         now = dt.datetime.now(dt.UTC)
         with Session(self.engine) as s, s.begin():
             res = s.execute(
                 sa.update(Outbox)
-                .where(Outbox.id == row_id, Outbox.status == "pending", Outbox.next_attempt_at <= now)
-                .values(next_attempt_at=now + LEASE, claimed_by=self.owner)
+                .where(Outbox.id == row_id, Outbox.status == "pending", Outbox.claimed_by == self.owner)
+                .values(next_attempt_at=now + CLAIM)
             )
             return res.rowcount == 1
 
-    def _reclaim_from_the_dead(self) -> None:
-        """Leases held by a sender on this host that was killed are free at once."""
+    def _unclaim(self, ids: list[int]) -> None:
         now = dt.datetime.now(dt.UTC)
-        host = socket.gethostname() + ":"
+        with Session(self.engine) as s, s.begin():
+            s.execute(
+                sa.update(Outbox)
+                .where(col(Outbox.id).in_(ids), Outbox.status == "pending", Outbox.claimed_by == self.owner)
+                .values(next_attempt_at=now, claimed_by=None)
+            )
+
+    def _reclaim_from_the_dead(self) -> None:
+        """Rows claimed by a sender of this machine that was killed are free at once
+        (another machine's wait for their lease to run out)."""
+        now = dt.datetime.now(dt.UTC)
+        here = leases.machine() + ":"
         with Session(self.engine) as s, s.begin():
             rows = s.exec(
                 select(Outbox.id, Outbox.claimed_by).where(
                     Outbox.status == "pending",
                     Outbox.next_attempt_at > now,
-                    Outbox.claimed_by.startswith(host),
+                    col(Outbox.claimed_by).startswith(here),
                 )
             ).all()
-            dead = [i for i, owner in rows if owner != self.owner and not _alive(owner)]
+            dead = [i for i, owner in rows if owner and owner != self.owner and leases.gone(owner)]
             if dead:
                 s.execute(
                     sa.update(Outbox).where(Outbox.id.in_(dead)).values(next_attempt_at=now, claimed_by=None)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
 
-from .archive import Archive
+from .archive import Archive, NotArchived
 from .models import DocAttachment, Document
 from .values import Attachment
 
@@ -29,8 +29,20 @@ def forwardable(files: Iterable[Attachment]) -> tuple[Attachment, ...]:
     return tuple(out)
 
 
+class MissingScan(Exception):
+    """A registered document's scan is not in the archive: what would be forwarded
+    without it is refused instead (the message waits in quarantine with this reason)."""
+
+    def __init__(self, number: str | None, filename: str, sha256: str):
+        self.number, self.filename, self.sha256 = number, filename, sha256
+        super().__init__(
+            f"скан «{filename}» дела {number or '?'} (sha256 {sha256}) не найден в архиве: "
+            "письмо с ним не отправлено; верните файл в архив и обработайте письмо заново"
+        )
+
+
 def of_document(s: Session, archive: Archive, doc: Document) -> tuple[Attachment, ...]:
-    """The registered document's scans, from the archive (a missing file is left out)."""
+    """The registered document's scans, from the archive; MissingScan when one is not there."""
     rows = s.exec(
         select(DocAttachment).where(DocAttachment.document_id == doc.id).order_by(col(DocAttachment.id))
     ).all()
@@ -39,7 +51,8 @@ def of_document(s: Session, archive: Archive, doc: Document) -> tuple[Attachment
         if not is_scan(a.content_type):
             continue
         try:
-            found.append(Attachment(a.filename, a.content_type, archive.get(a.sha256, ".bin"), a.sha256))
-        except FileNotFoundError:
-            continue
+            data = archive.get(a.sha256, ".bin")
+        except NotArchived:
+            raise MissingScan(doc.number, a.filename, a.sha256) from None
+        found.append(Attachment(a.filename, a.content_type, data, a.sha256))
     return forwardable(found)

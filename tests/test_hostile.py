@@ -23,9 +23,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from mailflow import config, daemon, journal, mime
+from mailflow import config, daemon, db, journal, mime
 from mailflow import rules as rules_mod
-from mailflow.archive import Archive
 from mailflow.models import DocAttachment, Document, Inbound
 from tests import hostile as H
 from tests.support import REPO, database_urls, deliver, fake_recognizer
@@ -234,7 +233,11 @@ def test_case_is_archived_and_accounted_for(run, name):
     assert inb is not None, "the message was lost"
     sha = hashlib.sha256(case.raw).hexdigest()
     assert inb.sha256 == sha
-    assert Archive(run.cfg.archive_dir).get(sha) == case.raw  # byte for byte
+    engine = db.make_engine(run.cfg.database)
+    try:  # the daemon's archive: files on SQLite, the database on PostgreSQL
+        assert daemon.open_archive(run.cfg, engine).get(sha) == case.raw  # byte for byte
+    finally:
+        engine.dispose()
     assert inb.status in case.expect.statuses, (
         f"{name}: {inb.status} ({inb.reason}); expected one of {sorted(case.expect.statuses)} "
         f"because: {case.expect.why}"

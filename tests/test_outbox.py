@@ -193,7 +193,7 @@ def test_a_message_the_relay_refuses_for_its_content_is_failed_for_good(tmp_path
 
 
 def test_failed_mail_is_queued_again_or_cancelled_with_a_reason(tmp_path):
-    from mailflow.archive import Archive
+    from mailflow.archive import FileArchive
     from mailflow.services import NotFound, Refused, Services
     from tests.support import load_rules
 
@@ -206,7 +206,7 @@ def test_failed_mail_is_queued_again_or_cancelled_with_a_reason(tmp_path):
     t = FlakyTransport(1, refused)
     sender = outbox.Sender(engine, t, "kanc@sevkaz.example")
     assert sender.flush() == 2  # the first is refused for good, the others go
-    sv = Services(engine, load_rules(), Archive(tmp_path / "archive"), "kanc@sevkaz.example")
+    sv = Services(engine, load_rules(), FileArchive(tmp_path / "archive"), "kanc@sevkaz.example")
     with pytest.raises(NotFound):
         sv.outbox_retry([2], by="operator")  # sent, not failed: nothing changes
     assert sv.outbox_retry(None, by="operator") == 1

@@ -21,7 +21,6 @@ from sqlmodel import select
 
 from mailflow import chasing, daemon, db, export
 from mailflow import rules as rules_mod
-from mailflow.archive import Archive
 from mailflow.config import Endpoint
 from mailflow.digest import Week
 from mailflow.models import Document, Event, SuggestionDecision, Token, WeeklyReport
@@ -143,7 +142,7 @@ class Week_(Office):
         """The sweeps at `when`, and what they queued sent (a pass with no new mail)."""
         engine = db.make_engine(self.cfg.database)
         try:
-            archive = Archive(self.cfg.archive_dir)
+            archive = daemon.open_archive(self.cfg, engine)
             n = chasing.sweep(engine, self.rules, self.cfg.smtp.sender, now=when, archive=archive)
         finally:
             engine.dispose()
