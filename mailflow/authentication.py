@@ -14,6 +14,9 @@ header written with our id and sitting right below ours).
 Parsing is `authres`' (comments, quoted values and versions included) —
 the hand-written parser this replaces split on the `;` inside OpenDKIM's
 "(2048-bit key; unprotected)" comment.
+
+Where mailflow verifies DKIM itself (`signatures`), a signature that verified
+for the From domain exactly is enough; with no trusted ids, nothing else is.
 """
 
 from __future__ import annotations
@@ -32,14 +35,26 @@ def authserv_id(value: str) -> str:
     return head.split()[0].lower() if head else ""
 
 
-def verdict(headers: tuple[str, ...], from_addr: str, trusted: frozenset[str]) -> str | None:
+def verdict(
+    headers: tuple[str, ...],
+    from_addr: str,
+    trusted: frozenset[str],
+    dkim_verified: tuple[str, ...] | None = None,
+) -> str | None:
     """None when the sender is authenticated (or nothing is configured); else why not, in Russian.
 
     `headers`: the raw Authentication-Results values, topmost (newest) first.
+    `dkim_verified`: the domains whose DKIM signature mailflow verified itself
+    (`signatures`), or None where it does not (routing.toml `verify_dkim`).
     """
-    if not trusted:
-        return None
     domain = _domain(from_addr)
+    # a look-alike (KELVIN SIGN) lowers to ASCII: only an address that was ASCII to begin with
+    if dkim_verified is not None and from_addr.isascii() and domain in dkim_verified:
+        return None
+    if not trusted:
+        if dkim_verified is None:
+            return None
+        return f"подпись DKIM домена {domain or 'отправителя'} не подтверждена: подлинность не подтверждена"
     ours = list(itertools.takewhile(lambda h: authserv_id(h) in trusted, headers))
     if not ours:
         return "на письме нет отметки нашего почтового сервера (Authentication-Results): подлинность не подтверждена"

@@ -78,6 +78,17 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class CheckpointConfig:
+    """`[checkpoint]`: the journal's head signed daily, out of the database's reach (checkpoint.py)."""
+
+    dir: Path  # where the checkpoint files are written
+    archive_to: str | None = None  # mailed there daily through the outbox
+    key_file: Path | None = None  # the Ed25519 private key (PEM), or:
+    key_credential: str | None = None  # the systemd credential's name ($CREDENTIALS_DIRECTORY)
+    public_key: Path | None = None  # for `journal verify --checkpoint`
+
+
+@dataclass(frozen=True)
 class Config:
     home: Path
     database: str
@@ -88,6 +99,7 @@ class Config:
     ocr_workers: int = 0  # 0: one per CPU
     watchdog: bool = True
     talon_font: Path | None = None  # the printed talon's TrueType font; None: the first of talon_pdf.FONTS
+    checkpoint: CheckpointConfig | None = None  # None: no checkpoints are made
 
     @property
     def talons_dir(self) -> Path:
@@ -184,7 +196,19 @@ def _from_file(path: Path, home_override, rules_override) -> Config:
     data = read_toml(path)
     base = path.parent.resolve()
     _known(
-        data, {"home", "database", "rules", "mailbox", "smtp", "ocr_workers", "watchdog", "talon_font"}, path
+        data,
+        {
+            "home",
+            "database",
+            "rules",
+            "mailbox",
+            "smtp",
+            "ocr_workers",
+            "watchdog",
+            "talon_font",
+            "checkpoint",
+        },
+        path,
     )
     home = Path(home_override or _str(data, "home", path, "storage"))
     home = (base / home).resolve() if not home.is_absolute() else home
@@ -209,7 +233,36 @@ def _from_file(path: Path, home_override, rules_override) -> Config:
     if "talon_font" in data:
         font = Path(_str(data, "talon_font", path, ""))
         font = (base / font).resolve() if not font.is_absolute() else font
-    return Config(home, database, rules_dir, mailboxes, smtp, path, workers, watchdog, font)
+    checkpoint = _checkpoint(data["checkpoint"], path, base) if "checkpoint" in data else None
+    return Config(home, database, rules_dir, mailboxes, smtp, path, workers, watchdog, font, checkpoint)
+
+
+def _checkpoint(t, path: Path, base: Path) -> CheckpointConfig:
+    if not isinstance(t, dict):
+        raise ConfigError(path, "checkpoint", "must be a table")
+    _known(t, {"dir", "archive_to", "key_file", "key_credential", "public_key"}, path, "checkpoint")
+
+    def file(key: str) -> Path | None:
+        if key not in t:
+            return None
+        p = Path(_str(t, key, path, None, "checkpoint"))
+        return p if p.is_absolute() else (base / p).resolve()
+
+    if "key_file" in t and "key_credential" in t:
+        raise ConfigError(path, "checkpoint.key_credential", "give key_file or key_credential, not both")
+    archive_to = _str(t, "archive_to", path, None, "checkpoint") if "archive_to" in t else None
+    if archive_to is not None and "@" not in archive_to:
+        raise ConfigError(path, "checkpoint.archive_to", f"not an e-mail address: {archive_to!r}")
+    folder = file("dir")
+    if folder is None:
+        raise ConfigError(path, "checkpoint.dir", "is required")
+    return CheckpointConfig(
+        dir=folder,
+        archive_to=archive_to,
+        key_file=file("key_file"),
+        key_credential=_str(t, "key_credential", path, None, "checkpoint") if "key_credential" in t else None,
+        public_key=file("public_key"),
+    )
 
 
 def _mailbox(t, i: int, path: Path, base: Path) -> MailboxConfig:

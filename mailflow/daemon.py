@@ -22,11 +22,12 @@ import sqlalchemy as sa
 from . import chasing, db, leases, notices, outbox, status, sweeps
 from .archive import Archive, DatabaseArchive, FileArchive
 from .config import Config, MailboxConfig
-from .intake import Intake, Outcome, Recognizer
+from .intake import Incoming, Intake, Outcome, Recognizer
 from .mailbox import Mailbox, MessageGone, open_mailbox
 from .queues import Queues
 from .rules import Rules
 from .services import Services
+from .signatures import DnsTxt
 from .values import KZ_TZ
 
 log = logging.getLogger("mailflow.daemon")
@@ -50,6 +51,7 @@ def build(
     rules: Rules,
     recognize: Recognizer | None = None,
     transport: outbox.Transport | None = None,
+    dkim_dns: DnsTxt | None = None,
     lease_timings: leases.Timings = leases.TIMINGS,
 ) -> Parts:
     cfg.home.mkdir(parents=True, exist_ok=True)
@@ -71,6 +73,7 @@ def build(
         sender_addr=cfg.smtp.sender,
         own_addresses=own,
         quarantine_dir=cfg.quarantine_dir,
+        dns=dkim_dns,
         holdings=holdings,
     )
 
@@ -173,13 +176,20 @@ def close(parts: Parts) -> None:
 
 MOVE_BATCH = 50
 MOVE_EVERY = 2.0  # seconds
+GROUP_MAX = 25  # messages recorded in one transaction when the inbox holds a backlog
+GROUP_WAIT = 0.5  # seconds: the first of a group is not held back longer (scans read slowly)
 
 
-def drain(parts: Parts, box: Mailbox, cfg: MailboxConfig, stop: threading.Event) -> list[Outcome]:
+def drain(
+    parts: Parts, box: Mailbox, cfg: MailboxConfig, stop: threading.Event, kick: threading.Event | None = None
+) -> list[Outcome]:
     """Handle every message waiting in one mailbox; stop between messages if asked.
 
-    Messages are moved out of the inbox in batches (one IMAP round for many),
-    always after their own transaction committed, and before returning.
+    A backlog is recorded in groups (one transaction for several messages); a
+    message arriving alone is recorded at once. Messages are moved out of the
+    inbox in batches (one IMAP round for many), always after their own
+    transaction committed, and before returning. `kick` is set after each group
+    commits, so its talons go while the rest of a backlog is still being read.
     """
     outcomes: list[Outcome] = []
     folders = {
@@ -189,23 +199,43 @@ def drain(parts: Parts, box: Mailbox, cfg: MailboxConfig, stop: threading.Event)
     }
     moves: dict[str, list] = {folder: [] for folder in folders.values()}
     last_move = time.monotonic()
+    group: list[Incoming] = []
+    started = 0.0
+
+    def record() -> None:
+        nonlocal last_move
+        for m, outcome in zip(group, parts.intake.record_group(group), strict=True):
+            source = m.fetched.source
+            if outcome.move_to:
+                moves[folders.get(outcome.move_to, cfg.processed_folder)].append(source)
+            outcomes.append(outcome)
+            log.info("%s %s: %s %s", cfg.name, source.uid, outcome.status, outcome.number or outcome.reason)
+        group.clear()
+        if kick is not None:
+            kick.set()
+        if sum(map(len, moves.values())) >= MOVE_BATCH or time.monotonic() - last_move > MOVE_EVERY:
+            _move(box, moves, cfg.notices_folder)
+            last_move = time.monotonic()
+
     try:
-        for source in box.pending():
+        pending = box.pending()
+        for i, source in enumerate(pending):
             if stop.is_set():
                 break
             try:
                 fetched = box.fetch(source)
             except MessageGone:
-                continue  # another daemon has it
-            outcome = parts.intake.process(fetched, cfg.journal)
-            if outcome.move_to:
-                moves[folders.get(outcome.move_to, cfg.processed_folder)].append(source)
-            outcomes.append(outcome)
-            log.info("%s %s: %s %s", cfg.name, source.uid, outcome.status, outcome.number or outcome.reason)
-            if sum(map(len, moves.values())) >= MOVE_BATCH or time.monotonic() - last_move > MOVE_EVERY:
-                _move(box, moves, cfg.notices_folder)
-                last_move = time.monotonic()
+                fetched = None  # another daemon has it
+            if fetched is not None:
+                if not group:
+                    started = time.monotonic()
+                group.append(parts.intake.prepare(fetched, cfg.journal))
+            last = i == len(pending) - 1
+            if group and (last or len(group) >= GROUP_MAX or time.monotonic() - started >= GROUP_WAIT):
+                record()
     finally:
+        if group:
+            record()
         _move(box, moves, cfg.notices_folder)
     return outcomes
 
@@ -376,8 +406,7 @@ def _watch(parts: Parts, cfg: MailboxConfig, stop: threading.Event, kick: thread
             box.open()
             backoff = 1.0
             while not keeper.halt.is_set():  # the daemon stops, or the lease is lost
-                if drain(parts, box, cfg, keeper.halt):
-                    kick.set()
+                drain(parts, box, cfg, keeper.halt, kick)
                 box.wait(cfg.poll_interval, keeper.halt)
         except leases.LeaseLost as exc:  # a commit was refused: the message waits for the new holder
             log.warning("%s; standing by", exc)

@@ -333,7 +333,7 @@ def handle_request(
         )
         return _refuse(s, head, rules, msg, doc, inbound_id, sender_addr, why, answer=False)
     verdict = authentication.verdict(
-        msg.authentication_results, msg.from_addr, rules.routing.trusted_authserv_ids
+        msg.authentication_results, msg.from_addr, rules.routing.trusted_authserv_ids, msg.dkim_verified
     )
     if verdict is not None:
         return _refuse(s, head, rules, msg, doc, inbound_id, sender_addr, verdict, answer=False)

@@ -909,14 +909,17 @@ def _write(s: Session, rows: list[Parsed]) -> None:
     if not rows:
         return
     _insert(s, _DOCUMENT, [p.document for p in rows])
+    ids: dict[str, int] = dict(
+        s.execute(
+            sa.select(_DOCUMENT.c.number, _DOCUMENT.c.id).where(
+                _DOCUMENT.c.number.in_([p.number for p in rows])
+            )
+        ).all()
+    )
+    journal.note(s, "document", ids.values())  # written by SQL: the events cover them all the same
     resolved = {p.number: p for p in rows if p.resolution or p.executors}
     if not resolved:
         return
-    ids: dict[str, int] = dict(
-        s.execute(
-            sa.select(_DOCUMENT.c.number, _DOCUMENT.c.id).where(_DOCUMENT.c.number.in_(list(resolved)))
-        ).all()
-    )
     now = dt.datetime.now(dt.UTC)
     _insert(
         s,
@@ -945,6 +948,7 @@ def _write(s: Session, rows: list[Parsed]) -> None:
             )
         ).all()
     )  # a new document has exactly one resolution
+    journal.note(s, "resolution", res_ids.values())
     people = [
         {
             "resolution_id": res_ids[ids[number]],
@@ -958,6 +962,15 @@ def _write(s: Session, rows: list[Parsed]) -> None:
     ]
     if people:
         _insert(s, _ASSIGNMENT, people)
+        journal.note(
+            s,
+            "assignment",
+            s.execute(
+                sa.select(_ASSIGNMENT.c.id).where(_ASSIGNMENT.c.resolution_id.in_(list(res_ids.values())))
+            )
+            .scalars()
+            .all(),
+        )
 
 
 def _insert(s: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:

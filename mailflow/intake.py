@@ -15,7 +15,9 @@ one typed `Incoming` and may end the message's way with an `Outcome`.
 
 `seen` and `classify` ask the journal in one read session, closed before
 `read`; `record` is one write transaction under the journal lock. So an
-appeal costs two database sessions. A re-sent or re-forwarded copy is
+appeal costs two database sessions. A backlog is recorded in groups: each
+message read as above, then several recorded in one transaction, a savepoint
+each (`prepare`, `record_group`), which saves a commit and a lock per message. A re-sent or re-forwarded copy is
 linked to the first registration, not registered twice.
 """
 
@@ -49,6 +51,7 @@ from . import (
     report_review,
     resolution,
     scans,
+    signatures,
     substitutes,
     talon,
 )
@@ -159,9 +162,11 @@ class Intake:
         sender_addr: str,
         own_addresses: frozenset[str],
         quarantine_dir: Path,
+        dns: signatures.DnsTxt | None = None,
         holdings: leases.Holdings | None = None,
     ):
         self.engine, self.rules, self.archive = engine, rules, archive
+        self.dns = dns  # DKIM key lookups (`signatures`); None: DNS itself
         self.holdings = holdings  # the mailboxes this process reads under a lease
         self.recognize, self.sender_addr = recognize, sender_addr
         self.own = own_addresses | rules.own_addresses | {sender_addr.lower()}
@@ -219,23 +224,75 @@ class Intake:
             )
         )
 
+    def prepare(self, fetched: Fetched, journal_key: str | None = None) -> Incoming:
+        """The reading half of `process` (archive to read), outside any transaction; the
+        message then waits in a group for `record_group` (a backlog: issue 13.6)."""
+        m = Incoming(fetched, journal_key)
+        self._steps(m, READING)
+        return m
+
+    def record_group(self, group: list[Incoming]) -> list[Outcome]:
+        """The writing half for many prepared messages: one transaction, one savepoint
+        each. A message whose savepoint fails, or all of them if the commit fails, is
+        then recorded alone, exactly as `process` would; nothing is moved before its
+        transaction commits (the caller moves after this returns)."""
+        waiting = [m for m in group if m.outcome is None]
+        alone: list[Incoming] = []
+        if len(waiting) > 1:
+            try:
+                with Session(self.engine, expire_on_commit=False) as s, s.begin():
+                    head = journal.lock(s)
+                    for mailbox in sorted({m.fetched.source.mailbox for m in waiting}):
+                        leases.fence(s, self.holdings, mailbox)  # still ours? else roll back
+                    for m in waiting:
+                        try:
+                            with s.begin_nested():
+                                assert m.verdict is not None
+                                m.outcome = _record_inbound(
+                                    s, head, m.fetched, m.sha256, m.parsed, m.verdict, self._acting(m)
+                                )
+                        except Exception as exc:  # its savepoint is undone; the rest go on
+                            log.warning(
+                                "%s is recorded alone: %s: %s", m.fetched.source, type(exc).__name__, exc
+                            )
+                            alone.append(m)
+            except leases.LeaseLost:
+                raise  # the whole group waits in the mailbox for the new holder
+            except Exception:
+                log.exception("a group of %d messages did not commit; each is recorded alone", len(waiting))
+                alone = waiting
+            for m in alone:
+                m.outcome = None
+        else:
+            alone = waiting
+        for m in alone:
+            self._steps(m, (("record", record),))
+        return [m.outcome for m in group if m.outcome is not None]
+
     def _run(self, m: Incoming) -> Outcome:
-        m.sha256 = self.archive.put(m.fetched.raw)  # before anything else: nothing is ever lost
+        self._steps(m, PIPELINE)
+        assert m.outcome is not None, "the pipeline ended without an outcome"
+        return m.outcome
+
+    def _steps(self, m: Incoming, steps: tuple[tuple[str, Step], ...]) -> None:
+        """Run `steps` until one gives an outcome; whatever breaks, the message is kept
+        (archived first of all) and the clerk told."""
+        if not m.sha256:
+            m.sha256 = self.archive.put(m.fetched.raw)  # before anything else: nothing is ever lost
         m.lookups = JournalView(self.engine)
         at = "archive"
         try:
-            for at, step in PIPELINE:  # noqa: B007 (`at` is read by the except below)
+            for at, step in steps:  # noqa: B007 (`at` is read by the except below)
                 step(self, m)
                 if m.outcome is not None:
-                    return m.outcome
-            raise AssertionError("the pipeline ended without an outcome")
+                    return
         except leases.LeaseLost:
             raise  # not the message's fault: it stays in the mailbox for the new holder
-        except Exception as exc:  # whatever broke, the message is kept and the clerk told
+        except Exception as exc:
             reason = str(exc) if isinstance(exc, Unprocessable) else f"{type(exc).__name__}: {exc}"
             log.exception("quarantining %s (step %s): %s", m.fetched.source, at, reason)
             m.lookups.close()  # a SQLite read session holds the writer lock the quarantine needs
-            return self.quarantine(
+            m.outcome = self.quarantine(
                 m.fetched, m.sha256, m.parsed, reason, traceback.format_exc(), journal_key=m.journal_key
             )
         finally:
@@ -437,6 +494,9 @@ class Intake:
             return self._request(s, head, inb, m)
         return self._record(s, head, inb, m)
 
+    def _acting(self, m: Incoming) -> Callable[[Session, ChainHead, Inbound], Outcome]:
+        return lambda s, head, inb: self._act(s, head, inb, m)
+
     def _write(
         self,
         fetched: Fetched,
@@ -450,13 +510,7 @@ class Intake:
             with Session(self.engine, expire_on_commit=False) as s, s.begin():
                 head = journal.lock(s)
                 leases.fence(s, self.holdings, fetched.source.mailbox)  # still ours? else roll back
-                seen = _inbound(s, fetched.source)
-                if seen is not None:
-                    return _already(seen)
-                inb = _new_inbound(fetched, sha, parsed, verdict, "received")
-                s.add(inb)
-                s.flush()
-                return act(s, head, inb)
+                return _record_inbound(s, head, fetched, sha, parsed, verdict, act)
         except IntegrityError as exc:
             name = db.constraint_of(exc)
             if name == INBOUND_KEY:  # another daemon recorded the same UID first
@@ -593,6 +647,10 @@ def parse(intake: Intake, m: Incoming) -> None:
             f"message is {len(m.fetched.raw) / 2**20:.1f} MB, over the {limit / 2**20:.0f} MB limit; not read"
         )
     m.parsed = mime.parse(m.fetched.raw)
+    if intake.rules.routing.verify_dkim:
+        m.parsed = dataclasses.replace(
+            m.parsed, dkim_verified=signatures.verified_domains(m.fetched.raw, intake.dns)
+        )
 
 
 def classify_step(intake: Intake, m: Incoming) -> None:
@@ -630,18 +688,38 @@ def read(intake: Intake, m: Incoming) -> None:
 
 def record(intake: Intake, m: Incoming) -> None:
     assert m.verdict is not None
-    m.outcome = intake._write(
-        m.fetched, m.sha256, m.parsed, m.verdict, lambda s, head, inb: intake._act(s, head, inb, m)
-    )
+    m.outcome = intake._write(m.fetched, m.sha256, m.parsed, m.verdict, intake._acting(m))
 
 
-PIPELINE: tuple[tuple[str, Callable[[Intake, Incoming], None]], ...] = (
+Step = Callable[[Intake, Incoming], None]
+READING: tuple[tuple[str, Step], ...] = (
     ("seen", seen),
     ("parse", parse),
     ("classify", classify_step),
     ("read", read),
-    ("record", record),
-)  # "archive" comes before (Intake._run), "move" after, by the caller
+)  # outside any transaction; a backlog reads several, then records them together
+PIPELINE: tuple[tuple[str, Step], ...] = (*READING, ("record", record))
+# "archive" comes before (Intake._steps), "move" after, by the caller
+
+
+def _record_inbound(
+    s: Session,
+    head: ChainHead,
+    fetched: Fetched,
+    sha: str,
+    parsed: ParsedMessage | None,
+    verdict: Verdict,
+    act: Callable[[Session, ChainHead, Inbound], Outcome],
+) -> Outcome:
+    """Inside the writer's transaction: the Inbound row (unless recorded before) and what
+    `act` does with it."""
+    seen = _inbound(s, fetched.source)
+    if seen is not None:
+        return _already(seen)
+    inb = _new_inbound(fetched, sha, parsed, verdict, "received")
+    s.add(inb)
+    s.flush()
+    return act(s, head, inb)
 
 
 def _already(inb: Inbound) -> Outcome:

@@ -3,6 +3,11 @@
 Every writing transaction first locks the single chain-head row. That one lock
 serialises writers on PostgreSQL (SQLite's BEGIN IMMEDIATE already does), so
 numbers are allocated without gaps and the event chain never forks.
+
+The rows that carry a case's meaning (`coverage.MODELS`) are covered by the
+events: whatever a transaction wrote of them, through the ORM or `note`d, is
+read back before the commit and sealed into the transaction's last event (a
+`covered` event when it appended none), so `replay` can rebuild them.
 """
 
 from __future__ import annotations
@@ -10,22 +15,32 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import cast
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 from sqlmodel import Session, select
 
-from . import db
+from . import coverage, db
 from .models import ChainHead, Counter, Event
 from .rules import Journal
 
 GENESIS = "0" * 64
+COVERED = "covered"  # the event of a transaction that wrote covered rows and appended no event
+_WRITTEN = "mailflow.written"  # session.info: {table: {ids}} of covered rows written in this transaction
+_LAST = "mailflow.last_event"  # session.info: the id of the last event this transaction appended
 
 
 def lock(session: Session) -> ChainHead:
-    """Take the writer lock for this transaction; call it first."""
-    return session.exec(select(ChainHead).where(ChainHead.id == 1).with_for_update()).one()
+    """Take the writer lock for this transaction; call it first.
+
+    The row is read afresh once locked (populate_existing): a head this session
+    read before, unlocked (the seal at commit does), may be another writer's
+    past, and an event chained onto it would fork the chain (PostgreSQL)."""
+    stmt = select(ChainHead).where(ChainHead.id == 1).with_for_update()
+    return session.exec(stmt.execution_options(populate_existing=True)).one()
 
 
 def canonical(data: dict) -> str:
@@ -64,6 +79,7 @@ def append(
     session.flush()
     head.last_event_id, head.last_hash = ev.id, h
     session.add(head)
+    session.info[_LAST] = ev.id
     return ev
 
 
@@ -103,6 +119,55 @@ def append_many(session: Session, head: ChainHead, entries: list[Entry]) -> None
     head.last_event_id = session.exec(select(Event.id).where(Event.hash == prev)).one() or 0
     head.last_hash = prev
     session.add(head)
+    session.info[_LAST] = head.last_event_id
+
+
+def note(session: Session, table: str, ids: Iterable[int]) -> None:
+    """Covered rows written by SQL, not the ORM (which is followed by itself): sealed at the commit."""
+    session.info.setdefault(_WRITTEN, {}).setdefault(table, set()).update(ids)
+
+
+def _track(session: orm.Session, _context: object) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        table = getattr(obj, "__tablename__", None)
+        if table in coverage.MODELS and obj.id is not None:
+            note(session, table, (obj.id,))  # type: ignore[arg-type]
+
+
+def _seal(session: orm.Session) -> None:
+    """Before the commit: the covered rows written, read back, into the last event."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    written = session.info.pop(_WRITTEN, None)
+    if not written:
+        return
+    s = cast(Session, session)
+    covers = coverage.snapshot(s, written)
+    last = session.info.get(_LAST)
+    head = s.get(ChainHead, 1)
+    ev = s.get(Event, last) if last else None
+    if ev is None or head is None or head.last_event_id != ev.id:  # no event of its own: one to carry them
+        append(s, lock(s), COVERED, **{coverage.KEY: covers})
+        return
+    data = json.loads(ev.data)
+    for table, rows in covers.items():
+        data.setdefault(coverage.KEY, {}).setdefault(table, {}).update(rows)
+    ev.data = canonical(data)  # still this transaction's, under its lock: not yet anyone's history
+    ev.hash = event_hash(ev.prev_hash, ev.type, ev.at, ev.document_id, ev.inbound_id, ev.data)
+    head.last_hash = ev.hash
+    s.add(ev)
+    s.add(head)
+
+
+def _forget(session: orm.Session, *_args: object) -> None:
+    session.info.pop(_WRITTEN, None)
+    session.info.pop(_LAST, None)
+
+
+sa.event.listen(orm.Session, "after_flush", _track)
+sa.event.listen(orm.Session, "before_commit", _seal)
+sa.event.listen(orm.Session, "after_commit", _forget)
+sa.event.listen(orm.Session, "after_rollback", _forget)
 
 
 def allocate(session: Session, journal: Journal, year: int) -> tuple[int, str]:

@@ -468,6 +468,8 @@ class Sender:
                     .where(Document.id == document_id, col(Document.pr_forwarded_at).is_(None))
                     .values(pr_forwarded_at=now)
                 )
+                if document_id is not None:  # SQL, not the ORM: sealed into the events by hand
+                    journal.note(s, "document", (document_id,))
             for d in deliveries:
                 d.smtp_code, d.smtp_reply = result.code, result.message[:1000]
                 d.queue_id, d.accepted_at = result.queue_id, now

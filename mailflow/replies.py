@@ -105,7 +105,9 @@ def authorize(
         return Trust(False, f"у отправителя ({person.name}) нет права накладывать резолюцию", person)
     if automatic.why(msg):
         return Trust(False, "письмо создано автоматически (автоответ), а не человеком", person)
-    verdict = authentication.verdict(msg.authentication_results, msg.from_addr, trusted_authserv_ids)
+    verdict = authentication.verdict(
+        msg.authentication_results, msg.from_addr, trusted_authserv_ids, msg.dkim_verified
+    )
     if verdict is not None:
         return Trust(False, verdict, person)
     return Trust(True, "принято", person)

@@ -13,7 +13,6 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from . import (
@@ -110,7 +109,9 @@ def record(
         **({"entered_by": entered_by} if entered_by else {}),
     )
     doc.due_date = d.due  # reminders are planned again for the new date (chasing: the mark's date differs)
-    s.execute(sa.update(Resolution).where(Resolution.document_id == doc.id, IS_CURRENT).values(current=False))
+    for earlier in s.exec(select(Resolution).where(Resolution.document_id == doc.id, IS_CURRENT)):
+        earlier.current = False  # through the ORM: the events cover the row (journal._seal)
+        s.add(earlier)
     res = Resolution(
         document_id=doc.id,
         text=d.text[:5000],

@@ -170,6 +170,7 @@ class Routing:
     registers: tuple[MonitoringRegister, ...]
     unproven_after_hours: float
     trusted_authserv_ids: frozenset[str]
+    verify_dkim: bool  # mailflow checks DKIM signatures itself (`signatures`)
     # channel → the kinds from it that are monitoring entries (2.2–2.4: a service
     # centre's reviews and suggestions); `monitoring_channels` take every kind
     monitoring_kinds_from: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -614,6 +615,9 @@ def _routing(path: Path) -> Routing:
     data = read_toml(path)
     mgmt, pr, mon = (_table(data, k, path) for k in ("management", "pr_copy", "monitoring"))
     rec, auth = _table(data, "receipts", path), _table(data, "authentication", path)
+    unknown = sorted(set(auth) - {"trusted_authserv_ids", "verify_dkim"})
+    if unknown:  # a misspelt verify_dkim would silently leave replies unchecked
+        raise ConfigError(path, f"authentication.{unknown[0]}", "unknown key")
     registers = []
     for key, t in _table(mon, "register", path).items():
         where = f"monitoring.register.{key}"
@@ -632,6 +636,7 @@ def _routing(path: Path) -> Routing:
         registers=tuple(registers),
         unproven_after_hours=float(_int(rec, "unproven_after_hours", path, "receipts", 24)),
         trusted_authserv_ids=frozenset(str(a).lower() for a in auth.get("trusted_authserv_ids", [])),
+        verify_dkim=_bool(auth, "verify_dkim", path, "authentication", False),
         pr_copy_resolutions=_bool(pr, "resolutions", path, "pr_copy", True),
         pr_copy_answers=_bool(pr, "answers", path, "pr_copy", True),
     )

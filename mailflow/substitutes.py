@@ -155,7 +155,7 @@ def handle(
     if person is None or automatic.why(msg):
         return Result("refused", "not staff, or written by a machine")
     forged = authentication.verdict(
-        msg.authentication_results, msg.from_addr, rules.routing.trusted_authserv_ids
+        msg.authentication_results, msg.from_addr, rules.routing.trusted_authserv_ids, msg.dkim_verified
     )
     if forged is not None:
         return Result("refused", forged)

@@ -52,6 +52,7 @@ class ParsedMessage:
     cc: tuple[str, ...] = ()
     delivered_to: tuple[str, ...] = ()  # Delivered-To, X-Original-To: where a +token shows
     authentication_results: tuple[str, ...] = ()  # raw header values, newest first
+    dkim_verified: tuple[str, ...] | None = None  # domains whose DKIM mailflow verified; None: not checked
 
 
 class Disposition(str, Enum):

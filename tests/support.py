@@ -164,8 +164,11 @@ DIRECTOR = "director@sevkaz.example"
 class Office:
     """A data home with a registered complaint waiting for its resolution."""
 
-    def __init__(self, tmp_path, rules=None, journal: str | None = None):
-        self.cfg, self.rules = home_config(tmp_path), rules or load_rules()
+    def __init__(
+        self, tmp_path, rules=None, journal: str | None = None, database: str | None = None, dkim_dns=None
+    ):
+        self.cfg, self.rules = home_config(tmp_path, database), rules or load_rules()
+        self.dkim_dns = dkim_dns  # DKIM key lookups (routing.toml verify_dkim)
         if journal:  # the mailbox registers into this journal (rules/journals.toml)
             box = dataclasses.replace(self.cfg.mailboxes[0], journal=journal)
             self.cfg = dataclasses.replace(self.cfg, mailboxes=(box,))
@@ -184,7 +187,7 @@ class Office:
     def send(self, raw: bytes):
         self.n += 1
         deliver(self.cfg.home / "inbox", raw, f"m{self.n:03d}")
-        return daemon.run_once(self.cfg, self.rules, recognize=fake_recognizer())
+        return daemon.run_once(self.cfg, self.rules, recognize=fake_recognizer(), dkim_dns=self.dkim_dns)
 
     def sent(self, kind: str | None = None) -> list:
         folder = self.cfg.home / "outbox" / "new"

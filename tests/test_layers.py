@@ -15,11 +15,20 @@ ROOT = Path(__file__).resolve().parents[1] / "mailflow"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("words", ("vocabulary", "values", "sanitize", "case.states")),
     ("policy", ("config", "access", "rules", "workdays", "deadlines")),
-    ("storage", ("models", "db", "journal", "leases", "archive", "migrations")),
+    ("storage", ("models", "db", "coverage", "journal", "leases", "replay", "archive", "migrations")),
     ("case", ("case",)),
     (
         "reading",
-        ("mime", "automatic", "authentication", "extract", "extract.engine", "receipts", "resolution_text"),
+        (
+            "mime",
+            "automatic",
+            "authentication",
+            "signatures",
+            "extract",
+            "extract.engine",
+            "receipts",
+            "resolution_text",
+        ),
     ),
     (
         "acts",
@@ -42,6 +51,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "replies",
             "report_review",
             "substitutes",
+            "checkpoint",
         ),
     ),
     ("intake", ("mailbox", "triage", "intake")),
