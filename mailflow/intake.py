@@ -242,8 +242,8 @@ class Intake:
             try:
                 with Session(self.engine, expire_on_commit=False) as s, s.begin():
                     head = journal.lock(s)
-                    # one mailbox's backlog: still ours? else nothing is recorded, all wait
-                    leases.fence(s, self.holdings, waiting[0].fetched.source.mailbox)
+                    for mailbox in sorted({m.fetched.source.mailbox for m in waiting}):
+                        leases.fence(s, self.holdings, mailbox)  # still ours? else roll back
                     for m in waiting:
                         try:
                             with s.begin_nested():
@@ -257,7 +257,7 @@ class Intake:
                             )
                             alone.append(m)
             except leases.LeaseLost:
-                raise  # not the messages' fault: they stay in the mailbox for the new holder
+                raise  # the whole group waits in the mailbox for the new holder
             except Exception:
                 log.exception("a group of %d messages did not commit; each is recorded alone", len(waiting))
                 alone = waiting
@@ -288,7 +288,7 @@ class Intake:
                     return
         except leases.LeaseLost:
             raise  # not the message's fault: it stays in the mailbox for the new holder
-        except Exception as exc:  # whatever broke, the message is kept and the clerk told
+        except Exception as exc:
             reason = str(exc) if isinstance(exc, Unprocessable) else f"{type(exc).__name__}: {exc}"
             log.exception("quarantining %s (step %s): %s", m.fetched.source, at, reason)
             m.lookups.close()  # a SQLite read session holds the writer lock the quarantine needs

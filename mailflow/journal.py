@@ -34,13 +34,13 @@ _LAST = "mailflow.last_event"  # session.info: the id of the last event this tra
 
 
 def lock(session: Session) -> ChainHead:
-    """Take the writer lock for this transaction; call it first."""
-    # populate_existing: a head this session read before the lock (without it) is read
-    # again under it; a stale head would chain the next event to an old hash
-    stmt = (
-        select(ChainHead).where(ChainHead.id == 1).with_for_update().execution_options(populate_existing=True)
-    )
-    return session.exec(stmt).one()
+    """Take the writer lock for this transaction; call it first.
+
+    The row is read afresh once locked (populate_existing): a head this session
+    read before, unlocked (the seal at commit does), may be another writer's
+    past, and an event chained onto it would fork the chain (PostgreSQL)."""
+    stmt = select(ChainHead).where(ChainHead.id == 1).with_for_update()
+    return session.exec(stmt.execution_options(populate_existing=True)).one()
 
 
 def canonical(data: dict) -> str:

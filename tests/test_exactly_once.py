@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import email
 import os
 import random
@@ -30,6 +31,20 @@ def _wait_for_progress(inbox, timeout: float) -> None:
     before, deadline = waiting(), time.monotonic() + timeout
     while waiting() == before and before and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+def _wait_for_first_record(journal_db, timeout: float) -> None:
+    import sqlite3
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{journal_db}?mode=ro", uri=True)) as c:
+                if c.execute("SELECT count(*) FROM inbound").fetchone()[0]:
+                    return
+        except sqlite3.Error:  # not created or not migrated yet
+            pass
+        time.sleep(0.05)
 
 
 @pytest.mark.slow
@@ -110,10 +125,8 @@ def test_sigterm_finishes_the_message_in_hand_and_exits(tmp_path):
             stderr=subprocess.PIPE,
             text=True,
         )
-        # mid-work, whatever start-up costs on a busy machine (imports alone took 5 s at load 7)
-        _wait_for_progress(cfg.home / "inbox", timeout=60)
-        time.sleep(0.3)
-        p.send_signal(signal.SIGTERM)
+        _wait_for_first_record(cfg.home / "journal.db", timeout=60)  # a fixed pause: a loaded machine
+        p.send_signal(signal.SIGTERM)  # is still importing, before the handler (and dies of the signal)
         _, err = p.communicate(timeout=30)
         assert p.returncode == 0, err
         engine = db.make_engine(url)

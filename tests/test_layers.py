@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1] / "mailflow"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("words", ("vocabulary", "values", "sanitize", "case.states")),
     ("policy", ("config", "access", "rules", "workdays", "deadlines")),
-    ("storage", ("models", "db", "coverage", "journal", "replay", "leases", "archive", "migrations")),
+    ("storage", ("models", "db", "coverage", "journal", "leases", "replay", "archive", "migrations")),
     ("case", ("case",)),
     (
         "reading",

@@ -130,6 +130,14 @@ def test_a_daemon_that_lost_its_mailbox_cannot_commit_what_it_read(tmp_path, kin
             fetched = Fetched(Source("inbox", "1", "7"), text_appeal(), dt.datetime.now(dt.UTC))
             with pytest.raises(leases.LeaseLost, match="held by b:2:2"):
                 parts.intake.process(fetched)
+            group = [  # a backlog recorded in one transaction (daemon.drain) is fenced alike
+                parts.intake.prepare(
+                    Fetched(Source("inbox", "1", str(uid)), text_appeal(), fetched.received_at)
+                )
+                for uid in (8, 9)
+            ]
+            with pytest.raises(leases.LeaseLost, match="held by b:2:2"):
+                parts.intake.record_group(group)
             with Session(parts.engine) as s:  # rolled back: nothing recorded, no number used
                 assert s.exec(select(Inbound)).all() == [] and s.exec(select(Document)).all() == []
             parts.holdings.drop(stale)

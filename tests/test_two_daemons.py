@@ -23,7 +23,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from mailflow import db, journal
-from mailflow.models import Document, Inbound, MailboxLease, Outbox, Resolution
+from mailflow.models import ChainHead, Document, Inbound, MailboxLease, Outbox, Resolution
 from tests.support import CHIEF, DIRECTOR, REPO, database_urls, text_appeal
 
 N = 60  # appeals in the burst
@@ -282,4 +282,24 @@ def test_two_daemons_on_one_postgresql_survive_a_sigkill_mid_burst(tmp_path, dov
                 if m.proc is not None and m.proc.poll() is None:
                     m.proc.kill()
                     m.proc.wait()
+            engine.dispose()
+
+
+def test_the_journal_lock_reads_the_head_another_writer_left(tmp_path):
+    """Two writers on PostgreSQL: a chain head this session read before it locked
+    (as the commit's seal does) must not be chained onto once it is locked."""
+    with database_urls(tmp_path, "postgresql") as url:
+        engine = db.make_engine(url)
+        db.migrate(engine)
+        try:
+            with Session(engine) as s1, s1.begin():
+                stale = s1.get(ChainHead, 1)  # read, not locked
+                assert stale is not None
+                with Session(engine) as s2, s2.begin():  # another daemon writes meanwhile
+                    journal.append(s2, journal.lock(s2), "test_other_writer")
+                head = journal.lock(s1)
+                journal.append(s1, head, "test_this_writer")
+            with Session(engine) as s:
+                assert journal.verify(s).ok
+        finally:
             engine.dispose()
