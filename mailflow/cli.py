@@ -960,10 +960,22 @@ def cmd_verify(args, cfg, rules) -> int:
     except checkpoint.KeyProblem as exc:
         print(f"Проверка не выполнена: {exc}.", file=sys.stderr)
         return 2
-    with _session(cfg) as s:
-        v = journal.verify(s)
-        r = replay.compare(s)
-        found = checkpoint.check(s, cp, public) if cp is not None and public is not None else []
+    from . import db
+    from .daemon import journal_engine
+
+    engine = journal_engine(cfg)
+    # one snapshot for the chain, the tables and the checkpoint, so a daemon writing
+    # meanwhile is neither blocked (SQLite: a WAL reader) nor seen half way (PostgreSQL)
+    snapshot = db.reader(engine)
+    if engine.dialect.name == "postgresql":
+        snapshot = snapshot.execution_options(isolation_level="REPEATABLE READ")
+    try:
+        with Session(snapshot) as s:
+            v = journal.verify(s)
+            r = replay.compare(s)
+            found = checkpoint.check(s, cp, public) if cp is not None and public is not None else []
+    finally:
+        engine.dispose()
     bad = False
     if v.ok:
         print(f"Журнал цел: проверено событий — {v.checked}.")

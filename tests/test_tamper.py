@@ -375,10 +375,11 @@ def test_a_checkpoint_file_edited_is_refused(anchored, field):
 # --- keys and the [checkpoint] section ----------------------------------------
 
 
-def _config(tmp_path: Path, section: str) -> Path:
+def _config(tmp_path: Path, section: str, database: str | None = None) -> Path:
     f = tmp_path / "mailflow.toml"
     f.write_text(
-        f'home = "data"\nrules = "{REPO / "rules"}"\n[[mailbox]]\nname = "inbox"\nurl = "maildir:data/inbox"\n'
+        (f'database = "{database}"\n' if database else "")
+        + f'home = "data"\nrules = "{REPO / "rules"}"\n[[mailbox]]\nname = "inbox"\nurl = "maildir:data/inbox"\n'
         f'[smtp]\nurl = "maildir:data/outbox"\nsender = "mailflow@sevkaz.example"\n{section}',
         encoding="utf-8",
     )
@@ -439,12 +440,13 @@ def test_the_key_comes_from_a_file_or_a_systemd_credential(tmp_path, monkeypatch
 class Installed:
     """A home run from a config file with a [checkpoint] section, through the CLI."""
 
-    def __init__(self, tmp_path: Path, capsys):
+    def __init__(self, tmp_path: Path, capsys, database: str | None = None):
         self.tmp, self.capsys = tmp_path, capsys
         self.file = _config(
             tmp_path,
             '[checkpoint]\ndir = "data/checkpoints"\narchive_to = "archive@sevkaz.example"\n'
             'key_file = "keys/cp.key"\npublic_key = "keys/cp.key.pub"\n',
+            database,
         )
         self.cfg = config.load(self.file)
         self.rules = rules_mod.load(self.cfg.rules_dir)
@@ -464,8 +466,13 @@ class Installed:
         return [m for m in mails if m["To"] == ARCHIVE]
 
 
-def test_keygen_checkpoint_and_verify_from_the_command_line(tmp_path, capsys):
-    home = Installed(tmp_path, capsys)
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_keygen_checkpoint_and_verify_from_the_command_line(tmp_path, capsys, kind):
+    with database_urls(tmp_path, kind) as url:
+        _command_line(Installed(tmp_path, capsys, url if kind == "postgresql" else None), tmp_path)
+
+
+def _command_line(home: Installed, tmp_path: Path) -> None:
     (tmp_path / "keys").mkdir()
     rc, out, _ = home.mf("journal", "keygen", str(tmp_path / "keys" / "cp.key"))
     assert (
