@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ConfigError, read_toml
+from . import rules_schema
+from .config import ConfigError, read_toml, validated
 from .vocabulary import ROLES
 
 # Everything a right can name; the services and the web check these words.
@@ -59,6 +60,7 @@ def load(path: Path) -> Access:
     if not path.exists():
         return Access({}, 15, 8)  # no workplace: nobody signs in
     data = read_toml(path)
+    validated(path, rules_schema.AccessFile, data)
     table = data.get("role", {})
     if not isinstance(table, dict) or not table:
         raise ConfigError(path, "role", "must be a table of roles ([role.clerk] …)")

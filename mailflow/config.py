@@ -12,9 +12,14 @@ import difflib
 import ipaddress
 import os
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ValidationError
 
 
 class ConfigError(Exception):
@@ -146,6 +151,99 @@ def read_toml(path: Path) -> dict:
         raise ConfigError(path, "-", "file not found") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(path, "-", f"not valid TOML: {exc}") from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_model(path: Path, model: type[M]) -> M:
+    """A TOML file read and validated against `model` (its exact keys and types)."""
+    return validated(path, model, read_toml(path))
+
+
+def validated(path: Path, model: type[M], data: dict) -> M:
+    """`data` as `model`; the first problem is a ConfigError naming the file and the dotted key.
+
+    Pydantic, not hand-written checks: every table of every file refuses an unknown
+    key and a value of the wrong TOML type alike, with no table forgotten.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        # a misspelt key first: the "missing" key it leaves behind is its consequence
+        errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
+        key, message = _plain(errors[0], model)
+        raise ConfigError(path, key, message) from None
+
+
+def dotted(loc: tuple[int | str, ...]) -> str:
+    """("person", 3, "email") -> "person[3].email", as the file's reader finds it."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "-"
+
+
+_TYPE_WORDS = {
+    "bool_type": "must be true or false (without quotes)",
+    "int_type": "must be a whole number (without quotes)",
+    "float_type": 'must be a number (without quotes: 30, not "30s")',
+    "string_type": "must be text in quotes",
+    "list_type": "must be a list [ … ]",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "model_attributes_type": "must be a table",
+    "date_type": "must be a date like 2026-12-21 (without quotes)",
+    "time_type": 'must be a time like "09:00"',
+    "missing": "is required",
+}
+
+
+def _plain(error: Any, model: type[BaseModel]) -> tuple[str, str]:
+    """The dotted key and, in plain words, what is wrong with it."""
+    loc, kind = tuple(error["loc"]), error["type"]
+    key = dotted(loc)
+    if kind == "extra_forbidden":
+        value, name = error["input"], str(loc[-1])
+        table = isinstance(value, dict) or (isinstance(value, list) and value and isinstance(value[0], dict))
+        what = "unknown table" if table else "unknown key"
+        if not name.isascii():  # a Cyrillic "е" or "о" in a Latin key looks right and is not
+            what += " (it has non-Latin letters)"
+        known = sorted(_fields_at(model, loc[:-1]))
+        near = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else f"; known: {', '.join(known)}" if known else ""
+        return key, what + hint
+    if kind in _TYPE_WORDS:
+        return key, _TYPE_WORDS[kind]
+    return key, str(error["msg"]).removeprefix("Value error, ")
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the table at `loc` may have, as the file spells them."""
+    current: Any = model
+    for part in loc:
+        current = _step(current, part)
+    current = _step(current, None)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or n for n, f in current.model_fields.items()]
+    return []
+
+
+def _step(annotation: Any, part: int | str | None) -> Any:
+    """The type one step into `annotation`: a model's field, a list's item, a dict's value
+    (None: no step, only `X | None` made X)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (types.UnionType, typing.Union) and len(args) == 1:  # X | None
+        return _step(args[0], part)
+    if part is None:
+        return annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        fields = {f.alias or n: f.annotation for n, f in annotation.model_fields.items()}
+        return fields.get(str(part))
+    if origin in (list, dict) and args:
+        return args[-1]
+    return None
 
 
 def _known(t: dict, known: set[str], path: Path, where: str = "") -> None:

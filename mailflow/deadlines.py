@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ConfigError, read_toml
+from . import rules_schema
+from .config import ConfigError, read_toml, validated
+from .vocabulary import KIND_KEYS
 from .workdays import WorkCalendar
 
 
@@ -48,8 +50,12 @@ class DeadlineRules:
 
 def load(path: Path) -> DeadlineRules:
     data = read_toml(path)
+    validated(path, rules_schema.DeadlinesFile, data)
     default = _term(data.get("default"), path, "default")
     kinds = {k: _term(v, path, f"kind.{k}") for k, v in data.get("kind", {}).items()}
+    unknown = sorted(set(kinds) - set(KIND_KEYS))
+    if unknown:  # a misspelt kind would leave its appeals on the default term
+        raise ConfigError(path, f"kind.{unknown[0]}", f"unknown kind; known: {', '.join(KIND_KEYS)}")
     ext, red, old = data.get("extension", {}), data.get("redirect", {}), data.get("older_law")
     until = None
     if old:

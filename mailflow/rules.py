@@ -13,9 +13,9 @@ from pathlib import Path
 
 import jinja2
 
-from . import access, deadlines, workdays
+from . import access, deadlines, rules_schema, workdays
 from .case.states import STAGED, State
-from .config import ConfigError, read_toml
+from .config import ConfigError, read_toml, validated
 from .deadlines import DeadlineRules
 from .vocabulary import CHANNEL_KEYS, CLERK, HOLDERS, KIND_KEYS, ROLES
 from .workdays import WorkCalendar
@@ -331,6 +331,7 @@ def load(rules_dir: Path) -> Rules:
     journals, default = _journals(rules_dir / "journals.toml", staff)
     intake_file = rules_dir / "intake.toml"
     intake = read_toml(intake_file)
+    validated(intake_file, rules_schema.IntakeFile, intake)
     limits = _limits(intake_file, _table(intake, "limits", intake_file))
     backlog = _table(intake, "backlog", intake_file)
     channels = _channels(intake_file, _table(intake, "channels", intake_file))
@@ -425,6 +426,7 @@ def _int(t: dict, key: str, path: Path, where: str, default: int | None = None) 
 
 def _staff(path: Path) -> Staff:
     data = read_toml(path)
+    validated(path, rules_schema.StaffFile, data)
     people, seen = [], set()
     for i, t in enumerate(data.get("person", [])):
         where = f"person[{i}]"
@@ -506,6 +508,7 @@ def _absences(rows: object, path: Path, staff: Staff) -> tuple[Absence, ...]:
 
 def _journals(path: Path, staff: Staff) -> tuple[dict[str, Journal], str]:
     data = read_toml(path)
+    validated(path, rules_schema.JournalsFile, data)
     journals: dict[str, Journal] = {}
     for i, t in enumerate(data.get("journal", [])):
         where = f"journal[{i}]"
@@ -613,6 +616,7 @@ def _channels(path: Path, t: dict) -> dict[str, str]:
 
 def _routing(path: Path) -> Routing:
     data = read_toml(path)
+    validated(path, rules_schema.RoutingFile, data)
     mgmt, pr, mon = (_table(data, k, path) for k in ("management", "pr_copy", "monitoring"))
     rec, auth = _table(data, "receipts", path), _table(data, "authentication", path)
     unknown = sorted(set(auth) - {"trusted_authserv_ids", "verify_dkim"})
@@ -651,6 +655,7 @@ def _bool(t: dict, key: str, path: Path, where: str, default: bool) -> bool:
 
 def _chasing(path: Path) -> Chasing:
     data = read_toml(path)
+    validated(path, rules_schema.RemindersFile, data)
     rem, esc = _table(data, "reminders", path), _table(data, "escalation", path)
     book, week = _table(data, "book", path), _table(data, "weekly_report", path)
     before = rem.get("before_working_days", [5, 2, 1])
@@ -704,6 +709,7 @@ WEEKLY_KEYS = ("weekday", "send_at", "not_later_than", "recipients", "review_by"
 
 def _workflow(path: Path) -> Workflow:
     data = read_toml(path)
+    validated(path, rules_schema.AnswerFile, data)
     stages = {}
     for key, t in _table(data, "stage", path).items():
         if not isinstance(t, dict) or not isinstance(t.get("title"), str):

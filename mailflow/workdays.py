@@ -14,7 +14,8 @@ from pathlib import Path
 
 import holidays
 
-from .config import ConfigError, read_toml
+from . import rules_schema
+from .config import ConfigError, read_toml, validated
 
 BASE_YEAR = 2020
 
@@ -107,6 +108,7 @@ def load(path: Path) -> WorkCalendar:
     if not path.exists():
         return WorkCalendar()
     data = read_toml(path)
+    validated(path, rules_schema.CalendarFile, data)
     hours = data.get("working_hours", {})
     try:
         start = dt.time.fromisoformat(hours.get("start", "09:00"))
