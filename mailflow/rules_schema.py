@@ -19,7 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
 
 class Table(BaseModel):
-    """A TOML table: no key but these, each of exactly its type (no coercion)."""
+    """A TOML table: no key but these, each of exactly its type (no coercion).
+
+    A key left out takes the default written here: these are the rules' defaults.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -184,7 +187,7 @@ class AuthenticationTable(Table):
 class RoutingFile(Table):
     management: ManagementTable
     pr_copy: PrCopyTable = PrCopyTable()
-    monitoring: MonitoringTable = MonitoringTable()
+    monitoring: MonitoringTable = Field(default_factory=lambda: MonitoringTable.model_validate({}))
     receipts: ReceiptsTable = ReceiptsTable()
     authentication: AuthenticationTable = AuthenticationTable()
 
@@ -205,14 +208,14 @@ class EscalationTable(Table):
 
 class BookTable(Table):
     max_minutes: int = 30
-    notify_roles: list[str] | None = None
+    notify_roles: list[str] = ["clerk", "pr_specialist"]
 
 
 class WeeklyReportTable(Table):
     weekday: int = 0
     send_at: Time = dt.time(9, 0)
     not_later_than: Time = dt.time(15, 0)
-    recipients: list[str] | None = None
+    recipients: list[str] = ["pr_specialist", "director"]
     review_by: list[str] | None = None
     review_until: Time = dt.time(14, 0)
 
@@ -274,7 +277,7 @@ class CalendarFile(Table):
 class TermTable(Table):
     days: int
     count: str  # "working" or "calendar"
-    source: str
+    source: str = ""  # required: left out, the loader says why ("every term must cite its source")
 
 
 class ExtensionTable(Table):
