@@ -4,9 +4,10 @@ Each file is validated against its model right after it is read
 (`config.read_model`), so a misspelt key (`may_reslove`, a Cyrillic "е" in
 `verify_dkim`), a quoted number or a quoted boolean (`"no"` is not false) is
 refused with the file and the dotted key named, before the loaders look at
-the values. The models say only what a value is (a whole number, a list of
-strings, a table); what it means (a known role, a channel, a stage, a range)
-is checked by the loaders against the names' owners (`vocabulary`,
+the values; a key left out takes the default written here. The models
+(`config.Table`: unknown keys forbidden, strict types) say only what a value
+is (a whole number, a list of strings, a table); what it means (a known
+role, a channel, a stage, a range) is checked by the loaders against the names' owners (`vocabulary`,
 `case.states`, `access.ACTIONS`), so no name is listed twice.
 """
 
@@ -15,16 +16,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator
+from pydantic import Field, PlainValidator
 
-
-class Table(BaseModel):
-    """A TOML table: no key but these, each of exactly its type (no coercion).
-
-    A key left out takes the default written here: these are the rules' defaults.
-    """
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+from .config import Table
 
 
 def _date(value: object) -> dt.date:
