@@ -497,7 +497,7 @@ def _journals(path: Path, staff: Staff) -> tuple[dict[str, Journal], str]:
         journals[j.key] = j
     if not journals:
         raise ConfigError(path, "journal", "at least one [[journal]] is required")
-    default = data.default or next(iter(journals))
+    default = next(iter(journals)) if data.default is None else data.default
     if default not in journals:
         raise ConfigError(path, "default", f"no journal with key {default!r}")
     return journals, default
