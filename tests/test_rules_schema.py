@@ -3,10 +3,14 @@ the wrong TOML type and a missing required key, naming the file and the dotted k
 
 from __future__ import annotations
 
+import copy
 import shutil
 import tomllib
+import types
+import typing
 
 import pytest
+from pydantic import BaseModel
 
 from mailflow import cli, config, rules_schema
 from mailflow import rules as rules_mod
@@ -312,3 +316,100 @@ def test_the_schema_converts_nothing_silently():
         config.validated(REPO / "x.toml", rules_schema.RoutingFile, data).receipts.unproven_after_hours
         == 36.0
     )
+
+
+# -- every key of every shipped file, mutated one at a time ------------------------------------
+
+LOOK_ALIKES = str.maketrans({"e": "\u0435", "o": "\u043e", "a": "\u0430", "c": "\u0441", "p": "\u0440"})
+
+
+def _unwrap(annotation):
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (types.UnionType, typing.Union) and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def _is_model_table(model, loc) -> bool:
+    """Whether the table at `loc` is a model's (its keys fixed), not a free dict (roles, stages)."""
+    annotation = model
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            fields = {f.alias or n: f.annotation for n, f in annotation.model_fields.items()}
+            annotation = fields[part]
+        else:
+            annotation = typing.get_args(annotation)[-1]  # a list's item, a dict's value
+    annotation = _unwrap(annotation)
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _walk(value, loc=()):
+    """(loc, value) of every table and every leaf in a parsed TOML document."""
+    yield loc, value
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _walk(v, (*loc, k))
+    elif isinstance(value, list) and value and isinstance(value[0], dict):
+        for i, v in enumerate(value):
+            yield from _walk(v, (*loc, i))
+
+
+def _at(data, loc):
+    for part in loc:
+        data = data[part]
+    return data
+
+
+def _wrong(value):
+    """A value of another TOML type that a careless edit could write."""
+    if isinstance(value, bool):
+        return "no"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return 1
+    return 1  # a string, a date
+
+
+def _mutations():
+    for name, model in rules_schema.FILES.items():
+        data = tomllib.loads((REPO / "rules" / name).read_text(encoding="utf-8"))
+        for loc, value in _walk(data):
+            if isinstance(value, dict):
+                if _is_model_table(model, loc):
+                    for key in list(value)[:1] or ["x"]:
+                        yield name, model, loc, "typo", f"{key}x"
+                        if key.translate(LOOK_ALIKES) != key:
+                            yield name, model, loc, "look-alike", key.translate(LOOK_ALIKES)
+            elif not (isinstance(value, list) and value and isinstance(value[0], dict)):
+                yield name, model, loc, "type", None
+
+
+MUTATIONS = list(_mutations())
+
+
+def test_the_mutations_reach_every_file():
+    assert {m[0] for m in MUTATIONS} == set(rules_schema.FILES)
+    assert len(MUTATIONS) > 150
+
+
+@pytest.mark.parametrize(
+    "mutation", MUTATIONS, ids=[f"{m[0]}:{config.dotted(m[2])}:{m[3]}" for m in MUTATIONS]
+)
+def test_every_key_of_the_shipped_files_is_guarded(mutation):
+    """A new key in any table of any shipped file, a look-alike of a real key, or any
+    key given the wrong TOML type: each refused, the dotted key named."""
+    name, model, loc, how, key = mutation
+    data = copy.deepcopy(tomllib.loads((REPO / "rules" / name).read_text(encoding="utf-8")))
+    if how == "type":
+        _at(data, loc[:-1])[loc[-1]] = _wrong(_at(data, loc))
+        expected = config.dotted(loc)
+    else:
+        _at(data, loc)[key] = True
+        expected = config.dotted((*loc, key))
+    with pytest.raises(ConfigError) as e:
+        config.validated(REPO / "rules" / name, model, data)
+    assert e.value.key == expected
+    if how != "type":
+        assert e.value.message.startswith("unknown key")
