@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ConfigError, read_toml
+from . import rules_schema
+from .config import ConfigError, read_model
 from .vocabulary import ROLES
 
 # Everything a right can name; the services and the web check these words.
@@ -58,37 +59,24 @@ class Access:
 def load(path: Path) -> Access:
     if not path.exists():
         return Access({}, 15, 8)  # no workplace: nobody signs in
-    data = read_toml(path)
-    table = data.get("role", {})
-    if not isinstance(table, dict) or not table:
+    data = read_model(path, rules_schema.AccessFile)
+    if not data.role:
         raise ConfigError(path, "role", "must be a table of roles ([role.clerk] …)")
     roles: dict[str, Rights] = {}
-    for role, row in table.items():
+    for role, row in data.role.items():
         where = f"role.{role}"
         if role not in ROLES:
             raise ConfigError(path, where, f"unknown role; known: {', '.join(sorted(ROLES))}")
-        if not isinstance(row, dict):
-            raise ConfigError(path, where, "must be a table")
-        unknown = set(row) - {"see", "may"}
-        if unknown:
-            raise ConfigError(path, f"{where}.{sorted(unknown)[0]}", "unknown key; known: see, may")
-        see = row.get("see")
-        if see not in SEE:
+        if row.see not in SEE:
             raise ConfigError(path, f"{where}.see", 'must be "all" or "own"')
-        may = row.get("may", [])
-        if not isinstance(may, list) or not all(isinstance(a, str) for a in may):
-            raise ConfigError(path, f"{where}.may", "must be a list of actions")
-        bad = [a for a in may if a not in ACTIONS]
+        bad = [a for a in row.may if a not in ACTIONS]
         if bad:
             raise ConfigError(
                 path, f"{where}.may", f"unknown action {bad[0]!r}; known: {', '.join(sorted(ACTIONS))}"
             )
-        roles[role] = Rights(see == "all", frozenset(may))
-    sign_in = data.get("sign_in", {})
-    if not isinstance(sign_in, dict):
-        raise ConfigError(path, "sign_in", "must be a table")
-    minutes, hours = sign_in.get("link_minutes", 15), sign_in.get("session_hours", 8)
+        roles[role] = Rights(row.see == "all", frozenset(row.may))
+    minutes, hours = data.sign_in.link_minutes, data.sign_in.session_hours
     for key, v, top in (("link_minutes", minutes, 60), ("session_hours", hours, 24 * 7)):
-        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= top:
+        if not 1 <= v <= top:
             raise ConfigError(path, f"sign_in.{key}", f"must be a whole number from 1 to {top}")
     return Access(roles, minutes, hours)

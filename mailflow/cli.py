@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from . import config as config_mod
-from . import export, journal
+from . import coverage, export, journal
 from . import rules as rules_mod
 from .case import ladder
 from .case.queries import consumer_name
@@ -133,8 +133,19 @@ def _parser() -> argparse.ArgumentParser:
     jc.add_argument("--year", required=True, type=int)
     jc.add_argument("--after", required=True, type=int, help="the last number given on paper")
     jc.set_defaults(func=cmd_continue)
-    jv = jsub.add_parser("verify", help="check the hash chain of journal events")
+    jv = jsub.add_parser(
+        "verify", help="check the hash chain, the tables against the events, and a signed checkpoint"
+    )
+    jv.add_argument(
+        "--checkpoint", type=Path, help="a checkpoint file (default: the newest in [checkpoint] dir, if set)"
+    )
+    jv.add_argument("--public-key", type=Path, help="the checkpoint key's public half (PEM)")
     jv.set_defaults(func=cmd_verify)
+    jk = jsub.add_parser("keygen", help="a new Ed25519 key for checkpoints: PATH (0600) and PATH.pub")
+    jk.add_argument("path", type=Path)
+    jk.set_defaults(func=cmd_keygen)
+    jp = jsub.add_parser("checkpoint", help="sign the chain's head now: a file, a mail, an event")
+    jp.set_defaults(func=cmd_checkpoint)
     jq = jsub.add_parser("inbound", help="every message received and what became of it")
     jq.add_argument("--status", help="e.g. quarantined, review, recorded")
     jq.set_defaults(func=cmd_inbound)
@@ -454,6 +465,11 @@ def cmd_status(args, cfg, rules) -> int:
     print(f"Исходящие: ждут {st.outbox_pending}, не отправлены {st.outbox_failed}")
     print(f"Последнее письмо получено: {when(st.last_inbound_at)}; последний обход: {when(st.last_sweep_at)}")
     print(f"Журнал событий: {st.chain_events}, голова цепочки {st.chain_head[:16]}…")
+    if st.checkpoint_at is None:
+        print("Контрольная точка: не делалась")
+    else:
+        hours = (st.at - st.checkpoint_at).total_seconds() / 3600
+        print(f"Контрольная точка: {when(st.checkpoint_at)} ({hours:.1f} ч назад)")
     return 0
 
 
@@ -703,7 +719,9 @@ def cmd_show(args, cfg, rules) -> int:
     print("\n".join(line for line in lines if line))
     print("\nСобытия:")
     for e in events:
-        print(f"  {e.at.astimezone(KZ_TZ):%d.%m.%Y %H:%M:%S}  {e.type}  {e.data}")
+        print(
+            f"  {e.at.astimezone(KZ_TZ):%d.%m.%Y %H:%M:%S}  {e.type}  {journal.canonical(coverage.facts(e.data))}"
+        )
     return 0
 
 
@@ -926,15 +944,115 @@ def cmd_continue(args, cfg, rules) -> int:
 
 
 def cmd_verify(args, cfg, rules) -> int:
-    with _session(cfg) as s:
-        v = journal.verify(s)
+    """The chain, the tables against the events, and the newest (or given) checkpoint:
+    exit 1 with what was found, 2 when a key or checkpoint file cannot be used."""
+    from . import checkpoint, replay
+
+    anchor = cfg.checkpoint
+    try:
+        cp_file = args.checkpoint or (_newest_checkpoint(anchor.dir) if anchor else None)
+        cp = checkpoint.load(cp_file) if cp_file else None
+        key_file = args.public_key or (anchor.public_key if anchor else None)
+        if cp is not None and key_file is None:
+            raise checkpoint.KeyProblem(
+                "нужен открытый ключ: --public-key ФАЙЛ или public_key в [checkpoint]"
+            )
+        public = checkpoint.public_key(key_file) if cp is not None and key_file else None
+    except checkpoint.KeyProblem as exc:
+        print(f"Проверка не выполнена: {exc}.", file=sys.stderr)
+        return 2
+    from . import db
+    from .daemon import journal_engine
+
+    engine = journal_engine(cfg)
+    # one snapshot for the chain, the tables and the checkpoint, so a daemon writing
+    # meanwhile is neither blocked (SQLite: a WAL reader) nor seen half way (PostgreSQL)
+    snapshot = db.reader(engine)
+    if engine.dialect.name == "postgresql":
+        snapshot = snapshot.execution_options(isolation_level="REPEATABLE READ")
+    try:
+        with Session(snapshot) as s:
+            v = journal.verify(s)
+            r = replay.compare(s)
+            found = checkpoint.check(s, cp, public) if cp is not None and public is not None else []
+    finally:
+        engine.dispose()
+    bad = False
     if v.ok:
         print(f"Журнал цел: проверено событий — {v.checked}.")
-        return 0
+    else:
+        bad = True
+        print(
+            f"Журнал повреждён: событие #{v.first_bad_id}: {v.reason} "
+            f"(до него проверено событий — {v.checked})."
+        )
+    rows = sum(t.rows for t in r.tables)
+    if r.ok:
+        print(f"Таблицы сходятся с событиями: строк {rows}, из них не покрыты событиями — {r.not_covered}.")
+    else:
+        bad = True
+        print(f"Таблицы не сходятся с событиями — расхождений {len(r.mismatches)}:")
+        for m in r.mismatches[:200]:
+            print("  " + m.describe())
+        if len(r.mismatches) > 200:
+            print(f"  … и ещё {len(r.mismatches) - 200}")
+    if cp is not None:
+        if found:
+            bad = True
+            print(f"Контрольная точка {cp_file}: журнал изменён после неё:")
+            for f in found:
+                print("  " + f.text)
+        else:
+            print(
+                f"Контрольная точка {cp_file} сходится: событие #{cp.last_event_id} и всё до него на месте."
+            )
+    return 1 if bad else 0
+
+
+def _newest_checkpoint(folder: Path) -> Path | None:
+    files = sorted(folder.glob("checkpoint-*.json")) if folder.is_dir() else []
+    return files[-1] if files else None
+
+
+def cmd_keygen(args, cfg, rules) -> int:
+    from . import checkpoint
+
+    try:
+        pub, pem = checkpoint.keygen(args.path)
+    except checkpoint.KeyProblem as exc:
+        print(f"Ключ не создан: {exc}.", file=sys.stderr)
+        return 2
+    print(f"Закрытый ключ: {args.path} (только владельцу; в базу журнала не кладите).")
+    print(f"Открытый ключ: {pub}")
+    print(pem, end="")
+    return 0
+
+
+def cmd_checkpoint(args, cfg, rules) -> int:
+    from . import checkpoint, daemon
+
+    if cfg.checkpoint is None:
+        print("Контрольные точки не настроены: нужен раздел [checkpoint] в файле настроек.", file=sys.stderr)
+        return 2
+    try:
+        key = checkpoint.private_key(cfg.checkpoint)
+    except checkpoint.KeyProblem as exc:
+        print(f"Контрольная точка не сделана: {exc}.", file=sys.stderr)
+        return 2
+    parts = daemon.build(cfg, rules)
+    try:
+        with Session(parts.engine) as s, s.begin():
+            head = journal.lock(s)
+            cp, path = checkpoint.issue(s, head, cfg.checkpoint, key, sender_addr=cfg.smtp.sender)
+        parts.sender.flush()
+    finally:
+        daemon.close(parts)
+    print(f"Контрольная точка: событий {cp.events}, последнее #{cp.last_event_id}, хеш {cp.head[:16]}…")
     print(
-        f"Журнал повреждён: событие #{v.first_bad_id}: {v.reason} (до него проверено событий — {v.checked})."
+        f"Файл: {path}"
+        + (f"; отправлена на {cfg.checkpoint.archive_to}" if cfg.checkpoint.archive_to else "")
     )
-    return 1
+    return 0
 
 
 def cmd_inbound(args, cfg, rules) -> int:

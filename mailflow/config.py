@@ -12,9 +12,14 @@ import difflib
 import ipaddress
 import os
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 class ConfigError(Exception):
@@ -160,27 +165,97 @@ def read_toml(path: Path) -> dict:
         raise ConfigError(path, "-", f"not valid TOML: {exc}") from None
 
 
-def _known(t: dict, known: set[str], path: Path, where: str = "") -> None:
-    """A typo is an error, not a silently ignored key (`poll_intervall`, `pasword_env`)."""
-    for key in t:
-        if key not in known:
-            near = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else f" (known: {', '.join(sorted(known))})"
-            raise ConfigError(path, f"{where}.{key}" if where else key, f"unknown key{hint}")
+M = TypeVar("M", bound=BaseModel)
 
 
-def _bool(t: dict, key: str, path: Path, where: str, default: bool) -> bool:
-    value = t.get(key, default)
-    if not isinstance(value, bool):  # "no" would be true
-        raise ConfigError(path, f"{where}.{key}" if where else key, "must be true or false (without quotes)")
-    return value
+def read_model(path: Path, model: type[M]) -> M:
+    """A TOML file read and validated against `model` (its exact keys and types)."""
+    return validated(path, model, read_toml(path))
 
 
-def _seconds(t: dict, key: str, path: Path, where: str, default: float) -> float:
-    value = t.get(key, default)
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(path, f"{where}.{key}", 'must be a positive number of seconds (30, not "30s")')
-    return float(value)
+def validated(path: Path, model: type[M], data: dict) -> M:
+    """`data` as `model`; the first problem is a ConfigError naming the file and the dotted key.
+
+    Pydantic, not hand-written checks: every table of every file refuses an unknown
+    key and a value of the wrong TOML type alike, with no table forgotten.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        # a misspelt key first: the "missing" key it leaves behind is its consequence
+        errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
+        key, message = _plain(errors[0], model)
+        raise ConfigError(path, key, message) from None
+
+
+def dotted(loc: tuple[int | str, ...]) -> str:
+    """("person", 3, "email") -> "person[3].email", as the file's reader finds it."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "-"
+
+
+_TYPE_WORDS = {
+    "bool_type": "must be true or false (without quotes)",
+    "int_type": "must be a whole number (without quotes)",
+    "float_type": 'must be a number (without quotes: 30, not "30s")',
+    "string_type": "must be text in quotes",
+    "list_type": "must be a list [ … ]",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "model_attributes_type": "must be a table",
+    "date_type": "must be a date like 2026-12-21 (without quotes)",
+    "time_type": 'must be a time like "09:00"',
+    "missing": "is required",
+}
+
+
+def _plain(error: Any, model: type[BaseModel]) -> tuple[str, str]:
+    """The dotted key and, in plain words, what is wrong with it."""
+    loc, kind = tuple(error["loc"]), error["type"]
+    key = dotted(loc)
+    if kind == "extra_forbidden":
+        value, name = error["input"], str(loc[-1])
+        tables = isinstance(value, list) and value and isinstance(value[0], dict)  # [[name]]
+        what = "unknown table" if tables else "unknown key"
+        if not name.isascii():  # a Cyrillic "е" or "о" in a Latin key looks right and is not
+            what += " (it has non-Latin letters)"
+        known = sorted(_fields_at(model, loc[:-1]))
+        near = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else f"; known: {', '.join(known)}" if known else ""
+        return key, what + hint
+    if kind in _TYPE_WORDS:
+        return key, _TYPE_WORDS[kind]
+    return key, str(error["msg"]).removeprefix("Value error, ")
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the table at `loc` may have, as the file spells them."""
+    current: Any = model
+    for part in loc:
+        current = _step(current, part)
+    current = _step(current, None)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or n for n, f in current.model_fields.items()]
+    return []
+
+
+def _step(annotation: Any, part: int | str | None) -> Any:
+    """The type one step into `annotation`: a model's field, a list's item, a dict's value
+    (None: no step, only `X | None` made X)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (types.UnionType, typing.Union) and len(args) == 1:  # X | None
+        return _step(args[0], part)
+    if part is None:
+        return annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        fields = {f.alias or n: f.annotation for n, f in annotation.model_fields.items()}
+        return fields.get(str(part))
+    if origin in (list, dict) and args:
+        return args[-1]
+    return None
 
 
 def redact(url: str) -> str:
@@ -192,148 +267,144 @@ def redact(url: str) -> str:
     return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
 
 
-def _from_file(path: Path, home_override, rules_override) -> Config:
-    data = read_toml(path)
+class Table(BaseModel):
+    """A TOML table: no key but these, each of exactly its type (no coercion: "no" is
+    not false, "30s" not a number). A key left out takes the default written here."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class MailboxTable(Table):
+    name: str
+    url: str
+    password: Any = None  # refused with its reason (secrets do not live in the file)
+    password_env: str | None = None
+    password_file: str | None = None
+    journal: str | None = None
+    poll_interval: float = 30.0  # seconds
+    idle: bool = True
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    notices_folder: str = "Notices"
+    allow_plaintext: bool = False
+
+
+class SmtpTable(Table):
+    url: str
+    password: Any = None
+    password_env: str | None = None
+    password_file: str | None = None
+    sender: str
+    starttls: bool | None = None  # None: when the server offers it
+    timeout: float = 30.0  # seconds
+    allow_plaintext: bool = False
+
+
+class CheckpointTable(Table):
+    dir: str  # where signed checkpoints are written
+    archive_to: str | None = None  # mailed there daily
+    key_file: str | None = None
+    key_credential: str | None = None  # a systemd credential's name
+    public_key: str | None = None
+
+
+class ConfigFile(Table):
+    home: str = "storage"
+    database: str | None = None  # None: sqlite in home
+    rules: str = "rules"
+    mailbox: list[MailboxTable] = []
+    smtp: SmtpTable | None = None  # None: a Maildir outbox in home
+    ocr_workers: int = 0
+    watchdog: bool = True
+    talon_font: str | None = None
+    checkpoint: CheckpointTable | None = None
+
+
+def _from_file(path: Path, home_override: str | Path | None, rules_override: str | Path | None) -> Config:
+    data = read_model(path, ConfigFile)
     base = path.parent.resolve()
-    _known(
-        data,
-        {
-            "home",
-            "database",
-            "rules",
-            "mailbox",
-            "smtp",
-            "ocr_workers",
-            "watchdog",
-            "talon_font",
-            "checkpoint",
-        },
-        path,
-    )
-    home = Path(home_override or _str(data, "home", path, "storage"))
+    home = Path(home_override or _text(data.home, path, "home"))
     home = (base / home).resolve() if not home.is_absolute() else home
-    rules_dir = Path(rules_override or _str(data, "rules", path, "rules"))
+    rules_dir = Path(rules_override or _text(data.rules, path, "rules"))
     rules_dir = (base / rules_dir).resolve() if not rules_dir.is_absolute() else rules_dir
-    database = _str(data, "database", path, f"sqlite:///{home / 'journal.db'}")
+    database = f"sqlite:///{home / 'journal.db'}" if data.database is None else data.database
     if not database.startswith(("sqlite:", "postgresql")):
         raise ConfigError(path, "database", "must be a sqlite:/// or postgresql+psycopg:// URL")
-    boxes = data.get("mailbox", [])
-    if not isinstance(boxes, list) or not boxes:
+    if not data.mailbox:
         raise ConfigError(path, "mailbox", "at least one [[mailbox]] table is required")
-    mailboxes = tuple(_mailbox(b, i, path, base) for i, b in enumerate(boxes))
+    mailboxes = tuple(_mailbox(b, i, path, base) for i, b in enumerate(data.mailbox))
     names = [m.name for m in mailboxes]
     if len(set(names)) != len(names):
         raise ConfigError(path, "mailbox.name", "mailbox names must be unique")
-    smtp = _smtp(data.get("smtp"), path, base, home)
-    workers = data.get("ocr_workers", 0)
-    if not isinstance(workers, int) or workers < 0:
+    smtp = _smtp(data.smtp, path, base, home)
+    if data.ocr_workers < 0:
         raise ConfigError(path, "ocr_workers", "must be a whole number ≥ 0")
-    watchdog = _bool(data, "watchdog", path, "", True)
     font = _env_font()
-    if "talon_font" in data:
-        font = Path(_str(data, "talon_font", path, ""))
+    if data.talon_font is not None:
+        font = Path(_text(data.talon_font, path, "talon_font"))
         font = (base / font).resolve() if not font.is_absolute() else font
-    checkpoint = _checkpoint(data["checkpoint"], path, base) if "checkpoint" in data else None
-    return Config(home, database, rules_dir, mailboxes, smtp, path, workers, watchdog, font, checkpoint)
+    checkpoint = _checkpoint(data.checkpoint, path, base) if data.checkpoint is not None else None
+    return Config(
+        home, database, rules_dir, mailboxes, smtp, path, data.ocr_workers, data.watchdog, font, checkpoint
+    )
 
 
-def _checkpoint(t, path: Path, base: Path) -> CheckpointConfig:
-    if not isinstance(t, dict):
-        raise ConfigError(path, "checkpoint", "must be a table")
-    _known(t, {"dir", "archive_to", "key_file", "key_credential", "public_key"}, path, "checkpoint")
-
-    def file(key: str) -> Path | None:
-        if key not in t:
+def _checkpoint(t: CheckpointTable, path: Path, base: Path) -> CheckpointConfig:
+    def file(value: str | None, key: str) -> Path | None:
+        if value is None:
             return None
-        p = Path(_str(t, key, path, None, "checkpoint"))
+        p = Path(_text(value, path, f"checkpoint.{key}"))
         return p if p.is_absolute() else (base / p).resolve()
 
-    if "key_file" in t and "key_credential" in t:
+    if t.key_file is not None and t.key_credential is not None:
         raise ConfigError(path, "checkpoint.key_credential", "give key_file or key_credential, not both")
-    archive_to = _str(t, "archive_to", path, None, "checkpoint") if "archive_to" in t else None
-    if archive_to is not None and "@" not in archive_to:
-        raise ConfigError(path, "checkpoint.archive_to", f"not an e-mail address: {archive_to!r}")
-    folder = file("dir")
-    if folder is None:
-        raise ConfigError(path, "checkpoint.dir", "is required")
+    if t.archive_to is not None and "@" not in t.archive_to:
+        raise ConfigError(path, "checkpoint.archive_to", f"not an e-mail address: {t.archive_to!r}")
+    folder = file(t.dir, "dir")
+    assert folder is not None  # required by the table
     return CheckpointConfig(
         dir=folder,
-        archive_to=archive_to,
-        key_file=file("key_file"),
-        key_credential=_str(t, "key_credential", path, None, "checkpoint") if "key_credential" in t else None,
-        public_key=file("public_key"),
+        archive_to=t.archive_to,
+        key_file=file(t.key_file, "key_file"),
+        key_credential=t.key_credential,
+        public_key=file(t.public_key, "public_key"),
     )
 
 
-def _mailbox(t, i: int, path: Path, base: Path) -> MailboxConfig:
+def _mailbox(t: MailboxTable, i: int, path: Path, base: Path) -> MailboxConfig:
     where = f"mailbox[{i}]"
-    if not isinstance(t, dict):
-        raise ConfigError(path, where, "must be a table")
-    _known(
-        t,
-        {
-            "name",
-            "url",
-            "password",
-            "password_env",
-            "password_file",
-            "journal",
-            "poll_interval",
-            "idle",
-            "processed_folder",
-            "quarantine_folder",
-            "notices_folder",
-            "allow_plaintext",
-        },
-        path,
-        where,
-    )
-    name = _str(t, "name", path, None, where)
+    name = _text(t.name, path, f"{where}.name")
     ep = parse_url(
-        _str(t, "url", path, None, where), path, f"{where}.url", ("imap", "imaps", "maildir"), base
+        _text(t.url, path, f"{where}.url"), path, f"{where}.url", ("imap", "imaps", "maildir"), base
     )
-    ep = _with_password(ep, t, path, where)
-    ep = dataclasses.replace(ep, allow_plaintext=_bool(t, "allow_plaintext", path, where, False))
+    ep = dataclasses.replace(_with_password(ep, t, path, where), allow_plaintext=t.allow_plaintext)
     return MailboxConfig(
         name=name,
         endpoint=ep,
-        journal=_str(t, "journal", path, None, where) if "journal" in t else None,
-        poll_interval=_seconds(t, "poll_interval", path, where, 30),
-        idle=_bool(t, "idle", path, where, True),
-        processed_folder=_str(t, "processed_folder", path, "Processed", where),
-        quarantine_folder=_str(t, "quarantine_folder", path, "Quarantine", where),
-        notices_folder=_str(t, "notices_folder", path, "Notices", where),
+        journal=None if t.journal is None else _text(t.journal, path, f"{where}.journal"),
+        poll_interval=_seconds(t.poll_interval, path, f"{where}.poll_interval"),
+        idle=t.idle,
+        processed_folder=_text(t.processed_folder, path, f"{where}.processed_folder"),
+        quarantine_folder=_text(t.quarantine_folder, path, f"{where}.quarantine_folder"),
+        notices_folder=_text(t.notices_folder, path, f"{where}.notices_folder"),
     )
 
 
-def _smtp(t, path: Path, base: Path, home: Path) -> SmtpConfig:
+def _smtp(t: SmtpTable | None, path: Path, base: Path, home: Path) -> SmtpConfig:
     if t is None:
         return SmtpConfig(Endpoint("maildir", path=str(home / "outbox")), DEFAULT_SENDER)
-    if not isinstance(t, dict):
-        raise ConfigError(path, "smtp", "must be a table")
-    _known(
-        t,
-        {
-            "url",
-            "password",
-            "password_env",
-            "password_file",
-            "sender",
-            "starttls",
-            "timeout",
-            "allow_plaintext",
-        },
-        path,
-        "smtp",
-    )
-    ep = parse_url(_str(t, "url", path, None, "smtp"), path, "smtp.url", ("smtp", "smtps", "maildir"), base)
-    ep = _with_password(ep, t, path, "smtp")
-    ep = dataclasses.replace(ep, allow_plaintext=_bool(t, "allow_plaintext", path, "smtp", False))
-    sender = _str(t, "sender", path, None, "smtp")
+    ep = parse_url(_text(t.url, path, "smtp.url"), path, "smtp.url", ("smtp", "smtps", "maildir"), base)
+    ep = dataclasses.replace(_with_password(ep, t, path, "smtp"), allow_plaintext=t.allow_plaintext)
+    sender = _text(t.sender, path, "smtp.sender")
     if "@" not in sender:
         raise ConfigError(path, "smtp.sender", f"not an e-mail address: {sender!r}")
-    starttls = _bool(t, "starttls", path, "smtp", False) if "starttls" in t else None
-    return SmtpConfig(ep, sender, starttls, _seconds(t, "timeout", path, "smtp", 30))
+    return SmtpConfig(ep, sender, t.starttls, _seconds(t.timeout, path, "smtp.timeout"))
+
+
+def _seconds(value: float, path: Path, key: str) -> float:
+    if value <= 0:
+        raise ConfigError(path, key, 'must be a positive number of seconds (30, not "30s")')
+    return value
 
 
 def parse_url(url: str, path, key: str, schemes: tuple[str, ...], base: Path) -> Endpoint:
@@ -359,19 +430,19 @@ def parse_url(url: str, path, key: str, schemes: tuple[str, ...], base: Path) ->
     return Endpoint(scheme, parts.hostname, port, unquote(parts.username or ""), folder)
 
 
-def _with_password(ep: Endpoint, t: dict, path: Path, where: str) -> Endpoint:
-    if "password" in t:
+def _with_password(ep: Endpoint, t: MailboxTable | SmtpTable, path: Path, where: str) -> Endpoint:
+    if t.password is not None:
         raise ConfigError(
             path, f"{where}.password", "secrets do not live in the file: use password_env or password_file"
         )
     pw = None
-    if "password_env" in t:
-        var = str(t["password_env"])
+    if t.password_env is not None:
+        var = t.password_env
         if var not in os.environ:
             raise ConfigError(path, f"{where}.password_env", f"environment variable {var} is not set")
         pw = os.environ[var]
-    elif "password_file" in t:
-        p = Path(str(t["password_file"]))
+    elif t.password_file is not None:
+        p = Path(t.password_file)
         if not p.is_absolute():
             cred = os.environ.get("CREDENTIALS_DIRECTORY")
             p = Path(cred) / p if cred and (Path(cred) / p).exists() else path.parent / p
@@ -382,12 +453,7 @@ def _with_password(ep: Endpoint, t: dict, path: Path, where: str) -> Endpoint:
     return Endpoint(ep.scheme, ep.host, ep.port, ep.user, ep.path, pw)
 
 
-def _str(t: dict, key: str, path, default, where: str = "") -> str:
-    full = f"{where}.{key}" if where else key
-    if key not in t:
-        if default is None:
-            raise ConfigError(path, full, "is required")
-        return default
-    if not isinstance(t[key], str) or not t[key].strip():
-        raise ConfigError(path, full, "must be a non-empty string")
-    return t[key]
+def _text(value: str, path: Path, key: str) -> str:
+    if not value.strip():
+        raise ConfigError(path, key, "must be a non-empty string")
+    return value

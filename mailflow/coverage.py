@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -85,6 +86,14 @@ def read(s: Session, table: str, ids: Iterable[int] | None = None, *, batch: int
     for i in range(0, len(wanted), batch):
         rows = s.execute(sa.select(*cols).where(t.c.id.in_(wanted[i : i + batch]))).mappings()
         out.update((r["id"], values(table, r)) for r in rows)
+    return out
+
+
+def facts(data: str) -> dict[str, Any]:
+    """An event's data as shown to people: without the rows it carries, which are the
+    tables' own business (and may be another case's, written in the same transaction)."""
+    out: dict[str, Any] = json.loads(data)
+    out.pop(KEY, None)
     return out
 
 

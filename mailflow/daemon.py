@@ -351,6 +351,9 @@ def run_sweeps(parts: Parts, cfg: Config, rules: Rules) -> int:
         # the archive: a reviewer's corrected weekly report goes to management as they sent it
         ("chasing", lambda: chasing.sweep(parts.engine, rules, cfg.smtp.sender, archive=parts.archive)),
     )
+    anchor = cfg.checkpoint
+    if anchor is not None:  # last: the day's checkpoint signs what the other sweeps wrote
+        checks += (("checkpoint", lambda: sweeps.checkpoint(parts.engine, anchor, cfg.smtp.sender)),)
     for name, sweep in checks:
         try:
             n += sweep()

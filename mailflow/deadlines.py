@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ConfigError, read_toml
+from . import rules_schema
+from .config import ConfigError, read_model
+from .vocabulary import KIND_KEYS
 from .workdays import WorkCalendar
 
 
@@ -47,40 +49,34 @@ class DeadlineRules:
 
 
 def load(path: Path) -> DeadlineRules:
-    data = read_toml(path)
-    default = _term(data.get("default"), path, "default")
-    kinds = {k: _term(v, path, f"kind.{k}") for k, v in data.get("kind", {}).items()}
-    ext, red, old = data.get("extension", {}), data.get("redirect", {}), data.get("older_law")
-    until = None
-    if old:
-        try:
-            until = dt.date.fromisoformat(str(old.get("until")))
-        except ValueError:
-            raise ConfigError(path, "older_law.until", "not a date (YYYY-MM-DD)") from None
+    data = read_model(path, rules_schema.DeadlinesFile)
+    default = _term(data.default, path, "default")
+    kinds = {k: _term(t, path, f"kind.{k}") for k, t in data.kind.items()}
+    unknown = sorted(set(kinds) - set(KIND_KEYS))
+    if unknown:  # a misspelt kind would leave its appeals on the default term
+        raise ConfigError(path, f"kind.{unknown[0]}", f"unknown kind; known: {', '.join(KIND_KEYS)}")
+    ext, red, old = data.extension, data.redirect, data.older_law
     return DeadlineRules(
         default,
         kinds,
-        _positive(ext, "max_months", path, "extension", 2),
-        _positive(ext, "notify_applicant_working_days", path, "extension", 3),
-        _positive(red, "working_days", path, "redirect", 3),
-        until,
+        _positive(ext.max_months, path, "extension.max_months"),
+        _positive(ext.notify_applicant_working_days, path, "extension.notify_applicant_working_days"),
+        _positive(red.working_days, path, "redirect.working_days"),
+        old.until if old else None,
         _term(old, path, "older_law") if old else None,
     )
 
 
-def _term(t, path: Path, where: str) -> Term:
-    if not isinstance(t, dict):
-        raise ConfigError(path, where, "is required (a table with days, count, source)")
-    days = _positive(t, "days", path, where, None)
-    if t.get("count") not in ("working", "calendar"):
+def _term(t: rules_schema.TermTable, path: Path, where: str) -> Term:
+    days = _positive(t.days, path, f"{where}.days")
+    if t.count not in ("working", "calendar"):
         raise ConfigError(path, f"{where}.count", 'must be "working" or "calendar"')
-    if not isinstance(t.get("source"), str) or not t["source"].strip():
+    if not t.source.strip():
         raise ConfigError(path, f"{where}.source", "every term must cite its source")
-    return Term(days, t["count"] == "working", t["source"])
+    return Term(days, t.count == "working", t.source)
 
 
-def _positive(t: dict, key: str, path: Path, where: str, default: int | None) -> int:
-    v = t.get(key, default)
-    if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-        raise ConfigError(path, f"{where}.{key}", "must be a positive whole number")
+def _positive(v: int, path: Path, key: str) -> int:
+    if v <= 0:
+        raise ConfigError(path, key, "must be a positive whole number")
     return v

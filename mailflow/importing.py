@@ -32,13 +32,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlmodel import Session, col, select
 
 from . import export, journal
 from .case.search import applicant_key, search_text
 from .case.states import LABELS, STAGED, State
-from .config import ConfigError, read_toml
+from .config import read_model
 from .extract.fields import ORG_TYPES, parse_phone
 from .models import Assignment, Counter, Document, Resolution
 from .resolution_text import Understood, parse_resolution
@@ -101,16 +101,7 @@ class Mapping(BaseModel):
 
 def load_mapping(path: Path) -> Mapping:
     """The map in `path`, validated; any problem is a ConfigError naming the key."""
-    data = read_toml(path)
-    try:
-        return Mapping.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(x) for x in err["loc"]) or "-"
-        if err["type"] == "extra_forbidden":
-            known = ", ".join(Mapping.model_fields)
-            raise ConfigError(path, key, f"unknown key (known: {known})") from None
-        raise ConfigError(path, key, err["msg"].removeprefix("Value error, ")) from None
+    return read_model(path, Mapping)
 
 
 class FileProblem(Exception):

@@ -7,7 +7,9 @@ numbers are allocated without gaps and the event chain never forks.
 The rows that carry a case's meaning (`coverage.MODELS`) are covered by the
 events: whatever a transaction wrote of them, through the ORM or `note`d, is
 read back before the commit and sealed into the transaction's last event (a
-`covered` event when it appended none), so `replay` can rebuild them.
+`covered` event when it appended none, which then takes the writer lock at
+its commit: writers should take it first, as the rule above says), so
+`replay` can rebuild them.
 """
 
 from __future__ import annotations

@@ -454,7 +454,9 @@ class Sender:
         now = dt.datetime.now(dt.UTC)
         with Session(self.engine) as s, s.begin():
             deliveries = s.exec(select(Delivery).where(Delivery.outbox_id == row_id)).all()
-            head = journal.lock(s) if deliveries else None  # proof goes into the chain
+            # proof goes into the chain, and so does the PR copy's time (the document row):
+            # the writer lock first, as every writer takes it, never after a row lock
+            head = journal.lock(s) if deliveries or kind == "pr_copy" else None
             s.execute(
                 sa.update(Outbox)
                 .where(Outbox.id == row_id)

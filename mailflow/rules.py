@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import jinja2
 
 from . import access, deadlines, workdays
+from . import rules_schema as schema
 from .case.states import STAGED, State
-from .config import ConfigError, read_toml
+from .config import ConfigError, read_model
 from .deadlines import DeadlineRules
 from .vocabulary import CHANNEL_KEYS, CLERK, HOLDERS, KIND_KEYS, ROLES
 from .workdays import WorkCalendar
@@ -110,17 +112,17 @@ ANONYMITY_FIELDS = ("last_name", "first_name", "patronymic", "org_name", "addres
 class Anonymity:
     """When an appeal is flagged as anonymous (intake.toml [anonymous]; see mailflow.anonymity)."""
 
-    name_fields: tuple[str, ...] = ("last_name", "org_name")
-    reply_fields: tuple[str, ...] = ("address", "email")
-    flag_when: str = "both"  # both | either
+    name_fields: tuple[str, ...] = tuple(schema.AnonymousTable().name_fields)
+    reply_fields: tuple[str, ...] = tuple(schema.AnonymousTable().reply_fields)
+    flag_when: str = schema.AnonymousTable().flag_when  # both | either
 
 
 @dataclass(frozen=True)
 class Repeats:
     """When a new appeal is linked to an earlier one as its repeat (intake.toml [repeats]; mailflow.repeats)."""
 
-    closed_within_days: int = 30
-    min_shared_words: float = 0.15
+    closed_within_days: int = schema.RepeatsTable().closed_within_days
+    min_shared_words: float = schema.RepeatsTable().min_shared_words
 
 
 @dataclass(frozen=True)
@@ -173,11 +175,11 @@ class Routing:
     verify_dkim: bool  # mailflow checks DKIM signatures itself (`signatures`)
     # channel → the kinds from it that are monitoring entries (2.2–2.4: a service
     # centre's reviews and suggestions); `monitoring_channels` take every kind
-    monitoring_kinds_from: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    monitoring_kinds_from: Mapping[str, frozenset[str]]
     # 2.7, 2.9: the PR specialist also gets a copy of the resolution and of the sent answer
     # of every case they were copied on at registration (`pr_copied`)
-    pr_copy_resolutions: bool = True
-    pr_copy_answers: bool = True
+    pr_copy_resolutions: bool
+    pr_copy_answers: bool
 
     def pr_copied(self, channel: str, kind: str | None) -> bool:
         """Whether the PR specialist follows an appeal: complaints and claims (1.7), Book
@@ -218,8 +220,8 @@ class Chasing:
     weekly_recipients: frozenset[str]
     # 2.13: who reviews the report before management («СОГЛАСОВАНО»), and until when on the
     # report day; empty: it goes to the recipients at once
-    weekly_review_by: frozenset[str] = frozenset()
-    weekly_review_until: dt.time = dt.time(14, 0)
+    weekly_review_by: frozenset[str]
+    weekly_review_until: dt.time
 
 
 @dataclass(frozen=True)
@@ -330,29 +332,29 @@ def load(rules_dir: Path) -> Rules:
     staff = _staff(rules_dir / "staff.toml")
     journals, default = _journals(rules_dir / "journals.toml", staff)
     intake_file = rules_dir / "intake.toml"
-    intake = read_toml(intake_file)
-    limits = _limits(intake_file, _table(intake, "limits", intake_file))
-    backlog = _table(intake, "backlog", intake_file)
-    channels = _channels(intake_file, _table(intake, "channels", intake_file))
-    loops = _table(intake, "loops", intake_file)
-    own = loops.get("own_addresses", [])
-    if not isinstance(own, list) or not all(isinstance(a, str) and "@" in a for a in own):
+    intake = read_model(intake_file, schema.IntakeFile)
+    own = intake.loops.own_addresses
+    if not all("@" in a for a in own):
         raise ConfigError(intake_file, "loops.own_addresses", "must be a list of e-mail addresses")
     rules = Rules(
         dir=rules_dir,
         staff=staff,
         journals=journals,
         default_journal=default,
-        limits=limits,
-        talon_max_age_days=_int(backlog, "talon_max_age_days", intake_file, "backlog", 14),
-        talon_daily_limit=_int(
-            _table(intake, "talons", intake_file), "max_per_stranger_per_day", intake_file, "talons", 3
+        limits=_limits(intake_file, intake.limits),
+        talon_max_age_days=_positive(
+            intake.backlog.talon_max_age_days, intake_file, "backlog.talon_max_age_days"
         ),
-        channels=channels,
-        anonymity=_anonymity(intake_file, _table(intake, "anonymous", intake_file)),
-        repeats=_repeats(intake_file, _table(intake, "repeats", intake_file)),
+        talon_daily_limit=_positive(
+            intake.talons.max_per_stranger_per_day, intake_file, "talons.max_per_stranger_per_day"
+        ),
+        channels=_channels(intake_file, intake.channels),
+        anonymity=_anonymity(intake_file, intake.anonymous),
+        repeats=_repeats(intake_file, intake.repeats),
         own_addresses=frozenset(a.lower() for a in own),
-        max_received_headers=_int(loops, "max_received_headers", intake_file, "loops", 30),
+        max_received_headers=_positive(
+            intake.loops.max_received_headers, intake_file, "loops.max_received_headers"
+        ),
         templates=_templates(rules_dir / "templates"),
         calendar=workdays.load(rules_dir / "calendar.toml"),
         deadlines=deadlines.load(rules_dir / "deadlines.toml"),
@@ -376,121 +378,83 @@ def _check_management(path: Path, rules: Rules) -> None:
                 )
 
 
-def _anonymity(path: Path, t: dict) -> Anonymity:
-    out = {}
+def _anonymity(path: Path, t: schema.AnonymousTable) -> Anonymity:
     for key in ("name_fields", "reply_fields"):
-        value = t.get(key, list(getattr(Anonymity, key)))
-        if not isinstance(value, list) or not value or any(v not in ANONYMITY_FIELDS for v in value):
+        value = getattr(t, key)
+        if not value or any(v not in ANONYMITY_FIELDS for v in value):
             raise ConfigError(
                 path, f"anonymous.{key}", f"a list of fields from: {', '.join(ANONYMITY_FIELDS)}"
             )
-        out[key] = tuple(value)
-    flag_when = t.get("flag_when", "both")
-    if flag_when not in ("both", "either"):
+    if t.flag_when not in ("both", "either"):
         raise ConfigError(path, "anonymous.flag_when", 'must be "both" or "either"')
-    unknown = sorted(set(t) - {"name_fields", "reply_fields", "flag_when"})
-    if unknown:
-        raise ConfigError(path, f"anonymous.{unknown[0]}", "unknown key")
-    return Anonymity(out["name_fields"], out["reply_fields"], flag_when)
+    return Anonymity(tuple(t.name_fields), tuple(t.reply_fields), t.flag_when)
 
 
-def _repeats(path: Path, t: dict) -> Repeats:
-    unknown = sorted(set(t) - {"closed_within_days", "min_shared_words"})
-    if unknown:
-        raise ConfigError(path, f"repeats.{unknown[0]}", "unknown key")
-    days = t.get("closed_within_days", Repeats.closed_within_days)
-    if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 3650:
+def _repeats(path: Path, t: schema.RepeatsTable) -> Repeats:
+    if not 0 <= t.closed_within_days <= 3650:
         raise ConfigError(path, "repeats.closed_within_days", "a whole number of days, 0 to 3650")
-    share = t.get("min_shared_words", Repeats.min_shared_words)
-    if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 <= share <= 1:
+    if not 0 <= t.min_shared_words <= 1:
         raise ConfigError(path, "repeats.min_shared_words", "a share between 0 and 1")
-    return Repeats(days, float(share))
+    return Repeats(t.closed_within_days, t.min_shared_words)
 
 
-def _table(data: dict, key: str, path: Path) -> dict:
-    value = data.get(key, {})
-    if not isinstance(value, dict):
-        raise ConfigError(path, key, "must be a table")
-    return value
+N = TypeVar("N", int, float)
 
 
-def _int(t: dict, key: str, path: Path, where: str, default: int | None = None) -> int:
-    if key not in t and default is not None:
-        return default
-    value = t.get(key)
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(path, f"{where}.{key}", "must be a positive number")
+def _positive(value: N, path: Path, key: str) -> N:
+    if value <= 0:
+        raise ConfigError(path, key, "must be a positive number")
     return value
 
 
 def _staff(path: Path) -> Staff:
-    data = read_toml(path)
+    data = read_model(path, schema.StaffFile)
     people, seen = [], set()
-    for i, t in enumerate(data.get("person", [])):
+    for i, t in enumerate(data.person):
         where = f"person[{i}]"
         for key in ("name", "email"):
-            if not isinstance(t.get(key), str) or not t[key].strip():
+            if not getattr(t, key).strip():
                 raise ConfigError(path, f"{where}.{key}", "is required")
-        email = address_key(t["email"]) or ""
+        email = address_key(t.email) or ""
         if "@" not in email:
             raise ConfigError(
                 path,
                 f"{where}.email",
-                f"not an ASCII e-mail address (IDNA-encode the domain): {t['email']!r}",
+                f"not an ASCII e-mail address (IDNA-encode the domain): {t.email!r}",
             )
         if email in seen:
             raise ConfigError(path, f"{where}.email", f"{email} is listed twice")
         seen.add(email)
-        roles = t.get("roles", [])
-        if not isinstance(roles, list) or not roles:
+        if not t.roles:
             raise ConfigError(path, f"{where}.roles", "must be a non-empty list")
-        unknown = [r for r in roles if r not in ROLES]
+        unknown = [r for r in t.roles if r not in ROLES]
         if unknown:
             raise ConfigError(
                 path, f"{where}.roles", f"unknown role {unknown[0]!r} (known: {', '.join(sorted(ROLES))})"
             )
-        aliases = t.get("aliases", [])
-        if not isinstance(aliases, list):
-            raise ConfigError(path, f"{where}.aliases", "must be a list of strings")
-        people.append(Person(t["name"].strip(), email, frozenset(roles), t.get("unit"), tuple(aliases)))
-    unknown_tables = set(data) - {"person", "absence"}
-    if unknown_tables:
-        raise ConfigError(path, sorted(unknown_tables)[0], "unknown table; known: person, absence")
+        people.append(Person(t.name.strip(), email, frozenset(t.roles), t.unit, tuple(t.aliases)))
     staff = Staff(tuple(people))
-    return Staff(staff.people, _absences(data.get("absence", []), path, staff))
+    return Staff(staff.people, _absences(data.absence, path, staff))
 
 
-def _absences(rows: object, path: Path, staff: Staff) -> tuple[Absence, ...]:
+def _absences(rows: list[schema.AbsenceRow], path: Path, staff: Staff) -> tuple[Absence, ...]:
     """`[[absence]] person, substitute, since, until`: who stands in for whom, when (1.6)."""
-    if not isinstance(rows, list):
-        raise ConfigError(path, "absence", "must be [[absence]] tables")
     out: list[Absence] = []
     for i, t in enumerate(rows):
         where = f"absence[{i}]"
-        if not isinstance(t, dict):
-            raise ConfigError(path, where, "must be a table")
-        unknown = set(t) - {"person", "substitute", "since", "until"}
-        if unknown:
-            raise ConfigError(
-                path, f"{where}.{sorted(unknown)[0]}", "unknown key; known: person, substitute, since, until"
-            )
         who = {}
         for key in ("person", "substitute"):
-            p = staff.by_email(t.get(key)) if isinstance(t.get(key), str) else None
+            p = staff.by_email(getattr(t, key))
             if p is None:
-                raise ConfigError(path, f"{where}.{key}", f"{t.get(key)!r} is not in the staff directory")
+                raise ConfigError(
+                    path, f"{where}.{key}", f"{getattr(t, key)!r} is not in the staff directory"
+                )
             who[key] = p.email
         if who["person"] == who["substitute"]:
             raise ConfigError(path, f"{where}.substitute", "a person cannot stand in for themselves")
-        days = {}
-        for key in ("since", "until"):
-            v = t.get(key)
-            if not isinstance(v, dt.date) or isinstance(v, dt.datetime):
-                raise ConfigError(path, f"{where}.{key}", "must be a date, e.g. 2026-12-21 (no quotes)")
-            days[key] = v
-        if days["until"] < days["since"]:
+        if t.until < t.since:
             raise ConfigError(path, f"{where}.until", "is before since")
-        a = Absence(who["person"], who["substitute"], days["since"], days["until"])
+        a = Absence(who["person"], who["substitute"], t.since, t.until)
         clash = next(
             (b for b in out if b.person == a.person and b.since <= a.until and a.since <= b.until), None
         )
@@ -505,26 +469,23 @@ def _absences(rows: object, path: Path, staff: Staff) -> tuple[Absence, ...]:
 
 
 def _journals(path: Path, staff: Staff) -> tuple[dict[str, Journal], str]:
-    data = read_toml(path)
+    data = read_model(path, schema.JournalsFile)
     journals: dict[str, Journal] = {}
-    for i, t in enumerate(data.get("journal", [])):
+    for i, t in enumerate(data.journal):
         where = f"journal[{i}]"
         for key in ("key", "prefix", "title", "organisation", "number_format"):
-            if not isinstance(t.get(key), str) or not t[key].strip():
+            if not getattr(t, key).strip():
                 raise ConfigError(path, f"{where}.{key}", "is required")
         j = Journal(
-            t["key"],
-            t["prefix"],
-            t["title"],
-            t["organisation"],
-            t["number_format"],
-            _clerks(t, path, where, staff),
-            _staff_list(t, "management", path, where, staff),
-            _staff_list(t, "report_to", path, where, staff),
+            t.key,
+            t.prefix,
+            t.title,
+            t.organisation,
+            t.number_format,
+            _clerks(t.clerks, path, where, staff),
+            _staff_list(t.management, "management", path, where, staff),
+            _staff_list(t.report_to, "report_to", path, where, staff),
         )
-        unknown = sorted(set(t) - {*JOURNAL_KEYS})
-        if unknown:
-            raise ConfigError(path, f"{where}.{unknown[0]}", "unknown key")
         try:
             sample = j.number(2026, 1)
         except (KeyError, ValueError, IndexError) as exc:
@@ -536,31 +497,16 @@ def _journals(path: Path, staff: Staff) -> tuple[dict[str, Journal], str]:
         journals[j.key] = j
     if not journals:
         raise ConfigError(path, "journal", "at least one [[journal]] is required")
-    default = data.get("default", next(iter(journals)))
+    default = next(iter(journals)) if data.default is None else data.default
     if default not in journals:
         raise ConfigError(path, "default", f"no journal with key {default!r}")
     return journals, default
 
 
-JOURNAL_KEYS = (
-    "key",
-    "prefix",
-    "title",
-    "organisation",
-    "number_format",
-    "clerks",
-    "management",
-    "report_to",
-)
-
-
-def _staff_list(t: dict, key: str, path: Path, where: str, staff: Staff) -> tuple[str, ...]:
+def _staff_list(addresses: list[str], key: str, path: Path, where: str, staff: Staff) -> tuple[str, ...]:
     """A list of staff.toml addresses (as staff.toml spells them)."""
-    value = t.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
-        raise ConfigError(path, f"{where}.{key}", "must be a list of e-mail addresses")
     out = []
-    for address in value:
+    for address in addresses:
         person = staff.by_email(address)
         if person is None:
             raise ConfigError(path, f"{where}.{key}", f"{address!r} is not in staff.toml")
@@ -568,13 +514,10 @@ def _staff_list(t: dict, key: str, path: Path, where: str, staff: Staff) -> tupl
     return tuple(dict.fromkeys(out))
 
 
-def _clerks(t: dict, path: Path, where: str, staff: Staff) -> tuple[str, ...]:
+def _clerks(addresses: list[str], path: Path, where: str, staff: Staff) -> tuple[str, ...]:
     """A journal's `clerks`: addresses of staff.toml people with the role clerk."""
-    value = t.get("clerks", [])
-    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
-        raise ConfigError(path, f"{where}.clerks", "must be a list of e-mail addresses")
     out = []
-    for address in value:
+    for address in addresses:
         person = staff.by_email(address)
         if person is None or CLERK not in person.roles:
             raise ConfigError(path, f"{where}.clerks", f"{address!r} is not a clerk in staff.toml")
@@ -582,23 +525,22 @@ def _clerks(t: dict, path: Path, where: str, staff: Staff) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _limits(path: Path, t: dict) -> Limits:
+def _limits(path: Path, t: schema.LimitsTable) -> Limits:
     mb = 1024 * 1024
-    langs = t.get("ocr_languages", "rus+kaz")
-    if not isinstance(langs, str) or not langs:
+    if not t.ocr_languages:
         raise ConfigError(path, "limits.ocr_languages", "must be a string like 'rus+kaz'")
     return Limits(
-        max_message_bytes=int(_int(t, "max_message_mb", path, "limits", 50) * mb),
-        max_attachment_bytes=int(_int(t, "max_attachment_mb", path, "limits", 30) * mb),
-        max_pages_per_message=int(_int(t, "max_pages_per_message", path, "limits", 20)),
-        max_pixels_per_page=int(_int(t, "max_pixels_per_page", path, "limits", 60_000_000)),
-        render_dpi=int(_int(t, "render_dpi", path, "limits", 300)),
-        ocr_timeout_seconds=float(_int(t, "ocr_timeout_seconds", path, "limits", 60)),
-        ocr_languages=langs,
+        max_message_bytes=int(_positive(t.max_message_mb, path, "limits.max_message_mb") * mb),
+        max_attachment_bytes=int(_positive(t.max_attachment_mb, path, "limits.max_attachment_mb") * mb),
+        max_pages_per_message=_positive(t.max_pages_per_message, path, "limits.max_pages_per_message"),
+        max_pixels_per_page=_positive(t.max_pixels_per_page, path, "limits.max_pixels_per_page"),
+        render_dpi=_positive(t.render_dpi, path, "limits.render_dpi"),
+        ocr_timeout_seconds=_positive(t.ocr_timeout_seconds, path, "limits.ocr_timeout_seconds"),
+        ocr_languages=t.ocr_languages,
     )
 
 
-def _channels(path: Path, t: dict) -> dict[str, str]:
+def _channels(path: Path, t: dict[str, str]) -> dict[str, str]:
     for key, value in t.items():
         if key != "default" and key not in ROLES:
             raise ConfigError(path, f"channels.{key}", "not a known role")
@@ -612,65 +554,47 @@ def _channels(path: Path, t: dict) -> dict[str, str]:
 
 
 def _routing(path: Path) -> Routing:
-    data = read_toml(path)
-    mgmt, pr, mon = (_table(data, k, path) for k in ("management", "pr_copy", "monitoring"))
-    rec, auth = _table(data, "receipts", path), _table(data, "authentication", path)
-    unknown = sorted(set(auth) - {"trusted_authserv_ids", "verify_dkim"})
-    if unknown:  # a misspelt verify_dkim would silently leave replies unchecked
-        raise ConfigError(path, f"authentication.{unknown[0]}", "unknown key")
-    registers = []
-    for key, t in _table(mon, "register", path).items():
-        where = f"monitoring.register.{key}"
-        if not isinstance(t, dict) or not isinstance(t.get("title"), str):
-            raise ConfigError(path, f"{where}.title", "is required")
-        registers.append(MonitoringRegister(key, t["title"], _kinds(t, "kinds", path, where)))
+    data = read_model(path, schema.RoutingFile)
+    mgmt, pr, mon = data.management, data.pr_copy, data.monitoring
+    registers = [
+        MonitoringRegister(key, t.title, _kinds(t.kinds, path, f"monitoring.register.{key}.kinds"))
+        for key, t in mon.registers.items()
+    ]
     return Routing(
-        management_roles=_roles(mgmt, "roles", path, "management"),
-        may_resolve=_roles(mgmt, "may_resolve", path, "management"),
-        token_valid_days=int(_int(mgmt, "token_valid_days", path, "management", 30)),
-        reply_to_plus_token=bool(mgmt.get("reply_to_plus_token", False)),
-        pr_copy_kinds=_kinds(pr, "kinds", path, "pr_copy"),
-        pr_copy_channels=_channels_list(pr, path, "pr_copy"),
-        monitoring_channels=_channels_list(mon, path, "monitoring"),
-        monitoring_kinds_from=_kinds_from(mon, path),
+        management_roles=_roles(mgmt.roles, path, "management.roles"),
+        may_resolve=_roles(mgmt.may_resolve, path, "management.may_resolve"),
+        token_valid_days=_positive(mgmt.token_valid_days, path, "management.token_valid_days"),
+        reply_to_plus_token=mgmt.reply_to_plus_token,
+        pr_copy_kinds=_kinds(pr.kinds, path, "pr_copy.kinds"),
+        pr_copy_channels=_channels_list(pr.channels, path, "pr_copy.channels"),
+        monitoring_channels=_channels_list(mon.channels, path, "monitoring.channels"),
+        monitoring_kinds_from=_kinds_from(mon.kinds_from, path),
         registers=tuple(registers),
-        unproven_after_hours=float(_int(rec, "unproven_after_hours", path, "receipts", 24)),
-        trusted_authserv_ids=frozenset(str(a).lower() for a in auth.get("trusted_authserv_ids", [])),
-        verify_dkim=_bool(auth, "verify_dkim", path, "authentication", False),
-        pr_copy_resolutions=_bool(pr, "resolutions", path, "pr_copy", True),
-        pr_copy_answers=_bool(pr, "answers", path, "pr_copy", True),
+        unproven_after_hours=_positive(
+            data.receipts.unproven_after_hours, path, "receipts.unproven_after_hours"
+        ),
+        trusted_authserv_ids=frozenset(a.lower() for a in data.authentication.trusted_authserv_ids),
+        verify_dkim=data.authentication.verify_dkim,
+        pr_copy_resolutions=pr.resolutions,
+        pr_copy_answers=pr.answers,
     )
 
 
-def _bool(t: dict, key: str, path: Path, where: str, default: bool) -> bool:
-    value = t.get(key, default)
-    if not isinstance(value, bool):
-        raise ConfigError(path, f"{where}.{key}", "must be true or false")
-    return value
-
-
 def _chasing(path: Path) -> Chasing:
-    data = read_toml(path)
-    rem, esc = _table(data, "reminders", path), _table(data, "escalation", path)
-    book, week = _table(data, "book", path), _table(data, "weekly_report", path)
-    before = rem.get("before_working_days", [5, 2, 1])
-    if not isinstance(before, list) or any(not isinstance(n, int) or n <= 0 for n in before):
+    data = read_model(path, schema.RemindersFile)
+    rem, esc, book, week = data.reminders, data.escalation, data.book, data.weekly_report
+    if any(n <= 0 for n in rem.before_working_days):
         raise ConfigError(path, "reminders.before_working_days", "must be a list of positive whole numbers")
-    after = esc.get("after_working_days", 1)
-    if not isinstance(after, int) or after < 0:
+    if esc.after_working_days < 0:
         raise ConfigError(path, "escalation.after_working_days", "must be a whole number ≥ 0")
-    day = week.get("weekday", 0)
-    if day not in range(7):
+    if week.weekday not in range(7):
         raise ConfigError(path, "weekly_report.weekday", "must be 0 (Monday) … 6 (Sunday)")
-    unknown = sorted(set(week) - set(WEEKLY_KEYS))
-    if unknown:
-        raise ConfigError(path, f"weekly_report.{unknown[0]}", "unknown key")
-    send_at = _time(week, "send_at", path, "weekly_report", "09:00")
-    review_until = _time(week, "review_until", path, "weekly_report", "14:00")
-    not_later = _time(week, "not_later_than", path, "weekly_report", "15:00")
+    send_at, review_until, not_later = week.send_at, week.review_until, week.not_later_than
     if not send_at < not_later:
         raise ConfigError(path, "weekly_report.send_at", "must be earlier than not_later_than")
-    review_by = _roles(week, "review_by", path, "weekly_report") if "review_by" in week else frozenset()
+    review_by = (
+        frozenset() if week.review_by is None else _roles(week.review_by, path, "weekly_report.review_by")
+    )
     if review_by and not send_at < review_until < not_later:
         raise ConfigError(
             path,
@@ -679,47 +603,35 @@ def _chasing(path: Path) -> Chasing:
             "the report reaches management in time even unreviewed",
         )
     return Chasing(
-        before_working_days=tuple(sorted(set(before), reverse=True)),
-        on_due_day=bool(rem.get("on_due_day", True)),
-        overdue_daily=bool(rem.get("overdue_daily", True)),
-        escalate_after=after,
-        escalate_roles=_roles(esc, "roles", path, "escalation") if "roles" in esc else frozenset(),
-        book_max_minutes=int(_int(book, "max_minutes", path, "book", 30)),
-        book_notify_roles=_roles(book, "notify_roles", path, "book")
-        if "notify_roles" in book
-        else frozenset({"clerk", "pr_specialist"}),
-        weekly_weekday=day,
+        before_working_days=tuple(sorted(set(rem.before_working_days), reverse=True)),
+        on_due_day=rem.on_due_day,
+        overdue_daily=rem.overdue_daily,
+        escalate_after=esc.after_working_days,
+        escalate_roles=frozenset() if esc.roles is None else _roles(esc.roles, path, "escalation.roles"),
+        book_max_minutes=_positive(book.max_minutes, path, "book.max_minutes"),
+        book_notify_roles=_roles(book.notify_roles, path, "book.notify_roles"),
+        weekly_weekday=week.weekday,
         weekly_send_at=send_at,
         weekly_not_later_than=not_later,
-        weekly_recipients=_roles(week, "recipients", path, "weekly_report")
-        if "recipients" in week
-        else frozenset({"pr_specialist", "director"}),
+        weekly_recipients=_roles(week.recipients, path, "weekly_report.recipients"),
         weekly_review_by=review_by,
         weekly_review_until=review_until,
     )
 
 
-WEEKLY_KEYS = ("weekday", "send_at", "not_later_than", "recipients", "review_by", "review_until")
-
-
 def _workflow(path: Path) -> Workflow:
-    data = read_toml(path)
+    data = read_model(path, schema.AnswerFile)
     stages = {}
-    for key, t in _table(data, "stage", path).items():
-        if not isinstance(t, dict) or not isinstance(t.get("title"), str):
-            raise ConfigError(path, f"stage.{key}.title", "is required")
-        if t.get("holder", "") not in ("", *HOLDERS):
+    for key, t in data.stage.items():
+        if t.holder not in ("", *HOLDERS):
             raise ConfigError(path, f"stage.{key}.holder", f"must be one of {', '.join(HOLDERS)} or empty")
-        try:
-            state = State(t.get("state", State.IN_WORK.value))
-        except ValueError:
-            state = None
-        if state not in STAGED:
+        state = next((s for s in STAGED if s.value == t.state), None)
+        if state is None:
             raise ConfigError(
                 path, f"stage.{key}.state", f"must be one of {', '.join(s.value for s in STAGED)}"
             )
-        stages[key] = Stage(key, t["title"], t.get("holder", ""), state)
-    start = data.get("start")
+        stages[key] = Stage(key, t.title, t.holder, state)
+    start = data.start
     if start not in stages or stages[start].state is not State.IN_WORK:
         raise ConfigError(path, "start", "must name a stage of state in_work")
     for state in (State.ANSWERED, State.CLOSED):
@@ -729,79 +641,51 @@ def _workflow(path: Path) -> Workflow:
                 path, "stage", f'exactly one stage must have state = "{state.value}" (found {n})'
             )
     moves = []
-    for i, t in enumerate(data.get("move", [])):
+    for i, m in enumerate(data.move):
         where = f"move[{i}]"
-        froms, to = t.get("from", []), t.get("to")
-        if not isinstance(froms, list) or not froms or any(f not in stages for f in froms):
+        if not m.from_ or any(f not in stages for f in m.from_):
             raise ConfigError(path, f"{where}.from", "must list known stages")
-        if to not in stages:
-            raise ConfigError(path, f"{where}.to", f"unknown stage {to!r}")
-        words = t.get("words", [])
-        if (
-            not isinstance(words, list)
-            or not words
-            or not all(isinstance(w, str) and w.strip() for w in words)
-        ):
+        if m.to not in stages:
+            raise ConfigError(path, f"{where}.to", f"unknown stage {m.to!r}")
+        if not m.words or not all(w.strip() for w in m.words):
             raise ConfigError(path, f"{where}.words", "must be a non-empty list of words")
-        if t.get("by") not in (*HOLDERS, "holder"):
+        if m.by not in (*HOLDERS, "holder"):
             raise ConfigError(path, f"{where}.by", f"must be one of {', '.join(HOLDERS)} or holder")
-        if t.get("forward", "") not in ("", *HOLDERS):
+        if m.forward not in ("", *HOLDERS):
             raise ConfigError(path, f"{where}.forward", f"must be one of {', '.join(HOLDERS)} or empty")
-        moves.append(
-            StageMove(
-                frozenset(froms),
-                tuple(w.strip().upper() for w in words),
-                t["by"],
-                to,
-                bool(t.get("file", False)),
-                t.get("forward", ""),
-            )
-        )
-    meetings = _table(data, "meetings", path)
-    for unit, day in meetings.items():
+        words = tuple(w.strip().upper() for w in m.words)
+        moves.append(StageMove(frozenset(m.from_), words, m.by, m.to, m.file, m.forward))
+    for unit, day in data.meetings.items():
         if day not in range(7):
             raise ConfigError(path, f"meetings.{unit}", "must be a weekday 0 (Monday) … 6")
-    copy = _table(data, "copy", path)
-    return Workflow(
-        start, stages, tuple(moves), int(_int(copy, "within_working_days", path, "copy", 1)), dict(meetings)
-    )
+    within = _positive(data.copy_.within_working_days, path, "copy.within_working_days")
+    return Workflow(start, stages, tuple(moves), within, dict(data.meetings))
 
 
-def _time(t: dict, key: str, path: Path, where: str, default: str) -> dt.time:
-    try:
-        return dt.time.fromisoformat(str(t.get(key, default)))
-    except ValueError:
-        raise ConfigError(path, f"{where}.{key}", 'must be a time like "09:00"') from None
-
-
-def _roles(t: dict, key: str, path: Path, where: str) -> frozenset[str]:
-    roles = t.get(key)
-    if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles):
-        raise ConfigError(path, f"{where}.{key}", f"must be a list of roles from: {', '.join(sorted(ROLES))}")
+def _roles(roles: list[str], path: Path, key: str) -> frozenset[str]:
+    if not roles or any(r not in ROLES for r in roles):
+        raise ConfigError(path, key, f"must be a list of roles from: {', '.join(sorted(ROLES))}")
     return frozenset(roles)
 
 
-def _kinds(t: dict, key: str, path: Path, where: str) -> frozenset[str]:
-    kinds = t.get(key, [])
-    if not isinstance(kinds, list) or any(k not in KIND_KEYS for k in kinds):
-        raise ConfigError(path, f"{where}.{key}", f"kinds must be among: {', '.join(KIND_KEYS)}")
+def _kinds(kinds: list[str], path: Path, key: str) -> frozenset[str]:
+    if any(k not in KIND_KEYS for k in kinds):
+        raise ConfigError(path, key, f"kinds must be among: {', '.join(KIND_KEYS)}")
     return frozenset(kinds)
 
 
-def _kinds_from(mon: dict, path: Path) -> dict[str, frozenset[str]]:
-    t = _table(mon, "kinds_from", path)
+def _kinds_from(t: dict[str, list[str]], path: Path) -> dict[str, frozenset[str]]:
     for channel in t:
         if channel not in CHANNEL_KEYS:
             raise ConfigError(
                 path, f"monitoring.kinds_from.{channel}", f"channels must be among: {', '.join(CHANNEL_KEYS)}"
             )
-    return {channel: _kinds(t, channel, path, "monitoring.kinds_from") for channel in t}
+    return {channel: _kinds(kinds, path, f"monitoring.kinds_from.{channel}") for channel, kinds in t.items()}
 
 
-def _channels_list(t: dict, path: Path, where: str) -> frozenset[str]:
-    chans = t.get("channels", [])
-    if not isinstance(chans, list) or any(c not in CHANNEL_KEYS for c in chans):
-        raise ConfigError(path, f"{where}.channels", f"channels must be among: {', '.join(CHANNEL_KEYS)}")
+def _channels_list(chans: list[str], path: Path, key: str) -> frozenset[str]:
+    if any(c not in CHANNEL_KEYS for c in chans):
+        raise ConfigError(path, key, f"channels must be among: {', '.join(CHANNEL_KEYS)}")
     return frozenset(chans)
 
 

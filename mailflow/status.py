@@ -6,7 +6,7 @@ With daemons on several machines, each mailbox says which daemon reads it now
 
 Read from the journal and the home only (no mail server is contacted, so the
 command answers while a server is down): what waits in each Maildir, each
-queue, the outbox, the last sweep, the chain's head. Counting is bounded
+queue, the outbox, the last sweep, the chain's head and its last checkpoint. Counting is bounded
 work on indexed columns, so a scrape every few seconds costs little.
 """
 
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from . import leases
+from .checkpoint import last_made
 from .config import Config
 from .mailbox import open_mailbox
 from .models import ChainHead, Inbound, MailboxLease, Outbox
@@ -48,10 +49,11 @@ class Status:
     last_sweep_at: dt.datetime | None
     chain_events: int
     chain_head: str
+    checkpoint_at: dt.datetime | None = None  # the last signed checkpoint (checkpoint.py)
 
     def as_json(self) -> dict[str, object]:
         out = asdict(self)
-        for key in ("at", "last_inbound_at", "last_sweep_at"):
+        for key in ("at", "last_inbound_at", "last_sweep_at", "checkpoint_at"):
             v = getattr(self, key)
             out[key] = v.isoformat() if v else None
         for box in out["mailboxes"]:
@@ -96,6 +98,7 @@ def read(cfg: Config, engine: sa.Engine) -> Status:
         )
         last = s.exec(select(Inbound.fetched_at).order_by(col(Inbound.id).desc()).limit(1)).first()
         head = s.get(ChainHead, 1)
+        checkpoint_at = last_made(s)
     mark = cfg.home / SWEEP_MARK
     swept = dt.datetime.fromtimestamp(mark.stat().st_mtime, dt.UTC) if mark.exists() else None
     return Status(
@@ -108,6 +111,7 @@ def read(cfg: Config, engine: sa.Engine) -> Status:
         last_sweep_at=swept,
         chain_events=head.last_event_id if head else 0,
         chain_head=head.last_hash if head else "",
+        checkpoint_at=checkpoint_at,
     )
 
 
@@ -151,6 +155,11 @@ def prometheus(st: Status) -> str:
     for name, at, help_ in (
         ("mailflow_last_inbound_timestamp_seconds", st.last_inbound_at, "When the last message was fetched."),
         ("mailflow_last_sweep_timestamp_seconds", st.last_sweep_at, "When the sweeps last ran to the end."),
+        (
+            "mailflow_last_checkpoint_timestamp_seconds",
+            st.checkpoint_at,
+            "When the chain's head was last signed.",
+        ),
     ):
         if at is not None:
             metric(name, "gauge", help_, [("", at.timestamp())])

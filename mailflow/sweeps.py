@@ -10,8 +10,10 @@ import logging
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from . import checkpoint as checkpoints
 from . import db, journal, notices
 from .chasing import BATCH_ROWS  # rows per writing transaction, one figure for every sweep
+from .config import CheckpointConfig
 from .models import ChainHead, Delivery, Document
 from .rules import Rules
 from .values import KZ_TZ
@@ -92,3 +94,23 @@ def _tell(s: Session, head: ChainHead, rules: Rules, sender_addr: str, d: Delive
         number=doc.number,
         document_id=doc.id,
     )
+
+
+def checkpoint(
+    engine: sa.Engine, cfg: CheckpointConfig, sender_addr: str, now: dt.datetime | None = None
+) -> int:
+    """Once a day (the local day): the chain's head signed, written to a file and mailed
+    to the archive address (checkpoint.py). Decided under the writer lock, so two
+    daemons sweeping at once make one."""
+    now = now or dt.datetime.now(dt.UTC)
+    with Session(db.reader(engine)) as s:
+        if checkpoints.made_today(s, now):
+            return 0
+    key = checkpoints.private_key(cfg)  # a missing key: the sweep fails loudly, every time
+    with Session(engine) as s, s.begin():
+        head = journal.lock(s)
+        if checkpoints.made_today(s, now):
+            return 0
+        cp, path = checkpoints.issue(s, head, cfg, key, sender_addr=sender_addr, now=now)
+    log.info("checkpoint of the journal at event #%d written to %s", cp.last_event_id, path)
+    return 1

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import holidays
 
-from .config import ConfigError, read_toml
+from . import rules_schema
+from .config import ConfigError, read_model
 
 BASE_YEAR = 2020
 
@@ -106,28 +107,8 @@ def load(path: Path) -> WorkCalendar:
     """rules/calendar.toml; a missing file means the package's calendar alone."""
     if not path.exists():
         return WorkCalendar()
-    data = read_toml(path)
-    hours = data.get("working_hours", {})
-    try:
-        start = dt.time.fromisoformat(hours.get("start", "09:00"))
-        end = dt.time.fromisoformat(hours.get("end", "18:00"))
-    except (TypeError, ValueError):
-        raise ConfigError(path, "working_hours", 'start and end must be times like "09:00"') from None
+    data = read_model(path, rules_schema.CalendarFile)
+    start, end = data.working_hours.start, data.working_hours.end
     if end <= start:
         raise ConfigError(path, "working_hours", "end must be after start")
-    return WorkCalendar(
-        _dates(data, "extra_days_off", path), _dates(data, "extra_working_days", path), start, end
-    )
-
-
-def _dates(data: dict, key: str, path: Path) -> frozenset[dt.date]:
-    out = set()
-    for i, v in enumerate(data.get(key, [])):
-        if isinstance(v, dt.date):
-            out.add(v)
-            continue
-        try:
-            out.add(dt.date.fromisoformat(str(v)))
-        except ValueError:
-            raise ConfigError(path, f"{key}[{i}]", f"not a date (YYYY-MM-DD): {v!r}") from None
-    return frozenset(out)
+    return WorkCalendar(frozenset(data.extra_days_off), frozenset(data.extra_working_days), start, end)

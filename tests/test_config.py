@@ -115,6 +115,13 @@ sender = "kanc@sevkaz.example"
             '[[mailbox]]\nname="a"\nurl="maildir:/x"\n[smtp]\nurl="smtp://h"\nsender="a@b.c"\nallow_plaintext=1',
             "smtp.allow_plaintext",
         ),
+        # the file's model (config.ConfigFile): look-alike keys, wrong types, missing keys
+        ('[[mailbox]]\nname="a"\nurl="maildir:/x"\n"\u0456dle"=false', "mailbox[0].\u0456dle"),
+        ('ocr_workers="2"\n[[mailbox]]\nname="a"\nurl="maildir:/x"', "ocr_workers"),
+        ('home=1\n[[mailbox]]\nname="a"\nurl="maildir:/x"', "home"),
+        ('smtp=1\n[[mailbox]]\nname="a"\nurl="maildir:/x"', "smtp"),
+        ('[[mailbox]]\nname="a"\nurl="maildir:/x"\n[smtp]\nurl="smtp://h"', "smtp.sender"),
+        ('mailbox="inbox"', "mailbox"),
     ],
 )
 def test_config_errors_name_the_key(tmp_path, body, key):

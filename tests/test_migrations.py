@@ -327,3 +327,16 @@ def test_0018_absences_up_and_down(tmp_path, kind):
         db.migrate(engine)
         engine.dispose()
     assert {"person", "substitute", "since", "until", "set_by", "set_at", "inbound_id"} <= columns and gone
+
+
+def test_the_migrations_are_one_line():
+    """Branches merged side by side leave two heads; `upgrade head` then refuses to start."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(db.MIGRATIONS))
+    script = ScriptDirectory.from_config(cfg)
+    assert len(script.get_heads()) == 1, script.get_heads()
+    revisions = list(script.walk_revisions())
+    assert all(len(r._all_down_revisions) <= 1 for r in revisions), "a merge revision: re-chain instead"

@@ -12,21 +12,25 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import email
 import json
+from email import policy
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mailflow import checkpoint, config, db, journal, replay
+from mailflow import checkpoint, cli, config, daemon, db, journal, replay, status, sweeps
+from mailflow import rules as rules_mod
 from mailflow.config import CheckpointConfig, ConfigError
-from mailflow.models import ChainHead, Delivery, Event
+from mailflow.models import ChainHead, Delivery, Document, Event
 from tests import reportgen
-from tests.support import REPO, Office, database_urls
+from tests.support import DIRECTOR, REPO, Office, database_urls, deliver, fake_recognizer, text_appeal
 
 PETROV = "petrov@sevkaz.example"
 ARCHIVE = "archive@sevkaz.example"
+CLERK = "kanc@sevkaz.example"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -43,6 +47,17 @@ def office(request, tmp_path):
         )
         rcpt = reportgen.Rcpt(final=PETROV, action="delivered", status="2.0.0", diagnostic="smtp; 250 ok")
         o.send(reportgen.postfix_dsn([rcpt], envid=d.envelope_id, original=orig, kind="success"))
+        parts = daemon.build(o.cfg, o.rules, recognize=fake_recognizer())
+        try:  # a term extended by the director, an address corrected by the clerk
+            parts.services.extend(
+                o.number,
+                until=d.created_at.date() + dt.timedelta(days=40),
+                reason="выезд на место",
+                by=DIRECTOR,
+            )
+            parts.services.correct(o.number, {"address": "г. Петропавловск, ул. Абая, 5"}, by=CLERK)
+        finally:
+            daemon.close(parts)
         yield o
 
 
@@ -140,7 +155,16 @@ def test_an_untouched_journal_passes_and_every_row_is_covered(office):
     with _session(office) as s:
         r = replay.compare(s)
     counts = {t.table: (t.rows, t.covered, t.not_covered) for t in r.tables}
-    for table in ("document", "resolution", "assignment", "delivery", "receipt", "answer", "attachment"):
+    for table in (
+        "document",
+        "resolution",
+        "assignment",
+        "delivery",
+        "receipt",
+        "answer",
+        "attachment",
+        "extension",
+    ):
         rows, covered, not_covered = counts[table]
         assert rows >= 1 and covered == rows and not_covered == 0, (table, counts[table])
 
@@ -163,6 +187,8 @@ ROW_EDITS = [
     ("answer", "holder", "UPDATE answer SET holder = 'friend@sevkaz.example'", "'friend@sevkaz.example'"),
     ("receipt", "action", "UPDATE receipt SET action = 'failed'", "'failed'"),
     ("document", "status", "UPDATE document SET status = 'closed'", "'closed'"),
+    ("extension", "new_due", "UPDATE extension SET new_due = :far", "'2031-01-01'"),
+    ("extension", "reason", "UPDATE extension SET reason = 'так решили'", "'так решили'"),
 ]
 
 
@@ -179,6 +205,12 @@ def test_a_row_edited_by_sql_is_named_with_both_values(office, table, column, st
     assert f"changed {table}.{column}" in _found(office)
     said = [d for d in _descriptions(office) if f"({table}): поле {column}:" in d]
     assert said and shown in said[0].split("в таблице", 1)[1].split("по событиям", 1)[0], said
+
+
+def test_a_correction_undone_by_sql_is_named(office):
+    _sql(office, "UPDATE document SET address = 'г. Петропавловск'")
+    [said] = _descriptions(office)
+    assert "поле address" in said and "по событиям 'г. Петропавловск, ул. Абая, 5'" in said
 
 
 def test_a_deleted_resolution_is_missing(office):
@@ -301,15 +333,19 @@ def test_a_reset_to_an_empty_journal_is_found_by_the_checkpoint(anchored):
 def test_a_journal_reset_and_filled_again_is_found_by_the_checkpoint(anchored):
     """Reset, then new mail registered: more events than were signed, none of them it."""
     o, cp, pub = anchored
+    signed = checkpoint.load(cp)
     _sql(o, "DELETE FROM event", "UPDATE chain_head SET last_event_id = 0, last_hash = :g", g=journal.GENESIS)
-    for _ in range(3):
+    for _ in range(15):  # SQLite numbers the events from 1 again; PostgreSQL's sequence goes on
         o.send(
             o.reply(
                 "Петрову — рассмотреть.", frm="ayyrtau-res@sevkaz.example", in_reply_to=None, subject="Жалоба"
             )
         )
+        if _ids(o, "event")[-1] > signed.last_event_id:
+            break
+    assert _ids(o, "event")[-1] > signed.last_event_id
     found = _found(o, cp, pub)
-    assert "checkpoint rewritten" in found, found
+    assert "chain" not in found and "checkpoint rewritten" in found, found
 
 
 def test_a_checkpoint_signed_by_another_key_is_refused(anchored, tmp_path):
@@ -339,10 +375,11 @@ def test_a_checkpoint_file_edited_is_refused(anchored, field):
 # --- keys and the [checkpoint] section ----------------------------------------
 
 
-def _config(tmp_path: Path, section: str) -> Path:
+def _config(tmp_path: Path, section: str, database: str | None = None) -> Path:
     f = tmp_path / "mailflow.toml"
     f.write_text(
-        f'home = "data"\nrules = "{REPO / "rules"}"\n[[mailbox]]\nname = "inbox"\nurl = "maildir:data/inbox"\n'
+        (f'database = "{database}"\n' if database else "")
+        + f'home = "data"\nrules = "{REPO / "rules"}"\n[[mailbox]]\nname = "inbox"\nurl = "maildir:data/inbox"\n'
         f'[smtp]\nurl = "maildir:data/outbox"\nsender = "mailflow@sevkaz.example"\n{section}',
         encoding="utf-8",
     )
@@ -395,3 +432,130 @@ def test_the_key_comes_from_a_file_or_a_systemd_credential(tmp_path, monkeypatch
         checkpoint.private_key(CheckpointConfig(dir=tmp_path, key_file=pub))  # the public half
     with pytest.raises(checkpoint.KeyProblem, match="Ed25519"):
         checkpoint.public_key(key)  # the private half
+
+
+# --- the commands, the daily sweep, the status ---------------------------------
+
+
+class Installed:
+    """A home run from a config file with a [checkpoint] section, through the CLI."""
+
+    def __init__(self, tmp_path: Path, capsys, database: str | None = None):
+        self.tmp, self.capsys = tmp_path, capsys
+        self.file = _config(
+            tmp_path,
+            '[checkpoint]\ndir = "data/checkpoints"\narchive_to = "archive@sevkaz.example"\n'
+            'key_file = "keys/cp.key"\npublic_key = "keys/cp.key.pub"\n',
+            database,
+        )
+        self.cfg = config.load(self.file)
+        self.rules = rules_mod.load(self.cfg.rules_dir)
+        deliver(self.cfg.home / "inbox", text_appeal(body="Направляю жалобу потребителя"), "m1")
+        daemon.run_once(self.cfg, self.rules, recognize=fake_recognizer())
+
+    def mf(self, *args: str) -> tuple[int, str, str]:
+        rc = cli.main(["--config", str(self.file), *args])
+        out = self.capsys.readouterr()
+        return rc, out.out, out.err
+
+    def archived(self) -> list:
+        folder = self.cfg.home / "outbox" / "new"
+        mails = [
+            email.message_from_bytes(f.read_bytes(), policy=policy.default) for f in sorted(folder.glob("*"))
+        ]
+        return [m for m in mails if m["To"] == ARCHIVE]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_keygen_checkpoint_and_verify_from_the_command_line(tmp_path, capsys, kind):
+    with database_urls(tmp_path, kind) as url:
+        _command_line(Installed(tmp_path, capsys, url if kind == "postgresql" else None), tmp_path)
+
+
+def _command_line(home: Installed, tmp_path: Path) -> None:
+    (tmp_path / "keys").mkdir()
+    rc, out, _ = home.mf("journal", "keygen", str(tmp_path / "keys" / "cp.key"))
+    assert (
+        rc == 0
+        and "BEGIN PUBLIC KEY" in out
+        and (tmp_path / "keys" / "cp.key").stat().st_mode & 0o777 == 0o600
+    )
+    assert home.mf("journal", "keygen", str(tmp_path / "keys" / "cp.key"))[0] == 2  # not over it
+    rc, out, _ = home.mf("journal", "checkpoint")
+    assert rc == 0, out
+    [cp] = sorted((home.cfg.home / "checkpoints").glob("checkpoint-*.json"))
+    [mail] = home.archived()  # mailed at once, the file attached
+    [part] = [p for p in mail.iter_attachments()]
+    assert part.get_filename() == cp.name and part.get_content() == cp.read_bytes()
+
+    with _session(home) as s:
+        number = s.exec(select(Document.number)).one()
+    rc, out, _ = home.mf("journal", "show", number)  # the rows events carry are not the history's
+    assert rc == 0 and "routed" in out and '"covers"' not in out and "sha256:" not in out, out
+
+    rc, out, _ = home.mf("journal", "verify")  # the newest checkpoint of [checkpoint] dir, its public key
+    assert rc == 0 and "сходится" in out, out
+
+    _sql(home, "UPDATE document SET last_name = 'Подделкин'")
+    rc, out, _ = home.mf("journal", "verify", "--checkpoint", str(cp))
+    assert rc == 1 and "Подделкин" in out and "поле last_name" in out, out
+
+    with _session(home) as s:
+        first = s.exec(select(Event).order_by(col(Event.id))).first()
+    assert first is not None
+    _sql(
+        home,
+        "DELETE FROM event WHERE id > :id",
+        "UPDATE chain_head SET last_event_id = :id, last_hash = :h",
+        id=first.id,
+        h=first.hash,
+    )
+    rc, out, _ = home.mf("journal", "verify")
+    assert rc == 1 and "усечён" in out, out
+
+
+def test_verify_exits_2_on_a_key_or_checkpoint_file_it_cannot_use(tmp_path, capsys):
+    home = Installed(tmp_path, capsys)
+    (tmp_path / "keys").mkdir()
+    home.mf("journal", "keygen", str(tmp_path / "keys" / "cp.key"))
+    assert home.mf("journal", "checkpoint")[0] == 0
+    [cp] = sorted((home.cfg.home / "checkpoints").glob("checkpoint-*.json"))
+    garbled = tmp_path / "garbled.json"
+    garbled.write_text("{not json")
+    for args, said in (
+        (("--checkpoint", str(garbled)), "не читается"),
+        (("--checkpoint", str(tmp_path / "none.json")), "не прочитан"),
+        (("--checkpoint", str(cp), "--public-key", str(tmp_path / "keys" / "cp.key")), "Ed25519"),
+    ):
+        rc, _, err = home.mf("journal", "verify", *args)
+        assert rc == 2 and said in err, (args, err)
+    (tmp_path / "keys" / "cp.key").unlink()
+    rc, _, err = home.mf("journal", "checkpoint")
+    assert rc == 2 and "не прочитан" in err
+
+
+def test_the_daily_sweep_makes_one_checkpoint_a_day_and_status_shows_its_age(tmp_path, capsys):
+    home = Installed(tmp_path, capsys)
+    (tmp_path / "keys").mkdir()
+    home.mf("journal", "keygen", str(tmp_path / "keys" / "cp.key"))
+    assert home.cfg.checkpoint is not None
+    engine = db.make_engine(home.cfg.database)
+    try:
+        assert status.read(home.cfg, engine).checkpoint_at is None
+        now = dt.datetime.now(dt.UTC)
+        made = [
+            sweeps.checkpoint(engine, home.cfg.checkpoint, "mailflow@sevkaz.example", now) for _ in range(2)
+        ]
+        assert made == [1, 0]
+        tomorrow = now + dt.timedelta(days=1)
+        assert sweeps.checkpoint(engine, home.cfg.checkpoint, "mailflow@sevkaz.example", tomorrow) == 1
+        st = status.read(home.cfg, engine)
+    finally:
+        engine.dispose()
+    assert st.checkpoint_at is not None and (dt.datetime.now(dt.UTC) - st.checkpoint_at).total_seconds() < 600
+    assert "mailflow_last_checkpoint_timestamp_seconds" in status.prometheus(st)
+    assert len(list((home.cfg.home / "checkpoints").glob("checkpoint-*.json"))) == 2
+    daemon.run_once(home.cfg, home.rules, recognize=fake_recognizer())  # today's is made: none more
+    assert len(home.archived()) == 2
+    rc, out, _ = home.mf("status")
+    assert rc == 0 and "Контрольная точка:" in out and "ч назад" in out

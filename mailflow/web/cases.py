@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from .. import export, scans
+from .. import coverage, export, scans
 from ..case.queries import case_version, consumer_name
 from ..case.search import Filter, visible_to, where
 from ..case.states import OPEN, State
@@ -151,4 +151,4 @@ class Happened:
 
 def history(s: Session, doc: Document) -> list[Happened]:
     rows = s.exec(select(Event).where(Event.document_id == doc.id).order_by(col(Event.id))).all()
-    return [Happened(e.at.astimezone(KZ_TZ), e.type, json.loads(e.data)) for e in rows]
+    return [Happened(e.at.astimezone(KZ_TZ), e.type, coverage.facts(e.data)) for e in rows]
