@@ -9,7 +9,8 @@ Two stores behind one protocol, chosen by the composition root (daemon):
 - DatabaseArchive: rows of `archive_blob` keyed by sha256 in the journal's
   own database, where every daemon reaches them. A journal on PostgreSQL may
   be shared by daemons on several machines, and a scan archived by one must be
-  forwarded by another.
+  forwarded by another. What an older mailflow archived as files under this
+  machine's home is still read (and then copied into the database).
 """
 
 from __future__ import annotations
@@ -105,10 +106,12 @@ class FileArchive:
 
 class DatabaseArchive:
     """The archive in the journal's database. The suffix names a file's kind in
-    FileArchive; here the sha256 alone is the key (the same bytes are one blob)."""
+    FileArchive; here the sha256 alone is the key (the same bytes are one blob).
+    `files`: this machine's file archive from before, read when the database does
+    not have the bytes (and copied in, so the other machines reach them too)."""
 
-    def __init__(self, engine: sa.Engine):
-        self.engine = engine
+    def __init__(self, engine: sa.Engine, files: FileArchive | None = None):
+        self.engine, self.files = engine, files
 
     def local_path(self, sha256: str, suffix: str = ".eml") -> Path | None:
         return None
@@ -140,6 +143,15 @@ class DatabaseArchive:
     def get(self, sha256: str, suffix: str = ".eml") -> bytes:
         with Session(self.engine) as s:
             data = s.exec(select(ArchiveBlob.data).where(ArchiveBlob.sha256 == sha256)).first()
-        if data is None:
-            raise NotArchived(f"{sha256} is not in the database's archive")
-        return bytes(data)
+        if data is not None:
+            return bytes(data)
+        if self.files is not None:
+            try:
+                old = self.files.get(sha256, suffix)
+            except NotArchived:
+                pass
+            else:
+                if digest(old) == sha256:  # a damaged file is not copied in as the original
+                    self.put(old, suffix)
+                    return old
+        raise NotArchived(f"{sha256} is not in the database's archive")

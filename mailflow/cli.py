@@ -459,7 +459,8 @@ def cmd_status(args, cfg, rules) -> int:
 
     for m in st.mailboxes:
         waiting = "не считается (почтовый сервер)" if m.waiting is None else str(m.waiting)
-        print(f"Ящик {m.name} ({m.kind}): ждут {waiting}")
+        reader = f"читает {m.reader} (до {when(m.reader_until)})" if m.reader else "никто не читает"
+        print(f"Ящик {m.name} ({m.kind}): ждут {waiting}; {reader}")
     print("Очереди: " + ", ".join(f"{q} {n}" for q, n in st.queues.items()))
     print(f"Исходящие: ждут {st.outbox_pending}, не отправлены {st.outbox_failed}")
     print(f"Последнее письмо получено: {when(st.last_inbound_at)}; последний обход: {when(st.last_sweep_at)}")

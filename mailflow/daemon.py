@@ -100,9 +100,10 @@ def build(
 def open_archive(cfg: Config, engine: sa.Engine) -> Archive:
     """Where scans and raw messages live: in the journal's database when it is
     PostgreSQL (daemons on several machines share it, and each must reach what
-    another archived), under the data home when it is SQLite (one machine)."""
+    another archived), under the data home when it is SQLite (one machine). Files
+    archived there before the journal moved to PostgreSQL are still read."""
     if engine.dialect.name == "postgresql":
-        return DatabaseArchive(engine)
+        return DatabaseArchive(engine, files=FileArchive(cfg.archive_dir))
     return FileArchive(cfg.archive_dir)
 
 

@@ -1,6 +1,9 @@
 """How the installation is doing, for the operator: `mailflow status [--json]` and the
 workplace's Prometheus `/metrics`.
 
+With daemons on several machines, each mailbox says which daemon reads it now
+(its lease's holder) and until when, unless renewed.
+
 Read from the journal and the home only (no mail server is contacted, so the
 command answers while a server is down): what waits in each Maildir, each
 queue, the outbox, the last sweep, the chain's head and its last checkpoint. Counting is bounded
@@ -16,10 +19,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from . import leases
 from .checkpoint import last_made
 from .config import Config
 from .mailbox import open_mailbox
-from .models import ChainHead, Inbound, Outbox
+from .models import ChainHead, Inbound, MailboxLease, Outbox
 from .queues import waiting
 
 SWEEP_MARK = Path("state") / "last-sweep"  # under the home: touched by each finished sweep
@@ -30,6 +34,8 @@ class MailboxState:
     name: str
     kind: str  # maildir | imap | imaps
     waiting: int | None  # messages not yet handled; None: not counted (a server's mailbox)
+    reader: str | None = None  # the daemon whose lease on it is current (leases.node_id)
+    reader_until: dt.datetime | None = None  # when that lease runs out unless renewed
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,8 @@ class Status:
         for key in ("at", "last_inbound_at", "last_sweep_at", "checkpoint_at"):
             v = getattr(self, key)
             out[key] = v.isoformat() if v else None
+        for box in out["mailboxes"]:
+            box["reader_until"] = box["reader_until"].isoformat() if box["reader_until"] else None
         return out
 
 
@@ -62,12 +70,23 @@ def mark_sweep(home: Path) -> None:
 
 def read(cfg: Config, engine: sa.Engine) -> Status:
     now = dt.datetime.now(dt.UTC)
+    with Session(engine) as s:
+        clock = leases.db_now(s)  # the clock the leases are kept by
+        held = {
+            r.mailbox: r
+            for r in s.exec(
+                select(MailboxLease).where(col(MailboxLease.mailbox).in_([m.name for m in cfg.mailboxes]))
+            ).all()
+            if r.expires_at > clock
+        }
     boxes = []
     for m in cfg.mailboxes:
         counted = None
         if m.endpoint.scheme == "maildir" and Path(m.endpoint.path).exists():
             counted = len(open_mailbox(m).pending())
-        boxes.append(MailboxState(m.name, m.endpoint.scheme, counted))
+        lease = held.get(m.name)
+        reader, until = (lease.holder, lease.expires_at) if lease else (None, None)
+        boxes.append(MailboxState(m.name, m.endpoint.scheme, counted, reader, until))
     with Session(engine) as s:
         queues = {q.value: n for q, n in waiting(s).items()}
         by_status = dict(
@@ -109,6 +128,16 @@ def prometheus(st: Status) -> str:
         "gauge",
         "Messages waiting in a Maildir mailbox.",
         [(f'{{mailbox="{_label(m.name)}"}}', m.waiting) for m in st.mailboxes if m.waiting is not None],
+    )
+    metric(
+        "mailflow_mailbox_lease_expiry_timestamp_seconds",
+        "gauge",
+        "When the lease of the daemon reading a mailbox runs out unless renewed (absent: nobody reads it).",
+        [
+            (f'{{mailbox="{_label(m.name)}",holder="{_label(m.reader)}"}}', m.reader_until.timestamp())
+            for m in st.mailboxes
+            if m.reader is not None and m.reader_until is not None
+        ],
     )
     metric(
         "mailflow_queue_items",

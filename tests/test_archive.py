@@ -78,6 +78,24 @@ def test_the_database_keeps_one_row_per_content(tmp_path):
         engine.dispose()
 
 
+def test_files_archived_before_the_move_to_the_database_are_read_and_copied_in(tmp_path):
+    (tmp_path / "home").mkdir()
+    with database_urls(tmp_path, "postgresql") as url:
+        engine = db.make_engine(url)
+        db.migrate(engine)
+        files = FileArchive(tmp_path / "archive")
+        old, damaged = files.put(SCAN, ".bin"), files.put(b"original", ".bin")
+        path = files.local_path(damaged, ".bin")
+        assert path is not None
+        path.write_bytes(b"changed on disk")
+        here = DatabaseArchive(engine, files=files)
+        assert here.get(old, ".bin") == SCAN
+        assert DatabaseArchive(engine).get(old, ".bin") == SCAN  # copied in: another machine reads it
+        with pytest.raises(NotArchived):
+            here.get(damaged, ".bin")  # not taken for the original
+        engine.dispose()
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_the_composition_root_chooses_the_archive_by_the_database(tmp_path, kind):
     with database_urls(tmp_path, kind) as url:

@@ -288,3 +288,29 @@ def test_a_row_whose_lease_went_to_another_sender_is_not_sent(tmp_path):
     with Session(engine) as s:
         assert [r.claimed_by for r in s.exec(select(Outbox).order_by(Outbox.id))] == [None, "b:2:2"]
     engine.dispose()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_operator_sees_which_daemon_reads_each_mailbox(tmp_path, kind):
+    from mailflow import status
+
+    with database_urls(tmp_path, kind) as url:
+        cfg = home_config(tmp_path, url)
+        daemon.migrate(cfg)
+        engine = db.make_engine(url)
+        try:
+            held = leases.take(engine, "inbox", "machine-a:41:7", ttl=60)
+            assert held is not None
+            [box] = status.read(cfg, engine).mailboxes
+            assert box.reader == "machine-a:41:7" and box.reader_until is not None
+            assert box.reader_until > dt.datetime.now(dt.UTC) + dt.timedelta(seconds=50)
+            text = status.prometheus(status.read(cfg, engine))
+            line = 'mailflow_mailbox_lease_expiry_timestamp_seconds{mailbox="inbox",holder="machine-a:41:7"} '
+            assert line + f"{box.reader_until.timestamp():g}" in text
+            leases.release(engine, held)
+            [box] = status.read(cfg, engine).mailboxes
+            assert box.reader is None and "lease_expiry_timestamp_seconds{" not in status.prometheus(
+                status.read(cfg, engine)
+            )
+        finally:
+            engine.dispose()

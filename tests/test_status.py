@@ -40,7 +40,10 @@ def test_status_says_what_waits_and_where_the_chain_stands(tmp_path):
     with Session(engine) as s:
         events = s.exec(select(func.count()).select_from(Event)).one()
     engine.dispose()
-    assert st["mailboxes"] == [{"name": "inbox", "kind": "maildir", "waiting": 1}]
+    # the daemon gave the mailbox up when it stopped: nobody reads it
+    assert st["mailboxes"] == [
+        {"name": "inbox", "kind": "maildir", "waiting": 1, "reader": None, "reader_until": None}
+    ]
     assert st["queues"] == {"review": 1, "quarantine": 0, "outbox": 0, "receipts": 0}  # all mail went out
     assert st["chain_events"] == events and len(st["chain_head"]) == 64
     assert st["last_sweep_at"] and st["last_inbound_at"]
