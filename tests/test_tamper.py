@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 from mailflow import checkpoint, cli, config, daemon, db, journal, replay, status, sweeps
 from mailflow import rules as rules_mod
 from mailflow.config import CheckpointConfig, ConfigError
-from mailflow.models import ChainHead, Delivery, Document, Event
+from mailflow.models import ChainHead, Delivery, Document, Event, Move
 from tests import reportgen
 from tests.support import DIRECTOR, REPO, Office, database_urls, deliver, fake_recognizer, text_appeal
 
@@ -211,6 +211,32 @@ def test_a_correction_undone_by_sql_is_named(office):
     _sql(office, "UPDATE document SET address = 'г. Петропавловск'")
     [said] = _descriptions(office)
     assert "поле address" in said and "по событиям 'г. Петропавловск, ул. Абая, 5'" in said
+
+
+def test_any_writer_through_the_orm_is_covered_without_asking(office):
+    """A step of the answer written as a fixture would, with no act's event: the
+    commit seals it into an event of its own, and an edit of the file's hash is found."""
+    [doc] = _ids(office, "document")
+    with _session(office) as s, s.begin():
+        journal.lock(s)
+        s.add(
+            Move(
+                document_id=doc,
+                from_stage="draft",
+                to_stage="head_review",
+                word="НА СОГЛАСОВАНИЕ",
+                by=PETROV,
+                at=dt.datetime.now(dt.UTC),
+                filename="ответ.docx",
+                sha256="a" * 64,
+            )
+        )
+    with _session(office) as s:
+        last = s.exec(select(Event).order_by(col(Event.id).desc())).first()
+    assert last is not None and last.type == journal.COVERED and '"move"' in last.data
+    assert _found(office) == []
+    _sql(office, "UPDATE move SET sha256 = :h", h="b" * 64)
+    assert _found(office) == ["changed move.sha256"]
 
 
 def test_a_deleted_resolution_is_missing(office):
