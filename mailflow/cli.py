@@ -835,7 +835,8 @@ def cmd_export(args, cfg, rules) -> int:
     ):
         recs = export.records(s, args.journal)
         if args.format == "xlsx":
-            out.write(export.to_xlsx(recs))
+            for piece in export.xlsx_chunks(recs):
+                out.write(piece)
         elif args.format == "csv":
             for chunk in export.csv_chunks(recs):
                 out.write(chunk.encode("utf-8"))

@@ -21,11 +21,18 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from fastapi import BackgroundTasks, FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
-from .. import services, status
+from .. import export, services, status
 from ..archive import Archive
 from ..case.search import Filter
 from ..case.states import State
@@ -40,6 +47,7 @@ log = logging.getLogger("mailflow.web")
 HERE = Path(__file__).parent
 SESSION, CSRF = "mf_session", "csrftoken"
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 25 * 1024 * 1024  # a scanned copy of an answer; more is refused, not truncated
 
 
@@ -246,7 +254,7 @@ def create_app(web: Web) -> FastAPI:
         f, n = filter_of(request)
         with Session(web.engine) as s:
             found = cases.listing(s, web.rules, signed, f, n)
-        query = {k: v for k, v in request.query_params.items() if k != "page"}
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
         return page(
             request,
             "journal.html",
@@ -264,7 +272,7 @@ def create_app(web: Web) -> FastAPI:
         f, n = filter_of(request)
         with Session(web.engine) as s:
             found = cases.listing(s, web.rules, signed, f, n)
-            items = [cases.api_record(s, r.doc) for r in found.rows]
+            items = cases.api_records(s, [r.doc for r in found.rows])
         return JSONResponse(
             {
                 "items": items,
@@ -273,6 +281,32 @@ def create_app(web: Web) -> FastAPI:
                 "page": found.page,
                 "pages": found.pages,
             }
+        )
+
+    def attachment_name(ext: str) -> str:
+        return f"journal-{dt.datetime.now(KZ_TZ):%Y-%m-%d-%H%M}.{ext}"
+
+    @app.get("/api/cases.csv")
+    def api_cases_csv(request: Request) -> Response:
+        """The current filter's cases as CSV for Excel: UTF-8 with BOM, «;», streamed."""
+        signed = who(request)
+        f, _ = filter_of(request)
+        chunks = export.csv_chunks(cases.exported(web.engine, web.rules, signed, f), delimiter=";", bom=True)
+        return StreamingResponse(
+            (c.encode("utf-8") for c in chunks),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{attachment_name("csv")}"'},
+        )
+
+    @app.get("/api/cases.xlsx")
+    def api_cases_xlsx(request: Request) -> Response:
+        """The current filter's cases as an Excel workbook, streamed (mailflow.xlsx_stream)."""
+        signed = who(request)
+        f, _ = filter_of(request)
+        return StreamingResponse(
+            export.xlsx_chunks(cases.exported(web.engine, web.rules, signed, f)),
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="{attachment_name("xlsx")}"'},
         )
 
     # -- the card -----------------------------------------------------------
