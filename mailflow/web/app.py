@@ -32,7 +32,7 @@ from fastapi.responses import (
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
-from .. import export, services, status
+from .. import dashboard, digest, digest_render, export, services, status
 from ..archive import Archive
 from ..case.search import Filter
 from ..case.states import State
@@ -41,7 +41,7 @@ from ..queues import Queue, Queues
 from ..rules import Rules
 from ..values import CONSUMER_FIELDS, KZ_TZ
 from ..vocabulary import CHANNELS, FIELD_LABELS, GROUPS, KINDS, channel_label
-from . import acts, cases, pages, signin
+from . import acts, cases, filters, pages, signin
 
 log = logging.getLogger("mailflow.web")
 HERE = Path(__file__).parent
@@ -220,33 +220,9 @@ def create_app(web: Web) -> FastAPI:
 
     def filter_of(request: Request) -> tuple[Filter, int]:
         p = request.query_params
-
-        def date(key: str) -> dt.date | None:
-            try:
-                return dt.date.fromisoformat(p.get(key, ""))
-            except ValueError:
-                return None
-
-        def number(key: str) -> int | None:
-            v = p.get(key, "")
-            return int(v) if v.isdigit() else None
-
-        f = Filter(
-            q=p.get("q", "")[:200],
-            journal=p.get("journal") or None,
-            year=number("year"),
-            kind=p.get("kind") or None,
-            channel=p.get("channel") or None,
-            unit=p.get("unit") or None,
-            state=p.get("state") or None,
-            stage=p.get("stage") or None,
-            executor=p.get("executor") or None,
-            overdue=p.get("overdue") in ("1", "true", "on"),
-            needs_review=p.get("needs_review") in ("1", "true", "on"),
-            since=date("since"),
-            until=date("until"),
+        return filters.parse(
+            p, p.getlist("number"), now=_now(), unproven_hours=web.rules.routing.unproven_after_hours
         )
-        return f, number("page") or 1
 
     @app.get("/", response_class=HTMLResponse)
     def journal_page(request: Request) -> Response:
@@ -501,6 +477,59 @@ def create_app(web: Web) -> FastAPI:
             assert doc is not None
             return JSONResponse(cases.api_record(s, doc))
 
+    # -- the dashboard -------------------------------------------------------
+
+    def board_of(signed: signin.Signed) -> dashboard.Dashboard:
+        """The dashboard as far as this person's rights go (services.NotAllowed without either)."""
+        may = signed.rights.may
+        if not ({"report", "registers"} & may) or not signed.rights.see_all:
+            raise services.NotAllowed(f"{signed.email}: сводка — для руководства и ПР-специалиста")
+        with Session(web.engine) as s:
+            return dashboard.build(s, web.rules, _now(), report="report" in may, registers="registers" in may)
+
+    @app.get("/dashboard", response_class=HTMLResponse)
+    def dashboard_page(request: Request) -> Response:
+        signed = who(request)
+        try:
+            board = board_of(signed)
+        except services.Refused as exc:
+            return page(request, "dashboard.html", _status(exc), me=signed, error=str(exc), board=None)
+        return page(
+            request,
+            "dashboard.html",
+            me=signed,
+            board=board,
+            url=filters.journal_url,
+            figures=digest_render.figures(board.report) if board.report else [],
+        )
+
+    @app.get("/api/dashboard")
+    def api_dashboard(request: Request) -> Response:
+        signed = who(request)
+        try:
+            board = board_of(signed)
+        except services.Refused as exc:
+            return _refusal(exc)
+        return JSONResponse(_board_json(board))
+
+    @app.get("/dashboard/report.xlsx")
+    def dashboard_report(request: Request) -> Response:
+        """The current week's report (2.13) as the Monday mail attaches it."""
+        signed = who(request)
+        if "report" not in signed.rights.may or not signed.rights.see_all:
+            return Response(
+                f"{signed.email}: недельный отчёт — для руководства и ПР-специалиста",
+                status_code=403,
+                media_type="text/plain; charset=utf-8",
+            )
+        with Session(web.engine) as s:
+            report = digest.build(s, web.rules, digest.Week.of(_now()), _now())
+        return Response(
+            digest_render.xlsx(report),
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="report-{report.week}.xlsx"'},
+        )
+
     # -- the clerk's queues --------------------------------------------------
 
     def queue_of(signed: signin.Signed, name: str) -> Queue:
@@ -653,6 +682,75 @@ def create_app(web: Web) -> FastAPI:
         return FileResponse(HERE / "static" / "app.css", media_type="text/css")
 
     return app
+
+
+def _count(n: int, f: Filter | None) -> dict[str, Any]:
+    return {"count": n, "url": filters.journal_url(f)}
+
+
+def _board_json(b: dashboard.Dashboard) -> dict[str, Any]:
+    """The dashboard as the API gives it: every number with the journal address of its cases."""
+
+    def lines(rows: tuple[dashboard.Line, ...], key: str) -> list[dict[str, Any]]:
+        return [
+            {
+                key: r.key,
+                "label": r.label,
+                "overdue": _count(r.overdue, r.overdue_filter),
+                "due_week": _count(r.due_week, r.due_filter),
+            }
+            for r in rows
+        ]
+
+    out: dict[str, Any] = {
+        "today": b.today.isoformat(),
+        "week_end": b.week_end.isoformat(),
+        "overdue": _count(b.overdue, b.overdue_filter),
+        "due_week": _count(b.due_week, b.due_filter),
+        "by_executor": lines(b.by_executor, "email"),
+        "by_unit": lines(b.by_unit, "unit"),
+        "unassigned": {"overdue": b.unassigned_overdue, "due_week": b.unassigned_due_week},
+        "report": None,
+        "registers": [
+            {
+                "register": r.key,
+                "title": r.title,
+                "year": r.year,
+                "entries": _count(r.entries, r.filter),
+                "last_number": r.last,
+            }
+            for r in b.registers
+        ],
+    }
+    r = b.report
+    if r is not None:
+        out["report"] = {
+            "week": str(r.week),
+            "since": r.week.start.isoformat(),
+            "until": r.week.end.isoformat(),
+            "xlsx": "/dashboard/report.xlsx",
+            "new": _count(r.new, b.week_filter),
+            "figures": [
+                {"label": label.strip(), "value": v, "attention": bad}
+                for label, v, bad in digest_render.figures(r)
+            ],
+            "book_breaches": {
+                **_count(len(r.book_breaches), b.book_filter),
+                "items": [
+                    {"number": x.number, "delay_minutes": x.delay_minutes, "unit": x.unit}
+                    for x in r.book_breaches
+                ],
+            },
+            "unproven": {
+                **_count(b.unproven_cases, b.unproven_filter),
+                "deliveries": r.unproven_total,
+                "items": [
+                    {"number": x.number, "to": x.to, "proof": x.proof, "sent_at": x.created_at.isoformat()}
+                    for x in r.unproven
+                ],
+            },
+        }
+    return out
 
 
 def _patch_values(body: object) -> tuple[dict[str, Any], int | None]:
