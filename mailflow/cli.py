@@ -542,8 +542,9 @@ def cmd_web(args, cfg, rules) -> int:
             host=host,
             port=int(port),
             log_level="warning",
-            proxy_headers=True,
-            forwarded_allow_ips="127.0.0.1",
+            # the client stays the TCP peer: `[web] trusted_proxies` is checked against it,
+            # and X-Forwarded-For (anyone can write one) never stands in for it
+            proxy_headers=False,
         )
     finally:
         daemon.close(parts)

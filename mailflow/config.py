@@ -11,10 +11,16 @@ import dataclasses
 import difflib
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic.networks import IPvAnyNetwork
+
+IPNetwork = IPvAnyNetwork
 
 
 class ConfigError(Exception):
@@ -77,6 +83,51 @@ class SmtpConfig:
     timeout: float = 30.0
 
 
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+
+class WebConfig(BaseModel):
+    """`[web]`: the workplace behind the organisation's proxy.
+
+    `remote_user_header` names the header through which the proxy's single
+    sign-on says who the person is (their e-mail address of rules/staff.toml);
+    it is believed only on a connection whose TCP peer is one of
+    `trusted_proxies` (addresses or networks), never from X-Forwarded-For,
+    which anyone can write."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    remote_user_header: str | None = None
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+
+    @field_validator("remote_user_header")
+    @classmethod
+    def _header(cls, v: str | None) -> str | None:
+        if v is not None and not _HEADER_NAME.match(v):
+            raise ValueError("must be a header name (letters, digits, '-'), e.g. X-Remote-User")
+        if v is not None and v.lower() in ("authorization", "cookie", "host", "x-forwarded-for"):
+            raise ValueError(f"{v} cannot carry the signed-in person")
+        return v
+
+    @model_validator(mode="after")
+    def _proxies(self) -> WebConfig:
+        if self.remote_user_header and not self.trusted_proxies:
+            raise ValueError("trusted_proxies: remote_user_header needs the proxies it is believed from")
+        return self
+
+    def trusts(self, peer: str | None) -> bool:
+        """Whether a connection from `peer` (the TCP peer's address) is one of the proxies."""
+        if not self.remote_user_header or not peer:
+            return False
+        try:
+            ip = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped  # a dual-stack socket's ::ffff:10.0.0.1
+        return any(ip in net for net in self.trusted_proxies)
+
+
 @dataclass(frozen=True)
 class Config:
     home: Path
@@ -88,6 +139,7 @@ class Config:
     ocr_workers: int = 0  # 0: one per CPU
     watchdog: bool = True
     talon_font: Path | None = None  # the printed talon's TrueType font; None: the first of talon_pdf.FONTS
+    web: WebConfig = field(default_factory=WebConfig)
 
     @property
     def talons_dir(self) -> Path:
@@ -184,7 +236,9 @@ def _from_file(path: Path, home_override, rules_override) -> Config:
     data = read_toml(path)
     base = path.parent.resolve()
     _known(
-        data, {"home", "database", "rules", "mailbox", "smtp", "ocr_workers", "watchdog", "talon_font"}, path
+        data,
+        {"home", "database", "rules", "mailbox", "smtp", "ocr_workers", "watchdog", "talon_font", "web"},
+        path,
     )
     home = Path(home_override or _str(data, "home", path, "storage"))
     home = (base / home).resolve() if not home.is_absolute() else home
@@ -209,7 +263,25 @@ def _from_file(path: Path, home_override, rules_override) -> Config:
     if "talon_font" in data:
         font = Path(_str(data, "talon_font", path, ""))
         font = (base / font).resolve() if not font.is_absolute() else font
-    return Config(home, database, rules_dir, mailboxes, smtp, path, workers, watchdog, font)
+    return Config(home, database, rules_dir, mailboxes, smtp, path, workers, watchdog, font, _web(data, path))
+
+
+def _web(data: dict, path: Path) -> WebConfig:
+    t = data.get("web", {})
+    if not isinstance(t, dict):
+        raise ConfigError(path, "web", "must be a table")
+    try:
+        return WebConfig.model_validate(t)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        if err["type"] == "extra_forbidden":
+            _known(t, set(WebConfig.model_fields), path, "web")  # raises, with "did you mean"
+        loc = [str(x) for x in err["loc"] if not isinstance(x, int)]
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if not loc:  # a check of the whole table: its message starts with the key it is about
+            key, _, msg = msg.partition(": ")
+            loc = [key]
+        raise ConfigError(path, "web." + ".".join(loc), msg) from None
 
 
 def _mailbox(t, i: int, path: Path, base: Path) -> MailboxConfig:

@@ -31,6 +31,7 @@ from fastapi.responses import (
 )
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from .. import dashboard, digest, digest_render, export, services, status
 from ..archive import Archive
@@ -41,11 +42,12 @@ from ..queues import Queue, Queues
 from ..rules import Rules
 from ..values import CONSUMER_FIELDS, KZ_TZ
 from ..vocabulary import CHANNELS, FIELD_LABELS, GROUPS, KINDS, channel_label
-from . import acts, cases, filters, pages, signin
+from . import acts, cases, filters, pages, signin, tokens
 
 log = logging.getLogger("mailflow.web")
 HERE = Path(__file__).parent
 SESSION, CSRF = "mf_session", "csrftoken"
+SSO_SESSION = "mailflow.sso_session"  # the session single sign-on just started, for this request
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 25 * 1024 * 1024  # a scanned copy of an answer; more is refused, not truncated
@@ -104,12 +106,24 @@ def create_app(web: Web) -> FastAPI:
         return templates.TemplateResponse(request, name, context, status_code=status)
 
     def who(request: Request) -> signin.Signed:
-        found = signin.signed(web.engine, web.rules, request.cookies.get(SESSION), now=_now())
+        auth = request.headers.get("authorization", "")
+        if auth:  # a script's API token; a wrong one is refused, never a fall-back to the cookie
+            scheme, _, token = auth.partition(" ")
+            found = (
+                tokens.bearer(web.engine, web.rules, token.strip(), now=_now())
+                if scheme.lower() == "bearer"
+                else None
+            )
+        else:
+            cookie = request.scope.get(SSO_SESSION) or request.cookies.get(SESSION)
+            found = signin.signed(web.engine, web.rules, cookie, now=_now())
         if found is None:
             raise _Unsigned()
         return found
 
     def check_csrf(request: Request, signed: signin.Signed, sent: str | None) -> None:
+        if signed.by_token:
+            return  # a header no other site's page can make a browser send
         if not sent or not secrets.compare_digest(sent, signed.csrf):
             raise _BadCsrf()
 
@@ -141,6 +155,43 @@ def create_app(web: Web) -> FastAPI:
         response.headers.setdefault("Referrer-Policy", "no-referrer")  # sign-in links stay out of logs
         response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    @app.middleware("http")
+    async def remote_user(request: Request, call_next: Any) -> Response:
+        """Single sign-on: the person a trusted proxy names in `[web] remote_user_header`
+        gets a session as if they had followed a sign-in link (cookies, CSRF token and
+        all); the header from any other peer is ignored. The peer is the TCP
+        connection's (uvicorn runs without proxy_headers), never X-Forwarded-For."""
+        header = web.cfg.web.remote_user_header
+        named = request.headers.get(header, "").strip() if header else ""
+        if not named or "authorization" in request.headers:
+            return await call_next(request)
+        peer = request.client.host if request.client else None
+        if not web.cfg.web.trusts(peer):
+            log.warning("%s from %s, not a trusted proxy: ignored", header, peer)
+            return await call_next(request)
+        now = _now()
+        current = await run_in_threadpool(
+            signin.signed, web.engine, web.rules, request.cookies.get(SESSION), now=now
+        )
+        person = web.rules.staff.by_email(named)
+        if person is None or (current is not None and current.email == person.email):
+            return await call_next(request)  # a stranger signs in no other way; or already signed in
+        got = await run_in_threadpool(signin.remote, web.engine, web.rules, person.email, now=now)
+        if got is None:
+            return await call_next(request)
+        session_token, csrf = got
+        request.scope[SSO_SESSION] = session_token
+        response: Response = await call_next(request)
+        set_session(response, session_token, csrf)
+        return response
+
+    def set_session(response: Response, session_token: str, csrf: str) -> None:
+        age = web.rules.access.session_hours * 3600
+        response.set_cookie(
+            SESSION, session_token, max_age=age, httponly=True, secure=web.secure, samesite="strict"
+        )
+        response.set_cookie(CSRF, csrf, max_age=age, httponly=False, secure=web.secure, samesite="strict")
 
     # -- sign-in ------------------------------------------------------------
 
@@ -198,11 +249,7 @@ def create_app(web: Web) -> FastAPI:
             # followed from a mail client's page: a SameSite=Strict cookie is not sent on a
             # cross-site redirect, so the journal is opened from our own page instead
             response = page(request, "signed_in.html")
-        age = web.rules.access.session_hours * 3600
-        response.set_cookie(
-            SESSION, session_token, max_age=age, httponly=True, secure=web.secure, samesite="strict"
-        )
-        response.set_cookie(CSRF, csrf, max_age=age, httponly=False, secure=web.secure, samesite="strict")
+        set_session(response, session_token, csrf)
         return response
 
     @app.post("/logout")
@@ -529,6 +576,64 @@ def create_app(web: Web) -> FastAPI:
             media_type=XLSX,
             headers={"Content-Disposition": f'attachment; filename="report-{report.week}.xlsx"'},
         )
+
+    # -- API tokens -----------------------------------------------------------
+
+    def session_only(signed: signin.Signed) -> None:
+        if signed.by_token:  # a leaked token must not be able to mint or keep more of itself
+            raise services.NotAllowed("ключами API управляют только из браузера, после входа по ссылке")
+
+    def tokens_page(request: Request, signed: signin.Signed, status: int = 200, **extra: Any) -> Response:
+        return page(
+            request,
+            "tokens.html",
+            status,
+            me=signed,
+            keys=tokens.listing(web.engine, signed.email),
+            limit=tokens.NAME_LIMIT,
+            **extra,
+        )
+
+    @app.get("/tokens", response_class=HTMLResponse)
+    def tokens_list(request: Request) -> Response:
+        signed = who(request)
+        try:
+            session_only(signed)
+        except services.Refused as exc:
+            return HTMLResponse(str(exc), status_code=403)
+        done = request.query_params.get("revoked")
+        return tokens_page(request, signed, revoked=done)
+
+    @app.post("/tokens", response_class=HTMLResponse)
+    async def tokens_create(request: Request) -> Response:
+        signed = who(request)
+        form = await request.form(max_part_size=64 * 1024)
+        try:
+            session_only(signed)
+        except services.Refused as exc:
+            return HTMLResponse(str(exc), status_code=403)
+        check_csrf(request, signed, str(form.get("csrf") or ""))
+        name = str(form.get("name") or "")
+        try:
+            token, key = tokens.create(web.engine, signed, name, now=_now())
+        except tokens.Refused as exc:
+            return tokens_page(request, signed, 400, error=str(exc), typed=name)
+        # shown on this answer only: nothing stores it, a reload shows the list without it
+        return tokens_page(request, signed, 201, new_token=token, new_key=key)
+
+    @app.post("/tokens/{token_id}/revoke", response_class=HTMLResponse)
+    async def tokens_revoke(request: Request, token_id: int) -> Response:
+        signed = who(request)
+        form = await request.form(max_part_size=64 * 1024)
+        try:
+            session_only(signed)
+        except services.Refused as exc:
+            return HTMLResponse(str(exc), status_code=403)
+        check_csrf(request, signed, str(form.get("csrf") or ""))
+        key = tokens.revoke(web.engine, signed, token_id, now=_now())
+        if key is None:
+            return tokens_page(request, signed, 404, error="Такого действующего ключа у вас нет.")
+        return RedirectResponse(f"/tokens?{urlencode({'revoked': key.name})}", status_code=303)
 
     # -- the clerk's queues --------------------------------------------------
 
