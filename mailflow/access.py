@@ -34,6 +34,10 @@ ACTIONS: frozenset[str] = frozenset(
     }
 )
 SEE = ("all", "own")
+# Rights that show every case's numbers, not one person's cases (the clerk's queues,
+# the monitoring registers, the weekly report and the dashboard built from it): a
+# role that sees only its own cases may not hold them.
+ALL_CASES: frozenset[str] = frozenset({"queues", "registers", "report"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,14 @@ def load(path: Path) -> Access:
         if bad:
             raise ConfigError(
                 path, f"{where}.may", f"unknown action {bad[0]!r}; known: {', '.join(sorted(ACTIONS))}"
+            )
+        wide = sorted(ALL_CASES & set(row.may)) if row.see == "own" else []
+        if wide:
+            raise ConfigError(
+                path,
+                f"{where}.may",
+                f"{wide[0]!r} shows every case's figures: a role that sees its own cases "
+                '(see = "own") may not have it',
             )
         roles[role] = Rights(row.see == "all", frozenset(row.may))
     minutes, hours = data.sign_in.link_minutes, data.sign_in.session_hours

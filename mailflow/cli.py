@@ -559,8 +559,9 @@ def cmd_web(args, cfg, rules) -> int:
             host=host,
             port=int(port),
             log_level="warning",
-            proxy_headers=True,
-            forwarded_allow_ips="127.0.0.1",
+            # the client stays the TCP peer: `[web] trusted_proxies` is checked against it,
+            # and X-Forwarded-For (anyone can write one) never stands in for it
+            proxy_headers=False,
         )
     finally:
         daemon.close(parts)
@@ -854,7 +855,8 @@ def cmd_export(args, cfg, rules) -> int:
     ):
         recs = export.records(s, args.journal)
         if args.format == "xlsx":
-            out.write(export.to_xlsx(recs))
+            for piece in export.xlsx_chunks(recs):
+                out.write(piece)
         elif args.format == "csv":
             for chunk in export.csv_chunks(recs):
                 out.write(chunk.encode("utf-8"))

@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import ipaddress
 import os
+import re
 import tomllib
 import types
 import typing
@@ -19,7 +20,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic.networks import IPvAnyNetwork
+
+IPNetwork = IPvAnyNetwork
 
 
 class ConfigError(Exception):
@@ -82,6 +86,51 @@ class SmtpConfig:
     timeout: float = 30.0
 
 
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+
+class WebConfig(BaseModel):
+    """`[web]`: the workplace behind the organisation's proxy.
+
+    `remote_user_header` names the header through which the proxy's single
+    sign-on says who the person is (their e-mail address of rules/staff.toml);
+    it is believed only on a connection whose TCP peer is one of
+    `trusted_proxies` (addresses or networks), never from X-Forwarded-For,
+    which anyone can write."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    remote_user_header: str | None = None
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+
+    @field_validator("remote_user_header")
+    @classmethod
+    def _header(cls, v: str | None) -> str | None:
+        if v is not None and not _HEADER_NAME.match(v):
+            raise ValueError("must be a header name (letters, digits, '-'), e.g. X-Remote-User")
+        if v is not None and v.lower() in ("authorization", "cookie", "host", "x-forwarded-for"):
+            raise ValueError(f"{v} cannot carry the signed-in person")
+        return v
+
+    @model_validator(mode="after")
+    def _proxies(self) -> WebConfig:
+        if self.remote_user_header and not self.trusted_proxies:
+            raise ValueError("trusted_proxies: remote_user_header needs the proxies it is believed from")
+        return self
+
+    def trusts(self, peer: str | None) -> bool:
+        """Whether a connection from `peer` (the TCP peer's address) is one of the proxies."""
+        if not self.remote_user_header or not peer:
+            return False
+        try:
+            ip = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped  # a dual-stack socket's ::ffff:10.0.0.1
+        return any(ip in net for net in self.trusted_proxies)
+
+
 @dataclass(frozen=True)
 class CheckpointConfig:
     """`[checkpoint]`: the journal's head signed daily, out of the database's reach (checkpoint.py)."""
@@ -105,6 +154,7 @@ class Config:
     watchdog: bool = True
     talon_font: Path | None = None  # the printed talon's TrueType font; None: the first of talon_pdf.FONTS
     checkpoint: CheckpointConfig | None = None  # None: no checkpoints are made
+    web: WebConfig = field(default_factory=WebConfig)
 
     @property
     def talons_dir(self) -> Path:
@@ -318,6 +368,7 @@ class ConfigFile(Table):
     watchdog: bool = True
     talon_font: str | None = None
     checkpoint: CheckpointTable | None = None
+    web: WebConfig = WebConfig()  # its own checks (header names, networks), not strict: networks are text
 
 
 def _from_file(path: Path, home_override: str | Path | None, rules_override: str | Path | None) -> Config:
@@ -345,7 +396,17 @@ def _from_file(path: Path, home_override: str | Path | None, rules_override: str
         font = (base / font).resolve() if not font.is_absolute() else font
     checkpoint = _checkpoint(data.checkpoint, path, base) if data.checkpoint is not None else None
     return Config(
-        home, database, rules_dir, mailboxes, smtp, path, data.ocr_workers, data.watchdog, font, checkpoint
+        home,
+        database,
+        rules_dir,
+        mailboxes,
+        smtp,
+        path,
+        data.ocr_workers,
+        data.watchdog,
+        font,
+        checkpoint,
+        data.web,
     )
 
 

@@ -5,15 +5,20 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from . import monitoring, repeats
+from . import db, monitoring, xlsx_stream
 from .case import ladder
-from .case.queries import current_resolution
+from .case.queries import IS_CURRENT
 from .models import (
     Answer,
+    Assignment,
     Delivery,
     DocAttachment,
     Document,
@@ -21,13 +26,16 @@ from .models import (
     ExtensionRequest,
     Handover,
     Inbound,
+    Monitoring,
     Move,
     Outbox,
+    Resolution,
     SuggestionDecision,
 )
 from .values import CONSUMER_FIELDS, KZ_TZ
 from .vocabulary import decision_label
 
+BATCH = 500  # documents read and turned into export objects at a time
 CSV_COLUMNS = (
     "incoming_number",
     "journal",
@@ -53,10 +61,126 @@ CSV_COLUMNS = (
 
 
 def document_record(s: Session, doc: Document) -> dict:
-    atts = s.exec(
-        select(DocAttachment).where(DocAttachment.document_id == doc.id).order_by(DocAttachment.id)
-    ).all()
-    talons = s.exec(select(Outbox).where(Outbox.document_id == doc.id).order_by(Outbox.id)).all()
+    return document_records(s, [doc])[0]
+
+
+def document_records(s: Session, docs: Sequence[Document]) -> list[dict]:
+    """The export objects of `docs`, in their order: a dozen queries for the whole
+    batch (by document ids), not a dozen per document."""
+    if not docs:
+        return []
+    rel = _Related.load(s, [d.id or 0 for d in docs])
+    return [_record(rel, d) for d in docs]
+
+
+def _grouped(rows: Iterable[Any], key: str = "document_id") -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = defaultdict(list)
+    for r in rows:
+        out[getattr(r, key)].append(r)
+    return out
+
+
+@dataclass(frozen=True)
+class _Related:
+    """Every row of other tables a batch of documents' export objects show, by document id."""
+
+    atts: dict[int, list[DocAttachment]]
+    talons: dict[int, list[Outbox]]
+    monitoring: dict[int, Monitoring]
+    decisions: dict[int, SuggestionDecision]  # the latest
+    resolutions: dict[int, Resolution]  # the one in force
+    people: dict[int, list[Assignment]]  # by resolution id
+    deliveries: dict[int, list[Delivery]]
+    extensions: dict[int, list[Extension]]
+    asked: dict[int, ExtensionRequest]  # by extension id
+    numbers: dict[int, str]  # the numbers of the first cases these repeat
+    repeats: dict[int, list[str]]
+    answers: dict[int, Answer]
+    moves: dict[int, list[Move]]
+    handovers: dict[int, list[Handover]]
+
+    @classmethod
+    def load(cls, s: Session, ids: list[int]) -> _Related:
+        def rows(model: Any, order: Any, column: Any = None) -> list[Any]:
+            column = column if column is not None else model.document_id
+            return list(s.exec(select(model).where(db.among(s, col(column), ids)).order_by(order)).all())
+
+        resolutions = {
+            r.document_id: r
+            for r in s.exec(
+                select(Resolution)
+                .where(db.among(s, col(Resolution.document_id), ids), IS_CURRENT)
+                .order_by(col(Resolution.id))
+            )
+        }
+        res_ids = [r.id for r in resolutions.values() if r.id is not None]
+        people = (
+            _grouped(
+                s.exec(
+                    select(Assignment)
+                    .where(db.among(s, col(Assignment.resolution_id), res_ids))
+                    .order_by(col(Assignment.position))
+                ),
+                "resolution_id",
+            )
+            if res_ids
+            else {}
+        )
+        decisions: dict[int, SuggestionDecision] = {}
+        for d in rows(SuggestionDecision, col(SuggestionDecision.id)):
+            decisions[d.document_id] = d  # ascending ids: the latest stays
+        monitoring: dict[int, Monitoring] = {}
+        for m in rows(Monitoring, col(Monitoring.id)):
+            monitoring.setdefault(m.document_id, m)
+        docs = s.exec(
+            select(
+                col(Document.id), col(Document.repeat_of), col(Document.number), col(Document.registered_at)
+            )
+            .where(sa.or_(db.among(s, col(Document.id), ids), db.among(s, col(Document.repeat_of), ids)))
+            .order_by(col(Document.registered_at))
+        ).all()
+        firsts = {r.repeat_of for r in docs if r.id in set(ids) and r.repeat_of}
+        numbers = {r.id: r.number for r in docs}
+        missing = firsts - set(numbers)
+        if missing:
+            numbers |= {
+                r.id: r.number
+                for r in s.exec(
+                    select(col(Document.id), col(Document.number)).where(col(Document.id).in_(missing))
+                )
+            }
+        repeats: dict[int, list[str]] = defaultdict(list)
+        for r in docs:
+            if r.repeat_of in set(ids):
+                repeats[r.repeat_of].append(r.number)
+        extensions = rows(Extension, col(Extension.id))
+        asked = {
+            r.extension_id: r for r in rows(ExtensionRequest, col(ExtensionRequest.id)) if r.extension_id
+        }
+        answers: dict[int, Answer] = {}
+        for a in rows(Answer, col(Answer.id)):
+            answers.setdefault(a.document_id, a)
+        return cls(
+            atts=_grouped(rows(DocAttachment, col(DocAttachment.id))),
+            talons=_grouped(t for t in rows(Outbox, col(Outbox.id)) if t.kind == "talon"),
+            monitoring=monitoring,
+            decisions=decisions,
+            resolutions=resolutions,
+            people=people,
+            deliveries=_grouped(rows(Delivery, col(Delivery.id))),
+            extensions=_grouped(extensions),
+            asked=asked,
+            numbers=numbers,
+            repeats=repeats,
+            answers=answers,
+            moves=_grouped(rows(Move, col(Move.id))),
+            handovers=_grouped(rows(Handover, col(Handover.id))),
+        )
+
+
+def _record(rel: _Related, doc: Document) -> dict:
+    i = doc.id or 0
+    m = rel.monitoring.get(i)
     return {
         "incoming_number": doc.number,
         "journal": doc.journal,
@@ -78,8 +202,9 @@ def document_record(s: Session, doc: Document) -> dict:
             "outgoing_date": doc.outgoing_date.isoformat() if doc.outgoing_date else None,
         },
         "book_entry_at": _iso(doc.book_entry_at),
-        "monitoring": monitoring.record(s, doc.id),  # the PR specialist's register and number (2.4)
-        "decision": _decision(s, doc),  # a suggestion's, by the PR specialist (2.14)
+        # the PR specialist's register and number (2.4)
+        "monitoring": monitoring.as_record(m) if m else None,
+        "decision": _decision(rel.decisions.get(i)),  # a suggestion's, by the PR specialist (2.14)
         "source": {
             "message_id": doc.source_message_id,
             "from": doc.source_from,
@@ -94,7 +219,7 @@ def document_record(s: Session, doc: Document) -> dict:
                 "ocr_confidence": a.ocr_confidence,
                 "note": a.note,
             }
-            for a in atts
+            for a in rel.atts.get(i, [])
         ],
         "needs_review": json.loads(doc.needs_review),
         "evidence": json.loads(doc.evidence or "{}"),
@@ -109,24 +234,18 @@ def document_record(s: Session, doc: Document) -> dict:
                 "status": t.status,
                 "smtp": t.smtp_reply,
             }
-            for t in talons
-            if t.kind == "talon"
+            for t in rel.talons.get(i, [])
         ],
-        **_resolution(s, doc),
-        **_repeats(s, doc),
-        "extensions": _extensions(s, doc),
-        "answer": _answer(s, doc),
+        **_resolution(rel, doc),
+        "repeat_of": rel.numbers.get(doc.repeat_of) if doc.repeat_of else None,
+        "repeats": rel.repeats.get(i, []),
+        "extensions": _extensions(rel, doc),
+        "answer": _answer(rel, doc),
     }
 
 
-def _extensions(s: Session, doc: Document) -> list[dict]:
+def _extensions(rel: _Related, doc: Document) -> list[dict]:
     """The term's extensions (АППК art. 76 p. 2), the requests by e-mail, and how the applicant was told."""
-    exts = s.exec(select(Extension).where(Extension.document_id == doc.id).order_by(col(Extension.id))).all()
-    asked = {
-        r.extension_id: r
-        for r in s.exec(select(ExtensionRequest).where(ExtensionRequest.document_id == doc.id))
-        if r.extension_id
-    }
     return [
         {
             "old_due": e.old_due.isoformat(),
@@ -134,31 +253,20 @@ def _extensions(s: Session, doc: Document) -> list[dict]:
             "reason": e.reason,
             "by": e.author,
             "at": _iso(e.created_at),
-            "requested_by": asked[e.id].requested_by if e.id in asked else None,
+            "requested_by": rel.asked[e.id].requested_by if e.id in rel.asked else None,
             "tell_applicant_by": e.tell_applicant_by.isoformat(),
             "applicant_told_at": _iso(e.applicant_told_at),
             "applicant_told_how": e.applicant_told_how,
         }
-        for e in exts
+        for e in rel.extensions.get(doc.id or 0, [])
     ]
 
 
-def _repeats(s: Session, doc: Document) -> dict:
-    """The earlier case this one repeats, and the later ones that repeat it (numbers)."""
-    first = s.get(Document, doc.repeat_of) if doc.repeat_of else None
-    return {
-        "repeat_of": first.number if first else None,
-        "repeats": [d.number for d in repeats.repeats_of(s, doc)],
-    }
-
-
-def _answer(s: Session, doc: Document) -> dict | None:
+def _answer(rel: _Related, doc: Document) -> dict | None:
     """Section 3: the stage, every move with its file's hash, and how the answer went out."""
-    a = s.exec(select(Answer).where(Answer.document_id == doc.id)).first()
+    a = rel.answers.get(doc.id or 0)
     if a is None:
         return None
-    moves = s.exec(select(Move).where(Move.document_id == doc.id).order_by(Move.id)).all()
-    handed = s.exec(select(Handover).where(Handover.document_id == doc.id).order_by(Handover.id)).all()
     return {
         "stage": doc.stage,
         "holder": a.holder,
@@ -174,7 +282,7 @@ def _answer(s: Session, doc: Document) -> dict | None:
                 "sha256": m.sha256,
                 "note": m.note,
             }
-            for m in moves
+            for m in rel.moves.get(doc.id or 0, [])
         ],
         "outgoing_number": a.outgoing_number,
         "outgoing_date": a.outgoing_date.isoformat() if a.outgoing_date else None,
@@ -185,16 +293,18 @@ def _answer(s: Session, doc: Document) -> dict | None:
         "copy_received_at": _iso(a.copy_at),
         "copy_sha256": a.copy_sha256,
         "closed_at": _iso(doc.closed_at),
-        "handed_over": [{"unit": h.unit, "at": _iso(h.at), "by": h.by} for h in handed],
+        "handed_over": [
+            {"unit": h.unit, "at": _iso(h.at), "by": h.by} for h in rel.handovers.get(doc.id or 0, [])
+        ],
     }
 
 
-def _resolution(s: Session, doc: Document) -> dict:
-    res, people = current_resolution(s, doc.id)
+def _resolution(rel: _Related, doc: Document) -> dict:
+    res = rel.resolutions.get(doc.id or 0)
     if res is None:  # a due date may run without a resolution (the law's term, an imported case)
         due = doc.due_date.isoformat() if doc.due_date else None
         return {"resolution": None, "executors": [], "due_date": due, "deliveries": []}
-    deliveries = s.exec(select(Delivery).where(Delivery.document_id == doc.id).order_by(Delivery.id)).all()
+    people = rel.people.get(res.id or 0, [])
     return {
         "resolution": {
             "text": res.text,
@@ -207,7 +317,7 @@ def _resolution(s: Session, doc: Document) -> dict:
         },
         "executors": [{"name": p.name, "email": p.email, "responsible": p.position == 1} for p in people],
         "due_date": (doc.due_date or res.due_date).isoformat(),
-        "deliveries": [delivery_record(d) for d in deliveries],
+        "deliveries": [delivery_record(d) for d in rel.deliveries.get(doc.id or 0, [])],
     }
 
 
@@ -243,13 +353,8 @@ def _dsn(d: Delivery) -> dict | None:
     return None
 
 
-def _decision(s: Session, doc: Document) -> dict | None:
+def _decision(d: SuggestionDecision | None) -> dict | None:
     """The decision in force on a suggestion (the latest), or None."""
-    d = s.exec(
-        select(SuggestionDecision)
-        .where(SuggestionDecision.document_id == doc.id)
-        .order_by(col(SuggestionDecision.id).desc())
-    ).first()
     if d is None:
         return None
     return {
@@ -262,11 +367,35 @@ def _decision(s: Session, doc: Document) -> dict | None:
 
 
 def records(s: Session, journal: str | None = None) -> Iterator[dict]:
-    q = select(Document).order_by(Document.id)
-    if journal:
-        q = q.where(Document.journal == journal)
-    for doc in s.exec(q):
-        yield document_record(s, doc)
+    """Every document's export object, oldest first, read a batch at a time."""
+    conds = [col(Document.journal) == journal] if journal else []
+    for docs in batches(s, conds, newest_first=False):
+        yield from document_records(s, docs)
+
+
+def batches(
+    s: Session, conds: Sequence[sa.ColumnElement[bool]], *, newest_first: bool = True, size: int = BATCH
+) -> Iterator[list[Document]]:
+    """The documents matching `conds` in pages of `size`, newest first (the journal's
+    order: registered_at, then id) or by id, each page found from the last one's key
+    (no OFFSET to walk again), and let go of once read: memory stays flat."""
+    reg, ident = col(Document.registered_at), col(Document.id)
+    order = (reg.desc(), ident.desc()) if newest_first else (ident,)
+    last: Document | None = None
+    while True:
+        after: list[sa.ColumnElement[bool]] = []
+        if last is not None and newest_first:
+            after = [reg <= last.registered_at, sa.or_(reg < last.registered_at, ident < last.id)]
+        elif last is not None:
+            after = [ident > last.id]
+        docs = list(s.exec(select(Document).where(*conds, *after).order_by(*order).limit(size)).all())
+        if not docs:
+            return
+        yield docs
+        last = docs[-1]
+        s.expunge_all()
+        if len(docs) < size:
+            return
 
 
 def jsonl(recs: Iterable[dict]) -> Iterator[str]:
@@ -292,10 +421,16 @@ def to_csv(recs: Iterable[dict]) -> str:
     return "".join(csv_chunks(recs))
 
 
-def csv_chunks(recs: Iterable[dict], rows: int = 1000) -> Iterator[str]:
-    """The CSV export in pieces of `rows` rows: a journal of years is not held in memory."""
+def csv_chunks(
+    recs: Iterable[dict], rows: int = 1000, *, delimiter: str = ",", bom: bool = False
+) -> Iterator[str]:
+    """The CSV export in pieces of `rows` rows: a journal of years is not held in memory.
+    Every cell goes through `neutral`. For a spreadsheet opened by double-click (a
+    Russian Excel): `delimiter=";"`, `bom=True` (so it reads UTF-8, not cp1251)."""
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = csv.writer(buf, delimiter=delimiter)
+    if bom:
+        buf.write("\ufeff")
     w.writerow(CSV_COLUMNS)
     for n, r in enumerate(recs, 1):
         w.writerow([neutral(v) for v in csv_row(r)])
@@ -306,29 +441,19 @@ def csv_chunks(recs: Iterable[dict], rows: int = 1000) -> Iterator[str]:
     yield buf.getvalue()
 
 
-def to_xlsx(recs: Iterable[dict]) -> bytes:
-    """The journal as an Excel workbook; every text is a text cell, so nothing a
-    consumer wrote ("=HYPERLINK(…)") becomes a formula."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+XLSX_SHEET = "Журнал"  # the sheet `journal import` looks for first
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Журнал")
-    ws.append(list(CSV_COLUMNS))
-    for r in recs:
-        cells = []
-        for v in csv_row(r):
-            cell = WriteOnlyCell(
-                ws, value=ILLEGAL_CHARACTERS_RE.sub("", v)[:32000] if isinstance(v, str) else v
-            )
-            if isinstance(v, str):
-                cell.data_type = "s"
-            cells.append(cell)
-        ws.append(cells)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+
+def xlsx_chunks(recs: Iterable[dict]) -> Iterator[bytes]:
+    """The journal as an Excel workbook, streamed (mailflow.xlsx_stream). Every text is
+    a text cell, so nothing a consumer wrote ("=HYPERLINK(…)") becomes a formula, and
+    no apostrophe is added: a text cell is never evaluated, and `journal import` reads
+    it back as it was."""
+    return xlsx_stream.stream(CSV_COLUMNS, (csv_row(r) for r in recs), sheet=XLSX_SHEET)
+
+
+def to_xlsx(recs: Iterable[dict]) -> bytes:
+    return b"".join(xlsx_chunks(recs))
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

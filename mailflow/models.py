@@ -595,3 +595,19 @@ class WebSession(SQLModel, table=True):
     created_at: dt.datetime = _ts()
     expires_at: dt.datetime = _ts()
     ended_at: dt.datetime | None = _ts(default=None, nullable=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """A person's key for scripts and integrations (`Authorization: Bearer …`): only its
+    hash is kept; it acts with the person's roles as they stand at each request."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)  # the token's first characters, to tell keys apart in the list
+    name: str = Field(max_length=100)
+    email: str = Field(max_length=320, index=True)
+    created_at: dt.datetime = _ts()
+    last_used_at: dt.datetime | None = _ts(default=None, nullable=True)
+    revoked_at: dt.datetime | None = _ts(default=None, nullable=True)

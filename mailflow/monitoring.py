@@ -67,8 +67,10 @@ def record(s: Session, document_id: int) -> dict[str, str | int] | None:
     """The entry's number as the export gives it: {"register": "reviews", "year": 2026,
     "seq": 3, "number": "3/2026"}; None for an appeal that is no entry or has none yet."""
     row = s.exec(select(Monitoring).where(Monitoring.document_id == document_id)).first()
-    if row is None:
-        return None
+    return as_record(row) if row else None
+
+
+def as_record(row: Monitoring) -> dict[str, str | int]:
     return {"register": row.register_key, "year": row.year, "seq": row.seq, "number": f"{row.seq}/{row.year}"}
 
 

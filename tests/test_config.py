@@ -181,6 +181,18 @@ def test_cli_exits_2_and_names_file_and_key(tmp_path):
         ),
         ("access.toml", 'see = "own"', 'see = "mine"', "role.unit_head.see"),
         ("access.toml", 'see = "own"', 'see = "own"\nsea = "all"', "role.unit_head.sea"),
+        (
+            "access.toml",
+            '[role.executor]\nsee = "own"',
+            '[role.executor]\nsee = "own"\nmay = ["report"]',
+            "role.executor.may",
+        ),
+        (
+            "access.toml",
+            '[role.unit_head]\nsee = "own"',
+            '[role.unit_head]\nsee = "own"\nmay = ["correct", "queues"]',
+            "role.unit_head.may",
+        ),
         ("access.toml", "link_minutes = 15", "link_minutes = 0", "sign_in.link_minutes"),
         ("access.toml", "session_hours = 8", 'session_hours = "8h"', "sign_in.session_hours"),
     ],

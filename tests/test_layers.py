@@ -55,7 +55,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("intake", ("mailbox", "triage", "intake")),
-    ("reporting", ("digest", "digest_render", "export", "importing", "talon_pdf")),
+    (
+        "reporting",
+        ("digest", "digest_render", "export", "xlsx_stream", "dashboard", "importing", "talon_pdf"),
+    ),
     ("sweeps", ("chasing", "sweeps")),
     ("services", ("services", "queues", "status")),
     ("entry", ("daemon", "cli", "web", "__main__", "__init__")),

@@ -340,3 +340,26 @@ def test_the_migrations_are_one_line():
     assert len(script.get_heads()) == 1, script.get_heads()
     revisions = list(script.walk_revisions())
     assert all(len(r._all_down_revisions) <= 1 for r in revisions), "a merge revision: re-chain instead"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_0020_api_tokens_up_and_down(tmp_path, kind):
+    """0020: per-person API tokens get their table (hashes only); down, it goes, and up again."""
+    import sqlalchemy as sa
+
+    (tmp_path / "home").mkdir()
+    with database_urls(tmp_path, kind) as url:
+        engine = db.make_engine(url)
+        _upgrade(engine, "0018")
+        with engine.connect() as c:
+            assert "api_token" not in sa.inspect(c).get_table_names()
+        _upgrade(engine, "0020")
+        with engine.connect() as c:
+            columns = {col["name"] for col in sa.inspect(c).get_columns("api_token")}
+        _downgrade(engine, "0018")
+        with engine.connect() as c:
+            gone = "api_token" not in sa.inspect(c).get_table_names()
+        db.migrate(engine)
+        engine.dispose()
+    assert {"token_hash", "prefix", "name", "email", "created_at", "revoked_at"} <= columns and gone
+    assert "token" not in columns  # the token itself is never stored

@@ -1,9 +1,11 @@
 """The workplace in a real browser: Debian's chromium driven by Selenium.
 
 Signs in through the mailed link, searches a surname, opens the card, sees
-the scan, corrects a field and finds the change in the history. Screenshots
-of the journal and the card go to tests/output/screenshots/ (or
-$MAILFLOW_SCREENSHOTS) to be looked at.
+the scan, corrects a field and finds the change in the history; opens the
+dashboard and follows a number to its cases. Screenshots of the journal, the
+card and the dashboard go to tests/output/screenshots/ (or
+$MAILFLOW_SCREENSHOTS) to be looked at; with $MAILFLOW_README_SHOTS set to a
+folder (`docs`), the README's three are written there too.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tests.test_web import CLERK, Workplace
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SHOTS = Path(os.environ.get("MAILFLOW_SCREENSHOTS", Path(__file__).parent / "output" / "screenshots"))
+README_SHOTS = os.environ.get("MAILFLOW_README_SHOTS")
 
 pytestmark = pytest.mark.skipif(
     not (Path(CHROMIUM).exists() and Path(DRIVER).exists()) or shutil.which("chromium") is None,
@@ -253,3 +256,65 @@ def test_a_handwritten_entry_shows_the_crop_beside_each_unread_field(served, bro
         assert "needs" in box.find_element(By.XPATH, "..").get_attribute("class")
         assert img.location["y"] > box.location["y"]  # under its own input box
     browser.save_screenshot(str(SHOTS / "card-handwritten.png"))
+
+
+def test_the_dashboard_shows_the_late_cases_and_links_to_them(served, browser):
+    """The managers' dashboard in the browser; the README's screenshots of the
+    journal, the card and the dashboard are taken here, on a few dated cases."""
+    import datetime as dt
+
+    from selenium.webdriver.common.by import By
+    from sqlmodel import Session, select
+
+    from mailflow.models import Document
+    from mailflow.values import KZ_TZ
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    w = served
+    sv = w.parts.services
+    # the first name stays unread: the card shows what needs review
+    sv.correct(
+        w.number, {"phone": "8 705 123 45 60", "address": "г. Петропавловск, ул. Абая, д. 12"}, by=CLERK
+    )
+    sv.correct(
+        w.other, {"phone": "+7 777 555 11 22", "last_name": "Сәтпаева", "first_name": "Айгерим"}, by=CLERK
+    )
+    today = dt.datetime.now(KZ_TZ).date()
+    with Session(w.parts.engine) as s, s.begin():
+        for number, days in ((w.number, -4), (w.other, 0)):  # today: within any week
+            s.exec(select(Document).where(Document.number == number)).one().due_date = today + dt.timedelta(
+                days=days
+            )
+    assert w.client().post("/api/login", json={"email": CLERK}).status_code == 202
+    browser.get(_mailed_link(w))
+    assert browser.find_element(By.ID, "export-xlsx")
+    shots = {"journal": SHOTS / "journal-dated.png"}
+    browser.save_screenshot(str(shots["journal"]))
+    browser.get(f"{w.url}/cases/{w.number}")
+    img = browser.find_element(By.CSS_SELECTOR, ".scans img")
+    deadline = time.monotonic() + 10
+    while (
+        browser.execute_script("return arguments[0].naturalWidth", img) == 0 and time.monotonic() < deadline
+    ):
+        time.sleep(0.1)
+    shots["card"] = SHOTS / "card-dated.png"
+    browser.save_screenshot(str(shots["card"]))
+
+    _navigates(browser, browser.find_element(By.ID, "nav-dashboard").click)
+    assert browser.find_element(By.ID, "overdue").text == "1", browser.find_element(By.TAG_NAME, "main").text
+    assert browser.find_element(By.ID, "due-week").text == "1"
+    executors = browser.find_element(By.ID, "by-executor").text
+    assert "Сидоренко" in executors
+    assert browser.find_element(By.ID, "report-xlsx").get_attribute("href").endswith("/dashboard/report.xlsx")
+    shots["dashboard"] = SHOTS / "dashboard.png"
+    browser.set_window_size(1500, 1350)  # the report and the registers too
+    browser.save_screenshot(str(shots["dashboard"]))
+    browser.set_window_size(1500, 1000)
+
+    _navigates(browser, browser.find_element(By.CSS_SELECTOR, "#overdue a").click)
+    assert browser.find_element(By.ID, "total").text == "1"
+    assert w.number in browser.find_element(By.ID, "journal").text
+    assert w.other not in browser.find_element(By.ID, "journal").text
+    if README_SHOTS:
+        for name, path in shots.items():
+            shutil.copyfile(path, Path(README_SHOTS) / f"workplace-{name}.png")

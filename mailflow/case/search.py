@@ -19,7 +19,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from ..models import Assignment, Document, Resolution
+from ..models import Assignment, Delivery, Document, Monitoring, Resolution
 from .queries import IS_CURRENT, is_open
 
 TEXT_LIMIT = 4000  # characters of the recognised letter kept for search
@@ -129,6 +129,15 @@ class Filter:
     needs_review: bool = False
     since: dt.date | None = None  # registered on or after (Kazakhstan's date)
     until: dt.date | None = None  # registered on or before
+    # open cases due in [due_from, due_by] (either end may be left open): a closed case is
+    # due nowhere, so either one narrows to open cases (the dashboard's "due this week")
+    due_from: dt.date | None = None
+    due_by: dt.date | None = None
+    numbers: tuple[str, ...] = ()  # exactly these cases (a dashboard's short list)
+    register: str | None = None  # entries of this monitoring register (2.4)
+    # open cases with a forward of their resolution in force sent before this and not
+    # proven yet (no DSN, MDN or reply): the weekly report's "without proof"
+    unproven_before: dt.datetime | None = None
 
 
 def where(
@@ -155,6 +164,25 @@ def where(
         conds += [is_open(), col(Document.due_date) < today]
     if f.needs_review:
         conds.append(col(Document.needs_review) != "[]")
+    if f.due_from or f.due_by:
+        conds.append(is_open())
+    if f.due_from:
+        conds.append(col(Document.due_date) >= f.due_from)
+    if f.due_by:
+        conds.append(col(Document.due_date) <= f.due_by)
+    if f.numbers:
+        conds.append(col(Document.number).in_(sorted(set(f.numbers))))
+    if f.register:
+        conds.append(
+            sa.exists(
+                select(Monitoring.id).where(
+                    col(Monitoring.document_id) == col(Document.id),
+                    col(Monitoring.register_key) == f.register,
+                )
+            )
+        )
+    if f.unproven_before:
+        conds += [is_open(), unproven(f.unproven_before)]
     if f.since:
         conds.append(col(Document.registered_at) >= dt.datetime.combine(f.since, dt.time(), tz))
     if f.until:
@@ -162,6 +190,23 @@ def where(
             col(Document.registered_at) < dt.datetime.combine(f.until + dt.timedelta(days=1), dt.time(), tz)
         )
     return conds
+
+
+def unproven(cutoff: dt.datetime) -> sa.ColumnElement[bool]:
+    """Documents with a forward (of the resolution in force, or of none) sent before
+    `cutoff` that no report has proven: no DSN delivered, no MDN, no reply."""
+    return sa.exists(
+        select(Delivery.id)
+        .outerjoin(Resolution, col(Resolution.id) == col(Delivery.resolution_id))
+        .where(
+            col(Delivery.document_id) == col(Document.id),
+            col(Delivery.delivered_at).is_(None),
+            col(Delivery.displayed_at).is_(None),
+            col(Delivery.replied_at).is_(None),
+            col(Delivery.created_at) <= cutoff,
+            sa.or_(col(Delivery.resolution_id).is_(None), IS_CURRENT),
+        )
+    )
 
 
 def visible_to(addresses: frozenset[str]) -> sa.ColumnElement[bool]:

@@ -21,11 +21,19 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from fastapi import BackgroundTasks, FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
-from .. import services, status
+from .. import dashboard, digest, digest_render, export, services, status
 from ..archive import Archive
 from ..case.search import Filter
 from ..case.states import State
@@ -34,12 +42,14 @@ from ..queues import Queue, Queues
 from ..rules import Rules
 from ..values import CONSUMER_FIELDS, KZ_TZ
 from ..vocabulary import CHANNELS, FIELD_LABELS, GROUPS, KINDS, channel_label
-from . import acts, cases, pages, signin
+from . import acts, cases, filters, pages, signin, tokens
 
 log = logging.getLogger("mailflow.web")
 HERE = Path(__file__).parent
 SESSION, CSRF = "mf_session", "csrftoken"
+SSO_SESSION = "mailflow.sso_session"  # the session single sign-on just started, for this request
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 25 * 1024 * 1024  # a scanned copy of an answer; more is refused, not truncated
 
 
@@ -96,12 +106,24 @@ def create_app(web: Web) -> FastAPI:
         return templates.TemplateResponse(request, name, context, status_code=status)
 
     def who(request: Request) -> signin.Signed:
-        found = signin.signed(web.engine, web.rules, request.cookies.get(SESSION), now=_now())
+        auth = request.headers.get("authorization", "")
+        if auth:  # a script's API token; a wrong one is refused, never a fall-back to the cookie
+            scheme, _, token = auth.partition(" ")
+            found = (
+                tokens.bearer(web.engine, web.rules, token.strip(), now=_now())
+                if scheme.lower() == "bearer"
+                else None
+            )
+        else:
+            cookie = request.scope.get(SSO_SESSION) or request.cookies.get(SESSION)
+            found = signin.signed(web.engine, web.rules, cookie, now=_now())
         if found is None:
             raise _Unsigned()
         return found
 
     def check_csrf(request: Request, signed: signin.Signed, sent: str | None) -> None:
+        if signed.by_token:
+            return  # a header no other site's page can make a browser send
         if not sent or not secrets.compare_digest(sent, signed.csrf):
             raise _BadCsrf()
 
@@ -133,6 +155,43 @@ def create_app(web: Web) -> FastAPI:
         response.headers.setdefault("Referrer-Policy", "no-referrer")  # sign-in links stay out of logs
         response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    @app.middleware("http")
+    async def remote_user(request: Request, call_next: Any) -> Response:
+        """Single sign-on: the person a trusted proxy names in `[web] remote_user_header`
+        gets a session as if they had followed a sign-in link (cookies, CSRF token and
+        all); the header from any other peer is ignored. The peer is the TCP
+        connection's (uvicorn runs without proxy_headers), never X-Forwarded-For."""
+        header = web.cfg.web.remote_user_header
+        named = request.headers.get(header, "").strip() if header else ""
+        if not named or "authorization" in request.headers:
+            return await call_next(request)
+        peer = request.client.host if request.client else None
+        if not web.cfg.web.trusts(peer):
+            log.warning("%s from %s, not a trusted proxy: ignored", header, peer)
+            return await call_next(request)
+        now = _now()
+        current = await run_in_threadpool(
+            signin.signed, web.engine, web.rules, request.cookies.get(SESSION), now=now
+        )
+        person = web.rules.staff.by_email(named)
+        if person is None or (current is not None and current.email == person.email):
+            return await call_next(request)  # a stranger signs in no other way; or already signed in
+        got = await run_in_threadpool(signin.remote, web.engine, web.rules, person.email, now=now)
+        if got is None:
+            return await call_next(request)
+        session_token, csrf = got
+        request.scope[SSO_SESSION] = session_token
+        response: Response = await call_next(request)
+        set_session(response, session_token, csrf)
+        return response
+
+    def set_session(response: Response, session_token: str, csrf: str) -> None:
+        age = web.rules.access.session_hours * 3600
+        response.set_cookie(
+            SESSION, session_token, max_age=age, httponly=True, secure=web.secure, samesite="strict"
+        )
+        response.set_cookie(CSRF, csrf, max_age=age, httponly=False, secure=web.secure, samesite="strict")
 
     # -- sign-in ------------------------------------------------------------
 
@@ -190,11 +249,7 @@ def create_app(web: Web) -> FastAPI:
             # followed from a mail client's page: a SameSite=Strict cookie is not sent on a
             # cross-site redirect, so the journal is opened from our own page instead
             response = page(request, "signed_in.html")
-        age = web.rules.access.session_hours * 3600
-        response.set_cookie(
-            SESSION, session_token, max_age=age, httponly=True, secure=web.secure, samesite="strict"
-        )
-        response.set_cookie(CSRF, csrf, max_age=age, httponly=False, secure=web.secure, samesite="strict")
+        set_session(response, session_token, csrf)
         return response
 
     @app.post("/logout")
@@ -212,33 +267,9 @@ def create_app(web: Web) -> FastAPI:
 
     def filter_of(request: Request) -> tuple[Filter, int]:
         p = request.query_params
-
-        def date(key: str) -> dt.date | None:
-            try:
-                return dt.date.fromisoformat(p.get(key, ""))
-            except ValueError:
-                return None
-
-        def number(key: str) -> int | None:
-            v = p.get(key, "")
-            return int(v) if v.isdigit() else None
-
-        f = Filter(
-            q=p.get("q", "")[:200],
-            journal=p.get("journal") or None,
-            year=number("year"),
-            kind=p.get("kind") or None,
-            channel=p.get("channel") or None,
-            unit=p.get("unit") or None,
-            state=p.get("state") or None,
-            stage=p.get("stage") or None,
-            executor=p.get("executor") or None,
-            overdue=p.get("overdue") in ("1", "true", "on"),
-            needs_review=p.get("needs_review") in ("1", "true", "on"),
-            since=date("since"),
-            until=date("until"),
+        return filters.parse(
+            p, p.getlist("number"), now=_now(), unproven_hours=web.rules.routing.unproven_after_hours
         )
-        return f, number("page") or 1
 
     @app.get("/", response_class=HTMLResponse)
     def journal_page(request: Request) -> Response:
@@ -246,7 +277,7 @@ def create_app(web: Web) -> FastAPI:
         f, n = filter_of(request)
         with Session(web.engine) as s:
             found = cases.listing(s, web.rules, signed, f, n)
-        query = {k: v for k, v in request.query_params.items() if k != "page"}
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
         return page(
             request,
             "journal.html",
@@ -264,7 +295,7 @@ def create_app(web: Web) -> FastAPI:
         f, n = filter_of(request)
         with Session(web.engine) as s:
             found = cases.listing(s, web.rules, signed, f, n)
-            items = [cases.api_record(s, r.doc) for r in found.rows]
+            items = cases.api_records(s, [r.doc for r in found.rows])
         return JSONResponse(
             {
                 "items": items,
@@ -273,6 +304,32 @@ def create_app(web: Web) -> FastAPI:
                 "page": found.page,
                 "pages": found.pages,
             }
+        )
+
+    def attachment_name(ext: str) -> str:
+        return f"journal-{dt.datetime.now(KZ_TZ):%Y-%m-%d-%H%M}.{ext}"
+
+    @app.get("/api/cases.csv")
+    def api_cases_csv(request: Request) -> Response:
+        """The current filter's cases as CSV for Excel: UTF-8 with BOM, «;», streamed."""
+        signed = who(request)
+        f, _ = filter_of(request)
+        chunks = export.csv_chunks(cases.exported(web.engine, web.rules, signed, f), delimiter=";", bom=True)
+        return StreamingResponse(
+            (c.encode("utf-8") for c in chunks),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{attachment_name("csv")}"'},
+        )
+
+    @app.get("/api/cases.xlsx")
+    def api_cases_xlsx(request: Request) -> Response:
+        """The current filter's cases as an Excel workbook, streamed (mailflow.xlsx_stream)."""
+        signed = who(request)
+        f, _ = filter_of(request)
+        return StreamingResponse(
+            export.xlsx_chunks(cases.exported(web.engine, web.rules, signed, f)),
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="{attachment_name("xlsx")}"'},
         )
 
     # -- the card -----------------------------------------------------------
@@ -467,6 +524,117 @@ def create_app(web: Web) -> FastAPI:
             assert doc is not None
             return JSONResponse(cases.api_record(s, doc))
 
+    # -- the dashboard -------------------------------------------------------
+
+    def board_of(signed: signin.Signed) -> dashboard.Dashboard:
+        """The dashboard as far as this person's rights go (services.NotAllowed without either)."""
+        may = signed.rights.may
+        if not ({"report", "registers"} & may) or not signed.rights.see_all:
+            raise services.NotAllowed(f"{signed.email}: сводка — для руководства и ПР-специалиста")
+        with Session(web.engine) as s:
+            return dashboard.build(s, web.rules, _now(), report="report" in may, registers="registers" in may)
+
+    @app.get("/dashboard", response_class=HTMLResponse)
+    def dashboard_page(request: Request) -> Response:
+        signed = who(request)
+        try:
+            board = board_of(signed)
+        except services.Refused as exc:
+            return page(request, "dashboard.html", _status(exc), me=signed, error=str(exc), board=None)
+        return page(
+            request,
+            "dashboard.html",
+            me=signed,
+            board=board,
+            url=filters.journal_url,
+            figures=digest_render.figures(board.report) if board.report else [],
+        )
+
+    @app.get("/api/dashboard")
+    def api_dashboard(request: Request) -> Response:
+        signed = who(request)
+        try:
+            board = board_of(signed)
+        except services.Refused as exc:
+            return _refusal(exc)
+        return JSONResponse(_board_json(board))
+
+    @app.get("/dashboard/report.xlsx")
+    def dashboard_report(request: Request) -> Response:
+        """The current week's report (2.13) as the Monday mail attaches it."""
+        signed = who(request)
+        if "report" not in signed.rights.may or not signed.rights.see_all:
+            return Response(
+                f"{signed.email}: недельный отчёт — для руководства и ПР-специалиста",
+                status_code=403,
+                media_type="text/plain; charset=utf-8",
+            )
+        with Session(web.engine) as s:
+            report = digest.build(s, web.rules, digest.Week.of(_now()), _now())
+        return Response(
+            digest_render.xlsx(report),
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="report-{report.week}.xlsx"'},
+        )
+
+    # -- API tokens -----------------------------------------------------------
+
+    def session_only(signed: signin.Signed) -> None:
+        if signed.by_token:  # a leaked token must not be able to mint or keep more of itself
+            raise services.NotAllowed("ключами API управляют только из браузера, после входа по ссылке")
+
+    def tokens_page(request: Request, signed: signin.Signed, status: int = 200, **extra: Any) -> Response:
+        return page(
+            request,
+            "tokens.html",
+            status,
+            me=signed,
+            keys=tokens.listing(web.engine, signed.email),
+            limit=tokens.NAME_LIMIT,
+            **extra,
+        )
+
+    @app.get("/tokens", response_class=HTMLResponse)
+    def tokens_list(request: Request) -> Response:
+        signed = who(request)
+        try:
+            session_only(signed)
+        except services.Refused as exc:
+            return HTMLResponse(str(exc), status_code=403)
+        done = request.query_params.get("revoked")
+        return tokens_page(request, signed, revoked=done)
+
+    @app.post("/tokens", response_class=HTMLResponse)
+    async def tokens_create(request: Request) -> Response:
+        signed = who(request)
+        form = await request.form(max_part_size=64 * 1024)
+        try:
+            session_only(signed)
+        except services.Refused as exc:
+            return HTMLResponse(str(exc), status_code=403)
+        check_csrf(request, signed, str(form.get("csrf") or ""))
+        name = str(form.get("name") or "")
+        try:
+            token, key = tokens.create(web.engine, signed, name, now=_now())
+        except tokens.Refused as exc:
+            return tokens_page(request, signed, 400, error=str(exc), typed=name)
+        # shown on this answer only: nothing stores it, a reload shows the list without it
+        return tokens_page(request, signed, 201, new_token=token, new_key=key)
+
+    @app.post("/tokens/{token_id}/revoke", response_class=HTMLResponse)
+    async def tokens_revoke(request: Request, token_id: int) -> Response:
+        signed = who(request)
+        form = await request.form(max_part_size=64 * 1024)
+        try:
+            session_only(signed)
+        except services.Refused as exc:
+            return HTMLResponse(str(exc), status_code=403)
+        check_csrf(request, signed, str(form.get("csrf") or ""))
+        key = tokens.revoke(web.engine, signed, token_id, now=_now())
+        if key is None:
+            return tokens_page(request, signed, 404, error="Такого действующего ключа у вас нет.")
+        return RedirectResponse(f"/tokens?{urlencode({'revoked': key.name})}", status_code=303)
+
     # -- the clerk's queues --------------------------------------------------
 
     def queue_of(signed: signin.Signed, name: str) -> Queue:
@@ -619,6 +787,75 @@ def create_app(web: Web) -> FastAPI:
         return FileResponse(HERE / "static" / "app.css", media_type="text/css")
 
     return app
+
+
+def _count(n: int, f: Filter | None) -> dict[str, Any]:
+    return {"count": n, "url": filters.journal_url(f)}
+
+
+def _board_json(b: dashboard.Dashboard) -> dict[str, Any]:
+    """The dashboard as the API gives it: every number with the journal address of its cases."""
+
+    def lines(rows: tuple[dashboard.Line, ...], key: str) -> list[dict[str, Any]]:
+        return [
+            {
+                key: r.key,
+                "label": r.label,
+                "overdue": _count(r.overdue, r.overdue_filter),
+                "due_week": _count(r.due_week, r.due_filter),
+            }
+            for r in rows
+        ]
+
+    out: dict[str, Any] = {
+        "today": b.today.isoformat(),
+        "week_end": b.week_end.isoformat(),
+        "overdue": _count(b.overdue, b.overdue_filter),
+        "due_week": _count(b.due_week, b.due_filter),
+        "by_executor": lines(b.by_executor, "email"),
+        "by_unit": lines(b.by_unit, "unit"),
+        "unassigned": {"overdue": b.unassigned_overdue, "due_week": b.unassigned_due_week},
+        "report": None,
+        "registers": [
+            {
+                "register": r.key,
+                "title": r.title,
+                "year": r.year,
+                "entries": _count(r.entries, r.filter),
+                "last_number": r.last,
+            }
+            for r in b.registers
+        ],
+    }
+    r = b.report
+    if r is not None:
+        out["report"] = {
+            "week": str(r.week),
+            "since": r.week.start.isoformat(),
+            "until": r.week.end.isoformat(),
+            "xlsx": "/dashboard/report.xlsx",
+            "new": _count(r.new, b.week_filter),
+            "figures": [
+                {"label": label.strip(), "value": v, "attention": bad}
+                for label, v, bad in digest_render.figures(r)
+            ],
+            "book_breaches": {
+                **_count(len(r.book_breaches), b.book_filter),
+                "items": [
+                    {"number": x.number, "delay_minutes": x.delay_minutes, "unit": x.unit}
+                    for x in r.book_breaches
+                ],
+            },
+            "unproven": {
+                **_count(b.unproven_cases, b.unproven_filter),
+                "deliveries": r.unproven_total,
+                "items": [
+                    {"number": x.number, "to": x.to, "proof": x.proof, "sent_at": x.created_at.isoformat()}
+                    for x in r.unproven
+                ],
+            },
+        }
+    return out
 
 
 def _patch_values(body: object) -> tuple[dict[str, Any], int | None]:

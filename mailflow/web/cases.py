@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from .. import coverage, export, scans
-from ..case.queries import case_version, consumer_name
+from .. import coverage, db, export, scans
+from ..case.queries import consumer_name
 from ..case.search import Filter, visible_to, where
 from ..case.states import OPEN, State
 from ..models import DocAttachment, Document, Event
@@ -90,6 +91,16 @@ def listing(s: Session, rules: Rules, who: Signed, f: Filter, page: int = 1) -> 
     return Listing(rows, total, more, page, pages)
 
 
+def exported(engine: sa.Engine, rules: Rules, who: Signed, f: Filter) -> Iterator[dict[str, Any]]:
+    """Every case of the filter this person may see, as export objects, newest first;
+    read a batch at a time in a session of its own (the response streams them)."""
+    with Session(engine) as s:
+        today = dt.datetime.now(KZ_TZ).date()
+        conds = where(f, today=today, tz=KZ_TZ, dialect=engine.dialect.name) + _scope(rules, who)
+        for docs in export.batches(s, conds):
+            yield from export.document_records(s, docs)
+
+
 def find(s: Session, rules: Rules, who: Signed, number: str) -> Document | None:
     """The document `number` if this person may see it (None either way, so a number
     outside one's cases looks the same as one that does not exist)."""
@@ -98,11 +109,30 @@ def find(s: Session, rules: Rules, who: Signed, number: str) -> Document | None:
 
 def api_record(s: Session, doc: Document) -> dict[str, Any]:
     """The export object (DESIGN §4) plus the case's state, stage and version."""
-    rec = export.document_record(s, doc)
-    rec["state"] = doc.status
-    rec["stage"] = doc.stage
-    rec["version"] = case_version(s, doc.id or 0)
-    return rec
+    return api_records(s, [doc])[0]
+
+
+def api_records(s: Session, docs: list[Document]) -> list[dict[str, Any]]:
+    """`api_record` of a page of documents, in a fixed number of queries."""
+    ids = [d.id or 0 for d in docs]
+    versions = (
+        dict(
+            s.exec(
+                select(col(Event.document_id), sa.func.max(Event.id))
+                .where(db.among(s, col(Event.document_id), ids))
+                .group_by(col(Event.document_id))
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    out = []
+    for doc, rec in zip(docs, export.document_records(s, docs), strict=True):
+        rec["state"] = doc.status
+        rec["stage"] = doc.stage
+        rec["version"] = int(versions.get(doc.id) or 0)  # as case.queries.case_version counts it
+        out.append(rec)
+    return out
 
 
 @dataclass(frozen=True)

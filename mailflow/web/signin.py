@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from .. import journal, outbox
 from ..access import Rights
-from ..models import WebLogin, WebSession
+from ..models import ChainHead, WebLogin, WebSession
 from ..rules import Person, Rules
 
 log = logging.getLogger("mailflow.web")
@@ -33,6 +33,9 @@ class Signed:
     person: Person
     rights: Rights
     csrf: str
+    # by an API token (Authorization: Bearer): no cookie a page of another site could
+    # make the browser send, so no CSRF token to check; nor may it manage tokens
+    by_token: bool = False
 
     @property
     def email(self) -> str:
@@ -102,18 +105,34 @@ def redeem(engine: sa.Engine, rules: Rules, token: str, *, now: dt.datetime) -> 
         person = rules.staff.by_email(login.email)
         if person is None or rules.access.rights(person.roles) is None:
             return None
-        session_token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        s.add(
-            WebSession(
-                token_hash=digest(session_token),
-                csrf=csrf,
-                email=person.email,
-                created_at=now,
-                expires_at=now + dt.timedelta(hours=rules.access.session_hours),
-            )
+        return _start(s, head, rules, person, now)
+
+
+def _start(
+    s: Session, head: ChainHead, rules: Rules, person: Person, now: dt.datetime, **how: str
+) -> tuple[str, str]:
+    session_token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    s.add(
+        WebSession(
+            token_hash=digest(session_token),
+            csrf=csrf,
+            email=person.email,
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=rules.access.session_hours),
         )
-        journal.append(s, head, "signed_in", email=person.email)
+    )
+    journal.append(s, head, "signed_in", email=person.email, **how)
     return session_token, csrf
+
+
+def remote(engine: sa.Engine, rules: Rules, address: str, *, now: dt.datetime) -> tuple[str, str] | None:
+    """A session for the person the trusted proxy's single sign-on names (`[web]
+    remote_user_header`); None when the address may not sign in."""
+    person = rules.staff.by_email(address)
+    if person is None or rules.access.rights(person.roles) is None:
+        return None
+    with Session(engine) as s, s.begin():
+        return _start(s, journal.lock(s), rules, person, now, via="remote_user")
 
 
 def signed(engine: sa.Engine, rules: Rules, token: str | None, *, now: dt.datetime) -> Signed | None:
