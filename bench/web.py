@@ -13,11 +13,13 @@ render of its pages is excluded (they are cached after). Asserts nothing.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import io
 import os
 import platform
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -30,12 +32,13 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from mailflow import config, daemon, db, services
+from mailflow import config, daemon, db
 from mailflow import rules as rules_mod
 from mailflow.archive import Archive
 from mailflow.case.search import search_text
 from mailflow.web import signin
-from mailflow.web.app import Web, create_app
+
+CLERK = "kanc@sevkaz.example"
 
 KZ = dt.timezone(dt.timedelta(hours=5))
 SURNAMES = [
@@ -161,6 +164,40 @@ def load(engine: sa.Engine, n: int) -> list[tuple]:
     return sample
 
 
+def assign_open(engine: sa.Engine, staff: list[tuple[str, str]]) -> int:
+    """A resolution in force with one executor for every open case (the dashboard's rows)."""
+    with engine.begin() as c:
+        open_ids = [
+            r[0] for r in c.exec_driver_sql("SELECT id, due_date FROM document WHERE status = 'in_work'")
+        ]
+        now = dt.datetime.now(dt.UTC)
+        for start in range(0, len(open_ids), 5000):
+            ids = open_ids[start : start + 5000]
+            c.execute(
+                sa.text(
+                    "INSERT INTO resolution (id, document_id, text, instruction, due_date, due_source, author, "
+                    "source, created_at, current) VALUES (:id, :id, 'рассмотреть', '', :due, 'resolution', "
+                    "'director@sevkaz.example', 'email', :now, :cur)"
+                ),
+                [{"id": i, "due": dt.date.today(), "now": now, "cur": True} for i in ids],
+            )
+            c.execute(
+                sa.text(
+                    "INSERT INTO assignment (resolution_id, document_id, position, email, name) "
+                    "VALUES (:id, :id, 1, :email, :name)"
+                ),
+                [{"id": i, "email": staff[i % len(staff)][0], "name": staff[i % len(staff)][1]} for i in ids],
+            )
+        if engine.dialect.name == "postgresql":
+            c.exec_driver_sql("SELECT setval('resolution_id_seq', (SELECT max(id) FROM resolution))")
+        # a third due today (this week, whatever the weekday), the rest long overdue
+        c.execute(
+            sa.text("UPDATE document SET due_date = :d WHERE status = 'in_work' AND id % 3 = 0"),
+            {"d": dt.datetime.now(KZ).date()},
+        )
+    return len(open_ids)
+
+
 def attach_scans(engine: sa.Engine, archive: Archive, ids: list[int]) -> None:
     from PIL import Image, ImageDraw
 
@@ -183,69 +220,114 @@ def attach_scans(engine: sa.Engine, archive: Archive, ids: list[int]) -> None:
             )
 
 
-def timed(client: TestClient, urls: list[str]) -> tuple[float, float]:
+class Counter:
+    """SQL statements sent, counted at the engine (how many queries a request costs)."""
+
+    def __init__(self, engine: sa.Engine):
+        self.n = 0
+        sa.event.listen(engine, "before_cursor_execute", self._one)
+
+    def _one(self, *args) -> None:
+        self.n += 1
+
+
+def timed(client: TestClient, urls: list[str], counter: Counter | None = None) -> tuple[float, float, float]:
+    """p50, p95 (ms) and queries per request."""
     times = []
+    before = counter.n if counter else 0
     for url in urls:
         t = time.perf_counter()
         r = client.get(url)
         times.append((time.perf_counter() - t) * 1000)
         assert r.status_code == 200, (url, r.status_code, r.text[:200])
+    queries = ((counter.n - before) / len(urls)) if counter else 0.0
     times.sort()
-    return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
+    return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)], queries
+
+
+def once(client: TestClient, url: str) -> tuple[float, int, float]:
+    """One streamed download: seconds, bytes, and the growth of this process's peak RSS (MB)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    size = 0
+    with client.stream("GET", url) as r:
+        assert r.status_code == 200, (url, r.status_code)
+        for chunk in r.iter_bytes():
+            size += len(chunk)
+    return time.perf_counter() - t, size, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak) / 1024
+
+
+def line(name: str, p50: float, p95: float, queries: float) -> None:
+    print(f"  {name:40} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {queries:5.1f} queries", flush=True)
 
 
 def run(url: str, n: int, runs: int, label: str, home: Path) -> None:
+
     engine = db.make_engine(url)
     db.migrate(engine)
     t = time.perf_counter()
     sample = load(engine, n)
-    print(f"{label}: {n:,} documents loaded in {time.perf_counter() - t:.0f} s")
+    print(f"{label}: {n:,} documents loaded in {time.perf_counter() - t:.0f} s", flush=True)
     rules = rules_mod.load(REPO / "rules")
-    archive = daemon.open_archive(config.embedded_default(home, REPO / "rules"), engine)
+    staff = [(p.email, p.name) for p in rules.staff.people if p.unit][:12]
+    print(f"  {assign_open(engine, staff):,} open cases given a resolution and an executor")
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = dataclasses.replace(config.embedded_default(home, REPO / "rules"), database=url)
+    archive = daemon.open_archive(cfg, engine)
     card_ids = [r[0] for r in sample[:runs]]
     attach_scans(engine, archive, card_ids)
-    sv = services.Services(engine, rules, archive, "mailflow@localhost")
-    web = Web(
-        engine,
-        rules,
-        sv,
-        archive,
-        home / "cache" / "pages",
-        "mailflow@localhost",
-        "http://testserver",
-        lambda: 0,
-    )
-    client = TestClient(create_app(web))
+    engine.dispose()
+    app, parts = daemon.web(cfg, rules, "http://testserver")
+    counter = Counter(parts.engine)
+    client = TestClient(app)
     now = dt.datetime.now(dt.UTC)
-    link = signin.request_link(engine, rules, "kanc@sevkaz.example", base_url="", sender_addr="m@l", now=now)
-    session, _csrf = signin.redeem(engine, rules, link.rsplit("/", 1)[1], now=now)
-    client.cookies.set("mf_session", session)
+    link = signin.request_link(parts.engine, rules, CLERK, base_url="", sender_addr="m@l", now=now)
+    assert link
+    got = signin.redeem(parts.engine, rules, link.rsplit("/", 1)[1], now=now)
+    assert got
+    client.cookies.set("mf_session", got[0])
     rnd = random.Random(5)
     picks = [rnd.choice(sample) for _ in range(runs)]
     cases = {
         "journal, first page (HTML)": ["/"] * runs,
-        "journal, first page (API)": ["/api/cases"] * runs,
+        "journal, first page (JSON API)": ["/api/cases"] * runs,
         "search by surname (HTML)": [f"/?q={p[11]}" for p in picks],
-        "search by surname (API)": [f"/api/cases?q={p[11]}" for p in picks],
+        "search by surname (JSON API)": [f"/api/cases?q={p[11]}" for p in picks],
         "search by phone, 8 7xx … (HTML)": [
             f"/?q=8{p[14][2:5]} {p[14][5:8]} {p[14][8:10]} {p[14][10:]}" for p in picks
         ],
         "search by address (HTML)": [f"/?q=Абая {rnd.randint(1, 200)}" for _ in picks],
+        "dashboard (HTML)": ["/dashboard"] * max(5, runs // 4),
+        "dashboard (JSON API)": ["/api/dashboard"] * max(5, runs // 4),
     }
     for name, urls in cases.items():
-        p50, p95 = timed(client, urls)
-        print(f"  {name:36} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
+        line(name, *timed(client, urls, counter))
     numbers = [r[4] for r in sample[:runs]]
-    with engine.connect() as c:
+    with parts.engine.connect() as c:
         sha = c.exec_driver_sql("SELECT sha256 FROM attachment LIMIT 1").scalar()
     page_urls = [f"/pages/{sha}/{p}.png" for p in (1, 2, 3)]
     timed(client, page_urls)  # render once: cached after
-    card = [f"/cases/{n}" for n in numbers]
-    p50, p95 = timed(client, card)
-    print(f"  {'card with a 3-page scan (HTML)':36} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
-    p50, p95 = timed(client, [u for _ in range(max(1, runs // 3)) for u in page_urls])
-    print(f"  {'a cached page image':36} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
-    engine.dispose()
+    line("card with a 3-page scan (HTML)", *timed(client, [f"/cases/{n}" for n in numbers], counter))
+    line("card (JSON API)", *timed(client, [f"/api/cases/{n}" for n in numbers], counter))
+    line("a cached page image", *timed(client, [u for _ in range(max(1, runs // 3)) for u in page_urls]))
+    # exports of 100,000 cases (on a bigger journal: the newest 100,000, by date)
+    with parts.engine.connect() as c:
+        since = c.execute(
+            sa.text("SELECT registered_at FROM document ORDER BY registered_at DESC LIMIT 1 OFFSET :k"),
+            {"k": min(n, 100_000) - 1},
+        ).scalar()
+    day = since.astimezone(KZ) if isinstance(since, dt.datetime) and since.tzinfo else since
+    day = dt.date.fromisoformat(str(day)[:10])
+    query = f"?since={day + dt.timedelta(days=1)}" if n > 100_000 else ""
+    for kind in ("csv", "xlsx"):
+        before = counter.n
+        secs, size, grew = once(client, f"/api/cases.{kind}{query}")
+        print(
+            f"  export {kind.upper()} {'of ~100,000' if query else f'of {n:,}'}: {secs:6.1f} s, "
+            f"{size / 2**20:6.1f} MB, {counter.n - before} queries, peak RSS +{grew:.0f} MB",
+            flush=True,
+        )
+    daemon.close(parts)
 
 
 def main() -> None:
@@ -254,7 +336,7 @@ def main() -> None:
     ap.add_argument("--sqlite-docs", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=40)
     args = ap.parse_args()
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} at start")
     with tempfile.TemporaryDirectory() as tmp:
         if args.sqlite_docs:
             run(f"sqlite:///{tmp}/journal.db", args.sqlite_docs, args.runs, "SQLite", Path(tmp) / "s")

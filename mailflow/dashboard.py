@@ -85,18 +85,26 @@ def build(
     late = sa.and_(is_open(), col(Document.due_date) < today)
     soon = sa.and_(is_open(), col(Document.due_date) >= today, col(Document.due_date) <= week_end)
 
+    # late or soon, in one range the open cases' partial index on due_date answers
+    either = sa.and_(is_open(), col(Document.due_date) <= week_end)
+
     def counted(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        """Documents meeting `cond` (distinct: a person twice on one resolution counts once)."""
         return sa.func.count(sa.distinct(sa.case((cond, col(Document.id)))))
 
+    def summed(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        """Rows meeting `cond`, where each document is one row."""
+        return sa.func.coalesce(sa.func.sum(sa.case((cond, 1), else_=0)), 0)
+
     overdue, due_week = s.execute(
-        sa.select(counted(late), counted(soon)).select_from(Document).where(sa.or_(late, soon))
+        sa.select(summed(late), summed(soon)).select_from(Document).where(either)
     ).one()
     assigned = (
         sa.select(col(Assignment.email), counted(late), counted(soon))
         .select_from(Document)
         .join(Assignment, col(Assignment.document_id) == col(Document.id))
         .join(Resolution, col(Resolution.id) == col(Assignment.resolution_id))
-        .where(sa.or_(late, soon), IS_CURRENT)
+        .where(either, IS_CURRENT)
         .group_by(col(Assignment.email))
     )
     by_executor = []
@@ -125,9 +133,9 @@ def build(
         .where(sa.or_(late, soon), ~has_resolution)
     ).one()
     units = (
-        sa.select(col(Document.origin_unit), counted(late), counted(soon))
+        sa.select(col(Document.origin_unit), summed(late), summed(soon))
         .select_from(Document)
-        .where(sa.or_(late, soon))
+        .where(either)
         .group_by(col(Document.origin_unit))
     )
     by_unit = [

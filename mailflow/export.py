@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from . import db, monitoring, xlsx_stream
@@ -69,7 +70,7 @@ def document_records(s: Session, docs: Sequence[Document]) -> list[dict]:
     batch (by document ids), not a dozen per document."""
     if not docs:
         return []
-    rel = _Related.load(s, [d.id or 0 for d in docs])
+    rel = _Related.load(s, docs)
     return [_record(rel, d) for d in docs]
 
 
@@ -100,7 +101,10 @@ class _Related:
     handovers: dict[int, list[Handover]]
 
     @classmethod
-    def load(cls, s: Session, ids: list[int]) -> _Related:
+    def load(cls, s: Session, docs: Sequence[Document]) -> _Related:
+        ids = [d.id or 0 for d in docs]
+        firsts_of = {d.repeat_of for d in docs if d.repeat_of}
+
         def rows(model: Any, order: Any, column: Any = None) -> list[Any]:
             column = column if column is not None else model.document_id
             return list(s.exec(select(model).where(db.among(s, col(column), ids)).order_by(order)).all())
@@ -132,27 +136,29 @@ class _Related:
         monitoring: dict[int, Monitoring] = {}
         for m in rows(Monitoring, col(Monitoring.id)):
             monitoring.setdefault(m.document_id, m)
-        docs = s.exec(
-            select(
-                col(Document.id), col(Document.repeat_of), col(Document.number), col(Document.registered_at)
-            )
-            .where(sa.or_(db.among(s, col(Document.id), ids), db.among(s, col(Document.repeat_of), ids)))
-            .order_by(col(Document.registered_at))
+        # the later cases repeating these (by the repeat_of index), and the numbers of the
+        # first cases these repeat (by id); one OR of both would scan the table on SQLite
+        # (ordered here, and the index named for SQLite: its statistics see repeat_of as one
+        # value, NULL, on nearly every row, and it would scan the whole table instead)
+        hint = " INDEXED BY ix_document_repeat_of" if s.get_bind().dialect.name == "sqlite" else ""
+        later = s.execute(
+            sa.text(
+                f"SELECT repeat_of, registered_at, number FROM document{hint} WHERE repeat_of IN :ids"
+            ).bindparams(sa.bindparam("ids", ids, expanding=True))
         ).all()
-        firsts = {r.repeat_of for r in docs if r.id in set(ids) and r.repeat_of}
-        numbers = {r.id: r.number for r in docs}
-        missing = firsts - set(numbers)
-        if missing:
-            numbers |= {
-                r.id: r.number
-                for r in s.exec(
-                    select(col(Document.id), col(Document.number)).where(col(Document.id).in_(missing))
-                )
-            }
         repeats: dict[int, list[str]] = defaultdict(list)
-        for r in docs:
-            if r.repeat_of in set(ids):
-                repeats[r.repeat_of].append(r.number)
+        for first, _, number in sorted(later, key=lambda r: (r[1], r[2])):
+            repeats[first].append(number)
+        firsts = sorted(firsts_of)
+        numbers = (
+            dict(
+                s.exec(
+                    select(col(Document.id), col(Document.number)).where(col(Document.id).in_(firsts))
+                ).all()
+            )
+            if firsts
+            else {}
+        )
         extensions = rows(Extension, col(Extension.id))
         asked = {
             r.extension_id: r for r in rows(ExtensionRequest, col(ExtensionRequest.id)) if r.extension_id
@@ -388,7 +394,9 @@ def batches(
             after = [reg <= last.registered_at, sa.or_(reg < last.registered_at, ident < last.id)]
         elif last is not None:
             after = [ident > last.id]
-        docs = list(s.exec(select(Document).where(*conds, *after).order_by(*order).limit(size)).all())
+        # the letter's text and its folded copy are no column of the export: left in the database
+        light = select(Document).options(defer(Document.text), defer(Document.search))
+        docs = list(s.exec(light.where(*conds, *after).order_by(*order).limit(size)).all())
         if not docs:
             return
         yield docs

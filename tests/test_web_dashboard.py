@@ -146,3 +146,22 @@ def test_a_book_breach_links_to_its_case(wp):
     assert breaches["count"] == 1 and breaches["items"][0]["delay_minutes"] == 55
     assert _listed(c, breaches["url"]) == [wp.other]
     assert f"number={wp.other}" in c.get("/dashboard").text.replace("%D0%92%D0%A5", "ВХ")
+
+
+def test_the_journal_counts_only_when_the_first_page_is_full(wp, monkeypatch):
+    from mailflow.web import cases
+
+    c = wp.sign_in(CLERK)
+    one = c.get("/api/cases", params={"q": wp.number}).json()
+    assert (one["total"], one["pages"], one["more"]) == (1, 1, False)
+    monkeypatch.setattr(cases, "PAGE_SIZE", 1)
+    first, second = c.get("/api/cases").json(), c.get("/api/cases", params={"page": 2}).json()
+    assert (first["total"], first["pages"], second["page"]) == (2, 2, 2)
+    assert {first["items"][0]["incoming_number"], second["items"][0]["incoming_number"]} == {
+        wp.number,
+        wp.other,
+    }
+    beyond = c.get("/api/cases", params={"page": 9}).json()
+    assert beyond["page"] == 2 and beyond["items"] == second["items"]
+    narrow = c.get("/api/cases", params={"q": wp.number, "page": 3}).json()
+    assert narrow["page"] == 1 and [i["incoming_number"] for i in narrow["items"]] == [wp.number]

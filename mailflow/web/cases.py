@@ -66,18 +66,21 @@ def listing(s: Session, rules: Rules, who: Signed, f: Filter, page: int = 1) -> 
     today = dt.datetime.now(KZ_TZ).date()
     dialect = s.get_bind().dialect.name
     conds = where(f, today=today, tz=KZ_TZ, dialect=dialect) + _scope(rules, who)
-    capped = select(Document.id).where(*conds).limit(COUNT_CAP + 1).subquery()
-    total = int(s.exec(select(sa.func.count()).select_from(capped)).one())
-    more, total = total > COUNT_CAP, min(total, COUNT_CAP)
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, page), pages)
-    docs = s.exec(
-        select(Document)
-        .where(*conds)
-        .order_by(col(Document.registered_at).desc(), col(Document.id).desc())
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
-    ).all()
+    newest = (
+        select(Document).where(*conds).order_by(col(Document.registered_at).desc(), col(Document.id).desc())
+    )
+    first = page <= 1
+    docs = s.exec(newest.limit(PAGE_SIZE)).all() if first else []
+    if first and len(docs) < PAGE_SIZE:  # all of it on this page: counted without a query
+        more, total, pages, page = len(docs) > COUNT_CAP, min(len(docs), COUNT_CAP), 1, 1
+    else:
+        capped = select(Document.id).where(*conds).limit(COUNT_CAP + 1).subquery()
+        total = int(s.exec(select(sa.func.count()).select_from(capped)).one())
+        more, total = total > COUNT_CAP, min(total, COUNT_CAP)
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(max(1, page), pages)
+        if not first:
+            docs = s.exec(newest.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     rows = [
         Row(
             d,
