@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.networks import IPvAnyNetwork
 
 IPNetwork = IPvAnyNetwork
@@ -101,7 +101,8 @@ class WebConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     remote_user_header: str | None = None
-    trusted_proxies: tuple[IPNetwork, ...] = ()
+    # validated even when left out: a header without proxies is refused at this key
+    trusted_proxies: tuple[IPNetwork, ...] = Field(default=(), validate_default=True)
 
     @field_validator("remote_user_header")
     @classmethod
@@ -112,11 +113,12 @@ class WebConfig(BaseModel):
             raise ValueError(f"{v} cannot carry the signed-in person")
         return v
 
-    @model_validator(mode="after")
-    def _proxies(self) -> WebConfig:
-        if self.remote_user_header and not self.trusted_proxies:
-            raise ValueError("trusted_proxies: remote_user_header needs the proxies it is believed from")
-        return self
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, v: tuple[IPNetwork, ...], info: ValidationInfo) -> tuple[IPNetwork, ...]:
+        if info.data.get("remote_user_header") and not v:
+            raise ValueError("remote_user_header needs the proxies it is believed from")
+        return v
 
     def trusts(self, peer: str | None) -> bool:
         """Whether a connection from `peer` (the TCP peer's address) is one of the proxies."""

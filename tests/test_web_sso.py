@@ -100,7 +100,7 @@ def test_the_web_table_is_read_and_checked(tmp_path):
         ('remote_user_header = "X-User"', "web.trusted_proxies"),
         ('remote_user_header = "X User"\ntrusted_proxies = ["10.0.0.1"]', "web.remote_user_header"),
         ('remote_user_header = "X-Forwarded-For"\ntrusted_proxies = ["10.0.0.1"]', "web.remote_user_header"),
-        ('remote_user_header = "X-User"\ntrusted_proxies = ["proxy.local"]', "web.trusted_proxies"),
+        ('remote_user_header = "X-User"\ntrusted_proxies = ["proxy.local"]', "web.trusted_proxies[0]"),
         ('remote_user_header = "X-User"\ntrusted_proxies = "10.0.0.1"', "web.trusted_proxies"),
     ],
 )

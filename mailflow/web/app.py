@@ -604,8 +604,9 @@ def create_app(web: Web) -> FastAPI:
         done = request.query_params.get("revoked")
         return tokens_page(request, signed, revoked=done)
 
-    @app.post("/tokens", response_class=HTMLResponse)
-    async def tokens_create(request: Request) -> Response:
+    async def token_form(request: Request) -> tuple[signin.Signed, Any] | Response:
+        """A signed-in person's form for their keys (a session, not a key: a key makes no
+        keys), its CSRF token checked; or the refusal to answer with."""
         signed = who(request)
         form = await request.form(max_part_size=64 * 1024)
         try:
@@ -613,6 +614,14 @@ def create_app(web: Web) -> FastAPI:
         except services.Refused as exc:
             return HTMLResponse(str(exc), status_code=403)
         check_csrf(request, signed, str(form.get("csrf") or ""))
+        return signed, form
+
+    @app.post("/tokens", response_class=HTMLResponse)
+    async def tokens_create(request: Request) -> Response:
+        got = await token_form(request)
+        if isinstance(got, Response):
+            return got
+        signed, form = got
         name = str(form.get("name") or "")
         try:
             token, key = tokens.create(web.engine, signed, name, now=_now())
@@ -623,13 +632,10 @@ def create_app(web: Web) -> FastAPI:
 
     @app.post("/tokens/{token_id}/revoke", response_class=HTMLResponse)
     async def tokens_revoke(request: Request, token_id: int) -> Response:
-        signed = who(request)
-        form = await request.form(max_part_size=64 * 1024)
-        try:
-            session_only(signed)
-        except services.Refused as exc:
-            return HTMLResponse(str(exc), status_code=403)
-        check_csrf(request, signed, str(form.get("csrf") or ""))
+        got = await token_form(request)
+        if isinstance(got, Response):
+            return got
+        signed, _ = got
         key = tokens.revoke(web.engine, signed, token_id, now=_now())
         if key is None:
             return tokens_page(request, signed, 404, error="Такого действующего ключа у вас нет.")
