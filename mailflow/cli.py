@@ -340,6 +340,7 @@ def _parser() -> argparse.ArgumentParser:
 def cmd_run(args, cfg, rules) -> int:
     from . import daemon
 
+    cfg.read_secrets()  # at start, with the file and key named, not at the first login
     if args.once:
         outcomes = daemon.run_once(cfg, rules)
         counts: dict[str, int] = {}
@@ -1258,7 +1259,7 @@ def _smtp_probe(smtp_cfg) -> None:
         )
         await c.connect()
         if ep.user:
-            await c.login(ep.user, ep.password or "")
+            await c.login(ep.user, ep.login_password() or "")
         await c.quit()
 
     asyncio.run(probe())

@@ -35,6 +35,38 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class Secret:
+    """Where a password is (`password_env` or `password_file`), read only when a command
+    logs in: `journal list` needs no mail password, and must not fail for want of one."""
+
+    env: str | None
+    file: str | None
+    config_file: Path
+    key: str  # e.g. "mailbox[0]", for the error
+
+    def read(self) -> str:
+        if self.env is not None:
+            if self.env not in os.environ:
+                raise ConfigError(
+                    self.config_file,
+                    f"{self.key}.password_env",
+                    f"environment variable {self.env} is not set",
+                )
+            return os.environ[self.env]
+        assert self.file is not None
+        p = Path(self.file)
+        if not p.is_absolute():  # systemd's LoadCredential, else beside the config file
+            cred = os.environ.get("CREDENTIALS_DIRECTORY")
+            p = Path(cred) / p if cred and (Path(cred) / p).exists() else self.config_file.parent / p
+        try:
+            return p.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                self.config_file, f"{self.key}.password_file", f"cannot read {p}: {exc.strerror}"
+            ) from None
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """A parsed mailbox or SMTP URL."""
 
@@ -45,10 +77,16 @@ class Endpoint:
     path: str = ""  # IMAP folder or Maildir path
     password: str | None = field(default=None, repr=False)
     allow_plaintext: bool = False  # a password may go in clear to a host that is not loopback
+    secret: Secret | None = field(default=None, repr=False)  # the configured password, read at login
+
+    def login_password(self) -> str | None:
+        """The password to log in with (read now from where the config says); ConfigError if unreadable."""
+        return self.secret.read() if self.secret is not None else self.password
 
     def clear_refused(self, tls: bool) -> str | None:
         """Why a password must not be sent on this connection (`tls`: it is encrypted), or None."""
-        if tls or self.password is None or self.allow_plaintext or is_loopback(self.host):
+        no_password = self.password is None and self.secret is None
+        if tls or no_password or self.allow_plaintext or is_loopback(self.host):
             return None
         return (
             f"{self.host}:{self.port} offers no STARTTLS: the password is not sent in clear "
@@ -157,6 +195,12 @@ class Config:
     talon_font: Path | None = None  # the printed talon's TrueType font; None: the first of talon_pdf.FONTS
     checkpoint: CheckpointConfig | None = None  # None: no checkpoints are made
     web: WebConfig = field(default_factory=WebConfig)
+
+    def read_secrets(self) -> None:
+        """Read every configured password now (ConfigError naming file and key): the
+        daemon checks them at start instead of failing at its first login."""
+        for ep in (*(m.endpoint for m in self.mailboxes), self.smtp.endpoint):
+            ep.login_password()
 
     @property
     def talons_dir(self) -> Path:
@@ -498,22 +542,9 @@ def _with_password(ep: Endpoint, t: MailboxTable | SmtpTable, path: Path, where:
         raise ConfigError(
             path, f"{where}.password", "secrets do not live in the file: use password_env or password_file"
         )
-    pw = None
-    if t.password_env is not None:
-        var = t.password_env
-        if var not in os.environ:
-            raise ConfigError(path, f"{where}.password_env", f"environment variable {var} is not set")
-        pw = os.environ[var]
-    elif t.password_file is not None:
-        p = Path(t.password_file)
-        if not p.is_absolute():
-            cred = os.environ.get("CREDENTIALS_DIRECTORY")
-            p = Path(cred) / p if cred and (Path(cred) / p).exists() else path.parent / p
-        try:
-            pw = p.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(path, f"{where}.password_file", f"cannot read {p}: {exc.strerror}") from None
-    return Endpoint(ep.scheme, ep.host, ep.port, ep.user, ep.path, pw)
+    if t.password_env is None and t.password_file is None:
+        return ep
+    return dataclasses.replace(ep, secret=Secret(t.password_env, t.password_file, path, where))
 
 
 def _text(value: str, path: Path, key: str) -> str:

@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from . import journal, leases
-from .config import SmtpConfig
+from .config import ConfigError, SmtpConfig
 from .models import Delivery, Document, Outbox
 from .values import Attachment
 
@@ -219,7 +219,11 @@ class SmtpTransport:
                 refused = ep.clear_refused(tls=smtp.get_transport_info("sslcontext") is not None)
                 if refused:
                     raise aiosmtplib.SMTPAuthenticationError(530, refused)
-                await smtp.login(ep.user, ep.password or "")
+                try:
+                    password = ep.login_password() or ""
+                except ConfigError as exc:  # the operator's to fix: retried, never failed for good
+                    raise aiosmtplib.SMTPAuthenticationError(530, str(exc)) from exc
+                await smtp.login(ep.user, password)
             if smtp.is_ehlo_or_helo_needed:
                 await smtp.ehlo()
             dsn = bool(envelope_id) and smtp.supports_extension("dsn")

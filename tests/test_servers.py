@@ -215,10 +215,10 @@ def test_mailflow_configs_point_at_the_servers(dovecot, smtp_server, mail_user):
         dovecot.imap_port,
         mail_user.split("@")[0],
     )
-    assert box.endpoint.password == dovecot.password(mail_user) and box.idle is False
+    assert box.endpoint.login_password() == dovecot.password(mail_user) and box.idle is False
     out = smtp_server.smtp_config("robot@mailflow.test")
     assert (out.endpoint.host, out.endpoint.port) == (smtp_server.host, smtp_server.port)
-    assert (out.endpoint.user, out.endpoint.password) == smtp_server.auth
+    assert (out.endpoint.user, out.endpoint.login_password()) == smtp_server.auth
     assert out.sender == "robot@mailflow.test"
 
 

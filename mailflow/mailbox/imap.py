@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..config import MailboxConfig
+from ..config import ConfigError, MailboxConfig
 from ..values import Source
 from . import Fetched
 from . import MessageGone as _Gone
@@ -254,13 +254,17 @@ class ImapMailbox:
                 client.normalise_times = False  # keep INTERNALDATE's zone
             if ep.scheme == "imap":
                 self._starttls(client, ep)
-            if ep.password is None:
+            try:
+                password = ep.login_password()
+            except ConfigError as exc:
+                raise ImapAuthError(f"{self.where}: {exc}") from exc
+            if password is None:
                 raise ImapAuthError(
                     f"{self.where}: no password configured for {ep.user!r} "
                     "(set password_env or password_file)"
                 )
             try:
-                client.login(ep.user, ep.password)
+                client.login(ep.user, password)
             except imaplib.IMAP4.abort:
                 raise
             except imaplib.IMAP4.error as exc:
