@@ -24,7 +24,7 @@ demo: sysdeps-demo venv
 
 # Everything: lint, types, unit and integration tests (real Dovecot, Postfix, PostgreSQL).
 test: sysdeps-test test-venv lint
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2  # both cores: the suite is ~2,700 tests
 
 # Unit tests only (no servers, no subprocesses), on both cores: under a minute.
 test-fast: test-venv
