@@ -208,3 +208,37 @@ def test_kazakh_forms_through_the_pipeline_keep_their_spelling(kazakh_corpus, tm
         if any(r["consumer"].get("last_name") == name for r in records.values()):
             assert name in text and any(json.loads(r)["consumer"].get("last_name") == name for r in rows)
     assert any(set(cell) & KAZAKH_LETTERS for row in csv.reader(io.StringIO(text)) for cell in row)
+
+
+# --- causes found on seed 7373 (issue 13.3) ----------------------------------------
+
+
+def test_a_house_word_glued_to_its_number_or_ending_the_sentence():
+    """rus+kaz reads «41 үй» as «41УЙ,» and a form's last «103-үй.» keeps its dot:
+    the address is the same address, and the Kazakh-first reading confirms it."""
+    assert clean_address("Соколовка ауылы, Абай көшесі, 41УЙ, 81 пәтер") == (
+        "Соколовка ауылы, Абай көшесі, 41 үй, 81 пәтер"
+    )
+    assert (
+        clean_address("Пресновка ауылы, Қазыбек би көшесі, 103-уй.")
+        == "Пресновка ауылы, Қазыбек би көшесі, 103-үй"
+    )
+    assert clean_address("Тайынша қаласы, Абай көшесі, 4 үй, 9 пәтер.").endswith("9 пәтер")
+    assert clean_address("г. Тайынша, ул. Абая, д. 5.") == "г. Тайынша, ул. Абая, д. 5"
+    assert clean_address("Петропавл қаласы, Абай көшесі, 4 үй, Уйсын.").endswith("Уйсын.")  # a word, not «үй»
+    got = _vote_address(
+        _toks(
+            "Соколовка ауылы, Абай көшесі, 41УЙ, 81 пәтер",
+            0.95,
+            "Соколовка ауылы, Абай көшесі, 41 үй, 81 пәтер",
+            "address",
+        ),
+        True,
+    )
+    assert got.value == "Соколовка ауылы, Абай көшесі, 41 үй, 81 пәтер" and got.conf >= 0.8
+    # the other reading gives another separator: the glued one is not guessed
+    other = _vote_address(
+        _toks("Соколовка ауылы, Абай көшесі, 41УЙ", 0.95, "Соколовка ауылы, Абай көшесі, 41-үй", "address"),
+        True,
+    )
+    assert other.conf < 0.8

@@ -241,8 +241,11 @@ def _kazakh_address_word(m: re.Match[str]) -> str:
 
 def clean_address(s: str) -> str:
     s = re.sub(r"\s+", " ", s).strip(" ,;:_")
+    # "41УЙ": rus+kaz glues the house word to its number and reads it in capitals
+    s = re.sub(rf"(?<=\d)(?:УЙ|Уй|ҮЙ|Үй|уй|үй)(?![{CYR}])", " үй", s)
     s = re.sub(rf"(?<![{CYR}])[{CYR_LO}]{{2,7}}(?![{CYR}])", _kazakh_address_word, s)
-    s = re.sub(r"(?<=\d)\.$", "", s)  # "кв. 93." - a speck or the end of a sentence
+    # "кв. 93.", "103-үй.": a speck or the end of a sentence
+    s = re.sub(rf"(\d|(?<![{CYR}])үй|(?<![{CYR}])пәтер)\.$", r"\1", s)
     s = re.sub(
         rf"(?<![{CYR}A-Za-z])(г|с|п|ул|д|кв|мкр|пр|пер)(?:\.\.+|[:;]|\.,)(?=\s|[{CYR}\d])", r"\1.", s
     )  # "ул:" "с.." "ул.," for "ул."
