@@ -242,3 +242,20 @@ def test_a_house_word_glued_to_its_number_or_ending_the_sentence():
         True,
     )
     assert other.conf < 0.8
+
+
+def test_a_lower_case_shha_read_as_pe():
+    """rus+kaz reads «Шаһанова» as «Шапанова», sure of it; the Kazakh-first reading
+    has the «һ». On a Kazakh form the name takes it; on a Russian one the two
+    readings disagree and a person reads the name (a «п» is never made a «һ» alone)."""
+    kk = _vote_name(_toks("Шапанова Самал Канаткызы", 0.93, "Шаһанова Самал Қанатқызы", "name"), True)
+    assert kk["last_name"].value == "Шаһанова" and kk["last_name"].conf >= 0.8
+    assert kk["patronymic"].value == "Қанатқызы" and kk["patronymic"].conf >= 0.8
+    ru = _vote_name(_toks("Шапанова Самал Канаткызы", 0.93, "Шаһанова Самал Қанатқызы", "name"), False)
+    assert ru["last_name"].value == "Шапанова" and ru["last_name"].conf < 0.8
+    alone = _vote_name(_toks("Шапанова Самал Канаткызы", 0.93, "Шапанова Самал Канаткызы", "name"), True)
+    assert alone["last_name"].value == "Шапанова"  # nobody read a «һ»: the letter is not invented
+    assert (
+        kazakh_letters_from("Капитан", ["Каһитан"]) == "Каһитан"
+        and kazakh_letters_from("Каһитан", ["Капитан"]) == "Каһитан"
+    )

@@ -503,7 +503,7 @@ def _text_tokens(reading: str) -> list[Tok]:
 
 # look-alikes that are other Russian letters than the Kazakh letter's own plain form
 # ("Сэумалкел" for "Сәумалкөл"): they agree only where the page's reading has the Kazakh one
-_ONE_WAY = {frozenset(p) for p in ("ЭӘ", "эә", "ЕӨ", "еө")}
+_ONE_WAY = {frozenset(p) for p in ("ЭӘ", "эә", "ЕӨ", "еө", "пһ")}
 
 
 def _same(a: str | None, b: str | None) -> bool:
