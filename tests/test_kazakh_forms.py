@@ -259,3 +259,53 @@ def test_a_lower_case_shha_read_as_pe():
         kazakh_letters_from("Капитан", ["Каһитан"]) == "Каһитан"
         and kazakh_letters_from("Каһитан", ["Капитан"]) == "Каһитан"
     )
+
+
+def _scanned(line: str, conf: float, reading: str, field: str, line_no: int = 5) -> list[Tok]:
+    return [Tok(w, conf, line_no, 0, (field, 1, reading, 0.9) if reading else None, ()) for w in line.split()]
+
+
+def test_a_name_label_whose_russian_half_is_lost():
+    """015-book of seed 7373: «потребителя» came back as «в» at 0.01, so the form had
+    no name label and nothing of the name was read. The Kazakh half «тұтынушы/от»
+    is the label; the name's re-reading, cut with the lost label word, still names it."""
+    from mailflow.extract.engine import Word
+    from mailflow.extract.fields import find_labels
+    from mailflow.extract.page import text_segments
+
+    toks = (
+        _scanned("тутынушы/от", 0.89, "", "")
+        + [Tok("в", 0.01, 5, 0, None, ())]
+        + _scanned("Кожахметов Ғабит Нурланулы", 0.93, "потребителя Қожахметов Ғабит Нұрланұлы", "name")
+        + _scanned("мекен-жайы/по адресу", 0.93, "", "", 7)
+        + _scanned("Жамбыл ауданы, Пресновка ауылы, Абай көшесі, 85-үй", 0.96, "", "", 8)
+        + _scanned("телефоны/телефон +7(747)0833815", 0.92, "", "", 10)
+    )
+    labels = find_labels(toks)
+    assert labels is not None and labels["name"] == (0, 0)
+    got = _vote_name(toks[1:5], True)
+    assert [got[f].value for f in ("last_name", "first_name", "patronymic")] == [
+        "Қожахметов",
+        "Ғабит",
+        "Нұрланұлы",
+    ]
+    assert all(got[f].conf >= 0.8 for f in ("last_name", "first_name", "patronymic"))
+    # no Kazakh-first reading to spell it: a scanned Kazakh name is not taken as rus+kaz read it
+    bare = _vote_name(_scanned("Кожахметов Ғабит Нурланулы", 0.93, "", ""), True)
+    assert bare["last_name"].conf < 0.8 and bare["patronymic"].conf < 0.8
+    # typed (a PDF's text layer): as written
+    typed = _vote_name([Tok(w, 1.0, 5) for w in "Қожахметов Ғабит Нұрланұлы".split()], True)
+    assert typed["last_name"].conf >= 0.8
+    words = [
+        Word(w, 90.0, (100 * i, y, 100 * i + 90, y + 20), ln, 0)
+        for ln, (y, line) in enumerate(
+            (
+                (100, "тутынушы/от в Кожахметов Ғабит"),
+                (130, "Нурланулы"),
+                (160, "мекен-жайы/по адресу Жамбыл"),
+            )
+        )
+        for i, w in enumerate(line.split())
+    ]
+    segs = {f: s for f, s, _ in text_segments(words)}
+    assert [words[j].text for j in segs["name"]] == ["в", "Кожахметов", "Ғабит", "Нурланулы"]

@@ -390,6 +390,8 @@ def _has_key(text: str, field: str) -> bool:
             return True
         if field == "phone" and p in ("телефоны",):
             return True
+        if field == "name" and p in ("тұтынушы", "тутынушы"):  # "потребителя" lost to a speck or a stroke
+            return True
     return False
 
 
@@ -534,9 +536,13 @@ def _vote_name(name_toks: list[Tok], kazakh: bool = False) -> dict[str, Found]:
     alt = alt_reading(name_toks, "name")
     others: list[list[str]] = []
     for r in alt[0] if alt else []:
-        w2, _, ok2 = name_parts(_text_tokens(r))
+        rt = _text_tokens(r)
+        while rt and _is_label_token(rt[0].text, "name"):  # the cut held the label too
+            rt = rt[1:]
+        w2, _, ok2 = name_parts(rt)
         if ok2 and len(w2) == len(words):
             others.append(w2)
+    scanned = any(t.check is not None for t in name_toks)  # OCR, not typed text or a PDF's text layer
     if kazakh:  # before the common names weigh them: "Усенов" is near "Есенов", "Үсенов" is not
         words = [kazakh_letters_from(w, [o[i] for o in others]) for i, w in enumerate(words)]
     confs = weigh_names(words, confs)
@@ -551,8 +557,10 @@ def _vote_name(name_toks: list[Tok], kazakh: bool = False) -> dict[str, Found]:
                 words[i], confs[i] = b, 0.88
         if any(_same(words[i], b) for b in seen):
             confs[i] = max(confs[i], 0.9) if confs[i] > 0.5 else confs[i]  # a near miss stays doubted
-        elif seen:
-            confs[i] = min(confs[i], _CAP)  # other readings, another word
+        elif seen or (kazakh and scanned):
+            # other readings, another word; or a Kazakh name no Kazakh-first reading
+            # spelled: rus+kaz reads "Қожахметов" as "Кожахметов", sure of it
+            confs[i] = min(confs[i], _CAP)
     return {
         "last_name": Found(words[0], confs[0]),
         "first_name": Found(words[1], confs[1]),
