@@ -262,7 +262,11 @@ def test_a_lower_case_shha_read_as_pe():
 
 
 def _scanned(line: str, conf: float, reading: str, field: str, line_no: int = 5) -> list[Tok]:
-    return [Tok(w, conf, line_no, 0, (field, 1, reading, 0.9) if reading else None, ()) for w in line.split()]
+    """OCR's words of one line (its own re-read segment), each re-read as `reading`."""
+    return [
+        Tok(w, conf, line_no, 0, (field, line_no, reading, 0.9) if reading else None, ())
+        for w in line.split()
+    ]
 
 
 def test_a_name_label_whose_russian_half_is_lost():
@@ -309,3 +313,24 @@ def test_a_name_label_whose_russian_half_is_lost():
     ]
     segs = {f: s for f, s, _ in text_segments(words)}
     assert [words[j].text for j in segs["name"]] == ["в", "Кожахметов", "Ғабит", "Нурланулы"]
+
+
+def test_a_first_kazakh_i_read_as_a_stroke_or_a_one():
+    """024-book of seed 7373: «Ілиясова» read «\\лиясова» (and «1лиясова» at another
+    scale), so the whole name failed; the Kazakh-first reading has the «І»."""
+    line = "\\лиясова Салтанат Өмірзаққызы"
+    got = _vote_name(
+        _scanned(line, 0.9, "1лиясова Салтанат Өмірзаққызы .\tІлиясова Салтанат Өмірзаққызы |", "name"), True
+    )
+    assert [got[f].value for f in ("last_name", "first_name", "patronymic")] == [
+        "Ілиясова",
+        "Салтанат",
+        "Өмірзаққызы",
+    ]
+    assert all(got[f].conf >= 0.8 for f in ("last_name", "first_name", "patronymic"))
+    # nobody read the «І»: no name is made of the stroke
+    none = _vote_name(_scanned(line, 0.9, "1лиясова Салтанат Өмірзаққызы", "name"), True)
+    assert none["last_name"].value is None
+    # nor on a Russian form
+    ru = _vote_name(_scanned(line, 0.9, "Ілиясова Салтанат Өмірзаққызы", "name"), False)
+    assert ru["last_name"].value is None

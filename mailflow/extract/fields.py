@@ -525,15 +525,34 @@ def _same(a: str | None, b: str | None) -> bool:
 _NAME_FIELDS = ("last_name", "first_name", "patronymic")
 
 
+# what rus+kaz reads for a word's first «І»: a stroke, a one, a Latin l ("\\лиясова", "1лиясова")
+_I_LOOKALIKE = re.compile(rf"^([\\|/1lI!])([{CYR_LO}]+[.,]?)$")
+
+
+def _kazakh_i(toks: list[Tok], readings: list[str]) -> list[Tok]:
+    """The words the page's model began with a look-alike of «І» where the
+    Kazakh-first reading has «І» and the same letters after it."""
+    seen = {w.strip(".,;:()«»\"'_|") for r in readings for w in r.split()}
+    out = []
+    for t in toks:
+        m = _I_LOOKALIKE.match(t.text)
+        if m and "І" + m.group(2).rstrip(".,") in seen:
+            t = replace(t, text="І" + m.group(2))
+        out.append(t)
+    return out
+
+
 def _vote_name(name_toks: list[Tok], kazakh: bool = False) -> dict[str, Found]:
     """The page's reading of the name, word by word confirmed or doubted by two
     more readings of the name's lines alone (one of them Kazakh first). On a
     form filled in Kazakh, a word takes the Kazakh letters the Kazakh-first
     reading gives where the page's model read their Russian look-alikes."""
+    alt = alt_reading(name_toks, "name")
+    if kazakh and alt:
+        name_toks = _kazakh_i(name_toks, alt[0])
     words, confs, ok = name_parts(name_toks, weigh=False)
     if not ok:
         return {f: Found(None, 0.0, True) for f in _NAME_FIELDS}
-    alt = alt_reading(name_toks, "name")
     others: list[list[str]] = []
     for r in alt[0] if alt else []:
         rt = _text_tokens(r)
