@@ -334,3 +334,26 @@ def test_a_first_kazakh_i_read_as_a_stroke_or_a_one():
     # nor on a Russian form
     ru = _vote_name(_scanned(line, 0.9, "Ілиясова Салтанат Өмірзаққызы", "name"), False)
     assert ru["last_name"].value is None
+
+
+def test_a_name_word_read_in_capitals():
+    """032-res of seed 7373: «Ілиясқызы» read «ІЛИЯСҚЫЗЫ» by both models, so the name
+    was no name and the form fell to the free reader (and lost its kind)."""
+    got = _vote_name(
+        _scanned("Әбілова Ботагөз", 0.96, "Әбілова Ботагөз", "name")
+        + _scanned("ІЛИЯСҚЫЗЫ", 0.71, "ІЛИЯСҚЫЗЫ", "name", 6),
+        True,
+    )
+    assert [got[f].value for f in ("last_name", "first_name", "patronymic")] == [
+        "Әбілова",
+        "Ботагөз",
+        "Ілиясқызы",
+    ]
+    assert got["patronymic"].conf >= 0.8
+    # the letters are another model's too, or the word stays doubted
+    alone = _vote_name(
+        _scanned("Әбілова Ботагөз", 0.96, "Әбілова Ботагөз", "name")
+        + _scanned("ІЛИЯСҚЫЗЫ", 0.71, "ІЛИЯСҚАЗЫ", "name", 6),
+        True,
+    )
+    assert alone["patronymic"].conf < 0.8

@@ -174,6 +174,9 @@ def name_parts(toks: list[Tok], weigh: bool = True) -> tuple[list[str], list[flo
         w = fix_lookalikes(t.text.strip(".,;:()«»\"'_|"))
         if not w:
             continue
+        if len(w) > 1 and w.isupper() and re.fullmatch(rf"[{CYR}]+(?:-[{CYR}]+)?", w):
+            # "ІЛИЯСҚЫЗЫ": a word begun with «І» (a stroke) is read in capitals; the letters stand
+            w = "-".join(p[:1] + p[1:].lower() for p in w.split("-"))
         if words and w.lower() in ("улы", "ұлы", "кызы", "қызы", "оглы"):  # "Серік ұлы"
             words[-1] += w.lower()
             confs[-1] = min(confs[-1], t.conf)
