@@ -357,3 +357,18 @@ def test_a_name_word_read_in_capitals():
         True,
     )
     assert alone["patronymic"].conf < 0.8
+
+
+def test_a_free_readers_phone_with_a_speck_before_it_goes_to_the_vote():
+    """015-book of seed 7373, read as a free letter: «%7(747)0855815» (a 3 read as 5,
+    twice) against the English model's «+7(747)0833815» three times. The speck
+    kept the word out of the vote and the page's digits were taken: a wrong number."""
+    from mailflow.extract.free import Part, _Line, _read_phone
+
+    toks = (
+        Tok("телефоны/телефон", 0.92, 10, 0, None, ()),
+        Tok("%7(747)0855815", 0.88, 10, 0, ("phone", 7, "\t".join(["+7(747)0833815"] * 3), 0.9), ()),
+    )
+    part = Part((toks,), "скан письма", False)
+    got = _read_phone([_Line(" ".join(t.text for t in toks), toks, part)])
+    assert got.value in (None, "+77470833815"), got
