@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import random
+import re
 
 import corpusgen
 import corpusgen_kazakh
@@ -372,3 +373,35 @@ def test_a_free_readers_phone_with_a_speck_before_it_goes_to_the_vote():
     part = Part((toks,), "скан письма", False)
     got = _read_phone([_Line(" ".join(t.text for t in toks), toks, part)])
     assert got.value in (None, "+77470833815"), got
+
+
+def _cut(line: str, conf: float, field: str, seg: int, reading: str, line_no: int) -> list[Tok]:
+    """OCR's words of one line, re-read as `reading`; the English model saw their digits alike."""
+    digits = lambda w: (re.sub(r"\D", "", w),) * 2 if re.search(r"\d", w) else ()  # noqa: E731
+    return [Tok(w, conf, line_no, 0, (field, seg, reading, 0.9), digits(w)) for w in line.split()]
+
+
+def test_a_values_line_the_page_cut_as_a_kazakh_line_still_votes():
+    """008-res and 032-res of seed 7373: the page's reader ends a name or an address
+    at a word in capitals («41УЙ,», «ІЛИЯСҚЫЗЫ»), so that line is re-read as a
+    Kazakh line ("kz"), not as the value's: the value had one line's reading
+    against two lines and stayed in review. The Kazakh line's reading is the value's."""
+    addr = _cut(
+        "Соколовка ауылы, Абай көшесі,", 0.97, "address", 2, "Соколовка ауылы, Абай көшесі,", 7
+    ) + _cut("41УЙ, 81 пәтер", 0.9, "kz", 3, ": 41 үй, 81 пәтер", 8)
+    got = _vote_address(addr, True)
+    assert got.value == "Соколовка ауылы, Абай көшесі, 41 үй, 81 пәтер" and got.conf >= 0.8
+    wrong = _cut(
+        "Соколовка ауылы, Абай көшесі,", 0.97, "address", 2, "Соколовка ауылы, Абай көшесі,", 7
+    ) + _cut("41УЙ, 81 пәтер", 0.9, "kz", 3, "41 үй, 87 пәтер", 8)
+    assert _vote_address(wrong, True).conf < 0.8  # another flat number: a person reads it
+    name = _cut("Әбілова Ботагөз", 0.96, "name", 1, "Әбілова Ботагөз", 5) + _cut(
+        "ІЛИЯСҚЫЗЫ", 0.71, "kz", 3, "ІЛИЯСҚЫЗЫ", 6
+    )
+    got = _vote_name(name, True)
+    assert [got[f].value for f in ("last_name", "first_name", "patronymic")] == [
+        "Әбілова",
+        "Ботагөз",
+        "Ілиясқызы",
+    ]
+    assert all(got[f].conf >= 0.8 for f in ("last_name", "first_name", "patronymic"))

@@ -550,7 +550,7 @@ def _vote_name(name_toks: list[Tok], kazakh: bool = False) -> dict[str, Found]:
     more readings of the name's lines alone (one of them Kazakh first). On a
     form filled in Kazakh, a word takes the Kazakh letters the Kazakh-first
     reading gives where the page's model read their Russian look-alikes."""
-    alt = alt_reading(name_toks, "name")
+    alt = alt_reading(name_toks, "name", kin=("kz",))
     if kazakh and alt:
         name_toks = _kazakh_i(name_toks, alt[0])
     words, confs, ok = name_parts(name_toks, weigh=False)
@@ -765,7 +765,7 @@ def _vote_address(raw: list[Tok], kazakh: bool = False) -> Found:
     if not at or not address_ok(main):
         return Found(None, 0.0, True)
     conf = _address_conf(at)
-    alt = alt_reading(raw, "address")
+    alt = alt_reading(raw, "address", kin=("kz",))
     reads = alt[0] if alt else []
     second = ""
     if not digits_confirmed(at):  # a house or flat number the English model reads otherwise
