@@ -405,3 +405,20 @@ def test_a_values_line_the_page_cut_as_a_kazakh_line_still_votes():
         "Ілиясқызы",
     ]
     assert all(got[f].conf >= 0.8 for f in ("last_name", "first_name", "patronymic"))
+
+
+def test_a_first_kazakh_i_read_as_a_bracket_against_a_reading_in_capitals():
+    """004-res and 031-service_center of seed 9191: «[лиясова», and «[лиясов» whose
+    Kazakh-first reading is «ІЛИЯСОВ»."""
+    got = _vote_name(_scanned("[лиясов Аскар Шаһмарданұлы", 0.9, "ІЛИЯСОВ Асқар Шаһмарданұлы", "name"), True)
+    assert [got[f].value for f in ("last_name", "first_name", "patronymic")] == [
+        "Ілиясов",
+        "Асқар",
+        "Шаһмарданұлы",
+    ]
+    assert all(got[f].conf >= 0.8 for f in ("last_name", "first_name", "patronymic"))
+    got = _vote_name(_scanned("[лиясова Мадина Нурланкызы", 0.92, "Ілиясова Мадина Нұрланқызы", "name"), True)
+    assert got["last_name"].value == "Ілиясова" and got["patronymic"].value == "Нұрланқызы"
+    assert (
+        _vote_name(_scanned("[лиясов Аскар", 0.9, "Иліясов Асқар", "name"), True)["last_name"].value is None
+    )

@@ -528,18 +528,18 @@ def _same(a: str | None, b: str | None) -> bool:
 _NAME_FIELDS = ("last_name", "first_name", "patronymic")
 
 
-# what rus+kaz reads for a word's first «І»: a stroke, a one, a Latin l ("\\лиясова", "1лиясова")
-_I_LOOKALIKE = re.compile(rf"^([\\|/1lI!])([{CYR_LO}]+[.,]?)$")
+# what rus+kaz reads for a word's first «І»: a stroke, a one, a Latin l, a bracket ("\\лиясова", "[лиясова")
+_I_LOOKALIKE = re.compile(rf"^([\\|/1lI!\[\]])([{CYR_LO}]+[.,]?)$")
 
 
 def _kazakh_i(toks: list[Tok], readings: list[str]) -> list[Tok]:
     """The words the page's model began with a look-alike of «І» where the
     Kazakh-first reading has «І» and the same letters after it."""
-    seen = {w.strip(".,;:()«»\"'_|") for r in readings for w in r.split()}
+    seen = {w.strip(".,;:()«»\"'_|").lower() for r in readings for w in r.split()}  # "ІЛИЯСОВ" too
     out = []
     for t in toks:
         m = _I_LOOKALIKE.match(t.text)
-        if m and "І" + m.group(2).rstrip(".,") in seen:
+        if m and "і" + m.group(2).rstrip(".,") in seen:
             t = replace(t, text="І" + m.group(2))
         out.append(t)
     return out
