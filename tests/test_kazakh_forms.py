@@ -422,3 +422,10 @@ def test_a_first_kazakh_i_read_as_a_bracket_against_a_reading_in_capitals():
     assert (
         _vote_name(_scanned("[лиясов Аскар", 0.9, "Иліясов Асқар", "name"), True)["last_name"].value is None
     )
+
+
+def test_a_speck_between_the_house_number_and_its_word():
+    """018-book of seed 9191: «72. үй» was taken as the address (a wrong value)."""
+    assert clean_address("Кішкенекөл ауылы, Абай көшесі, 72. үй") == "Кішкенекөл ауылы, Абай көшесі, 72 үй"
+    assert clean_address("Абай көшесі, 72. уй, 5. пәтер") == "Абай көшесі, 72 үй, 5 пәтер"
+    assert clean_address("г. Тайынша, ул. Абая, д. 5. кв. 3") == "г. Тайынша, ул. Абая, д. 5. кв. 3"

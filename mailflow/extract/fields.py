@@ -247,6 +247,9 @@ def clean_address(s: str) -> str:
     # "41УЙ": rus+kaz glues the house word to its number and reads it in capitals
     s = re.sub(rf"(?<=\d)(?:УЙ|Уй|ҮЙ|Үй|уй|үй)(?![{CYR}])", " үй", s)
     s = re.sub(rf"(?<![{CYR}])[{CYR_LO}]{{2,7}}(?![{CYR}])", _kazakh_address_word, s)
+    s = re.sub(
+        r"(?<=\d)\.\s+(?=(?:үй|пәтер)(?![а-яәғқңөұүһі]))", " ", s
+    )  # "72. үй": a speck, Kazakh writes "72 үй"
     # "кв. 93.", "103-үй.": a speck or the end of a sentence
     s = re.sub(rf"(\d|(?<![{CYR}])үй|(?<![{CYR}])пәтер)\.$", r"\1", s)
     s = re.sub(
