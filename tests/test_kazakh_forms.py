@@ -429,3 +429,12 @@ def test_a_speck_between_the_house_number_and_its_word():
     assert clean_address("Кішкенекөл ауылы, Абай көшесі, 72. үй") == "Кішкенекөл ауылы, Абай көшесі, 72 үй"
     assert clean_address("Абай көшесі, 72. уй, 5. пәтер") == "Абай көшесі, 72 үй, 5 пәтер"
     assert clean_address("г. Тайынша, ул. Абая, д. 5. кв. 3") == "г. Тайынша, ул. Абая, д. 5. кв. 3"
+
+
+def test_a_kazakh_vowel_of_an_address_word_read_as_another_vowel():
+    """011-res of seed 9191: «15-пәтер» read «15-петер» (ә as е, no look-alike pair)."""
+    assert clean_address("Петропавл қаласы, Абай көшесі, 76-үй, 15-петер") == (
+        "Петропавл қаласы, Абай көшесі, 76-үй, 15-пәтер"
+    )
+    # a consonant stays as read: «даласы» is a word of its own, not «қаласы»
+    assert clean_address("Есіл даласы, Абай көшесі, 4 үй") == "Есіл даласы, Абай көшесі, 4 үй"

@@ -239,7 +239,20 @@ _KAZAKH_ADDRESS_WORDS = ("көшесі", "ауылы", "қаласы", "ауда
 
 def _kazakh_address_word(m: re.Match[str]) -> str:
     w = m.group(0)
-    return next((k for k in _KAZAKH_ADDRESS_WORDS if kazakh_variant(w, k)), w)
+    return next((k for k in _KAZAKH_ADDRESS_WORDS if kazakh_variant(w, k) or _one_kazakh_letter_off(w, k)), w)
+
+
+def _one_kazakh_letter_off(w: str, k: str) -> bool:
+    """ "петер" for "пәтер": one vowel of a long address word, a Kazakh one, read as
+    another Russian vowel than its look-alike (the words are few and no Russian word is near)."""
+    diff = [(a, b) for a, b in zip(w, k) if a != b]
+    return (
+        len(k) >= 5
+        and len(w) == len(k)
+        and len(diff) == 1
+        and diff[0][1] in "әөүұі"
+        and diff[0][0] in "аеёиоуыэюя"
+    )
 
 
 def clean_address(s: str) -> str:
