@@ -438,3 +438,12 @@ def test_a_kazakh_vowel_of_an_address_word_read_as_another_vowel():
     )
     # a consonant stays as read: «даласы» is a word of its own, not «қаласы»
     assert clean_address("Есіл даласы, Абай көшесі, 4 үй") == "Есіл даласы, Абай көшесі, 4 үй"
+
+
+def test_a_dash_before_the_places_word():
+    """025-book of seed 5151: «Соколовка -ауылы» was taken as the address (a wrong value)."""
+    assert clean_address("Қызылжар ауданы, Соколовка -ауылы, Абай көшесі, 61 үй") == (
+        "Қызылжар ауданы, Соколовка ауылы, Абай көшесі, 61 үй"
+    )
+    assert clean_address("Петропавл – қаласы, Абай көшесі, 6 үй") == "Петропавл қаласы, Абай көшесі, 6 үй"
+    assert clean_address("Абай көшесі, 61 -үй") == "Абай көшесі, 61 -үй"  # a house's dash is not this

@@ -260,6 +260,8 @@ def clean_address(s: str) -> str:
     # "41УЙ": rus+kaz glues the house word to its number and reads it in capitals
     s = re.sub(rf"(?<=\d)(?:УЙ|Уй|ҮЙ|Үй|уй|үй)(?![{CYR}])", " үй", s)
     s = re.sub(rf"(?<![{CYR}])[{CYR_LO}]{{2,7}}(?![{CYR}])", _kazakh_address_word, s)
+    # "Соколовка -ауылы": a dash before the place's or street's word is a speck, no spelling of it
+    s = re.sub(rf"(?<=[{CYR}] )[-–—]\s*(?=(?:көшесі|ауылы|қаласы|ауданы|даңғылы|кенті)(?![{CYR}]))", "", s)
     s = re.sub(
         r"(?<=\d)\.\s+(?=(?:үй|пәтер)(?![а-яәғқңөұүһі]))", " ", s
     )  # "72. үй": a speck, Kazakh writes "72 үй"
