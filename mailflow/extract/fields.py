@@ -174,6 +174,9 @@ def name_parts(toks: list[Tok], weigh: bool = True) -> tuple[list[str], list[flo
         w = fix_lookalikes(t.text.strip(".,;:()«»\"'_|"))
         if not w:
             continue
+        if len(w) > 1 and w.isupper() and re.fullmatch(rf"[{CYR}]+(?:-[{CYR}]+)?", w):
+            # "ІЛИЯСҚЫЗЫ": a word begun with «І» (a stroke) is read in capitals; the letters stand
+            w = "-".join(p[:1] + p[1:].lower() for p in w.split("-"))
         if words and w.lower() in ("улы", "ұлы", "кызы", "қызы", "оглы"):  # "Серік ұлы"
             words[-1] += w.lower()
             confs[-1] = min(confs[-1], t.conf)
@@ -236,13 +239,34 @@ _KAZAKH_ADDRESS_WORDS = ("көшесі", "ауылы", "қаласы", "ауда
 
 def _kazakh_address_word(m: re.Match[str]) -> str:
     w = m.group(0)
-    return next((k for k in _KAZAKH_ADDRESS_WORDS if kazakh_variant(w, k)), w)
+    return next((k for k in _KAZAKH_ADDRESS_WORDS if kazakh_variant(w, k) or _one_kazakh_letter_off(w, k)), w)
+
+
+def _one_kazakh_letter_off(w: str, k: str) -> bool:
+    """ "петер" for "пәтер": one vowel of a long address word, a Kazakh one, read as
+    another Russian vowel than its look-alike (the words are few and no Russian word is near)."""
+    diff = [(a, b) for a, b in zip(w, k) if a != b]
+    return (
+        len(k) >= 5
+        and len(w) == len(k)
+        and len(diff) == 1
+        and diff[0][1] in "әөүұі"
+        and diff[0][0] in "аеёиоуыэюя"
+    )
 
 
 def clean_address(s: str) -> str:
     s = re.sub(r"\s+", " ", s).strip(" ,;:_")
+    # "41УЙ": rus+kaz glues the house word to its number and reads it in capitals
+    s = re.sub(rf"(?<=\d)(?:УЙ|Уй|ҮЙ|Үй|уй|үй)(?![{CYR}])", " үй", s)
     s = re.sub(rf"(?<![{CYR}])[{CYR_LO}]{{2,7}}(?![{CYR}])", _kazakh_address_word, s)
-    s = re.sub(r"(?<=\d)\.$", "", s)  # "кв. 93." - a speck or the end of a sentence
+    # "Соколовка -ауылы": a dash before the place's or street's word is a speck, no spelling of it
+    s = re.sub(rf"(?<=[{CYR}] )[-–—]\s*(?=(?:көшесі|ауылы|қаласы|ауданы|даңғылы|кенті)(?![{CYR}]))", "", s)
+    s = re.sub(
+        r"(?<=\d)\.\s+(?=(?:үй|пәтер)(?![а-яәғқңөұүһі]))", " ", s
+    )  # "72. үй": a speck, Kazakh writes "72 үй"
+    # "кв. 93.", "103-үй.": a speck or the end of a sentence
+    s = re.sub(rf"(\d|(?<![{CYR}])үй|(?<![{CYR}])пәтер)\.$", r"\1", s)
     s = re.sub(
         rf"(?<![{CYR}A-Za-z])(г|с|п|ул|д|кв|мкр|пр|пер)(?:\.\.+|[:;]|\.,)(?=\s|[{CYR}\d])", r"\1.", s
     )  # "ул:" "с.." "ул.," for "ул."
@@ -387,6 +411,8 @@ def _has_key(text: str, field: str) -> bool:
             return True
         if field == "phone" and p in ("телефоны",):
             return True
+        if field == "name" and p in ("тұтынушы", "тутынушы"):  # "потребителя" lost to a speck or a stroke
+            return True
     return False
 
 
@@ -500,7 +526,7 @@ def _text_tokens(reading: str) -> list[Tok]:
 
 # look-alikes that are other Russian letters than the Kazakh letter's own plain form
 # ("Сэумалкел" for "Сәумалкөл"): they agree only where the page's reading has the Kazakh one
-_ONE_WAY = {frozenset(p) for p in ("ЭӘ", "эә", "ЕӨ", "еө")}
+_ONE_WAY = {frozenset(p) for p in ("ЭӘ", "эә", "ЕӨ", "еө", "пһ")}
 
 
 def _same(a: str | None, b: str | None) -> bool:
@@ -520,20 +546,43 @@ def _same(a: str | None, b: str | None) -> bool:
 _NAME_FIELDS = ("last_name", "first_name", "patronymic")
 
 
+# what rus+kaz reads for a word's first «І»: a stroke, a one, a Latin l, a bracket ("\\лиясова", "[лиясова")
+_I_LOOKALIKE = re.compile(rf"^([\\|/1lI!\[\]])([{CYR_LO}]+[.,]?)$")
+
+
+def _kazakh_i(toks: list[Tok], readings: list[str]) -> list[Tok]:
+    """The words the page's model began with a look-alike of «І» where the
+    Kazakh-first reading has «І» and the same letters after it."""
+    seen = {w.strip(".,;:()«»\"'_|").lower() for r in readings for w in r.split()}  # "ІЛИЯСОВ" too
+    out = []
+    for t in toks:
+        m = _I_LOOKALIKE.match(t.text)
+        if m and "і" + m.group(2).rstrip(".,") in seen:
+            t = replace(t, text="І" + m.group(2))
+        out.append(t)
+    return out
+
+
 def _vote_name(name_toks: list[Tok], kazakh: bool = False) -> dict[str, Found]:
     """The page's reading of the name, word by word confirmed or doubted by two
     more readings of the name's lines alone (one of them Kazakh first). On a
     form filled in Kazakh, a word takes the Kazakh letters the Kazakh-first
     reading gives where the page's model read their Russian look-alikes."""
+    alt = alt_reading(name_toks, "name", kin=("kz",))
+    if kazakh and alt:
+        name_toks = _kazakh_i(name_toks, alt[0])
     words, confs, ok = name_parts(name_toks, weigh=False)
     if not ok:
         return {f: Found(None, 0.0, True) for f in _NAME_FIELDS}
-    alt = alt_reading(name_toks, "name")
     others: list[list[str]] = []
     for r in alt[0] if alt else []:
-        w2, _, ok2 = name_parts(_text_tokens(r))
+        rt = _text_tokens(r)
+        while rt and _is_label_token(rt[0].text, "name"):  # the cut held the label too
+            rt = rt[1:]
+        w2, _, ok2 = name_parts(rt)
         if ok2 and len(w2) == len(words):
             others.append(w2)
+    scanned = any(t.check is not None for t in name_toks)  # OCR, not typed text or a PDF's text layer
     if kazakh:  # before the common names weigh them: "Усенов" is near "Есенов", "Үсенов" is not
         words = [kazakh_letters_from(w, [o[i] for o in others]) for i, w in enumerate(words)]
     confs = weigh_names(words, confs)
@@ -548,8 +597,10 @@ def _vote_name(name_toks: list[Tok], kazakh: bool = False) -> dict[str, Found]:
                 words[i], confs[i] = b, 0.88
         if any(_same(words[i], b) for b in seen):
             confs[i] = max(confs[i], 0.9) if confs[i] > 0.5 else confs[i]  # a near miss stays doubted
-        elif seen:
-            confs[i] = min(confs[i], _CAP)  # other readings, another word
+        elif seen or (kazakh and scanned):
+            # other readings, another word; or a Kazakh name no Kazakh-first reading
+            # spelled: rus+kaz reads "Қожахметов" as "Кожахметов", sure of it
+            confs[i] = min(confs[i], _CAP)
     return {
         "last_name": Found(words[0], confs[0]),
         "first_name": Found(words[1], confs[1]),
@@ -732,7 +783,7 @@ def _vote_address(raw: list[Tok], kazakh: bool = False) -> Found:
     if not at or not address_ok(main):
         return Found(None, 0.0, True)
     conf = _address_conf(at)
-    alt = alt_reading(raw, "address")
+    alt = alt_reading(raw, "address", kin=("kz",))
     reads = alt[0] if alt else []
     second = ""
     if not digits_confirmed(at):  # a house or flat number the English model reads otherwise

@@ -702,7 +702,13 @@ def _phone_found(span: list[_Line], phone: str, written: str, where: str, cap: f
     (rus+kaz reads a 3 as a 5 in some typefaces); typed ones stand."""
     m = re.search(r"[+(\d][\d\s().\-–+]{8,}\d", written)
     number = m.group(0) if m else written
-    toks = [t for ln in span for t in ln.toks if re.search(r"\d", t.text) and t.text.strip(",.;:") in number]
+    # a speck before the number ("%7(747)0855815") is no reason to take its digits unvoted
+    toks = [
+        t
+        for ln in span
+        for t in ln.toks
+        if re.search(r"\d", t.text) and re.sub(r"^[^\d+(]+", "", t.text.strip(",.;:")) in number
+    ]
     conf = min(cap, _conf(span, " ".join(t.text for t in toks)))
     if not toks or span[0].part.typed:
         return Found(phone, conf, False, where)

@@ -909,6 +909,8 @@ def text_segments(words: list[Word]) -> list[tuple[str, list[int], int | None]]:
         for pos, ln in enumerate(order):
             idx = lines[ln]
             hit = [k for k, i in enumerate(idx) if key in words[i].text.lower()]
+            if not hit and field == "name":  # "потребителя" lost: the label's Kazakh half "тұтынушы/от"
+                hit = [k for k, i in enumerate(idx) if re.match(r"т[ұу]тынушы", words[i].text.lower())]
             if not hit:
                 continue
             label = idx[hit[0]]

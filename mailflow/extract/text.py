@@ -151,6 +151,7 @@ _KZ_PAIRS = {
         "уұ",
         "уү",
         "хһ",
+        "пһ",  # rus+kaz reads a lower-case «һ» as «п» ("Шапанова" for "Шаһанова")
         "иі",
     )
 }
@@ -243,19 +244,23 @@ def lines_of(toks: list[Tok]) -> list[list[Tok]]:
     return lines
 
 
-def alt_reading(toks: list[Tok], field: str) -> tuple[list[str], float] | None:
+def alt_reading(toks: list[Tok], field: str, kin: tuple[str, ...] = ()) -> tuple[list[str], float] | None:
     """The second readings (and their confidence 0..1) of the value these tokens
-    belong to; a value on two lines has its segments joined."""
+    belong to; a value on two lines has its segments joined. Segments of a `kin`
+    field count too (a name's second line the page cut as a Kazakh line, "kz"):
+    their one reading stands in each of the value's."""
     segs: dict[int, tuple[str, float]] = {}
     for t in toks:
-        if t.alt and t.alt[0] == field:
+        if t.alt and (t.alt[0] == field or t.alt[0] in kin):
             segs.setdefault(t.alt[1], (t.alt[2], t.alt[3]))
     if not segs:
         return None
     sep = "" if field == "email" else " "
     parts = [v[0].split("\t") for v in segs.values()]
     n = max(len(p) for p in parts)
-    readings = [sep.join(p[k] if k < len(p) else "" for p in parts) for k in range(n)]
+    kin_segs = {t.alt[1] for t in toks if t.alt and t.alt[0] in kin}
+    fill = [p[-1] if sid in kin_segs else "" for sid, p in zip(segs, parts)]
+    readings = [sep.join(p[k] if k < len(p) else f for p, f in zip(parts, fill)) for k in range(n)]
     return readings, min(v[1] for v in segs.values())
 
 
