@@ -287,6 +287,7 @@ def test_the_default_rules_ship_inside_the_package_and_rules_init_writes_them(tm
     assert (target / "staff.toml").read_text() == "# mine\n"  # nothing overwritten
 
 
+@pytest.mark.integration  # the `mailflow` command as a process
 @pytest.mark.parametrize("where", ["password_env", "password_file"])
 def test_passwords_are_read_only_by_the_commands_that_log_in(tmp_path, where):
     """A read-only command works without the mail password; `run` refuses at start, naming it."""

@@ -12,8 +12,6 @@ from mailflow import daemon, journal, routing
 from mailflow.models import Document, Inbound
 from tests.support import database_urls, deliver, fake_recognizer, home_config, load_rules, text_appeal
 
-pytestmark = pytest.mark.unit
-
 KINDS = ["sqlite", "postgresql"]
 
 
