@@ -282,9 +282,7 @@ def _about_this_message(exc: Exception) -> bool:
     return isinstance(exc, aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPDataError)
 
 
-def claim(
-    s: Session, owner: str, now: dt.datetime, limit: int, *, after: int = 0, ids: list[int] | None = None
-) -> list[int]:
+def claim(s: Session, owner: str, now: dt.datetime, limit: int, *, after: int = 0) -> list[int]:
     """Lease up to `limit` due rows (id > `after`, in id order) to `owner`, in the
     session's transaction. On PostgreSQL rows another sender is claiming right now
     are skipped, not waited for; SQLite's writer lock makes the claim one step anyway."""
@@ -294,8 +292,6 @@ def claim(
         .order_by(col(Outbox.id))
         .limit(limit)
     )
-    if ids is not None:
-        q = q.where(col(Outbox.id).in_(ids))
     if s.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
     found = [i for i in s.exec(q).all() if i is not None]
@@ -378,28 +374,10 @@ class Sender:
         with Session(self.engine) as s:
             return s.exec(select(sa.func.count()).select_from(Outbox).where(Outbox.status == "pending")).one()
 
-    def _due(self, limit: int) -> list[int]:
-        now = dt.datetime.now(dt.UTC)
-        with Session(self.engine) as s:
-            return list(
-                s.exec(
-                    select(Outbox.id)
-                    .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
-                    .order_by(Outbox.id)
-                    .limit(limit)
-                ).all()
-            )
-
     def _claim_batch(self, limit: int, after: int = 0) -> list[int]:
         now = dt.datetime.now(dt.UTC)
         with Session(self.engine) as s, s.begin():
             return claim(s, self.owner, now, limit, after=after)
-
-    def _claim(self, row_id: int) -> bool:
-        """Lease one row so no other sender takes it while we send."""
-        now = dt.datetime.now(dt.UTC)
-        with Session(self.engine) as s, s.begin():
-            return bool(claim(s, self.owner, now, 1, ids=[row_id]))
 
     def _renew(self, row_id: int) -> bool:
         """Extend our lease on a row right before sending it; False when it is no longer
