@@ -13,11 +13,15 @@ exactly the cases it counts, so the screen links each number to them.
   apart (`unassigned_*`).
 - By unit: the document's unit (`origin_unit`, the journal's unit filter).
 - Book breaches and deliveries without proof: the current week's report.
+- Scope: a person who sees only their own cases (executor, unit head, lawyer)
+  gets the same board over those cases alone, without the report and the
+  registers; the journal's links list the same cases, as it is scoped alike.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -73,12 +77,22 @@ class Dashboard:
     unproven_filter: Filter
     unproven_cases: int  # the open cases those deliveries are of (what the filter lists)
     registers: tuple[Register, ...]  # empty: not the person's to see
+    own: bool = False  # counts only the cases of the person's scope
 
 
 def build(
-    s: Session, rules: Rules, now: dt.datetime, *, report: bool = True, registers: bool = True
+    s: Session,
+    rules: Rules,
+    now: dt.datetime,
+    *,
+    report: bool = True,
+    registers: bool = True,
+    scope: Sequence[sa.ColumnElement[bool]] = (),
 ) -> Dashboard:
-    """The dashboard at `now` (aware); the report's and the registers' parts only when asked."""
+    """The dashboard at `now` (aware); the report's and the registers' parts only when
+    asked; `scope`: conditions on Document narrowing every count to a person's cases."""
+    if scope:  # the week's report and the registers are the whole organisation's
+        report = registers = False
     today = now.astimezone(KZ_TZ).date()
     week = digest.Week.of(today)
     week_end = week.end
@@ -86,7 +100,7 @@ def build(
     soon = sa.and_(is_open(), col(Document.due_date) >= today, col(Document.due_date) <= week_end)
 
     # late or soon, in one range the open cases' partial index on due_date answers
-    either = sa.and_(is_open(), col(Document.due_date) <= week_end)
+    either = sa.and_(is_open(), col(Document.due_date) <= week_end, *scope)
 
     def counted(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
         """Documents meeting `cond` (distinct: a person twice on one resolution counts once)."""
@@ -130,7 +144,7 @@ def build(
     n_late_free, n_soon_free = s.execute(
         sa.select(counted(late), counted(soon))
         .select_from(Document)
-        .where(sa.or_(late, soon), ~has_resolution)
+        .where(sa.or_(late, soon), ~has_resolution, *scope)
     ).one()
     units = (
         sa.select(col(Document.origin_unit), summed(late), summed(soon))
@@ -153,7 +167,7 @@ def build(
     cutoff = now - dt.timedelta(hours=rules.routing.unproven_after_hours)
     unproven_cases = (
         s.execute(
-            sa.select(sa.func.count()).select_from(Document).where(is_open(), unproven(cutoff))
+            sa.select(sa.func.count()).select_from(Document).where(is_open(), unproven(cutoff), *scope)
         ).scalar_one()
         if report
         else 0
@@ -179,6 +193,7 @@ def build(
         unproven_filter=Filter(unproven_before=cutoff),
         unproven_cases=int(unproven_cases),
         registers=_registers(s, rules, today.year) if registers else (),
+        own=bool(scope),
     )
 
 

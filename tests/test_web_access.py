@@ -12,8 +12,8 @@ ROLES = {CLERK: "clerk", PR: "pr", DIRECTOR: "director", EXECUTOR: "executor", H
 MANAGERS = {CLERK, PR, DIRECTOR}  # see every case, have "report" (and some "registers")
 # endpoint → who may (everyone else: 403)
 ALLOWED = {
-    "/dashboard": MANAGERS,
-    "/api/dashboard": MANAGERS,
+    "/dashboard": set(ROLES),  # own-case roles: the board of their own cases
+    "/api/dashboard": set(ROLES),
     "/dashboard/report.xlsx": MANAGERS,
     "/queues": {CLERK},
     "/api/queues/review": {CLERK},
@@ -42,11 +42,11 @@ def test_each_role_is_allowed_or_refused(signed, who, url):
 @pytest.mark.parametrize("who", sorted(ROLES), ids=lambda w: ROLES[w])
 def test_registers_and_the_report_follow_their_own_rights(signed, who):
     w, clients = signed
-    r = clients[who].get("/api/dashboard")
-    if who not in MANAGERS:
-        assert r.status_code == 403 and "error" in r.json()
+    body = clients[who].get("/api/dashboard").json()
+    if who not in MANAGERS:  # their own cases' board, without the organisation's report
+        assert body["scope"] == "own" and body["report"] is None and body["registers"] == []
         return
-    body = r.json()
+    assert body["scope"] == "all"
     assert body["report"] is not None  # all three have "report"
     assert bool(body["registers"]) is (who in {CLERK, PR})  # the director has no "registers"
     html = clients[who].get("/").text
@@ -54,10 +54,12 @@ def test_registers_and_the_report_follow_their_own_rights(signed, who):
 
 
 @pytest.mark.parametrize("who", sorted(set(ROLES) - MANAGERS), ids=lambda w: ROLES[w])
-def test_own_case_roles_get_no_dashboard_link(signed, who):
+def test_own_case_roles_get_their_board_but_no_queues(signed, who):
     w, clients = signed
     html = clients[who].get("/").text
-    assert 'id="nav-dashboard"' not in html and 'id="nav-queues"' not in html
+    assert 'id="nav-dashboard"' in html and 'id="nav-queues"' not in html
+    board = clients[who].get("/dashboard").text
+    assert 'id="own-scope"' in board and 'id="report-xlsx"' not in board and 'id="registers"' not in board
 
 
 @pytest.mark.parametrize("url", sorted(ALLOWED))

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from mailflow.models import Document, Monitoring
 from mailflow.values import KZ_TZ
-from tests.test_web import CLERK, DIRECTOR, EXECUTOR, PR, workplace
+from tests.test_web import CLERK, DIRECTOR, EXECUTOR, HEAD, OTHER, PR, workplace
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -73,6 +73,28 @@ def test_overdue_and_due_this_week_by_executor_and_unit_link_to_their_cases(wp):
     for n in _counts(body):
         if n["url"]:
             assert len(_listed(c, n["url"])) == n["count"], n
+
+
+def test_own_case_roles_see_the_board_of_their_own_cases(wp):
+    """The executor and his unit head see his late case; an executor of another unit
+    sees none; nobody of them sees the case without a resolution, nor the report."""
+    _due(wp, wp.number, -3)  # Сидоренко's case, three days late
+    _due(wp, wp.other, 0)  # no resolution: nobody's own case
+    for who, mine in ((EXECUTOR, [wp.number]), (HEAD, [wp.number]), (OTHER, [])):
+        c = wp.sign_in(who)
+        body = c.get("/api/dashboard").json()
+        assert body["scope"] == "own" and body["report"] is None and body["registers"] == [], who
+        assert body["overdue"]["count"] == len(mine), who
+        assert body["due_week"]["count"] == 0 and body["unassigned"] == {"overdue": 0, "due_week": 0}, who
+        assert [line["email"] for line in body["by_executor"]] == ([EXECUTOR] if mine else []), who
+        assert sum(u["overdue"]["count"] for u in body["by_unit"]) == len(mine), who
+        if mine:
+            assert _listed(c, body["overdue"]["url"]) == mine
+        for n in _counts(body):  # each number is what this person's journal lists there
+            if n["url"] and n["count"]:
+                assert len(_listed(c, n["url"])) == n["count"], (who, n)
+    # the same cases in the organisation's board
+    assert wp.sign_in(CLERK).get("/api/dashboard").json()["due_week"]["count"] == 1
 
 
 def test_a_closed_case_is_neither_overdue_nor_due(wp):

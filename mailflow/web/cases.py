@@ -40,7 +40,8 @@ def own_addresses(rules: Rules, who: Signed) -> frozenset[str]:
     return frozenset(mine)
 
 
-def _scope(rules: Rules, who: Signed) -> list[sa.ColumnElement[bool]]:
+def scope(rules: Rules, who: Signed) -> list[sa.ColumnElement[bool]]:
+    """Conditions on Document: the cases this person may see (none: every case)."""
     return [] if who.rights.see_all else [visible_to(own_addresses(rules, who))]
 
 
@@ -65,7 +66,7 @@ class Listing:
 def listing(s: Session, rules: Rules, who: Signed, f: Filter, page: int = 1) -> Listing:
     today = dt.datetime.now(KZ_TZ).date()
     dialect = s.get_bind().dialect.name
-    conds = where(f, today=today, tz=KZ_TZ, dialect=dialect) + _scope(rules, who)
+    conds = where(f, today=today, tz=KZ_TZ, dialect=dialect) + scope(rules, who)
     newest = (
         select(Document).where(*conds).order_by(col(Document.registered_at).desc(), col(Document.id).desc())
     )
@@ -99,7 +100,7 @@ def exported(engine: sa.Engine, rules: Rules, who: Signed, f: Filter) -> Iterato
     read a batch at a time in a session of its own (the response streams them)."""
     with Session(engine) as s:
         today = dt.datetime.now(KZ_TZ).date()
-        conds = where(f, today=today, tz=KZ_TZ, dialect=engine.dialect.name) + _scope(rules, who)
+        conds = where(f, today=today, tz=KZ_TZ, dialect=engine.dialect.name) + scope(rules, who)
         for docs in export.batches(s, conds):
             yield from export.document_records(s, docs)
 
@@ -107,7 +108,7 @@ def exported(engine: sa.Engine, rules: Rules, who: Signed, f: Filter) -> Iterato
 def find(s: Session, rules: Rules, who: Signed, number: str) -> Document | None:
     """The document `number` if this person may see it (None either way, so a number
     outside one's cases looks the same as one that does not exist)."""
-    return s.exec(select(Document).where(col(Document.number) == number, *_scope(rules, who))).first()
+    return s.exec(select(Document).where(col(Document.number) == number, *scope(rules, who))).first()
 
 
 def api_record(s: Session, doc: Document) -> dict[str, Any]:
@@ -171,7 +172,7 @@ def attachment(s: Session, rules: Rules, who: Signed, sha256: str) -> DocAttachm
     return s.exec(
         select(DocAttachment)
         .join(Document, col(Document.id) == col(DocAttachment.document_id))
-        .where(col(DocAttachment.sha256) == sha256, *_scope(rules, who))
+        .where(col(DocAttachment.sha256) == sha256, *scope(rules, who))
     ).first()
 
 
