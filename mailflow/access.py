@@ -37,6 +37,7 @@ SEE = ("all", "own")
 # Rights that show every case's numbers, not one person's cases (the clerk's queues,
 # the monitoring registers, the weekly report and the dashboard built from it): a
 # role that sees only its own cases may not hold them.
+MAX_TOKEN_DAYS = 730  # a key nobody renews for two years is a key nobody watches
 ALL_CASES: frozenset[str] = frozenset({"queues", "registers", "report"})
 
 
@@ -51,6 +52,7 @@ class Access:
     roles: dict[str, Rights]
     link_minutes: int
     session_hours: int
+    token_days: int = 90  # an API token works this long after it is made
 
     def rights(self, roles: frozenset[str]) -> Rights | None:
         """The union of `roles`' rights; None when none of them may sign in."""
@@ -88,7 +90,12 @@ def load(path: Path) -> Access:
             )
         roles[role] = Rights(row.see == "all", frozenset(row.may))
     minutes, hours = data.sign_in.link_minutes, data.sign_in.session_hours
-    for key, v, top in (("link_minutes", minutes, 60), ("session_hours", hours, 24 * 7)):
+    days = data.api_tokens.days
+    for key, v, top in (
+        ("sign_in.link_minutes", minutes, 60),
+        ("sign_in.session_hours", hours, 24 * 7),
+        ("api_tokens.days", days, MAX_TOKEN_DAYS),
+    ):
         if not 1 <= v <= top:
-            raise ConfigError(path, f"sign_in.{key}", f"must be a whole number from 1 to {top}")
-    return Access(roles, minutes, hours)
+            raise ConfigError(path, key, f"must be a whole number from 1 to {top}")
+    return Access(roles, minutes, hours, days)

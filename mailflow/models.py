@@ -611,3 +611,5 @@ class ApiToken(SQLModel, table=True):
     created_at: dt.datetime = _ts()
     last_used_at: dt.datetime | None = _ts(default=None, nullable=True)
     revoked_at: dt.datetime | None = _ts(default=None, nullable=True)
+    # refused from then on (rules/access.toml api_tokens.days after it was made); None: fail closed
+    expires_at: dt.datetime | None = _ts(default=None, nullable=True)

@@ -305,6 +305,10 @@ class SignInTable(Table):
     session_hours: int = 8
 
 
+class ApiTokensTable(Table):
+    days: int = 90
+
+
 class RoleRights(Table):
     see: str  # "all" or "own"
     may: list[str] = []
@@ -312,6 +316,7 @@ class RoleRights(Table):
 
 class AccessFile(Table):
     sign_in: SignInTable = SignInTable()
+    api_tokens: ApiTokensTable = ApiTokensTable()
     role: dict[str, RoleRights] = {}
 
 

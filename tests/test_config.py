@@ -192,6 +192,9 @@ def test_cli_exits_2_and_names_file_and_key(tmp_path):
         ),
         ("access.toml", "link_minutes = 15", "link_minutes = 0", "sign_in.link_minutes"),
         ("access.toml", "session_hours = 8", 'session_hours = "8h"', "sign_in.session_hours"),
+        ("access.toml", "days = 90 ", "days = 0 ", "api_tokens.days"),
+        ("access.toml", "days = 90 ", "days = 731 ", "api_tokens.days"),
+        ("access.toml", "days = 90 ", 'days = "90" ', "api_tokens.days"),
     ],
 )
 def test_rules_errors_name_file_and_key(tmp_path, file, old, new, key):

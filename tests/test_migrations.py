@@ -363,3 +363,42 @@ def test_0020_api_tokens_up_and_down(tmp_path, kind):
         engine.dispose()
     assert {"token_hash", "prefix", "name", "email", "created_at", "revoked_at"} <= columns and gone
     assert "token" not in columns  # the token itself is never stored
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_0022_tokens_made_before_expire_at_the_longest_lifetime(tmp_path, kind):
+    """0022: API tokens get `expires_at`; one made before it works for the longest
+    lifetime the rules allow from when it was made (not forever, not stopped at once)."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+    from sqlmodel import Session, select
+
+    from mailflow import access
+
+    made = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
+    (tmp_path / "home").mkdir()
+    with database_urls(tmp_path, kind) as url:
+        engine = db.make_engine(url)
+        _upgrade(engine, "0020")
+        token = sa.table(
+            "api_token",
+            *(sa.column(k) for k in ("token_hash", "prefix", "name", "email")),
+            sa.column("created_at", models.AwareDateTime()),
+        )
+        with engine.begin() as c:
+            c.execute(
+                token.insert().values(
+                    token_hash="h", prefix="mf_x", name="старый", email="kanc@sevkaz.example", created_at=made
+                )
+            )
+        _upgrade(engine, "0022")
+        with Session(engine) as s:
+            row = s.exec(select(models.ApiToken)).one()
+            expires = row.expires_at
+        _downgrade(engine, "0020")
+        with engine.connect() as c:
+            gone = "expires_at" not in {col["name"] for col in sa.inspect(c).get_columns("api_token")}
+        db.migrate(engine)
+        engine.dispose()
+    assert expires == made + dt.timedelta(days=access.MAX_TOKEN_DAYS) and gone

@@ -4,6 +4,7 @@ their owner only; each made and revoked token is an event."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -40,8 +41,16 @@ def test_a_token_is_shown_once_stored_hashed_and_acts_as_its_person(wp):
     with Session(wp.parts.engine) as s:
         row = s.exec(select(ApiToken)).one()
         assert row.email == CLERK and token not in row.token_hash and row.prefix == token[:10]
+        made, expires = row.created_at, row.expires_at
+    assert expires == made + dt.timedelta(days=90)  # rules/access.toml api_tokens.days
     [ev] = wp.events("api_token_created")
-    assert ev == {"email": CLERK, "token_id": key_id, "name": "выгрузка в 1С", "prefix": token[:10]}
+    assert ev == {
+        "email": CLERK,
+        "token_id": key_id,
+        "name": "выгрузка в 1С",
+        "prefix": token[:10],
+        "expires_at": expires.isoformat(),
+    }
     api = wp.client()  # no cookie: the header alone
     assert api.get("/api/cases", headers=_bearer(token)).json()["total"] == 2
     # changes need no CSRF token with a bearer token, and the event names the person
@@ -62,7 +71,7 @@ def test_a_token_has_the_roles_of_its_person_not_more(wp):
     r = api.patch(f"/api/cases/{wp.number}", json={"kind": "отзыв"}, headers=_bearer(token))
     assert r.status_code == 403
     assert api.get("/api/queues/review", headers=_bearer(token)).status_code == 403
-    assert api.get("/api/dashboard", headers=_bearer(token)).status_code == 403
+    assert api.get("/api/dashboard", headers=_bearer(token)).json()["scope"] == "own"
 
 
 def test_a_revoked_or_wrong_token_is_refused(wp):
@@ -82,6 +91,49 @@ def test_a_revoked_or_wrong_token_is_refused(wp):
     # revoking twice: nothing left to revoke, no second event
     assert c.post(f"/tokens/{key_id}/revoke", data={"csrf": c.cookies.get("csrftoken")}).status_code == 404
     assert len(wp.events("api_token_revoked")) == 1
+
+
+def _expire(wp, key_id: int, *, by: dt.timedelta = dt.timedelta(seconds=1)) -> None:
+    with Session(wp.parts.engine) as s, s.begin():
+        s.get(ApiToken, key_id).expires_at = dt.datetime.now(dt.UTC) - by
+
+
+@pytest.mark.parametrize("expiry", ["past", "none"])
+def test_an_expired_token_is_refused_shown_as_such_and_not_counted(wp, expiry, monkeypatch):
+    c = wp.sign_in(CLERK)
+    token, key_id = _make(c)
+    api = wp.client()
+    assert api.get("/api/cases", headers=_bearer(token)).status_code == 200
+    if expiry == "past":
+        _expire(wp, key_id)
+    else:  # no expiry recorded (a row written by hand): refused, never "forever"
+        with Session(wp.parts.engine) as s, s.begin():
+            s.get(ApiToken, key_id).expires_at = None
+    assert api.get("/api/cases", headers=_bearer(token)).status_code == 401
+    # the cookie alongside does not rescue the expired key either
+    assert c.get("/api/cases", headers=_bearer(token)).status_code == 401
+    page = c.get("/tokens").text
+    assert "истёк" in page and f'action="/tokens/{key_id}/revoke"' not in page
+    # nothing to revoke, no event
+    assert c.post(f"/tokens/{key_id}/revoke", data={"csrf": c.cookies.get("csrftoken")}).status_code == 404
+    assert wp.events("api_token_revoked") == []
+    # an expired key does not count against the limit of live keys
+    from mailflow.web import tokens
+
+    monkeypatch.setattr(tokens, "MAX_PER_PERSON", 1)
+    new, _ = _make(c, "новый")
+    assert api.get("/api/cases", headers=_bearer(new)).status_code == 200
+    r = c.post("/tokens", data={"csrf": c.cookies.get("csrftoken"), "name": "третий"})
+    assert r.status_code == 400 and "действующих ключей" in r.text
+
+
+def test_a_token_works_until_its_last_moment(wp):
+    c = wp.sign_in(CLERK)
+    token, key_id = _make(c)
+    with Session(wp.parts.engine) as s, s.begin():
+        s.get(ApiToken, key_id).expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+    assert wp.client().get("/api/cases", headers=_bearer(token)).status_code == 200
+    assert "действует до" in c.get("/tokens").text
 
 
 def test_making_and_revoking_need_the_csrf_token(wp):

@@ -589,6 +589,8 @@ def create_app(web: Web) -> FastAPI:
             me=signed,
             keys=tokens.listing(web.engine, signed.email),
             limit=tokens.NAME_LIMIT,
+            days=web.rules.access.token_days,
+            now=_now(),
             **extra,
         )
 
@@ -622,7 +624,7 @@ def create_app(web: Web) -> FastAPI:
         signed, form = got
         name = str(form.get("name") or "")
         try:
-            token, key = tokens.create(web.engine, signed, name, now=_now())
+            token, key = tokens.create(web.engine, signed, name, days=web.rules.access.token_days, now=_now())
         except tokens.Refused as exc:
             return tokens_page(request, signed, 400, error=str(exc), typed=name)
         # shown on this answer only: nothing stores it, a reload shows the list without it

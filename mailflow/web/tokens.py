@@ -4,8 +4,10 @@ A token is 256 random bits; only its sha256 is stored (with its first
 characters, to tell keys apart), so a copy of the database lets nobody in.
 `Authorization: Bearer <token>` acts as the person with the roles they have
 at that moment in rules/staff.toml and rules/access.toml, exactly as their
-session would; a revoked token, or one whose person left the directory, is
-refused. Making and revoking are events of the hash-chained journal.
+session would; a revoked token, an expired one (rules/access.toml
+`api_tokens.days` after it was made: a forgotten key in an old script stops
+working by itself), or one whose person left the directory, is refused.
+Making and revoking are events of the hash-chained journal.
 """
 
 from __future__ import annotations
@@ -42,10 +44,19 @@ class Key:
     created_at: dt.datetime
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
+    expires_at: dt.datetime | None
+
+    def live(self, now: dt.datetime) -> bool:
+        return self.revoked_at is None and _unexpired(self.expires_at, now)
 
 
-def create(engine: sa.Engine, who: Signed, name: str, *, now: dt.datetime) -> tuple[str, Key]:
-    """A new token of `who` named `name`: the token itself (shown once) and its row."""
+def _unexpired(expires_at: dt.datetime | None, now: dt.datetime) -> bool:
+    return expires_at is not None and now < expires_at  # no expiry recorded: refused
+
+
+def create(engine: sa.Engine, who: Signed, name: str, *, days: int, now: dt.datetime) -> tuple[str, Key]:
+    """A new token of `who` named `name`, working for `days`: the token itself (shown
+    once) and its row."""
     name = " ".join(name.split())
     if not name:
         raise Refused("Назовите ключ: для чего он (например, «выгрузка в 1С»).")
@@ -57,17 +68,33 @@ def create(engine: sa.Engine, who: Signed, name: str, *, now: dt.datetime) -> tu
         live = s.exec(
             select(sa.func.count())
             .select_from(ApiToken)
-            .where(col(ApiToken.email) == who.email, col(ApiToken.revoked_at).is_(None))
+            .where(
+                col(ApiToken.email) == who.email,
+                col(ApiToken.revoked_at).is_(None),
+                col(ApiToken.expires_at) > now,
+            )
         ).one()
         if live >= MAX_PER_PERSON:
             raise Refused(f"У вас уже {MAX_PER_PERSON} действующих ключей: отзовите ненужные.")
         row = ApiToken(
-            token_hash=digest(token), prefix=token[:10], name=name, email=who.email, created_at=now
+            token_hash=digest(token),
+            prefix=token[:10],
+            name=name,
+            email=who.email,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=days),
         )
         s.add(row)
         s.flush()
         journal.append(
-            s, head, "api_token_created", email=who.email, token_id=row.id, name=name, prefix=row.prefix
+            s,
+            head,
+            "api_token_created",
+            email=who.email,
+            token_id=row.id,
+            name=name,
+            prefix=row.prefix,
+            expires_at=row.expires_at.isoformat() if row.expires_at else None,
         )
         key = _key(row)
     log.info("API token %s made by %s", key.prefix, who.email)
@@ -82,13 +109,14 @@ def listing(engine: sa.Engine, email: str) -> list[Key]:
 
 def revoke(engine: sa.Engine, who: Signed, token_id: int, *, now: dt.datetime) -> Key | None:
     """Revoke `who`'s own token `token_id`; None when they have no such live token
-    (another person's token looks the same as one that does not exist)."""
+    (another person's token looks the same as one that does not exist; an expired
+    one needs no revoking)."""
     with Session(engine) as s, s.begin():
         head = journal.lock(s)
         row = s.exec(
             select(ApiToken).where(ApiToken.id == token_id, ApiToken.email == who.email).with_for_update()
         ).first()
-        if row is None or row.revoked_at is not None:
+        if row is None or not _key(row).live(now):
             return None
         row.revoked_at = now
         journal.append(
@@ -99,12 +127,12 @@ def revoke(engine: sa.Engine, who: Signed, token_id: int, *, now: dt.datetime) -
 
 def bearer(engine: sa.Engine, rules: Rules, token: str, *, now: dt.datetime) -> Signed | None:
     """Who a bearer token acts for, with their roles as they stand now; None if it is
-    unknown, revoked, or its person may no longer sign in."""
+    unknown, revoked, expired, or its person may no longer sign in."""
     if not token.startswith(PREFIX) or len(token) > 200:
         return None
     with Session(engine) as s:
         row = s.exec(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
-        if row is None or row.revoked_at is not None:
+        if row is None or not _key(row).live(now):
             return None
         person = rules.staff.by_email(row.email)
         rights = rules.access.rights(person.roles) if person else None
@@ -117,4 +145,4 @@ def bearer(engine: sa.Engine, rules: Rules, token: str, *, now: dt.datetime) -> 
 
 
 def _key(r: ApiToken) -> Key:
-    return Key(r.id or 0, r.name, r.prefix, r.created_at, r.last_used_at, r.revoked_at)
+    return Key(r.id or 0, r.name, r.prefix, r.created_at, r.last_used_at, r.revoked_at, r.expires_at)
