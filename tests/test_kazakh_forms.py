@@ -14,6 +14,7 @@ import io
 import json
 import random
 import re
+from dataclasses import replace
 
 import corpusgen
 import corpusgen_kazakh
@@ -447,3 +448,93 @@ def test_a_dash_before_the_places_word():
     )
     assert clean_address("Петропавл – қаласы, Абай көшесі, 6 үй") == "Петропавл қаласы, Абай көшесі, 6 үй"
     assert clean_address("Абай көшесі, 61 -үй") == "Абай көшесі, 61 -үй"  # a house's dash is not this
+
+
+def _named(got: dict) -> list:
+    return [got[f].value for f in ("last_name", "first_name", "patronymic")]
+
+
+def test_a_kazakh_letter_misread_as_no_look_alike_or_lost():
+    """Seeds 9191 and 5151: «Сейткалиев» (і lost), «Тенйзбаев» (ң as н, і as й),
+    «Рабиткызы» (Ғ as Р), «Эбдрахманов» against the Kazakh-first «Сейітқалиев» …"""
+    from mailflow.extract.text import kazakh_misread, kazakh_spelling_from
+
+    assert kazakh_misread("Сейткалиев", "Сейітқалиев") and kazakh_misread("Тенйзбаев", "Теңізбаев")
+    assert kazakh_misread("Рабиткызы", "Ғабитқызы") and kazakh_misread("Шавмарданкызы", "Шаһмарданқызы")
+    assert kazakh_misread("Эдлулы", "Әділұлы")
+    # a Russian letter other than a Kazakh one's, two odd misreads, a letter added: no
+    assert not kazakh_misread("Асхат", "Асқат") and not kazakh_misread("Ержан", "Ержанұ")
+    assert not kazakh_misread("Ержан", "Ержанов") and not kazakh_misread("Сейткалиев", "Сейіткалиеө")
+    assert kazakh_spelling_from("Сейткалиев", ["Сейітқалиев", "Сейткалиев"]) == "Сейітқалиев"
+    # readings that spell it otherwise: the page's word stands
+    assert kazakh_spelling_from("Сейткалиев", ["Сейітқалиев", "Сейрқалиев"]) == "Сейткалиев"
+    got = _vote_name(
+        _scanned("Эбдрахманов Мынжасар Эдлулы", 0.92, "Әбдірахманов Мыңжасар Әділұлы", "name"), True
+    )
+    assert _named(got) == ["Әбдірахманов", "Мыңжасар", "Әділұлы"]
+    assert all(got[f].conf >= 0.8 for f in ("last_name", "first_name", "patronymic"))
+    # on a Russian form no such spelling is taken
+    ru = _vote_name(_scanned("Сейткалиев Галым Ерланулы", 0.92, "Сейітқалиев Ғалым Ерланұлы", "name"), False)
+    assert ru["last_name"].value == "Сейткалиев" and ru["last_name"].conf < 0.8
+
+
+def test_a_kazakh_first_reading_in_lower_case():
+    """008-res of seed 7373: the Kazakh-first model read «нұрғалиев», the page
+    «Нургалиев» sure of it: the wrong value went out."""
+    two = "Нургалиев Асхат Жумабекулы\tнұрғалиев Асхат Жұмабекұлы"
+    got = _vote_name(_scanned("Нургалиев Асхат Жұмабекұлы", 0.96, two, "name"), True)
+    assert _named(got) == ["Нұрғалиев", "Асхат", "Жұмабекұлы"]
+
+
+def test_a_name_word_the_page_lost_that_two_readings_read_alike():
+    """042-book and 048-res of seed 9191: «ШЕ» at 0.12 for «Қарлығаш»; «Алмас:» at
+    0.18 dropped, leaving one word. Two readings that agree give the word."""
+    two = "Токтарова Карлыгаш Мараткызы\tТоқтарова Қарлығаш Маратқызы"
+    toks = _scanned("Тоқтарова ШЕ Маратқызы", 0.97, two, "name")
+    toks[1] = Tok("ШЕ", 0.12, 5, 0, toks[1].alt, ())
+    got = _vote_name(toks, True)
+    assert _named(got) == ["Тоқтарова", "Қарлығаш", "Маратқызы"] and got["first_name"].conf >= 0.8
+    toks = _scanned("Усенов Алмас:", 0.96, "Усенов Алмас 7:\tҮсенов Алмас 7:", "name")
+    toks[1] = Tok("Алмас:", 0.18, 5, 0, toks[1].alt, ())
+    assert _named(_vote_name(toks, True))[:2] == ["Үсенов", "Алмас"]
+    # one reading alone, or two that disagree, give nothing
+    toks = _scanned("Тоқтарова ШЕ Маратқызы", 0.97, "Тоқтарова Қарлығаш Маратқызы", "name")
+    toks[1] = Tok("ШЕ", 0.12, 5, 0, toks[1].alt, ())
+    assert _vote_name(toks, True)["first_name"].conf < 0.8
+    toks = _scanned("Усенов Алмас:", 0.96, "Усенов Алмас 7:\tҮсенов Алмаз 7:", "name")
+    toks[1] = Tok("Алмас:", 0.18, 5, 0, toks[1].alt, ())
+    assert _vote_name(toks, True)["first_name"].value is None
+
+
+def test_a_house_numbers_cut_leaves_out_the_next_lines_digits():
+    """022-service_center of seed 7373: the cut of «15» held the tops of the phone
+    number under it, and the English model read «2.» and «aa»: the house number
+    was never confirmed. Words of other lines reaching into the cut are painted
+    over; a box over the word's own is not."""
+    from PIL import Image, ImageDraw
+
+    from mailflow.extract.engine import Word
+    from mailflow.extract.page import _digit_crops
+
+    img = Image.new("L", (300, 200), 255)
+    d = ImageDraw.Draw(img)
+    d.rectangle([50, 10, 80, 40], fill=0)  # "15"
+    d.rectangle([40, 46, 160, 70], fill=0)  # the phone on the next line
+    words = [Word("15", 97, (50, 10, 80, 40), 0, 0), Word("87054314387", 97, (40, 46, 160, 70), 0, 1)]
+    grey = _digit_crops(img, words[0], words)[1]
+    h = grey.height
+    assert grey.crop((0, int(h * 0.9), grey.width, h)).getextrema()[0] > 200  # the margin under it: white
+    assert grey.getextrema()[0] < 50  # the number itself is still there
+
+
+def test_the_english_digits_of_a_house_number_one_reading_garbled():
+    """017-book of seed 7373: «63» read «65» by the page's model (its 3 as 5); the
+    English model read «63» binarised and «6» grey. The cuts read alone decide."""
+    from mailflow.extract.fields import english_digits
+
+    t = Tok("65", 0.95, 0, 0, None, ("63", "6", "63", "63"))
+    assert english_digits(t) == "63"
+    assert english_digits(replace(t, check=("63", "6"))) is None  # one reading alone
+    assert english_digits(replace(t, check=("63", "6", "65", "63"))) is None  # one gives the page's
+    assert english_digits(replace(t, check=("63", "68"))) is None  # two others, not alike
+    assert english_digits(replace(t, check=("63", "63"))) == "63"

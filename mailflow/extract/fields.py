@@ -32,6 +32,7 @@ from .text import (
     fix_lookalikes,
     join,
     kazakh_letters_from,
+    kazakh_spelling_from,
     kazakh_variant,
     kazakh_written,
     levenshtein,
@@ -572,19 +573,32 @@ def _vote_name(name_toks: list[Tok], kazakh: bool = False) -> dict[str, Found]:
     if kazakh and alt:
         name_toks = _kazakh_i(name_toks, alt[0])
     words, confs, ok = name_parts(name_toks, weigh=False)
-    if not ok:
-        return {f: Found(None, 0.0, True) for f in _NAME_FIELDS}
-    others: list[list[str]] = []
+    parsed: list[list[str]] = []
     for r in alt[0] if alt else []:
         rt = _text_tokens(r)
         while rt and _is_label_token(rt[0].text, "name"):  # the cut held the label too
             rt = rt[1:]
+        # the Kazakh-first model begins a name in lower case ("нұрғалиев"): the letters stand
+        rt = [replace(t, text=t.text[:1].upper() + t.text[1:]) if t.text[:1].islower() else t for t in rt]
         w2, _, ok2 = name_parts(rt)
-        if ok2 and len(w2) == len(words):
-            others.append(w2)
+        if ok2:
+            parsed.append(w2)
+    agreed = _agreed_name(parsed) if kazakh else None
+    if not ok and agreed and _within(words, confs, agreed):
+        # the page lost a word in specks ("Алмас:" at 18): the other readings, alike, have it
+        words, confs, ok = list(agreed), [_AGREED] * len(agreed), True
+    if not ok:
+        return {f: Found(None, 0.0, True) for f in _NAME_FIELDS}
+    others = [w2 for w2 in parsed if len(w2) == len(words)]
     scanned = any(t.check is not None for t in name_toks)  # OCR, not typed text or a PDF's text layer
     if kazakh:  # before the common names weigh them: "Усенов" is near "Есенов", "Үсенов" is not
         words = [kazakh_letters_from(w, [o[i] for o in others]) for i, w in enumerate(words)]
+        # a Kazakh letter misread as no look-alike, or lost ("Сейткалиев"): the other readings' spelling
+        words = [kazakh_spelling_from(w, [o[i] for o in others]) for i, w in enumerate(words)]
+        if agreed and len(agreed) == len(words):
+            for i in range(len(words)):  # a word the page read as specks ("ШЕ" at 12)
+                if confs[i] < 0.5 and not _same(words[i], agreed[i]):
+                    words[i], confs[i] = agreed[i], _AGREED
     confs = weigh_names(words, confs)
     for i in range(len(words)):
         seen = [o[i] for o in others]
@@ -606,6 +620,38 @@ def _vote_name(name_toks: list[Tok], kazakh: bool = False) -> dict[str, Found]:
         "first_name": Found(words[1], confs[1]),
         "patronymic": Found(words[2] if len(words) == 3 else None, confs[2] if len(words) == 3 else 0.9),
     }
+
+
+# a name word the page's reading lost but two other readings read alike: as sure as a
+# word a common name confirms, over the bar for a name and under a sure page word
+_AGREED = 0.85
+
+
+def _agreed_name(parsed: list[list[str]]) -> list[str] | None:
+    """The name two readings or more give alike, word for word (but for Kazakh
+    letters one read as their look-alikes), spelled with the Kazakh letters; None
+    when fewer readings parse or any two differ."""
+    if len(parsed) < 2 or len({len(p) for p in parsed}) != 1:
+        return None
+    out = []
+    for variants in zip(*parsed):
+        if any(v != variants[0] and not kazakh_variant(v, variants[0]) for v in variants):
+            return None
+        out.append(max(variants, key=lambda v: sum(c in KAZAKH_LETTERS for c in v)))
+    return out
+
+
+def _within(words: list[str], confs: list[float], agreed: list[str]) -> bool:
+    """Is every word the page read surely one of the agreed name's, in its order?"""
+    sure = [w for w, c in zip(words, confs) if c >= 0.5]
+    k = 0
+    for w in sure:
+        while k < len(agreed) and not (w == agreed[k] or kazakh_variant(w, agreed[k])):
+            k += 1
+        if k == len(agreed):
+            return False
+        k += 1
+    return bool(sure)
 
 
 _KAZAKH_E = "«э» в казахском слове — вероятно, «ә»: проверьте по скану"
@@ -707,16 +753,20 @@ def digits_contradicted(toks: list[Tok]) -> bool:
 
 
 def english_digits(t: Tok) -> str | None:
-    """The word with the English model's digits, when both its readings (binarised
-    and grey) agree with each other and not with the page's: the page's model
-    misreads a digit of some typefaces (3 as 5) at every scale; None otherwise."""
+    """The word with the English model's digits, when its binarised reading has
+    other digits than the page's, and at least one more of its readings (grey, or
+    the cuts read alone) the same ones, none the page's and none yet others: the
+    page's model misreads a digit of some typefaces (3 as 5) at every scale; None
+    otherwise. A garbled reading ("6" for "63") has no say either way."""
     if not t.check or len(t.check) < 2 or not _RUN.search(t.text):
         return None
-    n = len(_RUN.findall(t.text))
-    first, second = (_RUN.findall(r)[-n:] for r in t.check[:2])
-    if _digit_verdict(t.text, t.check[0]) != "other" or first != second:
+    if _digit_verdict(t.text, t.check[0]) != "other":
         return None
-    runs = iter(first)
+    n = len(_RUN.findall(t.text))
+    said = [tuple(_RUN.findall(r)[-n:]) for r in t.check if _digit_verdict(t.text, r) != "unsure"]
+    if any(_digit_verdict(t.text, r) == "agree" for r in t.check) or len(said) < 2 or len(set(said)) != 1:
+        return None
+    runs = iter(said[0])
     return _RUN.sub(lambda _m: next(runs), t.text)
 
 

@@ -1016,8 +1016,10 @@ def _digit_crops(img: Image.Image, w: Word, words: list[Word]) -> list[Image.Ima
         bx0, by0, bx1, by1 = v.box
         if bx1 < box[0] or bx0 > box[2] or by1 < box[1] or by0 > box[3]:
             continue
-        if bx0 < x1 and bx1 > x0:
+        if bx0 < x1 and bx1 > x0 and by0 < y1 and by1 > y0:
             continue  # a box over the word's own (tesseract's boxes overlap): nothing is painted
+        # the next line's digits reaching into the margin under "15" are painted over:
+        # left in, the English model read the cut as "2." and "aa"
         draw.rectangle([bx0 - box[0], by0 - box[1], bx1 - box[0], by1 - box[1]], fill=255)
     out = []
     for how, target in DIGIT_READS:
@@ -1221,7 +1223,9 @@ def field_reread(
             more[seg_id] = reads
     for j in digits:  # both readings garbled: each cut once more on its own
         pair = tuple(" ".join(texts.get((("word", j), k), [])) for k in range(len(DIGIT_READS)))
-        if word_digits_confirmed(words[j].text, pair) or any(
+        # settled: the page's digits confirmed, or both readings with other digits (english_digits
+        # weighs them); one with other digits and one garbled ("63" and "6" for "65") is read alone too
+        if word_digits_confirmed(words[j].text, pair) or all(
             _digit_verdict(words[j].text, r) == "other" for r in pair
         ):
             continue

@@ -187,6 +187,61 @@ def kazakh_letters_from(word: str, readings: list[str]) -> str:
     return word
 
 
+# what the page's model reads for a Kazakh letter besides its Russian look-alike
+# (seen on generated scans: "Тенйзбаев", "Шавмарданкызы", "Рабиткызы")
+_KZ_SHAPES = {
+    "і": "йиl1|",
+    "І": "ЙИl1|",
+    "һ": "впнб",
+    "Һ": "ВПНБ",
+    "ғ": "рт",
+    "Ғ": "РТ",
+    "ң": "й",
+    "Ң": "Й",
+}
+
+
+def kazakh_misread(word: str, other: str) -> bool:
+    """Could the page's model have read the Kazakh word `other` as `word`? They
+    differ only at `other`'s Kazakh letters: each read as its Russian look-alike,
+    and at most one misread otherwise or lost ("Сейткалиев" for "Сейітқалиев",
+    "Тенйзбаев" for "Теңізбаев", "Рабиткызы" for "Ғабитқызы"): a thin «і» is
+    dropped, a «ң» or «Ғ» seen as another letter. Every other letter the same."""
+    if word == other or not set(other) & KAZAKH_LETTERS or len(other) - len(word) not in (0, 1):
+        return False
+
+    def fits(i: int, j: int, odd: int) -> bool:  # word[i:] against other[j:], `odd` misreads left
+        while i < len(word) and j < len(other):
+            a, b = word[i], other[j]
+            if a == b or (b in KAZAKH_LETTERS and frozenset((a, b)) in _KZ_PAIRS):
+                i, j = i + 1, j + 1
+                continue
+            if not odd:
+                return False
+            # the Kazakh letter misread as a letter of like shape, or a thin «і» lost
+            return (a in _KZ_SHAPES.get(b, "") and fits(i + 1, j + 1, odd - 1)) or (
+                b in "іІ" and fits(i, j + 1, odd - 1)
+            )
+        return i == len(word) and j == len(other)
+
+    return fits(0, 0, 1)
+
+
+def kazakh_spelling_from(word: str, readings: list[str]) -> str:
+    """`word` as the other readings spell it in Kazakh where the page's model misread
+    that spelling's Kazakh letters (kazakh_misread), with one such reading at least
+    and none spelling the word otherwise; else `word` unchanged. For names: an
+    address's words are read as kazakh_letters_from reads them."""
+    core = word.strip(".,;:()«»\"'_|")
+    if not core:
+        return word
+    found = {o for o in (r.strip(".,;:()«»\"'_|") for r in readings) if kazakh_misread(core, o)}
+    rest = {o for o in (r.strip(".,;:()«»\"'_|") for r in readings) if o and o != core} - found
+    if len(found) != 1 or any(not kazakh_variant(o, next(iter(found))) for o in rest):
+        return word
+    return word.replace(core, found.pop())
+
+
 def body_tokens(text: str, line0: int = 0, conf: float = 1.0) -> list[Tok]:
     """Typed text (an e-mail body) as tokens, each sure."""
     toks: list[Tok] = []
