@@ -538,3 +538,43 @@ def test_the_english_digits_of_a_house_number_one_reading_garbled():
     assert english_digits(replace(t, check=("63", "6", "65", "63"))) is None  # one gives the page's
     assert english_digits(replace(t, check=("63", "68"))) is None  # two others, not alike
     assert english_digits(replace(t, check=("63", "63"))) == "63"
+
+
+def test_an_address_the_page_lost_in_specks_that_both_readings_read_alike():
+    """015-book of seed 7373: the street read «р АПТЫНҒарИН» at 0.04-0.07; both
+    readings of the lines say «Ыбырай Алтынсарин», with the page's number."""
+    page = "Жамбыл ауданы, Пресновка ауылы, р АПТЫНҒарИН көшесі, 85-үй"
+    truth = "Жамбыл ауданы, Пресновка ауылы, Ыбырай Алтынсарин көшесі, 85-үй"
+    toks = _scanned(page, 0.96, f"{truth}\t{truth}", "address")
+    toks = [replace(t, conf=0.05, check=None) if t.text in ("р", "АПТЫНҒарИН") else t for t in toks]
+    toks = [replace(t, check=("85-yn", "85-yu")) if t.text == "85-үй" else t for t in toks]
+    got = _vote_address(toks, True)
+    assert got.value == truth and got.conf >= 0.8
+    # the readings disagree with each other, or with the page's number: a person reads it
+    other = truth.replace("Алтынсарин", "Алтынсарын")
+    toks2 = [replace(t, alt=("address", 5, f"{truth}\t{other}", 0.9)) for t in toks]
+    assert _vote_address(toks2, True).conf < 0.8
+    toks3 = [replace(t, alt=("address", 5, f"{truth.replace('85', '86')}\t" * 2, 0.9)) for t in toks]
+    assert _vote_address(toks3, True).conf < 0.8
+    assert _vote_address(toks, False).conf < 0.8  # a Russian form: as before
+
+
+def test_a_readings_border_and_a_last_speck_of_a_number():
+    """024-book and 046-res of seed 9191: a reading ending «75 пәтер | Е» agreed
+    with nothing; «49-пәтер 5» (a speck no English reading saw a digit in) was
+    held as the address's last number."""
+    a = "Смирново ауылы, Мұхтар Әуезов көшесі, 43 үй, 75 пәтер"
+    toks = _scanned(a, 0.92, f"{a} | і\t{a} | Е", "address")
+    toks = [replace(t, check=(t.text, t.text)) if t.text[0].isdigit() else t for t in toks]
+    got = _vote_address(toks, True)
+    assert got.value == a and got.conf >= 0.8
+    b = "Мамлют қаласы, Наурыз көшесі, 126-үй, 49-пәтер"
+    toks = _scanned(b + " 5", 0.9, f"{b}\t{b}", "address")
+    toks = [replace(t, check=("126-yn,", "126-yi1,")) if t.text.startswith("126") else t for t in toks]
+    toks = [replace(t, check=("49-neTep", "49-neTep")) if t.text.startswith("49") else t for t in toks]
+    toks[-1] = replace(toks[-1], conf=0.8, check=("", "", ".", "."))
+    got = _vote_address(toks, True)
+    assert got.value == b and got.conf >= 0.8
+    # a last number the English model read, or a reading has: it stays, and it is doubted
+    toks[-1] = replace(toks[-1], check=("5", "5"))
+    assert _vote_address(toks, True).value != b

@@ -672,6 +672,8 @@ def doubt_kazakh_misreads(found: dict[str, Found]) -> None:
 
 
 def _clean_address_text(reading: str) -> str | None:
+    # "… 75 пәтер | Е": the form's border or a speck, and a scrap after it, end the reading
+    reading = re.sub(r"\s[|\\!]+(\s+\S{1,2})?\s*$", "", reading)
     toks = trailing_junk(drop_junk(_text_tokens(reading)), odd=True)
     if not toks:
         return None
@@ -819,6 +821,16 @@ def _every_other_reading(t: Tok, reads: list[str]) -> str | None:
     return _RUN.sub(lambda _m: next(it), t.text)
 
 
+def _speck_number(t: Tok, reads: list[str]) -> bool:
+    """A last "5" after the address ("49-пәтер 5") that is a speck: no English
+    reading of its cut saw a digit, and no reading of the lines ends with it."""
+    if not re.fullmatch(r"\d{1,2}", t.text) or not t.check or not reads:
+        return False
+    if any(_RUN.search(r) for r in t.check):
+        return False
+    return not any(re.search(rf"(?<!\d){t.text}\W*$", r) for r in reads if r)
+
+
 def _vote_address(raw: list[Tok], kazakh: bool = False) -> Found:
     """The page's reading of the address, confirmed or doubted by two more
     readings of the same model, and its numbers by the English model. On a
@@ -826,6 +838,10 @@ def _vote_address(raw: list[Tok], kazakh: bool = False) -> Found:
     (as names do in _vote_name)."""
     kept = drop_junk(raw)
     at = trailing_junk(kept, odd=True)
+    alt = alt_reading(raw, "address", kin=("kz",))
+    reads = alt[0] if alt else []
+    if len(at) > 1 and _speck_number(at[-1], reads):
+        at = at[:-1]
     if len(at) < len(kept) and at and at[-1].text in _ABBR_TOKENS and _confirmed_number(kept[len(at)]):
         # "кв. 9": a faint number the English model read alike twice is its number, as sure as "кв." itself
         at.append(replace(kept[len(at)], conf=max(kept[len(at)].conf, 0.85)))
@@ -833,8 +849,6 @@ def _vote_address(raw: list[Tok], kazakh: bool = False) -> Found:
     if not at or not address_ok(main):
         return Found(None, 0.0, True)
     conf = _address_conf(at)
-    alt = alt_reading(raw, "address", kin=("kz",))
-    reads = alt[0] if alt else []
     second = ""
     if not digits_confirmed(at):  # a house or flat number the English model reads otherwise
         fixed = {
@@ -860,9 +874,33 @@ def _vote_address(raw: list[Tok], kazakh: bool = False) -> Found:
         return Found(main, min(conf, _CAP))
     if any(_same(main, o) for o in others):
         return Found(main, max(conf, 0.9))
+    agreed = _agreed_address(at, main, others) if kazakh else None
+    if agreed:
+        return Found(agreed, _AGREED, False, "адрес по двум согласным прочтениям строки")
     if any(others):
         return Found(main, min(conf, _CAP))
     return Found(main, conf)
+
+
+def _agreed_address(at: list[Tok], main: str, others: list[str | None]) -> str | None:
+    """The address both other readings of its lines give alike (the Kazakh-first
+    letters kept), where the page's reading lost words in specks ("р АПТЫНҒарИН"
+    at 0.04 for «Ыбырай Алтынсарин»): with the page's numbers (which the English
+    model confirmed) and every word the page read surely; else None."""
+    if len(others) < 2 or not all(others) or _address_conf(at) >= 0.5:
+        return None
+    a, b = str(others[0]), str(others[1])
+    if a != b and not kazakh_variant(a, b):
+        return None
+    agreed = max((a, b), key=lambda v: sum(c in KAZAKH_LETTERS for c in v))
+    if _numbers(agreed) != _numbers(main):
+        return None
+    theirs = [w.strip(".,;:") for w in agreed.split()]
+    for t in at:
+        w = clean_address(fix_lookalikes(t.text)).strip(".,;:")
+        if t.conf >= 0.9 and w and not any(w == o or kazakh_variant(w, o) for o in theirs):
+            return None
+    return agreed
 
 
 def fix_lookalikes_words(s: str) -> str:
