@@ -578,3 +578,21 @@ def test_a_readings_border_and_a_last_speck_of_a_number():
     # a last number the English model read, or a reading has: it stays, and it is doubted
     toks[-1] = replace(toks[-1], check=("5", "5"))
     assert _vote_address(toks, True).value != b
+
+
+def test_a_district_read_with_look_alikes():
+    """007-res of seed 9191: «Аққайың ауданы» read «Аккайын ауданы» by every
+    reading, sure of it: the wrong address went out. The region's districts are
+    known; a look-alike reading of one before «ауданы» is that district."""
+    from mailflow.extract.places import DISTRICTS
+
+    assert clean_address("Аккайын ауданы, Смирново ауылы, Наурыз көшесі, 115 үй") == (
+        "Аққайың ауданы, Смирново ауылы, Наурыз көшесі, 115 үй"
+    )
+    assert clean_address("Магжан Жумабаев ауданы, Булаев қаласы, Абай көшесі, 3 үй").startswith(
+        "Мағжан Жұмабаев"
+    )
+    assert len(DISTRICTS) == 13
+    # not before «ауданы», or no look-alike of a district: as read
+    assert clean_address("Аккайын ауылы, Абай көшесі, 3 үй") == "Аккайын ауылы, Абай көшесі, 3 үй"
+    assert clean_address("Аккайыр ауданы, Абай көшесі, 3 үй") == "Аккайыр ауданы, Абай көшесі, 3 үй"

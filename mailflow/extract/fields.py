@@ -21,6 +21,7 @@ import phonenumbers
 
 from ..vocabulary import KINDS as VOCABULARY_KINDS
 from . import names as lexicon
+from .places import district_spelling
 from .text import (
     CYR,
     CYR_LO,
@@ -281,6 +282,9 @@ def clean_address(s: str) -> str:
     s = re.sub(r",(?=\S)", ", ", s)
     s = re.sub(rf"(?<![{CYR}A-Za-z])({'|'.join(re.escape(a) for a in _ABBR)})\.(?=[{CYR}\d])", r"\1. ", s)
     s = re.sub(r"(\d)\s*-\s*(\d)", r"\1-\2", s)
+    s = district_spelling(
+        s
+    )  # "Аккайын ауданы": the region's district, its Kazakh letters read as look-alikes
     return s.strip()
 
 
