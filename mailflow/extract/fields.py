@@ -282,9 +282,8 @@ def clean_address(s: str) -> str:
     s = re.sub(r",(?=\S)", ", ", s)
     s = re.sub(rf"(?<![{CYR}A-Za-z])({'|'.join(re.escape(a) for a in _ABBR)})\.(?=[{CYR}\d])", r"\1. ", s)
     s = re.sub(r"(\d)\s*-\s*(\d)", r"\1-\2", s)
-    s = district_spelling(
-        s
-    )  # "Аккайын ауданы": the region's district, its Kazakh letters read as look-alikes
+    # "Аккайын ауданы": the region's district, its Kazakh letters read as look-alikes
+    s = district_spelling(s)
     return s.strip()
 
 
