@@ -17,6 +17,7 @@ Nothing here raises: a page that cannot be read comes back with `note` set.
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import resource
@@ -386,9 +387,42 @@ def _image_dpi(im: Image.Image) -> float:
 # --- OCR -----------------------------------------------------------------
 
 
-# NEAREST turns a 300-dpi page four times faster, and cost two fields of 30
-# generated messages ("үл." for "ул.", an underline missed)
-_DESKEW = Image.BILINEAR
+def deskew(img: Image.Image, degrees: float) -> Image.Image:
+    """`img.rotate(degrees, Image.BILINEAR, expand=True, fillcolor=255)` of a grey
+    page, by OpenCV: the same size and geometry (so `turns` and source_box hold),
+    pixels within a few grey levels of Pillow's, at a sixth of the CPU (0.02
+    against 0.12 CPU-s for a 300-dpi A4 page, which most scans need).
+    NEAREST would be as cheap, and cost two fields of 30 generated messages
+    ("үл." for "ул.", an underline missed)."""
+    if img.mode != "L":
+        return img.rotate(degrees, Image.BILINEAR, expand=True, fillcolor=255)
+    import cv2
+    import numpy as np
+
+    # Pillow's own matrix (Image.rotate): output pixel -> input point, turned
+    # about the centre, the output grown to hold the turned corners
+    w, h = img.size
+    a = -math.radians(degrees)
+    c, s = round(math.cos(a), 15), round(math.sin(a), 15)
+    cx, cy = w / 2.0, h / 2.0
+    tx, ty = c * -cx + s * -cy + cx, -s * -cx + c * -cy + cy
+    xs = [c * x + s * y + tx for x, y in ((0, 0), (w, 0), (w, h), (0, h))]
+    ys = [-s * x + c * y + ty for x, y in ((0, 0), (w, 0), (w, h), (0, h))]
+    nw = math.ceil(max(xs)) - math.floor(min(xs))
+    nh = math.ceil(max(ys)) - math.floor(min(ys))
+    dx, dy = -(nw - w) / 2.0, -(nh - h) / 2.0
+    tx, ty = c * dx + s * dy + tx, -s * dx + c * dy + ty
+    # Pillow samples at pixel centres (x + 0.5), OpenCV at whole pixels
+    m = np.array([[c, s, tx + 0.5 * (c + s) - 0.5], [-s, c, ty + 0.5 * (c - s) - 0.5]])
+    out = cv2.warpAffine(
+        np.asarray(img),
+        m,
+        (nw, nh),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=255,
+    )
+    return Image.fromarray(out)
 
 
 def ocr_image(engine: Engine, img: Image.Image, dpi: float, langs: str, timeout: float) -> PageResult:
@@ -401,8 +435,8 @@ def ocr_image(engine: Engine, img: Image.Image, dpi: float, langs: str, timeout:
     source = img.size
     turns: list[tuple[float, tuple[int, int], tuple[int, int]]] = []
 
-    def turn(pic: Image.Image, degrees: float, steps: list, **kw) -> Image.Image:
-        out = pic.rotate(degrees, expand=True, fillcolor=255, **kw)
+    def turn(pic: Image.Image, degrees: float, steps: list, fine: bool = False) -> Image.Image:
+        out = deskew(pic, degrees) if fine else pic.rotate(degrees, expand=True, fillcolor=255)
         steps.append((degrees, pic.size, out.size))
         return out
 
@@ -416,7 +450,7 @@ def ocr_image(engine: Engine, img: Image.Image, dpi: float, langs: str, timeout:
             img, rotation = turn(img, -rot, turns), rot
             angle = estimate_skew(img)
     if abs(angle) >= 0.3:
-        img = turn(img, angle, turns, resample=_DESKEW)
+        img = turn(img, angle, turns, fine=True)
     words = engine.words(img, dpi, langs, timeout=timeout)
     if guessed and rotation and _weak(words):  # the unsure answer was the wrong way round
         turns2 = list(turns)
@@ -431,7 +465,7 @@ def ocr_image(engine: Engine, img: Image.Image, dpi: float, langs: str, timeout:
             img2 = turn(img, -rot, turns2)
             a2 = estimate_skew(img2)
             if abs(a2) >= 0.3:
-                img2 = turn(img2, a2, turns2, resample=_DESKEW)
+                img2 = turn(img2, a2, turns2, fine=True)
             words2 = engine.words(img2, dpi, langs, timeout=timeout)
             if _quality(words2) > _quality(words) or (
                 _upright(words) and not _upright(words2) and _quality(words2) > 0.8 * _quality(words)
@@ -463,8 +497,6 @@ def ocr_image(engine: Engine, img: Image.Image, dpi: float, langs: str, timeout:
 def source_box(res: PageResult, box: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
     """A box of the read picture as fractions (0..1) of the page as it came: the
     turns undone, so it lies over the same place of the scan the card shows."""
-    import math
-
     corners = [(box[0], box[1]), (box[2], box[1]), (box[0], box[3]), (box[2], box[3])]
     for degrees, (iw, ih), (ow, oh) in reversed(res.turns):
         a = math.radians(degrees)  # Image.rotate turns counter-clockwise about the centre
