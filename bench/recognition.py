@@ -17,9 +17,11 @@ extract/photo.py would, and the CPU is also given per photo.
 Generate a harder corpus first with `python tests/corpusgen.py OUT_DIR`.
 
 After the pipeline, each page it read by OCR is rendered (or decoded) as the
-pipeline renders it, written as PNG, and read once by
-`tesseract PAGE stdout -l LANGS` with OMP_THREAD_LIMIT=1, as many at a time
-as the pipeline has workers: the cost of one plain read. The ratios compare
+pipeline renders it, written uncompressed (PGM/PPM: the plain read pays no
+PNG or JPEG decoding, so it is the cheapest read of that page; a PNG costs
+the program ~0.1 CPU-s more) and read once by
+`tesseract PAGE stdout -l LANGS --dpi DPI` with OMP_THREAD_LIMIT=1, as many
+at a time as the pipeline has workers: the cost of one plain read. The ratios compare
 the CPU seconds of both per page: the whole pipeline (workers with their
 start, and the process reading mail and fields), and the pages alone (what
 each worker spent on its pages; a daemon starts its pool once).
@@ -48,7 +50,8 @@ from mailflow.extract.page import PageTask, _has_text, _load_image, _render_pdf 
 
 
 def ocr_pages(corpus: Path, out: Path, only=None) -> list[Path]:
-    """The pages of the corpus that the pipeline reads by OCR, as PNG files."""
+    """The pages of the corpus that the pipeline reads by OCR, as uncompressed
+    PGM/PPM files named `…-DPI.pnm` (PNM keeps no resolution)."""
     limits = rules_mod.load(ROOT / "rules").limits
     files: list[Path] = []
     truth = {}
@@ -79,8 +82,8 @@ def ocr_pages(corpus: Path, out: Path, only=None) -> list[Path]:
                 img, dpi = _render_pdf(task) if doc.kind == "pdf" else _load_image(task)
                 if isinstance(img, str):
                     continue
-                path = out / f"{eml.stem}-{a_no}-{i}.png"
-                img.save(path, dpi=(dpi, dpi))
+                path = out / f"{eml.stem}-{a_no}-{i}-{round(dpi or 300)}.pnm"
+                img.convert("L" if img.mode in ("1", "L") else "RGB").save(path, format="PPM")
                 files.append(path)
             budget -= doc.pages
     return files
@@ -92,7 +95,13 @@ def cli_cpu(files: list[Path], langs: str, workers: int) -> float:
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
 
     def read(f: Path) -> None:
-        subprocess.run(["tesseract", str(f), "stdout", "-l", langs], env=env, capture_output=True, check=True)
+        dpi = f.stem.rsplit("-", 1)[1]
+        subprocess.run(
+            ["tesseract", str(f), "stdout", "-l", langs, "--dpi", dpi],
+            env=env,
+            capture_output=True,
+            check=True,
+        )
 
     c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with cf.ThreadPoolExecutor(max(1, workers)) as ex:
