@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from .. import coverage, db, export, scans
 from ..case.queries import consumer_name
-from ..case.search import Filter, visible_to, where
+from ..case.search import FTS, Filter, fts_match, visible_to, where
 from ..case.states import OPEN, State
 from ..models import DocAttachment, Document, Event
 from ..rules import Rules
@@ -28,8 +28,16 @@ from .signin import Signed
 
 PAGE_SIZE = 50
 # Counting every match of a common surname in ten years of journal costs more
-# than showing them; beyond this the screen says "more than" (40 pages).
+# than showing them: a page counts at most ten pages on from itself (the screen
+# says "more than" beyond), and never beyond this (40 pages).
 COUNT_CAP = 2000
+COUNT_AHEAD = 10  # pages
+# A search on SQLite first looks among this many newest cases (a walk down the
+# date index testing each row's text): a common word fills its page there, where
+# SQLite would take every match in ten years from the FTS table to sort them by
+# date. Only a rarer one, which the FTS table finds quickly, is looked up there
+# then. (PostgreSQL's planner makes that choice itself, from its statistics.)
+WALK = 3000
 
 
 def own_addresses(rules: Rules, who: Signed) -> frozenset[str]:
@@ -65,22 +73,20 @@ class Listing:
 def listing(s: Session, rules: Rules, who: Signed, f: Filter, page: int = 1) -> Listing:
     today = dt.datetime.now(KZ_TZ).date()
     dialect = s.get_bind().dialect.name
-    conds = where(f, today=today, tz=KZ_TZ, dialect=dialect) + _scope(rules, who)
-    newest = (
-        select(Document).where(*conds).order_by(col(Document.registered_at).desc(), col(Document.id).desc())
-    )
+    scope = _scope(rules, who)
+    conds = where(f, today=today, tz=KZ_TZ, dialect=dialect) + scope
     first = page <= 1
-    docs = s.exec(newest.limit(PAGE_SIZE)).all() if first else []
+    docs = _newest(s, f, conds, scope, today, 0) if first else []
+    cap = min(COUNT_CAP, (max(1, page) - 1 + COUNT_AHEAD) * PAGE_SIZE)
     if first and len(docs) < PAGE_SIZE:  # all of it on this page: counted without a query
-        more, total, pages, page = len(docs) > COUNT_CAP, min(len(docs), COUNT_CAP), 1, 1
+        more, total, pages, page = len(docs) > cap, min(len(docs), cap), 1, 1
     else:
-        capped = select(Document.id).where(*conds).limit(COUNT_CAP + 1).subquery()
-        total = int(s.exec(select(sa.func.count()).select_from(capped)).one())
-        more, total = total > COUNT_CAP, min(total, COUNT_CAP)
+        total = _count(s, f, conds, scope, today, cap + 1)
+        more, total = total > cap, min(total, cap)
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(1, page), pages)
         if not first:
-            docs = s.exec(newest.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+            docs = _newest(s, f, conds, scope, today, (page - 1) * PAGE_SIZE)
     rows = [
         Row(
             d,
@@ -92,6 +98,57 @@ def listing(s: Session, rules: Rules, who: Signed, f: Filter, page: int = 1) -> 
         for d in docs
     ]
     return Listing(rows, total, more, page, pages)
+
+
+def _count(
+    s: Session,
+    f: Filter,
+    conds: list[sa.ColumnElement[bool]],
+    scope: list[sa.ColumnElement[bool]],
+    today: dt.date,
+    cap: int,
+) -> int:
+    """How many cases `conds` finds, counted up to `cap`. SQLite's FTS table leads a
+    search's count, each row it finds tested as it comes: `conds` asks it for all of
+    its matches first (a common word's thousands) and stops only then."""
+    match = fts_match(f.q) if s.get_bind().dialect.name == "sqlite" else None
+    if match is not None:
+        tested = where(f, today=today, tz=KZ_TZ, dialect="sqlite", indexed=False) + scope
+        found = (
+            select(FTS.c.rowid)
+            .select_from(FTS.join(Document, col(Document.id) == FTS.c.rowid))
+            .where(match, *tested)
+        )
+    else:
+        found = select(Document.id).where(*conds)
+    return int(s.exec(select(sa.func.count()).select_from(found.limit(cap).subquery())).one())
+
+
+def _newest(
+    s: Session,
+    f: Filter,
+    conds: list[sa.ColumnElement[bool]],
+    scope: list[sa.ColumnElement[bool]],
+    today: dt.date,
+    offset: int,
+) -> list[Document]:
+    """The page of `conds` from `offset`, newest first. A search on SQLite tries the
+    WALK newest cases first: all of them are newer than any case beyond, so a full
+    page found there is the page."""
+    order = (col(Document.registered_at).desc(), col(Document.id).desc())
+    if f.q.strip() and offset + PAGE_SIZE <= WALK and s.get_bind().dialect.name == "sqlite":
+        bound = select(Document.registered_at).order_by(*order).offset(WALK - 1).limit(1).scalar_subquery()
+        walk = where(f, today=today, tz=KZ_TZ, dialect="sqlite", indexed=False) + scope
+        found = s.exec(
+            select(Document)
+            .where(*walk, col(Document.registered_at) >= bound)
+            .order_by(*order)
+            .offset(offset)
+            .limit(PAGE_SIZE)
+        ).all()
+        if len(found) == PAGE_SIZE:
+            return list(found)
+    return list(s.exec(select(Document).where(*conds).order_by(*order).offset(offset).limit(PAGE_SIZE)).all())
 
 
 def exported(engine: sa.Engine, rules: Rules, who: Signed, f: Filter) -> Iterator[dict[str, Any]]:
