@@ -97,9 +97,9 @@ def _present(s: Session, ids: list[int]) -> set[Any]:
     """Those of _BY_DOCUMENT holding a row of one of the documents `ids`."""
     if not ids:
         return set()
-    found = s.exec(
+    found: Any = s.exec(
         select(*(sa.exists().where(db.among(s, col(m.document_id), ids)) for m in _BY_DOCUMENT))
-    ).one()
+    ).one()  # a row of booleans
     return {m for m, there in zip(_BY_DOCUMENT, found, strict=True) if there}
 
 
