@@ -28,7 +28,8 @@ START = dt.datetime(2020, 1, 1, 9, 0, tzinfo=dt.UTC)
 N = 240
 QUERIES = [
     "Ахметов",  # common: fills a page in the walk
-    "Ким",  # less common: the walk falls short, the index finds them
+    "Ким",  # less common: the index finds them
+    "Старов",  # common, but not among the newest: the walk falls short
     "абая 57",  # a long word with a house number (no trigram)
     "57",  # a house number alone
     "д. 5",
@@ -49,13 +50,15 @@ def _docs(rnd: random.Random) -> list[Document]:
     docs = []
     for i in range(N):
         last = rnd.choice(["Ахметов", "Ахметов", "Ахметов", "Иванов", "Сатпаев", "Королёв"])
-        if i % 17 == 0:
+        if i % 11 == 0:
             last = "Ким"
         if i % 9 == 0:
             last = f"{last}{i}"
         street = rnd.choice(["Абая", "Мира", "Ленина"])
         house = rnd.choice([5, 7, 57, 157, 12, 100])
         reg = START + dt.timedelta(minutes=rnd.randint(0, N // 2))  # ties, and out of id order
+        if reg < START + dt.timedelta(minutes=N // 6):
+            last = "Старов"
         d = Document(
             journal="dp",
             year=2020,
@@ -128,9 +131,12 @@ def test_the_cases_behind_the_paths(journal):
     _, _, _, docs = journal
     newest = sorted(docs, key=lambda d: (d.registered_at, d.id or 0), reverse=True)[: cases.WALK]
     in_walk = {d.number for d in newest}
+    # spread evenly, this many matches would put a page among the newest
+    need = cases.PAGE_SIZE * len(docs) / cases.WALK
     common = [n for n in _expected(docs, "Ахметов") if n in in_walk]
-    rarer = [n for n in _expected(docs, "Ким") if n in in_walk]
-    assert len(common) >= cases.PAGE_SIZE > len(rarer) and len(_expected(docs, "Ким")) > cases.PAGE_SIZE
+    assert len(common) >= cases.PAGE_SIZE and len(_expected(docs, "Ахметов")) >= need
+    assert cases.PAGE_SIZE < len(_expected(docs, "Ким")) < need
+    assert len(_expected(docs, "Старов")) >= need and not in_walk & set(_expected(docs, "Старов"))
     assert len(_expected(docs, "абая 57")) > cases.COUNT_CAP // 2
     assert len(_expected(docs, "57")) > cases.COUNT_CAP
     assert 0 < len(_expected(docs, "%")) < cases.PAGE_SIZE

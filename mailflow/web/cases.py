@@ -132,11 +132,12 @@ def _newest(
     today: dt.date,
     offset: int,
 ) -> list[Document]:
-    """The page of `conds` from `offset`, newest first. A search on SQLite tries the
-    WALK newest cases first: all of them are newer than any case beyond, so a full
-    page found there is the page."""
+    """The page of `conds` from `offset`, newest first. A search on SQLite for a common
+    word tries the WALK newest cases first: all of them are newer than any case
+    beyond, so a full page found there is the page."""
     order = (col(Document.registered_at).desc(), col(Document.id).desc())
-    if f.q.strip() and offset + PAGE_SIZE <= WALK and s.get_bind().dialect.name == "sqlite":
+    sqlite = s.get_bind().dialect.name == "sqlite"
+    if sqlite and f.q.strip() and offset + PAGE_SIZE <= WALK and _common(s, f.q, offset + PAGE_SIZE):
         bound = select(Document.registered_at).order_by(*order).offset(WALK - 1).limit(1).scalar_subquery()
         walk = where(f, today=today, tz=KZ_TZ, dialect="sqlite", indexed=False) + scope
         found = s.exec(
@@ -149,6 +150,19 @@ def _newest(
         if len(found) == PAGE_SIZE:
             return list(found)
     return list(s.exec(select(Document).where(*conds).order_by(*order).offset(offset).limit(PAGE_SIZE)).all())
+
+
+def _common(s: Session, q: str, wanted: int) -> bool:
+    """Whether `wanted` matches of `q` are to be expected among the WALK newest cases:
+    so many does the FTS table hold, spread over the journal (or `q` has only words
+    too short for it, tested on the rows either way). Only the time depends on it."""
+    match = fts_match(q)
+    if match is None:
+        return True
+    size = int(s.exec(select(sa.func.max(Document.id))).one() or 0)
+    need = -(-wanted * size // WALK)
+    hits = select(FTS.c.rowid).where(match).limit(need).subquery()
+    return int(s.exec(select(sa.func.count()).select_from(hits)).one()) >= need
 
 
 def exported(engine: sa.Engine, rules: Rules, who: Signed, f: Filter) -> Iterator[dict[str, Any]]:
