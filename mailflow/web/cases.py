@@ -32,12 +32,16 @@ PAGE_SIZE = 50
 # says "more than" beyond), and never beyond this (40 pages).
 COUNT_CAP = 2000
 COUNT_AHEAD = 10  # pages
-# A search on SQLite first looks among this many newest cases (a walk down the
-# date index testing each row's text): a common word fills its page there, where
-# SQLite would take every match in ten years from the FTS table to sort them by
-# date. Only a rarer one, which the FTS table finds quickly, is looked up there
-# then. (PostgreSQL's planner makes that choice itself, from its statistics.)
+# A search on SQLite for a common word first walks down the date index testing
+# each row's text, newest first, and stops at a full page: SQLite would take
+# every match in ten years from the FTS table to sort them by date. The walk
+# goes at most as many rows as the FTS table holds matches (the cost of that
+# sort), and never fewer than WALK; only a rarer word, or a common one with a
+# rare second word, is then looked up in the FTS table. A word is common when,
+# spread over the journal, a page of its matches falls among the WALK newest.
+# (PostgreSQL's planner makes that choice itself, from its statistics.)
 WALK = 3000
+WALK_MAX = 30000
 
 
 def own_addresses(rules: Rules, who: Signed) -> frozenset[str]:
@@ -133,12 +137,12 @@ def _newest(
     offset: int,
 ) -> list[Document]:
     """The page of `conds` from `offset`, newest first. A search on SQLite for a common
-    word tries the WALK newest cases first: all of them are newer than any case
+    word walks the newest cases first (`WALK`): all of them are newer than any case
     beyond, so a full page found there is the page."""
     order = (col(Document.registered_at).desc(), col(Document.id).desc())
-    sqlite = s.get_bind().dialect.name == "sqlite"
-    if sqlite and f.q.strip() and offset + PAGE_SIZE <= WALK and _common(s, f.q, offset + PAGE_SIZE):
-        bound = select(Document.registered_at).order_by(*order).offset(WALK - 1).limit(1).scalar_subquery()
+    window = _walk(s, f.q, offset + PAGE_SIZE) if s.get_bind().dialect.name == "sqlite" else 0
+    if window:
+        bound = select(Document.registered_at).order_by(*order).offset(window - 1).limit(1).scalar_subquery()
         walk = where(f, today=today, tz=KZ_TZ, dialect="sqlite", indexed=False) + scope
         found = s.exec(
             select(Document)
@@ -152,17 +156,18 @@ def _newest(
     return list(s.exec(select(Document).where(*conds).order_by(*order).offset(offset).limit(PAGE_SIZE)).all())
 
 
-def _common(s: Session, q: str, wanted: int) -> bool:
-    """Whether `wanted` matches of `q` are to be expected among the WALK newest cases:
-    so many does the FTS table hold, spread over the journal (or `q` has only words
-    too short for it, tested on the rows either way). Only the time depends on it."""
+def _walk(s: Session, q: str, wanted: int) -> int:
+    """How many of the newest cases to walk for `wanted` matches of the words of `q`
+    the FTS table can find: 0 when they are not common (see WALK), else as many as
+    it holds matches (WALK to WALK_MAX). Only the time depends on it."""
     match = fts_match(q)
-    if match is None:
-        return True
+    if match is None or wanted > WALK:  # only short words: the plain query walks
+        return 0
     size = int(s.exec(select(sa.func.max(Document.id))).one() or 0)
     need = -(-wanted * size // WALK)
-    hits = select(FTS.c.rowid).where(match).limit(need).subquery()
-    return int(s.exec(select(sa.func.count()).select_from(hits)).one()) >= need
+    hits = select(FTS.c.rowid).where(match).limit(max(need, WALK_MAX)).subquery()
+    found = int(s.exec(select(sa.func.count()).select_from(hits)).one())
+    return max(WALK, found) if found >= need else 0
 
 
 def exported(engine: sa.Engine, rules: Rules, who: Signed, f: Filter) -> Iterator[dict[str, Any]]:
