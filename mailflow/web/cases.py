@@ -167,7 +167,7 @@ def _walk(s: Session, q: str, wanted: int) -> int:
     need = -(-wanted * size // WALK)
     hits = select(FTS.c.rowid).where(match).limit(max(need, WALK_MAX)).subquery()
     found = int(s.exec(select(sa.func.count()).select_from(hits)).one())
-    return max(WALK, found) if found >= need else 0
+    return max(WALK, min(found, WALK_MAX)) if found >= need else 0
 
 
 def exported(engine: sa.Engine, rules: Rules, who: Signed, f: Filter) -> Iterator[dict[str, Any]]:
