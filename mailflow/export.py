@@ -74,6 +74,35 @@ def document_records(s: Session, docs: Sequence[Document]) -> list[dict]:
     return [_record(rel, d) for d in docs]
 
 
+# The tables of a case's export object read by document id. Many hold rows for
+# few cases (handovers, extensions, monitoring numbers): one query asks which
+# of them hold any for a batch, and only those are read (a page of the journal
+# would otherwise cost a round trip for each, most of them empty).
+_BY_DOCUMENT: tuple[Any, ...] = (
+    Resolution,
+    SuggestionDecision,
+    Monitoring,
+    Extension,
+    ExtensionRequest,
+    Answer,
+    DocAttachment,
+    Outbox,
+    Delivery,
+    Move,
+    Handover,
+)
+
+
+def _present(s: Session, ids: list[int]) -> set[Any]:
+    """Those of _BY_DOCUMENT holding a row of one of the documents `ids`."""
+    if not ids:
+        return set()
+    found: Any = s.exec(
+        select(*(sa.exists().where(db.among(s, col(m.document_id), ids)) for m in _BY_DOCUMENT))
+    ).one()  # a row of booleans
+    return {m for m, there in zip(_BY_DOCUMENT, found, strict=True) if there}
+
+
 def _grouped(rows: Iterable[Any], key: str = "document_id") -> dict[int, list[Any]]:
     out: dict[int, list[Any]] = defaultdict(list)
     for r in rows:
@@ -104,19 +133,26 @@ class _Related:
     def load(cls, s: Session, docs: Sequence[Document]) -> _Related:
         ids = [d.id or 0 for d in docs]
         firsts_of = {d.repeat_of for d in docs if d.repeat_of}
+        present = _present(s, ids)
 
         def rows(model: Any, order: Any, column: Any = None) -> list[Any]:
+            if model not in present:
+                return []
             column = column if column is not None else model.document_id
             return list(s.exec(select(model).where(db.among(s, col(column), ids)).order_by(order)).all())
 
-        resolutions = {
-            r.document_id: r
-            for r in s.exec(
-                select(Resolution)
-                .where(db.among(s, col(Resolution.document_id), ids), IS_CURRENT)
-                .order_by(col(Resolution.id))
-            )
-        }
+        resolutions = (
+            {
+                r.document_id: r
+                for r in s.exec(
+                    select(Resolution)
+                    .where(db.among(s, col(Resolution.document_id), ids), IS_CURRENT)
+                    .order_by(col(Resolution.id))
+                )
+            }
+            if Resolution in present
+            else {}
+        )
         res_ids = [r.id for r in resolutions.values() if r.id is not None]
         people = (
             _grouped(

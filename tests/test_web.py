@@ -16,7 +16,15 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from mailflow import daemon
-from mailflow.models import DocAttachment, Document, Event, WebLogin, WebSession
+from mailflow.models import (
+    DocAttachment,
+    Document,
+    Event,
+    Handover,
+    Resolution,
+    WebLogin,
+    WebSession,
+)
 from tests.support import database_urls, deliver, fake_recognizer, home_config, load_rules, text_appeal
 
 CLERK = "kanc@sevkaz.example"
@@ -453,6 +461,21 @@ def test_a_huge_result_is_counted_up_to_a_cap(wp, monkeypatch):
     assert "более 1" in c.get("/").text
     narrow = c.get("/api/cases", params={"q": wp.number}).json()
     assert narrow["total"] == 1 and narrow["more"] is False
+
+
+def test_a_page_reads_only_the_tables_holding_rows_of_its_cases_and_shows_the_same(wp, monkeypatch):
+    from mailflow import export
+
+    wp.parts.services.repeat(wp.other, of=wp.number, by="kanc-sbyt@sevkaz.example")
+    with Session(wp.parts.engine) as s:
+        docs = s.exec(select(Document).order_by(Document.id)).all()
+        present = export._present(s, [d.id for d in docs])
+        assert Resolution in present and DocAttachment in present and Handover not in present
+        assert not {Resolution, DocAttachment} & export._present(s, [docs[1].id])
+        probed = export.document_records(s, docs)
+        monkeypatch.setattr(export, "_present", lambda s, ids: set(export._BY_DOCUMENT))
+        assert probed == export.document_records(s, docs)
+        assert probed[0]["attachments"] and probed[0]["resolution"] and probed[0]["repeats"] == [wp.other]
 
 
 def test_both_cards_show_a_repeat_link(wp):

@@ -91,25 +91,43 @@ def terms(query: str) -> list[str]:
 
 
 # SQLite's FTS5 trigram index of `document.search` (migration 0011)
-_FTS = sa.table("document_fts", sa.column("rowid"), sa.column("search"))
-_LIKE_SPECIAL = re.compile(r"[%_/]")
+FTS = sa.table("document_fts", sa.column("rowid"), sa.column("search"))
+# a trigram index finds only terms of at least this many characters
+TRIGRAM = 3
 
 
-def matches(query: str, dialect: str = "postgresql") -> sa.ColumnElement[bool]:
+def matches(query: str, dialect: str = "postgresql", *, indexed: bool = True) -> sa.ColumnElement[bool]:
     """Documents whose searchable text holds every word of `query`.
 
-    PostgreSQL answers the LIKE from its pg_trgm index; SQLite asks the FTS5
-    trigram table, which serves LIKE for three characters or more (without an
-    ESCAPE clause, so terms with LIKE's own characters are matched directly).
+    Terms of three characters or more are looked up in the trigram index:
+    PostgreSQL's pg_trgm answers their LIKE, SQLite's FTS5 table a phrase of
+    them (all in one MATCH; a phrase of trigrams is exactly a substring, and
+    it reads only the index, where FTS5's LIKE re-reads every row it finds).
+    Shorter ones, a house number or an initial, have no trigram: they are
+    tested on the rows the others found (on PostgreSQL by strpos, which the
+    planner cannot mistake for an index condition). `indexed=False` tests
+    every term on the row, for a walk over a few rows (`web.cases`).
     """
+    words = terms(query)
+    long = [t for t in words if len(t) >= TRIGRAM] if indexed else []
     conds: list[sa.ColumnElement[bool]] = []
-    for t in terms(query):
-        direct = col(Document.search).contains(t, autoescape=True)
-        if dialect == "sqlite" and len(t) >= 3 and not _LIKE_SPECIAL.search(t):
-            conds.append(col(Document.id).in_(sa.select(_FTS.c.rowid).where(_FTS.c.search.like(f"%{t}%"))))
-        else:
-            conds.append(direct)
+    match = fts_match(query) if long and dialect == "sqlite" else None
+    if match is not None:
+        conds.append(col(Document.id).in_(sa.select(FTS.c.rowid).where(match)))
+    elif long:
+        conds += [col(Document.search).contains(t, autoescape=True) for t in long]
+    find = sa.func.strpos if dialect == "postgresql" else sa.func.instr
+    conds += [find(col(Document.search), t) > 0 for t in words if t not in long]
     return sa.and_(sa.true(), *conds)
+
+
+def fts_match(query: str) -> sa.ColumnElement[bool] | None:
+    """SQLite's FTS5 condition for the terms of `query` the trigram index can find
+    (None when none can): the rows of `FTS` holding each as a phrase."""
+    long = [t for t in terms(query) if len(t) >= TRIGRAM]
+    if not long:
+        return None
+    return FTS.c.search.match(" ".join('"' + t.replace('"', '""') + '"' for t in long))
 
 
 @dataclass(frozen=True)
@@ -141,12 +159,12 @@ class Filter:
 
 
 def where(
-    f: Filter, *, today: dt.date, tz: dt.tzinfo, dialect: str = "postgresql"
+    f: Filter, *, today: dt.date, tz: dt.tzinfo, dialect: str = "postgresql", indexed: bool = True
 ) -> list[sa.ColumnElement[bool]]:
-    """The conditions of `f` on Document."""
+    """The conditions of `f` on Document (`indexed`: as `matches`)."""
     conds: list[sa.ColumnElement[bool]] = []
     if f.q.strip():
-        conds.append(matches(f.q, dialect))
+        conds.append(matches(f.q, dialect, indexed=indexed))
     for value, column in (
         (f.journal, Document.journal),
         (f.year, Document.year),

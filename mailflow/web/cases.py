@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from .. import coverage, db, export, scans
 from ..case.queries import consumer_name
-from ..case.search import Filter, visible_to, where
+from ..case.search import FTS, Filter, fts_match, visible_to, where
 from ..case.states import OPEN, State
 from ..models import DocAttachment, Document, Event
 from ..rules import Rules
@@ -28,8 +28,20 @@ from .signin import Signed
 
 PAGE_SIZE = 50
 # Counting every match of a common surname in ten years of journal costs more
-# than showing them; beyond this the screen says "more than" (40 pages).
+# than showing them: a page counts at most ten pages on from itself (the screen
+# says "more than" beyond), and never beyond this (40 pages).
 COUNT_CAP = 2000
+COUNT_AHEAD = 10  # pages
+# A search on SQLite for a common word first walks down the date index testing
+# each row's text, newest first, and stops at a full page: SQLite would take
+# every match in ten years from the FTS table to sort them by date. The walk
+# goes at most as many rows as the FTS table holds matches (the cost of that
+# sort), and never fewer than WALK; only a rarer word, or a common one with a
+# rare second word, is then looked up in the FTS table. A word is common when,
+# spread over the journal, a page of its matches falls among the WALK newest.
+# (PostgreSQL's planner makes that choice itself, from its statistics.)
+WALK = 3000
+WALK_MAX = 30000
 
 
 def own_addresses(rules: Rules, who: Signed) -> frozenset[str]:
@@ -66,22 +78,20 @@ class Listing:
 def listing(s: Session, rules: Rules, who: Signed, f: Filter, page: int = 1) -> Listing:
     today = dt.datetime.now(KZ_TZ).date()
     dialect = s.get_bind().dialect.name
-    conds = where(f, today=today, tz=KZ_TZ, dialect=dialect) + scope(rules, who)
-    newest = (
-        select(Document).where(*conds).order_by(col(Document.registered_at).desc(), col(Document.id).desc())
-    )
+    mine = scope(rules, who)
+    conds = where(f, today=today, tz=KZ_TZ, dialect=dialect) + mine
     first = page <= 1
-    docs = s.exec(newest.limit(PAGE_SIZE)).all() if first else []
+    docs = _newest(s, f, conds, mine, today, 0) if first else []
+    cap = min(COUNT_CAP, (max(1, page) - 1 + COUNT_AHEAD) * PAGE_SIZE)
     if first and len(docs) < PAGE_SIZE:  # all of it on this page: counted without a query
-        more, total, pages, page = len(docs) > COUNT_CAP, min(len(docs), COUNT_CAP), 1, 1
+        more, total, pages, page = len(docs) > cap, min(len(docs), cap), 1, 1
     else:
-        capped = select(Document.id).where(*conds).limit(COUNT_CAP + 1).subquery()
-        total = int(s.exec(select(sa.func.count()).select_from(capped)).one())
-        more, total = total > COUNT_CAP, min(total, COUNT_CAP)
+        total = _count(s, f, conds, mine, today, cap + 1)
+        more, total = total > cap, min(total, cap)
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(1, page), pages)
         if not first:
-            docs = s.exec(newest.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+            docs = _newest(s, f, conds, mine, today, (page - 1) * PAGE_SIZE)
     rows = [
         Row(
             d,
@@ -93,6 +103,72 @@ def listing(s: Session, rules: Rules, who: Signed, f: Filter, page: int = 1) -> 
         for d in docs
     ]
     return Listing(rows, total, more, page, pages)
+
+
+def _count(
+    s: Session,
+    f: Filter,
+    conds: list[sa.ColumnElement[bool]],
+    mine: list[sa.ColumnElement[bool]],
+    today: dt.date,
+    cap: int,
+) -> int:
+    """How many cases `conds` finds, counted up to `cap`. SQLite's FTS table leads a
+    search's count, each row it finds tested as it comes: `conds` asks it for all of
+    its matches first (a common word's thousands) and stops only then."""
+    match = fts_match(f.q) if s.get_bind().dialect.name == "sqlite" else None
+    if match is not None:
+        tested = where(f, today=today, tz=KZ_TZ, dialect="sqlite", indexed=False) + mine
+        found = (
+            select(FTS.c.rowid)
+            .select_from(FTS.join(Document, col(Document.id) == FTS.c.rowid))
+            .where(match, *tested)
+        )
+    else:
+        found = select(Document.id).where(*conds)
+    return int(s.exec(select(sa.func.count()).select_from(found.limit(cap).subquery())).one())
+
+
+def _newest(
+    s: Session,
+    f: Filter,
+    conds: list[sa.ColumnElement[bool]],
+    mine: list[sa.ColumnElement[bool]],
+    today: dt.date,
+    offset: int,
+) -> list[Document]:
+    """The page of `conds` from `offset`, newest first. A search on SQLite for a common
+    word walks the newest cases first (`WALK`): all of them are newer than any case
+    beyond, so a full page found there is the page."""
+    order = (col(Document.registered_at).desc(), col(Document.id).desc())
+    window = _walk(s, f.q, offset + PAGE_SIZE) if s.get_bind().dialect.name == "sqlite" else 0
+    if window:
+        bound = select(Document.registered_at).order_by(*order).offset(window - 1).limit(1).scalar_subquery()
+        walk = where(f, today=today, tz=KZ_TZ, dialect="sqlite", indexed=False) + mine
+        found = s.exec(
+            select(Document)
+            .where(*walk, col(Document.registered_at) >= bound)
+            .order_by(*order)
+            .offset(offset)
+            .limit(PAGE_SIZE)
+        ).all()
+        if len(found) == PAGE_SIZE:
+            return list(found)
+    return list(s.exec(select(Document).where(*conds).order_by(*order).offset(offset).limit(PAGE_SIZE)).all())
+
+
+def _walk(s: Session, q: str, wanted: int) -> int:
+    """How many of the newest cases to walk for `wanted` matches of the words of `q`
+    the FTS table can find: 0 when they are not common (see WALK), else as many as
+    it holds matches (WALK to WALK_MAX). Only the time depends on it."""
+    match = fts_match(q)
+    if match is None or wanted > WALK:  # only short words: the plain query walks
+        return 0
+    size = int(s.exec(select(sa.func.max(Document.id))).one() or 0)
+    need = -(-wanted * size // WALK)
+    hits = select(FTS.c.rowid).where(match).limit(max(need, WALK_MAX)).subquery()
+    found = int(s.exec(select(sa.func.count()).select_from(hits)).one())
+    return max(WALK, min(found, WALK_MAX)) if found >= need else 0
 
 
 def exported(engine: sa.Engine, rules: Rules, who: Signed, f: Filter) -> Iterator[dict[str, Any]]:
