@@ -553,6 +553,9 @@ def cmd_web(args, cfg, rules) -> int:
     if args.print_link:
         return _print_link(cfg, rules, args.print_link, base)
     app, parts = daemon.web(cfg, rules, base)
+    from .morphology import analyzer
+
+    analyzer()  # its dictionaries loaded now (~1.5 s), not in the first search's answer
     log.info("the workplace at %s (sign-in links point there)", base)
     try:
         uvicorn.run(

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1] / "mailflow"
 
 # Bottom first. Keep in step with README.md, "Where things live".
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("words", ("vocabulary", "values", "sanitize", "case.states")),
+    ("words", ("vocabulary", "values", "sanitize", "morphology", "case.states")),
     ("policy", ("config", "rules_schema", "access", "rules", "workdays", "deadlines")),
     ("storage", ("models", "db", "coverage", "journal", "leases", "replay", "archive", "migrations")),
     ("case", ("case",)),

@@ -160,3 +160,19 @@ def test_a_search_narrowed_by_state(journal):
             assert [r.doc.number for r in got.rows] == want[: cases.PAGE_SIZE], q
             cap = cases.COUNT_AHEAD * cases.PAGE_SIZE
             assert (got.total, got.more) == (min(len(want), cap), len(want) > cap), q
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("Ахметовой", ["ахметов"]),
+        ("отключения", ["отключен"]),
+        ("Абая 57", ["абая", "57"]),  # a short word and a number stay as they are
+        ("мира", ["мира"]),  # «мир» would find «Мирный»
+        ("8 705 000 00 17", ["77050000017"]),
+        ("Сәтпаевой", [t for t in terms("Сатпаевой")]),  # folded before the stem is taken
+        ("Smith", ["smith"]),
+    ],
+)
+def test_a_russian_word_is_looked_for_by_its_stem(query, expected):
+    assert terms(query) == expected

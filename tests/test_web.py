@@ -267,6 +267,27 @@ def test_search_folds_yo_and_kazakh_letters(wp):
     assert c.get("/api/cases", params={"q": "%"}).json()["total"] == 0  # LIKE wildcards are text
 
 
+def test_a_word_is_found_in_any_of_its_forms(wp):
+    """Russian words are looked for by their stem, on both databases alike: a
+    caller's surname in another case, a word of the letter in another form;
+    a short stem does not widen a search («Мира» stays «мира»)."""
+    c = wp.sign_in(CLERK)
+    c.patch(
+        f"/api/cases/{wp.other}",
+        json={"consumer": {"last_name": "Ахметова", "address": "ул. Мирная, 3"}},
+        headers=csrf(c),
+    )
+    c.patch(f"/api/cases/{wp.number}", json={"consumer": {"last_name": "Жумабаев"}}, headers=csrf(c))
+
+    def found(q: str) -> list[str]:
+        return sorted(i["incoming_number"] for i in c.get("/api/cases", params={"q": q}).json()["items"])
+
+    assert found("Ахметовой") == [wp.other] and found("ахметову") == [wp.other]
+    assert found("Жумабаеву") == [wp.number] and found("жумабаевым") == [wp.number]
+    assert found("мира") == [] and found("мирная") == [wp.other]
+    assert found("Ахметовой 3") == [wp.other] and found("Ахметовой 4") == []
+
+
 # -- correcting a card ---------------------------------------------------------------
 
 

@@ -7,6 +7,13 @@ whenever the fields are (registration, correction). A query is folded the
 same way and every word of it must occur. Folding in Python rather than in
 SQL makes SQLite and PostgreSQL agree: SQLite's LIKE folds only ASCII, and
 PostgreSQL's `lower()` depends on the database's locale.
+
+A Russian word of the query is looked for by its stem, the beginning all its
+forms share (`morphology.stem`: «Ахметовой» finds «Ахметов» and «Ахметова»,
+«отключения» finds «отключением»), which is what PostgreSQL's Russian
+text-search configuration would do, but the same on SQLite. A stem shorter
+than MIN_STEM letters would find unrelated words («мир» in «Мирный»): the
+word is then looked for as it is.
 """
 
 from __future__ import annotations
@@ -20,12 +27,15 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from ..models import Assignment, Delivery, Document, Monitoring, Resolution
+from ..morphology import stem
 from .queries import IS_CURRENT, is_open
 
 TEXT_LIMIT = 4000  # characters of the recognised letter kept for search
 _FOLD = str.maketrans("ёәғқңөұүһі", "еагкноуухи")
 _NOT_DIGIT = re.compile(r"\D+")
 _PHONE_LIKE = re.compile(r"^[+\d][\d\s()\-.]{3,}$")
+_RUSSIAN_WORD = re.compile(r"[а-я]+")  # folded: no ё, no Kazakh letters left
+MIN_STEM = 5
 
 
 class _Searchable(Protocol):
@@ -79,15 +89,24 @@ def search_text(doc: _Searchable) -> str:
 
 
 def terms(query: str) -> list[str]:
-    """The query's words, folded; a phone number in any format becomes its digits
-    (8 7xx … → 7 7xx …, as the journal keeps numbers in E.164)."""
+    """The query's words, folded, each Russian word as its stem; a phone number in any
+    format becomes its digits (8 7xx … → 7 7xx …, as the journal keeps numbers in E.164)."""
     query = query.strip()
     if _PHONE_LIKE.match(query):
         digits = _NOT_DIGIT.sub("", query)
         if len(digits) == 11 and digits.startswith("8"):
             digits = "7" + digits[1:]
         return [digits]
-    return [t for t in fold(query).split() if t]
+    return [word_stem(t) for t in fold(query).split() if t]
+
+
+def word_stem(word: str) -> str:
+    """A folded word as the search looks for it: its stem when that is a long enough
+    beginning of the word itself, else the word."""
+    if len(word) < MIN_STEM or not _RUSSIAN_WORD.fullmatch(word):
+        return word
+    s = fold(stem(word))
+    return s if len(s) >= MIN_STEM and word.startswith(s) else word
 
 
 # SQLite's FTS5 trigram index of `document.search` (migration 0011)

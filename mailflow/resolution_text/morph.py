@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import pymorphy3
+from ..morphology import analyzer
 
 CYR_LOWER = "абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі"
 CYR = CYR_LOWER + CYR_LOWER.upper()
@@ -32,11 +32,6 @@ def key(word: str) -> str:
 def letter_key(letter: str) -> str:
     """One initial: Latin look-alikes count as Cyrillic (phones switch layouts)."""
     return letter.lower().translate(_LATIN_LOOKALIKES).translate(_KAZ)
-
-
-@lru_cache(maxsize=1)
-def analyzer() -> pymorphy3.MorphAnalyzer:
-    return pymorphy3.MorphAnalyzer()
 
 
 @lru_cache(maxsize=20000)
