@@ -155,8 +155,9 @@ def queue(
         created_at=now,
         envelope_id=out.envelope_id,
     )
+    # not flushed here: a registration's rows go in one batch at the next flush
+    # (its id, and a key taken twice, are known from then on)
     session.add(row)
-    session.flush()
     return row
 
 
