@@ -218,7 +218,6 @@ def _send_forward(
         receipts=True,
     )
     row = outbox.queue(s, out, document_id=doc.id)
-    s.flush()  # the row's id, for the delivery
     s.add(
         Delivery(
             document_id=doc.id,
