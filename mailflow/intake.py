@@ -17,7 +17,8 @@ one typed `Incoming` and may end the message's way with an `Outcome`.
 `read`; `record` is one write transaction under the journal lock. So an
 appeal costs two database sessions. A backlog is recorded in groups: each
 message read as above, then several recorded in one transaction, a savepoint
-each (`prepare`, `record_group`), which saves a commit and a lock per message. A re-sent or re-forwarded copy is
+each (`prepare`, `record_group`), which saves a commit and a lock per message;
+their archiving is made durable for all of them at once, before the transaction. A re-sent or re-forwarded copy is
 linked to the first registration, not registered twice.
 """
 
