@@ -20,6 +20,8 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -35,9 +37,29 @@ class NotArchived(FileNotFoundError):
     """No such sha256 in the archive (a FileNotFoundError, as a missing file always was)."""
 
 
+@dataclass(frozen=True)
+class Staged:
+    """Bytes written by `stage`, not yet durable nor under their name: `settle` makes
+    them both. `tmp` None: nothing was left to do (stored before, or a store whose
+    writes are durable at once)."""
+
+    sha256: str
+    tmp: Path | None = None
+    target: Path | None = None
+
+
 class Archive(Protocol):
     def put(self, data: bytes, suffix: str = ".eml") -> str:
         """Store `data`; return its sha256. Durable when this returns."""
+        ...
+
+    def stage(self, data: bytes, suffix: str = ".eml") -> Staged:
+        """Write `data` without waiting for the disk; durable only after `settle`."""
+        ...
+
+    def settle(self, staged: Sequence[Staged]) -> None:
+        """Make staged writes durable and readable, with one wait on the disk for all
+        (a group of messages pays about one fsync, not one each)."""
         ...
 
     def put_all(self, items: Sequence[bytes], suffix: str = ".bin") -> list[str]:
@@ -68,13 +90,20 @@ class FileArchive:
         return self.path(sha256, suffix)
 
     def put_all(self, items: Sequence[bytes], suffix: str = ".bin") -> list[str]:
-        return [self.put(data, suffix) for data in items]
+        staged = [self.stage(data, suffix) for data in items]
+        self.settle(staged)
+        return [st.sha256 for st in staged]
 
     def put(self, data: bytes, suffix: str = ".eml") -> str:
+        return self.put_all([data], suffix)[0]
+
+    def stage(self, data: bytes, suffix: str = ".eml") -> Staged:
+        """The bytes under a temporary name in their folder; the name is theirs only
+        once they are on disk (`settle`), so a crash never leaves a torn file named."""
         sha = digest(data)
         target = self.path(sha, suffix)
         if target.exists() and target.stat().st_size == len(data):
-            return sha
+            return Staged(sha)
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         for folder in (self.root, target.parent.parent, target.parent):
             os.chmod(folder, 0o700)
@@ -82,20 +111,29 @@ class FileArchive:
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
             os.chmod(tmp, 0o600)
-            os.replace(tmp, target)  # same bytes either way, so a race is harmless
         except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            _unlink(Path(tmp))
             raise
-        dir_fd = os.open(target.parent, os.O_RDONLY)
+        return Staged(sha, Path(tmp), target)
+
+    def settle(self, staged: Sequence[Staged]) -> None:
+        """fsync every file, rename it, fsync every folder. The fsyncs of a group run
+        side by side: the file system commits them together."""
+        todo = [st for st in staged if st.tmp is not None and st.target is not None]
+        if not todo:
+            return
         try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-        return sha
+            _fsync_all([st.tmp for st in todo if st.tmp is not None])
+            for st in todo:
+                assert st.tmp is not None and st.target is not None
+                os.replace(st.tmp, st.target)  # same bytes either way, so a race is harmless
+        except BaseException:
+            for st in todo:
+                if st.tmp is not None:
+                    _unlink(st.tmp)
+            raise
+        _fsync_all(sorted({st.target.parent for st in todo if st.target is not None}))
 
     def get(self, sha256: str, suffix: str = ".eml") -> bytes:
         try:
@@ -118,6 +156,12 @@ class DatabaseArchive:
 
     def put(self, data: bytes, suffix: str = ".eml") -> str:
         return self.put_all([data], suffix)[0]
+
+    def stage(self, data: bytes, suffix: str = ".eml") -> Staged:
+        return Staged(self.put(data, suffix))  # a commit: durable at once
+
+    def settle(self, staged: Sequence[Staged]) -> None:
+        return None
 
     def put_all(self, items: Sequence[bytes], suffix: str = ".bin") -> list[str]:
         """One transaction for a message's parts; bytes already stored are not sent again."""
@@ -155,3 +199,29 @@ class DatabaseArchive:
                     self.put(old, suffix)
                     return old
         raise NotArchived(f"{sha256} is not in the database's archive")
+
+
+FSYNC_THREADS = 8  # fsyncs waiting on the disk at once (they cost no CPU)
+
+
+def _fsync_all(paths: Sequence[Path]) -> None:
+    if len(paths) == 1:
+        _fsync(paths[0])
+        return
+    with ThreadPoolExecutor(min(FSYNC_THREADS, len(paths))) as ex:
+        list(ex.map(_fsync, paths))  # the first failure is raised
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

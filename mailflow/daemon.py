@@ -23,12 +23,12 @@ from . import chasing, db, leases, notices, outbox, status, sweeps
 from .archive import Archive, DatabaseArchive, FileArchive
 from .config import Config, MailboxConfig
 from .intake import Incoming, Intake, Outcome, Recognizer
-from .mailbox import Mailbox, MessageGone, open_mailbox
+from .mailbox import Fetched, Mailbox, open_mailbox
 from .queues import Queues
 from .rules import Rules
 from .services import Services
 from .signatures import DnsTxt
-from .values import KZ_TZ
+from .values import KZ_TZ, Source
 
 log = logging.getLogger("mailflow.daemon")
 
@@ -179,6 +179,7 @@ MOVE_BATCH = 50
 MOVE_EVERY = 2.0  # seconds
 GROUP_MAX = 25  # messages recorded in one transaction when the inbox holds a backlog
 GROUP_WAIT = 0.5  # seconds: the first of a group is not held back longer (scans read slowly)
+FETCH_BYTES = 8 * 2**20  # read ahead in one IMAP round: up to a group, within this many bytes
 
 
 def drain(
@@ -220,13 +221,15 @@ def drain(
 
     try:
         pending = box.pending()
+        ahead: dict[
+            Source, Fetched | None
+        ] = {}  # read, not yet prepared; what is left when we stop stays in the mailbox
         for i, source in enumerate(pending):
             if stop.is_set():
                 break
-            try:
-                fetched = box.fetch(source)
-            except MessageGone:
-                fetched = None  # another daemon has it
+            if source not in ahead:
+                ahead = box.fetch_many(pending[i : i + GROUP_MAX], FETCH_BYTES)
+            fetched = ahead.pop(source)  # None: gone (another daemon has it)
             if fetched is not None:
                 if not group:
                     started = time.monotonic()

@@ -17,7 +17,8 @@ one typed `Incoming` and may end the message's way with an `Outcome`.
 `read`; `record` is one write transaction under the journal lock. So an
 appeal costs two database sessions. A backlog is recorded in groups: each
 message read as above, then several recorded in one transaction, a savepoint
-each (`prepare`, `record_group`), which saves a commit and a lock per message. A re-sent or re-forwarded copy is
+each (`prepare`, `record_group`), which saves a commit and a lock per message;
+their archiving is made durable for all of them at once, before the transaction. A re-sent or re-forwarded copy is
 linked to the first registration, not registered twice.
 """
 
@@ -55,7 +56,7 @@ from . import (
     substitutes,
     talon,
 )
-from .archive import Archive
+from .archive import Archive, Staged
 from .mailbox import Fetched
 from .models import INBOUND_KEY, ChainHead, Delivery, DocAttachment, Document, Inbound, Outbox, Token, id_of
 from .rules import Person, Rules
@@ -97,6 +98,7 @@ class Incoming:
     reg: registration.Registration | None = None
     outcome: Outcome | None = None
     lookups: JournalView | None = None  # the read session of `seen` and `classify`
+    staged: list[Staged] | None = None  # a group's: archived, durable before the group commits
 
 
 class JournalView:
@@ -110,8 +112,8 @@ class JournalView:
 
     @property
     def s(self) -> Session:
-        if self._s is None:
-            self._s = Session(self.engine)
+        if self._s is None:  # a snapshot (SQLite: no writer lock); `record` asks again under the lock
+            self._s = Session(db.reader(self.engine))
         return self._s
 
     def close(self) -> None:
@@ -227,8 +229,13 @@ class Intake:
     def prepare(self, fetched: Fetched, journal_key: str | None = None) -> Incoming:
         """The reading half of `process` (archive to read), outside any transaction; the
         message then waits in a group for `record_group` (a backlog: issue 13.6)."""
-        m = Incoming(fetched, journal_key)
-        self._steps(m, READING)
+        st = self.archive.stage(fetched.raw)  # settled with its group, before it commits
+        m = Incoming(fetched, journal_key, sha256=st.sha256, staged=[st])
+        try:
+            self._steps(m, READING)
+        except BaseException:  # the group is not reached (the lease lost): archived all the same
+            self._settle([m])
+            raise
         return m
 
     def record_group(self, group: list[Incoming]) -> list[Outcome]:
@@ -236,6 +243,7 @@ class Intake:
         each. A message whose savepoint fails, or all of them if the commit fails, is
         then recorded alone, exactly as `process` would; nothing is moved before its
         transaction commits (the caller moves after this returns)."""
+        self._settle(group)  # every message archived durably before any is recorded
         waiting = [m for m in group if m.outcome is None]
         alone: list[Incoming] = []
         if len(waiting) > 1:
@@ -269,6 +277,12 @@ class Intake:
             self._steps(m, (("record", record),))
         return [m.outcome for m in group if m.outcome is not None]
 
+    def _settle(self, group: list[Incoming]) -> None:
+        self.archive.settle([st for m in group for st in m.staged or ()])
+        for m in group:
+            if m.staged is not None:
+                m.staged.clear()
+
     def _run(self, m: Incoming) -> Outcome:
         self._steps(m, PIPELINE)
         assert m.outcome is not None, "the pipeline ended without an outcome"
@@ -291,7 +305,8 @@ class Intake:
         except Exception as exc:
             reason = str(exc) if isinstance(exc, Unprocessable) else f"{type(exc).__name__}: {exc}"
             log.exception("quarantining %s (step %s): %s", m.fetched.source, at, reason)
-            m.lookups.close()  # a SQLite read session holds the writer lock the quarantine needs
+            m.lookups.close()  # no session is held while the quarantine writes
+            self._settle([m])  # archived durably before the quarantine commits
             m.outcome = self.quarantine(
                 m.fetched, m.sha256, m.parsed, reason, traceback.format_exc(), journal_key=m.journal_key
             )
@@ -669,7 +684,10 @@ def read(intake: Intake, m: Incoming) -> None:
     assert m.parsed is not None and m.verdict is not None
     if m.verdict.disposition != Disposition.APPEAL or m.first is not None:
         return
-    intake.archive.put_all([a.data for a in m.parsed.attachments], suffix=".bin")
+    if m.staged is None:
+        intake.archive.put_all([a.data for a in m.parsed.attachments], suffix=".bin")
+    else:  # a group's message: durable with the group, before it commits
+        m.staged += [intake.archive.stage(a.data, suffix=".bin") for a in m.parsed.attachments]
     channel = m.channel or intake.rules.channel_for(m.sender)
     rec = intake.recognize(m.parsed, m.sender, channel)
     message = None if m.paper else m.parsed

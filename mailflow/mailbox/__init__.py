@@ -43,6 +43,10 @@ class Mailbox(Protocol):
     def fetch(self, source: Source) -> Fetched:
         """The raw message; raises MessageGone if it is no longer there."""
 
+    def fetch_many(self, sources: Sequence[Source], budget: int) -> dict[Source, Fetched | None]:
+        """The first of `sources` (one at least; as many as fit in `budget` bytes where a
+        round trip is worth saving): {source: Fetched, or None if it is gone}."""
+
     def move(self, sources: Source | Sequence[Source], folder: str, *, unread: bool = False) -> None:
         """Move messages out of the watched folder, creating `folder` if needed.
 

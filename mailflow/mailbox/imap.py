@@ -392,6 +392,39 @@ class ImapMailbox:
         raw, internal = self._run(op, f"FETCH {uid}")
         return Fetched(source, raw, _utc(internal))
 
+    def fetch_many(self, sources: Sequence[Source], budget: int) -> dict[Source, Fetched | None]:
+        """The first of `sources` whose sizes add up to `budget` (one at least), in one
+        FETCH of their sizes and one of their bodies; None: gone."""
+        uids = [self._uid(s) for s in sources]
+        if len(uids) > 1:
+
+            def sizes(c):
+                self._check_validity(sources[0])
+                return c.fetch(uids, ["RFC822.SIZE"])
+
+            known = self._run(sizes, f"FETCH {len(uids)} sizes")
+            total, n = 0, 0
+            for uid in uids:
+                total += int((known.get(uid) or {}).get(b"RFC822.SIZE", 0))
+                if n and total > budget:
+                    break
+                n += 1
+            sources, uids = sources[:n], uids[:n]
+
+        def op(c):
+            self._check_validity(sources[0])
+            return c.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
+
+        items = self._run(op, f"FETCH {len(uids)}")
+        out: dict[Source, Fetched | None] = {}
+        for source, uid in zip(sources, uids, strict=True):
+            item = items.get(uid)
+            raw = item.get(b"BODY[]") if item else None
+            out[source] = (
+                None if raw is None else Fetched(source, bytes(raw), _utc(item.get(b"INTERNALDATE")))
+            )
+        return out
+
     def move(self, sources: Source | Sequence[Source], folder: str, *, unread: bool = False) -> None:
         """Move out of the watched folder into `folder` (created if missing).
 

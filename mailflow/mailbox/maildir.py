@@ -68,6 +68,15 @@ class MaildirMailbox:
             raise MessageGone(f"{self.path}: message {source.uid} is gone") from None
         return Fetched(source, raw, mtime)
 
+    def fetch_many(self, sources: Sequence[Source], budget: int) -> dict[Source, Fetched | None]:
+        """One at a time: a file costs no round trip."""
+        out: dict[Source, Fetched | None] = {}
+        try:
+            out[sources[0]] = self.fetch(sources[0])
+        except MessageGone:
+            out[sources[0]] = None
+        return out
+
     def move(self, sources: Source | Sequence[Source], folder: str, *, unread: bool = False) -> None:
         target = self.path / f".{folder}"
         for sub in ("cur", "new", "tmp"):
