@@ -17,9 +17,9 @@ extract/photo.py would, and the CPU is also given per photo.
 Generate a harder corpus first with `python tests/corpusgen.py OUT_DIR`.
 
 After the pipeline, each page it read by OCR is rendered (or decoded) as the
-pipeline renders it, written uncompressed (PGM/PPM: the plain read pays no
-PNG or JPEG decoding, so it is the cheapest read of that page; a PNG costs
-the program ~0.1 CPU-s more) and read once by
+pipeline renders it, written uncompressed (PGM/PPM, so the plain read's
+decoding is as small as it can be: on six pages at load 1 a PNG of the same
+page cost no more, within the ±0.2 CPU-s one page's reads vary) and read once by
 `tesseract PAGE stdout -l LANGS --dpi DPI` with OMP_THREAD_LIMIT=1, as many
 at a time as the pipeline has workers: the cost of one plain read. The ratios compare
 the CPU seconds of both per page: the whole pipeline (workers with their
