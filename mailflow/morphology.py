@@ -13,7 +13,8 @@ from functools import lru_cache
 
 import pymorphy3
 
-READINGS = 3  # the analyser's likeliest readings a stem must cover
+READINGS = 3  # the analyser's likeliest readings a stem must cover…
+UNLIKELY = 0.1  # …leaving out those this much less likely than the first
 
 
 @lru_cache(maxsize=1)
@@ -26,5 +27,8 @@ def stem(word: str) -> str:
     """The longest beginning shared by every form of the word's likeliest readings
     (lower case, ё kept as the dictionary spells it): «ахметовой» → «ахметов»,
     «отключения» → «отключен»; '' when the forms share none («человек», «люди»)."""
-    forms = {f.word for p in analyzer().parse(word.lower())[:READINGS] for f in p.lexeme}
+    readings = analyzer().parse(word.lower())[:READINGS]
+    likely = [p for p in readings if p.score >= UNLIKELY * readings[0].score] if readings else []
+    # comparatives («пожумабаевее» of an adjective reading) share no beginning with the rest
+    forms = {f.word for p in likely for f in p.lexeme if "COMP" not in f.tag}
     return os.path.commonprefix(sorted(forms)) if forms else ""
