@@ -20,7 +20,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from tests.test_web import CLERK, Workplace
+from tests.test_web import CLERK, EXECUTOR, Workplace
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SHOTS = Path(os.environ.get("MAILFLOW_SCREENSHOTS", Path(__file__).parent / "output" / "screenshots"))
@@ -100,10 +100,10 @@ def _navigates(browser, act) -> None:
     WebDriverWait(browser, 10).until(EC.staleness_of(old))
 
 
-def _mailed_link(w) -> str:
-    """The clerk's sign-in link, from the mail in outbox/."""
+def _mailed_link(w, to: str = CLERK) -> str:
+    """A person's sign-in link (the clerk's by default), from the mail in outbox/."""
     deadline = time.monotonic() + 10  # the mail goes out just after the page (a background task)
-    while not (mails := [m for m in w.link_mails() if m["To"] == CLERK]) and time.monotonic() < deadline:
+    while not (mails := [m for m in w.link_mails() if m["To"] == to]) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert mails, "the sign-in link was not mailed into outbox/"
     text = mails[-1].get_body(("plain",)).get_content()
@@ -315,6 +315,18 @@ def test_the_dashboard_shows_the_late_cases_and_links_to_them(served, browser):
     assert browser.find_element(By.ID, "total").text == "1"
     assert w.number in browser.find_element(By.ID, "journal").text
     assert w.other not in browser.find_element(By.ID, "journal").text
+
+    # the executor's own board: his late case, no report, no registers
+    browser.delete_all_cookies()
+    assert w.client().post("/api/login", json={"email": EXECUTOR}).status_code == 202
+    browser.get(_mailed_link(w, EXECUTOR))
+    _navigates(browser, browser.find_element(By.ID, "nav-dashboard").click)
+    assert browser.find_element(By.ID, "own-scope")
+    assert browser.find_element(By.ID, "overdue").text == "1"
+    assert browser.find_element(By.ID, "due-week").text == "0"  # the other case has no resolution
+    assert not browser.find_elements(By.ID, "report-xlsx") and not browser.find_elements(By.ID, "registers")
+    shots["dashboard-own"] = SHOTS / "dashboard-own.png"
+    browser.save_screenshot(str(shots["dashboard-own"]))
     if README_SHOTS:
         for name, path in shots.items():
             shutil.copyfile(path, Path(README_SHOTS) / f"workplace-{name}.png")
