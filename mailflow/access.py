@@ -34,10 +34,10 @@ ACTIONS: frozenset[str] = frozenset(
     }
 )
 SEE = ("all", "own")
-# Rights that show every case's numbers, not one person's cases (the clerk's queues,
-# the monitoring registers, the weekly report and the dashboard built from it): a
-# role that sees only its own cases may not hold them.
 MAX_TOKEN_DAYS = 730  # a key nobody renews for two years is a key nobody watches
+# Rights that show every case's numbers, not one person's cases (the clerk's queues,
+# the monitoring registers, the weekly report and the dashboard's part built from it): a
+# role that sees only its own cases may not hold them.
 ALL_CASES: frozenset[str] = frozenset({"queues", "registers", "report"})
 
 

@@ -47,11 +47,8 @@ class Key:
     expires_at: dt.datetime | None
 
     def live(self, now: dt.datetime) -> bool:
-        return self.revoked_at is None and _unexpired(self.expires_at, now)
-
-
-def _unexpired(expires_at: dt.datetime | None, now: dt.datetime) -> bool:
-    return expires_at is not None and now < expires_at  # no expiry recorded: refused
+        """Neither revoked nor expired (a key with no expiry recorded is refused)."""
+        return self.revoked_at is None and self.expires_at is not None and now < self.expires_at
 
 
 def create(engine: sa.Engine, who: Signed, name: str, *, days: int, now: dt.datetime) -> tuple[str, Key]:
