@@ -93,6 +93,11 @@ def test_own_case_roles_see_the_board_of_their_own_cases(wp):
         for n in _counts(body):  # each number is what this person's journal lists there
             if n["url"] and n["count"]:
                 assert len(_listed(c, n["url"])) == n["count"], (who, n)
+        # asking for more changes nothing: no scope parameter, no widening by a link
+        widened = c.get("/api/dashboard", params={"scope": "all", "executor": EXECUTOR}).json()
+        assert widened["scope"] == "own" and widened["overdue"]["count"] == len(mine), who
+        assert _listed(c, f"/?overdue=1&executor={EXECUTOR}") == mine, who
+        assert c.get("/dashboard/report.xlsx").status_code == 403, who
     # the same cases in the organisation's board
     assert wp.sign_in(CLERK).get("/api/dashboard").json()["due_week"]["count"] == 1
 
